@@ -1,0 +1,152 @@
+"""One error hierarchy for all of dockyard.
+
+Every error is a :class:`DockyardError` of exactly one *category*. Domain errors subclass a
+category and may carry an OCI distribution error code. Errors are mapped to the outside world in
+three places only: the registry server (HTTP status + OCI JSON), the registry client (OCI JSON →
+exception) and the CLI (category → exit code + one line saying what to do).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "BlobUnknown",
+    "Conflict",
+    "Denied",
+    "DigestInvalid",
+    "DockyardError",
+    "FailedPrecondition",
+    "InvalidArgument",
+    "ManifestInvalid",
+    "ManifestUnknown",
+    "NameInvalid",
+    "NotFound",
+    "ReferenceInvalid",
+    "SizeInvalid",
+    "Unauthorized",
+    "Unavailable",
+    "Unsupported",
+    "UnsafeLayer",
+]
+
+
+class DockyardError(Exception):
+    """Root of every error dockyard raises on purpose."""
+
+    #: CLI exit code for this category.
+    exit_code: ClassVar[int] = 1
+    #: HTTP status for this category, used by the registry server.
+    http_status: ClassVar[int] = 500
+    #: OCI distribution error code (``BLOB_UNKNOWN`` …), where one applies.
+    oci_code: ClassVar[str] = "UNKNOWN"
+    #: Whether repeating the same operation may succeed.
+    retryable: bool = False
+
+    def __init__(self, message: str, *, hint: str | None = None, detail: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.detail = detail
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class NotFound(DockyardError):
+    exit_code = 1
+    http_status = 404
+    oci_code = "NOT_FOUND"
+
+
+class AlreadyExists(DockyardError):
+    exit_code = 1
+    http_status = 409
+    oci_code = "CONFLICT"
+
+
+class InvalidArgument(DockyardError):
+    exit_code = 125  # docker's code for "the command itself failed / bad input"
+    http_status = 400
+    oci_code = "UNSUPPORTED"
+
+
+class FailedPrecondition(DockyardError):
+    exit_code = 1
+    http_status = 412
+    oci_code = "DENIED"
+
+
+class Conflict(DockyardError):
+    exit_code = 1
+    http_status = 409
+    oci_code = "CONFLICT"
+
+
+class Unauthorized(DockyardError):
+    exit_code = 1
+    http_status = 401
+    oci_code = "UNAUTHORIZED"
+
+
+class Denied(DockyardError):
+    exit_code = 1
+    http_status = 403
+    oci_code = "DENIED"
+
+
+class Unsupported(DockyardError):
+    exit_code = 1
+    http_status = 415
+    oci_code = "UNSUPPORTED"
+
+
+class Unavailable(DockyardError):
+    exit_code = 1
+    http_status = 503
+    oci_code = "UNAVAILABLE"
+    retryable = True
+
+
+# --- domain errors -------------------------------------------------------------------------
+
+
+class DigestInvalid(InvalidArgument):
+    """A digest string is malformed, or content does not match the digest it claims."""
+
+    oci_code = "DIGEST_INVALID"
+
+
+class SizeInvalid(InvalidArgument):
+    oci_code = "SIZE_INVALID"
+
+
+class NameInvalid(InvalidArgument):
+    oci_code = "NAME_INVALID"
+
+
+class ReferenceInvalid(InvalidArgument):
+    """An image reference does not follow the reference grammar."""
+
+    oci_code = "NAME_INVALID"
+
+
+class ManifestInvalid(InvalidArgument):
+    oci_code = "MANIFEST_INVALID"
+
+
+class BlobUnknown(NotFound):
+    oci_code = "BLOB_UNKNOWN"
+
+
+class ManifestUnknown(NotFound):
+    oci_code = "MANIFEST_UNKNOWN"
+
+
+class UnsafeLayer(InvalidArgument):
+    """A layer tar tries to write outside its root, or holds something we refuse to create."""
+
+    oci_code = "BLOB_UPLOAD_INVALID"
