@@ -1,0 +1,54 @@
+"""Shared test infrastructure: a real dockerd, offline base images, the dockyard CLI."""
+
+from _infra._cli import ROOT_ENV, dockyard_executable, run_dockyard
+from _infra._dockerd import (
+    DOCKER,
+    REUSE_ENV,
+    DaemonUnavailable,
+    DockerDaemon,
+    find_dockerd,
+    reused_daemon,
+    started_daemon,
+)
+from _infra._images import (
+    BUSYBOX_REF,
+    MULTI,
+    MULTILAYER_REF,
+    BuiltImage,
+    MultiLayerSpec,
+    build_busybox_image,
+    build_multilayer_image,
+    image_id,
+    make_busybox_rootfs,
+    pattern_bytes,
+    save_image,
+    tar_rootfs,
+)
+from _infra._process import CommandFailed, run_command
+
+__all__ = [
+    "BUSYBOX_REF",
+    "DOCKER",
+    "MULTI",
+    "MULTILAYER_REF",
+    "REUSE_ENV",
+    "ROOT_ENV",
+    "BuiltImage",
+    "CommandFailed",
+    "DaemonUnavailable",
+    "DockerDaemon",
+    "MultiLayerSpec",
+    "build_busybox_image",
+    "build_multilayer_image",
+    "dockyard_executable",
+    "find_dockerd",
+    "image_id",
+    "make_busybox_rootfs",
+    "pattern_bytes",
+    "reused_daemon",
+    "run_command",
+    "run_dockyard",
+    "save_image",
+    "started_daemon",
+    "tar_rootfs",
+]
