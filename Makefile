@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman apache2-utils
 
-.PHONY: install test lint format serve system-deps clean
+.PHONY: install test lint format serve system-deps docker-host clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -19,16 +19,37 @@ $(BIN)/dockyard: pyproject.toml uv.lock | $(BIN)/uv
 install: $(BIN)/dockyard
 
 # Debian packages the interop tests use (real docker, skopeo, umoci, runtimes). Root on Debian only.
+# policy-rc.d keeps the packages from starting system services: the tests run their own dockerd.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
+	    rcd=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && rcd=1; fi; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    rc=$$?; [ -n "$$rcd" ] && rm -f /usr/sbin/policy-rc.d; [ $$rc = 0 ] || exit $$rc; \
 	  fi; \
 	else echo "not root on Debian: skipping apt packages ($(APT_PACKAGES))"; fi
 
-test: install system-deps
+# What the kernel must offer the test dockerd: mounted cgroups (v2 with controllers delegated, or
+# v1) and overlayfs (without it dockerd falls back to the slow vfs driver). Root only.
+docker-host:
+	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \
+	  if ! mountpoint -q /sys/fs/cgroup; then \
+	    echo "mounting cgroups"; \
+	    mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || cgroupfs-mount || exit 1; \
+	  fi; \
+	  if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -s /sys/fs/cgroup/cgroup.subtree_control ]; then \
+	    for c in $$(cat /sys/fs/cgroup/cgroup.controllers); do \
+	      echo "+$$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true; done; \
+	  fi; \
+	  grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || \
+	    echo "warning: no overlayfs in this kernel; dockerd will use the vfs storage driver"; \
+	else echo "not root on Linux: leaving cgroups and kernel modules as they are"; fi
+
+# Exit status 5 (no tests collected) fails like any other failure.
+test: install system-deps docker-host
 	$(BIN)/python -m pytest -q
 
 lint: install
