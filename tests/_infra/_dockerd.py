@@ -102,7 +102,11 @@ def reused_daemon(host: str) -> Iterator[DockerDaemon]:
     """A daemon somebody else started (``DOCKYARD_TEST_DOCKER_HOST``); left running afterwards."""
     daemon = DockerDaemon(host=host, env=docker_env(host))
     if not _answers(daemon):
-        raise DaemonUnavailable(f"{REUSE_ENV}={host} is set but `docker version` gets no answer")
+        said = daemon.run("version", check=False, timeout=10).stderr.strip()
+        raise DaemonUnavailable(
+            f"{REUSE_ENV}={host} is set but the daemon does not answer `docker version`"
+            f" ({said or 'no output'}); unset {REUSE_ENV} to let the tests start their own"
+        )
     yield daemon
 
 
