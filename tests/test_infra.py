@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tarfile
@@ -17,9 +18,12 @@ from _infra import (
     BuiltImage,
     CommandFailed,
     DockerDaemon,
+    make_busybox_rootfs,
     pattern_bytes,
+    run_command,
     run_dockyard,
     save_image,
+    tar_rootfs,
 )
 
 
@@ -69,6 +73,16 @@ def test_busybox_image_shape(dockerd: DockerDaemon, busybox_image: BuiltImage) -
     script = "id -un; ls -ld /tmp | cut -c1-10; env | grep -c PATH"
     out = dockerd.run("run", "--rm", "-i", "--network", "none", busybox_image.ref, input=script)
     assert out.stdout.split() == ["root", "drwxrwxrwt", "1"]
+
+
+@pytest.mark.docker
+def test_busybox_layer_is_reproducible(
+    dockerd: DockerDaemon, busybox_image: BuiltImage, tmp_path: Path
+) -> None:
+    # docker import keeps the tar as given, so its diff_id is the sha256 of a rebuilt tar.
+    tarball = tar_rootfs(make_busybox_rootfs(tmp_path / "rootfs"), tmp_path / "rootfs.tar")
+    digest = "sha256:" + hashlib.sha256(tarball.read_bytes()).hexdigest()
+    assert inspect(dockerd, busybox_image.ref)["RootFS"]["Layers"] == [digest]
 
 
 @pytest.mark.docker
@@ -141,6 +155,12 @@ def test_multilayer_image_layers(
     assert hard[0].linkname == regular[0].name
     assert regular[0].mode & 0o777 == 0o750
     assert run["data/empty"].isdir()
+
+
+@pytest.mark.parametrize("tool", ["skopeo", "umoci"])
+def test_interop_tools_run(tool: str) -> None:
+    out = run_command([tool, "--version"]).stdout
+    assert f"{tool} version" in out
 
 
 def test_dockyard_root_is_fresh(dockyard_root: Path) -> None:
