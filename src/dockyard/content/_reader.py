@@ -1,0 +1,74 @@
+"""A reader that hashes a blob as it streams and refuses to end quietly on corrupt content."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from dockyard.digest import Digest, Digester
+from dockyard.errors import DigestInvalid, SizeInvalid
+
+__all__ = ["VerifyingReader", "corrupt_blob_error"]
+
+
+def corrupt_blob_error(digest: Digest, path: Path, size: int, actual: Digest) -> DigestInvalid:
+    return DigestInvalid(
+        f"blob {digest} is corrupt: its {size} bytes hash to {actual}; "
+        f"remove {path} (or run `dockyard image prune`) and pull or load the image again",
+        detail={"expected": str(digest), "actual": str(actual), "size": size},
+    )
+
+
+class VerifyingReader(io.RawIOBase):
+    """Raw reader over a blob file; checks size and digest when the end is reached.
+
+    Wrap it in :class:`io.BufferedReader` (``ContentStore.open`` does) for a ``BinaryIO``.
+    """
+
+    def __init__(self, path: Path, digest: Digest, size: int | None = None) -> None:
+        super().__init__()
+        self._path = path
+        self._digest = digest
+        self._expected_size = size
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        self._hasher = Digester(digest.algorithm)
+        self._verified = False
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        n = self._file.readinto(buffer)
+        if n is None:  # pragma: no cover - regular files never block
+            return 0
+        if n:
+            self._hasher.update(memoryview(buffer)[:n])
+            if self._expected_size is not None and self._hasher.size > self._expected_size:
+                raise SizeInvalid(
+                    f"blob {self._digest} is larger than the {self._expected_size} bytes its "
+                    f"descriptor declares; remove {self._path} and pull or load the image again"
+                )
+            return n
+        if not self._verified:
+            self._verify()
+        return 0
+
+    def _verify(self) -> None:
+        got = self._hasher.size
+        if self._expected_size is not None and got != self._expected_size:
+            raise SizeInvalid(
+                f"blob {self._digest} has {got} bytes but its descriptor declares "
+                f"{self._expected_size}; remove {self._path} and pull or load the image again"
+            )
+        actual = self._hasher.digest()
+        if actual != self._digest:
+            raise corrupt_blob_error(self._digest, self._path, got, actual)
+        self._verified = True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
