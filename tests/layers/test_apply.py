@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.digest import digest_of
-from dockyard.errors import DigestInvalid, InvalidArgument
+from dockyard.errors import DigestInvalid, InvalidArgument, UnsafeLayer
 from dockyard.layers import Compression, apply_layer, compressor, tar_directory
 
 from ._tree import dir_, link, make_rich_tree, reg, snapshot, special, tar_bytes
@@ -236,7 +236,6 @@ def _hostile_cases() -> dict[str, tuple[bytes, str, str]]:
 def test_hostile_layers_are_refused_untouched(
     tmp_path: Path, case: str, kind: Compression | None
 ) -> None:
-    from dockyard.errors import UnsafeLayer
 
     layer, entry, problem = _hostile_cases()[case]
     outside = tmp_path / "outside"
@@ -281,3 +280,23 @@ def test_broken_streams_leave_target_untouched(tmp_path: Path, damage: str) -> N
     with pytest.raises(InvalidArgument):
         apply_layer(io.BytesIO(data), target)
     assert snapshot(target) == before
+
+
+def test_entry_order_quirks(tmp_path: Path) -> None:
+    layer = tar_bytes(
+        reg("a/x"),  # parent created implicitly, its own entry comes later and keeps "x"
+        dir_("a", 0o750),
+        dir_("b"),
+        reg("b/old"),
+        reg("b", b"b is a file now"),  # replaces the directory and what was in it
+        dir_("b"),
+        reg("b/new"),
+        dir_("."),  # the root's own entry is ignored
+    )
+    target = tmp_path / "dst"
+    apply_layer(io.BytesIO(layer), target)
+    assert [p.name for p in (target / "a").iterdir()] == ["x"]
+    assert os.stat(target / "a").st_mode & 0o7777 == 0o750
+    assert [p.name for p in (target / "b").iterdir()] == ["new"]
+    with pytest.raises(UnsafeLayer, match="not a directory"):
+        apply_layer(io.BytesIO(tar_bytes(reg("c"), reg("c/child"))), target)

@@ -79,7 +79,9 @@ def compressor(kind: Compression | None, dst: BinaryIO, level: int | None = None
         )
     if kind == "zstd":
         lvl = _DEFAULT_LEVEL["zstd"] if level is None else level
-        writer = zstandard.ZstdCompressor(level=lvl).stream_writer(dst, closefd=False)
+        writer = zstandard.ZstdCompressor(level=lvl, write_checksum=True).stream_writer(
+            dst, closefd=False
+        )
         return cast(BinaryIO, writer)
     raise Unsupported(f"unsupported layer compression {kind!r}: use 'gzip', 'zstd' or None")
 

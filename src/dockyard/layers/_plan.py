@@ -157,9 +157,11 @@ class _Model:
 
     def set(self, key: str, node: _Node | None) -> None:
         """Replace whatever is at ``key`` (and so everything below it)."""
-        prefix = key + "/"
-        for stale in [k for k in self._changed if k.startswith(prefix)]:
-            del self._changed[stale]
+        old = self._changed[key] if key in self._changed else self._lower.get(key)
+        if old is not None and old.kind is Kind.DIR:  # rare: forget what the layer put below
+            prefix = key + "/"
+            for stale in [k for k in self._changed if k.startswith(prefix)]:
+                del self._changed[stale]
         self._changed[key] = node
 
     def hide_root(self) -> None:
