@@ -300,3 +300,13 @@ def test_entry_order_quirks(tmp_path: Path) -> None:
     assert [p.name for p in (target / "b").iterdir()] == ["new"]
     with pytest.raises(UnsafeLayer, match="not a directory"):
         apply_layer(io.BytesIO(tar_bytes(reg("c"), reg("c/child"))), target)
+
+
+def test_spool_dir_is_used_and_left_clean(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    apply_layer(io.BytesIO(tar_bytes(reg("a"))), tmp_path / "dst", spool_dir=spool)
+    assert (tmp_path / "dst" / "a").read_bytes() == b"data"
+    assert list(spool.iterdir()) == []
+    with pytest.raises(FileNotFoundError):
+        apply_layer(io.BytesIO(b""), tmp_path / "dst", spool_dir=tmp_path / "missing")

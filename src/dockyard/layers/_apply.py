@@ -91,13 +91,11 @@ def _members(spool: IO[bytes], size: int) -> tuple[tarfile.TarFile | None, list[
 
 
 def _spool_file(root: Path, spool_dir: Path | None) -> IO[bytes]:
-    for where in (spool_dir, root.parent) if spool_dir is None else (spool_dir,):
-        if where is None:
-            continue
-        with contextlib.suppress(OSError):
-            return tempfile.TemporaryFile(dir=where)
+    """An anonymous temp file in ``spool_dir``, else next to ``root``, else in the system's."""
     if spool_dir is not None:
         return tempfile.TemporaryFile(dir=spool_dir)
+    with contextlib.suppress(OSError):
+        return tempfile.TemporaryFile(dir=root.parent)
     return tempfile.TemporaryFile()
 
 
