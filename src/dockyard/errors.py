@@ -27,15 +27,16 @@ __all__ = [
     "SizeInvalid",
     "Unauthorized",
     "Unavailable",
-    "Unsupported",
     "UnsafeLayer",
+    "Unsupported",
 ]
 
 
 class DockyardError(Exception):
     """Root of every error dockyard raises on purpose."""
 
-    #: CLI exit code for this category.
+    #: CLI exit code for this category (docker's CLI exits 1 for every error it reports;
+    #: 125 is kept for usage errors, as docker does).
     exit_code: ClassVar[int] = 1
     #: HTTP status for this category, used by the registry server.
     http_status: ClassVar[int] = 500
@@ -69,7 +70,7 @@ class AlreadyExists(DockyardError):
 
 
 class InvalidArgument(DockyardError):
-    exit_code = 125  # docker's code for "the command itself failed / bad input"
+    exit_code = 1
     http_status = 400
     oci_code = "UNSUPPORTED"
 

@@ -1,15 +1,70 @@
+"""The ``dockyard`` command group, global options and the one place errors become exit codes."""
+
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
 from dockyard import __version__
+from dockyard.errors import DockyardError
+from dockyard.local import LocalStore
+
+__all__ = ["cli", "main", "open_store"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="dockyard")
-def cli() -> None:
+class _Group(click.Group):
+    """Docker-style failure: ``Error: …`` on stderr; exit 1 for errors, 125 for usage."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DockyardError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            sys.exit(141)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-v", "--version", prog_name="dockyard")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DOCKYARD_ROOT",
+    help="Local image store (default: $DOCKYARD_ROOT, else $XDG_DATA_HOME/dockyard).",
+)
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None) -> None:
     """dockyard: build, store, push, pull, serve, sign, scan and slim container images."""
+    ctx.obj = {"root": root}
+
+
+def open_store(ctx: click.Context) -> LocalStore:
+    """The local store for this invocation (opened once)."""
+    obj = ctx.find_root().obj
+    if "store" not in obj:
+        obj["store"] = LocalStore.open(obj["root"])
+    store: LocalStore = obj["store"]
+    return store
 
 
 def main() -> None:
-    cli()
+    from dockyard.cli import _archives, _images, _system  # noqa: F401  (registers commands)
+
+    try:
+        result = cli.main(prog_name="dockyard", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(125)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    # without standalone mode, click returns ctx.exit()'s code instead of exiting
+    sys.exit(result if isinstance(result, int) else 0)

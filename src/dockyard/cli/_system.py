@@ -1,0 +1,76 @@
+"""system df, info."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from dockyard.cli._format import emit_rows, human_size, render_template
+from dockyard.cli._main import cli, open_store
+from dockyard.images import disk_usage, system_info
+from dockyard.reference import Reference
+
+
+@cli.group("system")
+def system_group() -> None:
+    """Manage dockyard's local store."""
+
+
+@system_group.command("df")
+@click.option("-v", "--verbose", is_flag=True, help="Show detailed information on space usage.")
+@click.option("--format", "fmt", help="table, json, or a Go template.")
+@click.pass_context
+def df_cmd(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
+    """Show the local store's disk usage."""
+    usage = disk_usage(open_store(ctx))
+    pct = f" ({100 * usage.reclaimable // usage.size}%)" if usage.size else ""
+    rows = [
+        {
+            "Type": "Images",
+            "TotalCount": str(usage.total_images),
+            "Active": str(usage.active_images),
+            "Size": human_size(usage.size),
+            "Reclaimable": f"{human_size(usage.reclaimable)}{pct}",
+        }
+    ]
+    emit_rows(
+        fmt,
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+        ["Type", "TotalCount", "Active", "Size", "Reclaimable"],
+        rows,
+    )
+    if verbose and fmt is None:
+        click.echo("\nImages space usage:\n")
+        detail = [
+            [
+                ref.familiar_name if ref else "<none>",
+                (ref.tag or "<none>") if ref else "<none>",
+                image.id.short,
+                human_size(image.size),
+                human_size(usage.unique.get(str(image.id), 0)),
+            ]
+            for image in usage.images
+            for ref in (list[Reference | None](image.tags) or [None])
+        ]
+        from dockyard.cli._format import table
+
+        click.echo(table(["REPOSITORY", "TAG", "IMAGE ID", "SIZE", "UNIQUE SIZE"], detail))
+
+
+@cli.command("info")
+@click.option("-f", "--format", "fmt", help="json, or a Go template.")
+@click.pass_context
+def info_cmd(ctx: click.Context, fmt: str | None) -> None:
+    """Display information about dockyard and its store."""
+    info = system_info(open_store(ctx))
+    if fmt == "json":
+        click.echo(json.dumps(info))
+    elif fmt:
+        click.echo(render_template(fmt, info))
+    else:
+        for key, value in info.items():
+            click.echo(f" {key}: {value}")
+
+
+system_group.add_command(info_cmd, "info")
