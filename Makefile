@@ -4,9 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman apache2-utils
+APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap
+# Only for benchmarks/: public timing and load tools.
+BENCH_PACKAGES := hyperfine wrk
 
-.PHONY: install test lint format serve system-deps docker-host clean
+.PHONY: install test lint format serve bench-deps system-deps docker-host clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -51,6 +53,15 @@ docker-host:
 # Exit status 5 (no tests collected) fails like any other failure.
 test: install system-deps docker-host
 	$(BIN)/python -m pytest -q
+
+# dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
+# http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.
+serve: install
+	$(BIN)/dockyard registry serve
+
+bench-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_PACKAGES) >/dev/null; fi
 
 lint: install
 	$(BIN)/ruff check src tests

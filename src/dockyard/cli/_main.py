@@ -50,8 +50,20 @@ def open_store(ctx: click.Context) -> LocalStore:
     return store
 
 
+def register_commands() -> None:
+    """Import every ``dockyard.cli._cmd_*`` module; each adds its commands to :data:`cli`."""
+    import importlib
+    import pkgutil
+
+    import dockyard.cli as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_cmd_"):
+            importlib.import_module(f"dockyard.cli.{info.name}")
+
+
 def main() -> None:
-    from dockyard.cli import _archives, _images, _system  # noqa: F401  (registers commands)
+    register_commands()
 
     try:
         result = cli.main(prog_name="dockyard", standalone_mode=False)

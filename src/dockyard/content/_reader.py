@@ -20,7 +20,8 @@ def corrupt_blob_error(digest: Digest, path: Path, size: int, actual: Digest) ->
 
 
 class VerifyingReader(io.RawIOBase):
-    """Raw reader over a blob file; checks size and digest when the end is reached.
+    """Raw reader over a blob file; checks size and digest when the end is reached, or as soon
+    as the declared ``size`` has been read.
 
     Wrap it in :class:`io.BufferedReader` (``ContentStore.open`` does) for a ``BinaryIO``.
     """
@@ -51,6 +52,9 @@ class VerifyingReader(io.RawIOBase):
                     f"blob {self._digest} is larger than the {self._expected_size} bytes its "
                     f"descriptor declares; remove {self._path} and pull or load the image again"
                 )
+            if self._hasher.size == self._expected_size and not self._verified:
+                # readers that stop at the declared size (tar writers do) never see EOF
+                self._verify()
             return n
         if not self._verified:
             self._verify()

@@ -257,13 +257,16 @@ def load_archive(
         try:
             with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as tar:
                 _read_members(tar, members, progress)
-        except tarfile.TarError as exc:
+        except (tarfile.TarError, EOFError) as exc:
+            if members.small or members.large or "unexpected end" in str(exc):
+                raise InvalidArgument(
+                    f"the image archive is truncated ({exc}); nothing was loaded: "
+                    "save or download it again"
+                ) from exc
             raise InvalidArgument(
                 f"not a valid image archive: {exc} (expected a tar from `docker save` or an "
                 "OCI archive)"
             ) from exc
-        except EOFError as exc:
-            raise InvalidArgument("the image archive is truncated: unexpected end of data") from exc
         if "index.json" in members and "oci-layout" in members:
             loaded = _load_oci(store, members)
             if "manifest.json" in members and not any(i.names for i in loaded):

@@ -19,7 +19,7 @@ class StoreSource:
         self.store = store
 
     def open_blob(self, descriptor: Descriptor) -> BinaryIO:
-        return self.store.content.open(descriptor.digest)
+        return self.store.content.open(descriptor.digest, size=descriptor.size)
 
     def read_blob(self, descriptor: Descriptor) -> bytes:
         return self.store.content.read_bytes(descriptor.digest)

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import click
 
-from dockyard.cli._images import image_group
+from dockyard.cli._cmd_images import image_group
 from dockyard.cli._main import cli, open_store
 from dockyard.cli._progress import make_progress
 from dockyard.errors import InvalidArgument
