@@ -35,7 +35,9 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         if not isinstance(text, str) or not _GRAMMAR.match(text):
-            raise DigestInvalid(f"invalid digest {text!r}: expected algorithm:hex, e.g. sha256:<64 hex>")
+            raise DigestInvalid(
+                f"invalid digest {text!r}: expected algorithm:hex, e.g. sha256:<64 hex>"
+            )
         alg, _, enc = text.partition(":")
         if alg not in _HEX_LEN:
             raise Unsupported(f"unsupported digest algorithm {alg!r} in {text!r} (sha256, sha512)")
