@@ -13,16 +13,22 @@ from typing import ClassVar
 __all__ = [
     "AlreadyExists",
     "BlobUnknown",
+    "BlobUploadInvalid",
+    "BlobUploadUnknown",
     "Conflict",
     "Denied",
     "DigestInvalid",
     "DockyardError",
     "FailedPrecondition",
     "InvalidArgument",
+    "ManifestBlobUnknown",
     "ManifestInvalid",
     "ManifestUnknown",
     "NameInvalid",
+    "NameUnknown",
     "NotFound",
+    "RateLimited",
+    "RangeNotSatisfiable",
     "ReferenceInvalid",
     "SizeInvalid",
     "Unauthorized",
@@ -150,4 +156,53 @@ class ManifestUnknown(NotFound):
 class UnsafeLayer(InvalidArgument):
     """A layer tar tries to write outside its root, or holds something we refuse to create."""
 
+    oci_code = "BLOB_UPLOAD_INVALID"
+
+
+class RateLimited(Unavailable):
+    """A registry answered 429 Too Many Requests; ``retry_after`` is its Retry-After in seconds."""
+
+    oci_code = "TOOMANYREQUESTS"
+    http_status = 429
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        detail: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.retry_after = retry_after
+
+
+class NameUnknown(NotFound):
+    """The repository is not known to the registry."""
+
+    oci_code = "NAME_UNKNOWN"
+
+
+class BlobUploadUnknown(NotFound):
+    """No upload session with this id (never started, finished, cancelled or expired)."""
+
+    oci_code = "BLOB_UPLOAD_UNKNOWN"
+
+
+class BlobUploadInvalid(InvalidArgument):
+    """An upload chunk or completion request that does not fit the session."""
+
+    oci_code = "BLOB_UPLOAD_INVALID"
+
+
+class ManifestBlobUnknown(InvalidArgument):
+    """A manifest references a blob (or child manifest) the repository does not have."""
+
+    oci_code = "MANIFEST_BLOB_UNKNOWN"
+
+
+class RangeNotSatisfiable(InvalidArgument):
+    """A byte range outside the content, or a chunk that does not start where the upload ends."""
+
+    http_status = 416
     oci_code = "BLOB_UPLOAD_INVALID"
