@@ -27,9 +27,11 @@ __all__ = [
     "NameInvalid",
     "NameUnknown",
     "NotFound",
-    "RateLimited",
     "RangeNotSatisfiable",
+    "RateLimited",
     "ReferenceInvalid",
+    "RunFailed",
+    "RuntimeMissing",
     "SizeInvalid",
     "Unauthorized",
     "Unavailable",
@@ -206,3 +208,24 @@ class RangeNotSatisfiable(InvalidArgument):
 
     http_status = 416
     oci_code = "BLOB_UPLOAD_INVALID"
+
+
+class RuntimeMissing(FailedPrecondition):
+    """No OCI runtime (crun or runc) to run a build step in."""
+
+
+class RunFailed(FailedPrecondition):
+    """A build step's command exited non-zero; carries the exit code and its last output."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        detail: object = None,
+        exit_status: int = 1,
+        output_tail: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.exit_status = exit_status
+        self.output_tail = output_tail
