@@ -46,6 +46,11 @@ docker-host:
 	    for c in $$(cat /sys/fs/cgroup/cgroup.controllers); do \
 	      echo "+$$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true; done; \
 	  fi; \
+	  if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then \
+	    for c in $$(cat /sys/fs/cgroup/unified/cgroup.controllers); do \
+	      echo "moving cgroup controller $$c to v1 (crun refuses hybrid hierarchies with v2 controllers)"; \
+	      mkdir -p /sys/fs/cgroup/$$c && mount -t cgroup -o $$c cgroup /sys/fs/cgroup/$$c || true; done; \
+	  fi; \
 	  grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || \
 	    echo "warning: no overlayfs in this kernel; dockerd will use the vfs storage driver"; \
 	else echo "not root on Linux: leaving cgroups and kernel modules as they are"; fi
