@@ -17,6 +17,7 @@ __all__ = [
     "BlobUploadUnknown",
     "Conflict",
     "Denied",
+    "DecryptionFailed",
     "DigestInvalid",
     "DockyardError",
     "FailedPrecondition",
@@ -229,3 +230,11 @@ class RunFailed(FailedPrecondition):
         super().__init__(message, hint=hint, detail=detail)
         self.exit_status = exit_status
         self.output_tail = output_tail
+
+
+class DecryptionFailed(InvalidArgument):
+    """A password-protected private key does not open with the password given."""
+
+
+class SignatureInvalid(Denied):
+    """No signature (or attestation) verifies against the trusted key(s), with the reasons."""
