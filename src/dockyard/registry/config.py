@@ -1,0 +1,402 @@
+"""The registry's configuration, read exactly as registry:2 (distribution) reads its own.
+
+Sources, strongest first: explicit overrides (command-line flags) > ``REGISTRY_*`` environment
+variables > the YAML config file > defaults. The file has registry:2's shape::
+
+    version: 0.1
+    log: {level: info, formatter: text, accesslog: {disabled: false}}
+    http: {addr: 127.0.0.1:5000, tls: {certificate: cert.pem, key: key.pem}}
+    storage: {filesystem: {rootdirectory: /var/lib/registry}, delete: {enabled: true}}
+    auth: {htpasswd: {realm: Registry Realm, path: /auth/htpasswd}}
+
+and every key can be set from the environment: ``REGISTRY_HTTP_ADDR``,
+``REGISTRY_STORAGE_DELETE_ENABLED=true``, ``REGISTRY_AUTH=htpasswd`` … Unknown keys give a
+warning (kept in :attr:`RegistryConfig.warnings` and logged); a value of the wrong type is an
+:class:`~dockyard.errors.InvalidArgument` naming the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import InvalidArgument, NotFound, Unsupported
+from dockyard.registry._config_tree import (
+    BOOL,
+    DRIVERS,
+    IGNORED,
+    OPAQUE,
+    STR,
+    STRLIST,
+    STRMAP,
+    Section,
+    Tree,
+    apply_env,
+    check,
+    load_yaml_text,
+    set_path,
+)
+
+__all__ = [
+    "DEFAULT_ADDR",
+    "HTTPConfig",
+    "HtpasswdConfig",
+    "LogConfig",
+    "MetricsConfig",
+    "RegistryConfig",
+    "StorageConfig",
+    "TLSConfig",
+    "default_rootdirectory",
+    "from_env",
+    "from_yaml",
+    "load",
+]
+
+_log = logging.getLogger("dockyard.registry.config")
+
+DEFAULT_ADDR = "127.0.0.1:5000"
+_LOG_LEVELS = {"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"}
+
+SCHEMA = Section(
+    {
+        "version": STR,
+        "loglevel": IGNORED,
+        "log": Section(
+            {
+                "level": STR,
+                "formatter": STR,
+                "fields": STRMAP,
+                "accesslog": Section({"disabled": BOOL}),
+                "hooks": IGNORED,
+                "reportcaller": IGNORED,
+            }
+        ),
+        "storage": DRIVERS(
+            {
+                "filesystem": Section({"rootdirectory": STR, "maxthreads": IGNORED}),
+                "delete": Section({"enabled": BOOL}),
+                "maintenance": Section(
+                    {"readonly": Section({"enabled": BOOL}), "uploadpurging": IGNORED}
+                ),
+                **{name: OPAQUE for name in ("inmemory", "s3", "azure", "gcs", "swift", "oss")},
+                **{name: IGNORED for name in ("cache", "redirect", "tag")},
+            }
+        ),
+        "auth": DRIVERS(
+            {"htpasswd": Section({"realm": STR, "path": STR}), "token": OPAQUE, "silly": OPAQUE}
+        ),
+        "http": Section(
+            {
+                "addr": STR,
+                "net": STR,
+                "prefix": STR,
+                "host": STR,
+                "relativeurls": BOOL,
+                "headers": OPAQUE,
+                "tls": Section(
+                    {
+                        "certificate": STR,
+                        "key": STR,
+                        "clientcas": STRLIST,
+                        "minimumtls": STR,
+                        "ciphersuites": IGNORED,
+                        "letsencrypt": IGNORED,
+                    }
+                ),
+                **{name: IGNORED for name in ("secret", "draintimeout", "debug", "http2")},
+            }
+        ),
+        # dockyard's own sections
+        "metrics": Section({"enabled": BOOL, "path": STR}),
+        "database": Section({"url": STR}),
+        "policies": OPAQUE,
+        **{
+            name: IGNORED
+            for name in (
+                "middleware", "reporting", "notifications", "redis", "health", "proxy",
+                "compatibility", "validation", "policy", "catalog",
+            )
+        },
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    certificate: Path
+    key: Path
+    clientcas: tuple[Path, ...] = ()
+    minimumtls: str = "tls1.2"
+
+
+@dataclass(frozen=True)
+class HTTPConfig:
+    addr: str = DEFAULT_ADDR
+    net: str = "tcp"
+    #: URL path prefix the API is served under ("" or e.g. "/registry").
+    prefix: str = ""
+    #: The externally reachable base URL (``https://registry.example.com``), for Location headers.
+    host: str | None = None
+    relativeurls: bool = False
+    headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tls: TLSConfig | None = None
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        """``addr`` split for binding: ``":5000"`` binds every interface, as in registry:2."""
+        host, sep, port = self.addr.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise InvalidArgument(
+                f"http.addr {self.addr!r} is not HOST:PORT",
+                hint="use e.g. 127.0.0.1:5000 or :5000 (every interface)",
+            )
+        host = host.strip("[]") or "0.0.0.0"
+        return host, int(port)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    rootdirectory: Path
+    driver: str = "filesystem"
+    delete_enabled: bool = False
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class HtpasswdConfig:
+    realm: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "info"
+    #: "text" or "json" (registry:2's "logstash" is read as "json").
+    formatter: str = "text"
+    fields: Mapping[str, str] = field(default_factory=dict)
+    accesslog_disabled: bool = False
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    enabled: bool = True
+    path: str = "/metrics"
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    storage: StorageConfig
+    http: HTTPConfig = field(default_factory=HTTPConfig)
+    htpasswd: HtpasswdConfig | None = None
+    log: LogConfig = field(default_factory=LogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    #: SQLAlchemy URL of the metadata database (None: SQLite inside the root directory).
+    database_url: str | None = None
+    #: Sections parsed later by their own modules (``policies``), as written (scalars as text).
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.htpasswd is not None
+
+
+def default_rootdirectory(environ: Mapping[str, str] | None = None) -> Path:
+    """``$DOCKYARD_ROOT/registry``, else ``$XDG_DATA_HOME/dockyard/registry``, else under ~."""
+    env = os.environ if environ is None else environ
+    if root := env.get("DOCKYARD_ROOT"):
+        return Path(root) / "registry"
+    if data_home := env.get("XDG_DATA_HOME"):
+        return Path(data_home) / "dockyard" / "registry"
+    home = env.get("HOME")
+    base = Path(home) if home else Path.home()
+    return base / ".local" / "share" / "dockyard" / "registry"
+
+
+def load(
+    config_path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> RegistryConfig:
+    """Defaults < the YAML file (if any) < ``REGISTRY_*`` in ``environ`` < ``overrides``.
+
+    ``overrides`` maps dotted keys to values, e.g. ``{"http.addr": ":6000"}``; ``None`` values
+    are skipped so that unset flags can be passed straight through.
+    """
+    env = os.environ if environ is None else environ
+    tree: Tree = _read_file(Path(config_path)) if config_path is not None else {}
+    apply_env(tree, env, SCHEMA)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            set_path(tree, key.lower().split("."), _as_text(value), SCHEMA)
+    return _build(tree, env, from_file=config_path is not None)
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> RegistryConfig:
+    """Defaults plus ``REGISTRY_*`` variables only."""
+    return load(None, environ if environ is not None else os.environ)
+
+
+def from_yaml(path: str | os.PathLike[str]) -> RegistryConfig:
+    """Defaults plus the YAML file only (no environment)."""
+    return load(path, {})
+
+
+def _read_file(path: Path) -> Tree:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"config file {path} does not exist", hint="pass an existing file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"cannot read config file {path}: {exc}") from exc
+    data = load_yaml_text(text, str(path))
+    if data is None or data == "":
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"config file {path}: the top level must be a mapping of sections")
+    if "version" not in data:
+        raise InvalidArgument(
+            f"config file {path} has no version", hint="add `version: 0.1` as registry:2 requires"
+        )
+    return data
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Path):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_as_text(v) for v in value]
+    return value
+
+
+def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> RegistryConfig:
+    warnings: list[str] = []
+    tree: Tree = check(raw, SCHEMA, "", warnings)
+    for message in warnings:
+        _log.warning("%s", message)
+    version = tree.get("version")
+    if from_file and version != "0.1":
+        raise InvalidArgument(f"config version {version!r} is not supported; use version: 0.1")
+    return RegistryConfig(
+        storage=_storage(tree.get("storage", {}), environ),
+        http=_http(tree.get("http", {})),
+        htpasswd=_auth(tree.get("auth", {})),
+        log=_log_config(tree.get("log", {})),
+        metrics=MetricsConfig(**tree.get("metrics", {})),
+        database_url=tree.get("database", {}).get("url"),
+        sections={k: tree[k] for k in ("policies",) if k in tree},
+        warnings=tuple(warnings),
+    )
+
+
+def _storage(section: Tree, environ: Mapping[str, str]) -> StorageConfig:
+    drivers = [k for k in section if k not in ("delete", "maintenance")]
+    if len(drivers) > 1:
+        raise InvalidArgument(
+            f"storage names several drivers ({', '.join(sorted(drivers))})",
+            hint="configure exactly one storage driver, as registry:2 requires",
+        )
+    if drivers and drivers[0] != "filesystem":
+        raise Unsupported(
+            f"storage driver {drivers[0]!r} is not supported yet", hint="use storage.filesystem"
+        )
+    root = section.get("filesystem", {}).get("rootdirectory")
+    return StorageConfig(
+        rootdirectory=Path(root) if root else default_rootdirectory(environ),
+        delete_enabled=section.get("delete", {}).get("enabled", False),
+        readonly=section.get("maintenance", {}).get("readonly", {}).get("enabled", False),
+    )
+
+
+def _http(section: Tree) -> HTTPConfig:
+    tls_section = section.get("tls", {})
+    cert, key = tls_section.get("certificate"), tls_section.get("key")
+    tls = None
+    if cert or key:
+        if not (cert and key):
+            missing = "http.tls.key" if cert else "http.tls.certificate"
+            raise InvalidArgument(
+                f"TLS needs both a certificate and a key; {missing} is missing",
+                hint="set REGISTRY_HTTP_TLS_CERTIFICATE and REGISTRY_HTTP_TLS_KEY together",
+            )
+        tls = TLSConfig(
+            certificate=Path(cert),
+            key=Path(key),
+            clientcas=tuple(Path(p) for p in tls_section.get("clientcas", ())),
+            minimumtls=tls_section.get("minimumtls", "tls1.2"),
+        )
+    net = section.get("net", "tcp")
+    if net not in ("tcp", "unix"):
+        raise InvalidArgument(f"http.net {net!r} is not supported; use tcp or unix")
+    config = HTTPConfig(
+        addr=section.get("addr") or DEFAULT_ADDR,
+        net=net,
+        prefix=section.get("prefix", "").rstrip("/"),
+        host=section.get("host") or None,
+        relativeurls=section.get("relativeurls", False),
+        headers=_headers(section.get("headers")),
+        tls=tls,
+    )
+    if net == "tcp":
+        config.host_port  # noqa: B018 - validates addr now, not at bind time
+    return config
+
+
+def _headers(value: Any) -> dict[str, tuple[str, ...]]:
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidArgument("configuration key 'http.headers' must be a mapping of header names")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, values in value.items():
+        items = values if isinstance(values, list) else [values]
+        if not all(isinstance(v, str) for v in items):
+            raise InvalidArgument(f"http.headers.{name} must be a string or a list of strings")
+        out[str(name)] = tuple(items)
+    return out
+
+
+def _auth(section: Tree) -> HtpasswdConfig | None:
+    if not section:
+        return None
+    if len(section) > 1:
+        raise InvalidArgument(
+            f"auth names several providers ({', '.join(sorted(section))})",
+            hint="configure exactly one, as registry:2 requires",
+        )
+    provider = next(iter(section))
+    if provider != "htpasswd":
+        raise Unsupported(f"auth provider {provider!r} is not supported", hint="use htpasswd")
+    params = section["htpasswd"]
+    for key, env in (("realm", "REALM"), ("path", "PATH")):
+        if not params.get(key):
+            raise InvalidArgument(
+                f"htpasswd auth needs auth.htpasswd.{key}",
+                hint=f"set it in the config file or REGISTRY_AUTH_HTPASSWD_{env}",
+            )
+    return HtpasswdConfig(realm=params["realm"], path=Path(params["path"]))
+
+
+def _log_config(section: Tree) -> LogConfig:
+    level = section.get("level", "info").lower()
+    if level not in _LOG_LEVELS:
+        raise InvalidArgument(
+            f"log.level {level!r} is not a level", hint="use error, warn, info or debug"
+        )
+    formatter = section.get("formatter", "text").lower()
+    if formatter == "logstash":
+        formatter = "json"
+    if formatter not in ("text", "json"):
+        raise InvalidArgument(f"log.formatter {formatter!r} is not supported; use text or json")
+    return LogConfig(
+        level="warn" if level == "warning" else level,
+        formatter=formatter,
+        fields=section.get("fields", {}),
+        accesslog_disabled=section.get("accesslog", {}).get("disabled", False),
+    )

@@ -1,0 +1,301 @@
+"""A small thread-safe Prometheus registry (text exposition format 0.0.4), no dependency.
+
+:class:`MetricsRegistry` holds counters, gauges and histograms with labels and renders them for
+``GET /metrics``; :class:`RegistryMetrics` is the registry server's own set. Labels carry route
+*names* ("manifest", "blob" …), never raw paths, so the number of series stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+__all__ = [
+    "CONTENT_TYPE",
+    "DEFAULT_BUCKETS",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "MetricsRegistry",
+    "RegistryMetrics",
+]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _number(value: float) -> str:
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    if value == int(value) and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
+    parts = [f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True)]
+    if extra:
+        parts.append(extra)
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+class _Metric:
+    kind = "untyped"
+
+    def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()) -> None:
+        if not name.replace("_", "a").replace(":", "a").isalnum() or name[0].isdigit():
+            raise ValueError(f"metric name {name!r} is not valid")
+        self.name = name
+        self.help = help
+        self.labelnames = tuple(labelnames)
+        self._lock = threading.Lock()
+
+    def _key(self, values: Sequence[str]) -> tuple[str, ...]:
+        if len(values) != len(self.labelnames):
+            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(values)}")
+        return tuple(str(v) for v in values)
+
+    def header(self) -> list[str]:
+        help_text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
+        return [f"# HELP {self.name} {help_text}", f"# TYPE {self.name} {self.kind}"]
+
+    def samples(self) -> list[str]:
+        raise NotImplementedError
+
+
+class Counter(_Metric):
+    """A value that only goes up; ``inc(1, "GET", "manifest")`` with label values in order."""
+
+    kind = "counter"
+
+    def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()) -> None:
+        super().__init__(name, help, labelnames)
+        self._values: dict[tuple[str, ...], float] = {}
+        if not self.labelnames:
+            self._values[()] = 0.0
+
+    def inc(self, amount: float = 1.0, *labels: str) -> None:
+        if amount < 0:
+            raise ValueError("a counter cannot go down")
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + amount
+
+    def value(self, *labels: str) -> float:
+        with self._lock:
+            return self._values.get(self._key(labels), 0.0)
+
+    def samples(self) -> list[str]:
+        with self._lock:
+            items = sorted(self._values.items())
+        return [f"{self.name}{_labels(self.labelnames, k)} {_number(v)}" for k, v in items]
+
+
+class Gauge(Counter):
+    """A value that goes up and down."""
+
+    kind = "gauge"
+
+    def inc(self, amount: float = 1.0, *labels: str) -> None:
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + amount
+
+    def dec(self, amount: float = 1.0, *labels: str) -> None:
+        self.inc(-amount, *labels)
+
+    def set(self, value: float, *labels: str) -> None:
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = float(value)
+
+
+class Histogram(_Metric):
+    """Observations counted into cumulative ``le`` buckets, with ``_sum`` and ``_count``."""
+
+    kind = "histogram"
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        labelnames: Sequence[str] = (),
+        buckets: Iterable[float] = DEFAULT_BUCKETS,
+    ) -> None:
+        super().__init__(name, help, labelnames)
+        if "le" in self.labelnames:
+            raise ValueError("a histogram cannot have a label named 'le'")
+        self.buckets = tuple(sorted(set(buckets)))
+        self._series: dict[tuple[str, ...], list[float]] = {}  # bucket counts…, sum, count
+
+    def observe(self, value: float, *labels: str) -> None:
+        key = self._key(labels)
+        with self._lock:
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = [0.0] * (len(self.buckets) + 2)
+            for i, bound in enumerate(self.buckets):
+                if value <= bound:
+                    series[i] += 1
+                    break
+            series[-2] += value
+            series[-1] += 1
+
+    def samples(self) -> list[str]:
+        with self._lock:
+            items = sorted((k, list(v)) for k, v in self._series.items())
+        lines: list[str] = []
+        for key, series in items:
+            running = 0.0
+            for bound, count in zip(self.buckets, series, strict=False):
+                running += count
+                le = _labels(self.labelnames, key, f'le="{_number(bound)}"')
+                lines.append(f"{self.name}_bucket{le} {_number(running)}")
+            le = _labels(self.labelnames, key, 'le="+Inf"')
+            lines.append(f"{self.name}_bucket{le} {_number(series[-1])}")
+            lines.append(f"{self.name}_sum{_labels(self.labelnames, key)} {_number(series[-2])}")
+            lines.append(f"{self.name}_count{_labels(self.labelnames, key)} {_number(series[-1])}")
+        return lines
+
+
+_M = TypeVar("_M", bound=_Metric)
+
+
+class MetricsRegistry:
+    """Metrics by name, rendered in registration order."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, _Metric] = {}
+        self._lock = threading.Lock()
+
+    def register(self, metric: _M) -> _M:
+        with self._lock:
+            if metric.name in self._metrics:
+                raise ValueError(f"metric {metric.name!r} is already registered")
+            self._metrics[metric.name] = metric
+        return metric
+
+    def counter(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Counter:
+        return self.register(Counter(name, help, labelnames))
+
+    def gauge(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Gauge:
+        return self.register(Gauge(name, help, labelnames))
+
+    def histogram(
+        self,
+        name: str,
+        help: str,
+        labelnames: Sequence[str] = (),
+        buckets: Iterable[float] = DEFAULT_BUCKETS,
+    ) -> Histogram:
+        return self.register(Histogram(name, help, labelnames, buckets))
+
+    def render(self) -> bytes:
+        """The exposition text; serve it with ``Content-Type:`` :data:`CONTENT_TYPE`."""
+        with self._lock:
+            metrics = list(self._metrics.values())
+        lines: list[str] = []
+        for metric in metrics:
+            lines.extend(metric.header())
+            lines.extend(metric.samples())
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class RegistryMetrics:
+    """The registry server's metrics, with one call per event the server reports."""
+
+    content_type = CONTENT_TYPE
+
+    def __init__(self, version: str = "") -> None:
+        r = self.registry = MetricsRegistry()
+        self.build_info = r.gauge(
+            "dockyard_build_info", "Always 1; the version label says which dockyard.", ["version"]
+        )
+        self.build_info.set(1, version)
+        self.requests = r.counter(
+            "dockyard_http_requests_total", "HTTP requests answered.", ["method", "route", "code"]
+        )
+        self.duration = r.histogram(
+            "dockyard_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["method", "route"],
+        )
+        self.in_flight = r.gauge(
+            "dockyard_http_requests_in_flight", "HTTP requests being answered now."
+        )
+        self.bytes_received = r.counter(
+            "dockyard_http_request_bytes_total", "Request body bytes received.", ["route"]
+        )
+        self.bytes_sent = r.counter(
+            "dockyard_http_response_bytes_total", "Response body bytes sent.", ["route"]
+        )
+        self.uploads_started = r.counter(
+            "dockyard_uploads_started_total", "Blob upload sessions started."
+        )
+        self.uploads_completed = r.counter(
+            "dockyard_uploads_completed_total", "Blob uploads committed after digest verification."
+        )
+        self.uploads_failed = r.counter(
+            "dockyard_uploads_failed_total", "Blob uploads rejected or cancelled.", ["reason"]
+        )
+        self.gc_runs = r.counter("dockyard_gc_runs_total", "Garbage collection runs.")
+        self.gc_blobs_deleted = r.counter(
+            "dockyard_gc_blobs_deleted_total", "Blobs deleted by garbage collection."
+        )
+        self.gc_bytes_deleted = r.counter(
+            "dockyard_gc_bytes_deleted_total", "Bytes freed by garbage collection."
+        )
+        self.gc_duration = r.histogram(
+            "dockyard_gc_duration_seconds",
+            "Time one garbage collection run took.",
+            buckets=(0.01, 0.1, 1, 10, 60, 600),
+        )
+
+    def observe_request(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        *,
+        received: int = 0,
+        sent: int = 0,
+    ) -> None:
+        """Record one answered request (call once, after the response body went out)."""
+        method = method.upper() if method.upper() in _METHODS else "OTHER"
+        self.requests.inc(1, method, route, str(status))
+        self.duration.observe(seconds, method, route)
+        if received:
+            self.bytes_received.inc(received, route)
+        if sent:
+            self.bytes_sent.inc(sent, route)
+
+    def upload_started(self) -> None:
+        self.uploads_started.inc()
+
+    def upload_completed(self) -> None:
+        self.uploads_completed.inc()
+
+    def upload_failed(self, reason: str = "error") -> None:
+        """``reason``: a small fixed word, e.g. "digest", "size", "cancelled", "error"."""
+        self.uploads_failed.inc(1, reason)
+
+    def gc_finished(self, seconds: float, blobs_deleted: int, bytes_deleted: int = 0) -> None:
+        self.gc_runs.inc()
+        self.gc_duration.observe(seconds)
+        self.gc_blobs_deleted.inc(blobs_deleted)
+        self.gc_bytes_deleted.inc(bytes_deleted)
+
+    def render(self) -> bytes:
+        return self.registry.render()
