@@ -1,0 +1,37 @@
+"""The cataloger protocol: globs for the files it reads, and what it makes of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dockyard.scan._filesystem import FileEntry, FileView
+from dockyard.scan._package import Distro, Package
+
+__all__ = ["BinaryCataloger", "Cataloger", "Context"]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    distro: Distro | None = None
+
+
+class Cataloger(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def globs(self) -> tuple[str, ...]:
+        """Absolute path globs (``**`` spans directories) of the files this cataloger reads."""
+        ...
+
+    def catalog(self, view: FileView, context: Context) -> list[Package]: ...
+
+
+class BinaryCataloger(Protocol):
+    """Reads executables as they stream past (they are not kept)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def probe(self, entry: FileEntry, data: bytes) -> list[Package]: ...
