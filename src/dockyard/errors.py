@@ -19,6 +19,7 @@ __all__ = [
     "Denied",
     "DecryptionFailed",
     "DigestInvalid",
+    "DockerfileInvalid",
     "DockyardError",
     "FailedPrecondition",
     "InvalidArgument",
@@ -238,3 +239,7 @@ class DecryptionFailed(InvalidArgument):
 
 class SignatureInvalid(Denied):
     """No signature (or attestation) verifies against the trusted key(s), with the reasons."""
+
+
+class DockerfileInvalid(InvalidArgument):
+    """A Dockerfile (or .dockerignore) cannot be parsed or does not make sense."""
