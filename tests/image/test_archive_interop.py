@@ -190,3 +190,26 @@ def test_concurrent_loads_into_one_store(
     index = json.loads((dockyard_root / "index.json").read_text())
     names = {m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]}
     assert {"docker.io/" + busybox_image.ref, "docker.io/" + multilayer_image.ref} <= names
+
+
+def test_several_images_in_one_tar_both_ways(
+    dockerd: DockerDaemon,
+    busybox_image: BuiltImage,
+    multilayer_image: BuiltImage,
+    dockyard_root: Path,
+    tmp_path: Path,
+) -> None:
+    both = tmp_path / "both.tar"
+    dockerd.run("save", "-o", str(both), busybox_image.ref, multilayer_image.ref)
+    out = run_dockyard("load", "-i", str(both), root=dockyard_root).stdout
+    assert f"Loaded image: {busybox_image.ref}" in out
+    assert f"Loaded image: {multilayer_image.ref}" in out
+    run_dockyard("tag", busybox_image.ref, "pair/one:1", root=dockyard_root)
+    run_dockyard("tag", multilayer_image.ref, "pair/two:2", root=dockyard_root)
+    mine = tmp_path / "mine.tar"
+    run_dockyard("save", "-o", str(mine), "pair/one:1", "pair/two:2", root=dockyard_root)
+    loaded = dockerd.run("load", "-i", str(mine)).stdout
+    assert "pair/one:1" in loaded and "pair/two:2" in loaded
+    for ref, want in (("pair/one:1", busybox_image.id), ("pair/two:2", multilayer_image.id)):
+        assert dockerd.run("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip() == want
+    dockerd.run("rmi", "pair/one:1", "pair/two:2")

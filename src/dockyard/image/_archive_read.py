@@ -57,11 +57,22 @@ class _Members:
         self.lease = lease
         self.small: dict[str, bytes] = {}
         self.large: dict[str, tuple[Digest, int]] = {}
+        # docker save writes a layer shared by two images once, and a symlink in its place
+        self.links: dict[str, str] = {}
+
+    def resolve(self, name: str) -> str:
+        for _ in range(16):
+            if name not in self.links:
+                return name
+            name = self.links[name]
+        raise InvalidArgument(f"archive member {name!r} is a symlink loop")
 
     def __contains__(self, name: str) -> bool:
+        name = self.resolve(name)
         return name in self.small or name in self.large
 
     def read(self, name: str) -> bytes:
+        name = self.resolve(name)
         if name in self.small:
             return self.small[name]
         if name in self.large:
@@ -70,6 +81,7 @@ class _Members:
 
     def ingest(self, name: str, expected: Digest | None = None) -> tuple[Digest, int]:
         """Make sure the member is in the content store; return its digest and size."""
+        name = self.resolve(name)
         if name in self.large:
             digest, size = self.large[name]
             if expected is not None and digest != expected:
@@ -99,9 +111,15 @@ def _blob_path_digest(name: str) -> Digest | None:
 
 def _read_members(tar: tarfile.TarFile, members: _Members, progress: Progress) -> None:
     for info in tar:
+        name = _clean(info.name)
+        if info.issym():
+            members.links[name] = _clean(posixpath.join(posixpath.dirname(name), info.linkname))
+            continue
+        if info.islnk():
+            members.links[name] = _clean(info.linkname)
+            continue
         if not info.isfile():
             continue
-        name = _clean(info.name)
         stream = tar.extractfile(info)
         if stream is None:
             continue
