@@ -25,6 +25,7 @@ from _infra._images import (
     tar_rootfs,
 )
 from _infra._process import CommandFailed, run_command
+from _infra._registry import RunningRegistry, docker_registry, free_port
 
 __all__ = [
     "BUSYBOX_REF",
@@ -38,10 +39,13 @@ __all__ = [
     "DaemonUnavailable",
     "DockerDaemon",
     "MultiLayerSpec",
+    "RunningRegistry",
     "build_busybox_image",
     "build_multilayer_image",
+    "docker_registry",
     "dockyard_executable",
     "find_dockerd",
+    "free_port",
     "image_id",
     "make_busybox_rootfs",
     "pattern_bytes",

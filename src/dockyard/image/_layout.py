@@ -1,0 +1,185 @@
+"""OCI image layout directories (``oci:DIR[:tag]``) as an image source and destination."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from dockyard.content import BUFFER_SIZE, ContentStore, VerifyingReader
+from dockyard.errors import BlobUnknown, FailedPrecondition, InvalidArgument, NotFound
+from dockyard.image._endpoints import ImageSource, OpenStream
+from dockyard.oci import Descriptor, Index, mediatypes
+
+__all__ = ["REF_NAME", "LayoutDestination", "LayoutSource"]
+
+REF_NAME = "org.opencontainers.image.ref.name"
+NAME_ANNOTATION = "io.containerd.image.name"
+LAYOUT_VERSION = "1.0.0"
+
+
+def _index(root: Path) -> Index:
+    path = root / "index.json"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(
+            f"{root} is not an OCI image layout: it has no index.json",
+            hint="give the directory an image was copied to with oci:DIR",
+        ) from None
+    return Index.parse(raw, mediatypes.OCI_INDEX)
+
+
+class LayoutBlobs:
+    """Blobs of a layout directory, verified as they are read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, descriptor: Descriptor) -> Path:
+        d = descriptor.digest
+        return self.root / "blobs" / d.algorithm / d.hex
+
+    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        try:
+            raw = VerifyingReader(self._path(descriptor), descriptor.digest, descriptor.size)
+        except FileNotFoundError:
+            raise BlobUnknown(f"blob {descriptor.digest} is missing from {self.root}") from None
+        return io.BufferedReader(raw, buffer_size=BUFFER_SIZE)
+
+    def read_blob(self, descriptor: Descriptor) -> bytes:
+        try:
+            data = self._path(descriptor).read_bytes()
+        except FileNotFoundError:
+            raise BlobUnknown(f"blob {descriptor.digest} is missing from {self.root}") from None
+        descriptor.digest.verify(data)
+        return data
+
+
+class LayoutSource:
+    """``oci:DIR[:name]``: the index.json entry whose ref.name is ``name`` (or the only one)."""
+
+    def __init__(self, root: Path, name: str | None = None) -> None:
+        self.directory = Path(root)
+        self.name = name
+        self._blobs = LayoutBlobs(self.directory)
+
+    @property
+    def blobs(self) -> LayoutBlobs:
+        return self._blobs
+
+    def describe(self) -> str:
+        return f"oci:{self.directory}" + (f":{self.name}" if self.name else "")
+
+    def root_descriptor(self) -> Descriptor:
+        entries = _index(self.directory).manifests
+        if self.name is None:
+            if len(entries) == 1:
+                return _plain(entries[0])
+            names = sorted({(e.annotations or {}).get(REF_NAME, str(e.digest)) for e in entries})
+            if not entries:
+                raise NotFound(f"{self.directory} holds no images")
+            raise InvalidArgument(
+                f"{self.directory} holds {len(entries)} images; say which one with "
+                f"oci:{self.directory}:NAME (names: {', '.join(names)})"
+            )
+        for entry in entries:
+            annotations = entry.annotations or {}
+            if self.name in (annotations.get(REF_NAME), annotations.get(NAME_ANNOTATION)):
+                return _plain(entry)
+        raise NotFound(f"no image named {self.name!r} in {self.directory}")
+
+    def root(self) -> tuple[Descriptor, bytes]:
+        descriptor = self.root_descriptor()
+        return descriptor, self._blobs.read_blob(descriptor)
+
+    def close(self) -> None:
+        pass
+
+
+def _plain(entry: Descriptor) -> Descriptor:
+    return dataclasses.replace(entry, annotations=None)
+
+
+class LayoutDestination:
+    """Writes blobs atomically into ``DIR/blobs``; :meth:`commit` adds the index.json entry
+    (replacing one with the same name)."""
+
+    keeps_partial_index = False
+
+    def __init__(self, root: Path, name: str | None = None) -> None:
+        self.directory = Path(root)
+        self.name = name
+        if self.directory.exists() and not self.directory.is_dir():
+            raise FailedPrecondition(f"{self.directory} exists and is not a directory")
+        layout = self.directory / "oci-layout"
+        if layout.exists():
+            try:
+                version = json.loads(layout.read_bytes()).get("imageLayoutVersion")
+            except (ValueError, AttributeError):
+                version = None
+            if version != LAYOUT_VERSION:
+                raise FailedPrecondition(f"{layout} is not an OCI layout {LAYOUT_VERSION}")
+        had_ingest = (self.directory / "ingest").exists()
+        self._content = ContentStore(self.directory)
+        self._own_ingest = not had_ingest
+
+    @property
+    def content(self) -> ContentStore:
+        return self._content
+
+    def describe(self) -> str:
+        return f"oci:{self.directory}" + (f":{self.name}" if self.name else "")
+
+    def has_blob(self, descriptor: Descriptor) -> bool:
+        return self._content.exists(descriptor.digest)
+
+    def mount_blob(self, descriptor: Descriptor, source: ImageSource) -> bool:
+        return False
+
+    def put_blob(self, descriptor: Descriptor, open_stream: OpenStream) -> None:
+        with open_stream() as stream:
+            self._content.ingest(stream, expected=descriptor.digest, size=descriptor.size)
+
+    def put_manifest(self, descriptor: Descriptor, raw: bytes) -> None:
+        self._content.put_bytes(raw, expected=descriptor.digest)
+
+    def commit(self, root: Descriptor, raw: bytes) -> None:
+        self.put_manifest(root, raw)
+        index_path = self.directory / "index.json"
+        entries = list(_index(self.directory).manifests) if index_path.exists() else []
+        annotations = {REF_NAME: self.name} if self.name else None
+        entry = dataclasses.replace(root, annotations=annotations)
+        if self.name:
+            entries = [e for e in entries if (e.annotations or {}).get(REF_NAME) != self.name]
+        else:
+            entries = [e for e in entries if e.digest != root.digest]
+        entries.append(entry)
+        _write_atomic(
+            self.directory / "oci-layout",
+            json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode(),
+        )
+        _write_atomic(index_path, Index.build(entries, media_type=mediatypes.OCI_INDEX).raw)
+
+    def close(self) -> None:
+        if self._own_ingest:
+            shutil.rmtree(self.directory / "ingest", ignore_errors=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(name, 0o644)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,93 @@
+"""The local store as a copy source and destination (what pull and push use)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from dockyard.errors import FailedPrecondition
+from dockyard.image._endpoints import ImageSource, OpenStream
+from dockyard.image._store import StoreSource
+from dockyard.local import LocalStore
+from dockyard.oci import Descriptor, ImageConfig, Manifest, parse_manifest_or_index
+from dockyard.reference import Reference
+
+__all__ = ["StoreDestination", "StoreImageSource"]
+
+
+class StoreImageSource:
+    def __init__(self, store: LocalStore, ref: Reference) -> None:
+        self.store = store
+        self.ref = ref
+        self._blobs = StoreSource(store)
+
+    @property
+    def blobs(self) -> StoreSource:
+        return self._blobs
+
+    def describe(self) -> str:
+        return self.ref.familiar
+
+    def root(self) -> tuple[Descriptor, bytes]:
+        descriptor = self.store.resolve(self.ref)
+        return descriptor, self._blobs.read_blob(descriptor)
+
+    def close(self) -> None:
+        pass
+
+
+class StoreDestination:
+    """Writes under a lease (a concurrent gc leaves the blobs alone); :meth:`commit` records
+    the image, sets its tags and its ``name@digest`` (docker's RepoDigests)."""
+
+    keeps_partial_index = True
+
+    def __init__(
+        self,
+        store: LocalStore,
+        names: list[Reference],
+        *,
+        digest_names: list[Reference] | None = None,
+    ) -> None:
+        self.store = store
+        self.names = names
+        self.digest_names = digest_names or []
+        self._stack = ExitStack()
+        self.lease = self._stack.enter_context(store.lease(description="pull"))
+
+    def describe(self) -> str:
+        return ", ".join(n.familiar for n in self.names) or "the local store"
+
+    def has_blob(self, descriptor: Descriptor) -> bool:
+        if self.store.content.exists(descriptor.digest):
+            self.lease.add(descriptor.digest)
+            return self.store.content.exists(descriptor.digest)
+        return False
+
+    def mount_blob(self, descriptor: Descriptor, source: ImageSource) -> bool:
+        return False
+
+    def put_blob(self, descriptor: Descriptor, open_stream: OpenStream) -> None:
+        with open_stream() as stream:
+            self.lease.ingest(stream, expected=descriptor.digest, size=descriptor.size)
+
+    def put_manifest(self, descriptor: Descriptor, raw: bytes) -> None:
+        self.lease.put_bytes(raw, expected=descriptor.digest)
+
+    def commit(self, root: Descriptor, raw: bytes) -> None:
+        if self.lease.released:
+            raise FailedPrecondition("the store lease of this copy has already ended")
+        self.put_manifest(root, raw)
+        parsed = parse_manifest_or_index(raw, root.media_type)
+        config_digest = None
+        created = None
+        if isinstance(parsed, Manifest):
+            config_digest = parsed.config.digest
+            created = ImageConfig.parse(self.store.content.read_bytes(config_digest)).created
+        self.store.record_image(root.digest, config_digest, created)
+        for name in self.names:
+            self.store.set_tag(name, root)
+        for name in self.digest_names:
+            self.store.set_tag(name.without_tag_or_digest().with_digest(root.digest), root)
+
+    def close(self) -> None:
+        self._stack.close()
