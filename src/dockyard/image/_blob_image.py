@@ -42,8 +42,8 @@ class BlobLayer:
         return decompressor(self.compressed())
 
 
-class BlobImage:
-    """An image manifest and everything it points at, read lazily from a blob source."""
+class _Root:
+    """What an image and an index share: a source, a descriptor, and the bytes it names."""
 
     def __init__(
         self, source: BlobSource, descriptor: Descriptor, raw: bytes | None = None
@@ -55,10 +55,17 @@ class BlobImage:
     def descriptor(self) -> Descriptor:
         return self._descriptor
 
+    def _parsed(self) -> Manifest | Index:
+        raw = self._raw if self._raw is not None else self.source.read_blob(self._descriptor)
+        return parse_manifest_or_index(raw, self._descriptor.media_type)
+
+
+class BlobImage(_Root):
+    """An image manifest and everything it points at, read lazily from a blob source."""
+
     @cached_property
     def _manifest(self) -> Manifest:
-        raw = self._raw if self._raw is not None else self.source.read_blob(self._descriptor)
-        parsed = parse_manifest_or_index(raw, self._descriptor.media_type)
+        parsed = self._parsed()
         if not isinstance(parsed, Manifest):
             raise ManifestInvalid(f"{self._descriptor.digest} is an index, not an image manifest")
         return parsed
@@ -86,21 +93,12 @@ class BlobImage:
         ]
 
 
-class BlobIndex:
-    def __init__(
-        self, source: BlobSource, descriptor: Descriptor, raw: bytes | None = None
-    ) -> None:
-        self.source = source
-        self._descriptor = descriptor
-        self._raw = raw
-
-    def descriptor(self) -> Descriptor:
-        return self._descriptor
+class BlobIndex(_Root):
+    """An index (manifest list) whose children are read from the same source."""
 
     @cached_property
     def _index(self) -> Index:
-        raw = self._raw if self._raw is not None else self.source.read_blob(self._descriptor)
-        parsed = parse_manifest_or_index(raw, self._descriptor.media_type)
+        parsed = self._parsed()
         if not isinstance(parsed, Index):
             raise ManifestInvalid(f"{self._descriptor.digest} is an image manifest, not an index")
         return parsed
