@@ -1,0 +1,64 @@
+"""Finding an image in the local store and reading its layers' headers, in parallel."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO, cast
+
+from dockyard.analyze._tarscan import TarEntry, scan_tar
+from dockyard.image import BlobImage, BlobIndex, Layer, StoreSource, open_any
+from dockyard.images import find_image, summaries
+from dockyard.layers import decompressor, detect
+from dockyard.local import LocalStore
+from dockyard.oci import Platform
+from dockyard.progress import NullProgress, Progress
+
+__all__ = ["open_image", "read_layers"]
+
+
+def open_image(store: LocalStore, name: str, platform: Platform | None = None) -> BlobImage:
+    """The image ``name`` (reference, ID or ID prefix) names in the store; for a
+    multi-platform image, the one for ``platform`` (default: this host's)."""
+    summary = find_image(name, summaries(store))
+    root = open_any(StoreSource(store), summary.descriptor)
+    if isinstance(root, BlobIndex):
+        return root.image(root.index().select(platform or Platform.current()))
+    return root
+
+
+def _scan(layer: Layer, digests: bool) -> list[TarEntry]:
+    raw = layer.compressed()
+    try:
+        peek = getattr(raw, "peek", None)
+        head = peek(8)[:8] if peek is not None else b""
+        if peek is not None and detect(head) is None:
+            stream: BinaryIO = raw  # a plain tar: read it without another copy
+        else:
+            stream = decompressor(raw)
+        return scan_tar(stream, digests=digests)
+    finally:
+        raw.close()
+
+
+def read_layers(
+    layers: Sequence[Layer], *, digests: bool = False, progress: Progress | None = None
+) -> list[list[TarEntry]]:
+    """The tar entries of every layer, in layer order (several layers read at once)."""
+    report = progress or NullProgress()
+
+    def one(index: int) -> list[TarEntry]:
+        layer = layers[index]
+        key = str(layer.descriptor.digest)
+        report.start(key, f"layer {index}", layer.descriptor.size)
+        entries = _scan(layer, digests)
+        report.advance(key, layer.descriptor.size)
+        report.finish(key, f"{len(entries)} entries")
+        return entries
+
+    workers = max(1, min(len(layers), os.cpu_count() or 1, 4))
+    if workers == 1:
+        return [one(i) for i in range(len(layers))]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyze") as pool:
+        return cast(list[list[TarEntry]], list(pool.map(one, range(len(layers)))))

@@ -1,0 +1,51 @@
+"""``dockyard analyze`` against dive on the same images: the same efficiency, wasted bytes,
+layer sizes and inefficient files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _analyze_helpers import SavedImage, analyze_json, load_into, run_dive
+
+pytestmark = pytest.mark.docker
+
+
+def _compare(dive: dict[str, Any], ours: dict[str, Any]) -> None:
+    image = dive["image"]
+    assert abs(ours["efficiency"] - image["efficiencyScore"]) < 0.001, (
+        ours["efficiency"],
+        image["efficiencyScore"],
+    )
+    assert ours["wastedBytes"] == image["inefficientBytes"]
+    assert ours["sizeBytes"] == image["sizeBytes"]
+    assert [layer["sizeBytes"] for layer in ours["layers"]] == [
+        layer["sizeBytes"] for layer in dive["layer"]
+    ]
+    assert [layer["command"] for layer in ours["layers"]] == [
+        layer["command"].removeprefix("#(nop) ").strip() for layer in dive["layer"]
+    ]
+    theirs = {(f["file"], f["count"], f["sizeBytes"]) for f in image["fileReference"]}
+    mine = {(f["file"], f["count"], f["sizeBytes"]) for f in ours["inefficientFiles"]}
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("which", ["clean", "wasteful"])
+def test_analyze_matches_dive(
+    which: str,
+    clean_image: SavedImage,
+    wasteful_image: SavedImage,
+    dockyard_root: Path,
+    tmp_path: Path,
+) -> None:
+    image = clean_image if which == "clean" else wasteful_image
+    _, dive, _ = run_dive(image.archive, tmp_path / "dive.json")
+    load_into(dockyard_root, image.archive)
+    ours = analyze_json(dockyard_root, image.ref)
+    _compare(dive, ours)
+    if which == "clean":
+        assert ours["wastedBytes"] == 0 and ours["efficiency"] == 1.0
+    else:
+        assert ours["wastedBytes"] > 5_000_000  # the test image really is wasteful
+        assert ours["efficiency"] < 0.9
