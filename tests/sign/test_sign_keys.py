@@ -11,10 +11,10 @@ from pathlib import Path
 
 import nacl.secret
 import pytest
-from _infra import run_dockyard
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from _infra import run_dockyard
 from dockyard.errors import DecryptionFailed, InvalidArgument, Unsupported
 from dockyard.sign import (
     COSIGN_PEM_TYPE,
