@@ -1,0 +1,106 @@
+"""overlayfs mounts for snapshots, and whether this process may make them."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from dockyard.errors import FailedPrecondition
+
+__all__ = ["mount_overlay", "overlay_supported", "unmount"]
+
+_MNT_DETACH = 2
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_probe_lock = threading.Lock()
+_probed: dict[Path, bool] = {}
+
+# Renaming a lower directory must copy it (EXDEV → tools fall back to copy + delete), so that the
+# upper directory alone is the complete change set: no redirects, no metadata-only copy-ups.
+_OPTIONS = "redirect_dir=off,metacopy=off,index=off"
+
+
+def mount_overlay(
+    target: Path,
+    lowers: Sequence[Path],
+    upper: Path | None = None,
+    work: Path | None = None,
+    *,
+    base: Path,
+) -> None:
+    """Mount an overlay at ``target``: ``lowers`` top-down, read-only when ``upper`` is None.
+
+    Paths are given relative to ``base`` (the mount runs there) so that long chains of lower
+    directories fit the kernel's one-page limit for mount options.
+    """
+
+    def rel(path: Path) -> str:
+        return os.path.relpath(path, base)
+
+    options = "lowerdir=" + ":".join(rel(p) for p in lowers)
+    if upper is not None and work is not None:
+        options += f",upperdir={rel(upper)},workdir={rel(work)}"
+    options += "," + _OPTIONS
+    result = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", options, str(target)],
+        cwd=base,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise FailedPrecondition(
+            f"cannot mount an overlay snapshot at {target}: {result.stderr.strip()}",
+            hint="run as root on a kernel with overlayfs, or use the copying snapshotter",
+        )
+
+
+def unmount(target: Path) -> None:
+    """Detach the mount at ``target`` (lazily, so a straggling process cannot block cleanup)."""
+    if _libc.umount2(os.fsencode(target), _MNT_DETACH) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), str(target))
+
+
+def overlay_supported(base: Path) -> bool:
+    """Whether an overlay can be mounted with upper and work dirs on ``base``'s file system."""
+    base = base.resolve()
+    with _probe_lock:
+        if base in _probed:
+            return _probed[base]
+        ok = os.geteuid() == 0 and shutil.which("mount") is not None and _probe(base)
+        _probed[base] = ok
+        return ok
+
+
+def _probe(base: Path) -> bool:
+    base.mkdir(parents=True, exist_ok=True)
+    probe = Path(tempfile.mkdtemp(prefix=".overlay-probe-", dir=base))
+    try:
+        for name in ("lower", "upper", "work", "merged"):
+            (probe / name).mkdir()
+        (probe / "lower" / "f").write_bytes(b"x")
+        try:
+            mount_overlay(
+                probe / "merged",
+                [probe / "lower"],
+                probe / "upper",
+                probe / "work",
+                base=probe,
+            )
+        except FailedPrecondition:
+            return False
+        try:
+            os.unlink(probe / "merged" / "f")
+            st = os.lstat(probe / "upper" / "f")
+            return st.st_rdev == 0 and (st.st_mode & 0o170000) == 0o020000
+        finally:
+            unmount(probe / "merged")
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)

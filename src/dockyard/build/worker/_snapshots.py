@@ -1,0 +1,265 @@
+"""Root filesystem snapshots for build steps: cached image roots, writable children, diffs.
+
+Layout under ``<root>`` (the store's ``build/`` directory)::
+
+    snapshots/<id>/fs          a committed snapshot: a whole tree ("flat") or an overlay upper
+    snapshots/<id>/meta.json   {"key": chain id, "kind": "flat"|"upper", "parent": <id>|null}
+    work/<random>/             writable snapshots in use (upper/work/merged, or a copied fs)
+
+A committed snapshot is named by the chain ID of the layers that make it (OCI's ChainID: the
+first diff_id, then ``sha256(parent + " " + diff_id)``), so image roots and build results are
+shared by every build in the store. With overlayfs a child is an upper directory stacked on its
+parent's; without it (not root, or no overlay on this file system) every snapshot is a full copy
+(``cp -a``, reflinked where the file system can) and diffs compare trees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from dockyard.build.worker._overlay import mount_overlay, overlay_supported, unmount
+from dockyard.build.worker._upper_diff import write_upper_diff
+from dockyard.content import ContentStore
+from dockyard.digest import Digest
+from dockyard.errors import FailedPrecondition
+from dockyard.image import Layer
+from dockyard.layers import Compression, LayerBlob, apply_layer, tar_diff, write_layer
+
+__all__ = ["Snapshot", "SnapshotManager", "WorkSnapshot", "chain_id"]
+
+SCRATCH = "scratch"
+#: Beyond this many stacked uppers a commit is flattened (mount options have a size limit).
+MAX_DEPTH = 100
+
+
+def chain_id(parent: str | None, diff_id: Digest | str) -> str:
+    """OCI ChainID of ``diff_id`` on top of ``parent`` (None or "scratch" for the first layer)."""
+    if parent is None or parent == SCRATCH:
+        return str(diff_id)
+    return "sha256:" + hashlib.sha256(f"{parent} {diff_id}".encode()).hexdigest()
+
+
+def _dir_name(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A committed, read-only snapshot. ``lowers`` are its directories, top first."""
+
+    key: str
+    lowers: tuple[Path, ...]
+    kind: Literal["flat", "upper"]
+
+    @property
+    def is_scratch(self) -> bool:
+        return self.key == SCRATCH
+
+
+class SnapshotManager:
+    """Creates, caches and diffs root filesystems under ``root`` (e.g. ``<store>/build``)."""
+
+    def __init__(self, root: Path, *, overlay: bool | None = None) -> None:
+        self.root = Path(root).resolve()
+        self._snapshots = self.root / "snapshots"
+        self._work = self.root / "work"
+        for d in (self._snapshots, self._work):
+            d.mkdir(parents=True, exist_ok=True)
+        self.overlay = overlay_supported(self._work) if overlay is None else overlay
+        scratch = self._snapshots / SCRATCH / "fs"
+        if not scratch.is_dir():
+            scratch.mkdir(parents=True, exist_ok=True)
+            scratch.chmod(0o755)
+
+    # --- committed snapshots -----------------------------------------------------------------
+
+    def scratch(self) -> Snapshot:
+        """The empty root filesystem (``FROM scratch``)."""
+        return Snapshot(SCRATCH, (self._snapshots / SCRATCH / "fs",), "flat")
+
+    def get(self, key: str) -> Snapshot | None:
+        """The committed snapshot for chain ID ``key``, if this store has it."""
+        if key == SCRATCH:
+            return self.scratch()
+        lowers: list[Path] = []
+        kind: Literal["flat", "upper"] | None = None
+        name: str | None = _dir_name(key)
+        while name is not None:
+            meta_path = self._snapshots / name / "meta.json"
+            try:
+                meta = json.loads(meta_path.read_text())
+            except (FileNotFoundError, ValueError):
+                return None
+            kind = kind or meta["kind"]
+            lowers.append(self._snapshots / name / "fs")
+            name = meta["parent"] if meta["kind"] == "upper" else None
+        assert kind is not None
+        return Snapshot(key, tuple(lowers), kind)
+
+    def from_layers(self, layers: Sequence[Layer]) -> Snapshot:
+        """The root filesystem of an image with ``layers``, extracted once and then reused."""
+        key = SCRATCH
+        for layer in layers:
+            key = chain_id(key, layer.diff_id)
+        existing = self.get(key)
+        if existing is not None:
+            return existing
+        staging = self._new_work_dir()
+        try:
+            fs = staging / "fs"
+            fs.mkdir(mode=0o755)
+            for layer in layers:
+                with layer.compressed() as stream:
+                    apply_layer(stream, fs, expected_diff_id=layer.diff_id, spool_dir=staging)
+            return self._publish(key, staging, "flat", None)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _new_work_dir(self) -> Path:
+        path = self._work / secrets.token_hex(8)
+        path.mkdir(mode=0o700)
+        return path
+
+    def _publish(
+        self, key: str, staging: Path, kind: Literal["flat", "upper"], parent: str | None
+    ) -> Snapshot:
+        """Move ``staging/fs`` into place as snapshot ``key`` (someone else's copy wins a race)."""
+        meta = {"key": key, "kind": kind, "parent": parent}
+        (staging / "meta.json").write_text(json.dumps(meta))
+        for leftover in ("upper", "work", "merged"):
+            if (staging / leftover).exists() and not os.path.ismount(staging / leftover):
+                shutil.rmtree(staging / leftover, ignore_errors=True)
+        target = self._snapshots / _dir_name(key)
+        with contextlib.suppress(FileExistsError, OSError):
+            os.rename(staging, target)
+        snapshot = self.get(key)
+        if snapshot is None:
+            raise FailedPrecondition(f"could not store snapshot {key} under {target}")
+        return snapshot
+
+    # --- views ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def mounted(self, snapshot: Snapshot) -> Iterator[Path]:
+        """A read-only directory showing ``snapshot`` (for COPY --from and bind mounts)."""
+        if len(snapshot.lowers) == 1:
+            yield snapshot.lowers[0]
+            return
+        work = self._new_work_dir()
+        merged = work / "merged"
+        merged.mkdir()
+        try:
+            mount_overlay(merged, snapshot.lowers, base=self.root)
+            try:
+                yield merged
+            finally:
+                unmount(merged)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def writable(self, parent: Snapshot) -> Iterator[WorkSnapshot]:
+        """A writable child of ``parent``; discarded at the end unless committed."""
+        work = WorkSnapshot(self, parent, self._new_work_dir())
+        try:
+            yield work
+        finally:
+            work.discard()
+
+
+class WorkSnapshot:
+    """A writable snapshot: change files under :attr:`root`, then diff and commit."""
+
+    def __init__(self, manager: SnapshotManager, parent: Snapshot, directory: Path) -> None:
+        self._manager = manager
+        self.parent = parent
+        self._dir = directory
+        self._overlay = manager.overlay and len(parent.lowers) < MAX_DEPTH
+        self._mounted = False
+        if self._overlay:
+            for name in ("upper", "work", "merged"):
+                (directory / name).mkdir()
+            os.chmod(directory / "upper", os.lstat(parent.lowers[0]).st_mode & 0o7777)
+            mount_overlay(
+                directory / "merged",
+                parent.lowers,
+                directory / "upper",
+                directory / "work",
+                base=manager.root,
+            )
+            self._mounted = True
+            self.root = directory / "merged"
+        else:
+            self.root = directory / "fs"
+            with manager.mounted(parent) as source:
+                _copy_tree(source, self.root)
+
+    def write_diff(self, out: BinaryIO, *, clamp_mtime: int | None = None) -> None:
+        """Write the layer tar of the changes made under :attr:`root` into ``out``."""
+        if self._overlay:
+            write_upper_diff(self._dir / "upper", self.parent.lowers, out, clamp_mtime=clamp_mtime)
+            return
+        with self._manager.mounted(self.parent) as lower:
+            tar_diff(lower, self.root, out, clamp_mtime=clamp_mtime)
+
+    def write_layer(
+        self,
+        content: ContentStore,
+        compression: Compression | None = "gzip",
+        *,
+        clamp_mtime: int | None = None,
+    ) -> LayerBlob:
+        """Diff, compress and store the layer (hold a store lease around this)."""
+        return write_layer(
+            lambda out: self.write_diff(out, clamp_mtime=clamp_mtime), content, compression
+        )
+
+    def commit(self, diff_id: Digest | str) -> Snapshot:
+        """Keep this snapshot as the child of its parent with layer ``diff_id``."""
+        key = chain_id(self.parent.key, diff_id)
+        existing = self._manager.get(key)
+        if existing is not None:
+            return existing
+        if self._overlay:
+            self._unmount()
+            os.rename(self._dir / "upper", self._dir / "fs")
+            parent = None if self.parent.is_scratch else _dir_name(self.parent.key)
+            if parent is None:
+                return self._manager._publish(key, self._dir, "flat", None)
+            return self._manager._publish(key, self._dir, "upper", parent)
+        return self._manager._publish(key, self._dir, "flat", None)
+
+    def _unmount(self) -> None:
+        if self._mounted:
+            unmount(self._dir / "merged")
+            self._mounted = False
+
+    def discard(self) -> None:
+        self._unmount()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    target.mkdir(mode=0o755)
+    result = subprocess.run(
+        ["cp", "-a", "--reflink=auto", f"{source}/.", f"{target}/"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise FailedPrecondition(f"cannot copy snapshot {source}: {result.stderr.strip()}")
+    st = os.lstat(source)
+    os.chmod(target, st.st_mode & 0o7777)
+    with contextlib.suppress(PermissionError):
+        os.chown(target, st.st_uid, st.st_gid)
