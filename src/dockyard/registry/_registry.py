@@ -1,0 +1,186 @@
+"""Registry: the service object behind the HTTP API (synchronous, blocking-safe).
+
+The HTTP layer calls it from worker threads; cached reads (``cached_manifest``,
+``cached_tags``) are plain dictionary lookups it may call on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from dockyard.digest import Digest
+from dockyard.errors import BlobUnknown, ManifestUnknown, NameUnknown, NotFound
+from dockyard.oci import mediatypes
+from dockyard.registry._cache import NoCache, RegistryCache
+from dockyard.registry._manifests import check_manifest
+from dockyard.registry._names import is_digest
+from dockyard.registry._uploads import BlobUploads
+from dockyard.registry.metadata import Database, ManifestRecord, RegistryMetadata
+from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
+
+__all__ = ["BlobHandle", "PushedManifest", "Registry"]
+
+
+@dataclass(frozen=True, slots=True)
+class BlobHandle:
+    """Where to read a blob from: a local path (zero-copy) or the driver."""
+
+    digest: Digest
+    size: int
+    path: Path | None
+    storage: StorageDriver
+
+    def open(self, offset: int = 0) -> BinaryIO:
+        return self.storage.reader(blob_key(self.digest), offset)
+
+
+@dataclass(frozen=True, slots=True)
+class PushedManifest:
+    digest: str
+    subject: str | None
+
+
+class Registry:
+    """Blobs, uploads, manifests, tags, catalog and referrers of one registry."""
+
+    def __init__(
+        self,
+        storage: StorageDriver,
+        meta: RegistryMetadata,
+        *,
+        delete_enabled: bool = True,
+        cache: bool = True,
+    ) -> None:
+        self.storage = storage
+        self.meta = meta
+        self.uploads = BlobUploads(storage, meta)
+        self.delete_enabled = delete_enabled
+        self.cache: RegistryCache = RegistryCache() if cache else NoCache()
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        *,
+        database: str | None = None,
+        delete_enabled: bool = True,
+        cache: bool = True,
+    ) -> Registry:
+        """A registry keeping blobs under ``root`` and metadata in ``root/registry.db``
+        (or ``database``, an SQLAlchemy URL)."""
+        root = Path(root)
+        storage = FilesystemDriver(root)
+        db = Database(database or root / "registry.db")
+        return cls(storage, RegistryMetadata(db), delete_enabled=delete_enabled, cache=cache)
+
+    def close(self) -> None:
+        self.meta.db.close()
+
+    # --- blobs ---------------------------------------------------------------------------
+
+    def blob(self, repository: str, digest: Digest) -> BlobHandle:
+        size = self.meta.blob_size(repository, str(digest))
+        key = blob_key(digest)
+        if size is None or self.storage.stat(key) is None:
+            raise BlobUnknown(f"blob {digest} is unknown to {repository}")
+        return BlobHandle(digest, size, self.storage.local_path(key), self.storage)
+
+    def delete_blob(self, repository: str, digest: Digest) -> None:
+        if not self.meta.unlink_blob(repository, str(digest)):
+            raise BlobUnknown(f"blob {digest} is unknown to {repository}")
+
+    def mount_blob(self, repository: str, digest: Digest, source: str | None) -> int | None:
+        """Link a blob ``source`` (or, with None, any repository) has; its size or None."""
+        if self.storage.stat(blob_key(digest)) is None:
+            return None
+        return self.meta.link_blob(repository, str(digest), source)
+
+    # --- manifests -----------------------------------------------------------------------
+
+    def manifest(self, repository: str, reference: str) -> ManifestRecord:
+        cached = self.cache.manifest(repository, reference)
+        if cached is not None:
+            return cached
+        generation = self.cache.generation(repository)
+        if is_digest(reference):
+            record = self.meta.manifest_by_digest(repository, reference)
+        else:
+            record = self.meta.manifest_by_tag(repository, reference)
+        if record is None:
+            raise ManifestUnknown(f"manifest {reference} is unknown to {repository}")
+        self.cache.put_manifest(repository, reference, record, generation)
+        return record
+
+    def cached_manifest(self, repository: str, reference: str) -> ManifestRecord | None:
+        return self.cache.manifest(repository, reference)
+
+    def put_manifest(
+        self, repository: str, reference: str, body: bytes, content_type: str | None
+    ) -> PushedManifest:
+        new = check_manifest(self.meta, repository, reference, body, content_type)
+        self.cache.invalidate(repository)
+        try:
+            self.meta.put_manifest(repository, new, None if is_digest(reference) else reference)
+        finally:
+            self.cache.invalidate(repository)
+        return PushedManifest(new.digest, new.subject)
+
+    def delete_manifest(self, repository: str, reference: str) -> None:
+        self.cache.invalidate(repository)
+        try:
+            if is_digest(reference):
+                found = self.meta.delete_manifest(repository, reference)
+            else:
+                found = self.meta.delete_tag(repository, reference)
+        finally:
+            self.cache.invalidate(repository)
+        if not found:
+            raise ManifestUnknown(f"manifest {reference} is unknown to {repository}")
+
+    # --- listings ------------------------------------------------------------------------
+
+    def cached_tags(self, repository: str) -> list[str] | None:
+        return self.cache.tags(repository)
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of ``repository``, sorted (NAME_UNKNOWN when there is no such repository)."""
+        cached = self.cache.tags(repository)
+        if cached is not None:
+            return cached
+        generation = self.cache.generation(repository)
+        names = self.meta.tags(repository, None, None)
+        if names is None:
+            raise NameUnknown(f"repository {repository} is not known to this registry")
+        self.cache.put_tags(repository, names, generation)
+        return names
+
+    def catalog(self, n: int | None, last: str | None) -> list[str]:
+        return self.meta.catalog(n, last)
+
+    def referrers(self, repository: str, subject: Digest, artifact_type: str | None) -> bytes:
+        """The referrers index of ``subject`` (an empty one when nothing refers to it)."""
+        entries: list[dict[str, Any]] = []
+        for r in self.meta.referrers(repository, str(subject)):
+            if artifact_type is not None and r.artifact_type != artifact_type:
+                continue
+            d: dict[str, Any] = {"mediaType": r.media_type, "digest": r.digest, "size": r.size}
+            if r.artifact_type:
+                d["artifactType"] = r.artifact_type
+            if r.annotations:
+                d["annotations"] = json.loads(r.annotations)
+            entries.append(d)
+        index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
+        return json.dumps(index, separators=(",", ":")).encode()
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    def purge_uploads(self, max_age: float) -> int:
+        """Drop upload sessions idle for more than ``max_age`` seconds."""
+        try:
+            return self.uploads.purge(time.time() - max_age)
+        except NotFound:
+            return 0

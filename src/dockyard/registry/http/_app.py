@@ -1,0 +1,199 @@
+"""RegistryApp: a lean ASGI application serving the OCI distribution API.
+
+No framework: one dispatch on the path shape and the method, handlers that write ASGI
+messages directly, blocking work in a thread pool, cached hot reads on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from dockyard.errors import DockyardError, NotFound
+from dockyard.registry._registry import Registry
+from dockyard.registry.auth import Authenticator
+from dockyard.registry.http import _blobs, _listings, _manifests, _pages, _uploads
+from dockyard.registry.http._io import (
+    ClientGone,
+    Message,
+    MethodNotAllowed,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    send_bytes,
+    send_error,
+)
+from dockyard.registry.http._routes import Route, Target, match
+
+__all__ = ["RegistryApp", "ResponseObserver"]
+
+log = logging.getLogger("dockyard.registry")
+
+Handler = Callable[..., Awaitable[None]]
+
+_HANDLERS: dict[tuple[Route, str], Handler] = {
+    (Route.MANIFEST, "GET"): _manifests.get_manifest,
+    (Route.MANIFEST, "HEAD"): _manifests.get_manifest,
+    (Route.MANIFEST, "PUT"): _manifests.put_manifest,
+    (Route.MANIFEST, "DELETE"): _manifests.delete_manifest,
+    (Route.BLOB, "GET"): _blobs.get_blob,
+    (Route.BLOB, "HEAD"): _blobs.get_blob,
+    (Route.BLOB, "DELETE"): _blobs.delete_blob,
+    (Route.UPLOADS, "POST"): _uploads.start_upload,
+    (Route.UPLOAD, "PATCH"): _uploads.patch_upload,
+    (Route.UPLOAD, "PUT"): _uploads.finish_upload,
+    (Route.UPLOAD, "GET"): _uploads.upload_status,
+    (Route.UPLOAD, "DELETE"): _uploads.cancel_upload,
+    (Route.TAGS, "GET"): _listings.tags_list,
+    (Route.TAGS, "HEAD"): _listings.tags_list,
+    (Route.REFERRERS, "GET"): _listings.referrers,
+}
+
+
+#: Called after every response: (request, route name, status, seconds, body bytes sent).
+ResponseObserver = Callable[[Request, str, int, float, int], None]
+
+
+class _Tracker:
+    """Wraps ``send`` to learn the status and the bytes sent."""
+
+    __slots__ = ("send", "sent", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.sent = 0
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        else:
+            self.sent += len(message.get("body", b""))
+        await self.send(message)
+
+
+class RegistryApp:
+    """The ASGI callable. ``authenticator`` guards /v2/; ``observers`` see every response."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        authenticator: Authenticator | None = None,
+        observers: list[ResponseObserver] | None = None,
+        threads: int = 32,
+        extra_routes: dict[str, Handler] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.authenticator = authenticator
+        self.observers = list(observers or [])
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
+        self.extra_routes = dict(extra_routes or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        began = time.perf_counter()
+        tracker = _Tracker(send)
+        raw = scope.get("raw_path")
+        path = raw.decode("latin-1") if raw else scope["path"]
+        path = path.split("?", 1)[0]
+        request = Request(scope, receive, tracker, path, self.executor)
+        route = "other"
+        try:
+            route = await self._dispatch(request, path)
+        except ClientGone:
+            route = route or "other"
+        except DockyardError as exc:
+            if tracker.status == 0:
+                await send_error(tracker, exc, head=request.method == "HEAD")
+            else:
+                log.warning("%s %s failed after the response began: %s", request.method, path, exc)
+        except Exception:
+            log.exception("%s %s failed", request.method, path)
+            if tracker.status == 0:
+                await send_bytes(
+                    tracker,
+                    500,
+                    b'{"errors":[{"code":"UNKNOWN","message":"internal error; see the server log"}]}',
+                    content_type=b"application/json",
+                )
+        if self.observers:
+            took = time.perf_counter() - began
+            for observe in self.observers:
+                try:
+                    observe(request, route, tracker.status, took, tracker.sent)
+                except Exception:
+                    log.exception("response observer failed")
+
+    async def _dispatch(self, request: Request, path: str) -> str:
+        if not path.startswith("/v2"):
+            return await self._page(request, path)
+        if len(path) > 3 and path[3] != "/":
+            raise NotFound(f"no such endpoint {path}")
+        if self.authenticator is not None:
+            await self._authenticate(request)
+        target = match(path)
+        if target is None:
+            raise NotFound(f"no such endpoint {path}; see the OCI distribution spec for the API")
+        await self._api(request, target)
+        return target.route.value
+
+    async def _authenticate(self, request: Request) -> None:
+        assert self.authenticator is not None
+        authorization = request.header("authorization")
+        user = self.authenticator.authenticate_cached(authorization)
+        if user is None:
+            user = await request.run(self.authenticator.authenticate, authorization)
+        request.user = user
+
+    async def _api(self, request: Request, target: Target) -> None:
+        route, method = target.route, request.method
+        if route is Route.BASE:
+            await send_bytes(
+                request.send, 200, b"{}", content_type=b"application/json", head=method == "HEAD"
+            )
+            return
+        if route is Route.CATALOG:
+            if method not in ("GET", "HEAD"):
+                raise MethodNotAllowed(f"{method} is not allowed on /v2/_catalog")
+            await _listings.catalog(request, self.registry)
+            return
+        handler = _HANDLERS.get((route, method))
+        if handler is None:
+            raise MethodNotAllowed(f"{method} is not allowed on {request.path}")
+        if route is Route.UPLOADS or route is Route.TAGS:
+            await handler(request, self.registry, target.name)
+        else:
+            await handler(request, self.registry, target.name, target.arg)
+
+    async def _page(self, request: Request, path: str) -> str:
+        if path in ("/", "/index.html"):
+            await _pages.home(request, self.registry)
+            return "home"
+        if path == "/healthz":
+            await _pages.healthz(request, self.registry)
+            return "healthz"
+        extra = self.extra_routes.get(path)
+        if extra is not None:
+            await extra(request, self.registry)
+            return path.strip("/")
+        raise NotFound(f"no such page {path}; the registry API is under /v2/")

@@ -1,0 +1,61 @@
+"""GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference> (a tag or a digest)."""
+
+from __future__ import annotations
+
+from dockyard.registry._manifests import MAX_MANIFEST_SIZE
+from dockyard.registry._names import parse_reference
+from dockyard.registry._registry import Registry
+from dockyard.registry.http._io import API_VERSION, MethodNotAllowed, Request, read_body, send_bytes
+from dockyard.registry.metadata import ManifestRecord
+
+__all__ = ["delete_manifest", "get_manifest", "put_manifest"]
+
+
+def _headers(record: ManifestRecord) -> list[tuple[bytes, bytes]]:
+    digest = record.digest.encode()
+    return [
+        API_VERSION,
+        (b"content-type", record.media_type.encode()),
+        (b"content-length", str(len(record.content)).encode()),
+        (b"docker-content-digest", digest),
+        (b"etag", b'"' + digest + b'"'),
+    ]
+
+
+async def get_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
+    record = registry.cached_manifest(name, reference)
+    if record is None:
+        record = await request.run(registry.manifest, name, parse_reference(reference))
+    send = request.send
+    if request.method == "GET" and request.header("if-none-match") == f'"{record.digest}"':
+        headers = _headers(record)
+        headers[2] = (b"content-length", b"0")
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": _headers(record)})
+    body = b"" if request.method == "HEAD" else record.content
+    await send({"type": "http.response.body", "body": body})
+
+
+async def put_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
+    reference = parse_reference(reference)
+    body = await read_body(request, MAX_MANIFEST_SIZE, "manifest")
+    pushed = await request.run(
+        registry.put_manifest, name, reference, body, request.header("content-type")
+    )
+    headers = [
+        (b"location", f"/v2/{name}/manifests/{pushed.digest}".encode()),
+        (b"docker-content-digest", pushed.digest.encode()),
+    ]
+    if pushed.subject is not None:
+        headers.append((b"oci-subject", pushed.subject.encode()))
+    await send_bytes(request.send, 201, b"", headers)
+
+
+async def delete_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
+    reference = parse_reference(reference)
+    if not registry.delete_enabled:
+        raise MethodNotAllowed("deleting is disabled on this registry (storage.delete.enabled)")
+    await request.run(registry.delete_manifest, name, reference)
+    await send_bytes(request.send, 202)

@@ -1,0 +1,57 @@
+"""The pages outside the API: ``/`` (what this is, how to push) and ``/healthz``."""
+
+from __future__ import annotations
+
+import html
+
+from dockyard import __version__
+from dockyard.registry._registry import Registry
+from dockyard.registry.http._io import Request, send_bytes
+
+__all__ = ["healthz", "home"]
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dockyard registry</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}}
+pre{{background:#f4f4f4;padding:.8em;overflow:auto}}</style></head>
+<body>
+<h1>dockyard registry</h1>
+<p>This is a container image registry speaking the
+<a href="https://github.com/opencontainers/distribution-spec">OCI distribution API v1.1</a>
+(dockyard {version}). Docker, podman, skopeo, crane and dockyard can push to it and pull from it.</p>
+<h2>Push an image</h2>
+<pre>docker tag busybox {host}/busybox:latest
+docker push {host}/busybox:latest</pre>
+<h2>Pull it back</h2>
+<pre>docker pull {host}/busybox:latest
+skopeo copy docker://{host}/busybox:latest oci:busybox:latest</pre>
+<h2>See what is stored</h2>
+<pre>curl http://{host}/v2/_catalog
+curl http://{host}/v2/busybox/tags/list</pre>
+<p>Docker treats <code>localhost</code> and 127.0.0.0/8 as insecure registries and talks plain HTTP
+to them; for other addresses serve TLS or list the registry in <code>insecure-registries</code>.</p>
+</body></html>
+"""
+
+
+async def home(request: Request, registry: Registry) -> None:
+    host = request.header("host") or "localhost:5000"
+    body = _PAGE.format(version=__version__, host=html.escape(host)).encode()
+    await send_bytes(
+        request.send,
+        200,
+        body,
+        content_type=b"text/html; charset=utf-8",
+        head=request.method == "HEAD",
+    )
+
+
+async def healthz(request: Request, registry: Registry) -> None:
+    await request.run(registry.meta.repository_exists, "")
+    await send_bytes(
+        request.send,
+        200,
+        b'{"status":"ok"}',
+        content_type=b"application/json",
+        head=request.method == "HEAD",
+    )

@@ -1,0 +1,55 @@
+"""Which handler a ``/v2/…`` path goes to. Names may contain '/', so the resource is found
+from the end of the path; the name is validated before anything else sees it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from dockyard.registry._names import check_name
+
+__all__ = ["Route", "Target", "match"]
+
+
+class Route(Enum):
+    BASE = "base"
+    CATALOG = "catalog"
+    TAGS = "tags"
+    MANIFEST = "manifest"
+    BLOB = "blob"
+    UPLOADS = "uploads"
+    UPLOAD = "upload"
+    REFERRERS = "referrers"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    route: Route
+    name: str = ""
+    arg: str = ""
+
+
+_PATTERNS = [
+    (Route.TAGS, re.compile(r"(.+)/tags/list()")),
+    (Route.MANIFEST, re.compile(r"(.+)/manifests/([^/]+)")),
+    (Route.UPLOADS, re.compile(r"(.+)/blobs/uploads/?()")),
+    (Route.UPLOAD, re.compile(r"(.+)/blobs/uploads/([^/]+)")),
+    (Route.BLOB, re.compile(r"(.+)/blobs/([^/]+)")),
+    (Route.REFERRERS, re.compile(r"(.+)/referrers/([^/]+)")),
+]
+
+
+def match(path: str) -> Target | None:
+    """The target of a path starting with ``/v2``; None when no route has that shape."""
+    rest = path[3:]
+    if rest in ("", "/"):
+        return Target(Route.BASE)
+    if rest == "/_catalog":
+        return Target(Route.CATALOG)
+    rest = rest[1:]
+    for route, pattern in _PATTERNS:
+        m = pattern.fullmatch(rest)
+        if m is not None:
+            return Target(route, check_name(m.group(1)), m.group(2))
+    return None

@@ -1,0 +1,19 @@
+"""The registry's metadata in SQL: repositories, manifests, tags, blob links, uploads."""
+
+from dockyard.registry.metadata._engine import Database
+from dockyard.registry.metadata._records import (
+    ManifestRecord,
+    NewManifest,
+    ReferrerRecord,
+    UploadRecord,
+)
+from dockyard.registry.metadata._store import RegistryMetadata
+
+__all__ = [
+    "Database",
+    "ManifestRecord",
+    "NewManifest",
+    "ReferrerRecord",
+    "RegistryMetadata",
+    "UploadRecord",
+]

@@ -1,0 +1,45 @@
+"""Plain records the metadata store returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ManifestRecord", "NewManifest", "ReferrerRecord", "UploadRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRecord:
+    digest: str
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewManifest:
+    """A validated manifest about to be stored, with what it points at."""
+
+    digest: str
+    media_type: str
+    content: bytes
+    artifact_type: str | None
+    subject: str | None
+    annotations: str | None
+    blobs: frozenset[str]
+    children: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerRecord:
+    digest: str
+    media_type: str
+    size: int
+    artifact_type: str | None
+    annotations: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    repository: str
+    offset: int
+    started_at: float

@@ -1,0 +1,319 @@
+"""RegistryMetadata: every SQL statement the registry runs, one method per question."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from dockyard.registry.metadata._engine import Database
+from dockyard.registry.metadata._records import (
+    ManifestRecord,
+    NewManifest,
+    ReferrerRecord,
+    UploadRecord,
+)
+from dockyard.registry.metadata._schema import (
+    blobs,
+    manifest_refs,
+    manifests,
+    repo_blobs,
+    repositories,
+    tags,
+    uploads,
+)
+from dockyard.registry.metadata._sql import insert_ignore, upsert
+
+__all__ = ["RegistryMetadata"]
+
+
+def _repo_id(conn: Connection, name: str) -> int | None:
+    row = conn.execute(select(repositories.c.id).where(repositories.c.name == name)).first()
+    return None if row is None else int(row[0])
+
+
+def _ensure_repo(conn: Connection, name: str) -> int:
+    insert_ignore(conn, repositories, {"name": name, "created_at": time.time()})
+    repo = _repo_id(conn, name)
+    assert repo is not None
+    return repo
+
+
+def _manifest_row_id(conn: Connection, repo: int, digest: str) -> int | None:
+    row = conn.execute(
+        select(manifests.c.id).where(manifests.c.repo_id == repo, manifests.c.digest == digest)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+class RegistryMetadata:
+    """Repositories, blobs and their links, manifests, tags, referrers and upload sessions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- repositories ----------------------------------------------------------------------
+
+    def repository_exists(self, name: str) -> bool:
+        with self.db.read() as conn:
+            return _repo_id(conn, name) is not None
+
+    def catalog(self, n: int | None, last: str | None) -> list[str]:
+        q = select(repositories.c.name).order_by(repositories.c.name)
+        if last:
+            q = q.where(repositories.c.name > last)
+        if n is not None:
+            q = q.limit(n)
+        with self.db.read() as conn:
+            return [r[0] for r in conn.execute(q)]
+
+    # --- blobs -----------------------------------------------------------------------------
+
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        """The size of ``digest`` when ``repository`` may serve it."""
+        q = (
+            select(blobs.c.size)
+            .select_from(
+                repo_blobs.join(repositories).join(blobs, blobs.c.digest == repo_blobs.c.digest)
+            )
+            .where(repositories.c.name == repository, repo_blobs.c.digest == digest)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else int(row[0])
+
+    def stored_blob_size(self, digest: str) -> int | None:
+        """The size of ``digest`` when its bytes are in storage (any repository)."""
+        with self.db.read() as conn:
+            row = conn.execute(select(blobs.c.size).where(blobs.c.digest == digest)).first()
+        return None if row is None else int(row[0])
+
+    def add_blob(self, repository: str, digest: str, size: int) -> None:
+        """Record verified bytes for ``digest`` and link them into ``repository``."""
+        now = time.time()
+        with self.db.write() as conn:
+            repo = _ensure_repo(conn, repository)
+            insert_ignore(conn, blobs, {"digest": digest, "size": size, "created_at": now})
+            insert_ignore(conn, repo_blobs, {"repo_id": repo, "digest": digest, "created_at": now})
+
+    def link_blob(self, repository: str, digest: str, source: str | None) -> int | None:
+        """Link an existing blob into ``repository`` (from ``source``, or from anywhere when
+        ``source`` is None); its size, or None when there is nothing to link."""
+        with self.db.write() as conn:
+            if source is not None:
+                q = (
+                    select(blobs.c.size)
+                    .select_from(
+                        repo_blobs.join(repositories).join(
+                            blobs, blobs.c.digest == repo_blobs.c.digest
+                        )
+                    )
+                    .where(repositories.c.name == source, repo_blobs.c.digest == digest)
+                )
+            else:
+                q = select(blobs.c.size).where(blobs.c.digest == digest)
+            row = conn.execute(q).first()
+            if row is None:
+                return None
+            repo = _ensure_repo(conn, repository)
+            insert_ignore(
+                conn, repo_blobs, {"repo_id": repo, "digest": digest, "created_at": time.time()}
+            )
+            return int(row[0])
+
+    def unlink_blob(self, repository: str, digest: str) -> bool:
+        with self.db.write() as conn:
+            repo = _repo_id(conn, repository)
+            if repo is None:
+                return False
+            result = conn.execute(
+                delete(repo_blobs).where(
+                    repo_blobs.c.repo_id == repo, repo_blobs.c.digest == digest
+                )
+            )
+            return bool(result.rowcount)
+
+    def linked_blobs(self, repository: str, digests: Iterable[str]) -> set[str]:
+        wanted = list(digests)
+        if not wanted:
+            return set()
+        q = (
+            select(repo_blobs.c.digest)
+            .select_from(repo_blobs.join(repositories))
+            .where(repositories.c.name == repository, repo_blobs.c.digest.in_(wanted))
+        )
+        with self.db.read() as conn:
+            return {r[0] for r in conn.execute(q)}
+
+    # --- manifests and tags ----------------------------------------------------------------
+
+    def existing_manifests(self, repository: str, digests: Iterable[str]) -> set[str]:
+        wanted = list(digests)
+        if not wanted:
+            return set()
+        q = (
+            select(manifests.c.digest)
+            .select_from(manifests.join(repositories))
+            .where(repositories.c.name == repository, manifests.c.digest.in_(wanted))
+        )
+        with self.db.read() as conn:
+            return {r[0] for r in conn.execute(q)}
+
+    def put_manifest(self, repository: str, m: NewManifest, tag: str | None) -> None:
+        now = time.time()
+        with self.db.write() as conn:
+            repo = _ensure_repo(conn, repository)
+            mid = _manifest_row_id(conn, repo, m.digest)
+            if mid is None:
+                conn.execute(
+                    manifests.insert().values(
+                        repo_id=repo,
+                        digest=m.digest,
+                        media_type=m.media_type,
+                        size=len(m.content),
+                        content=m.content,
+                        artifact_type=m.artifact_type,
+                        subject=m.subject,
+                        annotations=m.annotations,
+                        created_at=now,
+                    )
+                )
+                mid = _manifest_row_id(conn, repo, m.digest)
+                assert mid is not None
+                refs = [{"manifest_id": mid, "digest": d, "kind": "blob"} for d in m.blobs]
+                refs += [{"manifest_id": mid, "digest": d, "kind": "manifest"} for d in m.children]
+                if refs:
+                    conn.execute(manifest_refs.insert(), refs)
+            if tag is not None:
+                upsert(
+                    conn,
+                    tags,
+                    {"repo_id": repo, "name": tag, "manifest_id": mid, "updated_at": now},
+                    ["repo_id", "name"],
+                    ["manifest_id", "updated_at"],
+                )
+
+    def manifest_by_digest(self, repository: str, digest: str) -> ManifestRecord | None:
+        q = (
+            select(manifests.c.digest, manifests.c.media_type, manifests.c.content)
+            .select_from(manifests.join(repositories))
+            .where(repositories.c.name == repository, manifests.c.digest == digest)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else ManifestRecord(row[0], row[1], bytes(row[2]))
+
+    def manifest_by_tag(self, repository: str, tag: str) -> ManifestRecord | None:
+        q = (
+            select(manifests.c.digest, manifests.c.media_type, manifests.c.content)
+            .select_from(
+                tags.join(repositories).join(manifests, manifests.c.id == tags.c.manifest_id)
+            )
+            .where(repositories.c.name == repository, tags.c.name == tag)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else ManifestRecord(row[0], row[1], bytes(row[2]))
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Remove a manifest (and every tag on it) from ``repository``."""
+        with self.db.write() as conn:
+            repo = _repo_id(conn, repository)
+            mid = None if repo is None else _manifest_row_id(conn, repo, digest)
+            if mid is None:
+                return False
+            conn.execute(delete(tags).where(tags.c.manifest_id == mid))
+            conn.execute(delete(manifest_refs).where(manifest_refs.c.manifest_id == mid))
+            conn.execute(delete(manifests).where(manifests.c.id == mid))
+            return True
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        with self.db.write() as conn:
+            repo = _repo_id(conn, repository)
+            if repo is None:
+                return False
+            result = conn.execute(delete(tags).where(tags.c.repo_id == repo, tags.c.name == tag))
+            return bool(result.rowcount)
+
+    def tags(self, repository: str, n: int | None, last: str | None) -> list[str] | None:
+        """Sorted tag names after ``last`` (at most ``n``); None for an unknown repository."""
+        with self.db.read() as conn:
+            repo = _repo_id(conn, repository)
+            if repo is None:
+                return None
+            q = select(tags.c.name).where(tags.c.repo_id == repo).order_by(tags.c.name)
+            if last:
+                q = q.where(tags.c.name > last)
+            if n is not None:
+                q = q.limit(n)
+            return [r[0] for r in conn.execute(q)]
+
+    def referrers(self, repository: str, subject: str) -> list[ReferrerRecord]:
+        q = (
+            select(
+                manifests.c.digest,
+                manifests.c.media_type,
+                manifests.c.size,
+                manifests.c.artifact_type,
+                manifests.c.annotations,
+            )
+            .select_from(manifests.join(repositories))
+            .where(repositories.c.name == repository, manifests.c.subject == subject)
+            .order_by(manifests.c.created_at, manifests.c.id)
+        )
+        with self.db.read() as conn:
+            return [ReferrerRecord(r[0], r[1], int(r[2]), r[3], r[4]) for r in conn.execute(q)]
+
+    # --- uploads ---------------------------------------------------------------------------
+
+    def create_upload(self, upload_id: str, repository: str) -> None:
+        now = time.time()
+        with self.db.write() as conn:
+            repo = _ensure_repo(conn, repository)
+            conn.execute(
+                uploads.insert().values(
+                    id=upload_id, repo_id=repo, offset=0, started_at=now, updated_at=now
+                )
+            )
+
+    def upload(self, upload_id: str, repository: str) -> UploadRecord | None:
+        q = (
+            select(uploads.c.id, uploads.c.offset, uploads.c.started_at)
+            .select_from(uploads.join(repositories))
+            .where(uploads.c.id == upload_id, repositories.c.name == repository)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else UploadRecord(row[0], repository, int(row[1]), row[2])
+
+    def set_upload_offset(self, upload_id: str, offset: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                update(uploads)
+                .where(uploads.c.id == upload_id)
+                .values(offset=offset, updated_at=time.time())
+            )
+
+    def delete_upload(self, upload_id: str) -> bool:
+        with self.db.write() as conn:
+            result = conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+            return bool(result.rowcount)
+
+    def upload_recorded(self, upload_id: str) -> bool:
+        with self.db.read() as conn:
+            q = select(uploads.c.id).where(uploads.c.id == upload_id)
+            return conn.execute(q).first() is not None
+
+    def stale_uploads(self, older_than: float) -> list[str]:
+        with self.db.read() as conn:
+            q = select(uploads.c.id).where(uploads.c.updated_at < older_than)
+            return [r[0] for r in conn.execute(q)]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts, for health and metrics."""
+        with self.db.read() as conn:
+            return {
+                t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in (repositories, manifests, tags, blobs, uploads)
+            }

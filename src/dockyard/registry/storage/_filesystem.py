@@ -1,0 +1,118 @@
+"""FilesystemDriver: keys are files under one root directory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.registry.storage._driver import FileInfo
+
+__all__ = ["FilesystemDriver"]
+
+_COMPONENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FileWriter:
+    __slots__ = ("_file", "_size")
+
+    def __init__(self, path: Path, offset: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        os.ftruncate(fd, offset)
+        self._file.seek(offset)
+        self._size = offset
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data)
+        while view:
+            n = self._file.write(view)
+            if n is None:  # pragma: no cover - only for non-blocking files
+                continue
+            view = view[n:]
+        self._size += len(data)
+        return len(data)
+
+    def commit(self) -> None:
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class FilesystemDriver:
+    """Stores every key as a file below ``root``; keys never escape it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not parts or not all(_COMPONENT.fullmatch(p) and p not in (".", "..") for p in parts):
+            raise InvalidArgument(f"invalid storage key {key!r}")
+        return self.root.joinpath(*parts)
+
+    def reader(self, key: str, offset: int = 0) -> BinaryIO:
+        try:
+            f = open(self._path(key), "rb")  # noqa: SIM115 - the caller closes it
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"no content at {key}") from None
+        if offset:
+            f.seek(offset)
+        return f
+
+    def writer(self, key: str, offset: int = 0) -> _FileWriter:
+        return _FileWriter(self._path(key), offset)
+
+    def stat(self, key: str) -> FileInfo | None:
+        try:
+            st = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return FileInfo(key, st.st_size, st.st_mtime)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                path.unlink()
+
+    def list(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix)
+        for dirpath, _dirs, files in os.walk(base):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in files:
+                yield f"{rel}/{name}"
+
+    def move(self, source: str, target: str) -> None:
+        src, dst = self._path(source), self._path(target)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:
+            raise NotFound(f"no content at {source}") from None
+        _fsync_dir(dst.parent)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)

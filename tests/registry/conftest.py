@@ -1,0 +1,33 @@
+"""Registry fixtures: an in-process app behind an httpx client, and a real server process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from registry_helpers import ASGIClient, RegistryProcess, start_registry
+
+from dockyard.registry import Registry, RegistryApp
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    reg = Registry.open(tmp_path / "registry")
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def client(registry: Registry) -> Iterator[ASGIClient]:
+    """An httpx client talking to a fresh registry app in this process."""
+    app = RegistryApp(registry, threads=4)
+    with ASGIClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def registry_server(tmp_path: Path) -> Iterator[RegistryProcess]:
+    """``dockyard registry serve`` as a real process on 127.0.0.1 (a free port)."""
+    with start_registry(tmp_path / "served") as server:
+        yield server
