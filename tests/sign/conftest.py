@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import io
@@ -12,10 +13,12 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.oci import mediatypes as mt
@@ -161,3 +164,62 @@ def docker_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regist
 def make_layout_image() -> object:
     """``make_layout_image(root, tag="v1", content=b"hello\\n") -> LayoutImage``."""
     return write_layout_image
+
+
+def _spec_verify(
+    fetch_manifest: Callable[[str], bytes],
+    fetch_blob: Callable[[str], bytes],
+    image_digest: str,
+    repository: str,
+    public_pem: bytes,
+) -> list[dict[str, object]]:
+    """cosign's verification rules, written from the spec with plain ``cryptography`` + json.
+
+    Independent of dockyard: reads the ``sha256-<hex>.sig`` manifest, checks its shape, each
+    layer's blob digest, the ECDSA-P256/SHA-256 signature in the annotation over the payload
+    bytes, and that the payload is exactly the bytes cosign would write for this image.
+    Returns the decoded payloads; raises AssertionError / InvalidSignature on any failure.
+    """
+    public = serialization.load_pem_public_key(public_pem)
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    manifest = json.loads(fetch_manifest(image_digest.replace(":", "-", 1) + ".sig"))
+    assert manifest["schemaVersion"] == 2
+    assert manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    assert manifest["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
+    config_raw = fetch_blob(manifest["config"]["digest"])
+    assert "sha256:" + hashlib.sha256(config_raw).hexdigest() == manifest["config"]["digest"]
+    config = json.loads(config_raw)
+    assert config["rootfs"]["diff_ids"] == [layer["digest"] for layer in manifest["layers"]]
+    payloads = []
+    for layer in manifest["layers"]:
+        assert layer["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
+        payload = fetch_blob(layer["digest"])
+        assert len(payload) == layer["size"]
+        assert "sha256:" + hashlib.sha256(payload).hexdigest() == layer["digest"]
+        signature = base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"])
+        public.verify(signature, payload, ec.ECDSA(hashes.SHA256()))  # raises when invalid
+        decoded = json.loads(payload)
+        optional = decoded["optional"]
+        optional_json = (
+            "null"
+            if optional is None
+            else json.dumps(optional, sort_keys=True, separators=(",", ":"))
+            # Go's json.Marshal HTML-escapes these three inside strings
+            .replace("&", "\\u0026")
+            .replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+        )
+        expected = (
+            '{"critical":{"identity":{"docker-reference":"' + repository + '"},"image":'
+            '{"docker-manifest-digest":"' + image_digest + '"},'
+            '"type":"cosign container image signature"},"optional":' + optional_json + "}"
+        ).encode()
+        assert payload == expected, (payload, expected)
+        payloads.append(decoded)
+    return payloads
+
+
+@pytest.fixture
+def spec_verify() -> Callable[..., list[dict[str, object]]]:
+    """The independent verifier: ``spec_verify(fetch_manifest, fetch_blob, digest, repo, pem)``."""
+    return _spec_verify
