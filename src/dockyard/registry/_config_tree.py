@@ -120,7 +120,8 @@ def apply_env(tree: Tree, environ: Mapping[str, str], schema: Section) -> list[s
             continue
         spec = _spec_at(schema, path)
         raw = environ[name]
-        value: Any = raw if isinstance(spec, Leaf) else load_yaml_text(raw, name)
+        scalar = isinstance(spec, Leaf) and spec.kind in ("str", "bool", "int")
+        value: Any = raw if scalar else load_yaml_text(raw, name)
         set_path(tree, path, value, schema)
     return names
 

@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 import bcrypt
 
-from dockyard.errors import Unauthorized, Unavailable
+from dockyard.errors import DockyardError, NotFound, Unauthorized, Unavailable
 from dockyard.registry.auth._htpasswd import HtpasswdFile, check_password, is_bcrypt, read_htpasswd
 
 __all__ = [
@@ -107,7 +107,7 @@ class HtpasswdAuthenticator:
         self._identity: _Identity | None = None
         self._file = HtpasswdFile({})
         self._dummy = ""
-        self._refresh()  # a missing or malformed file is an error at startup, not at first use
+        self._refresh(startup=True)  # a bad file is an error at startup, not at first use
 
     @property
     def challenge(self) -> str:
@@ -160,20 +160,32 @@ class HtpasswdAuthenticator:
     def _cache_key(self, user: str, password: bytes) -> bytes:
         return hmac.new(self._key, user.encode() + b"\0" + password, hashlib.sha256).digest()
 
-    def _refresh(self) -> dict[str, str]:
-        """The current entries, re-reading the file if it changed since the last look."""
+    def _refresh(self, *, startup: bool = False) -> dict[str, str]:
+        """The current entries, re-reading the file if it changed since the last look.
+
+        At startup a missing or malformed file is NotFound/InvalidArgument; later it is
+        Unavailable (503: the server's problem, not the client's), and nobody gets in.
+        """
         try:
             st = os.stat(self.path)
-        except OSError as exc:
+            identity = (st.st_mtime_ns, st.st_size, st.st_ino)
+            with self._lock:
+                if identity == self._identity:
+                    return self._file.entries
+            parsed = read_htpasswd(self.path)
+        except (OSError, DockyardError) as exc:
+            if startup:
+                if isinstance(exc, DockyardError):
+                    raise
+                raise NotFound(
+                    f"htpasswd file {self.path} cannot be read: {exc.strerror}",
+                    hint="create it with `dockyard htpasswd -Bc FILE USER` or fix auth.htpasswd.path",
+                ) from exc
+            _log.error("htpasswd file %s cannot be used: %s", self.path, exc)
             raise Unavailable(
-                f"htpasswd file {self.path} cannot be read: {exc.strerror}",
+                f"htpasswd file {self.path} cannot be used: {exc}",
                 hint="restore the file named by auth.htpasswd.path",
             ) from exc
-        identity = (st.st_mtime_ns, st.st_size, st.st_ino)
-        with self._lock:
-            if identity == self._identity:
-                return self._file.entries
-        parsed = read_htpasswd(self.path)
         for user in parsed.unsupported:
             _log.warning(
                 "htpasswd %s: user %r has a non-bcrypt hash and can never log in "
