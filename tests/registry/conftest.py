@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry_helpers import ASGIClient, RegistryProcess, start_registry
 
-from dockyard.registry import Registry, RegistryApp
+# registry_helpers sits next to this file; the test modules import it too.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from registry_helpers import ASGIClient, RegistryProcess, start_registry  # noqa: E402
+
+from dockyard.registry import Registry, RegistryApp  # noqa: E402
 
 
 @pytest.fixture

@@ -57,6 +57,10 @@ _HANDLERS: dict[tuple[Route, str], Handler] = {
 ResponseObserver = Callable[[Request, str, int, float, int], None]
 
 
+class UnknownEndpoint(NotFound):
+    oci_code = "UNSUPPORTED"
+
+
 class _Tracker:
     """Wraps ``send`` to learn the status and the bytes sent."""
 
@@ -153,7 +157,9 @@ class RegistryApp:
             await self._authenticate(request)
         target = match(path)
         if target is None:
-            raise NotFound(f"no such endpoint {path}; see the OCI distribution spec for the API")
+            raise UnknownEndpoint(
+                f"no such endpoint {path}; see the OCI distribution spec for the API"
+            )
         await self._api(request, target)
         return target.route.value
 
