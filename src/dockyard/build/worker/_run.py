@@ -102,10 +102,14 @@ class _Stubs:
 
 
 def _remove_empty_tree(path: Path) -> None:
+    """Remove a stub directory made for mount points: empty files and directories only."""
     for dirpath, _dirs, files in os.walk(path, topdown=False):
-        if files:
-            return
-        os.rmdir(dirpath)
+        for name in files:
+            file = Path(dirpath) / name
+            if os.lstat(file).st_size == 0:
+                os.unlink(file)
+        with contextlib.suppress(OSError):
+            os.rmdir(dirpath)
 
 
 def _ensure_cwd(root: Path, cwd: str) -> None:

@@ -90,6 +90,8 @@ class OciRuntime:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
             self.delete(container_id)
         if timed_out.is_set():
             tail.append(f"(killed after the {timeout:g} s timeout)")

@@ -1,0 +1,40 @@
+"""Fixtures for the build worker: a store, a worker per runtime, a busybox base snapshot."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from _worker_helpers import busybox_snapshot  # noqa: E402
+
+from dockyard.build.worker import Snapshot, Worker  # noqa: E402
+from dockyard.local import LocalStore  # noqa: E402
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LocalStore]:
+    with LocalStore(tmp_path / "store") as s:
+        yield s
+
+
+@pytest.fixture(params=["crun", "runc"])
+def worker(request: pytest.FixtureRequest, store: LocalStore) -> Iterator[Worker]:
+    """A worker on real overlayfs using the real crun or runc."""
+    w = Worker(store, runtime=request.param)
+    assert w.snapshots.overlay, "overlayfs must be usable here (root, kernel overlay support)"
+    assert w.runtime.name == request.param
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def base(worker: Worker) -> Snapshot:
+    """A committed busybox root filesystem (see _infra.make_busybox_rootfs)."""
+    return busybox_snapshot(worker)
