@@ -143,7 +143,7 @@ class CountingChecks:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.hashes: list[str] = []
-        real = _authenticator.check_password
+        real = check_password
 
         def counted(password: str | bytes, hashed: str) -> bool:
             self.hashes.append(hashed)
