@@ -12,7 +12,6 @@ from dockyard.sign._dsse import (
     sign_envelope,
 )
 from dockyard.sign._encrypted import ACCEPTED_SCRYPT_PARAMS, decrypt, encrypt
-from dockyard.sign._http import HttpRepository
 from dockyard.sign._keys import (
     COSIGN_PEM_TYPE,
     SIGSTORE_PEM_TYPE,
@@ -41,6 +40,7 @@ from dockyard.sign._payload import (
     make_payload,
     parse_payload,
 )
+from dockyard.sign._remote import ClientRepository
 from dockyard.sign._repository import LayoutRepository, Repository
 from dockyard.sign._sign import Signed, attest_image, sign_image
 from dockyard.sign._target import Target, open_target
@@ -67,8 +67,8 @@ __all__ = [
     "SIGSTORE_PEM_TYPE",
     "SIMPLESIGNING_MEDIA_TYPE",
     "Attached",
+    "ClientRepository",
     "Envelope",
-    "HttpRepository",
     "KeyPair",
     "Layer",
     "LayoutRepository",

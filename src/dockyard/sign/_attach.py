@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dockyard.digest import Digest
-from dockyard.errors import ManifestUnknown
+from dockyard.errors import NotFound
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.oci import mediatypes as mt
 from dockyard.oci._json import dumps
@@ -58,7 +58,7 @@ def read_tag_layers(
     """The manifest at ``sha256-<hex>.<suffix>`` and its layers (none when the tag is absent)."""
     try:
         raw, media_type = repo.get_manifest(attachment_tag(image, suffix))
-    except ManifestUnknown:
+    except NotFound:
         return None, []
     manifest = Manifest.parse(raw, media_type)
     return manifest, list(manifest.layers)
@@ -110,7 +110,7 @@ def _update_fallback(repo: Repository, subject: Digest, manifest: Manifest, kind
     try:
         raw, media_type = repo.get_manifest(tag)
         entries = list(Index.parse(raw, media_type).manifests)
-    except ManifestUnknown:
+    except NotFound:
         entries = []
     if any(d.digest == manifest.digest for d in entries):
         return

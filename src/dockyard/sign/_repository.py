@@ -47,7 +47,9 @@ class Repository(Protocol):
         subject itself (the OCI-Subject answer); False means the caller keeps the fallback tag."""
         ...
 
-    def get_blob(self, digest: Digest) -> bytes: ...
+    def get_blob(self, descriptor: Descriptor) -> bytes:
+        """The blob's bytes, verified against the descriptor."""
+        ...
 
     def put_blob(self, data: bytes) -> Digest: ...
 
@@ -138,9 +140,10 @@ class LayoutRepository:
 
     def get_manifest(self, reference: str) -> tuple[bytes, str]:
         desc = self.resolve(reference)
-        return self.get_blob(desc.digest), desc.media_type
+        return self.get_blob(desc), desc.media_type
 
-    def get_blob(self, digest: Digest) -> bytes:
+    def get_blob(self, descriptor: Descriptor) -> bytes:
+        digest = descriptor.digest
         try:
             data = self._blob_path(digest).read_bytes()
         except FileNotFoundError:
@@ -182,7 +185,7 @@ class LayoutRepository:
             if not mt.is_manifest(d.media_type) or d.digest in found:
                 continue
             try:
-                obj = json.loads(self.get_blob(d.digest))
+                obj = json.loads(self.get_blob(d))
             except (ValueError, BlobUnknown):
                 continue
             subject = obj.get("subject") if isinstance(obj, dict) else None

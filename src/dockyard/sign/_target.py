@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.client import ClientOptions, RegistryClient
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument
 from dockyard.reference import Reference
-from dockyard.sign._http import HttpRepository
+from dockyard.sign._remote import ClientRepository
 from dockyard.sign._repository import LayoutRepository, Repository
 
 __all__ = ["Target", "open_target"]
@@ -34,7 +35,9 @@ class Target:
         return self.repo.resolve(self.reference).digest
 
 
-def open_target(text: str) -> Target:
+def open_target(text: str, client: RegistryClient | None = None) -> Target:
+    """``oci:DIR[:TAG|@DIGEST]`` opens an OCI layout; anything else is a registry reference
+    (opened with ``client``, or one configured from the registries config)."""
     if text.startswith("oci:"):
         rest = text[4:]
         if "@" in rest:
@@ -48,4 +51,5 @@ def open_target(text: str) -> Target:
         return Target(LayoutRepository(Path(path)), reference, text)
     ref = Reference.parse_with_default_tag(text)
     reference = str(ref.digest) if ref.digest is not None else (ref.tag or "latest")
-    return Target(HttpRepository(ref.without_tag_or_digest()), reference, text)
+    client = client or RegistryClient(ClientOptions.from_config())
+    return Target(ClientRepository(client.repository(ref), ref), reference, text)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, ManifestUnknown, SignatureInvalid
+from dockyard.errors import DockyardError, NotFound, SignatureInvalid
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.sign._attach import read_tag_layers
 from dockyard.sign._dsse import Envelope, check_subject, predicate_type
@@ -111,7 +111,7 @@ def find_referrers(repo: Repository, image: Digest, suffix: str | None = None) -
         try:
             raw, media_type = repo.get_manifest(referrers_fallback_tag(image))
             found = list(Index.parse(raw, media_type).manifests)
-        except (ManifestUnknown, DockyardError):
+        except NotFound:
             found = []
     if suffix is None:
         return found
@@ -154,7 +154,7 @@ def verify_image(
         if layer.media_type != SIMPLESIGNING_MEDIA_TYPE:
             continue
         try:
-            payload = repo.get_blob(layer.digest)
+            payload = repo.get_blob(layer)
             claims = verify_signature_layer(
                 layer.media_type, layer.annotations, payload, image, keys, required
             )
@@ -181,7 +181,7 @@ def verify_attestations(
         if layer.media_type != DSSE_MEDIA_TYPE:
             continue
         try:
-            envelope = Envelope.parse(repo.get_blob(layer.digest))
+            envelope = Envelope.parse(repo.get_blob(layer))
             if not envelope.verify(keys[0]) and not any(envelope.verify(k) for k in keys[1:]):
                 raise SignatureInvalid("the DSSE signature does not verify with the given key(s)")
             statement = envelope.statement()
