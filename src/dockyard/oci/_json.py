@@ -42,6 +42,8 @@ def load_object(raw: bytes, what: str) -> dict[str, Any]:
         value = json.loads(text, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError) as e:
         raise ManifestInvalid(f"invalid {what}: not valid UTF-8 JSON: {e}") from e
+    except RecursionError:
+        raise ManifestInvalid(f"invalid {what}: JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ManifestInvalid(f"invalid {what}: expected a JSON object, got {type_name(value)}")
     return value
