@@ -79,8 +79,8 @@ async def _receive_into(request: Request, writer: UploadWriter) -> int:
 async def _append(request: Request, writer: UploadWriter) -> int:
     """Receive a body into ``writer`` and acknowledge it; the new offset. On failure the
     session keeps its previous offset (the partial bytes are dropped on the next write)."""
-    declared = request.content_length()
     try:
+        declared = request.content_length()
         received = await _receive_into(request, writer)
         if declared is not None and received != declared:
             raise SizeInvalid(f"received {received} bytes, Content-Length said {declared}")
@@ -136,6 +136,7 @@ async def _single_request(request: Request, registry: Registry, name: str, diges
 
 
 async def patch_upload(request: Request, registry: Registry, name: str, upload_id: str) -> None:
+    request.content_length()  # a bad header fails here, before the session is opened
     start = _chunk_start(request)
     writer = await request.run(registry.uploads.open, name, upload_id, start)
     offset = await _append(request, writer)
@@ -145,9 +146,9 @@ async def patch_upload(request: Request, registry: Registry, name: str, upload_i
 async def finish_upload(request: Request, registry: Registry, name: str, upload_id: str) -> None:
     digest = _required_digest(request)
     length = request.content_length()
+    start = _chunk_start(request)
     uploads = registry.uploads
     if length or request.header("transfer-encoding"):
-        start = _chunk_start(request)
         writer = await request.run(uploads.open, name, upload_id, start)
         size = await _append(request, writer)
     else:
