@@ -73,13 +73,18 @@ def _licenses(view: FileView, name: str) -> list[str]:
     return list(seen)
 
 
-def deb_purl(name: str, version: str, arch: str, source: str, distro: Distro | None) -> str:
+def deb_purl(
+    name: str, version: str, arch: str, source: str, source_version: str, distro: Distro | None
+) -> str:
+    """Syft's spelling: ``upstream=SRC`` when the source differs, ``SRC@VER`` for binNMUs."""
     qualifiers = {"arch": arch}
     if distro is not None:
         qualifiers["distro"] = (
             f"{distro.id}-{distro.version_id}" if distro.version_id else distro.id
         )
-    if source and source != name:
+    if source_version and source_version != version:
+        qualifiers["upstream"] = f"{source or name}@{source_version}"
+    elif source and source != name:
         qualifiers["upstream"] = source
     namespace = distro.id if distro is not None else "debian"
     return purl("deb", name, version, namespace=namespace, qualifiers=qualifiers)
@@ -109,7 +114,7 @@ class DpkgCataloger:
                     name,
                     version,
                     "deb",
-                    deb_purl(name, version, arch, src, context.distro),
+                    deb_purl(name, version, arch, src, src_version, context.distro),
                     licenses=_licenses(view, name),
                     locations=[location],
                     arch=arch,

@@ -25,18 +25,16 @@ def normalize_name(name: str) -> str:
 def _licenses(headers: dict[str, list[str]]) -> list[str]:
     if expr := headers.get("License-Expression"):
         return [expr[0].strip()]
+    lic = (headers.get("License") or [""])[0].strip()
+    if lic and "\n" not in lic and len(lic) < 100 and lic.upper() != "UNKNOWN":
+        return [lic]
     found: list[str] = []
     for value in headers.get("Classifier", []):
         if value.startswith(_CLASSIFIER):
             last = value.split("::")[-1].strip()
-            if last not in {"OSI Approved", "OSI Approved :: Other/Proprietary License"}:
+            if last not in {"OSI Approved", "Other/Proprietary License"}:
                 found.append(last)
-    if found:
-        return found
-    lic = (headers.get("License") or [""])[0].strip()
-    if lic and "\n" not in lic and len(lic) < 100 and lic.upper() != "UNKNOWN":
-        return [lic]
-    return []
+    return found
 
 
 def parse_metadata(text: str) -> dict[str, list[str]]:
