@@ -134,7 +134,14 @@ def _check_user(user: str) -> None:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        raise NotFound(
+            f"directory {path.parent} does not exist", hint="create it first, then the file in it"
+        ) from None
+    except NotADirectoryError:
+        raise InvalidArgument(f"{path.parent} is not a directory") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

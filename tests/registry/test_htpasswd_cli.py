@@ -1,0 +1,164 @@
+"""``dockyard htpasswd``: lines Apache's htpasswd verifies and a real registry:2 accepts."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from _infra import DockerDaemon, free_port, run_command, run_dockyard
+from _infra._registry import DOCKER_REGISTRY, wait_for_http
+from dockyard.registry.auth import HtpasswdAuthenticator, unauthorized_body
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def apache_verifies(path: Path, user: str, password: str) -> bool:
+    result = run_command(["htpasswd", "-vb", path, user, password], check=False)
+    return result.returncode == 0
+
+
+def test_bbn_prints_a_line_apache_verifies(tmp_path: Path) -> None:
+    out = run_dockyard("htpasswd", "-Bbn", "alice", "s3cret", root=tmp_path).stdout
+    assert out.endswith("\n\n")  # Apache's -n output ends with an empty line too
+    line = out.splitlines()[0]
+    assert line.startswith("alice:$2y$05$") and len(line) == len("alice:") + 60
+    path = tmp_path / "htpasswd"
+    path.write_text(out)
+    assert apache_verifies(path, "alice", "s3cret")
+    assert not apache_verifies(path, "alice", "S3cret")
+    assert HtpasswdAuthenticator(path, "r").authenticate(basic("alice", "s3cret")) == "alice"
+
+
+def test_cost_flag(tmp_path: Path) -> None:
+    out = run_dockyard("htpasswd", "-Bbn", "-C", "7", "u", "p", root=tmp_path).stdout
+    assert out.startswith("u:$2y$07$")
+
+
+def test_password_from_stdin(tmp_path: Path) -> None:
+    out = run_dockyard("htpasswd", "-B", "-n", "bob", root=tmp_path, input="pa ss:word\n").stdout
+    path = tmp_path / "htpasswd"
+    path.write_text(out)
+    assert apache_verifies(path, "bob", "pa ss:word")
+    out = run_dockyard("htpasswd", "-Bin", "carol", root=tmp_path, input="x\n").stdout
+    assert out.startswith("carol:$2y$")
+
+
+def test_file_form_creates_adds_updates_and_deletes(tmp_path: Path) -> None:
+    path = tmp_path / "auth" / "htpasswd"
+    path.parent.mkdir()
+    r = run_dockyard("htpasswd", "-Bbc", path, "alice", "one", root=tmp_path)
+    assert "Adding password for user alice" in r.stderr
+    path.write_text("# managed by hand\n" + path.read_text())
+    run_dockyard("htpasswd", "-Bb", path, "bob", "two", root=tmp_path)
+    r = run_dockyard("htpasswd", "-Bb", path, "alice", "three", root=tmp_path)
+    assert "Updating password for user alice" in r.stderr
+    lines = path.read_text().splitlines()
+    assert lines[0] == "# managed by hand"
+    assert [x.split(":")[0] for x in lines[1:]] == ["alice", "bob"]
+    assert apache_verifies(path, "alice", "three") and not apache_verifies(path, "alice", "one")
+    assert apache_verifies(path, "bob", "two")
+    assert run_dockyard("htpasswd", "-vb", path, "bob", "two", root=tmp_path).returncode == 0
+    wrong = run_dockyard("htpasswd", "-vb", path, "bob", "nope", root=tmp_path, check=False)
+    assert wrong.returncode == 3 and "verification failed" in wrong.stderr
+    run_dockyard("htpasswd", "-D", path, "alice", root=tmp_path)
+    assert [x.split(":")[0] for x in path.read_text().splitlines()] == ["# managed by hand", "bob"]
+    assert not list(path.parent.glob(".htpasswd.*"))  # no temporary files left behind
+    # -c starts over
+    run_dockyard("htpasswd", "-cBb", path, "zed", "z", root=tmp_path)
+    assert [x.split(":")[0] for x in path.read_text().splitlines()] == ["zed"]
+
+
+def test_apache_and_dockyard_edit_the_same_file(tmp_path: Path) -> None:
+    path = tmp_path / "htpasswd"
+    run_command(["htpasswd", "-Bbc", path, "apache", "a-pass"])
+    run_dockyard("htpasswd", "-Bb", path, "dockyard", "d-pass", root=tmp_path)
+    run_command(["htpasswd", "-Bb", path, "apache2", "a2"])
+    auth = HtpasswdAuthenticator(path, "r")
+    assert auth.authenticate(basic("apache", "a-pass")) == "apache"
+    assert auth.authenticate(basic("apache2", "a2")) == "apache2"
+    assert auth.authenticate(basic("dockyard", "d-pass")) == "dockyard"
+    assert apache_verifies(path, "dockyard", "d-pass")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-mbn", "u", "p"], "only bcrypt"),
+        (["-Bbn", "u"], "expected USER PASSWORD"),
+        (["-Bb", "/nonexistent/htpasswd", "u", "p"], "does not exist"),
+        (["-Bbn", "a:b", "p"], "not allowed"),
+        (["-Bbn", "u", "x" * 73], "72"),
+        (["-Bbnc", "u", "p"], "cannot be combined"),
+    ],
+)
+def test_bad_use_says_what_to_do(tmp_path: Path, args: list[str], words: str) -> None:
+    result = run_dockyard("htpasswd", *args, root=tmp_path, check=False)
+    assert result.returncode != 0
+    assert words in result.stderr
+
+
+@contextmanager
+def registry2(root: Path, htpasswd: Path) -> Iterator[str]:
+    """Debian's docker-registry (distribution 2.8.2) with our htpasswd file; yields host:port."""
+    port = free_port()
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: test\n"
+        f"auth:\n  htpasswd:\n    realm: Registry Realm\n    path: {htpasswd}\n"
+    )
+    proc = subprocess.Popen(
+        [DOCKER_REGISTRY, "serve", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/v2/", proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.mark.docker
+def test_registry2_accepts_our_htpasswd_file(tmp_path: Path, dockerd: DockerDaemon) -> None:
+    htpasswd = tmp_path / "htpasswd"
+    run_dockyard("htpasswd", "-Bbc", htpasswd, "alice", "s3cret", root=tmp_path)
+    with registry2(tmp_path, htpasswd) as host:
+        url = f"http://{host}/v2/"
+        ok = httpx.get(url, auth=("alice", "s3cret"))
+        assert ok.status_code == 200
+        denied = httpx.get(url, auth=("alice", "wrong"))
+        assert denied.status_code == 401
+        assert denied.headers["www-authenticate"] == 'Basic realm="Registry Realm"'
+        anonymous = httpx.get(url)
+        assert anonymous.status_code == 401
+        assert (
+            anonymous.content == unauthorized_body()
+        )  # our 401 body is registry:2's, byte for byte
+
+        docker_config = tmp_path / "docker-config"
+        docker_config.mkdir()
+        env = {"DOCKER_CONFIG": os.fspath(docker_config)}
+        login = dockerd.run(
+            "login", "-u", "alice", "--password-stdin", host, input="s3cret\n", env=env
+        )
+        assert "Login Succeeded" in login.stdout
+        bad = dockerd.run(
+            "login", "-u", "alice", "--password-stdin", host, input="nope\n", env=env, check=False
+        )
+        assert bad.returncode != 0 and "unauthorized" in (bad.stdout + bad.stderr).lower()
