@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from _infra import RunningRegistry, dockyard_executable
+from _infra import docker_registry as run_docker_registry
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.oci import mediatypes as mt
 
@@ -103,61 +105,11 @@ def layout_image(tmp_path: Path) -> LayoutImage:
     return write_layout_image(tmp_path / "layout")
 
 
-@dataclasses.dataclass(frozen=True)
-class Registry:
-    host: str
-    process: subprocess.Popen[bytes]
-
-    def url(self, path: str) -> str:
-        return f"http://{self.host}{path}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
-def docker_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """Debian's distribution registry (2.8, no referrers API) on a free loopback port."""
-    if not REGISTRY_BIN.exists():
-        pytest.fail(f"{REGISTRY_BIN} is missing: apt-get install docker-registry", pytrace=False)
-    work = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = work / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log: {level: error}\n"
-        f"storage: {{filesystem: {{rootdirectory: {work / 'data'}}}, delete: {{enabled: true}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}'}}\n"
-    )
-    log = (work / "registry.log").open("wb")
-    proc = subprocess.Popen([str(REGISTRY_BIN), "serve", str(config)], stdout=log, stderr=log)
-    registry = Registry(f"127.0.0.1:{port}", proc)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(registry.url("/v2/"), timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"docker-registry did not start: {(work / 'registry.log').read_text()}",
-                        pytrace=False,
-                    )
-                time.sleep(0.1)
-        yield registry
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+def docker_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """Debian's distribution registry (2.8: no referrers API) on a free loopback port."""
+    with run_docker_registry(tmp_path_factory.mktemp("registry")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -223,3 +175,48 @@ def _spec_verify(
 def spec_verify() -> Callable[..., list[dict[str, object]]]:
     """The independent verifier: ``spec_verify(fetch_manifest, fetch_blob, digest, repo, pem)``."""
     return _spec_verify
+
+
+@dataclasses.dataclass(frozen=True)
+class DockyardRegistry:
+    host: str
+
+
+@pytest.fixture(scope="module")
+def dockyard_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardRegistry]:
+    """``dockyard registry serve`` (it has the OCI 1.1 referrers API) on a free port."""
+    root = tmp_path_factory.mktemp("dockyard-registry")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    host = f"127.0.0.1:{port}"
+    log = (root / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [dockyard_executable(), "registry", "serve", "--root", str(root / "data"), "--addr", host],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{host}/v2/", timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"dockyard registry did not start: {(root / 'serve.log').read_text()}",
+                        pytrace=False,
+                    )
+                time.sleep(0.1)
+        yield DockyardRegistry(host)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
