@@ -226,12 +226,12 @@ def push_cmd(
     if not quiet:
         click.echo(f"The push refers to repository [{reference.name}]")
 
-    def attempt(all_platforms: bool) -> CopyResult:
+    def attempt(all_platforms: bool, wanted: Platform | None = _platform(platform)) -> CopyResult:
         return _run_copy(
             StoreImageSource(store, reference),
             client.destination(reference),
             all_platforms=all_platforms,
-            platform=_platform(platform),
+            platform=wanted,
             jobs=client.options.jobs,
             quiet=quiet,
         )
@@ -243,12 +243,26 @@ def push_cmd(
             result = attempt(True)
         except BlobUnknown:
             # an index pulled for one platform: push what we have, like docker
-            result = attempt(False)
+            result = attempt(False, _stored_platform(store, reference))
     click.echo(
         str(result.digest)
         if quiet
         else f"{reference.tag or 'latest'}: digest: {result.digest} size: {result.descriptor.size}"
     )
+
+
+def _stored_platform(store: LocalStore, reference: Reference) -> Platform | None:
+    """The platform of the one image of an index that the store holds (else None)."""
+    descriptor = store.resolve(reference)
+    parsed = parse_manifest_or_index(store.content.read_bytes(descriptor.digest))
+    if not isinstance(parsed, Index):
+        return None
+    present = [
+        child.platform
+        for child in parsed.manifests
+        if child.platform is not None and store.content.exists(child.digest)
+    ]
+    return present[0] if len(present) == 1 else None
 
 
 @cli.command("copy")

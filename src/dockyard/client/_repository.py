@@ -180,6 +180,11 @@ class RemoteRepository:
         return io.BufferedReader(BlobReader(descriptor, opener, where), buffer_size=_READ)
 
     def read_blob(self, descriptor: Descriptor) -> bytes:
+        if mediatypes.is_manifest(descriptor.media_type) or mediatypes.is_index(
+            descriptor.media_type
+        ):
+            # manifests live under /manifests/, not /blobs/ (get_manifest verifies the digest)
+            return self.get_manifest(str(descriptor.digest))[1]
         with self.open_blob(descriptor) as stream:
             return stream.read()
 
