@@ -1,0 +1,85 @@
+"""TLS helper: a server context from PEM files, a real handshake, and errors naming the file."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.registry.tls import check_tls_files, server_context, write_self_signed
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "domain.crt", tmp_path / "domain.key"
+    write_self_signed(cert, key, ["localhost", "127.0.0.1"])
+    return cert, key
+
+
+def test_a_real_handshake_with_the_self_signed_pair(pair: tuple[Path, Path]) -> None:
+    cert, key = pair
+    assert key.stat().st_mode & 0o777 == 0o600
+    server = server_context(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with server.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(b"hello " + tls.recv(16))
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    client = ssl.create_default_context(cafile=cert)
+    with (
+        socket.create_connection(("127.0.0.1", port)) as raw,
+        client.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(b"tls")
+        assert tls.recv(16) == b"hello tls"
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    thread.join(5)
+    listener.close()
+
+
+def test_tls13_minimum_and_client_cas(pair: tuple[Path, Path]) -> None:
+    cert, key = pair
+    context = server_context(cert, key, client_cas=[cert], minimum="tls1.3")
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_3
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    with pytest.raises(InvalidArgument, match="minimumtls"):
+        server_context(cert, key, minimum="ssl3")
+
+
+def test_errors_name_the_file_and_the_problem(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    cert, key = pair
+    with pytest.raises(NotFound, match=r"certificate .*missing\.crt does not exist"):
+        check_tls_files(tmp_path / "missing.crt", key)
+    with pytest.raises(NotFound, match="REGISTRY_HTTP_TLS_KEY"):
+        check_tls_files(cert, tmp_path / "missing.key")
+    der = tmp_path / "der.crt"
+    der.write_bytes(b"\x30\x82\x01\x0a binary")
+    with pytest.raises(InvalidArgument, match="is not PEM"):
+        check_tls_files(der, key)
+    with pytest.raises(InvalidArgument, match="holds no PRIVATE KEY"):
+        check_tls_files(cert, cert)
+    other_cert, other_key = tmp_path / "o.crt", tmp_path / "o.key"
+    write_self_signed(other_cert, other_key)
+    with pytest.raises(InvalidArgument, match="does not belong to certificate"):
+        check_tls_files(cert, other_key)
+    encrypted = tmp_path / "enc.key"
+    encrypted.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pw"),
+        )
+    )
+    with pytest.raises(InvalidArgument, match="encrypted"):
+        check_tls_files(cert, encrypted)
