@@ -88,7 +88,8 @@ def push_blob(client: Any, name: str, data: bytes) -> str:
     digest = sha256(data)
     r = client.post(f"/v2/{name}/blobs/uploads/")
     assert r.status_code == 202, r.text
-    r = client.put(r.headers["location"], params={"digest": digest}, content=data)
+    location = httpx.URL(r.headers["location"]).copy_merge_params({"digest": digest})
+    r = client.put(str(location), content=data)
     assert r.status_code == 201, r.text
     return digest
 
