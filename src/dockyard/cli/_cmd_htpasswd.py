@@ -110,7 +110,7 @@ def htpasswd_command(
 
 def _read_password(from_stdin: bool, *, confirm: bool) -> str:
     """Prompt on a terminal (twice when making a password); otherwise read one stdin line."""
-    stream = click.get_text_stream("stdin")
+    stream = sys.stdin
     if from_stdin or not stream.isatty():
         line = stream.readline()
         if not line:
