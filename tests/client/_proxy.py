@@ -53,6 +53,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
             return
         conn = http.client.HTTPConnection(self.server.upstream, timeout=60)
+        try:
+            self._relay(conn, body)
+        finally:
+            conn.close()
+
+    def _relay(self, conn: http.client.HTTPConnection, body: bytes | None) -> None:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
         headers["Host"] = self.server.upstream
         conn.request(self.command, self.path, body=body, headers=headers)
@@ -87,7 +93,6 @@ class _Handler(BaseHTTPRequestHandler):
             middle = len(data) // 2
             data = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
         self.wfile.write(data)
-        conn.close()
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
 
