@@ -102,7 +102,7 @@ def test_host_network_reaches_host_and_none_does_not(
 ) -> None:
     # busybox nc: the static busybox's wget crashes resolving names without the image's NSS
     fetch = (
-        f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 127.0.0.1 {http_listener} "
+        f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 127.0.0.1 {http_listener} 2>&1 "
         "| tail -n 1; echo end"
     )
     _, _, host_lines = run_and_commit(worker, base, sh(fetch))

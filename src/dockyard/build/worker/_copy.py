@@ -61,7 +61,7 @@ def make_dirs(root: Path, path: str, uid: int = 0, gid: int = 0, mode: int = 0o7
         current = current.rstrip("/") + "/" + part
         host = resolve_in_root(root, current)
         if not os.path.lexists(host):
-            os.mkdir(host, mode)
+            os.makedirs(host, mode)  # a symlink resolved inside the root may need parents too
             os.chown(host, uid, gid)
             os.chmod(host, mode)
         elif not host.is_dir():

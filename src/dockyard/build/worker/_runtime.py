@@ -20,6 +20,8 @@ __all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime"]
 #: Supported runtimes in order of preference, with the Debian package providing each.
 RUNTIMES = {"crun": "crun", "runc": "runc"}
 
+_SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
 #: Receives each line of the step's output (stdout and stderr interleaved), newline stripped.
 OutputCallback = Callable[[str], None]
 
@@ -122,7 +124,7 @@ class OciRuntime:
 def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:
     """crun, else runc (or only ``preferred``), found on PATH and the sbin directories."""
     names = [preferred] if preferred else list(RUNTIMES)
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    search = os.pathsep.join([os.environ.get("PATH", ""), *_SBIN])
     for name in names:
         if name not in RUNTIMES:
             raise RuntimeMissing(f"unknown OCI runtime {name!r}: use crun or runc")

@@ -21,8 +21,7 @@ _MAX_LINKS = 255
 def clean_path(path: str, cwd: str = "/") -> str:
     """``path`` made absolute (relative to ``cwd``) and normalised, without following links."""
     joined = posixpath.join(cwd, path) if not path.startswith("/") else path
-    out = posixpath.normpath("/" + joined)
-    return "/" if out == "//" else out
+    return posixpath.normpath("/" + joined.lstrip("/"))
 
 
 def resolve_in_root(root: Path, path: str, *, follow_last: bool = True) -> Path:
