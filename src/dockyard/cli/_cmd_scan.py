@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import click
 
+from dockyard.cli._format import human_duration
 from dockyard.cli._main import cli, open_store
+from dockyard.errors import FailedPrecondition
 from dockyard.local import LocalStore
 from dockyard.oci import Platform
 from dockyard.scan import Inventory, catalog_source, open_source
+from dockyard.scan._importers import read_advisories
+from dockyard.scan._matcher import match_inventory
+from dockyard.scan._report import (
+    REPORT_FORMATS,
+    SEVERITIES,
+    Report,
+    parse_severities,
+    read_ignorefile,
+)
 from dockyard.scan._sbom import SBOM_FORMATS, render_sbom
+from dockyard.scan._vulndb import VulnDB
+
+_STALE_SECONDS = 7 * 24 * 3600
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -61,3 +77,127 @@ def sbom_cmd(
     materials). TARGET may be prefixed dir:, docker-archive: or oci-archive:."""
     inventory = _inventory(ctx, target, platform)
     _write(render_sbom(inventory, fmt), output)
+
+
+def _vulndb(ctx: click.Context) -> VulnDB:
+    return VulnDB.in_store(open_store(ctx).root)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the offline vulnerability database."""
+
+
+cli.add_command(db_group)
+
+
+@db_group.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def db_import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Import advisories: OSV JSON files, directories or zips; Debian security tracker JSON;
+    Alpine secdb YAML."""
+    db = _vulndb(ctx)
+    try:
+        for path in paths:
+            kind, advisories = read_advisories(path)
+            count = db.add(advisories, str(path.resolve().name), kind)
+            click.echo(f"{path}: {count} {kind} advisories imported")
+    finally:
+        db.close()
+
+
+@db_group.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def db_status_cmd(ctx: click.Context, fmt: str) -> None:
+    """Show the database's sources, counts and age."""
+    db = _vulndb(ctx)
+    try:
+        status = db.status()
+    finally:
+        db.close()
+    now = time.time()
+    stale = [s["name"] for s in status["sources"] if now - s["importedAt"] > _STALE_SECONDS]
+    status["stale"] = stale
+    if fmt == "json":
+        click.echo(json.dumps(status, indent=2))
+    else:
+        click.echo(f"Advisories: {status['advisories']}")
+        for s in status["sources"]:
+            age = human_duration(now - s["importedAt"])
+            click.echo(
+                f"  {s['name']}  {s['kind']}  {s['advisories']} advisories  imported "
+                f"{age} ago" + (f"  newest {s['newest']}" if s["newest"] else "")
+            )
+        for eco, count in status["ecosystems"].items():
+            click.echo(f"  {eco}: {count} affected packages")
+    if not status["sources"]:
+        click.echo(
+            "Warning: the database is empty: import data with `dockyard db import`", err=True
+        )
+    for name in stale:
+        click.echo(
+            f"Warning: {name} was imported more than 7 days ago; import fresh data", err=True
+        )
+
+
+@cli.command("scan")
+@click.argument("target", metavar="IMAGE|DIR|ARCHIVE")
+@click.option(
+    "--severity",
+    default=",".join(SEVERITIES),
+    show_default=True,
+    help="Severities to report, comma-separated.",
+)
+@click.option(
+    "--exit-code",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Exit code when vulnerabilities are reported.",
+)
+@click.option("--ignore-unfixed", is_flag=True, help="Report only vulnerabilities with a fix.")
+@click.option(
+    "--ignorefile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File of vulnerability IDs to ignore (default: .trivyignore if present).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--platform", help="Platform to pick from a multi-platform image.")
+@click.pass_context
+def scan_cmd(
+    ctx: click.Context,
+    target: str,
+    severity: str,
+    exit_code: int,
+    ignore_unfixed: bool,
+    ignorefile: Path | None,
+    fmt: str,
+    output: Path | None,
+    platform: str | None,
+) -> None:
+    """Report the known vulnerabilities of the packages in an image, directory or archive,
+    from the imported database (no network)."""
+    severities = parse_severities(severity)
+    if ignorefile is None and Path(".trivyignore").is_file():
+        ignorefile = Path(".trivyignore")
+    ignore = read_ignorefile(ignorefile) if ignorefile else set()
+    db = _vulndb(ctx)
+    try:
+        if not db.status()["sources"]:
+            raise FailedPrecondition(
+                "the vulnerability database is empty: import advisories first with "
+                "`dockyard db import FILE|DIR...`"
+            )
+        inventory = _inventory(ctx, target, platform)
+        findings = match_inventory(db, inventory.packages, inventory.distro)
+    finally:
+        db.close()
+    report = Report(inventory, findings).filtered(severities, ignore, ignore_unfixed)
+    _write(report.render(fmt), output)
+    if report.findings and exit_code:
+        ctx.exit(exit_code)
