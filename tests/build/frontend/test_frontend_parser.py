@@ -56,7 +56,7 @@ def test_continuations_comments_and_empty_lines() -> None:
 
 
 def test_case_insensitive_and_crlf_and_bom() -> None:
-    (run, cmd) = body("\ufefffrom a\r\nrun echo hi\r\nCmd [\"x\"]\r\n")
+    (run, cmd) = body('\ufefffrom a\r\nrun echo hi\r\nCmd ["x"]\r\n')
     assert isinstance(run, RunInstruction) and run.cmd == ("echo hi",)
     assert isinstance(cmd, CmdInstruction) and cmd.cmd == ("x",) and not cmd.prepend_shell
 
@@ -76,9 +76,15 @@ def test_env_and_label_forms() -> None:
         'FROM a\nENV A=1 B="two words" C=x\\ y\nENV LEGACY some value here\nLABEL "k"="v" a=b\n'
     )
     assert isinstance(env, EnvInstruction)
-    assert [(p.key, p.value) for p in env.pairs] == [("A", "1"), ("B", '"two words"'), ("C", "x\\ y")]
+    assert [(p.key, p.value) for p in env.pairs] == [
+        ("A", "1"),
+        ("B", '"two words"'),
+        ("C", "x\\ y"),
+    ]
     assert isinstance(env2, EnvInstruction)
-    assert [(p.key, p.value, p.no_delim) for p in env2.pairs] == [("LEGACY", "some value here", True)]
+    assert [(p.key, p.value, p.no_delim) for p in env2.pairs] == [
+        ("LEGACY", "some value here", True)
+    ]
     assert isinstance(label, LabelInstruction)
     assert [(p.key, p.value) for p in label.pairs] == [('"k"', '"v"'), ("a", "b")]
     with pytest.raises(DockerfileError, match="ENV must have two arguments"):
@@ -113,7 +119,13 @@ def test_copy_add_flags() -> None:
         "ADD --checksum=sha256:abc --keep-git-dir=true --unpack=false http://x/y /z\n"
     )
     assert isinstance(cp, CopyInstruction)
-    assert (cp.from_, cp.chown, cp.chmod, cp.link, cp.parents) == ("build", "1:2", "u+x", True, True)
+    assert (cp.from_, cp.chown, cp.chmod, cp.link, cp.parents) == (
+        "build",
+        "1:2",
+        "u+x",
+        True,
+        True,
+    )
     assert cp.exclude == ("*.md", "x") and cp.sources == ("a", "b") and cp.dest == "/dst/"
     assert isinstance(add, AddInstruction)
     assert (add.checksum, add.keep_git_dir, add.unpack) == ("sha256:abc", True, False)
@@ -142,7 +154,7 @@ def test_run_flags_and_heredocs() -> None:
 
 def test_heredoc_variants() -> None:
     cp, run = body(
-        "FROM a\nCOPY <<-\"EOT\" <<B /dst/\n\tindented $X\n\tEOT\nplain\nB\n"
+        'FROM a\nCOPY <<-"EOT" <<B /dst/\n\tindented $X\n\tEOT\nplain\nB\n'
         "RUN <<A cat > /a && <<B cat > /b\na\nA\nb\nB\n"
     )
     assert isinstance(cp, CopyInstruction)
@@ -161,7 +173,7 @@ def test_heredoc_variants() -> None:
 def test_healthcheck_shell_onbuild() -> None:
     hc, none, sh, ob = body(
         "FROM a\nHEALTHCHECK --interval=30s --timeout=1m30s --start-period=5s --retries=3 "
-        "CMD curl -f http://x/ || exit 1\nHEALTHCHECK NONE\nSHELL [\"/bin/bash\", \"-c\"]\n"
+        'CMD curl -f http://x/ || exit 1\nHEALTHCHECK NONE\nSHELL ["/bin/bash", "-c"]\n'
         "ONBUILD RUN echo hi\n"
     )
     assert isinstance(hc, HealthcheckInstruction)

@@ -421,23 +421,20 @@ def dispatch_stage(
     stage: Stage,
     base: StageState,
     *,
-    base_onbuild: list[str] | None = None,
-    base_stage_onbuild: list[str] | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> StagePlan:
     """Dispatch every instruction of ``stage`` on a copy of ``base``.
 
     ``base`` is :meth:`StageState.from_image` of the base image's config (``None`` for
-    scratch) or the final state of the base stage. ``base_onbuild`` are the image's OnBuild
-    triggers; for a stage base, pass the base stage's ONBUILD expressions as
-    ``base_stage_onbuild``. Triggers run first, as docker runs them.
+    scratch) or the final state of the base stage. The base's OnBuild triggers (from the
+    image, or the base stage's ONBUILD instructions) run first and are not inherited.
     """
     state = base.clone()
     state.cmd_set = False
-    state.config.pop("OnBuild", None)
+    exprs = [*state.onbuild, *(state.config.pop("OnBuild", None) or [])]
+    state.onbuild = []
     d = Dispatcher(graph, stage, state)
     steps: list[Step] = []
-    exprs = [*(base_onbuild or []), *(base_stage_onbuild or [])]
     triggers = onbuild_triggers(exprs, graph.dockerfile, stage) if exprs else []
     graph.add_trigger_deps(stage, triggers)
     for ins in triggers:

@@ -224,7 +224,7 @@ class _Scanner:
             raise ShellError("syntax error: bad substitution")
         name = self.name()
         ch = self.next()
-        chs = ch
+        chs = ch or "\ufffd"  # Go prints EOF as U+FFFD
         null_is_unset = False
         if ch == "}":
             value, found = self.get_env(name)

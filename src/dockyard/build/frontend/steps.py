@@ -91,6 +91,8 @@ class StageState:
     history: list[HistoryEntry] = field(default_factory=list)
     cmd_set: bool = False
     workdir: str = "/"
+    #: OnBuild triggers of the base image, run before the stage's own instructions
+    onbuild: list[str] = field(default_factory=list)
 
     @classmethod
     def from_image(cls, data: dict[str, Any] | None, os: str = "linux") -> StageState:
@@ -101,8 +103,9 @@ class StageState:
         if not any(e.split("=", 1)[0] == "PATH" for e in env):
             env.append("PATH=" + DEFAULT_PATH)
         cfg["Env"] = env
-        cfg.pop("OnBuild", None)
+        onbuild = list(cfg.pop("OnBuild", None) or [])
         state = cls(config=cfg, author=data.get("author"), os=data.get("os") or os)
+        state.onbuild = onbuild
         for entry in env:
             key, _, value = entry.partition("=")
             state.env[key] = value
