@@ -11,10 +11,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from _infra import DockerDaemon, free_port, run_command, run_dockyard
 from _infra._registry import DOCKER_REGISTRY, wait_for_http
+from dockyard.cli._main import cli, register_commands
 from dockyard.registry.auth import HtpasswdAuthenticator, unauthorized_body
+
+
+def in_process(*args: str) -> tuple[int, str, str]:
+    """Run ``dockyard ARGS`` in this process (for the cheap cases; the rest spawn the CLI)."""
+    register_commands()
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
 
 
 def basic(user: str, password: str) -> str:
@@ -38,9 +47,9 @@ def test_bbn_prints_a_line_apache_verifies(tmp_path: Path) -> None:
     assert HtpasswdAuthenticator(path, "r").authenticate(basic("alice", "s3cret")) == "alice"
 
 
-def test_cost_flag(tmp_path: Path) -> None:
-    out = run_dockyard("htpasswd", "-Bbn", "-C", "7", "u", "p", root=tmp_path).stdout
-    assert out.startswith("u:$2y$07$")
+def test_cost_flag() -> None:
+    code, out, _ = in_process("htpasswd", "-Bbn", "-C", "7", "u", "p")
+    assert code == 0 and out.startswith("u:$2y$07$")
 
 
 def test_password_from_stdin(tmp_path: Path) -> None:
@@ -55,25 +64,25 @@ def test_password_from_stdin(tmp_path: Path) -> None:
 def test_file_form_creates_adds_updates_and_deletes(tmp_path: Path) -> None:
     path = tmp_path / "auth" / "htpasswd"
     path.parent.mkdir()
-    r = run_dockyard("htpasswd", "-Bbc", path, "alice", "one", root=tmp_path)
-    assert "Adding password for user alice" in r.stderr
+    code, _, err = in_process("htpasswd", "-Bbc", str(path), "alice", "one")
+    assert code == 0 and "Adding password for user alice" in err
     path.write_text("# managed by hand\n" + path.read_text())
-    run_dockyard("htpasswd", "-Bb", path, "bob", "two", root=tmp_path)
-    r = run_dockyard("htpasswd", "-Bb", path, "alice", "three", root=tmp_path)
-    assert "Updating password for user alice" in r.stderr
+    in_process("htpasswd", "-Bb", str(path), "bob", "two")
+    _, _, err = in_process("htpasswd", "-Bb", str(path), "alice", "three")
+    assert "Updating password for user alice" in err
     lines = path.read_text().splitlines()
     assert lines[0] == "# managed by hand"
     assert [x.split(":")[0] for x in lines[1:]] == ["alice", "bob"]
     assert apache_verifies(path, "alice", "three") and not apache_verifies(path, "alice", "one")
     assert apache_verifies(path, "bob", "two")
-    assert run_dockyard("htpasswd", "-vb", path, "bob", "two", root=tmp_path).returncode == 0
-    wrong = run_dockyard("htpasswd", "-vb", path, "bob", "nope", root=tmp_path, check=False)
-    assert wrong.returncode == 3 and "verification failed" in wrong.stderr
-    run_dockyard("htpasswd", "-D", path, "alice", root=tmp_path)
+    assert in_process("htpasswd", "-vb", str(path), "bob", "two")[0] == 0
+    code, _, err = in_process("htpasswd", "-vb", str(path), "bob", "nope")
+    assert code == 3 and "verification failed" in err
+    in_process("htpasswd", "-D", str(path), "alice")
     assert [x.split(":")[0] for x in path.read_text().splitlines()] == ["# managed by hand", "bob"]
     assert not list(path.parent.glob(".htpasswd.*"))  # no temporary files left behind
     # -c starts over
-    run_dockyard("htpasswd", "-cBb", path, "zed", "z", root=tmp_path)
+    in_process("htpasswd", "-cBb", str(path), "zed", "z")
     assert [x.split(":")[0] for x in path.read_text().splitlines()] == ["zed"]
 
 
@@ -100,10 +109,10 @@ def test_apache_and_dockyard_edit_the_same_file(tmp_path: Path) -> None:
         (["-Bbnc", "u", "p"], "cannot be combined"),
     ],
 )
-def test_bad_use_says_what_to_do(tmp_path: Path, args: list[str], words: str) -> None:
-    result = run_dockyard("htpasswd", *args, root=tmp_path, check=False)
-    assert result.returncode != 0
-    assert words in result.stderr
+def test_bad_use_says_what_to_do(args: list[str], words: str) -> None:
+    code, _, err = in_process("htpasswd", *args)
+    assert code != 0
+    assert words in err
 
 
 @contextmanager
