@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dockyard.cli._main import cli
+
+if TYPE_CHECKING:
+    from dockyard.registry.config import RegistryConfig
 
 #: Where ``dockyard registry serve`` keeps its data when nothing else says (``make serve``).
 ROOT_ENV = "DOCKYARD_REGISTRY_ROOT"
@@ -41,18 +47,83 @@ def serve_cmd(
 ) -> None:
     """Serve the OCI distribution API (push/pull with docker, podman, skopeo …)."""
     from dockyard.registry import serve
-    from dockyard.registry.config import load
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    serve(_config(config_file, data_root, {"http.addr": addr, "storage.delete.enabled": delete}))
+
+
+def _config(
+    config_file: Path | None, data_root: Path | None, overrides: dict[str, object]
+) -> RegistryConfig:
+    from dockyard.registry.config import load
+
     if (
         data_root is None
         and config_file is None
         and not os.environ.get("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY")
     ):
         data_root = Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
-    overrides = {
-        "http.addr": addr,
-        "storage.filesystem.rootdirectory": str(data_root.absolute()) if data_root else None,
-        "storage.delete.enabled": delete,
-    }
-    serve(load(config_file, overrides=overrides))
+    root = str(data_root.absolute()) if data_root else None
+    return load(config_file, overrides={**overrides, "storage.filesystem.rootdirectory": root})
+
+
+@registry_group.command("gc")
+@click.option(
+    "-c",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The registry's config file (REGISTRY_* variables override it).",
+)
+@click.option(
+    "--root",
+    "data_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"The registry's data directory (default: ${ROOT_ENV}, else ./.serve).",
+)
+@click.option("-d", "--dry-run", is_flag=True, help="Only say what would be deleted.")
+@click.option(
+    "-m", "--delete-untagged", is_flag=True, help="Also delete manifests no tag points at."
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=3600.0,
+    show_default=True,
+    help="Keep anything pushed within this many seconds.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def gc_cmd(
+    config_file: Path | None,
+    data_root: Path | None,
+    dry_run: bool,
+    delete_untagged: bool,
+    grace: float,
+    fmt: str,
+) -> None:
+    """Delete blobs nothing refers to, while the registry keeps serving."""
+    from dockyard.registry import Registry
+    from dockyard.registry._gc import collect_garbage
+
+    config = _config(config_file, data_root, {})
+    registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
+    try:
+        report = collect_garbage(
+            registry, dry_run=dry_run, delete_untagged=delete_untagged, grace=grace
+        )
+    finally:
+        registry.close()
+    if fmt == "json":
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    for repository, digest in report.manifests:
+        click.echo(f"{verb} manifest {repository}@{digest}")
+    for digest in report.blobs:
+        click.echo(f"{verb} blob {digest}")
+    for key in report.orphans:
+        click.echo(f"{verb} unrecorded file {key}")
+    click.echo(
+        f"{len(report.manifests)} manifest(s), {len(report.blobs) + len(report.orphans)} "
+        f"blob(s), {report.bytes_freed} bytes {'to free' if dry_run else 'freed'}"
+    )

@@ -59,6 +59,14 @@ class RegistryCache:
                 self._tags.clear()
             self._tags[repository] = names
 
+    def clear(self) -> None:
+        with self._lock:
+            for repository in set(self._manifests) | set(self._tags):
+                self._generation[repository] = self._generation.get(repository, 0) + 1
+            self._manifests.clear()
+            self._tags.clear()
+            self._bytes = self._entries = 0
+
     def invalidate(self, repository: str) -> None:
         with self._lock:
             self._generation[repository] = self._generation.get(repository, 0) + 1

@@ -19,7 +19,7 @@ from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import is_digest
 from dockyard.registry._uploads import BlobUploads
-from dockyard.registry.metadata import Database, ManifestRecord, RegistryMetadata
+from dockyard.registry.metadata import Database, GCQueries, ManifestRecord, RegistryMetadata
 from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
 
 __all__ = ["BlobHandle", "PushedManifest", "Registry"]
@@ -60,6 +60,7 @@ class Registry:
         self.uploads = BlobUploads(storage, meta)
         self.delete_enabled = delete_enabled
         self.cache: RegistryCache = RegistryCache() if cache else NoCache()
+        self._seen_generation = GCQueries(meta.db).generation()
 
     @classmethod
     def open(
@@ -79,6 +80,13 @@ class Registry:
 
     def close(self) -> None:
         self.meta.db.close()
+
+    def sync_cache(self) -> None:
+        """Drop cached reads when another process (garbage collection) changed the database."""
+        generation = GCQueries(self.meta.db).generation()
+        if generation != self._seen_generation:
+            self._seen_generation = generation
+            self.cache.clear()
 
     # --- blobs ---------------------------------------------------------------------------
 

@@ -193,13 +193,16 @@ class BlobUploads:
         return size
 
     def _publish(self, repository: str, upload_id: str, digest: Digest, size: int) -> None:
+        # Record first, then make sure the bytes are in place: garbage collection deletes a
+        # blob's file inside the same write transaction that re-checks the blob's time, so
+        # once this record is committed no collection can remove the file.
+        self.meta.add_blob(repository, str(digest), size)
         key = blob_key(digest)
         stored = self.storage.stat(key)
         if stored is not None and stored.size == size:
             self.storage.delete(upload_prefix(upload_id))
         else:
             self.storage.move(upload_data_key(upload_id), key)
-        self.meta.add_blob(repository, str(digest), size)
         self.cancel(upload_id)
 
     def cancel(self, upload_id: str) -> bool:

@@ -6,6 +6,7 @@ messages directly, blocking work in a thread pool, cached hot reads on the event
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,9 @@ __all__ = ["RegistryApp", "ResponseObserver"]
 log = logging.getLogger("dockyard.registry")
 
 Handler = Callable[..., Awaitable[None]]
+
+#: Seconds between checks for changes other processes made to the database.
+CACHE_SYNC_INTERVAL = 1.0
 
 _HANDLERS: dict[tuple[Route, str], Handler] = {
     (Route.MANIFEST, "GET"): _manifests.get_manifest,
@@ -96,6 +100,7 @@ class RegistryApp:
         self.observers = list(observers or [])
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
         self.extra_routes = dict(extra_routes or {})
+        self._sync_task: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -108,11 +113,24 @@ class RegistryApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._sync_task = asyncio.ensure_future(self._sync_cache())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._sync_task is not None:
+                    self._sync_task.cancel()
                 self.executor.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _sync_cache(self) -> None:
+        """Notice database changes other processes made (garbage collection), once a second."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CACHE_SYNC_INTERVAL)
+            try:
+                await loop.run_in_executor(self.executor, self.registry.sync_cache)
+            except Exception:
+                log.exception("cannot check the database for changes")
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()

@@ -1,6 +1,7 @@
 """The registry's metadata in SQL: repositories, manifests, tags, blob links, uploads."""
 
 from dockyard.registry.metadata._engine import Database
+from dockyard.registry.metadata._gc import GCQueries
 from dockyard.registry.metadata._records import (
     ManifestRecord,
     NewManifest,
@@ -11,6 +12,7 @@ from dockyard.registry.metadata._store import RegistryMetadata
 
 __all__ = [
     "Database",
+    "GCQueries",
     "ManifestRecord",
     "NewManifest",
     "ReferrerRecord",

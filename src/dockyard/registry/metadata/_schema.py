@@ -27,6 +27,7 @@ __all__ = [
     "manifest_refs",
     "manifests",
     "metadata",
+    "registry_state",
     "repo_blobs",
     "repositories",
     "tags",
@@ -116,4 +117,13 @@ uploads = Table(
     Column("offset", BigInteger, nullable=False),
     Column("started_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+#: Small shared counters, e.g. ``generation``: bumped by writers outside the serving process
+#: (garbage collection) so that servers drop their caches.
+registry_state = Table(
+    "registry_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )

@@ -90,11 +90,18 @@ class RegistryMetadata:
         return None if row is None else int(row[0])
 
     def add_blob(self, repository: str, digest: str, size: int) -> None:
-        """Record verified bytes for ``digest`` and link them into ``repository``."""
+        """Record verified bytes for ``digest`` and link them into ``repository``. The blob's
+        time is refreshed, so a garbage collection running now keeps it."""
         now = time.time()
         with self.db.write() as conn:
             repo = _ensure_repo(conn, repository)
-            insert_ignore(conn, blobs, {"digest": digest, "size": size, "created_at": now})
+            upsert(
+                conn,
+                blobs,
+                {"digest": digest, "size": size, "created_at": now},
+                ["digest"],
+                ["created_at"],
+            )
             insert_ignore(conn, repo_blobs, {"repo_id": repo, "digest": digest, "created_at": now})
 
     def link_blob(self, repository: str, digest: str, source: str | None) -> int | None:
