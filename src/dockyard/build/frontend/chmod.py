@@ -6,8 +6,8 @@ import re
 
 __all__ = ["apply_chmod", "check_chmod"]
 
-_CLAUSE = re.compile(r"^([ugoa]*)((?:[-+=][rwxXst]*|[-+=][ugo])+)$")
-_ACTION = re.compile(r"([-+=])([rwxXst]*|[ugo])")
+_CLAUSE = re.compile(r"^([ugoa]*)((?:[-+=][ugo]|[-+=][rwxXst]*)+)$")
+_ACTION = re.compile(r"([-+=])([ugo]|[rwxXst]*)")
 _WHO = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
 
 
