@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -64,7 +65,7 @@ class _Metric:
     def _key(self, values: Sequence[str]) -> tuple[str, ...]:
         if len(values) != len(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(values)}")
-        return tuple(str(v) for v in values)
+        return tuple(values)
 
     def header(self) -> list[str]:
         help_text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
@@ -145,10 +146,9 @@ class Histogram(_Metric):
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = [0.0] * (len(self.buckets) + 2)
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    series[i] += 1
-                    break
+            index = bisect.bisect_left(self.buckets, value)
+            if index < len(self.buckets):
+                series[index] += 1
             series[-2] += value
             series[-1] += 1
 
@@ -273,7 +273,8 @@ class RegistryMetrics:
         sent: int = 0,
     ) -> None:
         """Record one answered request (call once, after the response body went out)."""
-        method = method.upper() if method.upper() in _METHODS else "OTHER"
+        if method not in _METHODS:
+            method = method.upper() if method.upper() in _METHODS else "OTHER"
         self.requests.inc(1, method, route, str(status))
         self.duration.observe(seconds, method, route)
         if received:

@@ -2,7 +2,7 @@
 
 The file is re-read when it changes (its mtime, size or inode), so users can be added while the
 registry runs. bcrypt is slow on purpose, so verified credentials are remembered in memory (as
-an HMAC under a per-process key, never the password) until the file changes; a wrong password
+a keyed BLAKE2 hash of the header, never the password) until the file changes; a wrong password
 always pays the full bcrypt cost, and so does an unknown user (checked against a dummy hash of
 the same cost), so timing does not tell which users exist.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -103,7 +102,7 @@ class HtpasswdAuthenticator:
         self._lock = threading.Lock()
         self._key = secrets.token_bytes(32)
         self._cache_size = cache_size
-        self._cache: OrderedDict[bytes, str] = OrderedDict()
+        self._cache: OrderedDict[bytes, tuple[str, str]] = OrderedDict()
         self._identity: _Identity | None = None
         self._file = HtpasswdFile({})
         self._dummy = ""
@@ -118,13 +117,12 @@ class HtpasswdAuthenticator:
         return sorted(self._file.entries)
 
     def authenticate(self, authorization: str | None) -> str:
-        credentials = self._credentials(authorization)
-        user, password = credentials
+        user, password = self._credentials(authorization)
         entries = self._refresh()
-        key = self._cache_key(user, password)
+        key = self._cache_key(authorization or "")
         hashed = entries.get(user)
         with self._lock:
-            if hashed is not None and self._cache.get(key) == hashed:
+            if hashed is not None and self._cache.get(key) == (user, hashed):
                 self._cache.move_to_end(key)
                 return user
         if hashed is None or not is_bcrypt(hashed):
@@ -134,18 +132,22 @@ class HtpasswdAuthenticator:
             raise self._denied(f"authentication failure for user {user!r}")
         with self._lock:
             if self._file.entries.get(user) == hashed:
-                self._cache[key] = hashed
+                self._cache[key] = (user, hashed)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return user
 
     def authenticate_cached(self, authorization: str | None) -> str | None:
-        user, password = self._credentials(authorization)
+        if not authorization:
+            raise self._denied("authentication required")
         entries = self._refresh()
-        key = self._cache_key(user, password)
+        key = self._cache_key(authorization)
         with self._lock:
-            hashed = self._cache.get(key)
-        return user if hashed is not None and entries.get(user) == hashed else None
+            found = self._cache.get(key)
+            if found is None or entries.get(found[0]) != found[1]:
+                return None
+            self._cache.move_to_end(key)
+        return found[0]
 
     def _credentials(self, authorization: str | None) -> tuple[str, bytes]:
         credentials = parse_basic_authorization(authorization)
@@ -157,8 +159,9 @@ class HtpasswdAuthenticator:
         _log.debug("%s", why)
         return AuthenticationRequired("authentication required", challenge=self._challenge)
 
-    def _cache_key(self, user: str, password: bytes) -> bytes:
-        return hmac.new(self._key, user.encode() + b"\0" + password, hashlib.sha256).digest()
+    def _cache_key(self, authorization: str) -> bytes:
+        """A keyed hash of the whole header: the password itself is never kept."""
+        return hashlib.blake2b(authorization.encode(), key=self._key, digest_size=32).digest()
 
     def _refresh(self, *, startup: bool = False) -> dict[str, str]:
         """The current entries, re-reading the file if it changed since the last look.
