@@ -180,6 +180,7 @@ def spec_verify() -> Callable[..., list[dict[str, object]]]:
 @dataclasses.dataclass(frozen=True)
 class DockyardRegistry:
     host: str
+    root: Path
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +212,7 @@ def dockyard_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dock
                         pytrace=False,
                     )
                 time.sleep(0.1)
-        yield DockyardRegistry(host)
+        yield DockyardRegistry(host, root / "data")
     finally:
         proc.terminate()
         try:
