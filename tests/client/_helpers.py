@@ -25,8 +25,9 @@ def manifest_digest(path: Path, name: str | None = None) -> str:
     """The digest index.json of an OCI layout names (the only entry, or the one named)."""
     index = json.loads((path / "index.json").read_text())
     for entry in index["manifests"]:
-        if name is None or entry.get("annotations", {}).get(
-            "org.opencontainers.image.ref.name"
-        ) == name:
+        if (
+            name is None
+            or entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == name
+        ):
             return str(entry["digest"])
     raise AssertionError(f"{name} not in {path}")

@@ -63,9 +63,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers["Host"] = self.server.upstream
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
-        is_blob = self.command == "GET" and "/blobs/sha256:" in self.path and resp.status in (
-            200,
-            206,
+        is_blob = (
+            self.command == "GET"
+            and "/blobs/sha256:" in self.path
+            and resp.status
+            in (
+                200,
+                206,
+            )
         )
         if is_blob:
             with self.server.lock:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from _helpers import make_image, manifest_digest
-from _infra import RunningRegistry, run_command, run_dockyard
 
+from _infra import RunningRegistry, run_command, run_dockyard
 from dockyard.client import ClientOptions, RegistryClient
 from dockyard.client import _repository as repository_module
 from dockyard.digest import digest_of
@@ -86,8 +86,15 @@ def test_multiarch_index_copied_with_all_keeps_its_digest(
     first = f"docker://{registry.host}/multi/app:1"
     # skopeo puts the index up; dockyard copies it registry → registry and → oci
     run_command(
-        ["skopeo", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
-         f"oci:{layout}:multi", first]
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            f"oci:{layout}:multi",
+            first,
+        ]
     )
     second = f"docker://{registry.host}/multi/copy:1"
     out = run_dockyard("copy", "--all", first, second, root=dockyard_root)
@@ -97,9 +104,7 @@ def test_multiarch_index_copied_with_all_keeps_its_digest(
     run_dockyard("copy", "--all", second, f"oci:{out_dir}:m", root=dockyard_root)
     assert manifest_digest(out_dir, "m") == index_digest
     # skopeo reads what dockyard wrote, platforms and all
-    inspect = run_command(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", second]
-    ).stdout
+    inspect = run_command(["skopeo", "inspect", "--raw", "--tls-verify=false", second]).stdout
     assert len(json.loads(inspect)["manifests"]) == 2
 
     # without --all: one platform, as docker picks it
@@ -109,8 +114,9 @@ def test_multiarch_index_copied_with_all_keeps_its_digest(
     assert manifest_digest(out_dir, "arm") == single.stdout.strip() != index_digest
 
     # pull of one platform keeps the index as the tag (RepoDigest = index digest)
-    run_dockyard("pull", "--platform", "linux/arm64", first.removeprefix("docker://"),
-                 root=dockyard_root)
+    run_dockyard(
+        "pull", "--platform", "linux/arm64", first.removeprefix("docker://"), root=dockyard_root
+    )
     images = run_dockyard("images", "--digests", root=dockyard_root).stdout
     assert index_digest in images
     # …and pushes back what it has: the arm64 manifest
@@ -129,8 +135,9 @@ def test_oci_to_docker_archive_to_registry_to_oci_preserves_digest(
     run_dockyard("copy", ref, f"oci:{start}:v1", root=dockyard_root)
     digest = manifest_digest(start, "v1")
     archive = tmp_path / "image.tar"
-    run_dockyard("copy", f"oci:{start}:v1", f"docker-archive:{archive}:chain/app:1",
-                 root=dockyard_root)
+    run_dockyard(
+        "copy", f"oci:{start}:v1", f"docker-archive:{archive}:chain/app:1", root=dockyard_root
+    )
     remote = f"docker://{registry.host}/chain/copied:1"
     out = run_dockyard("copy", f"docker-archive:{archive}", remote, root=dockyard_root)
     assert out.stdout.strip() == digest

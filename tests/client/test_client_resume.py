@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from _helpers import make_image
-from _infra import RunningRegistry, run_dockyard
 from _proxy import misbehaving_proxy
+
+from _infra import RunningRegistry, run_dockyard
 
 
 def test_dropped_connection_resumes_and_verifies(

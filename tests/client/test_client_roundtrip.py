@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from _helpers import PASSWORD, USER, make_image, manifest_digest
+
 from _infra import (
     MULTILAYER_REF,
     BuiltImage,
@@ -63,8 +64,14 @@ def test_push_to_docker_and_skopeo_and_back(
     oci_dir = tmp_path / "skopeo-oci"
     run_command(
         [
-            "skopeo", "copy", "--preserve-digests", "--src-tls-verify=false",
-            "--src-creds", f"{USER}:{PASSWORD}", f"docker://{dst}", f"oci:{oci_dir}:x",
+            "skopeo",
+            "copy",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--src-creds",
+            f"{USER}:{PASSWORD}",
+            f"docker://{dst}",
+            f"oci:{oci_dir}:x",
         ]
     )
     assert manifest_digest(oci_dir, "x") == remote_digest
@@ -73,9 +80,17 @@ def test_push_to_docker_and_skopeo_and_back(
     back = f"{host}/rt/from-skopeo:3"
     run_command(
         [
-            "skopeo", "copy", "--preserve-digests", "--src-tls-verify=false",
-            "--dest-tls-verify=false", "--src-creds", f"{USER}:{PASSWORD}",
-            "--dest-creds", f"{USER}:{PASSWORD}", f"docker://{dst}", f"docker://{back}",
+            "skopeo",
+            "copy",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--src-creds",
+            f"{USER}:{PASSWORD}",
+            "--dest-creds",
+            f"{USER}:{PASSWORD}",
+            f"docker://{dst}",
+            f"docker://{back}",
         ]
     )
     assert run_dockyard("pull", "-q", back, root=dockyard_root).stdout.strip() == back
@@ -94,8 +109,14 @@ def test_login_with_wrong_password_fails(
     auth_registry: RunningRegistry, dockyard_root: Path, docker_config: Path
 ) -> None:
     out = run_dockyard(
-        "login", "-u", USER, "--password-stdin", auth_registry.host,
-        root=dockyard_root, input="wrong", check=False,
+        "login",
+        "-u",
+        USER,
+        "--password-stdin",
+        auth_registry.host,
+        root=dockyard_root,
+        input="wrong",
+        check=False,
     )
     assert out.returncode == 1
     assert "refused user 'alice'" in out.stderr
@@ -110,9 +131,13 @@ def test_push_pull_plain_registry_and_commands(
     digest = run_dockyard("push", "-q", ref, root=dockyard_root).stdout.strip()
     run_dockyard("tag", ref, f"{registry.host}/plain/app:v2", root=dockyard_root)
     run_dockyard("push", "-q", f"{registry.host}/plain/app:v2", root=dockyard_root)
-    tags = run_dockyard("tags", "--format", "json", f"{registry.host}/plain/app", root=dockyard_root)
+    tags = run_dockyard(
+        "tags", "--format", "json", f"{registry.host}/plain/app", root=dockyard_root
+    )
     assert json.loads(tags.stdout)["Tags"] == ["v1", "v2"]
-    paged = run_dockyard("tags", "--page-size", "1", f"{registry.host}/plain/app", root=dockyard_root)
+    paged = run_dockyard(
+        "tags", "--page-size", "1", f"{registry.host}/plain/app", root=dockyard_root
+    )
     assert paged.stdout.split() == ["v1", "v2"]
     assert run_dockyard("digest", ref, root=dockyard_root).stdout.strip() == digest
     raw = run_dockyard("manifest", "inspect", ref, root=dockyard_root).stdout

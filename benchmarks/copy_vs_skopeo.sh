@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# dockyard copy vs skopeo copy: push (OCI layout → registry) and pull (registry → OCI layout) of
+# a 10-layer ~200 MB image (random, incompressible layers), against one docker-registry
+# (distribution 2.8) on loopback, same run. Every push starts from an empty registry; every
+# pull from an empty target directory.
+# Needs: docker-registry, skopeo, hyperfine.  Usage: benchmarks/copy_vs_skopeo.sh [runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
+PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-copy-XXXXXX")
+REG_PID=""
+cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HOST=127.0.0.1:$PORT
+cat >"$WORK/registry.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $WORK/data}, delete: {enabled: true}}
+http: {addr: $HOST, secret: bench}
+YML
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 100); do curl -fs "http://$HOST/v2/" >/dev/null && break; sleep 0.1; done
+
+# the image: an OCI layout with 10 gzip layers of 20 MB random data
+"$PYTHON" - "$WORK/src" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+root = sys.argv[1]
+os.makedirs(f"{root}/blobs/sha256")
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(f"{root}/blobs/sha256/{h}", "wb").write(data)
+    return {"digest": f"sha256:{h}", "size": len(data)}
+layers, diff_ids = [], []
+for i in range(10):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        payload = os.urandom(20_000_000)
+        info = tarfile.TarInfo(f"layer{i}.bin"); info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    raw = buf.getvalue()
+    diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                   **put(gzip.compress(raw, compresslevel=1, mtime=0))})
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config)},
+    "layers": layers}).encode()
+m = put(manifest)
+json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{root}/oci-layout", "w"))
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    **m, "annotations": {"org.opencontainers.image.ref.name": "bench"}}]}, open(f"{root}/index.json", "w"))
+PY
+du -sh "$WORK/src"
+
+# the registry's store is emptied before every push run
+EMPTY="rm -rf $WORK/data"
+hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/push.md" \
+  -n "skopeo copy (push)" --prepare "$EMPTY" \
+  "skopeo copy -q --preserve-digests --dest-tls-verify=false oci:$WORK/src:bench docker://$HOST/bench/img:1" \
+  -n "dockyard copy (push)" --prepare "$EMPTY" \
+  "$DOCKYARD copy -q oci:$WORK/src:bench docker://$HOST/bench/img:1"
+
+skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$WORK/src:bench" "docker://$HOST/bench/img:1"
+hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/pull.md" \
+  -n "skopeo copy (pull)" --prepare "rm -rf $WORK/out-s" \
+  "skopeo copy -q --preserve-digests --src-tls-verify=false docker://$HOST/bench/img:1 oci:$WORK/out-s:bench" \
+  -n "dockyard copy (pull)" --prepare "rm -rf $WORK/out-d" \
+  "$DOCKYARD copy -q docker://$HOST/bench/img:1 oci:$WORK/out-d:bench"
+
+cat "$WORK/push.md" "$WORK/pull.md"
