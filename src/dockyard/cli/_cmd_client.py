@@ -226,7 +226,9 @@ def push_cmd(
     if not quiet:
         click.echo(f"The push refers to repository [{reference.name}]")
 
-    def attempt(all_platforms: bool, wanted: Platform | None = _platform(platform)) -> CopyResult:
+    chosen = _platform(platform)
+
+    def attempt(all_platforms: bool, wanted: Platform | None = chosen) -> CopyResult:
         return _run_copy(
             StoreImageSource(store, reference),
             client.destination(reference),
