@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+import subprocess
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from _infra import dockyard_executable, free_port
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry.tls import check_tls_files, server_context, write_self_signed
 
@@ -83,3 +88,41 @@ def test_errors_name_the_file_and_the_problem(tmp_path: Path, pair: tuple[Path, 
     )
     with pytest.raises(InvalidArgument, match="encrypted"):
         check_tls_files(cert, encrypted)
+
+
+def test_tls_from_registry2s_variables(tmp_path: Path) -> None:
+    """REGISTRY_HTTP_TLS_CERTIFICATE/_KEY: the server speaks HTTPS with that pair, and a bad
+    pair stops it at startup with a message naming the file."""
+    cert, key = tmp_path / "domain.crt", tmp_path / "domain.key"
+    write_self_signed(cert, key, ["127.0.0.1"])
+    port = free_port()
+    env = {
+        **os.environ,
+        "REGISTRY_HTTP_TLS_CERTIFICATE": os.fspath(cert),
+        "REGISTRY_HTTP_TLS_KEY": os.fspath(key),
+    }
+    argv = [dockyard_executable(), "registry", "serve", "--root", os.fspath(tmp_path / "data")]
+    argv += ["--addr", f"127.0.0.1:{port}"]
+    trust = ssl.create_default_context(cafile=cert)
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        try:
+            deadline, answer = time.monotonic() + 20, None
+            while answer is None and time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    answer = httpx.get(f"https://127.0.0.1:{port}/v2/", verify=trust, timeout=1)
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            assert answer is not None and answer.status_code == 200, proc.poll()
+            assert answer.http_version == "HTTP/1.1"
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(f"https://127.0.0.1:{port}/v2/", timeout=2)  # untrusted: refused
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+    other_cert, other_key = tmp_path / "o.crt", tmp_path / "o.key"
+    write_self_signed(other_cert, other_key)
+    env["REGISTRY_HTTP_TLS_KEY"] = os.fspath(other_key)
+    failed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert failed.returncode != 0
+    assert f"TLS key {other_key} does not belong to certificate {cert}" in failed.stderr
