@@ -104,11 +104,14 @@ def layer_commands(history: Sequence[HistoryEntry], count: int) -> list[str]:
     return [(made[i].created_by or "") if i < len(made) else "(missing)" for i in range(count)]
 
 
-def analyze_image(image: Image, name: str = "", *, progress: Progress | None = None) -> Analysis:
-    """Read every layer of ``image`` once (headers only) and measure it."""
+def analyze_image(
+    image: Image, name: str = "", *, verify: bool = False, progress: Progress | None = None
+) -> Analysis:
+    """Read every layer of ``image`` once (headers only) and measure it; ``verify`` re-hashes
+    local-store blobs as they are read."""
     layers = image.layers()
     commands = layer_commands(image.config().history, len(layers))
-    entries = read_layers(layers, progress=progress)
+    entries = read_layers(layers, verify=verify, progress=progress)
     efficiency_score, inefficiencies = efficiency([build_tree(e) for e in entries])
     root = new_root()
     reports = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dockyard.analyze._tarscan import TarEntry
 
@@ -120,7 +120,6 @@ class _PathData:
     cumulative: int = 0
     minimum: int = -1
     count: int = 0
-    order: int = field(default=0)
 
 
 class _Abort(Exception):
@@ -145,16 +144,14 @@ def efficiency(trees: Sequence[DiveNode]) -> tuple[float, list[Inefficiency]]:
             _stack(stacked, trees[stacked_upto])
         return stacked
 
-    def leaf(index: int, parts: list[str], node: DiveNode, name: str) -> None:
+    def leaf(index: int, prefix: str, node: DiveNode, name: str) -> None:
         whiteout = name.startswith(_WHITEOUT)
-        if whiteout:
-            parts = [*parts[:-1], name[len(_WHITEOUT) :]]
-        path = "/" + "/".join(parts)
+        path = f"{prefix}/{name[len(_WHITEOUT) :] if whiteout else name}"
         data = paths.get(path)
         if data is None:
             data = paths[path] = _PathData()
         if whiteout:
-            previous = _get(below(index), parts)
+            previous = _get(below(index), path.split("/"))
             if previous is None:
                 raise _Abort
             size = _subtree_size(previous) if previous.is_dir else 0
@@ -167,18 +164,18 @@ def efficiency(trees: Sequence[DiveNode]) -> tuple[float, list[Inefficiency]]:
         if data.count == 2:
             matches.append((path, data))
 
-    def visit(index: int, node: DiveNode, parts: list[str]) -> None:
-        for name in sorted(node.children):
-            child = node.children[name]
-            child_parts = [*parts, name]
+    def visit(index: int, node: DiveNode, prefix: str) -> None:
+        children = node.children
+        for name in sorted(children):
+            child = children[name]
             if child.children:
-                visit(index, child, child_parts)
+                visit(index, child, f"{prefix}/{name}")
             else:
-                leaf(index, child_parts, child, name)
+                leaf(index, prefix, child, name)
 
     for index, tree in enumerate(trees):
         with contextlib.suppress(_Abort):
-            visit(index, tree, [])
+            visit(index, tree, "")
 
     minimum = sum(d.minimum for d in paths.values())
     discovered = sum(d.cumulative for d in paths.values())

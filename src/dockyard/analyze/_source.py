@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, cast
 
 from dockyard.analyze._tarscan import TarEntry, scan_tar
+from dockyard.errors import SizeInvalid
 from dockyard.image import BlobImage, BlobIndex, Layer, StoreSource, open_any
 from dockyard.images import find_image, summaries
 from dockyard.layers import decompressor, detect
@@ -28,31 +29,58 @@ def open_image(store: LocalStore, name: str, platform: Platform | None = None) -
     return root
 
 
-def _scan(layer: Layer, digests: bool) -> list[TarEntry]:
-    raw = layer.compressed()
+def _open(layer: Layer, verify: bool) -> tuple[BinaryIO, bool]:
+    """The layer blob, and whether it is a plain file we may seek in.
+
+    Blobs in the local store were verified when they were committed; without ``verify`` they
+    are read as plain files (their size is still checked) instead of being hashed again.
+    """
+    source = getattr(layer, "_source", None)
+    if not verify and isinstance(source, StoreSource):
+        descriptor = layer.descriptor
+        content = source.store.content
+        stream = content.open(descriptor.digest, size=descriptor.size, verify=False)
+        size = os.fstat(stream.fileno()).st_size
+        if size != descriptor.size:
+            stream.close()
+            raise SizeInvalid(
+                f"blob {descriptor.digest} has {size} bytes but its descriptor declares "
+                f"{descriptor.size}; remove it (`dockyard image prune`) and load the image again"
+            )
+        return stream, True
+    return layer.compressed(), False
+
+
+def _scan(layer: Layer, digests: bool, verify: bool) -> list[TarEntry]:
+    raw, seekable = _open(layer, verify or digests)
     try:
         peek = getattr(raw, "peek", None)
         head = peek(8)[:8] if peek is not None else b""
         if peek is not None and detect(head) is None:
-            stream: BinaryIO = raw  # a plain tar: read it without another copy
-        else:
-            stream = decompressor(raw)
-        return scan_tar(stream, digests=digests)
+            return scan_tar(raw, digests=digests, seekable=seekable)  # a plain tar: no copy
+        return scan_tar(decompressor(raw), digests=digests)
     finally:
         raw.close()
 
 
 def read_layers(
-    layers: Sequence[Layer], *, digests: bool = False, progress: Progress | None = None
+    layers: Sequence[Layer],
+    *,
+    digests: bool = False,
+    verify: bool = False,
+    progress: Progress | None = None,
 ) -> list[list[TarEntry]]:
-    """The tar entries of every layer, in layer order (several layers read at once)."""
+    """The tar entries of every layer, in layer order (several layers read at once).
+
+    ``verify`` re-hashes store blobs while reading them (other sources always verify).
+    """
     report = progress or NullProgress()
 
     def one(index: int) -> list[TarEntry]:
         layer = layers[index]
         key = str(layer.descriptor.digest)
         report.start(key, f"layer {index}", layer.descriptor.size)
-        entries = _scan(layer, digests)
+        entries = _scan(layer, digests, verify)
         report.advance(key, layer.descriptor.size)
         report.finish(key, f"{len(entries)} entries")
         return entries

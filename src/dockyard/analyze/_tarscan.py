@@ -85,13 +85,14 @@ def _pax(data: bytes) -> dict[str, str]:
 class _Stream:
     """Buffered forward reader with cheap skipping."""
 
-    __slots__ = ("buf", "end", "pos", "src")
+    __slots__ = ("buf", "end", "pos", "seekable", "src")
 
-    def __init__(self, src: BinaryIO) -> None:
+    def __init__(self, src: BinaryIO, seekable: bool = False) -> None:
         self.src = src
         self.buf = b""
         self.pos = 0
         self.end = 0
+        self.seekable = seekable
 
     def block(self) -> bytes:
         if self.end - self.pos < _BLOCK:
@@ -133,6 +134,9 @@ class _Stream:
         n -= left
         self.pos = self.end = 0
         self.buf = b""
+        if self.seekable and hasher is None:
+            self.src.seek(n, 1)  # past the data: only headers are read
+            return
         scratch = bytearray(min(n, _CHUNK))
         view = memoryview(scratch)
         while n > 0:
@@ -151,12 +155,14 @@ class _Stream:
             pass
 
 
-def scan_tar(src: BinaryIO, *, digests: bool = False) -> list[TarEntry]:
-    """Every member of the tar ``src`` in order (the stream is read to its end).
+def scan_tar(src: BinaryIO, *, digests: bool = False, seekable: bool = False) -> list[TarEntry]:
+    """Every member of the tar ``src`` in order.
 
+    The stream is read to its end (so a verifying reader checks the blob), unless ``seekable``:
+    then file data is skipped with ``seek`` and reading stops at the end-of-archive marker.
     With ``digests`` each regular file's contents are hashed (sha256) as they stream past.
     """
-    stream = _Stream(src)
+    stream = _Stream(src, seekable)
     entries: list[TarEntry] = []
     long_name: str | None = None
     long_link: str | None = None
@@ -169,11 +175,12 @@ def scan_tar(src: BinaryIO, *, digests: bool = False) -> list[TarEntry]:
             raise InvalidArgument("layer tar is truncated: a header ends early")
         if block == _ZERO:
             break
-        checksum = _number(block[148:156])
-        if checksum != sum(block) - sum(block[148:156]) + 8 * 32:
-            raise InvalidArgument(
-                f"layer is not a valid tar: bad header checksum after {len(entries)} entries"
-            )
+        if not entries or block[257:262] != b"ustar":  # old-style header: check it whole
+            checksum = _number(block[148:156])
+            if checksum != sum(block) - sum(block[148:156]) + 8 * 32:
+                raise InvalidArgument(
+                    f"layer is not a valid tar: bad header checksum after {len(entries)} entries"
+                )
         kind = chr(block[156]) if block[156] else REGULAR
         size = _number(block[124:136])
         if kind in "xgLK":
@@ -229,5 +236,6 @@ def scan_tar(src: BinaryIO, *, digests: bool = False) -> list[TarEntry]:
                 hasher.hexdigest() if hasher is not None else None,
             )
         )
-    stream.drain()
+    if not seekable:
+        stream.drain()
     return entries

@@ -36,6 +36,11 @@ _FORMAT = click.Choice(["table", "json"])
     help="Most wasted bytes allowed as a ratio of the non-base layers' bytes (default 0.1).",
 )
 @click.option("--top", type=int, default=20, show_default=True, help="Inefficient files shown.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Hash every layer again while reading it (the store verified it when it was written).",
+)
 @click.pass_context
 def analyze_cmd(
     ctx: click.Context,
@@ -47,6 +52,7 @@ def analyze_cmd(
     highest_wasted_bytes: str | None,
     highest_user_wasted_percent: str | None,
     top: int,
+    verify: bool,
 ) -> None:
     """Layer sizes, what each layer changed, wasted space and dive's efficiency score."""
     rules = DEFAULT_RULES
@@ -60,7 +66,7 @@ def analyze_cmd(
     if ci:
         rules.check()  # refuse bad settings before reading any layer
     store = open_store(ctx)
-    analysis = analyze_image(open_image(store, image), image)
+    analysis = analyze_image(open_image(store, image), image, verify=verify)
     advice = advise(analysis)
     result = evaluate(analysis, rules) if ci else None
     if fmt == "json":
@@ -88,3 +94,55 @@ def diff_cmd(ctx: click.Context, image1: str, image2: str, fmt: str) -> None:
         click.echo(json.dumps(diff.to_json(), indent=2))
     else:
         click.echo(diff_table(diff))
+
+
+@cli.command("lint")
+@click.argument("dockerfiles", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["tty", "json", "sarif", "checkstyle"]), default="tty"
+)
+@click.option("--ignore", "ignored", multiple=True, help="A rule to leave out (repeatable).")
+@click.option(
+    "--failure-threshold",
+    type=click.Choice(["error", "warning", "info", "style", "none"]),
+    help="Exit 1 when a finding is at least this severe (default info, as hadolint).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="hadolint config (default: ./.hadolint.yaml when it exists).",
+)
+def lint_cmd(
+    dockerfiles: tuple[Path, ...],
+    fmt: str,
+    ignored: tuple[str, ...],
+    failure_threshold: str | None,
+    config_path: Path | None,
+) -> None:
+    """Check Dockerfiles: hadolint's rules, BuildKit's build checks, image-size advice."""
+    from dockyard.analyze.lint import LintConfig, fails, lint_file, lint_source, load_config, render
+
+    config = LintConfig()
+    default = Path(".hadolint.yaml")
+    if config_path is not None:
+        config = load_config(config_path)
+    elif default.exists():
+        config = load_config(default)
+    config.ignored |= set(ignored)
+    if failure_threshold is not None:
+        config.failure_threshold = failure_threshold
+    findings = []
+    if not dockerfiles or dockerfiles == (Path("-"),):
+        if not dockerfiles and Path("Dockerfile").exists():
+            findings = lint_file(Path("Dockerfile"), config, "Dockerfile")
+        else:
+            findings = lint_source(sys.stdin.read(), "-", config)
+    else:
+        for path in dockerfiles:
+            findings += lint_file(path, config, str(path))
+    text = render(findings, fmt)
+    if text:
+        click.echo(text)
+    if not config.no_fail and fails(findings, config.failure_threshold):
+        sys.exit(1)
