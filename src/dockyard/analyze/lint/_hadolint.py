@@ -52,6 +52,8 @@ HADOLINT_RULES: dict[str, Rule] = {r.code: r for r in [
     R("DL3047", "info", "Avoid use of wget without progress bar. Use `wget --progress=dot:giga "
       "<url>`. Or consider using `-q` or `-nv` (shorthands for `--quiet` or `--no-verbose`)."),
     R("DL3059", "info", "Multiple consecutive `RUN` instructions. Consider consolidation."),
+    R("DL3062", "warning", "Pin versions in go. Instead of `go install <package>` use `go "
+      "install <package>@<version>`"),
     R("DL3065", "warning", "Setting `FROM --platform` to predefined `$TARGETPLATFORM` in is "
       "redundant as this is the default behavior"),
     R("DL3066", "info", "Non-numeric user-id may not be resolvable by host system"),
@@ -159,6 +161,30 @@ def _npm_unpinned(cmd: Command) -> bool:
         if "@" not in body:
             return True
     return False
+
+
+def _go_packages(cmds: tuple[Command, ...]) -> list[str]:
+    run = [
+        arg
+        for c in cmds
+        if c.is_("go", "run")
+        for index, arg in enumerate(c.args_no_flags())
+        if arg != "run" and index <= 1  # the rest are the program's arguments
+    ]
+    if run:
+        return run
+    return [
+        arg
+        for c in cmds
+        if c.is_("go", "install", "get")
+        for arg in c.args_no_flags()
+        if arg not in ("install", "get", "tool")
+    ]
+
+
+def _go_pinned(package: str) -> bool:
+    local = package == "." or package.startswith(("/", "."))
+    return local or ("@" in package and not package.endswith(("@latest", "@none")))
 
 
 Check = Callable[[list[Instr]], Iterator[tuple[int, str]]]
@@ -288,6 +314,8 @@ def _shell_rules(instrs: list[Instr]) -> Iterator[tuple[int, str]]:
             yield line, "DL3019"
         if script.using("apt"):
             yield line, "DL3027"
+        if not all(_go_pinned(p) for p in _go_packages(cmds)):
+            yield line, "DL3062"
         if any(
             _pip_install(c) and not c.has_flag("no-cache-dir")
             and not any(a.startswith("--no-cache-dir") for a in c.args)
@@ -364,7 +392,9 @@ def _dl3059(instrs: list[Instr]) -> Iterator[tuple[int, str]]:
         if node.keyword != "run":
             previous = None
             continue
-        count = len(instr.script.commands)
+        # hadolint (through ShellCheck's AST) counts each simple command twice, so "more
+        # than two commands" means more than one here
+        count = 2 * len(instr.script.commands)
         flags = tuple(node.flags)
         if previous is None or previous[0] != flags or count > 2 or previous[1] > 2:
             previous = (flags, count)

@@ -82,7 +82,6 @@ class _Lexer:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
-        self.pipes = False
         self.nested: list[str] = []  # the bodies of $(…) and `…`
 
     def _subst(self, closer: str) -> str:
@@ -200,8 +199,6 @@ class _Lexer:
                 if two in ("&&", "||", ";;", ">>", "<<", "&>", ">&", "<&", "<>", ">|"):
                     op = two
                 self.pos += len(op)
-                if op == "|":
-                    self.pipes = True
                 out.append(("op", op))
             else:
                 word.append(ch)
@@ -211,11 +208,14 @@ class _Lexer:
         return out
 
 
-def _commands(tokens: list[tuple[str, str]]) -> list[Command]:
+def _commands(tokens: list[tuple[str, str]]) -> tuple[list[Command], bool]:
+    """The simple commands, and whether a pipe joins two of them (not a case pattern's |)."""
+    pipes = False
     commands: list[Command] = []
     words: list[str] = []
-    skip_until_do = False
-    expect_redirect_target = False
+    mode = ""  # "for": skipping a for/select head; "case": its head; "pattern": a case pattern
+    cases = 0  # open case statements
+    redirect = False
 
     def end() -> None:
         nonlocal words
@@ -225,36 +225,59 @@ def _commands(tokens: list[tuple[str, str]]) -> list[Command]:
         while i < len(words) and _is_assignment(words[i]):
             i += 1
         rest = words[i:]
-        if rest and rest[0] not in ("for", "case", "function"):
+        if rest and rest[0] != "function":
             commands.append(Command(rest[0], tuple(rest[1:])))
         words = []
 
     for kind, value in tokens:
         if kind == "op":
             if value in ("<", ">", ">>", "<<", "&>", ">&", "<&", "<>", ">|"):
-                expect_redirect_target = True
-                continue
-            if skip_until_do:
+                redirect = True
+            elif mode == "for":
                 if value in ("\n", ";"):
-                    skip_until_do = False
-                words = []
-                continue
-            end()
+                    mode = ""
+            elif mode == "pattern":
+                if value == ")":
+                    mode = ""
+            elif mode == "case":
+                pass
+            elif value == ";;" and cases:
+                end()
+                mode = "pattern"
+            else:
+                pipes = pipes or value == "|"
+                end()
             continue
-        if expect_redirect_target:
-            expect_redirect_target = False
+        if redirect:
+            redirect = False
             continue
-        if skip_until_do:
+        if mode == "for":
             continue
-        if not words and value in ("for", "case", "select"):
-            skip_until_do = True
+        if mode == "case":
+            if value == "in":
+                mode = "pattern"
+            continue
+        if mode == "pattern":
+            if value == "esac":
+                cases -= 1
+                mode = ""
+            continue
+        if not words and value in ("for", "select"):
+            mode = "for"
+            continue
+        if not words and value == "case":
+            mode = "case"
+            cases += 1
+            continue
+        if not words and value == "esac" and cases:
+            cases -= 1
             continue
         if not words and value in _RESERVED:
             continue
         words.append(value)
-    if not skip_until_do:
+    if not mode:
         end()
-    return commands
+    return commands, pipes
 
 
 def _is_assignment(word: str) -> bool:
@@ -266,8 +289,7 @@ def parse_script(text: str) -> Script:
     """The simple commands of a shell script (nested substitutions included)."""
     lexer = _Lexer(text)
     tokens = lexer.tokens()
-    commands = _commands(tokens)
-    pipes = lexer.pipes
+    commands, pipes = _commands(tokens)
     for body in lexer.nested:
         inner = parse_script(body)
         commands.extend(inner.commands)
