@@ -25,7 +25,7 @@ from _infra._images import (
     tar_rootfs,
 )
 from _infra._process import CommandFailed, run_command
-from _infra._registry import RunningRegistry, docker_registry, free_port
+from _infra._registry import RunningRegistry, docker_registry, dockyard_registry, free_port
 
 __all__ = [
     "BUSYBOX_REF",
@@ -44,6 +44,7 @@ __all__ = [
     "build_multilayer_image",
     "docker_registry",
     "dockyard_executable",
+    "dockyard_registry",
     "find_dockerd",
     "free_port",
     "image_id",

@@ -105,3 +105,53 @@ def docker_registry(
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+@contextmanager
+def dockyard_registry(
+    root: Path, *, user: str | None = None, password: str | None = None
+) -> Iterator[RunningRegistry]:
+    """Run ``dockyard registry serve`` (htpasswd auth when ``user`` is given) on 127.0.0.1."""
+    import os
+
+    from _infra._cli import dockyard_executable
+
+    root.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if user is not None:
+        assert password is not None
+        line = run_command(["htpasswd", "-Bbn", user, password]).stdout.strip()
+        htpasswd = root / "htpasswd"
+        htpasswd.write_text(line + "\n")
+        env.update(
+            REGISTRY_AUTH="htpasswd",
+            REGISTRY_AUTH_HTPASSWD_REALM="dockyard-tests",
+            REGISTRY_AUTH_HTPASSWD_PATH=str(htpasswd),
+        )
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            dockyard_executable(),
+            "registry",
+            "serve",
+            "--root",
+            str(root / "data"),
+            "--addr",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/v2/", proc)
+        yield RunningRegistry(f"127.0.0.1:{port}", root, user, password)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
