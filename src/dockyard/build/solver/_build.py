@@ -1,0 +1,169 @@
+"""``build``: a Dockerfile and a context → an image in the local store (and other outputs)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Literal
+
+from dockyard.build.context import ignore_patterns
+from dockyard.build.frontend import BuildGraph, parse_dockerfile
+from dockyard.build.solver._cache import BuildCache
+from dockyard.build.solver._context import BuildContext
+from dockyard.build.solver._export import (
+    BuiltImage,
+    record_image,
+    write_archive,
+    write_directory,
+    write_image,
+)
+from dockyard.build.solver._images import ImageResolver
+from dockyard.build.solver._options import BuildOptions, OutputSpec
+from dockyard.build.solver._report import Reporter
+from dockyard.build.solver._solver import Solver
+from dockyard.build.worker import Worker
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.local import LocalStore
+from dockyard.reference import Reference
+
+__all__ = ["build"]
+
+CACHE_FILE = "cache.db"
+
+
+def _read_dockerfile(options: BuildOptions) -> tuple[str, str, Path | None]:
+    if options.dockerfile_text is not None:
+        return options.dockerfile_text, "Dockerfile", None
+    path = options.dockerfile or options.context / "Dockerfile"
+    if not path.is_file():
+        raise NotFound(
+            f"failed to read dockerfile: open {path}: no such file or directory",
+            hint="pass -f <Dockerfile> or put a Dockerfile in the build context",
+        )
+    return path.read_text(encoding="utf-8", errors="replace"), path.name, path
+
+
+def build(
+    store: LocalStore,
+    options: BuildOptions,
+    *,
+    out: IO[str] | None = None,
+    progress: Literal["plain", "json", "quiet"] = "plain",
+    client_factory: Callable[[], object] | None = None,
+) -> BuiltImage:
+    """Build ``options.context`` with its Dockerfile; progress lines go to ``out``.
+
+    The image is recorded in ``store`` and tagged with every ``options.tags`` (unless the only
+    outputs are archives or a directory); returns its ID, manifest and config.
+    """
+    tags = [Reference.parse_with_default_tag(t) for t in options.tags]
+    for ref in tags:
+        if ref.digest is not None:
+            raise InvalidArgument(f"invalid tag {ref.familiar}: a build cannot be named by digest")
+    reporter = Reporter(out, progress)
+    text, name, df_path = _read_dockerfile(options)
+    v = reporter.vertex(f"[internal] load build definition from {name}")
+    dockerfile = parse_dockerfile(text, name)
+    for warning in dockerfile.warnings:
+        v.log(warning)
+    v.done()
+    graph = BuildGraph.create(
+        dockerfile,
+        build_args=options.build_args,
+        target=options.target,
+        platform=options.platform,
+    )
+    if not options.context.is_dir():
+        raise NotFound(f"build context {options.context} is not a directory")
+    patterns = (
+        options.ignore_patterns
+        if options.ignore_patterns is not None
+        else ignore_patterns(options.context, df_path)
+    )
+    worker = Worker(store, runtime=options.runtime)
+    cache = BuildCache(worker.root / CACHE_FILE)
+    scratch_root = worker.root / "tmp"
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="build-", dir=scratch_root))
+    outputs = options.outputs or [OutputSpec("store")]
+    try:
+        with store.lease(description="build") as lease:
+            context = BuildContext(options.context, patterns, worker, scratch)
+            resolver = ImageResolver(
+                store,
+                pull=options.pull,
+                client_factory=client_factory,
+                on_pull=lambda ref: reporter.message(f"pulling {ref}"),
+            )
+            solver = Solver(
+                graph,
+                options,
+                worker=worker,
+                cache=cache,
+                resolver=resolver,
+                context=context,
+                reporter=reporter,
+                lease=lease,
+                scratch=scratch,
+            )
+            result = solver.solve()
+            v = reporter.vertex("exporting to image")
+            image = write_image(store, lease, result, labels=options.labels)
+            v.log(f"writing image {image.id}")
+            for output in outputs:
+                if output.type == "store":
+                    record_image(store, image, tags, result.base_image_id)
+                    for ref in tags:
+                        v.log(f"naming to {ref}")
+                elif output.type in ("oci", "docker"):
+                    assert output.dest is not None
+                    write_archive(store, image, output.type, output.dest, tags)
+                    v.log(f"writing {output.type} archive to {output.dest}")
+                else:
+                    assert output.dest is not None
+                    snap = solver.snapshot_of(result)
+                    with worker.mounted(snap) as root:
+                        write_directory(worker, root, output.dest)
+                    v.log(f"copying files to {output.dest}")
+            if options.iidfile is not None:
+                tmp = options.iidfile.with_name(f".{options.iidfile.name}.tmp")
+                tmp.write_text(str(image.id))
+                tmp.replace(options.iidfile)
+            v.done()
+            if options.push:
+                _push(store, image, tags, reporter, client_factory)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        cache.close()
+        worker.close()
+    return image
+
+
+def _push(
+    store: LocalStore,
+    image: BuiltImage,
+    tags: list[Reference],
+    reporter: Reporter,
+    client_factory: Callable[[], object] | None,
+) -> None:
+    from dockyard.client import RegistryClient
+    from dockyard.image import StoreImageSource, copy
+
+    if not tags:
+        raise InvalidArgument("--push needs a name: add -t registry/repository:tag")
+    client = client_factory() if client_factory else RegistryClient()
+    assert isinstance(client, RegistryClient)
+    for ref in tags:
+        v = reporter.vertex(f"pushing {ref.familiar}")
+        src = StoreImageSource(store, ref)
+        dst = client.destination(ref)
+        try:
+            pushed = copy(src, dst)
+        finally:
+            dst.close()
+            src.close()
+        image.pushed[str(ref)] = pushed.digest
+        v.log(f"pushed {ref.familiar}@{pushed.digest}")
+        v.done()

@@ -1,0 +1,126 @@
+"""The result of a build: the image (config, manifest) in the store, its names, and the
+``--output`` forms (OCI or docker archive, the final filesystem in a directory), ``--push``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.build.solver._results import StageResult
+from dockyard.build.worker import Worker
+from dockyard.digest import Digest
+from dockyard.errors import FailedPrecondition, InvalidArgument
+from dockyard.image import ArchiveImage, StoreSource, save_archive
+from dockyard.images._summary import PARENT_LABEL
+from dockyard.local import Lease, LocalStore
+from dockyard.oci import Descriptor, ImageConfig, Manifest, Platform, mediatypes
+from dockyard.reference import Reference
+
+__all__ = ["BuiltImage", "write_directory", "write_image"]
+
+
+@dataclass
+class BuiltImage:
+    """What ``build`` made: the image ID (config digest), its manifest and names."""
+
+    id: Digest
+    manifest: Manifest
+    config: ImageConfig
+    platform: Platform
+    tags: list[Reference] = field(default_factory=list)
+    steps_cached: int = 0
+    steps_run: int = 0
+    pushed: dict[str, Digest] = field(default_factory=dict)
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return self.manifest.descriptor(platform=self.platform)
+
+
+def write_image(
+    store: LocalStore,
+    lease: Lease,
+    result: StageResult,
+    *,
+    labels: dict[str, str],
+) -> BuiltImage:
+    """Write config and manifest blobs (held by ``lease``) for ``result``."""
+    state = result.plan.state
+    config = dict(state.config)
+    if labels:
+        config["Labels"] = {**(config.get("Labels") or {}), **labels}
+    if not config.get("Labels"):
+        config.pop("Labels", None)
+    platform = result.platform
+    data: dict[str, Any] = {
+        "architecture": platform.architecture,
+        "os": platform.os,
+        "config": config,
+        "created": result.created,
+        "history": [h.to_json() for h in result.history],
+        "rootfs": {"type": "layers", "diff_ids": [str(layer.diff_id) for layer in result.layers]},
+    }
+    if platform.variant:
+        data["variant"] = platform.variant
+    if state.author:
+        data["author"] = state.author
+    image_config = ImageConfig.build(data)
+    lease.put_bytes(image_config.raw, expected=image_config.digest)
+    manifest = Manifest.build(
+        Descriptor(mediatypes.OCI_CONFIG, image_config.digest, image_config.size),
+        [layer.descriptor() for layer in result.layers],
+    )
+    lease.put_bytes(manifest.raw, expected=manifest.digest)
+    return BuiltImage(
+        id=image_config.digest,
+        manifest=manifest,
+        config=image_config,
+        platform=platform,
+        steps_cached=result.steps_cached,
+        steps_run=result.steps_run,
+    )
+
+
+def record_image(
+    store: LocalStore, image: BuiltImage, tags: list[Reference], parent: Digest | None
+) -> None:
+    """Record the image in the store, name it, and note its base (docker's Parent)."""
+    store.record_image(image.manifest.digest, image.id, image.config.created)
+    if parent is not None:
+        store.set_labels(image.manifest.digest, {PARENT_LABEL: str(parent)})
+    for ref in tags:
+        store.set_tag(ref, image.descriptor)
+    image.tags = list(tags)
+
+
+def write_archive(
+    store: LocalStore, image: BuiltImage, kind: str, dest: Path, tags: list[Reference]
+) -> None:
+    """``--output type=oci|docker,dest=F`` (``-`` is stdout); written atomically."""
+    item = ArchiveImage(StoreSource(store), image.descriptor, list(tags))
+    fmt = "oci" if kind == "oci" else "docker"
+    if str(dest) == "-":
+        save_archive([item], sys.stdout.buffer, format=fmt)  # type: ignore[arg-type]
+        return
+    if dest.is_dir():
+        raise InvalidArgument(f"--output dest {dest} is a directory; an archive must be a file")
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    with open(tmp, "wb") as out:
+        save_archive([item], out, format=fmt)  # type: ignore[arg-type]
+    tmp.replace(dest)
+
+
+def write_directory(worker: Worker, snapshot_root: Path, dest: Path) -> None:
+    """``--output type=local,dest=DIR``: the final filesystem, owners and modes kept."""
+    dest.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["cp", "-a", "--reflink=auto", f"{snapshot_root}/.", f"{dest}/"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise FailedPrecondition(f"cannot write the build result to {dest}: {done.stderr.strip()}")

@@ -1,0 +1,84 @@
+"""Base images (``FROM``, ``COPY --from=image``): from the local store, pulled when missing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from dockyard.errors import DockyardError, NotFound, ReferenceInvalid
+from dockyard.image import BlobImage, BlobIndex, StoreDestination, StoreSource, copy, open_any
+from dockyard.local import LocalStore
+from dockyard.oci import Platform
+from dockyard.reference import Reference
+
+__all__ = ["ImageResolver"]
+
+#: Makes a registry client only when a pull is needed (the CLI passes its options).
+ClientFactory = Callable[[], object]
+
+
+class ImageResolver:
+    """Finds each image once per build; ``pull`` asks the registry even when it is local."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        *,
+        pull: bool = False,
+        client_factory: ClientFactory | None = None,
+        on_pull: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.pull = pull
+        self._client_factory = client_factory
+        self._on_pull = on_pull
+        self._lock = threading.Lock()
+        self._found: dict[tuple[str, str], BlobImage] = {}
+
+    def get(self, name: str, platform: Platform) -> BlobImage:
+        key = (name, str(platform))
+        with self._lock:
+            if key not in self._found:
+                self._found[key] = self._resolve(name, platform)
+            return self._found[key]
+
+    def _resolve(self, name: str, platform: Platform) -> BlobImage:
+        try:
+            ref = Reference.parse_with_default_tag(name)
+        except ReferenceInvalid as e:
+            raise ReferenceInvalid(f"invalid base image name {name!r}: {e.message}") from None
+        if not self.pull:
+            try:
+                return _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
+            except NotFound:
+                pass
+        try:
+            self._pull(ref, platform)
+        except DockyardError as e:
+            raise NotFound(
+                f"failed to resolve source metadata for {ref.familiar}: the image is not in the "
+                f"local store and pulling it failed: {e.message}",
+                hint=f"load it (dockyard load / import) or make {ref.domain} reachable",
+            ) from None
+        return _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
+
+    def _pull(self, ref: Reference, platform: Platform) -> None:
+        from dockyard.client import RegistryClient
+
+        client = self._client_factory() if self._client_factory else RegistryClient()
+        assert isinstance(client, RegistryClient)
+        if self._on_pull:
+            self._on_pull(ref.familiar)
+        dest = StoreDestination(self.store, [ref] if ref.tag else [], digest_names=[ref])
+        src = client.source(ref)
+        try:
+            copy(src, dest, platform=platform)
+        finally:
+            dest.close()
+            src.close()
+
+
+def _pick(root: BlobImage | BlobIndex, platform: Platform) -> BlobImage:
+    if isinstance(root, BlobImage):
+        return root
+    return root.image(root.index().select(platform))
