@@ -62,8 +62,28 @@ def register_commands() -> None:
             importlib.import_module(f"dockyard.cli.{info.name}")
 
 
-def main() -> None:
+def _register_for(argv: list[str]) -> None:
+    """Import only the module of the command being run when it is named after it
+    (``dockyard build`` → ``_cmd_build``): the others' imports cost a short command time."""
+    import importlib
+    import importlib.util
+
+    args = list(argv)
+    while args and args[0].startswith("-"):
+        option = args.pop(0)
+        if option == "--root" and args:
+            args.pop(0)
+    if args and args[0].isidentifier():
+        name = f"dockyard.cli._cmd_{args[0]}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+            if args[0] in cli.commands:
+                return
     register_commands()
+
+
+def main() -> None:
+    _register_for(sys.argv[1:])
 
     try:
         result = cli.main(prog_name="dockyard", standalone_mode=False)
