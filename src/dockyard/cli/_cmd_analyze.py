@@ -107,6 +107,7 @@ def diff_cmd(ctx: click.Context, image1: str, image2: str, fmt: str) -> None:
     type=click.Choice(["error", "warning", "info", "style", "none"]),
     help="Exit 1 when a finding is at least this severe (default info, as hadolint).",
 )
+@click.option("--no-fail", is_flag=True, help="Exit 0 whatever is found.")
 @click.option(
     "--config",
     "config_path",
@@ -119,6 +120,7 @@ def lint_cmd(
     ignored: tuple[str, ...],
     failure_threshold: str | None,
     config_path: Path | None,
+    no_fail: bool,
 ) -> None:
     """Check Dockerfiles: hadolint's rules, BuildKit's build checks, image-size advice."""
     from dockyard.analyze.lint import LintConfig, fails, lint_file, lint_source, load_config, render
@@ -144,5 +146,5 @@ def lint_cmd(
     text = render(findings, fmt)
     if text:
         click.echo(text)
-    if not config.no_fail and fails(findings, config.failure_threshold):
+    if not (config.no_fail or no_fail) and fails(findings, config.failure_threshold):
         sys.exit(1)

@@ -54,6 +54,8 @@ HADOLINT_RULES: dict[str, Rule] = {r.code: r for r in [
     R("DL3059", "info", "Multiple consecutive `RUN` instructions. Consider consolidation."),
     R("DL3062", "warning", "Pin versions in go. Instead of `go install <package>` use `go "
       "install <package>@<version>`"),
+    R("DL3064", "warning", "Potentially sensitive data should not be used in the `ARG` or `ENV` "
+      "commands"),
     R("DL3065", "warning", "Setting `FROM --platform` to predefined `$TARGETPLATFORM` in is "
       "redundant as this is the default behavior"),
     R("DL3066", "info", "Non-numeric user-id may not be resolvable by host system"),
@@ -161,6 +163,79 @@ def _npm_unpinned(cmd: Command) -> bool:
         if "@" not in body:
             return True
     return False
+
+
+_SENSITIVE = frozenset(
+    [
+        "ACCESS_TOKEN",
+        "APPLICATION_KEY",
+        "APP_SECRET",
+        "AUTH_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "BITTREX_API_KEY",
+        "BITTREX_API_SECRET",
+        "CF_PASSWORD",
+        "CF_USERNAME",
+        "CIRCLE_TOKEN",
+        "CI_DEPLOY_PASSWORD",
+        "CI_DEPLOY_USER",
+        "DOCKERHUB_PASSWORD",
+        "DOCKER_EMAIL",
+        "DOCKER_PASSWORD",
+        "DOCKER_USERNAME",
+        "FACEBOOK_ACCESS_TOKEN",
+        "FACEBOOK_APP_ID",
+        "FACEBOOK_APP_SECRET",
+        "FIREBASE_API_TOKEN",
+        "FIREBASE_TOKEN",
+        "FOSSA_API_KEY",
+        "GH_ENTERPRISE_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_ENTERPRISE_TOKEN",
+        "GITHUB_TOKEN",
+        "HEROKU_API_KEY",
+        "HEROKU_API_USER",
+        "NPM_AUTH_TOKEN",
+        "NPM_TOKEN",
+        "OKTA_AUTHN_GROUPID",
+        "OKTA_CLIENT_ORGURL",
+        "OKTA_CLIENT_TOKEN",
+        "OKTA_OAUTH2_CLIENTID",
+        "OKTA_OAUTH2_CLIENTSECRET",
+        "OPENAI_API_KEY",
+        "OS_PASSWORD",
+        "OS_USERNAME",
+        "POSTGRES_PASSWORD",
+        "SLACK_TOKEN",
+        "STRIPE_API_KEY",
+        "STRIPE_DEVICE_NAME",
+        "TRAVIS_OS_NAME",
+        "TRAVIS_SECURE_ENV_VARS",
+        "TRAVIS_SUDO",
+        "VAULT_CLIENT_KEY",
+        "VAULT_TOKEN",
+    ]
+)
+_SUSPICIOUS = ("api_key", "client_key", "password", "private", "secret", "token", "username")
+
+
+def _sensitive(name: str) -> bool:
+    lower = name.lower()
+    return name.upper() in _SENSITIVE or any(s in lower for s in _SUSPICIOUS)
+
+
+def _dl3064(instrs: list[Instr]) -> Iterator[tuple[int, str]]:
+    for instr in instrs:
+        node = instr.node
+        if node.keyword == "arg":
+            names = [a.split("=", 1)[0] for a in node.args]
+        elif node.keyword == "env":
+            names = [node.args[i] for i in range(0, len(node.args), 3)]
+        else:
+            continue
+        if any(_sensitive(n) for n in names):
+            yield instr.line, "DL3064"
 
 
 def _go_packages(cmds: tuple[Command, ...]) -> list[str]:
@@ -459,7 +534,7 @@ def _dl4006(instrs: list[Instr]) -> Iterator[tuple[int, str]]:
 
 
 CHECKS: tuple[Check, ...] = (
-    _simple, _shell_rules, _last_user, _dl3066, _dl3045, _dl3059, _dl3009, _dl4006,
+    _simple, _shell_rules, _last_user, _dl3064, _dl3066, _dl3045, _dl3059, _dl3009, _dl4006,
 )  # fmt: skip
 
 

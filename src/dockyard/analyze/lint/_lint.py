@@ -162,7 +162,6 @@ def lint_file(
 
 
 def fails(findings: list[Finding], threshold: str) -> bool:
-    """Whether any finding is at least as severe as ``threshold`` ("none": never)."""
-    if threshold == "none":
-        return False
+    """Whether any finding is at least as severe as ``threshold`` ("none": any finding, as in
+    hadolint; ``no-fail`` is the way never to fail)."""
     return any(severity_rank(f.severity) <= severity_rank(threshold) for f in findings)
