@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from _analyze_helpers import SavedImage, analyze_json, load_into, run_dive
 
+from _infra import run_dockyard
+
 pytestmark = pytest.mark.docker
 
 
@@ -49,3 +51,23 @@ def test_analyze_matches_dive(
     else:
         assert ours["wastedBytes"] > 4_000_000  # the test image really is wasteful
         assert ours["efficiency"] < 0.9
+
+
+def test_advice_and_table_for_the_wasteful_image(
+    wasteful_image: SavedImage, dockyard_root: Path
+) -> None:
+    load_into(dockyard_root, wasteful_image.archive)
+    ours = analyze_json(dockyard_root, wasteful_image.ref)
+    advice = {(a["code"], tuple(a["paths"])) for a in ours["advice"]}
+    assert ("deleted-in-later-layer", ("/data/big.bin",)) in advice
+    assert ("deleted-in-later-layer", ("/opt/tree",)) in advice
+    caches = [a["message"] for a in ours["advice"] if a["code"] == "cache-left-in-layer"]
+    assert any("pip cache" in m for m in caches), caches
+    # apt lists were removed again (rm -rf /var/lib): not "left", but deleted later
+    assert not any("apt package lists" in m for m in caches)
+    layers = ours["layers"]
+    assert layers[3]["removed"] == {"files": 1, "bytes": 2_500_000}  # RUN rm /data/big.bin
+    assert layers[4]["removed"]["files"] == 2  # RUN rm -rf /opt/tree
+    table = run_dockyard("analyze", wasteful_image.ref, root=dockyard_root).stdout
+    assert "efficiency:" in table and "/data/big.bin" in table
+    assert "rm /data/big.bin" in table and "[deleted-in-later-layer]" in table
