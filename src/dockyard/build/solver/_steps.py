@@ -23,6 +23,8 @@ from dockyard.build.worker import (
     Snapshot,
     TmpfsMount,
     WorkSnapshot,
+    make_dirs,
+    resolve_in_root,
 )
 from dockyard.errors import Unsupported
 
@@ -135,6 +137,12 @@ class StepExecutor:
                     (pipes / name).write_text(data)
                     os.chmod(pipes / name, mode)
                     mounts.append(BindMount(target=path, root=pipes, source=name))
+            for m, made in zip(step.mounts, mounts, strict=False):
+                # BuildKit (as in docker 20.10) leaves mount points of directories in the layer
+                if isinstance(made, CacheMount | TmpfsMount) or (
+                    isinstance(made, BindMount) and _is_dir_source(made)
+                ):
+                    make_dirs(work.root, m.target)
             network = step.network if step.network in ("host", "none") else s.options.network
             request = RunRequest(
                 args=step.argv,
@@ -234,6 +242,10 @@ class StepExecutor:
                 )
             if local:
                 self.worker.copy(work, s.context.view(), replace(base, sources=local))
+
+
+def _is_dir_source(m: BindMount) -> bool:
+    return resolve_in_root(m.root, m.source).is_dir()
 
 
 def _rmtree(path: Path) -> None:
