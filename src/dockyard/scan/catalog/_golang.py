@@ -7,6 +7,7 @@ and the module info (``path``/``mod``/``dep``/``=>``/``build`` lines between 16-
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from dockyard.scan._filesystem import FileEntry
@@ -76,6 +77,15 @@ def read_build_info(data: bytes) -> BuildInfo | None:
     return info
 
 
+_LDFLAGS_VERSION = re.compile(r"-X\s*=?\s*['\"]?[^\s'\"]*[._/][vV]ersion=['\"]?v?(\d[^\s'\"]*)")
+
+
+def _ldflags_version(ldflags: str) -> str:
+    """The version a release build injects with ``-X …version=`` (as syft infers it)."""
+    m = _LDFLAGS_VERSION.search(ldflags)
+    return f"v{m.group(1)}" if m else ""
+
+
 def go_purl(module: str, version: str) -> str:
     namespace, _, name = module.rpartition("/")
     return purl("golang", name, version, namespace=namespace)
@@ -91,6 +101,8 @@ class GoBinaryCataloger:
         location = [Location(entry.path, entry.layer)]
         out: list[Package] = []
         main_path, main_version = info.main
+        if main_version == "(devel)":
+            main_version = _ldflags_version(info.settings.get("-ldflags", "")) or main_version
         if main_path:
             out.append(
                 Package(
