@@ -14,8 +14,62 @@ from dockyard.local import LocalStore
 __all__ = ["cli", "main", "open_store"]
 
 
+#: Which ``_cmd_*`` modules define (or add subcommands to) each top-level command. Commands are
+#: imported only when used, so ``dockyard images`` never pays for the registry or the builder.
+#: tests/cli/test_command_table.py checks this table against what the modules really register.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "analyze": ("_cmd_analyze",),
+    "attest": ("_cmd_sign",),
+    "build": ("_cmd_build",),
+    "copy": ("_cmd_client",),
+    "db": ("_cmd_scan",),
+    "delete": ("_cmd_client",),
+    "diff": ("_cmd_analyze",),
+    "digest": ("_cmd_client",),
+    "generate-key-pair": ("_cmd_sign",),
+    "history": ("_cmd_images",),
+    "htpasswd": ("_cmd_htpasswd",),
+    "image": ("_cmd_images", "_cmd_archives"),
+    "images": ("_cmd_images",),
+    "import": ("_cmd_archives",),
+    "import-key-pair": ("_cmd_sign",),
+    "info": ("_cmd_system",),
+    "inspect": ("_cmd_images",),
+    "lint": ("_cmd_analyze",),
+    "load": ("_cmd_archives",),
+    "login": ("_cmd_client",),
+    "logout": ("_cmd_client",),
+    "manifest": ("_cmd_client",),
+    "pull": ("_cmd_client",),
+    "push": ("_cmd_client",),
+    "registry": ("_cmd_registry",),
+    "rmi": ("_cmd_images",),
+    "save": ("_cmd_archives",),
+    "sbom": ("_cmd_scan",),
+    "scan": ("_cmd_scan",),
+    "sign": ("_cmd_sign",),
+    "system": ("_cmd_system",),
+    "tag": ("_cmd_images",),
+    "tags": ("_cmd_client",),
+    "tree": ("_cmd_sign",),
+    "verify": ("_cmd_sign",),
+    "verify-attestation": ("_cmd_sign",),
+}
+
+
 class _Group(click.Group):
-    """Docker-style failure: ``Error: …`` on stderr; exit 1 for errors, 125 for usage."""
+    """Loads commands lazily (see COMMAND_MODULES); docker-style failure: ``Error: …`` on
+    stderr, exit 1 for errors, 125 for usage."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        import importlib
+
+        for module in COMMAND_MODULES.get(cmd_name, ()):
+            importlib.import_module(f"dockyard.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -51,7 +105,7 @@ def open_store(ctx: click.Context) -> LocalStore:
 
 
 def register_commands() -> None:
-    """Import every ``dockyard.cli._cmd_*`` module; each adds its commands to :data:`cli`."""
+    """Import every ``dockyard.cli._cmd_*`` module now (commands otherwise load on first use)."""
     import importlib
     import pkgutil
 
@@ -62,29 +116,7 @@ def register_commands() -> None:
             importlib.import_module(f"dockyard.cli.{info.name}")
 
 
-def _register_for(argv: list[str]) -> None:
-    """Import only the module of the command being run when it is named after it
-    (``dockyard build`` → ``_cmd_build``): the others' imports cost a short command time."""
-    import importlib
-    import importlib.util
-
-    args = list(argv)
-    while args and args[0].startswith("-"):
-        option = args.pop(0)
-        if option == "--root" and args:
-            args.pop(0)
-    if args and args[0].isidentifier():
-        name = f"dockyard.cli._cmd_{args[0]}"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-            if args[0] in cli.commands:
-                return
-    register_commands()
-
-
 def main() -> None:
-    _register_for(sys.argv[1:])
-
     try:
         result = cli.main(prog_name="dockyard", standalone_mode=False)
     except click.UsageError as exc:
