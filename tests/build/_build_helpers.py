@@ -153,23 +153,92 @@ def dockyard_config(root: Path, ref: str) -> dict[str, Any]:
 
 def config_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return {
-        key: (a.get(key), b.get(key)) for key in CONFIG_KEYS if (a.get(key) or None) != (b.get(key) or None)
+        key: (a.get(key), b.get(key))
+        for key in CONFIG_KEYS
+        if (a.get(key) or None) != (b.get(key) or None)
     }
 
 
 def docker_build(dockerd: DockerDaemon, context: Path, tag: str, *args: str) -> None:
     """``docker build`` with BuildKit (RUN on the host network: dockerd has no bridge here)."""
     dockerd.run(
-        "build", "--network", "host", "-t", tag, *args, str(context),
-        env={"DOCKER_BUILDKIT": "1"}, timeout=900,
+        "build",
+        "--network",
+        "host",
+        "-t",
+        tag,
+        *args,
+        str(context),
+        env={"DOCKER_BUILDKIT": "1"},
+        timeout=900,
     )
 
 
-def dockyard_build(root: Path, context: Path, tag: str, *args: str, out: Path | None = None,
-                   **kwargs: Any) -> Any:
+def dockyard_build(
+    root: Path, context: Path, tag: str, *args: str, out: Path | None = None, **kwargs: Any
+) -> Any:
     """``dockyard build``; with ``out`` the final filesystem is also written there."""
     extra = ["--output", "type=store", "--output", f"type=local,dest={out}"] if out else []
     return run_dockyard(
-        "build", "--progress", "plain", "-t", tag, *extra, *args, str(context), root=root,
-        timeout=900, **kwargs,
+        "build",
+        "--progress",
+        "plain",
+        "-t",
+        tag,
+        *extra,
+        *args,
+        str(context),
+        root=root,
+        timeout=900,
+        **kwargs,
     )
+
+
+#: Where the debootstrapped Debian root filesystem is kept between test sessions.
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockyard-tests"
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def debian_rootfs_tar() -> Path:
+    """``debootstrap --variant=minbase bookworm`` once, as a tar cached outside the repo."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    out = CACHE_DIR / f"debian-{DEBIAN_SUITE}-minbase.tar"
+    if out.is_file():
+        return out
+    work = Path(tempfile.mkdtemp(prefix="debootstrap-", dir=CACHE_DIR))
+    try:
+        rootfs = work / "rootfs"
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR],
+            check=True,
+            capture_output=True,
+            timeout=1200,
+        )
+        (rootfs / "etc/apt/sources.list").write_text(f"deb {DEBIAN_MIRROR} {DEBIAN_SUITE} main\n")
+        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for p in (rootfs / leftover).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        subprocess.run(
+            [
+                "tar",
+                "--numeric-owner",
+                "--xattrs",
+                "-C",
+                str(rootfs),
+                "-cf",
+                str(work / "t.tar"),
+                ".",
+            ],
+            check=True,
+            timeout=600,
+        )
+        os.replace(work / "t.tar", out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out

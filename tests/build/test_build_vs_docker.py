@@ -143,7 +143,9 @@ def test_every_instruction_matches_docker(
     dockerd: Any, busybox_both: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
     ctx = _context(tmp_path, EVERY_INSTRUCTION)
-    got = _compare(dockerd, tmp_path, dockyard_root, ctx, "every", "--build-arg", f"BASE={busybox_both}")
+    got = _compare(
+        dockerd, tmp_path, dockyard_root, ctx, "every", "--build-arg", f"BASE={busybox_both}"
+    )
     assert "files/ignored.md" not in " ".join(got["tree"])
     assert got["tree"]["private/f"][2:4] == (1234, 5678)
 
@@ -153,8 +155,15 @@ def test_multi_stage_matches_docker_and_skips_unneeded(
 ) -> None:
     ctx = _context(tmp_path, MULTI_STAGE)
     got = _compare(
-        dockerd, tmp_path, dockyard_root, ctx, "multi",
-        "--build-arg", f"BASE={busybox_both}", "--build-arg", "WHO=given",
+        dockerd,
+        tmp_path,
+        dockyard_root,
+        ctx,
+        "multi",
+        "--build-arg",
+        f"BASE={busybox_both}",
+        "--build-arg",
+        "WHO=given",
     )
     assert "[unused" not in got["stderr"]  # the stage the target does not need never ran
     assert got["tree"]["dist/artifact"][2:4] == (5, 5)  # COPY --from keeps owners
@@ -165,8 +174,15 @@ def test_target_and_onbuild_match_docker(
 ) -> None:
     ctx = _context(tmp_path, MULTI_STAGE)
     _compare(
-        dockerd, tmp_path, dockyard_root, ctx, "target",
-        "--build-arg", f"BASE={busybox_both}", "--target", "other",
+        dockerd,
+        tmp_path,
+        dockyard_root,
+        ctx,
+        "target",
+        "--build-arg",
+        f"BASE={busybox_both}",
+        "--target",
+        "other",
     )
     parent = _context(tmp_path / "p", EVERY_INSTRUCTION)
     tag = "dockyard-test/build-parent:latest"
