@@ -82,7 +82,7 @@ def test_build_args_in_scope_and_no_cache(
     first, _ = _build(dockyard_root, ctx)
     changed, log = _build(dockyard_root, ctx, "--build-arg", "FLAVOUR=spicy")
     assert changed != first
-    assert [s for n, s in _steps(log).items() if "FROM" not in n][0] == "DONE"
+    assert next(s for n, s in _steps(log).items() if "FROM" not in n) == "DONE"
     unused, log = _build(dockyard_root, ctx, "--build-arg", "UNUSED=1")
     assert unused == first  # an ARG no stage declares changes nothing
     _, log = _build(dockyard_root, ctx, "--no-cache")
