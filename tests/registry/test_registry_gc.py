@@ -43,13 +43,53 @@ def test_gc_deletes_only_unreferenced_blobs(client: ASGIClient, registry: Regist
     backdate(registry)
     dry = collect_garbage(registry, dry_run=True)
     assert dry.blobs == [stray]
-    assert client.head(f"/v2/app/blobs/{stray}").status_code == 200
+    assert client.get(f"/v2/app/blobs/{stray}").status_code == 200  # a GET keeps no blob alive
     report = collect_garbage(registry)
     assert report.blobs == [stray] and report.bytes_freed == len(b"nobody refers to me")
     assert client.head(f"/v2/app/blobs/{stray}").status_code == 404
     for blob in (img.config, *img.layers):
         assert client.get(f"/v2/app/blobs/{sha256(blob)}").content == blob
     assert client.get("/v2/app/manifests/latest").content == img.manifest
+
+
+def test_head_and_mount_keep_a_blob_a_push_relies_on(
+    client: ASGIClient, registry: Registry
+) -> None:
+    """A push that learns a blob exists (HEAD) or mounts it skips uploading it; the answer
+    refreshes the link, so a collection running next keeps the blob for the manifest PUT."""
+    headed = push_blob(client, "app", b"a push will HEAD me")
+    mounted = push_blob(client, "base", b"a push will mount me")
+    backdate(registry)
+    assert client.head(f"/v2/app/blobs/{headed}").status_code == 200
+    r = client.post(f"/v2/app/blobs/uploads/?mount={mounted}&from=base")
+    assert r.status_code == 201
+    assert collect_garbage(registry).blobs == []
+    backdate(registry)
+    assert sorted(collect_garbage(registry).blobs) == sorted([headed, mounted])
+    assert client.head(f"/v2/app/blobs/{headed}").status_code == 404
+
+
+def test_manifest_put_needs_the_blob_bytes_not_just_the_record(
+    client: ASGIClient, registry: Registry
+) -> None:
+    """The state a crash leaves between committing a blob's record and renaming its file into
+    place (made here by deleting the file; no real process can be stopped at that instant):
+    the blob is absent to HEAD/GET and to a manifest PUT, and uploading it again repairs it."""
+    config, layer = b'{"os":"linux"}', b"layer bytes" * 100
+    push_blob(client, "app", config)
+    digest = push_blob(client, "app", layer)
+    path = registry.storage.local_path(f"blobs/sha256/{digest[7:9]}/{digest[7:]}")
+    assert path is not None and path.is_file()
+    path.unlink()
+    manifest = make_manifest(config, [layer])
+    put = {"content": manifest, "headers": {"content-type": OCI_MANIFEST}}
+    r = client.put("/v2/app/manifests/v1", **put)
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "MANIFEST_BLOB_UNKNOWN"
+    assert client.head(f"/v2/app/blobs/{digest}").status_code == 404
+    assert client.post(f"/v2/other/blobs/uploads/?mount={digest}&from=app").status_code == 202
+    push_blob(client, "app", layer)
+    assert client.put("/v2/app/manifests/v1", **put).status_code == 201
+    assert client.get(f"/v2/app/blobs/{digest}").content == layer
 
 
 def test_gc_removes_unrecorded_files(registry: Registry) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from dockyard.digest import SHA256
+from dockyard.digest import SHA256, Digest
 from dockyard.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid
 from dockyard.oci import Index, Manifest, mediatypes, parse_manifest_or_index
 from dockyard.registry._names import is_digest, parse_digest
 from dockyard.registry.metadata import NewManifest, RegistryMetadata
+from dockyard.registry.storage import StorageDriver, blob_key
 
 __all__ = ["MAX_MANIFEST_SIZE", "check_manifest"]
 
@@ -32,9 +33,16 @@ def _declared(content_type: str | None) -> str | None:
 
 
 def check_manifest(
-    meta: RegistryMetadata, repository: str, reference: str, body: bytes, content_type: str | None
+    meta: RegistryMetadata,
+    repository: str,
+    reference: str,
+    body: bytes,
+    content_type: str | None,
+    storage: StorageDriver | None = None,
 ) -> NewManifest:
-    """Parse and validate a pushed manifest against what ``repository`` holds."""
+    """Parse and validate a pushed manifest against what ``repository`` holds. With
+    ``storage``, a blob counts as present only when its bytes are there too (a crash between
+    recording a blob and renaming its file into place leaves a record without bytes)."""
     algorithm = parse_digest(reference).algorithm if is_digest(reference) else SHA256
     parsed = parse_manifest_or_index(body, _declared(content_type), algorithm=algorithm)
     if is_digest(reference) and str(parsed.digest) != reference:
@@ -48,7 +56,10 @@ def check_manifest(
         needed = [parsed.config, *(d for d in parsed.layers if not d.urls)]
         blobs = {str(d.digest) for d in needed}
         blobs.update(str(d.digest) for d in parsed.layers)
-        missing = {str(d.digest) for d in needed} - meta.linked_blobs(repository, blobs)
+        present = meta.linked_blobs(repository, {str(d.digest) for d in needed})
+        if storage is not None:
+            present = {d for d in present if storage.stat(blob_key(Digest.parse(d))) is not None}
+        missing = {str(d.digest) for d in needed} - present
         what = "blob"
         artifact_type: str | None = parsed.artifact_type or parsed.config.media_type
     else:

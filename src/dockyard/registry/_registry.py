@@ -90,8 +90,14 @@ class Registry:
 
     # --- blobs ---------------------------------------------------------------------------
 
-    def blob(self, repository: str, digest: Digest) -> BlobHandle:
-        size = self.meta.blob_size(repository, str(digest))
+    def blob(self, repository: str, digest: Digest, *, touch: bool = False) -> BlobHandle:
+        """Where ``repository``'s blob ``digest`` is (BLOB_UNKNOWN when it has none).
+        ``touch`` refreshes the link first: a push asking whether a blob exists (HEAD) will
+        rely on the answer, so a garbage collection running now must keep it."""
+        if touch:
+            size = self.meta.touch_blob(repository, str(digest))
+        else:
+            size = self.meta.blob_size(repository, str(digest))
         key = blob_key(digest)
         if size is None or self.storage.stat(key) is None:
             raise BlobUnknown(f"blob {digest} is unknown to {repository}")
@@ -129,7 +135,7 @@ class Registry:
     def put_manifest(
         self, repository: str, reference: str, body: bytes, content_type: str | None
     ) -> PushedManifest:
-        new = check_manifest(self.meta, repository, reference, body, content_type)
+        new = check_manifest(self.meta, repository, reference, body, content_type, self.storage)
         self.cache.invalidate(repository)
         try:
             self.meta.put_manifest(repository, new, None if is_digest(reference) else reference)

@@ -195,7 +195,10 @@ class BlobUploads:
     def _publish(self, repository: str, upload_id: str, digest: Digest, size: int) -> None:
         # Record first, then make sure the bytes are in place: garbage collection deletes a
         # blob's file inside the same write transaction that re-checks the blob's time, so
-        # once this record is committed no collection can remove the file.
+        # once this record is committed no collection can remove the file. A crash between
+        # the two leaves a record without bytes; every reader checks the file as well (blob
+        # GET/HEAD, mount, and a manifest PUT's blob check), so such a blob counts as absent
+        # and the client uploads it again, which puts the file in place.
         self.meta.add_blob(repository, str(digest), size)
         key = blob_key(digest)
         stored = self.storage.stat(key)

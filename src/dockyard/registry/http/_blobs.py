@@ -43,8 +43,8 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
 
 async def get_blob(request: Request, registry: Registry, name: str, digest_text: str) -> None:
     digest = parse_digest(digest_text)
-    blob = await request.run(registry.blob, name, digest)
     head = request.method == "HEAD"
+    blob = await request.run(registry.blob, name, digest, touch=head)
     headers = [
         (b"docker-content-digest", str(digest).encode()),
         (b"etag", f'"{digest}"'.encode()),

@@ -124,10 +124,37 @@ class RegistryMetadata:
             if row is None:
                 return None
             repo = _ensure_repo(conn, repository)
-            insert_ignore(
-                conn, repo_blobs, {"repo_id": repo, "digest": digest, "created_at": time.time()}
+            upsert(
+                conn,
+                repo_blobs,
+                {"repo_id": repo, "digest": digest, "created_at": time.time()},
+                ["repo_id", "digest"],
+                ["created_at"],
             )
             return int(row[0])
+
+    def touch_blob(self, repository: str, digest: str) -> int | None:
+        """Refresh ``repository``'s link to ``digest`` (a push found it there and will rely on
+        it, so a garbage collection running now keeps it); its size, or None when
+        ``repository`` has no such blob. Serialised with the collector's deletes."""
+        q = (
+            select(blobs.c.size)
+            .select_from(
+                repo_blobs.join(repositories).join(blobs, blobs.c.digest == repo_blobs.c.digest)
+            )
+            .where(repositories.c.name == repository, repo_blobs.c.digest == digest)
+        )
+        with self.db.write() as conn:
+            repo = _repo_id(conn, repository)
+            if repo is None:
+                return None
+            conn.execute(
+                update(repo_blobs)
+                .where(repo_blobs.c.repo_id == repo, repo_blobs.c.digest == digest)
+                .values(created_at=time.time())
+            )
+            row = conn.execute(q).first()
+        return None if row is None else int(row[0])
 
     def unlink_blob(self, repository: str, digest: str) -> bool:
         with self.db.write() as conn:
