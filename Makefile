@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap
 # Only for benchmarks/: public timing and load tools.
-BENCH_PACKAGES := hyperfine wrk
+BENCH_PACKAGES := hyperfine wrk hey
 
 .PHONY: install test lint format serve bench-deps system-deps docker-host clean
 

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# dockyard's registry vs distribution 2.8 (Debian's docker-registry), side by side in one run:
+#   - manifest GET by tag (wrk, 32 connections, Accept header from a Lua script) and HEAD (hey,
+#     32 workers: wrk 4.1 waits for a body after a HEAD answer that has Content-Length)
+#   - tags list (wrk, 32 connections)
+#   - 100 MiB blob GET: one curl download (hyperfine) and wrk with 4 connections (Transfer/sec)
+#   - skopeo copy push and pull of a 10-layer ~200 MB image (random data), hyperfine
+# Both registries: filesystem storage in a fresh temp dir, 127.0.0.1 on a free port, delete
+# enabled, default access logging (to a file). Every push run starts from an empty, restarted
+# registry; every pull run from an empty target directory.
+# Needs: docker-registry, skopeo, wrk, hey, hyperfine, curl.
+# Usage: benchmarks/registry_vs_distribution.sh [runs] [wrk-seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+SECONDS_WRK=${2:-10}
+DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
+PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-regbench-XXXXXX")
+export WORK DOCKYARD
+cleanup() {
+  for f in "$WORK"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+DIST=127.0.0.1:$(free_port)
+DY=127.0.0.1:$(free_port)
+export DIST DY
+
+# restart.sh dist|dy: stop that registry, empty its storage, start it, wait for /v2/
+cat >"$WORK/restart.sh" <<'SH'
+#!/usr/bin/env bash
+set -eu
+which=$1
+if [ -e "$WORK/$which.pid" ]; then
+  pid=$(cat "$WORK/$which.pid"); kill "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+fi
+rm -rf "$WORK/$which-data"; mkdir -p "$WORK/$which-data"
+if [ "$which" = dist ]; then
+  cat >"$WORK/dist.yml" <<YML
+version: 0.1
+log: {level: info}
+storage: {filesystem: {rootdirectory: $WORK/dist-data}, delete: {enabled: true}}
+http: {addr: $DIST, secret: bench}
+YML
+  docker-registry serve "$WORK/dist.yml" >>"$WORK/dist.log" 2>&1 &
+  host=$DIST
+else
+  REGISTRY_STORAGE_DELETE_ENABLED=true "$DOCKYARD" registry serve --root "$WORK/dy-data" \
+    --addr "$DY" >>"$WORK/dy.log" 2>&1 &
+  host=$DY
+fi
+echo $! >"$WORK/$which.pid"
+for _ in $(seq 200); do curl -fs "http://$host/v2/" >/dev/null && exit 0; sleep 0.05; done
+echo "registry $which did not start" >&2; exit 1
+SH
+chmod +x "$WORK/restart.sh"
+"$WORK/restart.sh" dist
+"$WORK/restart.sh" dy
+
+# the image: an OCI layout with 10 gzip layers of 20 MB random data; and a 100 MiB blob
+"$PYTHON" - "$WORK/src" "$WORK/big.bin" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+root = sys.argv[1]
+os.makedirs(f"{root}/blobs/sha256")
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(f"{root}/blobs/sha256/{h}", "wb").write(data)
+    return {"digest": f"sha256:{h}", "size": len(data)}
+layers, diff_ids = [], []
+for i in range(10):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        payload = os.urandom(20_000_000)
+        info = tarfile.TarInfo(f"layer{i}.bin"); info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    raw = buf.getvalue()
+    diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                   **put(gzip.compress(raw, compresslevel=1, mtime=0))})
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config)},
+    "layers": layers}).encode()
+m = put(manifest)
+json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{root}/oci-layout", "w"))
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    **m, "annotations": {"org.opencontainers.image.ref.name": "bench"}}]}, open(f"{root}/index.json", "w"))
+with open(sys.argv[2], "wb") as f:
+    f.write(os.urandom(100 << 20))
+PY
+BIG=sha256:$(sha256sum "$WORK/big.bin" | cut -d' ' -f1)
+du -sh "$WORK/src"
+
+push_image() {  # host
+  skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$WORK/src:bench" \
+    "docker://$1/bench/img:1"
+  for t in 2 3 4 5 6 7 8; do
+    skopeo copy -q --dest-tls-verify=false "docker://$1/bench/img:1" "docker://$1/bench/img:$t" \
+      --src-tls-verify=false
+  done
+}
+push_blob() {  # host: monolithic POST + PUT of the 100 MiB blob
+  local loc
+  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$1/v2/bench/big/blobs/uploads/" |
+    tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
+  case "$loc" in http*) ;; *) loc="http://$1$loc" ;; esac
+  case "$loc" in *\?*) loc="$loc&digest=$BIG" ;; *) loc="$loc?digest=$BIG" ;; esac
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/big.bin" \
+    "$loc" -o /dev/null
+}
+for h in "$DIST" "$DY"; do push_image "$h"; push_blob "$h"; done
+
+ACCEPT="application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json"
+ACCEPT="$ACCEPT,application/vnd.docker.distribution.manifest.v2+json"
+ACCEPT="$ACCEPT,application/vnd.docker.distribution.manifest.list.v2+json"
+cat >"$WORK/GET.lua" <<LUA
+wrk.method = "GET"
+wrk.headers["Accept"] = "$ACCEPT"
+LUA
+
+# one wrk run; prints requests/s (fails on any non-2xx answer or socket error)
+bench_wrk() {  # name host path lua connections
+  local out
+  out=$(wrk -t2 -c"$5" -d"${SECONDS_WRK}s" --latency -s "$WORK/$4.lua" "http://$2$3")
+  echo "$out" >>"$WORK/wrk.txt"
+  if echo "$out" | grep -q -e "Non-2xx" -e "Socket errors"; then
+    echo "$1 on $2 had errors:" >&2; echo "$out" >&2; exit 1
+  fi
+  echo "$out" | awk '/^Requests\/sec/ {print $2}'
+}
+# one hey run (HEAD or GET); prints requests/s (fails unless every answer is a 200)
+bench_hey() {  # name host path method
+  local out
+  out=$(hey -z "${SECONDS_WRK}s" -c 32 -m "$4" -H "Accept: $ACCEPT" "http://$2$3")
+  echo "$out" >>"$WORK/hey.txt"
+  if ! echo "$out" | grep -q "^  \[200\]" || echo "$out" | grep -q -e "^  \[[13-5]" -e "Error distribution"; then
+    echo "$1 on $2 had errors:" >&2; echo "$out" >&2; exit 1
+  fi
+  echo "$out" | awk '/Requests\/sec/ {print $2}'
+}
+transfer() { awk '/^Transfer\/sec/ {print $2}' <<<"$(tail -n 3 "$WORK/wrk.txt")"; }
+
+curl -fsS -H "Accept: $ACCEPT" -o /dev/null "http://$DY/v2/bench/img/manifests/1"  # warm up
+rows=()
+for spec in "manifest GET by tag|/v2/bench/img/manifests/1|GET|32" \
+            "tags list|/v2/bench/img/tags/list|GET|32" \
+            "100 MiB blob GET, 4 connections|/v2/bench/big/blobs/$BIG|GET|4"; do
+  IFS='|' read -r name path lua conns <<<"$spec"
+  d=$(bench_wrk "$name" "$DIST" "$path" "$lua" "$conns"); dt=$(transfer)
+  y=$(bench_wrk "$name" "$DY" "$path" "$lua" "$conns"); yt=$(transfer)
+  ratio=$(awk -v a="$y" -v b="$d" 'BEGIN {printf "%.2f", a / b}')
+  if [ "$conns" = 4 ]; then
+    rows+=("| $name (wrk -c$conns, transfer/s) | $dt | $yt | ${ratio}× |")
+  else
+    rows+=("| $name (wrk -c$conns, requests/s) | $d | $y | ${ratio}× |")
+  fi
+done
+for method in HEAD GET; do
+  d=$(bench_hey "manifest $method" "$DIST" /v2/bench/img/manifests/1 "$method")
+  y=$(bench_hey "manifest $method" "$DY" /v2/bench/img/manifests/1 "$method")
+  ratio=$(awk -v a="$y" -v b="$d" 'BEGIN {printf "%.2f", a / b}')
+  rows+=("| manifest $method by tag (hey -c32, requests/s) | $d | $y | ${ratio}× |")
+done
+{
+  echo "| Endpoint | distribution 2.8.2 | dockyard | dockyard / distribution |"
+  echo "|:---|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+} >"$WORK/wrk.md"
+
+hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/blob.md" \
+  -n "curl 100 MiB blob (distribution)" "curl -fsS -o /dev/null http://$DIST/v2/bench/big/blobs/$BIG" \
+  -n "curl 100 MiB blob (dockyard)" "curl -fsS -o /dev/null http://$DY/v2/bench/big/blobs/$BIG"
+
+hyperfine --runs "$RUNS" --export-markdown "$WORK/push.md" \
+  -n "skopeo push (distribution)" --prepare "$WORK/restart.sh dist" \
+  "skopeo copy -q --preserve-digests --dest-tls-verify=false oci:$WORK/src:bench docker://$DIST/bench/img:1" \
+  -n "skopeo push (dockyard)" --prepare "$WORK/restart.sh dy" \
+  "skopeo copy -q --preserve-digests --dest-tls-verify=false oci:$WORK/src:bench docker://$DY/bench/img:1"
+
+hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/pull.md" \
+  -n "skopeo pull (distribution)" --prepare "rm -rf $WORK/out-d" \
+  "skopeo copy -q --src-tls-verify=false docker://$DIST/bench/img:1 oci:$WORK/out-d:bench" \
+  -n "skopeo pull (dockyard)" --prepare "rm -rf $WORK/out-y" \
+  "skopeo copy -q --src-tls-verify=false docker://$DY/bench/img:1 oci:$WORK/out-y:bench"
+
+cat "$WORK/wrk.md"; echo; cat "$WORK/blob.md"; echo; cat "$WORK/push.md"; echo; cat "$WORK/pull.md"
+if [ -n "${KEEP_WRK:-}" ]; then cp "$WORK/wrk.txt" "$KEEP_WRK"; fi
