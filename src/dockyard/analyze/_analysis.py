@@ -10,7 +10,7 @@ from dockyard.analyze._dive import Inefficiency, build_tree, efficiency
 from dockyard.analyze._fs import FsNode, LayerChanges, apply_layer, new_root
 from dockyard.analyze._source import read_layers
 from dockyard.analyze._tarscan import TarEntry
-from dockyard.image import Image
+from dockyard.image import BlobImage, Image
 from dockyard.oci import HistoryEntry
 from dockyard.progress import Progress
 
@@ -111,7 +111,8 @@ def analyze_image(
     local-store blobs as they are read."""
     layers = image.layers()
     commands = layer_commands(image.config().history, len(layers))
-    entries = read_layers(layers, verify=verify, progress=progress)
+    source = image.source if isinstance(image, BlobImage) else None
+    entries = read_layers(layers, verify=verify, source=source, progress=progress)
     efficiency_score, inefficiencies = efficiency([build_tree(e) for e in entries])
     root = new_root()
     reports = []

@@ -9,7 +9,7 @@ from typing import BinaryIO, cast
 
 from dockyard.analyze._tarscan import TarEntry, scan_tar
 from dockyard.errors import SizeInvalid
-from dockyard.image import BlobImage, BlobIndex, Layer, StoreSource, open_any
+from dockyard.image import BlobImage, BlobIndex, BlobSource, Layer, StoreSource, open_any
 from dockyard.images import find_image, summaries
 from dockyard.layers import decompressor, detect
 from dockyard.local import LocalStore
@@ -29,13 +29,12 @@ def open_image(store: LocalStore, name: str, platform: Platform | None = None) -
     return root
 
 
-def _open(layer: Layer, verify: bool) -> tuple[BinaryIO, bool]:
+def _open(layer: Layer, source: BlobSource | None, verify: bool) -> tuple[BinaryIO, bool]:
     """The layer blob, and whether it is a plain file we may seek in.
 
     Blobs in the local store were verified when they were committed; without ``verify`` they
     are read as plain files (their size is still checked) instead of being hashed again.
     """
-    source = getattr(layer, "_source", None)
     if not verify and isinstance(source, StoreSource):
         descriptor = layer.descriptor
         content = source.store.content
@@ -51,8 +50,8 @@ def _open(layer: Layer, verify: bool) -> tuple[BinaryIO, bool]:
     return layer.compressed(), False
 
 
-def _scan(layer: Layer, digests: bool, verify: bool) -> list[TarEntry]:
-    raw, seekable = _open(layer, verify or digests)
+def _scan(layer: Layer, source: BlobSource | None, digests: bool, verify: bool) -> list[TarEntry]:
+    raw, seekable = _open(layer, source, verify or digests)
     try:
         peek = getattr(raw, "peek", None)
         head = peek(8)[:8] if peek is not None else b""
@@ -68,11 +67,13 @@ def read_layers(
     *,
     digests: bool = False,
     verify: bool = False,
+    source: BlobSource | None = None,
     progress: Progress | None = None,
 ) -> list[list[TarEntry]]:
     """The tar entries of every layer, in layer order (several layers read at once).
 
-    ``verify`` re-hashes store blobs while reading them (other sources always verify).
+    When ``source`` (the layers' blob source) is the local store, blobs are read unhashed
+    unless ``verify``; any other source verifies as it streams.
     """
     report = progress or NullProgress()
 
@@ -80,7 +81,7 @@ def read_layers(
         layer = layers[index]
         key = str(layer.descriptor.digest)
         report.start(key, f"layer {index}", layer.descriptor.size)
-        entries = _scan(layer, digests, verify)
+        entries = _scan(layer, source, digests, verify)
         report.advance(key, layer.descriptor.size)
         report.finish(key, f"{len(entries)} entries")
         return entries
