@@ -37,9 +37,11 @@ _FORMAT = click.Choice(["table", "json"])
 )
 @click.option("--top", type=int, default=20, show_default=True, help="Inefficient files shown.")
 @click.option(
-    "--verify",
-    is_flag=True,
-    help="Hash every layer again while reading it (the store verified it when it was written).",
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Hash every layer while reading it; --no-verify trusts the check made when the store "
+    "wrote it, and is faster.",
 )
 @click.pass_context
 def analyze_cmd(
