@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import posixpath
 import tempfile
@@ -151,7 +152,7 @@ class StepExecutor:
                 user=step.user,
                 network=network,  # type: ignore[arg-type]
                 mounts=tuple(mounts),
-                description=step.history.created_by or "RUN",
+                description=f"process {json.dumps(' '.join(step.argv))}",
             )
             self.worker.run(work, request, secrets=s.options.secrets, on_output=on_output)
 
