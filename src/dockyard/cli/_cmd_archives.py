@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 import click
 
+from dockyard.atomicfile import atomic_output
 from dockyard.cli._cmd_images import image_group
 from dockyard.cli._main import cli, open_store
 from dockyard.cli._progress import make_progress
@@ -97,14 +98,8 @@ def save_cmd(
         with make_progress(quiet=True) as progress:
             save_archive(items, sys.stdout.buffer, format=fmt, platform=wanted, progress=progress)  # type: ignore[arg-type]
         return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        with open(tmp, "wb") as f, make_progress() as progress:
-            save_archive(items, f, format=fmt, platform=wanted, progress=progress)  # type: ignore[arg-type]
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(Path(output)) as f, make_progress() as progress:
+        save_archive(items, f, format=fmt, platform=wanted, progress=progress)  # type: ignore[arg-type]
 
 
 @cli.command("import")

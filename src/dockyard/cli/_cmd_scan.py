@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import click
 
+from dockyard.atomicfile import write_atomic
 from dockyard.cli._format import human_duration
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import FailedPrecondition
@@ -34,12 +34,7 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    tmp = output.with_name(f".{output.name}.partial")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(output, text.encode())
 
 
 def _inventory(ctx: click.Context, target: str, platform: str | None) -> Inventory:

@@ -13,11 +13,11 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dockyard.atomicfile import write_atomic
 from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
 
 __all__ = ["DOCKER_HUB_KEY", "CredentialStore", "Credentials", "config_key"]
@@ -76,16 +76,8 @@ class CredentialStore:
 
     def _save(self, data: dict[str, Any]) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, name = tempfile.mkstemp(dir=self.config_dir, prefix=".config.json.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, indent="\t")
-                f.write("\n")
-            os.chmod(name, 0o600)
-            os.replace(name, self.path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
+        text = json.dumps(data, indent="\t") + "\n"
+        write_atomic(self.path, text.encode(), mode=0o600)
 
     def _helper(self, data: dict[str, Any], key: str) -> str | None:
         helpers = data.get("credHelpers") or {}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from dockyard.atomicfile import fsync_dir
 from dockyard.digest import Digest, Digester
 from dockyard.errors import DigestInvalid, FailedPrecondition, SizeInvalid
 
@@ -19,14 +20,6 @@ BUFFER_SIZE = 1 << 20
 
 #: Called with the verified digest just before a blob is published (used to take a lease first).
 PublishHook = Callable[[Digest], None]
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _refresh(target: Path) -> bool:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from dockyard.atomicfile import write_atomic
 from dockyard.content import BUFFER_SIZE, ContentStore, VerifyingReader
 from dockyard.errors import BlobUnknown, FailedPrecondition, InvalidArgument, NotFound
 from dockyard.image._endpoints import ImageSource, OpenStream
@@ -172,14 +171,4 @@ class LayoutDestination:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(name, 0o644)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)

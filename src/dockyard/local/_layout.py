@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from dockyard.content._writer import fsync_dir
+from dockyard.atomicfile import write_atomic
 from dockyard.errors import FailedPrecondition
 from dockyard.metadata import TagRecord
 from dockyard.oci import Index
@@ -31,18 +29,7 @@ REF_NAME = "org.opencontainers.image.ref.name"
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(name, 0o644)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    write_atomic(path, data)
 
 
 def ensure_layout(root: Path) -> None:

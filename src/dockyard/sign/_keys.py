@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +9,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from dockyard.atomicfile import write_atomic
 from dockyard.errors import AlreadyExists, InvalidArgument, Unsupported
 from dockyard.sign._encrypted import decrypt, encrypt
 from dockyard.sign._pem import decode_pem, encode_pem, is_pkcs8
@@ -200,32 +199,12 @@ def load_public_key(pem: bytes) -> PublicKey:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Create with mode 0600 from the first byte (mkstemp), fsync, then rename into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Mode 0600 from the first byte, fsynced, renamed into place."""
+    write_atomic(path, data, mode=0o600)
 
 
 def _write_public(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode=0o644)
 
 
 def write_key_pair(pair: KeyPair, prefix: Path, *, overwrite: bool = False) -> tuple[Path, Path]:

@@ -10,20 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from dockyard.atomicfile import fsync_dir
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry.storage._driver import FileInfo
 
 __all__ = ["FilesystemDriver"]
 
 _COMPONENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _FileWriter:
@@ -112,7 +105,7 @@ class FilesystemDriver:
             os.replace(src, dst)
         except FileNotFoundError:
             raise NotFound(f"no content at {source}") from None
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
