@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,7 @@ if _HERE not in sys.path:
 
 from registry_helpers import ASGIClient, RegistryProcess, start_registry  # noqa: E402
 
+from _infra import run_command  # noqa: E402
 from dockyard.registry import Registry, RegistryApp  # noqa: E402
 
 
@@ -38,3 +44,35 @@ def registry_server(tmp_path: Path) -> Iterator[RegistryProcess]:
     """``dockyard registry serve`` as a real process on 127.0.0.1 (a free port)."""
     with start_registry(tmp_path / "served") as server:
         yield server
+
+
+@dataclass
+class Podman:
+    """podman as root with its own storage (vfs), run root and auth file under a temp dir."""
+
+    base: list[str]
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_command([*self.base, *args], env=self.env, check=check, timeout=300)
+
+
+@pytest.fixture
+def podman(tmp_path: Path) -> Iterator[Podman]:
+    # podman refuses a run root longer than 50 characters: a short temp dir, not tmp_path
+    run = Path(tempfile.mkdtemp(prefix="dypm-"))
+    where = tmp_path / "podman"
+    where.mkdir()
+    (where / "auth.json").write_text('{"auths": {}}')
+    yield Podman(
+        [
+            "podman",
+            "--root", str(where / "root"),
+            "--runroot", str(run),
+            "--storage-driver", "vfs",
+            "--cgroup-manager", "cgroupfs",
+            "--events-backend", "none",
+        ],
+        {**os.environ, "REGISTRY_AUTH_FILE": str(where / "auth.json")},
+    )  # fmt: skip
+    shutil.rmtree(run, ignore_errors=True)

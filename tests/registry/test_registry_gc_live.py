@@ -24,8 +24,8 @@ LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 GC = [dockyard_executable(), "registry", "gc", "--root"]
 
 
-def _layout(root: Path, layers: list[bytes], tag: str = "t") -> None:
-    """A one-image OCI layout (layers are stored as given; their content is what we verify)."""
+def oci_layout(root: Path, layers: list[bytes], tag: str = "t", arch: str = "amd64") -> str:
+    """A one-image OCI layout (layers stored as given); the manifest's digest."""
     blobs = root / "blobs" / "sha256"
     blobs.mkdir(parents=True)
 
@@ -36,7 +36,7 @@ def _layout(root: Path, layers: list[bytes], tag: str = "t") -> None:
 
     diff_ids = [f"sha256:{hashlib.sha256(gzip.decompress(x)).hexdigest()}" for x in layers]
     config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+        {"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     ).encode()
     manifest = json.dumps(
         {
@@ -53,9 +53,10 @@ def _layout(root: Path, layers: list[bytes], tag: str = "t") -> None:
     }
     (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    return str(entry["digest"])
 
 
-def _tar(name: str, payload: bytes) -> bytes:
+def gzip_tar(name: str, payload: bytes) -> bytes:
     """A gzipped one-file tar (skopeo would compress a plain tar, changing its digest)."""
 
     buf = io.BytesIO()
@@ -75,16 +76,16 @@ def test_gc_loop_while_skopeo_pushes_loses_nothing(tmp_path: Path) -> None:
     root = tmp_path / "data"
     # layers shared by the garbage and by the new pushes: the collector deletes them while
     # pushes find them present (HEAD), or pushes upload them again after they are gone
-    shared = [_tar(f"shared{i}", os.urandom(200_000)) for i in range(4)]
+    shared = [gzip_tar(f"shared{i}", os.urandom(200_000)) for i in range(4)]
     images = {
-        f"app{i}:v{j}": [shared[(i + j) % 4], _tar(f"own{i}-{j}", os.urandom(100_000))]
+        f"app{i}:v{j}": [shared[(i + j) % 4], gzip_tar(f"own{i}-{j}", os.urandom(100_000))]
         for i in range(3)
         for j in range(4)
     }
     for ref, layers in images.items():
-        _layout(tmp_path / "src" / ref.replace(":", "-"), layers)
+        oci_layout(tmp_path / "src" / ref.replace(":", "-"), layers)
     for i, layer in enumerate(shared):
-        _layout(tmp_path / "src" / f"old{i}", [layer])
+        oci_layout(tmp_path / "src" / f"old{i}", [layer])
     with start_registry(root) as server:
         # garbage: images pushed long ago whose tags were then moved elsewhere
         for i in range(4):
