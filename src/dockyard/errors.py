@@ -39,6 +39,7 @@ __all__ = [
     "Unavailable",
     "UnsafeLayer",
     "Unsupported",
+    "VulnerabilityPolicyDenied",
 ]
 
 
@@ -239,6 +240,10 @@ class DecryptionFailed(InvalidArgument):
 
 class SignatureInvalid(Denied):
     """No signature (or attestation) verifies against the trusted key(s), with the reasons."""
+
+
+class VulnerabilityPolicyDenied(Denied):
+    """A registry refuses a pull: the image has findings its scan policy blocks (or no report)."""
 
 
 class DockerfileInvalid(InvalidArgument):

@@ -22,7 +22,7 @@ from dockyard.local import LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Platform
 from dockyard.scan._filesystem import LayerInput
 
-__all__ = ["LayerStep", "ScanSource", "open_source"]
+__all__ = ["LayerStep", "ScanSource", "image_source", "open_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,8 @@ def _pick(opened: BlobImage | BlobIndex, platform: Platform | None) -> BlobImage
     return opened.image(best[1])
 
 
-def _from_blob_image(kind: str, name: str, image: BlobImage) -> ScanSource:
+def image_source(kind: str, name: str, image: BlobImage) -> ScanSource:
+    """What to scan in ``image`` (any blob source: a store, an archive, a registry's storage)."""
     config = image.config()
     layers = [
         LayerInput(
@@ -185,7 +186,7 @@ def _archive(path: Path, platform: Platform | None) -> ScanSource:
             source = _TarBlobs(tar)
             desc = Descriptor.from_json(manifests[0], where="index.json")
             image = _pick(open_any(source, desc), platform)
-            result = _from_blob_image("oci-archive", str(path), image)
+            result = image_source("oci-archive", str(path), image)
         elif "manifest.json" in names:
             result = _docker_archive(path, tar)
         else:
@@ -207,7 +208,7 @@ def _loaded_archive(path: Path, platform: Platform | None) -> ScanSource:
         with open(path, "rb") as f:
             loaded = load_archive(store, f)
         image = _pick(open_any(StoreSource(store), loaded[0].descriptor), platform)
-        result = _from_blob_image("archive", str(path), image)
+        result = image_source("archive", str(path), image)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -220,7 +221,7 @@ def _store_image(store: LocalStore, text: str, platform: Platform | None) -> Sca
 
     summary = find_image(text, summaries(store))
     image = _pick(open_any(StoreSource(store), summary.descriptor), platform)
-    return _from_blob_image("image", text, image)
+    return image_source("image", text, image)
 
 
 _PREFIXES = ("dir:", "docker-archive:", "oci-archive:", "archive:")
