@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from dockyard.digest import Digest
 from dockyard.errors import BlobUnknown, ManifestUnknown, NameUnknown, NotFound
@@ -22,7 +22,21 @@ from dockyard.registry._uploads import BlobUploads
 from dockyard.registry.metadata import Database, GCQueries, ManifestRecord, RegistryMetadata
 from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
 
-__all__ = ["BlobHandle", "PushedManifest", "Registry"]
+__all__ = ["BlobHandle", "PullPolicy", "PushedManifest", "Registry"]
+
+
+class PullPolicy(Protocol):
+    """Decides whether a manifest may be served (e.g. signature enforcement)."""
+
+    def applies(self, repository: str) -> bool:
+        """Whether ``check`` has anything to say about ``repository`` (cheap, on the loop)."""
+        ...
+
+    def check(
+        self, registry: Registry, repository: str, reference: str, record: ManifestRecord
+    ) -> None:
+        """Raise a Denied error to refuse serving ``record`` (blocking; run in a thread)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +75,8 @@ class Registry:
         self.delete_enabled = delete_enabled
         self.cache: RegistryCache = RegistryCache() if cache else NoCache()
         self._seen_generation = GCQueries(meta.db).generation()
+        #: checked before a manifest is served by GET or HEAD; pushes are never checked
+        self.pull_policy: PullPolicy | None = None
 
     @classmethod
     def open(

@@ -84,6 +84,16 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
         database=config.database_url,
         delete_enabled=config.storage.delete_enabled,
     )
+    if config.sections.get("policies") is not None:
+        from dockyard.registry.policy import signature_enforcement
+
+        registry.pull_policy = signature_enforcement(config.sections)
+        if registry.pull_policy is not None:
+            rules = registry.pull_policy.policy.rules
+            log.info(
+                "signature required to pull from %s",
+                ", ".join(rule.repository for rule in rules),
+            )
     purged = registry.purge_uploads(STALE_UPLOAD_AGE)
     if purged:
         log.info("removed %d stale upload session(s)", purged)

@@ -26,6 +26,11 @@ async def get_manifest(request: Request, registry: Registry, name: str, referenc
     record = registry.cached_manifest(name, reference)
     if record is None:
         record = await request.run(registry.manifest, name, parse_reference(reference))
+    policy = registry.pull_policy
+    # Only a GET hands out the manifest; HEAD (digest, size, type) stays open, as in Harbor's
+    # content trust, so that a signer (dockyard sign, cosign) can resolve what it signs.
+    if policy is not None and request.method == "GET" and policy.applies(name):
+        await request.run(policy.check, registry, name, reference, record)
     send = request.send
     if request.method == "GET" and request.header("if-none-match") == f'"{record.digest}"':
         headers = _headers(record)

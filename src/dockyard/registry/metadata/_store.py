@@ -250,6 +250,25 @@ class RegistryMetadata:
             row = conn.execute(q).first()
         return None if row is None else ManifestRecord(row[0], row[1], bytes(row[2]))
 
+    def parent_indexes(self, repository: str, digest: str) -> list[str]:
+        """Digests of the indexes in ``repository`` that list manifest ``digest``."""
+        q = (
+            select(manifests.c.digest)
+            .select_from(
+                manifest_refs.join(manifests, manifests.c.id == manifest_refs.c.manifest_id).join(
+                    repositories
+                )
+            )
+            .where(
+                repositories.c.name == repository,
+                manifest_refs.c.kind == "manifest",
+                manifest_refs.c.digest == digest,
+            )
+            .order_by(manifests.c.digest)
+        )
+        with self.db.read() as conn:
+            return [r[0] for r in conn.execute(q)]
+
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Remove a manifest (and every tag on it) from ``repository``."""
         with self.db.write() as conn:
