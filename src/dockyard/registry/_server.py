@@ -94,6 +94,11 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
                 "signature required to pull from %s",
                 ", ".join(rule.repository for rule in rules),
             )
+    scanning = None
+    if config.sections.get("scanning") is not None:
+        from dockyard.registry.scanning import start_scanning
+
+        scanning = start_scanning(registry, config.sections["scanning"])
     purged = registry.purge_uploads(STALE_UPLOAD_AGE)
     if purged:
         log.info("removed %d stale upload session(s)", purged)
@@ -110,11 +115,15 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
         json_log = config.log.formatter in ("json", "logstash")
         access = AccessLog(sys.stderr, "json" if json_log else "combined")
         observers.append(_access_observer(access))
+    if scanning is not None:
+        observers.append(scanning.observer())
     return RegistryApp(
         registry,
         authenticator=authenticator,
         observers=observers,
         extra_routes=extra,  # type: ignore[arg-type]
+        extensions={"dockyard": scanning.reports} if scanning is not None else None,
+        on_shutdown=[scanning.close] if scanning is not None else None,
     )
 
 

@@ -114,6 +114,7 @@ SCHEMA = Section(
         "metrics": Section({"enabled": BOOL, "path": STR}),
         "database": Section({"url": STR}),
         "policies": OPAQUE,
+        "scanning": OPAQUE,
         **{
             name: IGNORED
             for name in (
@@ -290,7 +291,7 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         log=_log_config(tree.get("log", {})),
         metrics=MetricsConfig(**tree.get("metrics", {})),
         database_url=tree.get("database", {}).get("url"),
-        sections={k: tree[k] for k in ("policies",) if k in tree},
+        sections={k: tree[k] for k in ("policies", "scanning") if k in tree},
         warnings=tuple(warnings),
     )
 

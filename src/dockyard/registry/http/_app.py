@@ -29,7 +29,7 @@ from dockyard.registry.http._io import (
 )
 from dockyard.registry.http._routes import Route, Target, match
 
-__all__ = ["RegistryApp", "ResponseObserver"]
+__all__ = ["ExtensionHandler", "RegistryApp", "ResponseObserver"]
 
 log = logging.getLogger("dockyard.registry")
 
@@ -56,6 +56,9 @@ _HANDLERS: dict[tuple[Route, str], Handler] = {
     (Route.REFERRERS, "GET"): _listings.referrers,
 }
 
+
+#: Serves /v2/<name>/_<ext>/<rest>: called as (request, registry, name, rest).
+ExtensionHandler = Callable[[Request, Registry, str, str], Awaitable[None]]
 
 #: Called after every response: (request, route name, status, seconds, body bytes sent).
 ResponseObserver = Callable[[Request, str, int, float, int], None]
@@ -94,12 +97,17 @@ class RegistryApp:
         observers: list[ResponseObserver] | None = None,
         threads: int = 32,
         extra_routes: dict[str, Handler] | None = None,
+        extensions: dict[str, ExtensionHandler] | None = None,
+        on_shutdown: list[Callable[[], None]] | None = None,
     ) -> None:
         self.registry = registry
         self.authenticator = authenticator
         self.observers = list(observers or [])
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
         self.extra_routes = dict(extra_routes or {})
+        self.extensions = dict(extensions or {})
+        #: called (blocking) when the server shuts down
+        self.on_shutdown = list(on_shutdown or [])
         self._sync_task: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,6 +127,11 @@ class RegistryApp:
                 if self._sync_task is not None:
                     self._sync_task.cancel()
                 self.executor.shutdown(wait=False, cancel_futures=True)
+                for stop in self.on_shutdown:
+                    try:
+                        stop()
+                    except Exception:
+                        log.exception("shutdown hook failed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -200,6 +213,13 @@ class RegistryApp:
             if method not in ("GET", "HEAD"):
                 raise MethodNotAllowed(f"{method} is not allowed on /v2/_catalog")
             await _listings.catalog(request, self.registry)
+            return
+        if route is Route.EXTENSION:
+            ext, _, rest = target.arg.partition("/")
+            extension = self.extensions.get(ext)
+            if extension is None:
+                raise UnknownEndpoint(f"no such extension _{ext} on this registry")
+            await extension(request, self.registry, target.name, rest)
             return
         handler = _HANDLERS.get((route, method))
         if handler is None:

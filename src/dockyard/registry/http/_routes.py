@@ -21,6 +21,8 @@ class Route(Enum):
     UPLOADS = "uploads"
     UPLOAD = "upload"
     REFERRERS = "referrers"
+    #: /v2/<name>/_<ext>/<rest> (the distribution spec's extension form); arg is "<ext>/<rest>"
+    EXTENSION = "extension"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class Target:
 
 
 _PATTERNS = [
+    # names have no "_"-prefixed component, so the first "/_" ends the name
+    (Route.EXTENSION, re.compile(r"(.+?)/_([a-z0-9]+/.+)")),
     (Route.TAGS, re.compile(r"(.+)/tags/list()")),
     (Route.MANIFEST, re.compile(r"(.+)/manifests/([^/]+)")),
     (Route.UPLOADS, re.compile(r"(.+)/blobs/uploads/?()")),

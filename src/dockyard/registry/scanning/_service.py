@@ -1,0 +1,115 @@
+"""Scanning in a registry server: the ``scanning:`` config section turned into a scanner, a
+pull policy, the report endpoint, and a response observer that queues a scan on each push."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dockyard.errors import InvalidArgument
+from dockyard.registry._registry import PullPolicy, Registry
+from dockyard.registry.http import Request, ResponseObserver
+from dockyard.registry.http._routes import Route, match
+from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.scanning._config import ScanningConfig
+from dockyard.registry.scanning._http import ScanReports
+from dockyard.registry.scanning._policy import ScanEnforcement
+from dockyard.registry.scanning._scanner import Scanner
+from dockyard.scan import VulnDB
+
+__all__ = ["PolicyChain", "ScanningService", "start_scanning"]
+
+log = logging.getLogger("dockyard.registry.scanning")
+
+
+class PolicyChain:
+    """Several pull policies, checked in order (the first refusal wins)."""
+
+    def __init__(self, *policies: PullPolicy) -> None:
+        self.policies = policies
+
+    def applies(self, repository: str) -> bool:
+        return any(p.applies(repository) for p in self.policies)
+
+    def check(
+        self, registry: Registry, repository: str, reference: str, record: ManifestRecord
+    ) -> None:
+        for policy in self.policies:
+            if policy.applies(repository):
+                policy.check(registry, repository, reference, record)
+
+
+class ScanningService:
+    def __init__(self, registry: Registry, config: ScanningConfig) -> None:
+        self.config = config
+        self.scanner = Scanner(registry, config.db_path(), config.workers)
+        self.policy = ScanEnforcement(config, self.scanner) if config.blocking else None
+        self.reports = ScanReports(config, self.scanner, self.policy)
+
+    def observer(self) -> ResponseObserver:
+        """Queues a scan after each successful manifest PUT (with ``on-push``)."""
+        scanner = self.scanner
+        on_push = self.config.on_push
+
+        def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
+            if not on_push or route != "manifest" or request.method != "PUT" or status != 201:
+                return
+            target = match(request.path)
+            if target is not None and target.route is Route.MANIFEST:
+                scanner.pushed(target.name, target.arg)
+
+        return observe
+
+    def install(self, registry: Registry) -> None:
+        """Add the pull policy (after any the registry already has)."""
+        if self.policy is None:
+            return
+        existing = registry.pull_policy
+        registry.pull_policy = (
+            self.policy if existing is None else PolicyChain(existing, self.policy)
+        )
+
+    def close(self) -> None:
+        self.scanner.close()
+
+
+def _check_db(config: ScanningConfig) -> None:
+    path = config.db_path()
+    if not path.is_file():
+        log.warning(
+            "scanning: no vulnerability database at %s; scans fail until advisories are "
+            "imported (`dockyard db import`) or scanning.db names one",
+            path,
+        )
+        return
+    db = VulnDB(path)
+    try:
+        status = db.status()
+    finally:
+        db.close()
+    if not status["sources"]:
+        log.warning("scanning: the vulnerability database %s is empty", path)
+    else:
+        log.info("scanning: %d advisories in %s", status["advisories"], path)
+
+
+def start_scanning(registry: Registry, section: Any) -> ScanningService:
+    """From the config's ``scanning`` section: the service, installed into ``registry``, with
+    the scans a previous process left pending queued again."""
+    try:
+        config = ScanningConfig.from_section(section)
+    except InvalidArgument:
+        raise
+    _check_db(config)
+    service = ScanningService(registry, config)
+    service.install(registry)
+    resumed = service.scanner.resume()
+    if resumed:
+        log.info("scanning: %d pending scan(s) queued again", resumed)
+    log.info(
+        "scanning: on-push %s, block-severity %s%s",
+        "on" if config.on_push else "off",
+        config.block_severity or "none",
+        " (unscanned images blocked too)" if config.blocking and config.block_unscanned else "",
+    )
+    return service
