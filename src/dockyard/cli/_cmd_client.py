@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -29,14 +29,14 @@ from dockyard.image import (
     ImageDestination,
     ImageSource,
     Location,
-    StoreDestination,
-    StoreImageSource,
     copy,
     parse_location,
 )
-from dockyard.local import LocalStore
 from dockyard.oci import Index, Platform, parse_manifest_or_index
 from dockyard.reference import Reference
+
+if TYPE_CHECKING:
+    from dockyard.local import LocalStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -191,6 +191,8 @@ def pull_cmd(
     client: RegistryClient,
 ) -> None:
     """Pull an image (or one platform of it) from a registry into the local store."""
+    from dockyard.image import StoreDestination
+
     reference = _remote_ref(ref)
     store = open_store(ctx)
     names = [reference] if reference.tag is not None else []
@@ -221,6 +223,8 @@ def push_cmd(
     ctx: click.Context, ref: str, platform: str | None, quiet: bool, client: RegistryClient
 ) -> None:
     """Push an image from the local store to its registry."""
+    from dockyard.image import StoreImageSource
+
     reference = _remote_ref(ref)
     store = open_store(ctx)
     if not quiet:

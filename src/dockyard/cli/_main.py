@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dockyard import __version__
 from dockyard.errors import DockyardError
-from dockyard.local import LocalStore
+
+if TYPE_CHECKING:
+    from dockyard.local import LocalStore
 
 __all__ = ["cli", "main", "open_store"]
 
@@ -99,6 +102,8 @@ def open_store(ctx: click.Context) -> LocalStore:
     """The local store for this invocation (opened once)."""
     obj = ctx.find_root().obj
     if "store" not in obj:
+        from dockyard.local import LocalStore  # not at import: commands without a store skip it
+
         obj["store"] = LocalStore.open(obj["root"])
     store: LocalStore = obj["store"]
     return store

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TransferSpeedColumn,
-)
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 __all__ = ["PlainProgress", "RichProgress", "make_progress"]
 
@@ -55,6 +48,17 @@ class RichProgress:
     """docker-like per-item bars on the terminal."""
 
     def __init__(self, stream: TextIO) -> None:
+        # rich is imported here, not at module level: it costs ~50 ms of start-up that
+        # commands writing plain lines (no terminal, --quiet) never need
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
+
         self.console = Console(file=stream)
         self.bars = Progress(
             TextColumn("{task.description}"),

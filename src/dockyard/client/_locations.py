@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dockyard.client._remote import RegistryClient
 from dockyard.errors import InvalidArgument
-from dockyard.image import (
-    ArchiveDestination,
-    ArchiveSource,
-    ImageDestination,
-    ImageSource,
-    LayoutDestination,
-    LayoutSource,
-    Location,
-    StoreDestination,
-    StoreImageSource,
-)
-from dockyard.local import LocalStore
+from dockyard.image import ImageDestination, ImageSource, LayoutDestination, LayoutSource, Location
+
+# The store and archive endpoints are imported where they are used: they pull in the local
+# store's SQL metadata and the compressors, which a registry ↔ layout copy never needs.
+
+if TYPE_CHECKING:
+    from dockyard.local import LocalStore
 
 ArchiveKind = Literal["docker", "oci"]
 
 __all__ = ["open_destination", "open_source"]
 
-StoreOpener = Callable[[], LocalStore]
+StoreOpener = Callable[[], "LocalStore"]
 
 
 def open_source(location: Location, client: RegistryClient, store: StoreOpener) -> ImageSource:
@@ -32,11 +27,15 @@ def open_source(location: Location, client: RegistryClient, store: StoreOpener) 
         assert location.ref is not None
         return client.source(location.ref)
     if location.kind == "store":
+        from dockyard.image import StoreImageSource
+
         assert location.ref is not None
         return StoreImageSource(store(), location.ref)
     assert location.path is not None
     if location.kind == "oci":
         return LayoutSource(location.path, location.name)
+    from dockyard.image import ArchiveSource
+
     kind: ArchiveKind = "oci" if location.kind == "oci-archive" else "docker"
     return ArchiveSource(location.path, kind, location.name)
 
@@ -48,6 +47,8 @@ def open_destination(
         assert location.ref is not None
         return client.destination(location.ref)
     if location.kind == "store":
+        from dockyard.image import StoreDestination
+
         assert location.ref is not None
         names = [location.ref] if location.ref.tag is not None else []
         return StoreDestination(store(), names, digest_names=[location.ref])
@@ -56,5 +57,7 @@ def open_destination(
         return LayoutDestination(location.path, location.name)
     if location.path.is_dir():
         raise InvalidArgument(f"{location.path} is a directory; an archive must be a file")
+    from dockyard.image import ArchiveDestination
+
     kind: ArchiveKind = "oci" if location.kind == "oci-archive" else "docker"
     return ArchiveDestination(location.path, kind, location.name)

@@ -1,16 +1,22 @@
 """Images as small read-only protocols over any blob source, and the formats that carry them."""
 
-from dockyard.image._archive_endpoints import ArchiveDestination, ArchiveSource
-from dockyard.image._archive_read import LoadedImage, load_archive
-from dockyard.image._archive_write import ArchiveFormat, ArchiveImage, save_archive
-from dockyard.image._blob_image import BlobImage, BlobIndex, BlobLayer, open_any, reachable
-from dockyard.image._copy import CopyResult, copy
-from dockyard.image._endpoints import ImageDestination, ImageSource, OpenStream
-from dockyard.image._layout import LayoutBlobs, LayoutDestination, LayoutSource
-from dockyard.image._protocols import BlobSource, Image, ImageIndex, Layer
-from dockyard.image._store import StoreSource, open_store_image
-from dockyard.image._store_endpoints import StoreDestination, StoreImageSource
-from dockyard.image._transports import Location, TransportKind, parse_location
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.image._archive_endpoints import ArchiveDestination, ArchiveSource
+    from dockyard.image._archive_read import LoadedImage, load_archive
+    from dockyard.image._archive_write import ArchiveFormat, ArchiveImage, save_archive
+    from dockyard.image._blob_image import BlobImage, BlobIndex, BlobLayer, open_any, reachable
+    from dockyard.image._copy import CopyResult, copy
+    from dockyard.image._endpoints import ImageDestination, ImageSource, OpenStream
+    from dockyard.image._layout import LayoutBlobs, LayoutDestination, LayoutSource
+    from dockyard.image._protocols import BlobSource, Image, ImageIndex, Layer
+    from dockyard.image._store import StoreSource, open_store_image
+    from dockyard.image._store_endpoints import StoreDestination, StoreImageSource
+    from dockyard.image._transports import Location, TransportKind, parse_location
 
 __all__ = [
     "ArchiveDestination",
@@ -45,3 +51,52 @@ __all__ = [
     "reachable",
     "save_archive",
 ]
+
+#: Where each public name lives. Submodules load on first use (PEP 562), so a registry copy
+#: does not import the archive readers, the local store or the compressors it never touches.
+_WHERE = {
+    "ArchiveDestination": "_archive_endpoints",
+    "ArchiveFormat": "_archive_write",
+    "ArchiveImage": "_archive_write",
+    "ArchiveSource": "_archive_endpoints",
+    "BlobImage": "_blob_image",
+    "BlobIndex": "_blob_image",
+    "BlobLayer": "_blob_image",
+    "BlobSource": "_protocols",
+    "CopyResult": "_copy",
+    "Image": "_protocols",
+    "ImageDestination": "_endpoints",
+    "ImageIndex": "_protocols",
+    "ImageSource": "_endpoints",
+    "Layer": "_protocols",
+    "LayoutBlobs": "_layout",
+    "LayoutDestination": "_layout",
+    "LayoutSource": "_layout",
+    "LoadedImage": "_archive_read",
+    "Location": "_transports",
+    "OpenStream": "_endpoints",
+    "StoreDestination": "_store_endpoints",
+    "StoreImageSource": "_store_endpoints",
+    "StoreSource": "_store",
+    "TransportKind": "_transports",
+    "copy": "_copy",
+    "load_archive": "_archive_read",
+    "open_any": "_blob_image",
+    "open_store_image": "_store",
+    "parse_location": "_transports",
+    "reachable": "_blob_image",
+    "save_archive": "_archive_write",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
