@@ -5,27 +5,23 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dockyard.atomicfile import write_atomic
-from dockyard.cli._format import human_duration
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import FailedPrecondition
-from dockyard.local import LocalStore
-from dockyard.oci import Platform
-from dockyard.scan import Inventory, catalog_source, open_source
-from dockyard.scan._importers import read_advisories
-from dockyard.scan._matcher import match_inventory
-from dockyard.scan._report import (
-    REPORT_FORMATS,
-    SEVERITIES,
-    Report,
-    parse_severities,
-    read_ignorefile,
-)
-from dockyard.scan._sbom import SBOM_FORMATS, render_sbom
-from dockyard.scan._vulndb import VulnDB
+from dockyard.scan._sbom import SBOM_FORMATS
+
+if TYPE_CHECKING:  # loaded by the commands that use them, so `sbom` starts fast
+    from dockyard.local import LocalStore
+    from dockyard.scan import Inventory
+    from dockyard.scan._vulndb import VulnDB
+
+#: as in dockyard.scan._report (checked by the scan tests), without importing it for `sbom`
+SEVERITIES = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+REPORT_FORMATS = ("table", "json", "sarif", "cyclonedx")
 
 _STALE_SECONDS = 7 * 24 * 3600
 
@@ -38,6 +34,9 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _inventory(ctx: click.Context, target: str, platform: str | None) -> Inventory:
+    from dockyard.oci import Platform
+    from dockyard.scan import catalog_source, open_source
+
     def store() -> LocalStore:
         return open_store(ctx)
 
@@ -70,11 +69,15 @@ def sbom_cmd(
 ) -> None:
     """List the packages in an image, a directory, or an image archive (a software bill of
     materials). TARGET may be prefixed dir:, docker-archive: or oci-archive:."""
+    from dockyard.scan._sbom import render_sbom
+
     inventory = _inventory(ctx, target, platform)
     _write(render_sbom(inventory, fmt), output)
 
 
 def _vulndb(ctx: click.Context) -> VulnDB:
+    from dockyard.scan._vulndb import VulnDB
+
     return VulnDB.in_store(open_store(ctx).root)
 
 
@@ -92,6 +95,8 @@ cli.add_command(db_group)
 def db_import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Import advisories: OSV JSON files, directories or zips; Debian security tracker JSON;
     Alpine secdb YAML."""
+    from dockyard.scan._importers import read_advisories
+
     db = _vulndb(ctx)
     try:
         for path in paths:
@@ -107,6 +112,8 @@ def db_import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def db_status_cmd(ctx: click.Context, fmt: str) -> None:
     """Show the database's sources, counts and age."""
+    from dockyard.cli._format import human_duration
+
     db = _vulndb(ctx)
     try:
         status = db.status()
@@ -177,6 +184,9 @@ def scan_cmd(
 ) -> None:
     """Report the known vulnerabilities of the packages in an image, directory or archive,
     from the imported database (no network)."""
+    from dockyard.scan._matcher import match_inventory
+    from dockyard.scan._report import Report, parse_severities, read_ignorefile
+
     severities = parse_severities(severity)
     if ignorefile is None and Path(".trivyignore").is_file():
         ignorefile = Path(".trivyignore")

@@ -8,6 +8,7 @@ handed to a probe while their layer streams past. Every entry remembers the laye
 
 from __future__ import annotations
 
+import mmap
 import os
 import posixpath
 import re
@@ -21,7 +22,15 @@ from typing import IO
 
 from dockyard.errors import InvalidArgument, NotFound
 
-__all__ = ["FileEntry", "FileView", "LayerInput", "Probe", "walk_directory", "walk_layers"]
+__all__ = [
+    "FileEntry",
+    "FileView",
+    "LayerInput",
+    "Probe",
+    "ProbeData",
+    "walk_directory",
+    "walk_layers",
+]
 
 _SPOOL_LIMIT = 8 << 20
 _PROBE_LIMIT = 512 << 20
@@ -50,7 +59,9 @@ class LayerInput:
 
 
 #: Called with each final executable ELF file and its bytes; the probe keeps what it wants.
-Probe = Callable[[FileEntry, bytes], None]
+#: A binary to probe: the bytes of a layer member, or a read-only map of a file on disk.
+ProbeData = bytes | mmap.mmap
+Probe = Callable[[FileEntry, ProbeData], None]
 
 
 @dataclass
@@ -303,8 +314,9 @@ def walk_directory(root: Path, keep: re.Pattern[str], probe: Probe | None = None
             try:
                 with open(child.path, "rb") as f:
                     if f.read(4) == ELF_MAGIC:
-                        f.seek(0)
-                        probe(entry, f.read())
+                        # mapped, not read: the probes look at a few sections of each binary
+                        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                            probe(entry, data)
             except OSError:
                 continue
     return view

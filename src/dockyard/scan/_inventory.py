@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dockyard.scan._filesystem import FileEntry, FileView, walk_directory, walk_layers
+from dockyard.scan._filesystem import (
+    FileEntry,
+    FileView,
+    ProbeData,
+    walk_directory,
+    walk_layers,
+)
 from dockyard.scan._globs import compile_globs
 from dockyard.scan._package import Distro, Package
 from dockyard.scan._source import LayerStep, ScanSource
@@ -69,7 +75,7 @@ def catalog_source(
     keep = compile_globs([*OS_RELEASE_GLOBS, *(g for c in catalogers for g in c.globs)])
     found: list[Package] = []
 
-    def probe(entry: FileEntry, data: bytes) -> None:
+    def probe(entry: FileEntry, data: ProbeData) -> None:
         for cataloger in binary:
             found.extend(cataloger.probe(entry, data))
 

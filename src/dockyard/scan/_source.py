@@ -13,14 +13,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.image import BlobImage, BlobIndex, StoreSource, load_archive, open_any
-from dockyard.layers import decompressor
-from dockyard.local import LocalStore
-from dockyard.oci import Descriptor, ImageConfig, Platform
 from dockyard.scan._filesystem import LayerInput
+
+if TYPE_CHECKING:  # images, archives and the store load only when such a source is scanned
+    from dockyard.image import BlobImage, BlobIndex
+    from dockyard.local import LocalStore
+    from dockyard.oci import Descriptor, ImageConfig, Platform
 
 __all__ = ["LayerStep", "ScanSource", "image_source", "open_source"]
 
@@ -76,6 +77,9 @@ def _steps(config: ImageConfig, layers: list[LayerInput]) -> list[LayerStep]:
 
 
 def _pick(opened: BlobImage | BlobIndex, platform: Platform | None) -> BlobImage:
+    from dockyard.image import BlobImage
+    from dockyard.oci import Platform
+
     if isinstance(opened, BlobImage):
         return opened
     wanted = platform or Platform.current()
@@ -148,6 +152,9 @@ def _docker_archive(path: Path, tar: tarfile.TarFile) -> ScanSource:
     if not isinstance(entries, list) or not entries:
         raise InvalidArgument(f"{path}: manifest.json lists no images")
     entry = entries[0]
+    from dockyard.layers import decompressor
+    from dockyard.oci import ImageConfig
+
     config = ImageConfig.parse(cast(IO[bytes], tar.extractfile(entry["Config"])).read())
     diff_ids = [str(d) for d in config.diff_ids]
     names = [str(p) for p in entry.get("Layers") or []]
@@ -184,6 +191,9 @@ def _archive(path: Path, platform: Platform | None) -> ScanSource:
             if not manifests:
                 raise InvalidArgument(f"{path}: index.json lists no manifests")
             source = _TarBlobs(tar)
+            from dockyard.image import open_any
+            from dockyard.oci import Descriptor
+
             desc = Descriptor.from_json(manifests[0], where="index.json")
             image = _pick(open_any(source, desc), platform)
             result = image_source("oci-archive", str(path), image)
@@ -202,6 +212,9 @@ def _archive(path: Path, platform: Platform | None) -> ScanSource:
 
 
 def _loaded_archive(path: Path, platform: Platform | None) -> ScanSource:
+    from dockyard.image import StoreSource, load_archive, open_any
+    from dockyard.local import LocalStore
+
     tmp = Path(tempfile.mkdtemp(prefix="dockyard-scan-"))
     try:
         store = LocalStore.open(tmp)
@@ -217,6 +230,7 @@ def _loaded_archive(path: Path, platform: Platform | None) -> ScanSource:
 
 
 def _store_image(store: LocalStore, text: str, platform: Platform | None) -> ScanSource:
+    from dockyard.image import StoreSource, open_any
     from dockyard.images import find_image, summaries
 
     summary = find_image(text, summaries(store))

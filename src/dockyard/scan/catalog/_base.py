@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from dockyard.scan._filesystem import FileEntry, FileView
+from dockyard.scan._filesystem import FileEntry, FileView, ProbeData
 from dockyard.scan._package import Distro, Package
 
 __all__ = ["BinaryCataloger", "Cataloger", "Context"]
@@ -34,4 +34,4 @@ class BinaryCataloger(Protocol):
     @property
     def name(self) -> str: ...
 
-    def probe(self, entry: FileEntry, data: bytes) -> list[Package]: ...
+    def probe(self, entry: FileEntry, data: ProbeData) -> list[Package]: ...

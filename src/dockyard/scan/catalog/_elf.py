@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 __all__ = ["elf_section"]
 
 
-def elf_section(data: bytes, wanted: str) -> bytes | None:
+def elf_section(data: bytes | mmap.mmap, wanted: str) -> bytes | None:
     if len(data) < 64 or data[:4] != b"\x7fELF":
         return None
     is64 = data[4] == 2

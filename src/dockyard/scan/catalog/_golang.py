@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dockyard.scan._filesystem import FileEntry
+from dockyard.scan._filesystem import FileEntry, ProbeData
 from dockyard.scan._package import Location, Package, purl
 
 __all__ = ["BuildInfo", "GoBinaryCataloger", "go_purl", "read_build_info"]
@@ -27,7 +27,7 @@ class BuildInfo:
     settings: dict[str, str] = field(default_factory=dict)
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+def _varint(data: ProbeData, pos: int) -> tuple[int, int]:
     value = shift = 0
     while pos < len(data):
         b = data[pos]
@@ -39,7 +39,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     raise ValueError("truncated varint")
 
 
-def read_build_info(data: bytes) -> BuildInfo | None:
+def read_build_info(data: ProbeData) -> BuildInfo | None:
     at = data.find(MAGIC)
     while at != -1 and at % 16:
         at = data.find(MAGIC, at + 1)
@@ -94,7 +94,7 @@ def go_purl(module: str, version: str) -> str:
 class GoBinaryCataloger:
     name = "go-module-binary-cataloger"
 
-    def probe(self, entry: FileEntry, data: bytes) -> list[Package]:
+    def probe(self, entry: FileEntry, data: ProbeData) -> list[Package]:
         info = read_build_info(data)
         if info is None:
             return []

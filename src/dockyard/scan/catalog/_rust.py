@@ -6,7 +6,7 @@ import json
 import tomllib
 import zlib
 
-from dockyard.scan._filesystem import FileEntry, FileView
+from dockyard.scan._filesystem import FileEntry, FileView, ProbeData
 from dockyard.scan._globs import compile_globs
 from dockyard.scan._package import Location, Package, purl
 from dockyard.scan.catalog._base import Context
@@ -50,7 +50,7 @@ class CargoLockCataloger:
 class CargoAuditableCataloger:
     name = "cargo-auditable-binary-cataloger"
 
-    def probe(self, entry: FileEntry, data: bytes) -> list[Package]:
+    def probe(self, entry: FileEntry, data: ProbeData) -> list[Package]:
         section = elf_section(data, ".dep-v0")
         if section is None:
             return []
