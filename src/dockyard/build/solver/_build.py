@@ -14,17 +14,21 @@ from dockyard.build.solver._cache import BuildCache
 from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._export import (
     BuiltImage,
+    image_for,
+    is_recorded,
     record_image,
     write_archive,
     write_directory,
     write_image,
 )
 from dockyard.build.solver._images import ImageResolver
+from dockyard.build.solver._lease import LazyLease
 from dockyard.build.solver._options import BuildOptions, OutputSpec
 from dockyard.build.solver._report import Reporter
 from dockyard.build.solver._solver import Solver
 from dockyard.build.worker import Worker
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.digest import Digest
+from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from dockyard.local import LocalStore
 from dockyard.reference import Reference
 
@@ -89,7 +93,7 @@ def build(
     scratch = Path(tempfile.mkdtemp(prefix="build-", dir=scratch_root))
     outputs = options.outputs or [OutputSpec("store")]
     try:
-        with store.lease(description="build") as lease:
+        with LazyLease(store) as lease:
             context = BuildContext(options.context, patterns, worker, scratch)
             resolver = ImageResolver(
                 store,
@@ -110,11 +114,18 @@ def build(
             )
             result = solver.solve()
             v = reporter.vertex("exporting to image")
-            image = write_image(store, lease, result, labels=options.labels)
+            image = image_for(result, labels=options.labels)
+            current = all(o.type == "store" for o in outputs) and is_recorded(
+                store, image, tags, result.base_image_id
+            )
+            if not current:
+                _keep_cached_layers(store, lease, solver.cached_digests)
+                write_image(store, lease, image)
             v.log(f"writing image {image.id}")
             for output in outputs:
                 if output.type == "store":
-                    record_image(store, image, tags, result.base_image_id)
+                    if not current:
+                        record_image(store, image, tags, result.base_image_id)
                     for ref in tags:
                         v.log(f"naming to {ref}")
                 elif output.type in ("oci", "docker"):
@@ -139,6 +150,19 @@ def build(
         cache.close()
         worker.close()
     return image
+
+
+def _keep_cached_layers(store: LocalStore, lease: LazyLease, digests: list[Digest]) -> None:
+    """Lease the layers the cache gave (they were present when looked up; a gc in between is
+    caught here)."""
+    lease.add_all(digests)
+    gone = [d for d in digests if not store.content.exists(d)]
+    if gone:
+        raise FailedPrecondition(
+            f"cached layer {gone[0]} was removed from the store while building (a concurrent "
+            "gc or rmi)",
+            hint="run the build again",
+        )
 
 
 def _push(

@@ -9,17 +9,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.build.solver._lease import LazyLease
 from dockyard.build.solver._results import StageResult
 from dockyard.build.worker import Worker
 from dockyard.digest import Digest
 from dockyard.errors import FailedPrecondition, InvalidArgument
-from dockyard.image import ArchiveImage, StoreSource, save_archive
-from dockyard.images._summary import PARENT_LABEL
-from dockyard.local import Lease, LocalStore
+from dockyard.local import LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Manifest, Platform, mediatypes
 from dockyard.reference import Reference
 
-__all__ = ["BuiltImage", "write_directory", "write_image"]
+__all__ = [
+    "BuiltImage",
+    "image_for",
+    "is_recorded",
+    "record_image",
+    "write_archive",
+    "write_directory",
+    "write_image",
+]
 
 
 @dataclass
@@ -40,14 +47,8 @@ class BuiltImage:
         return self.manifest.descriptor(platform=self.platform)
 
 
-def write_image(
-    store: LocalStore,
-    lease: Lease,
-    result: StageResult,
-    *,
-    labels: dict[str, str],
-) -> BuiltImage:
-    """Write config and manifest blobs (held by ``lease``) for ``result``."""
+def image_for(result: StageResult, *, labels: dict[str, str]) -> BuiltImage:
+    """The config and manifest of ``result`` (nothing is written yet)."""
     state = result.plan.state
     config = dict(state.config)
     if labels:
@@ -68,12 +69,10 @@ def write_image(
     if state.author:
         data["author"] = state.author
     image_config = ImageConfig.build(data)
-    lease.put_bytes(image_config.raw, expected=image_config.digest)
     manifest = Manifest.build(
         Descriptor(mediatypes.OCI_CONFIG, image_config.digest, image_config.size),
         [layer.descriptor() for layer in result.layers],
     )
-    lease.put_bytes(manifest.raw, expected=manifest.digest)
     return BuiltImage(
         id=image_config.digest,
         manifest=manifest,
@@ -84,10 +83,40 @@ def write_image(
     )
 
 
+def write_image(store: LocalStore, lease: LazyLease, image: BuiltImage) -> None:
+    """Write ``image``'s config and manifest blobs (held by ``lease``)."""
+    lease.put_bytes(image.config.raw, expected=image.id)
+    lease.put_bytes(image.manifest.raw, expected=image.manifest.digest)
+
+
+def is_recorded(
+    store: LocalStore, image: BuiltImage, tags: list[Reference], parent: Digest | None
+) -> bool:
+    """Whether the store already has ``image`` recorded, with its base noted and every tag
+    pointing at it (a rebuild with nothing changed), so that recording it would change nothing."""
+    from dockyard.images._summary import PARENT_LABEL
+
+    digest = image.manifest.digest
+    if not (store.content.exists(digest) and store.content.exists(image.id)):
+        return False
+    if store.metadata.image(digest) is None:
+        return False
+    if parent is not None and store.labels(digest).get(PARENT_LABEL) != str(parent):
+        return False
+    for ref in tags:
+        record = store.metadata.get_tag(ref)
+        if record is None or record.target.digest != digest:
+            return False
+    image.tags = list(tags)
+    return True
+
+
 def record_image(
     store: LocalStore, image: BuiltImage, tags: list[Reference], parent: Digest | None
 ) -> None:
     """Record the image in the store, name it, and note its base (docker's Parent)."""
+    from dockyard.images._summary import PARENT_LABEL
+
     store.record_image(image.manifest.digest, image.id, image.config.created)
     if parent is not None:
         store.set_labels(image.manifest.digest, {PARENT_LABEL: str(parent)})
@@ -100,6 +129,8 @@ def write_archive(
     store: LocalStore, image: BuiltImage, kind: str, dest: Path, tags: list[Reference]
 ) -> None:
     """``--output type=oci|docker,dest=F`` (``-`` is stdout); written atomically."""
+    from dockyard.image import ArchiveImage, StoreSource, save_archive
+
     item = ArchiveImage(StoreSource(store), image.descriptor, list(tags))
     fmt = "oci" if kind == "oci" else "docker"
     if str(dest) == "-":

@@ -4,11 +4,11 @@ keyed by content and taken from the cache or run by the worker."""
 from __future__ import annotations
 
 import contextlib
-import tarfile
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.build.frontend import (
     BuildGraph,
@@ -23,15 +23,18 @@ from dockyard.build.frontend.instructions import OnbuildInstruction
 from dockyard.build.solver._cache import BuildCache, CachedLayer, cache_key
 from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._images import ImageResolver
+from dockyard.build.solver._lease import LazyLease
 from dockyard.build.solver._options import BuildOptions
 from dockyard.build.solver._report import Reporter
 from dockyard.build.solver._results import LayerRef, StageResult, StepFailed, timestamp
 from dockyard.build.solver._steps import StepExecutor
 from dockyard.build.worker import Snapshot, Worker, chain_id
+from dockyard.digest import Digest
 from dockyard.errors import RunFailed
 from dockyard.image import BlobImage, StoreSource
-from dockyard.layers import LayerBlob, decompressor
-from dockyard.local import Lease
+
+if TYPE_CHECKING:
+    from dockyard.layers import LayerBlob
 
 __all__ = ["Solver"]
 
@@ -51,7 +54,7 @@ class Solver:
         resolver: ImageResolver,
         context: BuildContext,
         reporter: Reporter,
-        lease: Lease,
+        lease: LazyLease,
         scratch: Path,
     ) -> None:
         self.graph = graph
@@ -68,6 +71,8 @@ class Solver:
         self._lock = threading.Lock()
         self._futures: dict[int, Future[StageResult]] = {}
         self._multi = len(graph.stages) > 1
+        #: layers taken from the cache; the export adds them to the lease if it writes anything
+        self.cached_digests: list[Digest] = []
 
     # --- scheduling ----------------------------------------------------------------------
 
@@ -202,8 +207,10 @@ class Solver:
         vertex = self.reporter.vertex(name)
         cached = None if self.options.no_cache else self.cache.get(key)
         if cached is not None and cached.digest is not None:
-            self.lease.add(cached.digest)
-            if not self.store.content.exists(cached.digest):
+            if self.store.content.exists(cached.digest):
+                with self._lock:
+                    self.cached_digests.append(cached.digest)
+            else:
                 cached = None
         if cached is not None:
             vertex.cached()
@@ -253,6 +260,10 @@ class Solver:
     def _is_empty(self, layer: LayerBlob) -> bool:
         if layer.uncompressed_size > _EMPTY_TAR_LIMIT:
             return False
+        import tarfile
+
+        from dockyard.layers import decompressor
+
         with (
             self.store.content.open(layer.digest) as raw,
             decompressor(raw) as plain,

@@ -14,23 +14,11 @@ from typing import TYPE_CHECKING
 from dockyard.build.frontend import CopyStep, MkdirStep, RunStep, Step
 from dockyard.build.frontend.mounts import Mount
 from dockyard.build.solver._cache import cache_key
-from dockyard.build.worker import (
-    BindMount,
-    CacheMount,
-    CopyRequest,
-    RunMount,
-    RunRequest,
-    SecretMount,
-    Snapshot,
-    TmpfsMount,
-    WorkSnapshot,
-    make_dirs,
-    resolve_in_root,
-)
 from dockyard.errors import Unsupported
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the worker's step code loads only when a step runs
     from dockyard.build.solver._solver import Solver
+    from dockyard.build.worker import BindMount, RunMount, Snapshot, WorkSnapshot
 
 __all__ = ["StepExecutor"]
 
@@ -125,6 +113,8 @@ class StepExecutor:
         yield stack.enter_context(self.worker.mounted(snapshot))
 
     def _run(self, step: RunStep, work: WorkSnapshot, on_output: Callable[[str], None]) -> None:
+        from dockyard.build.worker import BindMount, CacheMount, RunRequest, TmpfsMount, make_dirs
+
         s = self.solver
         with contextlib.ExitStack() as stack:
             mounts: list[RunMount] = []
@@ -157,6 +147,8 @@ class StepExecutor:
             self.worker.run(work, request, secrets=s.options.secrets, on_output=on_output)
 
     def _mount(self, m: Mount, stack: contextlib.ExitStack) -> RunMount:
+        from dockyard.build.worker import BindMount, CacheMount, SecretMount, TmpfsMount
+
         if m.type == "cache":
             return CacheMount(
                 target=m.target,
@@ -191,6 +183,8 @@ class StepExecutor:
         raise Unsupported(f"RUN --mount=type={m.type} is not supported by dockyard build")
 
     def _copy(self, step: CopyStep, work: WorkSnapshot) -> None:
+        from dockyard.build.worker import CopyRequest
+
         s = self.solver
         chown = step.chown or None
         chmod = step.chmod or None
@@ -246,6 +240,8 @@ class StepExecutor:
 
 
 def _is_dir_source(m: BindMount) -> bool:
+    from dockyard.build.worker import resolve_in_root
+
     return resolve_in_root(m.root, m.source).is_dir()
 
 

@@ -1,18 +1,70 @@
-"""The build worker: root filesystem snapshots, RUN in an OCI runtime, COPY/ADD, layer diffs."""
+"""The build worker: root filesystem snapshots, RUN in an OCI runtime, COPY/ADD, layer diffs.
 
-from dockyard.build.worker._checksum import ChecksumIndex
-from dockyard.build.worker._copy import CopyRequest, copy_into, make_dirs
-from dockyard.build.worker._fetch import add_url
-from dockyard.build.worker._mounts import BindMount, CacheMount, RunMount, SecretMount, TmpfsMount
-from dockyard.build.worker._overlay import overlay_supported
-from dockyard.build.worker._run import RunRequest, run_in_snapshot
-from dockyard.build.worker._runtime import RUNTIMES, OciRuntime, OutputCallback, find_runtime
-from dockyard.build.worker._scope import clean_path, resolve_in_root
-from dockyard.build.worker._snapshots import Snapshot, SnapshotManager, WorkSnapshot, chain_id
-from dockyard.build.worker._spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, NetworkMode
-from dockyard.build.worker._upper_diff import write_upper_diff
-from dockyard.build.worker._users import ResolvedUser, resolve_chown, resolve_user
-from dockyard.build.worker._worker import BUILD_DIR, Worker
+Names load their module on first use (PEP 562), so that a build answered from the cache does
+not import the runtime, network or copy code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.build.worker._checksum import ChecksumIndex
+    from dockyard.build.worker._copy import CopyRequest, copy_into, make_dirs
+    from dockyard.build.worker._fetch import add_url
+    from dockyard.build.worker._mounts import (
+        BindMount,
+        CacheMount,
+        RunMount,
+        SecretMount,
+        TmpfsMount,
+    )
+    from dockyard.build.worker._overlay import overlay_supported
+    from dockyard.build.worker._run import RunRequest, run_in_snapshot
+    from dockyard.build.worker._runtime import RUNTIMES, OciRuntime, OutputCallback, find_runtime
+    from dockyard.build.worker._scope import clean_path, resolve_in_root
+    from dockyard.build.worker._snapshots import Snapshot, SnapshotManager, WorkSnapshot, chain_id
+    from dockyard.build.worker._spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, NetworkMode
+    from dockyard.build.worker._upper_diff import write_upper_diff
+    from dockyard.build.worker._users import ResolvedUser, resolve_chown, resolve_user
+    from dockyard.build.worker._worker import BUILD_DIR, BlobKeeper, Worker
+
+_MODULES = {
+    "BUILD_DIR": "_worker",
+    "BindMount": "_mounts",
+    "BlobKeeper": "_worker",
+    "CacheMount": "_mounts",
+    "ChecksumIndex": "_checksum",
+    "CopyRequest": "_copy",
+    "DEFAULT_CAPABILITIES": "_spec",
+    "DEFAULT_PATH": "_spec",
+    "NetworkMode": "_spec",
+    "OciRuntime": "_runtime",
+    "OutputCallback": "_runtime",
+    "RUNTIMES": "_runtime",
+    "ResolvedUser": "_users",
+    "RunMount": "_mounts",
+    "RunRequest": "_run",
+    "SecretMount": "_mounts",
+    "Snapshot": "_snapshots",
+    "SnapshotManager": "_snapshots",
+    "TmpfsMount": "_mounts",
+    "WorkSnapshot": "_snapshots",
+    "Worker": "_worker",
+    "add_url": "_fetch",
+    "chain_id": "_snapshots",
+    "clean_path": "_scope",
+    "copy_into": "_copy",
+    "find_runtime": "_runtime",
+    "make_dirs": "_copy",
+    "overlay_supported": "_overlay",
+    "resolve_chown": "_users",
+    "resolve_in_root": "_scope",
+    "resolve_user": "_users",
+    "run_in_snapshot": "_run",
+    "write_upper_diff": "_upper_diff",
+}
 
 __all__ = [
     "BUILD_DIR",
@@ -20,6 +72,7 @@ __all__ = [
     "DEFAULT_PATH",
     "RUNTIMES",
     "BindMount",
+    "BlobKeeper",
     "CacheMount",
     "ChecksumIndex",
     "CopyRequest",
@@ -48,3 +101,12 @@ __all__ = [
     "run_in_snapshot",
     "write_upper_diff",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

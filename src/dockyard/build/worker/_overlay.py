@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
+import json
 import os
 import shutil
 import subprocess
@@ -11,13 +11,13 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from dockyard.errors import FailedPrecondition
 
 __all__ = ["mount_overlay", "overlay_supported", "unmount"]
 
 _MNT_DETACH = 2
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _probe_lock = threading.Lock()
 _probed: dict[Path, bool] = {}
 
@@ -61,22 +61,64 @@ def mount_overlay(
         )
 
 
+@functools.cache
+def _umount2() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)  # by name: no ldconfig run to find it
+    return libc.umount2
+
+
 def unmount(target: Path) -> None:
     """Detach the mount at ``target`` (lazily, so a straggling process cannot block cleanup)."""
-    if _libc.umount2(os.fsencode(target), _MNT_DETACH) != 0:
+    if _umount2()(os.fsencode(target), _MNT_DETACH) != 0:
+        import ctypes
+
         errno = ctypes.get_errno()
         raise OSError(errno, os.strerror(errno), str(target))
 
 
-def overlay_supported(base: Path) -> bool:
-    """Whether an overlay can be mounted with upper and work dirs on ``base``'s file system."""
+def overlay_supported(base: Path, *, remember: Path | None = None) -> bool:
+    """Whether an overlay can be mounted with upper and work dirs on ``base``'s file system.
+
+    With ``remember`` (a file), the answer is kept there for this kernel, user and file system,
+    so later processes skip the probe mount.
+    """
     base = base.resolve()
     with _probe_lock:
         if base in _probed:
             return _probed[base]
-        ok = os.geteuid() == 0 and shutil.which("mount") is not None and _probe(base)
+        if os.geteuid() != 0 or shutil.which("mount") is None:
+            ok = False
+        else:
+            facts = f"{os.uname().release} {os.geteuid()} {os.stat(base).st_dev}"
+            ok_known = _recall(remember, facts)
+            ok = _probe(base) if ok_known is None else ok_known
+            if ok_known is None and remember is not None:
+                _keep(remember, facts, ok)
         _probed[base] = ok
         return ok
+
+
+def _recall(path: Path | None, facts: str) -> bool | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("facts") == facts and isinstance(data.get("ok"), bool):
+        return bool(data["ok"])
+    return None
+
+
+def _keep(path: Path, facts: str, ok: bool) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"facts": facts, "ok": ok}))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _probe(base: Path) -> bool:

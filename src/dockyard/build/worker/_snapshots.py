@@ -25,15 +25,16 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from dockyard.build.worker._overlay import mount_overlay, overlay_supported, unmount
-from dockyard.build.worker._upper_diff import write_upper_diff
-from dockyard.content import ContentStore
-from dockyard.digest import Digest
 from dockyard.errors import FailedPrecondition
-from dockyard.image import Layer
-from dockyard.layers import Compression, LayerBlob, apply_layer, tar_diff, write_layer
+
+if TYPE_CHECKING:  # layer code (and its compressors) loads when a layer is read or written
+    from dockyard.content import ContentStore
+    from dockyard.digest import Digest
+    from dockyard.image import Layer
+    from dockyard.layers import Compression, LayerBlob
 
 __all__ = ["Snapshot", "SnapshotManager", "WorkSnapshot", "chain_id"]
 
@@ -75,11 +76,18 @@ class SnapshotManager:
         self._work = self.root / "work"
         for d in (self._snapshots, self._work):
             d.mkdir(parents=True, exist_ok=True)
-        self.overlay = overlay_supported(self._work) if overlay is None else overlay
+        self._overlay = overlay
         scratch = self._snapshots / SCRATCH / "fs"
         if not scratch.is_dir():
             scratch.mkdir(parents=True, exist_ok=True)
             scratch.chmod(0o755)
+
+    @property
+    def overlay(self) -> bool:
+        """Whether snapshots are overlay uppers (probed on first use, remembered in the store)."""
+        if self._overlay is None:
+            self._overlay = overlay_supported(self._work, remember=self.root / "overlay.json")
+        return self._overlay
 
     # --- committed snapshots -----------------------------------------------------------------
 
@@ -114,6 +122,8 @@ class SnapshotManager:
         existing = self.get(key)
         if existing is not None:
             return existing
+        from dockyard.layers import apply_layer
+
         staging = self._new_work_dir()
         try:
             fs = staging / "fs"
@@ -206,6 +216,9 @@ class WorkSnapshot:
 
     def write_diff(self, out: BinaryIO, *, clamp_mtime: int | None = None) -> None:
         """Write the layer tar of the changes made under :attr:`root` into ``out``."""
+        from dockyard.build.worker._upper_diff import write_upper_diff
+        from dockyard.layers import tar_diff
+
         if self._overlay:
             write_upper_diff(self._dir / "upper", self.parent.lowers, out, clamp_mtime=clamp_mtime)
             return
@@ -220,6 +233,8 @@ class WorkSnapshot:
         clamp_mtime: int | None = None,
     ) -> LayerBlob:
         """Diff, compress and store the layer (hold a store lease around this)."""
+        from dockyard.layers import write_layer
+
         return write_layer(
             lambda out: self.write_diff(out, clamp_mtime=clamp_mtime), content, compression
         )

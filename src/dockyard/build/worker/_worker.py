@@ -5,20 +5,27 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from dockyard.build.worker._checksum import ChecksumIndex
-from dockyard.build.worker._copy import CopyRequest, copy_into, make_dirs
-from dockyard.build.worker._fetch import add_url
-from dockyard.build.worker._run import RunRequest, run_in_snapshot
-from dockyard.build.worker._runtime import OciRuntime, OutputCallback, find_runtime
-from dockyard.build.worker._scope import clean_path
 from dockyard.build.worker._snapshots import Snapshot, SnapshotManager, WorkSnapshot
-from dockyard.build.worker._users import resolve_chown
-from dockyard.digest import Digest
-from dockyard.layers import Compression, LayerBlob
-from dockyard.local import Lease, LocalStore
 
-__all__ = ["BUILD_DIR", "Worker"]
+if TYPE_CHECKING:  # the rest loads when a step runs (a cached build needs none of it)
+    from dockyard.build.worker._copy import CopyRequest
+    from dockyard.build.worker._run import RunRequest
+    from dockyard.build.worker._runtime import OciRuntime, OutputCallback
+    from dockyard.digest import Digest
+    from dockyard.layers import Compression, LayerBlob
+    from dockyard.local import LocalStore
+
+__all__ = ["BUILD_DIR", "BlobKeeper", "Worker"]
+
+
+class BlobKeeper(Protocol):
+    """What keeps a new layer from gc: a store :class:`~dockyard.local.Lease`, or the like."""
+
+    def add(self, digest: Digest) -> None: ...
+
 
 #: Where the worker keeps its state inside the store (ignored by OCI layout readers).
 BUILD_DIR = "build"
@@ -57,6 +64,8 @@ class Worker:
     def runtime(self) -> OciRuntime:
         """The OCI runtime, found on first use (a build without RUN needs none)."""
         if self._runtime is None:
+            from dockyard.build.worker._runtime import find_runtime
+
             self._runtime = find_runtime(self.root / "runtime", self._runtime_name)
         return self._runtime
 
@@ -69,6 +78,8 @@ class Worker:
         on_output: OutputCallback | None = None,
     ) -> tuple[str, ...]:
         """Run a RUN step in ``work``; raises RunFailed (exit code + last lines) on failure."""
+        from dockyard.build.worker._run import run_in_snapshot
+
         return run_in_snapshot(
             work.root,
             request,
@@ -81,6 +92,8 @@ class Worker:
 
     def copy(self, work: WorkSnapshot, source_root: Path, request: CopyRequest) -> None:
         """COPY/ADD from a directory (the context, or a root from :meth:`mounted`)."""
+        from dockyard.build.worker._copy import copy_into
+
         copy_into(source_root, work.root, request)
 
     def add_url(
@@ -93,10 +106,16 @@ class Worker:
         checksum: str | None = None,
         chown: str | None = None,
     ) -> Digest:
+        from dockyard.build.worker._fetch import add_url
+
         return add_url(url, work.root, dest, cwd=cwd, checksum=checksum, chown=chown)
 
     def workdir(self, work: WorkSnapshot, path: str, *, user: str = "") -> None:
         """WORKDIR: create ``path`` (0755, owned by the current USER as BuildKit does)."""
+        from dockyard.build.worker._copy import make_dirs
+        from dockyard.build.worker._scope import clean_path
+        from dockyard.build.worker._users import resolve_chown
+
         uid, gid = resolve_chown(work.root, user) if user else (0, 0)
         make_dirs(work.root, clean_path(path), uid, gid)
 
@@ -109,7 +128,7 @@ class Worker:
     def commit(
         self,
         work: WorkSnapshot,
-        lease: Lease,
+        lease: BlobKeeper,
         *,
         compression: Compression | None = "gzip",
         clamp_mtime: int | None = None,

@@ -1,0 +1,76 @@
+"""A build's store lease, taken only when the build writes something.
+
+A rebuild answered wholly from the cache writes nothing: its image is already recorded and
+named, so holding a lease (two metadata writes, each synced to disk) would be pure cost. The
+first blob the build adds or writes creates the lease; digests added in one :meth:`add_all`
+share one metadata transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dockyard.digest import Digest
+    from dockyard.local import Lease, LocalStore
+
+__all__ = ["LazyLease"]
+
+
+class LazyLease:
+    """The part of :class:`dockyard.local.Lease` a build uses, created on first use."""
+
+    def __init__(self, store: LocalStore, description: str = "build") -> None:
+        self._store = store
+        self._description = description
+        self._lease: Lease | None = None
+        self._scope: AbstractContextManager[Lease] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def taken(self) -> bool:
+        return self._lease is not None
+
+    def _get(self) -> Lease:
+        with self._lock:
+            if self._lease is None:
+                self._scope = self._store.lease(description=self._description)
+                self._lease = self._scope.__enter__()
+            return self._lease
+
+    def add(self, digest: Digest) -> None:
+        self._get().add(digest)
+
+    def add_all(self, digests: Iterable[Digest]) -> None:
+        """Add several digests in one metadata transaction."""
+        wanted = list(dict.fromkeys(digests))
+        if not wanted:
+            return
+        lease = self._get()
+        with self._store.metadata.write():
+            for digest in wanted:
+                lease.add(digest)
+
+    def put_bytes(self, data: bytes, *, expected: Digest | None = None) -> Digest:
+        return self._get().put_bytes(data, expected=expected)
+
+    def release(self) -> None:
+        with self._lock:
+            if self._scope is not None:
+                self._scope.__exit__(None, None, None)
+            self._scope = self._lease = None
+
+    def __enter__(self) -> LazyLease:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
