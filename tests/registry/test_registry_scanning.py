@@ -17,9 +17,10 @@ from registry_helpers import RegistryProcess, start_registry
 from _infra import BuiltImage, DockerDaemon, run_command, run_dockyard
 
 # the scan tests' fixtures: an environment of old pip-installed packages and the test data
+# (appended, not prepended: their conftest must not shadow the one other modules import)
 _SCAN_TESTS = str(Path(__file__).resolve().parents[1] / "scan")
 if _SCAN_TESTS not in sys.path:
-    sys.path.insert(0, _SCAN_TESTS)
+    sys.path.append(_SCAN_TESTS)
 
 from _pyenv import python_site_packages  # noqa: E402
 from _scanenv import SITE, VULNDB  # noqa: E402
