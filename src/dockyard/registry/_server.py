@@ -22,6 +22,8 @@ log = logging.getLogger("dockyard.registry")
 
 #: Upload sessions idle this long are removed when the registry starts.
 STALE_UPLOAD_AGE = 7 * 24 * 3600.0
+#: Access log lines are written in batches at least this often (seconds).
+ACCESS_LOG_FLUSH_INTERVAL = 0.25
 
 
 def _metrics_observer(metrics: RegistryMetrics) -> ResponseObserver:
@@ -106,6 +108,7 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
     if config.htpasswd is not None:
         authenticator = HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     observers: list[ResponseObserver] = []
+    on_shutdown: list[Callable[[], None]] = []
     extra = {}
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
@@ -113,17 +116,23 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
         extra[config.metrics.path] = _metrics_page(metrics)
     if access_log and not config.log.accesslog_disabled:
         json_log = config.log.formatter in ("json", "logstash")
-        access = AccessLog(sys.stderr, "json" if json_log else "combined")
+        access = AccessLog(
+            sys.stderr,
+            "json" if json_log else "combined",
+            flush_interval=ACCESS_LOG_FLUSH_INTERVAL,
+        )
         observers.append(_access_observer(access))
+        on_shutdown.append(access.close)
     if scanning is not None:
         observers.append(scanning.observer())
+        on_shutdown.append(scanning.close)
     return RegistryApp(
         registry,
         authenticator=authenticator,
         observers=observers,
         extra_routes=extra,  # type: ignore[arg-type]
         extensions={"dockyard": scanning.reports} if scanning is not None else None,
-        on_shutdown=[scanning.close] if scanning is not None else None,
+        on_shutdown=on_shutdown,
     )
 
 
