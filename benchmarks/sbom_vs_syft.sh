@@ -26,6 +26,10 @@ ours=$($BIN/dockyard sbom "docker-archive:$WORK/debian.tar" --format json | pyth
 theirs=$(SYFT_CHECK_FOR_APP_UPDATE=false $BIN/syft -q "docker-archive:$WORK/debian.tar" -o json | python3 -c 'import json,sys; print(sorted(a["purl"] for a in json.load(sys.stdin)["artifacts"]))')
 [ "$ours" = "$theirs" ] || { echo "package sets differ" >&2; exit 1; }
 echo "same package set: $(python3 -c "import sys; print(len(eval(sys.argv[1])))" "$ours") packages"
+ours_dir=$($BIN/dockyard sbom "dir:$WORK/rootfs" --format json | python3 -c 'import json,sys; print(sorted(p["purl"] for p in json.load(sys.stdin)["packages"]))')
+theirs_dir=$(SYFT_CHECK_FOR_APP_UPDATE=false $BIN/syft -q "dir:$WORK/rootfs" -o json | python3 -c 'import json,sys; print(sorted(a["purl"] for a in json.load(sys.stdin)["artifacts"]))')
+[ "$ours_dir" = "$theirs_dir" ] || { echo "package sets differ (directory source)" >&2; exit 1; }
+echo "same package set from the directory too"
 
 export SYFT_CHECK_FOR_APP_UPDATE=false
 hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$WORK/archive.md" \
