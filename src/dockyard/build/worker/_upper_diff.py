@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.layers import LayerTarWriter
+from dockyard.build.worker._tar import TarWriter
 from dockyard.layers._entries import read_xattrs
 
 __all__ = ["is_whiteout", "write_upper_diff"]
@@ -55,7 +55,7 @@ class _Pending:
 
 
 class _UpperWalker:
-    def __init__(self, upper: Path, lowers: Sequence[Path], writer: LayerTarWriter) -> None:
+    def __init__(self, upper: Path, lowers: Sequence[Path], writer: TarWriter) -> None:
         self._upper = upper
         self._lowers = lowers
         self._writer = writer
@@ -116,5 +116,5 @@ def write_upper_diff(
     upper: Path, lowers: Sequence[Path], out: BinaryIO, *, clamp_mtime: int | None = None
 ) -> None:
     """Write the layer tar of overlay ``upper`` over ``lowers`` (top-down) into ``out``."""
-    with LayerTarWriter(out, clamp_mtime=clamp_mtime) as writer:
+    with TarWriter(out, clamp_mtime=clamp_mtime) as writer:
         _UpperWalker(upper, lowers, writer).walk("", os.lstat(upper), new=False)
