@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.build.frontend import (
     BuildGraph,
+    CopyStep,
     MetaStep,
     RunStep,
     Stage,
@@ -25,7 +26,7 @@ from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._images import ImageResolver
 from dockyard.build.solver._lease import LazyLease
 from dockyard.build.solver._options import BuildOptions
-from dockyard.build.solver._report import Reporter
+from dockyard.build.solver._report import Reporter, Vertex
 from dockyard.build.solver._results import LayerRef, StageResult, StepFailed, timestamp
 from dockyard.build.solver._steps import StepExecutor
 from dockyard.build.worker import Snapshot, Worker, chain_id
@@ -218,6 +219,21 @@ class Solver:
             self._append(result, step, cached, key)
             return None
         parent = snapshot or self.snapshot_of(result)
+        direct = self._direct_copy(step, parent, vertex) if isinstance(step, CopyStep) else None
+        if direct is not None:
+            layer, entries = direct
+            created = timestamp(self.options.source_date_epoch)
+            if entries == 0:
+                record = CachedLayer(None, None, 0, layer.media_type, created)
+            else:
+                record = CachedLayer(
+                    layer.digest, layer.diff_id, layer.size, layer.media_type, created
+                )
+            self.cache.put(key, record)
+            vertex.done()
+            result.steps_run += 1
+            self._append(result, step, record, key)
+            return parent if entries == 0 else None  # the child is made when a step needs it
         with self.worker.snapshots.writable(parent) as work:
             try:
                 self.steps.execute(step, work, vertex.log)
@@ -246,6 +262,20 @@ class Solver:
         result.steps_run += 1
         self._append(result, step, record, key)
         return child
+
+    def _direct_copy(
+        self, step: CopyStep, parent: Snapshot, vertex: Vertex
+    ) -> tuple[LayerBlob, int] | None:
+        """COPY's layer written from its sources (see worker._copy_layer); None when the step
+        needs the copying path."""
+        try:
+            done = self.steps.copy_layer(step, parent)
+        except BaseException as e:
+            vertex.error(str(e).splitlines()[0] if str(e) else type(e).__name__)
+            raise
+        if done is not None:
+            self.lease.add(done[0].digest)
+        return done
 
     def _append(self, result: StageResult, step: Step, record: CachedLayer, key: str) -> None:
         result.key = key

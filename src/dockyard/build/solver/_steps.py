@@ -9,7 +9,7 @@ import posixpath
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from dockyard.build.frontend import CopyStep, MkdirStep, RunStep, Step
 from dockyard.build.frontend.mounts import Mount
@@ -19,6 +19,7 @@ from dockyard.errors import Unsupported
 if TYPE_CHECKING:  # the worker's step code loads only when a step runs
     from dockyard.build.solver._solver import Solver
     from dockyard.build.worker import BindMount, RunMount, Snapshot, WorkSnapshot
+    from dockyard.layers import LayerBlob
 
 __all__ = ["StepExecutor"]
 
@@ -181,6 +182,50 @@ class StepExecutor:
                 target=m.target, root=root, source=m.source or "/", readwrite=not m.readonly
             )
         raise Unsupported(f"RUN --mount=type={m.type} is not supported by dockyard build")
+
+    def copy_layer(self, step: CopyStep, parent: Snapshot) -> tuple[LayerBlob, int] | None:
+        """The layer of COPY ``step`` on ``parent``, written from its sources without copying
+        (with the number of entries: 0 is an empty layer), or None when the step needs the
+        copying path (heredocs, URLs, archives ADD may unpack)."""
+        from dockyard.build.worker import CopyRequest
+        from dockyard.build.worker._copy_layer import Uncovered, write_copy_layer
+        from dockyard.layers import write_layer
+
+        s = self.solver
+        if step.contents or not step.sources or (step.add and step.unpack is not False):
+            return None
+        if any(p.startswith(_URL) or _is_git(p) for p in step.sources):
+            return None
+        request = CopyRequest(
+            sources=step.sources,
+            dest=step.dest,
+            cwd=step.workdir,
+            chown=step.chown or None,
+            chmod=step.chmod or None,
+            excludes=step.exclude,
+            parents=step.parents,
+            preserve_owner=step.from_stage is not None or step.from_image is not None,
+        )
+        entries = 0
+        with contextlib.ExitStack() as stack:
+            if request.preserve_owner:
+                ref = step.instruction.from_ if hasattr(step.instruction, "from_") else ""
+                source_root = stack.enter_context(self._source_root(str(ref), stack))
+            else:
+                source_root = s.context.view()
+            view = stack.enter_context(self.worker.mounted(parent))
+
+            def produce(out: BinaryIO) -> None:
+                nonlocal entries
+                entries = write_copy_layer(
+                    view, source_root, request, out, clamp_mtime=s.options.source_date_epoch
+                )
+
+            try:
+                layer = write_layer(produce, self.worker.store.content, "gzip")
+            except Uncovered:
+                return None
+        return layer, entries
 
     def _copy(self, step: CopyStep, work: WorkSnapshot) -> None:
         from dockyard.build.worker import CopyRequest

@@ -115,13 +115,41 @@ class SnapshotManager:
         return Snapshot(key, tuple(lowers), kind)
 
     def from_layers(self, layers: Sequence[Layer]) -> Snapshot:
-        """The root filesystem of an image with ``layers``, extracted once and then reused."""
+        """The root filesystem of an image with ``layers``, extracted once and then reused.
+
+        The longest run of bottom layers this store already has a snapshot for is reused and
+        only the layers above it are applied, each as a child snapshot (so a layer the build
+        wrote without a snapshot, like a COPY's, is extracted only when a later step needs it).
+        """
+        keys: list[str] = []
         key = SCRATCH
         for layer in layers:
             key = chain_id(key, layer.diff_id)
+            keys.append(key)
         existing = self.get(key)
         if existing is not None:
             return existing
+        have = len(layers) - 1
+        while have > 0 and self.get(keys[have - 1]) is None:
+            have -= 1
+        if have == 0:
+            return self._extract_flat(key, layers)
+        snapshot = self.get(keys[have - 1])
+        assert snapshot is not None
+        for layer in layers[have:]:
+            snapshot = self.apply(snapshot, layer)
+        return snapshot
+
+    def apply(self, parent: Snapshot, layer: Layer) -> Snapshot:
+        """The child of ``parent`` with ``layer`` applied (kept under its chain ID)."""
+        from dockyard.layers import apply_layer
+
+        with self.writable(parent) as work:
+            with layer.compressed() as stream:
+                apply_layer(stream, work.root, expected_diff_id=layer.diff_id, spool_dir=work._dir)
+            return work.commit(layer.diff_id)
+
+    def _extract_flat(self, key: str, layers: Sequence[Layer]) -> Snapshot:
         from dockyard.layers import apply_layer
 
         staging = self._new_work_dir()
