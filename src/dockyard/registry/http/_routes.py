@@ -44,8 +44,23 @@ _PATTERNS = [
 ]
 
 
+#: Paths seen recently and their targets (hot paths repeat: one dict lookup, no regex).
+_recent: dict[str, Target | None] = {}
+_RECENT_MAX = 8192
+
+
 def match(path: str) -> Target | None:
     """The target of a path starting with ``/v2``; None when no route has that shape."""
+    target = _recent.get(path)
+    if target is None:
+        target = _match(path)  # raises for a bad name: such paths are not remembered
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[path] = target
+    return target
+
+
+def _match(path: str) -> Target | None:
     rest = path[3:]
     if rest in ("", "/"):
         return Target(Route.BASE)
