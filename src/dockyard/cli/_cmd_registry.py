@@ -42,14 +42,29 @@ def registry_group() -> None:
     help=f"Data directory for blobs and metadata (default: ${ROOT_ENV}, else ./.serve).",
 )
 @click.option("--delete/--no-delete", default=None, help="Allow deleting manifests and blobs.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the address, e.g. one per CPU core (default 1; "
+    "http.workers, REGISTRY_HTTP_WORKERS).",
+)
 def serve_cmd(
-    config_file: Path | None, addr: str | None, data_root: Path | None, delete: bool | None
+    config_file: Path | None,
+    addr: str | None,
+    data_root: Path | None,
+    delete: bool | None,
+    workers: int | None,
 ) -> None:
     """Serve the OCI distribution API (push/pull with docker, podman, skopeo …)."""
     from dockyard.registry import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    serve(_config(config_file, data_root, {"http.addr": addr, "storage.delete.enabled": delete}))
+    overrides: dict[str, object] = {
+        "http.addr": addr,
+        "storage.delete.enabled": delete,
+        "http.workers": workers,
+    }
+    serve(_config(config_file, data_root, overrides))
 
 
 def _config(

@@ -18,11 +18,15 @@ from dockyard.oci import mediatypes
 from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import is_digest
+from dockyard.registry._shared import SharedGenerations
 from dockyard.registry._uploads import BlobUploads
 from dockyard.registry.metadata import Database, GCQueries, ManifestRecord, RegistryMetadata
 from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
 
 __all__ = ["BlobHandle", "PullPolicy", "PushedManifest", "Registry"]
+
+#: The file (in the data directory) holding the change counters processes share.
+SHARED_GENERATIONS = "cache-generations"
 
 
 class PullPolicy(Protocol):
@@ -68,12 +72,15 @@ class Registry:
         *,
         delete_enabled: bool = True,
         cache: bool = True,
+        shared: SharedGenerations | None = None,
     ) -> None:
         self.storage = storage
         self.meta = meta
         self.uploads = BlobUploads(storage, meta)
         self.delete_enabled = delete_enabled
-        self.cache: RegistryCache = RegistryCache() if cache else NoCache()
+        #: change counters shared with the other processes serving the same data directory
+        self.shared = shared
+        self.cache: RegistryCache = RegistryCache(shared=shared) if cache else NoCache()
         self._seen_generation = GCQueries(meta.db).generation()
         #: checked before a manifest is served by GET or HEAD; pushes are never checked
         self.pull_policy: PullPolicy | None = None
@@ -88,14 +95,30 @@ class Registry:
         cache: bool = True,
     ) -> Registry:
         """A registry keeping blobs under ``root`` and metadata in ``root/registry.db``
-        (or ``database``, an SQLAlchemy URL)."""
+        (or ``database``, an SQLAlchemy URL). Every process opening ``root`` shares the
+        change counters in ``root/cache-generations``, so their caches stay coherent."""
         root = Path(root)
         storage = FilesystemDriver(root)
         db = Database(database or root / "registry.db")
-        return cls(storage, RegistryMetadata(db), delete_enabled=delete_enabled, cache=cache)
+        shared = SharedGenerations(root / SHARED_GENERATIONS) if cache else None
+        return cls(
+            storage,
+            RegistryMetadata(db),
+            delete_enabled=delete_enabled,
+            cache=cache,
+            shared=shared,
+        )
 
     def close(self) -> None:
         self.meta.db.close()
+        if self.shared is not None:
+            self.shared.close()
+
+    def _changed(self, repository: str) -> None:
+        """After a committed write: drop cached reads here and in every other process."""
+        self.cache.invalidate(repository)
+        if self.shared is not None:
+            self.shared.bump(repository)
 
     def sync_cache(self) -> None:
         """Drop cached reads when another process (garbage collection) changed the database."""
@@ -156,7 +179,7 @@ class Registry:
         try:
             self.meta.put_manifest(repository, new, None if is_digest(reference) else reference)
         finally:
-            self.cache.invalidate(repository)
+            self._changed(repository)
         return PushedManifest(new.digest, new.subject)
 
     def delete_manifest(self, repository: str, reference: str) -> None:
@@ -167,7 +190,7 @@ class Registry:
             else:
                 found = self.meta.delete_tag(repository, reference)
         finally:
-            self.cache.invalidate(repository)
+            self._changed(repository)
         if not found:
             raise ManifestUnknown(f"manifest {reference} is unknown to {repository}")
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from dockyard import __version__
 from dockyard.registry._registry import Registry
+from dockyard.registry._workers import MetricsExchange, Worker, listen_socket, run_workers
 from dockyard.registry.accesslog import AccessEntry, AccessLog, new_request_id
 from dockyard.registry.auth import HtpasswdAuthenticator
 from dockyard.registry.config import RegistryConfig
@@ -70,17 +71,20 @@ def _access_observer(access: AccessLog) -> ResponseObserver:
     return observe
 
 
-def _metrics_page(metrics: RegistryMetrics) -> Callable[[Request, Registry], object]:
+def _metrics_page(
+    metrics: RegistryMetrics, render: Callable[[], bytes]
+) -> Callable[[Request, Registry], object]:
     async def page(request: Request, registry: Registry) -> None:
-        await send_bytes(
-            request.send, 200, metrics.render(), content_type=metrics.content_type.encode()
-        )
+        await send_bytes(request.send, 200, render(), content_type=metrics.content_type.encode())
 
     return page
 
 
-def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp:
-    """The ASGI app ``config`` describes (storage opened, auth and metrics wired)."""
+def build_app(
+    config: RegistryConfig, *, access_log: bool = True, worker: Worker | None = None
+) -> RegistryApp:
+    """The ASGI app ``config`` describes (storage opened, auth and metrics wired); ``worker``
+    when this process is one of several serving the same address."""
     registry = Registry.open(
         config.storage.rootdirectory,
         database=config.database_url,
@@ -113,7 +117,12 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
         observers.append(_metrics_observer(metrics))
-        extra[config.metrics.path] = _metrics_page(metrics)
+        render: Callable[[], bytes] = metrics.render
+        if worker is not None and worker.count > 1:
+            exchange = MetricsExchange(metrics, worker)
+            render = exchange.render
+            on_shutdown.append(exchange.close)
+        extra[config.metrics.path] = _metrics_page(metrics, render)
     if access_log and not config.log.accesslog_disabled:
         json_log = config.log.formatter in ("json", "logstash")
         access = AccessLog(
@@ -137,25 +146,41 @@ def build_app(config: RegistryConfig, *, access_log: bool = True) -> RegistryApp
 
 
 def serve(config: RegistryConfig) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM), on uvicorn with uvloop and httptools."""
-    import uvicorn
-
+    """Serve until interrupted (SIGINT/SIGTERM), on uvicorn with uvloop and httptools, in
+    ``config.http.workers`` processes."""
     host, port = config.http.host_port
     tls = config.http.tls
     if tls is not None:  # fail early with a message naming the bad file
         server_context(tls.certificate, tls.key, client_cas=tls.clientcas, minimum=tls.minimumtls)
-    app = build_app(config)
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
+    workers = config.http.workers
     log.info(
-        "dockyard registry %s listening on %s://%s:%d (data in %s%s)",
+        "dockyard registry %s listening on %s://%s:%d (data in %s%s%s)",
         __version__,
         scheme,
         shown,
         port,
         config.storage.rootdirectory,
         ", htpasswd auth" if config.htpasswd else "",
+        f", {workers} worker processes" if workers > 1 else "",
     )
+    if workers == 1:
+        _serve(config, None)
+        return
+    # create the database (schema, WAL mode) once, before the workers open it together
+    Registry.open(config.storage.rootdirectory, database=config.database_url).close()
+    code = run_workers(workers, host, port, lambda worker: _serve(config, worker))
+    if code:
+        raise SystemExit(code)
+
+
+def _serve(config: RegistryConfig, worker: Worker | None) -> None:
+    import uvicorn
+
+    host, port = config.http.host_port
+    tls = config.http.tls
+    app = build_app(config, worker=worker)
     uv = uvicorn.Config(
         app,
         host=host,
@@ -174,7 +199,8 @@ def serve(config: RegistryConfig) -> None:
         ssl_ca_certs=str(tls.clientcas[0]) if tls and tls.clientcas else None,
         ssl_cert_reqs=2 if tls and tls.clientcas else 0,
     )
+    sockets = None if worker is None else [listen_socket(host, port, reuse_port=True)]
     try:
-        uvicorn.Server(uv).run()
+        uvicorn.Server(uv).run(sockets=sockets)
     finally:
         app.registry.close()

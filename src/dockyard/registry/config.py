@@ -29,6 +29,7 @@ from dockyard.registry._config_tree import (
     BOOL,
     DRIVERS,
     IGNORED,
+    INT,
     OPAQUE,
     STR,
     STRLIST,
@@ -59,6 +60,8 @@ __all__ = [
 _log = logging.getLogger("dockyard.registry.config")
 
 DEFAULT_ADDR = "127.0.0.1:5000"
+#: The most server processes ``http.workers`` may ask for.
+MAX_WORKERS = 64
 _LOG_LEVELS = {"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"}
 
 SCHEMA = Section(
@@ -97,6 +100,7 @@ SCHEMA = Section(
                 "host": STR,
                 "relativeurls": BOOL,
                 "headers": OPAQUE,
+                "workers": INT,
                 "tls": Section(
                     {
                         "certificate": STR,
@@ -145,6 +149,8 @@ class HTTPConfig:
     relativeurls: bool = False
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tls: TLSConfig | None = None
+    #: Server processes sharing the address (dockyard's own key; registry:2 has none).
+    workers: int = 1
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -335,8 +341,15 @@ def _http(section: Tree) -> HTTPConfig:
     net = section.get("net", "tcp")
     if net not in ("tcp", "unix"):
         raise InvalidArgument(f"http.net {net!r} is not supported; use tcp or unix")
+    workers = section.get("workers", 1)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidArgument(
+            f"http.workers {workers} is out of range: use 1 to {MAX_WORKERS} server processes "
+            "(about one per CPU core)"
+        )
     config = HTTPConfig(
         addr=section.get("addr") or DEFAULT_ADDR,
+        workers=workers,
         net=net,
         prefix=section.get("prefix", "").rstrip("/"),
         host=section.get("host") or None,

@@ -11,7 +11,7 @@ import bisect
 import math
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = [
     "CONTENT_TYPE",
@@ -21,6 +21,7 @@ __all__ = [
     "Histogram",
     "MetricsRegistry",
     "RegistryMetrics",
+    "Snapshot",
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -71,7 +72,22 @@ class _Metric:
         help_text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
         return [f"# HELP {self.name} {help_text}", f"# TYPE {self.name} {self.kind}"]
 
-    def samples(self) -> list[str]:
+    def snapshot(self) -> dict[tuple[str, ...], list[float]]:
+        """The current values by label values (a copy), to merge with other processes'."""
+        raise NotImplementedError
+
+    def merge(
+        self, values: dict[tuple[str, ...], list[float]], other: dict[tuple[str, ...], list[float]]
+    ) -> None:
+        """Add ``other`` (another process's snapshot) into ``values``."""
+        for key, theirs in other.items():
+            mine = values.get(key)
+            values[key] = (
+                list(theirs) if mine is None else [a + b for a, b in zip(mine, theirs, strict=True)]
+            )
+
+    def samples(self, values: dict[tuple[str, ...], list[float]] | None = None) -> list[str]:
+        """Exposition lines for ``values`` (default: this process's own)."""
         raise NotImplementedError
 
 
@@ -97,16 +113,38 @@ class Counter(_Metric):
         with self._lock:
             return self._values.get(self._key(labels), 0.0)
 
-    def samples(self) -> list[str]:
+    def snapshot(self) -> dict[tuple[str, ...], list[float]]:
         with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{_labels(self.labelnames, k)} {_number(v)}" for k, v in items]
+            return {k: [v] for k, v in self._values.items()}
+
+    def samples(self, values: dict[tuple[str, ...], list[float]] | None = None) -> list[str]:
+        items = sorted((values if values is not None else self.snapshot()).items())
+        return [f"{self.name}{_labels(self.labelnames, k)} {_number(v[0])}" for k, v in items]
 
 
 class Gauge(Counter):
-    """A value that goes up and down."""
+    """A value that goes up and down. Across processes the values add up, or with
+    ``aggregate="max"`` the largest one counts (e.g. an "info" gauge that is always 1)."""
 
     kind = "gauge"
+
+    def __init__(
+        self, name: str, help: str, labelnames: Sequence[str] = (), aggregate: str = "sum"
+    ) -> None:
+        super().__init__(name, help, labelnames)
+        if aggregate not in ("sum", "max"):
+            raise ValueError(f"gauge aggregate {aggregate!r}: use sum or max")
+        self.aggregate = aggregate
+
+    def merge(
+        self, values: dict[tuple[str, ...], list[float]], other: dict[tuple[str, ...], list[float]]
+    ) -> None:
+        if self.aggregate == "sum":
+            super().merge(values, other)
+            return
+        for key, theirs in other.items():
+            mine = values.get(key)
+            values[key] = list(theirs) if mine is None else [max(mine[0], theirs[0])]
 
     def inc(self, amount: float = 1.0, *labels: str) -> None:
         key = self._key(labels)
@@ -152,9 +190,12 @@ class Histogram(_Metric):
             series[-2] += value
             series[-1] += 1
 
-    def samples(self) -> list[str]:
+    def snapshot(self) -> dict[tuple[str, ...], list[float]]:
         with self._lock:
-            items = sorted((k, list(v)) for k, v in self._series.items())
+            return {k: list(v) for k, v in self._series.items()}
+
+    def samples(self, values: dict[tuple[str, ...], list[float]] | None = None) -> list[str]:
+        items = sorted((values if values is not None else self.snapshot()).items())
         lines: list[str] = []
         for key, series in items:
             running = 0.0
@@ -170,6 +211,8 @@ class Histogram(_Metric):
 
 
 _M = TypeVar("_M", bound=_Metric)
+#: A :class:`MetricsRegistry` snapshot: metric name → [[label values], values] pairs.
+Snapshot = dict[str, list[Any]]
 
 
 class MetricsRegistry:
@@ -189,8 +232,10 @@ class MetricsRegistry:
     def counter(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Counter:
         return self.register(Counter(name, help, labelnames))
 
-    def gauge(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Gauge:
-        return self.register(Gauge(name, help, labelnames))
+    def gauge(
+        self, name: str, help: str, labelnames: Sequence[str] = (), aggregate: str = "sum"
+    ) -> Gauge:
+        return self.register(Gauge(name, help, labelnames, aggregate))
 
     def histogram(
         self,
@@ -201,14 +246,27 @@ class MetricsRegistry:
     ) -> Histogram:
         return self.register(Histogram(name, help, labelnames, buckets))
 
-    def render(self) -> bytes:
-        """The exposition text; serve it with ``Content-Type:`` :data:`CONTENT_TYPE`."""
+    def snapshot(self) -> Snapshot:
+        """Every metric's values, in a form :func:`json.dumps` can write (for other processes
+        to add to theirs: see :meth:`render`)."""
         with self._lock:
             metrics = list(self._metrics.values())
+        return {m.name: [[list(k), v] for k, v in m.snapshot().items()] for m in metrics}
+
+    def render(self, others: Iterable[Snapshot] = ()) -> bytes:
+        """The exposition text; serve it with ``Content-Type:`` :data:`CONTENT_TYPE`.
+        ``others``: snapshots of the same metrics in other processes, added to these."""
+        with self._lock:
+            metrics = list(self._metrics.values())
+        others = list(others)
         lines: list[str] = []
         for metric in metrics:
+            values = metric.snapshot()
+            for other in others:
+                entries = other.get(metric.name) or []
+                metric.merge(values, {tuple(k): v for k, v in entries})
             lines.extend(metric.header())
-            lines.extend(metric.samples())
+            lines.extend(metric.samples(values))
         return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -220,7 +278,10 @@ class RegistryMetrics:
     def __init__(self, version: str = "") -> None:
         r = self.registry = MetricsRegistry()
         self.build_info = r.gauge(
-            "dockyard_build_info", "Always 1; the version label says which dockyard.", ["version"]
+            "dockyard_build_info",
+            "Always 1; the version label says which dockyard.",
+            ["version"],
+            aggregate="max",
         )
         self.build_info.set(1, version)
         self.requests = r.counter(
@@ -298,5 +359,8 @@ class RegistryMetrics:
         self.gc_blobs_deleted.inc(blobs_deleted)
         self.gc_bytes_deleted.inc(bytes_deleted)
 
-    def render(self) -> bytes:
-        return self.registry.render()
+    def render(self, others: Iterable[Snapshot] = ()) -> bytes:
+        return self.registry.render(others)
+
+    def snapshot(self) -> Snapshot:
+        return self.registry.snapshot()

@@ -1,0 +1,169 @@
+"""Several processes on one data directory: a write in one is seen by the others at once
+(shared change counters, no stale cache), and ``--workers 2`` serves one address from two
+processes with metrics added up and every access log line written by shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from registry_helpers import OCI_MANIFEST, ASGIClient, make_manifest, push_blob, start_registry
+
+from dockyard.errors import ManifestUnknown
+from dockyard.registry import Registry, RegistryApp
+from dockyard.registry._shared import SharedGenerations
+
+
+def manifest_for(client: httpx.Client | ASGIClient, name: str, seed: str) -> bytes:
+    config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
+    layer = f"layer-{seed}".encode() * 50
+    push_blob(client, name, config)
+    push_blob(client, name, layer)
+    return make_manifest(config, [layer])
+
+
+def put(client: httpx.Client | ASGIClient, name: str, tag: str, body: bytes) -> None:
+    r = client.put(
+        f"/v2/{name}/manifests/{tag}", content=body, headers={"content-type": OCI_MANIFEST}
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_two_registries_on_one_directory_never_serve_a_stale_cache(tmp_path: Path) -> None:
+    # two Registry objects = two caches and two mappings of the counters, as two processes have
+    a, b = Registry.open(tmp_path / "data"), Registry.open(tmp_path / "data")
+    try:
+        with (
+            ASGIClient(RegistryApp(a, threads=2)) as ca,
+            ASGIClient(RegistryApp(b, threads=2)) as cb,
+        ):
+            first, second = manifest_for(ca, "app", "1"), manifest_for(ca, "app", "2")
+            put(ca, "app", "v1", first)
+            for _ in range(2):  # cached in both now
+                assert cb.get("/v2/app/manifests/v1").content == first
+                assert ca.get("/v2/app/manifests/v1").content == first
+            assert cb.get("/v2/app/tags/list").json()["tags"] == ["v1"]
+            assert b.cached_manifest("app", "v1") is not None
+
+            put(ca, "app", "v1", second)  # written by A: B sees it on its next read
+            assert cb.get("/v2/app/manifests/v1").content == second
+            assert cb.get("/v2/app/manifests/v1").content == second
+            put(cb, "app", "v2", first)  # and the other way round
+            assert ca.get("/v2/app/tags/list").json()["tags"] == ["v1", "v2"]
+
+            assert cb.delete("/v2/app/manifests/v1").status_code == 202
+            assert ca.get("/v2/app/manifests/v1").status_code == 404
+            with pytest.raises(ManifestUnknown):
+                a.manifest("app", "v1")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_read_racing_a_write_in_another_process_is_not_cached(tmp_path: Path) -> None:
+    a, b = Registry.open(tmp_path / "data"), Registry.open(tmp_path / "data")
+    try:
+        with ASGIClient(RegistryApp(a, threads=2)) as ca:
+            put(ca, "app", "v1", manifest_for(ca, "app", "1"))
+        taken = b.cache.generation("app")  # B starts a read…
+        old = b.meta.manifest_by_tag("app", "v1")
+        assert old is not None
+        assert a.shared is not None
+        a.shared.bump("app")  # …A commits a change meanwhile
+        b.cache.put_manifest("app", "v1", old, taken)
+        assert b.cached_manifest("app", "v1") is None  # what B read may be old: not kept
+    finally:
+        a.close()
+        b.close()
+
+
+def test_shared_counters_count_across_mappings(tmp_path: Path) -> None:
+    one, two = SharedGenerations(tmp_path / "g"), SharedGenerations(tmp_path / "g")
+    assert one.get("r") == two.get("r") == 0
+    for _ in range(3):
+        one.bump("r")
+    two.bump("r")
+    assert one.get("r") == two.get("r") == 4
+    assert one.slot("r") == two.slot("r")
+    one.close()
+    two.close()
+
+
+def requests_total(text: str) -> float:
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "dockyard_http_requests_total" and s.labels.get("route") == "manifest"
+    )
+
+
+def test_two_worker_processes_serve_one_address(tmp_path: Path) -> None:
+    with start_registry(tmp_path / "data", "--workers", "2") as server:
+        workers = _children(server.process.pid)
+        assert len(workers) == 2, workers
+        with httpx.Client(base_url=server.url) as client:
+            first, second = manifest_for(client, "app", "1"), manifest_for(client, "app", "2")
+            put(client, "app", "v1", first)
+        # fresh connections: the kernel spreads them over both workers, each caches the tag
+        for _ in range(16):
+            with httpx.Client(base_url=server.url) as c:
+                assert (
+                    c.get("/v2/app/manifests/v1", headers={"x-request-id": "warm"}).content == first
+                )
+        with httpx.Client(base_url=server.url) as client:
+            put(client, "app", "v1", second)
+        for _ in range(16):
+            with httpx.Client(base_url=server.url) as c:
+                assert (
+                    c.get("/v2/app/manifests/v1", headers={"x-request-id": "new"}).content == second
+                )
+        # metrics add up both workers' counts (the other worker's are at most 0.5 s old)
+        deadline = time.monotonic() + 10
+        while True:
+            with httpx.Client(base_url=server.url) as c:
+                total = requests_total(c.get("/metrics").text)
+            if total >= 34 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert total == 34  # 2 manifest PUTs and 32 GETs
+        server.stop()
+        assert not any(_alive(pid) for pid in workers)
+    lines = server.log.read_text().splitlines()
+    assert sum(1 for x in lines if x.endswith(" warm")) == 16
+    assert sum(1 for x in lines if x.endswith(" new")) == 16
+    assert server.process.returncode == 0
+
+
+def _children(pid: int) -> list[int]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if found:
+            return [int(x) for x in found]
+        time.sleep(0.05)
+    return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_workers_setting() -> None:
+    from dockyard.errors import InvalidArgument
+    from dockyard.registry.config import load
+
+    base = {"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "data"}
+    assert load(None, base).http.workers == 1
+    assert load(None, {**base, "REGISTRY_HTTP_WORKERS": "4"}).http.workers == 4
+    with pytest.raises(InvalidArgument, match="use 1 to 64"):
+        load(None, {**base, "REGISTRY_HTTP_WORKERS": "0"})
