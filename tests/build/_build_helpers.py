@@ -194,51 +194,8 @@ def dockyard_build(
     )
 
 
-#: Where the debootstrapped Debian root filesystem is kept between test sessions.
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockyard-tests"
-DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
-
-
 def debian_rootfs_tar() -> Path:
-    """``debootstrap --variant=minbase bookworm`` once, as a tar cached outside the repo."""
-    import shutil
-    import subprocess
-    import tempfile
+    """``debootstrap --variant=minbase bookworm`` once per machine (shared with other tests)."""
+    from _infra._debian import debian_rootfs_tarball
 
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    out = CACHE_DIR / f"debian-{DEBIAN_SUITE}-minbase.tar"
-    if out.is_file():
-        return out
-    work = Path(tempfile.mkdtemp(prefix="debootstrap-", dir=CACHE_DIR))
-    try:
-        rootfs = work / "rootfs"
-        subprocess.run(
-            ["debootstrap", "--variant=minbase", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR],
-            check=True,
-            capture_output=True,
-            timeout=1200,
-        )
-        (rootfs / "etc/apt/sources.list").write_text(f"deb {DEBIAN_MIRROR} {DEBIAN_SUITE} main\n")
-        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for p in (rootfs / leftover).glob("*"):
-                if p.is_file():
-                    p.unlink()
-        subprocess.run(
-            [
-                "tar",
-                "--numeric-owner",
-                "--xattrs",
-                "-C",
-                str(rootfs),
-                "-cf",
-                str(work / "t.tar"),
-                ".",
-            ],
-            check=True,
-            timeout=600,
-        )
-        os.replace(work / "t.tar", out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return out
+    return debian_rootfs_tarball()
