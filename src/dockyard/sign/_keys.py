@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from dockyard.atomicfile import write_atomic
 from dockyard.errors import AlreadyExists, InvalidArgument, Unsupported
+from dockyard.sign._ed25519ph import sign_ed25519ph, verify_ed25519ph
 from dockyard.sign._encrypted import decrypt, encrypt
 from dockyard.sign._pem import decode_pem, encode_pem, is_pkcs8
 
@@ -67,7 +68,8 @@ class PublicKey:
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether ``signature`` is this key's signature over ``data`` (cosign's hash choices:
         ECDSA with SHA-256 as ``cosign verify`` uses it, or the curve's own hash; RSA PKCS#1
-        v1.5 with SHA-256; pure ed25519)."""
+        v1.5 with SHA-256; ed25519 as Ed25519ph, which cosign signs with since v2.6.0, or as
+        pure Ed25519, which older cosign signed with and ``cosign verify --key`` checks)."""
         try:
             if isinstance(self.key, ec.EllipticCurvePublicKey):
                 for algorithm in (hashes.SHA256(), _CURVE_HASH[self.key.curve.name]):
@@ -79,6 +81,8 @@ class PublicKey:
                 return False
             if isinstance(self.key, rsa.RSAPublicKey):
                 self.key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            elif verify_ed25519ph(self.key, signature, data):
+                return True
             else:
                 self.key.verify(signature, data)
         except InvalidSignature:
@@ -103,15 +107,13 @@ class PrivateKey:
         )
 
     def sign(self, data: bytes) -> bytes:
-        """ECDSA (ASN.1 DER) with the curve's hash, or RSA PKCS#1 v1.5 with SHA-256."""
+        """ECDSA (ASN.1 DER) with the curve's hash, RSA PKCS#1 v1.5 with SHA-256, or for
+        ed25519 keys Ed25519ph (SHA-512 pre-hash), as cosign's key loader sets it up."""
         if isinstance(self.key, ec.EllipticCurvePrivateKey):
             return self.key.sign(data, ec.ECDSA(_CURVE_HASH[self.key.curve.name]))
         if isinstance(self.key, rsa.RSAPrivateKey):
             return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        raise Unsupported(
-            "signing with ed25519 keys is not supported (cosign signs with Ed25519ph)",
-            hint="use an ECDSA P-256 key: dockyard generate-key-pair",
-        )
+        return sign_ed25519ph(self.key, data)
 
 
 @dataclass(frozen=True)
