@@ -39,6 +39,14 @@ def _pairs(values: tuple[str, ...], what: str, *, env_fallback: bool = False) ->
     return out
 
 
+def _progress_mode(progress: str, quiet: bool) -> str:
+    if quiet or progress == "quiet":
+        return "quiet"
+    if progress == "auto":
+        return "tty" if sys.stderr.isatty() else "plain"
+    return progress
+
+
 @cli.command("build")
 @click.argument("context")
 @click.option("-f", "--file", "file", help="Dockerfile (default: CONTEXT/Dockerfile; - = stdin).")
@@ -62,7 +70,8 @@ def _pairs(values: tuple[str, ...], what: str, *, env_fallback: bool = False) ->
     "--progress",
     type=click.Choice(["auto", "plain", "tty", "json", "quiet"]),
     default="auto",
-    help="Progress output (plain lines; json events).",
+    help="Progress output: auto (a live step view on a terminal, else plain), plain lines, "
+    "tty (the live view), json events, quiet.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the image ID.")
 @click.option(
@@ -143,9 +152,7 @@ def build_cmd(
             ignore_patterns=patterns,
             debug_shell=debug_shell,
         )
-        mode = (
-            "quiet" if quiet or progress == "quiet" else ("json" if progress == "json" else "plain")
-        )
+        mode = _progress_mode(progress, quiet)
         stdout_archive = any(o.dest is not None and str(o.dest) == "-" for o in options.outputs)
         image = build(store, options, out=sys.stderr, progress=mode)  # type: ignore[arg-type]
         if quiet and not stdout_archive:

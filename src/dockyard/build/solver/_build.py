@@ -54,7 +54,7 @@ def build(
     options: BuildOptions,
     *,
     out: IO[str] | None = None,
-    progress: Literal["plain", "json", "quiet"] = "plain",
+    progress: Literal["plain", "json", "quiet", "tty"] = "plain",
     client_factory: Callable[[], object] | None = None,
 ) -> BuiltImage:
     """Build ``options.context`` with its Dockerfile; progress lines go to ``out``.
@@ -67,6 +67,19 @@ def build(
         if ref.digest is not None:
             raise InvalidArgument(f"invalid tag {ref.familiar}: a build cannot be named by digest")
     reporter = Reporter(out, progress)
+    try:
+        return _build(store, options, tags, reporter, client_factory)
+    finally:
+        reporter.close()
+
+
+def _build(
+    store: LocalStore,
+    options: BuildOptions,
+    tags: list[Reference],
+    reporter: Reporter,
+    client_factory: Callable[[], object] | None,
+) -> BuiltImage:
     text, name, df_path = _read_dockerfile(options)
     v = reporter.vertex(f"[internal] load build definition from {name}")
     dockerfile = parse_dockerfile(text, name)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from dockyard.build.solver._live import LiveView
 
 __all__ = ["Reporter", "Vertex"]
 
-Mode = Literal["plain", "json", "quiet"]
+Mode = Literal["plain", "json", "quiet", "tty"]
 
 
 class Vertex:
@@ -45,6 +48,17 @@ class Reporter:
         self._lock = threading.Lock()
         self._next = 1
         self.counts = {"DONE": 0, "CACHED": 0, "ERROR": 0}
+        self._live: LiveView | None = None
+        if self.mode == "tty" and out is not None:
+            from dockyard.build.solver._live import LiveView
+
+            self._live = LiveView(out)
+
+    def close(self) -> None:
+        """End the live view (if any), leaving the finished steps on screen."""
+        if self._live is not None:
+            self._live.close()
+            self._live = None
 
     def _write(self, text: str) -> None:
         if self.out is None or self.mode == "quiet":
@@ -60,7 +74,9 @@ class Reporter:
         with self._lock:
             v = Vertex(self, self._next, name)
             self._next += 1
-            if self.mode == "json":
+            if self._live is not None:
+                self._live.start(v.number, name)
+            elif self.mode == "json":
                 self._event(v, "start")
             else:
                 self._write(f"#{v.number} {name}")
@@ -69,7 +85,9 @@ class Reporter:
     def _log(self, vertex: Vertex, line: str) -> None:
         with self._lock:
             elapsed = time.monotonic() - vertex.started
-            if self.mode == "json":
+            if self._live is not None:
+                self._live.log(vertex.number, line)
+            elif self.mode == "json":
                 self._event(vertex, "log", line=line, elapsed=round(elapsed, 3))
             else:
                 self._write(f"#{vertex.number} {elapsed:.3f} {line}")
@@ -81,7 +99,9 @@ class Reporter:
             vertex.closed = True
             self.counts[status] += 1
             elapsed = time.monotonic() - vertex.started
-            if self.mode == "json":
+            if self._live is not None:
+                self._live.end(vertex.number, status, message)
+            elif self.mode == "json":
                 extra: dict[str, object] = {"duration": round(elapsed, 3)}
                 if message:
                     extra["error"] = message
@@ -95,7 +115,9 @@ class Reporter:
 
     def message(self, text: str) -> None:
         with self._lock:
-            if self.mode == "json":
+            if self._live is not None:
+                self._live.message(text)
+            elif self.mode == "json":
                 self._write(json.dumps({"event": "message", "text": text}))
             else:
                 self._write(text)
