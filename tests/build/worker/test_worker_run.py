@@ -124,14 +124,17 @@ def test_run_cannot_escape_its_root(worker: Worker, base: Snapshot, tmp_path: Pa
 
 def test_system_mounts_and_etc_files_stay_out_of_the_layer(worker: Worker, base: Snapshot) -> None:
     script = (
-        "cat /etc/hostname; grep -c localhost /etc/hosts; test -s /etc/resolv.conf && echo dns; "
+        "hostname; test -e /etc/hostname || echo no-hostname-file; grep -c localhost /etc/hosts; "
+        "echo x >> /etc/hosts || echo hosts-read-only; test -s /etc/resolv.conf && echo dns; "
         "test -c /dev/null && echo dev; test -d /proc/self && echo proc; "
         "grep -q CapBnd /proc/self/status && echo caps; echo $PATH"
     )
     layer, _, lines = run_and_commit(worker, base, sh(script))
-    assert lines == [
+    assert [line for line in lines if "Read-only" not in line] == [
         "buildkitsandbox",
+        "no-hostname-file",  # docker 20.10's BuildKit does not mount /etc/hostname
         "2",
+        "hosts-read-only",
         "dns",
         "dev",
         "proc",

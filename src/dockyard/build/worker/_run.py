@@ -1,7 +1,9 @@
 """RUN: one command in a writable snapshot, through an OCI runtime, leaving no trace but its own.
 
-The container sees the snapshot as its root, Docker's /proc, /dev and /sys, and /etc/hosts,
-/etc/resolv.conf and /etc/hostname bind-mounted from files outside the snapshot. Mount points the
+The container sees the snapshot as its root, Docker's /proc, /dev and /sys, and /etc/hosts and
+/etc/resolv.conf bind-mounted read-only from files outside the snapshot. As in docker 20.10's
+BuildKit, the UTS hostname is ``buildkitsandbox`` (also in /etc/hosts) and /etc/hostname is not
+mounted: a RUN reads the image's own file (or none). Mount points the
 runtime has to create in the root (a missing /proc, /etc/hosts …) are removed again afterwards
 and their parent directories get their mtimes back, so the step's layer holds only what the
 command itself changed.
@@ -57,12 +59,11 @@ def _etc_files(directory: Path, hostname: str) -> list[Mount]:
         shutil.copyfile(_HOST_RESOLV, resolv)
     except OSError:
         resolv.write_text("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
-    (directory / "hostname").write_text(hostname + "\n")
-    for f in (hosts, resolv, directory / "hostname"):
+    for f in (hosts, resolv):
         f.chmod(0o644)
     return [
-        Mount(f"/etc/{f.name}", "bind", str(f), ("rbind", "rw"))
-        for f in (hosts, resolv, directory / "hostname")
+        Mount(f"/etc/{f.name}", "bind", str(f), ("rbind", "ro", "nosuid", "nodev", "noexec"))
+        for f in (hosts, resolv)
     ]
 
 
