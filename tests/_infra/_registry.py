@@ -38,7 +38,9 @@ def free_port() -> int:
         return port
 
 
-def _config(root: Path, port: int, htpasswd: Path | None) -> str:
+def _config(
+    root: Path, port: int, htpasswd: Path | None, token: dict[str, str] | None = None
+) -> str:
     lines = [
         "version: 0.1",
         "log:",
@@ -56,6 +58,8 @@ def _config(root: Path, port: int, htpasswd: Path | None) -> str:
     ]
     if htpasswd is not None:
         lines += ["auth:", "  htpasswd:", "    realm: dockyard-tests", f"    path: {htpasswd}"]
+    elif token is not None:
+        lines += ["auth:", "  token:"] + [f"    {k}: {v}" for k, v in token.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -77,9 +81,15 @@ def wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0
 
 @contextmanager
 def docker_registry(
-    root: Path, *, user: str | None = None, password: str | None = None
+    root: Path,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    token: dict[str, str] | None = None,
 ) -> Iterator[RunningRegistry]:
-    """Run ``docker-registry serve`` with a config in ``root``; stopped when the block ends."""
+    """Run ``docker-registry serve`` with a config in ``root``; stopped when the block ends.
+    ``token`` is distribution's ``auth: token:`` section (realm, service, issuer,
+    rootcertbundle) for Docker token auth."""
     root.mkdir(parents=True, exist_ok=True)
     htpasswd = None
     if user is not None:
@@ -89,7 +99,7 @@ def docker_registry(
         htpasswd.write_text(line + "\n")
     port = free_port()
     config = root / "config.yml"
-    config.write_text(_config(root, port, htpasswd))
+    config.write_text(_config(root, port, htpasswd, token))
     proc = subprocess.Popen(
         [DOCKER_REGISTRY, "serve", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

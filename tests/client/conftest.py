@@ -1,4 +1,5 @@
-"""Real registries for the client tests: Debian's docker-registry, with and without htpasswd."""
+"""Real registries for the client tests: Debian's docker-registry without auth, with htpasswd,
+and with Docker token auth."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+from _token_server import TokenServer, token_server  # noqa: E402
 
 from _infra import RunningRegistry, docker_registry  # noqa: E402
 
@@ -41,3 +44,29 @@ def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DOCKER_CONFIG", str(path))
     monkeypatch.setenv("DOCKYARD_REGISTRIES_CONFIG", str(tmp_path / "no-registries.json"))
     return path
+
+
+#: the token server's users and ACL: alice pushes to tok/ and public/, only pulls locked/;
+#: anyone (no credentials) pulls public/
+TOKEN_USERS = {USER: PASSWORD}
+TOKEN_ACL = {
+    USER: [
+        ("tok/", frozenset({"pull", "push"})),
+        ("public/", frozenset({"pull", "push"})),
+        ("locked/", frozenset({"pull"})),
+    ],
+    "": [("public/", frozenset({"pull"}))],
+}
+
+
+@pytest.fixture(scope="module")
+def token_auth(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TokenServer, RunningRegistry]]:
+    """docker-registry enforcing Docker token auth, with the test token server it trusts."""
+    root = tmp_path_factory.mktemp("token-auth")
+    with (
+        token_server(root / "token", TOKEN_USERS, TOKEN_ACL) as tokens,
+        docker_registry(root / "registry", token=tokens.registry_auth()) as running,
+    ):
+        yield tokens, running

@@ -143,7 +143,7 @@ class TokenCache:
             url = realm + (sep + urlencode(query) if query else "")
             status, body = fetch("GET", url, headers, None)
         if status in (401, 403):
-            who = "anonymous access" if creds is None else f"user {creds.username or '(token)'}"
+            who = "anonymous access" if creds is None else f"user {creds.username or '(token)'!r}"
             raise Unauthorized(
                 f"the token service of {self.host} refused {who} for {' '.join(scopes) or 'login'}",
                 hint=f"run `dockyard login {self.host}` with valid credentials",

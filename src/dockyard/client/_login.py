@@ -26,7 +26,12 @@ def login(client: RegistryClient, registry: str, creds: Credentials) -> str:
     wire = "registry-1.docker.io" if host == "docker.io" else host
     transport = client.transport
     transport.set_credentials(wire, creds)
-    resp = transport.request(wire, "GET", "/v2/", what=f"log in to {host}", ok=(200, 401))
+    try:
+        resp = transport.request(wire, "GET", "/v2/", what=f"log in to {host}", ok=(200, 401))
+    except Unauthorized as exc:  # a token service refusing the credentials
+        raise Unauthorized(
+            f"login to {host} failed: {exc.message}", hint="check the user name and password"
+        ) from exc
     if resp.status == 401:
         raise Unauthorized(
             f"login to {host} failed: the registry refused user {creds.username!r}",

@@ -17,7 +17,7 @@ from dockyard.client._auth import Challenge, TokenCache, basic_header, parse_cha
 from dockyard.client._credentials import Credentials
 from dockyard.client._errors import connection_error, response_error
 from dockyard.client._options import ClientOptions
-from dockyard.errors import DockyardError, RateLimited, Unauthorized
+from dockyard.errors import Denied, DockyardError, RateLimited, Unauthorized
 
 __all__ = ["Body", "Endpoint", "Transport"]
 
@@ -239,6 +239,9 @@ class Transport:
                 what=what,
                 retry_after=resp.headers.get("Retry-After"),
             )
+            if resp.status == 401:
+                header = resp.headers.get("WWW-Authenticate")
+                error = self._insufficient_scope(ep, header, error, what)
             if isinstance(error, RateLimited):
                 wait = error.retry_after if error.retry_after is not None else _backoff(attempt)
                 if wait <= MAX_RETRY_AFTER and attempt < attempts:
@@ -250,6 +253,41 @@ class Transport:
             if isinstance(error, Unauthorized) and self.credentials(ep.host) is None:
                 error.hint = f"run `dockyard login {ep.host}` first"
             raise error
+
+    def _insufficient_scope(
+        self, ep: Endpoint, header: str | None, error: DockyardError, what: str
+    ) -> DockyardError:
+        """A fresh token that still lacks the access asked for: the token service said no.
+        Logged in, that is a denial naming what was refused (not a reason to log in again)."""
+        challenge = parse_challenge(header)
+        if challenge is None or challenge.params.get("error") != "insufficient_scope":
+            return error
+        creds = self.credentials(ep.host)
+        if creds is None:
+            return error  # anonymous: logging in is the fix, as the Unauthorized error says
+        wanted: dict[str, list[str]] = {}
+        # distribution lists the access the request needed in the error detail
+        for item in error.detail if isinstance(error.detail, list) else []:
+            if isinstance(item, dict) and item.get("Name"):
+                wanted.setdefault(str(item["Name"]), []).append(str(item.get("Action") or ""))
+        if not wanted:
+            for scope in challenge.params.get("scope", "").split(" "):
+                kind, _, rest = scope.partition(":")
+                name, _, actions = rest.rpartition(":")
+                if kind == "repository" and name:
+                    wanted.setdefault(name, []).extend(actions.split(","))
+        refused = [
+            f"the {','.join(a for a in actions if a) or 'any'} access to repository {name!r}"
+            for name, actions in wanted.items()
+        ]
+        who = f"user {creds.username!r}" if creds.username else "the logged-in identity"
+        return Denied(
+            f"{what}: denied: {ep.host} does not grant {who} "
+            + (" and ".join(refused) or "access to this resource")
+            + " this needs",
+            hint=f"ask the administrator of {ep.host} for access, or log in as another user",
+            detail=error.detail,
+        )
 
 
 def _backoff(attempt: int) -> float:
