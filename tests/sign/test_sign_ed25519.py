@@ -20,7 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from _infra import run_dockyard
 from dockyard.errors import SignatureInvalid
-from dockyard.sign import LayoutRepository, PrivateKey, attachment_tag, sign_image, verify_image
+from dockyard.sign import (
+    LayoutRepository,
+    PrivateKey,
+    attachment_tag,
+    attest_image,
+    pae,
+    sign_image,
+    verify_attestations,
+    verify_image,
+)
 
 # --- RFC 8032 (section 5.1) reference, Ed25519ph only -------------------------------------
 _P = 2**255 - 19
@@ -237,3 +246,15 @@ def test_ed25519_signature_tampering_fails(layout_image: Any) -> None:
     stranger = PrivateKey(ed25519.Ed25519PrivateKey.generate()).public_key()
     with pytest.raises(SignatureInvalid, match="does not verify"):
         verify_image(repo, digest, [stranger])
+
+
+def test_ed25519_attestation_signs_the_pae_with_ed25519ph(layout_image: Any) -> None:
+    key = PrivateKey(ed25519.Ed25519PrivateKey.generate())
+    repo = LayoutRepository(layout_image.root)
+    digest = layout_image.manifest.digest
+    signed = attest_image(repo, digest, key, b'{"builder":"x"}', "slsaprovenance")
+    envelope = json.loads(signed.payload)
+    message = pae(envelope["payloadType"], base64.b64decode(envelope["payload"]))
+    signature = base64.b64decode(envelope["signatures"][0]["sig"])
+    assert ref_verify_ph(_raw_public(key), message, signature)
+    assert len(verify_attestations(repo, digest, [key.public_key()])) == 1
