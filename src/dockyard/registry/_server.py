@@ -14,6 +14,7 @@ from dockyard.registry.auth import HtpasswdAuthenticator
 from dockyard.registry.config import RegistryConfig
 from dockyard.registry.http import RegistryApp, Request, ResponseObserver
 from dockyard.registry.http._io import send_bytes
+from dockyard.registry.http._protocol import RegistryHttpProtocol
 from dockyard.registry.metrics import RegistryMetrics
 from dockyard.registry.tls import server_context
 
@@ -186,7 +187,7 @@ def _serve(config: RegistryConfig, worker: Worker | None) -> None:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=RegistryHttpProtocol,
         lifespan="on",
         access_log=False,
         log_level="warning",
