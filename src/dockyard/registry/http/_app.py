@@ -79,10 +79,13 @@ class _Tracker:
         self.sent = 0
 
     async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        else:
+        kind = message["type"]
+        if kind == "http.response.body":
             self.sent += len(message.get("body", b""))
+        elif kind == "http.response.start":
+            self.status = message["status"]
+        else:  # http.response.zerocopysend
+            self.sent += message["count"]
         await self.send(message)
 
 
