@@ -5,13 +5,22 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.atomicfile import write_atomic
+from dockyard.atomicfile import fsync_dir
 from dockyard.content import BUFFER_SIZE, ContentStore, VerifyingReader
-from dockyard.errors import BlobUnknown, FailedPrecondition, InvalidArgument, NotFound
+from dockyard.digest import digest_of
+from dockyard.errors import (
+    BlobUnknown,
+    DigestInvalid,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
 from dockyard.image._endpoints import ImageSource, OpenStream
 from dockyard.oci import Descriptor, Index, mediatypes
 
@@ -155,7 +164,16 @@ class LayoutDestination:
         self._content.put_bytes(raw, expected=descriptor.digest)
 
     def commit(self, root: Descriptor, raw: bytes) -> None:
-        self.put_manifest(root, raw)
+        """Publish ``root``: its manifest blob, ``oci-layout`` and ``index.json``. The three
+        files are staged and synced first, then renamed with one sync of each directory
+        (``blobs/<alg>`` before ``index.json`` names the manifest, the layout root last),
+        instead of a file and a directory sync apiece."""
+        actual = digest_of(raw, root.digest.algorithm)
+        if actual != root.digest or len(raw) != root.size:
+            raise DigestInvalid(
+                f"the manifest for {self.describe()} hashes to {actual} ({len(raw)} bytes), "
+                f"not {root.digest} ({root.size} bytes)"
+            )
         index_path = self.directory / "index.json"
         entries = list(_index(self.directory).manifests) if index_path.exists() else []
         annotations = {REF_NAME: self.name} if self.name else None
@@ -165,16 +183,47 @@ class LayoutDestination:
         else:
             entries = [e for e in entries if e.digest != root.digest]
         entries.append(entry)
-        _write_atomic(
-            self.directory / "oci-layout",
-            json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode(),
-        )
-        _write_atomic(index_path, Index.build(entries, media_type=mediatypes.OCI_INDEX).raw)
+        blob = self._content.blobs_dir / root.digest.algorithm / root.digest.hex
+        staged: list[tuple[Path, Path]] = []
+        try:
+            if not blob.exists():
+                blob.parent.mkdir(parents=True, exist_ok=True)
+                # staged in ingest/ (as the content store does): no stray files under blobs/
+                staged.append((_stage(blob, raw, 0o444, self._content.ingest_dir), blob))
+            layout = self.directory / "oci-layout"
+            if not layout.exists():  # an existing one was checked when this was opened
+                version = json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode()
+                staged.append((_stage(layout, version), layout))
+            index_raw = Index.build(entries, media_type=mediatypes.OCI_INDEX).raw
+            staged.append((_stage(index_path, index_raw), index_path))
+            for tmp, target in staged:
+                if target == blob:
+                    os.replace(tmp, target)
+                    fsync_dir(blob.parent)
+            for tmp, target in staged:
+                if target != blob:
+                    os.replace(tmp, target)
+        finally:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+        fsync_dir(self.directory)
 
     def close(self) -> None:
         if self._own_ingest:
             shutil.rmtree(self.directory / "ingest", ignore_errors=True)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    write_atomic(path, data)
+def _stage(path: Path, data: bytes, mode: int = 0o644, where: Path | None = None) -> Path:
+    """``data`` in a synced temporary file (beside ``path`` unless ``where`` is given, on
+    the same file system), ready to be renamed over ``path``."""
+    fd, name = tempfile.mkstemp(dir=where or path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
