@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dockyard.cli._main import cli, open_store
+from dockyard.cli._main import cli, exit_without_teardown, open_store
 from dockyard.cli._progress import make_progress
 from dockyard.client import (
     ClientOptions,
@@ -162,7 +162,7 @@ def _run_copy(
 ) -> CopyResult:
     try:
         with make_progress(quiet) as progress:
-            return copy(
+            result = copy(
                 src,
                 dst,
                 all_platforms=all_platforms,
@@ -173,6 +173,8 @@ def _run_copy(
     finally:
         dst.close()
         src.close()
+    exit_without_teardown()  # everything is written and synced; only output is left
+    return result
 
 
 @cli.command("pull")

@@ -121,6 +121,17 @@ def register_commands() -> None:
             importlib.import_module(f"dockyard.cli.{info.name}")
 
 
+_fast_exit = False
+
+
+def exit_without_teardown() -> None:
+    """For commands whose results are durable and printed when they return (copy, pull,
+    push): :func:`main` then leaves with ``os._exit`` after flushing output, skipping the
+    interpreter's teardown (~20 ms of freeing objects, a tenth of a small pull)."""
+    global _fast_exit
+    _fast_exit = True
+
+
 def main() -> None:
     try:
         result = cli.main(prog_name="dockyard", standalone_mode=False)
@@ -136,4 +147,11 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     # without standalone mode, click returns ctx.exit()'s code instead of exiting
-    sys.exit(result if isinstance(result, int) else 0)
+    code = result if isinstance(result, int) else 0
+    if _fast_exit:
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
