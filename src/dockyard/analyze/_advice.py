@@ -66,19 +66,21 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def _cache_kind(path: str) -> tuple[str, str] | None:
+def _cache_kind(path: str) -> tuple[str, str, str] | None:
+    """(what, how to avoid it, the cache directory) for a file in a known cache."""
     if path.startswith(_IGNORED):
         return None
     for what, prefix, fix in _CACHES:
         if path.startswith(prefix):
-            return what, fix
+            return what, fix, "/" + prefix.rstrip("/")
     match = _HOME_CACHE.match(path)
     if match:
         kind = match.group(1)
-        return {
+        what, fix = {
             ".cache/pip": ("pip cache", "use `pip install --no-cache-dir`"),
             ".npm": ("npm cache", "run `npm cache clean --force` in the same RUN"),
         }.get(kind, ("yarn cache", "run `yarn cache clean` in the same RUN"))
+        return what, fix, "/" + match.group(0).rstrip("/")
     return None
 
 
@@ -94,6 +96,7 @@ def _get(root: FsNode, path: str) -> FsNode | None:
 def _caches(analysis: Analysis) -> list[Advice]:
     found: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     fixes: dict[str, str] = {}
+    dirs: dict[tuple[int, str], set[str]] = defaultdict(set)
     for index, entries in enumerate(analysis.layer_entries):
         for entry in entries:
             if entry.is_dir or entry.kind != "0":
@@ -108,11 +111,13 @@ def _caches(analysis: Analysis) -> list[Advice]:
             slot[0] += 1
             slot[1] += entry.size
             fixes[kind[0]] = kind[1]
+            dirs[(index, kind[0])].add(kind[2])
     out = []
     for (index, what), (files, size) in sorted(found.items()):
         if size == 0:
             continue
         command = analysis.layers[index].command
+        paths = sorted(dirs[(index, what)])
         out.append(
             Advice(
                 "cache-left-in-layer",
@@ -120,6 +125,7 @@ def _caches(analysis: Analysis) -> list[Advice]:
                 f"in the image: {fixes[what]}",
                 index,
                 size,
+                paths,
             )
         )
     return out
