@@ -50,16 +50,22 @@ class SavedImage:
 
 
 def build_image(
-    docker: DockerDaemon, workdir: Path, ref: str, dockerfile: str, files: dict[str, bytes]
+    docker: DockerDaemon,
+    workdir: Path,
+    ref: str,
+    dockerfile: str,
+    files: dict[str, bytes],
+    network: str = "none",
 ) -> BuiltImage:
+    """``docker build`` (classic builder); ``network="host"`` lets RUN reach a package mirror."""
     context = workdir / "context"
     context.mkdir(parents=True)
     for name, data in files.items():
         (context / name).write_bytes(data)
     (context / "Dockerfile").write_text(dockerfile)
     docker.run(
-        "build", "--network", "none", "--pull=false", "-t", ref, str(context),
-        env={"DOCKER_BUILDKIT": "0"},
+        "build", "--network", network, "--pull=false", "-t", ref, str(context),
+        env={"DOCKER_BUILDKIT": "0"}, timeout=900,
     )  # fmt: skip
     return BuiltImage(ref, image_id(docker, ref))
 
@@ -86,6 +92,26 @@ def run_dive(archive: Path, out: Path | None, *flags: str) -> tuple[int, dict[st
             f"dive wrote no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return result.returncode, json.loads(out.read_text()), result.stdout
+
+
+def assert_matches_dive(dive: dict[str, Any], ours: dict[str, Any]) -> None:
+    """dive's efficiency (to 0.1 %), wasted bytes, sizes, commands and inefficient files."""
+    image = dive["image"]
+    assert abs(ours["efficiency"] - image["efficiencyScore"]) < 0.001, (
+        ours["efficiency"],
+        image["efficiencyScore"],
+    )
+    assert ours["wastedBytes"] == image["inefficientBytes"]
+    assert ours["sizeBytes"] == image["sizeBytes"]
+    assert [layer["sizeBytes"] for layer in ours["layers"]] == [
+        layer["sizeBytes"] for layer in dive["layer"]
+    ]
+    assert [layer["command"] for layer in ours["layers"]] == [
+        layer["command"].removeprefix("#(nop) ").strip() for layer in dive["layer"]
+    ]
+    theirs = {(f["file"], f["count"], f["sizeBytes"]) for f in image["fileReference"]}
+    mine = {(f["file"], f["count"], f["sizeBytes"]) for f in ours["inefficientFiles"]}
+    assert mine == theirs
 
 
 def load_into(root: Path, archive: Path) -> None:
