@@ -4,33 +4,13 @@ layer sizes and inefficient files."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _analyze_helpers import SavedImage, analyze_json, load_into, run_dive
+from _analyze_helpers import SavedImage, analyze_json, assert_matches_dive, load_into, run_dive
 
 from _infra import run_dockyard
 
 pytestmark = pytest.mark.docker
-
-
-def _compare(dive: dict[str, Any], ours: dict[str, Any]) -> None:
-    image = dive["image"]
-    assert abs(ours["efficiency"] - image["efficiencyScore"]) < 0.001, (
-        ours["efficiency"],
-        image["efficiencyScore"],
-    )
-    assert ours["wastedBytes"] == image["inefficientBytes"]
-    assert ours["sizeBytes"] == image["sizeBytes"]
-    assert [layer["sizeBytes"] for layer in ours["layers"]] == [
-        layer["sizeBytes"] for layer in dive["layer"]
-    ]
-    assert [layer["command"] for layer in ours["layers"]] == [
-        layer["command"].removeprefix("#(nop) ").strip() for layer in dive["layer"]
-    ]
-    theirs = {(f["file"], f["count"], f["sizeBytes"]) for f in image["fileReference"]}
-    mine = {(f["file"], f["count"], f["sizeBytes"]) for f in ours["inefficientFiles"]}
-    assert mine == theirs
 
 
 @pytest.mark.parametrize("which", ["clean", "wasteful"])
@@ -45,7 +25,7 @@ def test_analyze_matches_dive(
     _, dive, _ = run_dive(image.archive, tmp_path / "dive.json")
     load_into(dockyard_root, image.archive)
     ours = analyze_json(dockyard_root, image.ref)
-    _compare(dive, ours)
+    assert_matches_dive(dive, ours)
     if which == "clean":
         assert ours["wastedBytes"] == 0 and ours["efficiency"] == 1.0
     else:
