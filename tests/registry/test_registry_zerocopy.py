@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from registry_helpers import RegistryProcess, push_blob, sha256, start_registry
 
 from dockyard.registry.http._blobs import ZEROCOPY_MIN
+from dockyard.registry.tls import write_self_signed
 
 SIZE = 3 * (1 << 20) + 12345  # several sendfile calls, not a round number
 
@@ -93,3 +96,19 @@ def test_access_log_counts_sendfile_bytes(served: Served) -> None:
         time.sleep(0.1)
         lines = [x for x in server.log.read_text().splitlines() if x.endswith(" zc-bytes")]
     assert lines and f" 200 {SIZE} " in lines[0], lines
+
+
+def test_tls_serves_blobs_through_tls(tmp_path: Path) -> None:
+    cert, key = tmp_path / "domain.crt", tmp_path / "domain.key"
+    write_self_signed(cert, key, ["127.0.0.1"])
+    data = os.urandom(ZEROCOPY_MIN * 3 + 1)
+    env = {"REGISTRY_HTTP_TLS_CERTIFICATE": str(cert), "REGISTRY_HTTP_TLS_KEY": str(key)}
+    with (
+        start_registry(tmp_path / "data", env=env, scheme="https") as server,
+        httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=cert)) as client,
+    ):
+        digest = push_blob(client, "tls/blob", data)
+        r = client.get(f"/v2/tls/blob/blobs/{digest}")
+        assert r.status_code == 200 and r.content == data
+        r = client.get(f"/v2/tls/blob/blobs/{digest}", headers={"range": "bytes=10-"})
+        assert r.status_code == 206 and r.content == data[10:]

@@ -148,5 +148,6 @@ class RegistryHttpProtocol(httptools_impl.HttpToolsProtocol):
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope and type(cycle) is not _Cycle:
             cycle.__class__ = _Cycle
-            extensions = self.scope.setdefault("extensions", {})
-            extensions[ZEROCOPY_SEND] = {}
+            if self.scheme == "http":  # over TLS the bytes must go through the TLS layer
+                extensions = self.scope.setdefault("extensions", {})
+                extensions[ZEROCOPY_SEND] = {}
