@@ -14,6 +14,7 @@ from dockyard.build.context import read_tar_context
 from dockyard.build.solver import (
     BuildOptions,
     build,
+    parse_cache_spec,
     parse_output,
     parse_secret,
     source_date_epoch,
@@ -82,6 +83,18 @@ def _progress_mode(progress: str, quiet: bool) -> str:
     help="type=store|oci|docker|local,dest=PATH (repeatable).",
 )
 @click.option("--push", is_flag=True, help="Push the named image(s) after the build.")
+@click.option(
+    "--cache-from",
+    "cache_from",
+    multiple=True,
+    help="Use the cache at type=registry,ref=REF (or a bare REF) or type=local,src=DIR.",
+)
+@click.option(
+    "--cache-to",
+    "cache_to",
+    multiple=True,
+    help="Export the cache to type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR.",
+)
 @click.option("--iidfile", type=click.Path(dir_okay=False, path_type=Path), help="Write the ID.")
 @click.option("--runtime", type=click.Choice(["crun", "runc"]), help="OCI runtime for RUN.")
 @click.option(
@@ -105,6 +118,8 @@ def build_cmd(
     quiet: bool,
     outputs: tuple[str, ...],
     push: bool,
+    cache_from: tuple[str, ...],
+    cache_to: tuple[str, ...],
     iidfile: Path | None,
     runtime: str | None,
     debug_shell: bool,
@@ -151,6 +166,8 @@ def build_cmd(
             runtime=runtime,
             ignore_patterns=patterns,
             debug_shell=debug_shell,
+            cache_from=[parse_cache_spec(c, export=False) for c in cache_from],
+            cache_to=[parse_cache_spec(c, export=True) for c in cache_to],
         )
         mode = _progress_mode(progress, quiet)
         stdout_archive = any(o.dest is not None and str(o.dest) == "-" for o in options.outputs)

@@ -7,6 +7,7 @@ writes the image to the store (or an archive, or a directory).
 
 from dockyard.build.solver._build import build
 from dockyard.build.solver._cache import BuildCache, CachedLayer, cache_key
+from dockyard.build.solver._cache_spec import CacheSpec, parse_cache_spec
 from dockyard.build.solver._export import BuiltImage
 from dockyard.build.solver._options import (
     BuildOptions,
@@ -22,6 +23,7 @@ __all__ = [
     "BuildCache",
     "BuildOptions",
     "BuiltImage",
+    "CacheSpec",
     "CachedLayer",
     "OutputSpec",
     "Reporter",
@@ -29,6 +31,7 @@ __all__ = [
     "StepFailed",
     "build",
     "cache_key",
+    "parse_cache_spec",
     "parse_output",
     "parse_secret",
     "source_date_epoch",

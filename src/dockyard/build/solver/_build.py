@@ -11,6 +11,7 @@ from typing import IO, Literal
 from dockyard.build.context import ignore_patterns
 from dockyard.build.frontend import BuildGraph, parse_dockerfile
 from dockyard.build.solver._cache import BuildCache
+from dockyard.build.solver._cache_transfer import ImportedCache
 from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._export import (
     BuiltImage,
@@ -114,6 +115,7 @@ def _build(
                 client_factory=client_factory,
                 on_pull=lambda ref: reporter.message(f"pulling {ref}"),
             )
+            imported = _import_cache(store, options, reporter, client_factory)
             solver = Solver(
                 graph,
                 options,
@@ -124,6 +126,7 @@ def _build(
                 reporter=reporter,
                 lease=lease,
                 scratch=scratch,
+                imported=imported,
             )
             result = solver.solve()
             v = reporter.vertex("exporting to image")
@@ -156,6 +159,10 @@ def _build(
                 tmp.write_text(str(image.id))
                 tmp.replace(options.iidfile)
             v.done()
+            for spec in options.cache_to:
+                from dockyard.build.solver._cache_transfer import export_cache
+
+                export_cache(store, solver.cache_records(spec.mode), spec, reporter, client_factory)
             if options.push:
                 _push(store, image, tags, reporter, client_factory)
     finally:
@@ -163,6 +170,23 @@ def _build(
         cache.close()
         worker.close()
     return image
+
+
+def _import_cache(
+    store: LocalStore,
+    options: BuildOptions,
+    reporter: Reporter,
+    client_factory: Callable[[], object] | None,
+) -> ImportedCache | None:
+    """The records of every ``--cache-from`` location (none with ``--no-cache``)."""
+    if not options.cache_from or options.no_cache:
+        return None
+    from dockyard.build.solver._cache_transfer import ImportedCache
+
+    imported = ImportedCache(store, client_factory)
+    for spec in options.cache_from:
+        imported.load(spec, reporter)
+    return imported
 
 
 def _keep_cached_layers(store: LocalStore, lease: LazyLease, digests: list[Digest]) -> None:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from dockyard.digest import Digest
@@ -57,6 +57,11 @@ class LazyLease:
 
     def put_bytes(self, data: bytes, *, expected: Digest | None = None) -> Digest:
         return self._get().put_bytes(data, expected=expected)
+
+    def ingest(
+        self, stream: BinaryIO, *, expected: Digest | None = None, size: int | None = None
+    ) -> tuple[Digest, int]:
+        return self._get().ingest(stream, expected=expected, size=size)
 
     def release(self) -> None:
         with self._lock:

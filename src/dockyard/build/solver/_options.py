@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from dockyard.build.solver._cache_spec import CacheSpec
 from dockyard.errors import InvalidArgument
 from dockyard.oci.platform import Platform
 
@@ -111,3 +112,7 @@ class BuildOptions:
     ignore_patterns: list[str] | None = None
     #: open /bin/sh (on this process's stdin/stdout) in a failed RUN's filesystem
     debug_shell: bool = False
+    #: ``--cache-from``: records (and lazily, layers) to use besides the store's own
+    cache_from: list[CacheSpec] = field(default_factory=list)
+    #: ``--cache-to``: where this build's cache records and layers are exported
+    cache_to: list[CacheSpec] = field(default_factory=list)

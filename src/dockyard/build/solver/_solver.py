@@ -22,6 +22,7 @@ from dockyard.build.frontend import (
 )
 from dockyard.build.frontend.instructions import OnbuildInstruction
 from dockyard.build.solver._cache import BuildCache, CachedLayer, cache_key
+from dockyard.build.solver._cache_transfer import CacheRecord
 from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._images import ImageResolver
 from dockyard.build.solver._lease import LazyLease
@@ -35,6 +36,7 @@ from dockyard.errors import RunFailed
 from dockyard.image import BlobImage, StoreSource
 
 if TYPE_CHECKING:
+    from dockyard.build.solver._cache_transfer import ImportedCache
     from dockyard.layers import LayerBlob
 
 __all__ = ["Solver"]
@@ -57,6 +59,7 @@ class Solver:
         reporter: Reporter,
         lease: LazyLease,
         scratch: Path,
+        imported: ImportedCache | None = None,
     ) -> None:
         self.graph = graph
         self.options = options
@@ -74,6 +77,10 @@ class Solver:
         self._multi = len(graph.stages) > 1
         #: layers taken from the cache; the export adds them to the lease if it writes anything
         self.cached_digests: list[Digest] = []
+        #: ``--cache-from`` records, asked when the store's own cache misses
+        self.imported = imported
+        #: (stage index, key) of every step record and stage time used, for ``--cache-to``
+        self.used_keys: list[tuple[int, str, bool]] = []
 
     # --- scheduling ----------------------------------------------------------------------
 
@@ -177,6 +184,8 @@ class Solver:
             name = f"{self._label(stage, n, total)} {_describe(step)}"
             snapshot = self._layer_step(step, result, snapshot, name)
             new_entries.append(len(result.history) - 1)
+            with self._lock:
+                self.used_keys.append((stage.index, result.key, False))
         # times: SOURCE_DATE_EPOCH, else cached step times; metadata lines take the stage's
         config_text = repr(sorted(plan.state.config.items())) + repr(plan.state.author)
         lines = [result.history[i].created_by for i in new_entries]
@@ -184,8 +193,12 @@ class Solver:
         if epoch is not None:
             created = timestamp(epoch)
         else:
-            created = self.cache.get_text(stage_key) or timestamp()
+            created = (
+                self.cache.get_text(stage_key) or self._imported_text(stage_key) or timestamp()
+            )
             self.cache.put_text(stage_key, created)
+            with self._lock:
+                self.used_keys.append((stage.index, stage_key, True))
         last = None
         for i in new_entries:
             entry = result.history[i]
@@ -206,13 +219,7 @@ class Solver:
     ) -> Snapshot | None:
         key = self.steps.key(step, result.key)
         vertex = self.reporter.vertex(name)
-        cached = None if self.options.no_cache else self.cache.get(key)
-        if cached is not None and cached.digest is not None:
-            if self.store.content.exists(cached.digest):
-                with self._lock:
-                    self.cached_digests.append(cached.digest)
-            else:
-                cached = None
+        cached = None if self.options.no_cache else self._lookup(key)
         if cached is not None:
             vertex.cached()
             result.steps_cached += 1
@@ -262,6 +269,54 @@ class Solver:
         result.steps_run += 1
         self._append(result, step, record, key)
         return child
+
+    def _lookup(self, key: str) -> CachedLayer | None:
+        """The store's record for ``key`` (while its layer is there), else an imported one
+        (its layer fetched now)."""
+        cached = self.cache.get(key)
+        if cached is not None and cached.digest is not None:
+            if self.store.content.exists(cached.digest):
+                with self._lock:
+                    self.cached_digests.append(cached.digest)
+                return cached
+            cached = None
+        if cached is None and self.imported is not None:
+            cached = self.imported.fetch(key, self.lease)
+            if cached is not None:
+                self.cache.put(key, cached)
+                if cached.digest is not None:
+                    with self._lock:
+                        self.cached_digests.append(cached.digest)
+        return cached
+
+    def _imported_text(self, key: str) -> str | None:
+        return self.imported.text(key) if self.imported is not None else None
+
+    def cache_records(self, mode: str) -> list[CacheRecord]:
+        """The records this build used, for ``--cache-to``: ``max`` every stage's, ``min``
+        those of the stages the result is made of (the target and its base stages)."""
+        wanted: set[int] | None = None
+        if mode == "min":
+            wanted = set()
+            index: int | None = self.graph.target.index
+            while index is not None and index not in wanted:
+                wanted.add(index)
+                index = self.graph.stages[index].base_stage
+        out: list[CacheRecord] = []
+        seen: set[str] = set()
+        for stage_index, key, is_text in list(self.used_keys):
+            if (wanted is not None and stage_index not in wanted) or key in seen:
+                continue
+            seen.add(key)
+            if is_text:
+                text = self.cache.get_text(key)
+                if text is not None:
+                    out.append(CacheRecord(key, text=text))
+                continue
+            record = self.cache.get(key)
+            if record is not None:
+                out.append(CacheRecord(key, layer=record))
+        return out
 
     def _direct_copy(
         self, step: CopyStep, parent: Snapshot, vertex: Vertex
