@@ -109,6 +109,11 @@ class Counter(_Metric):
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
 
+    def add(self, key: tuple[str, ...], amount: float) -> None:
+        """``inc`` for label values already checked (one per label, amount ≥ 0)."""
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + amount
+
     def value(self, *labels: str) -> float:
         with self._lock:
             return self._values.get(self._key(labels), 0.0)
@@ -179,7 +184,10 @@ class Histogram(_Metric):
         self._series: dict[tuple[str, ...], list[float]] = {}  # bucket counts…, sum, count
 
     def observe(self, value: float, *labels: str) -> None:
-        key = self._key(labels)
+        self.observe_key(self._key(labels), value)
+
+    def observe_key(self, key: tuple[str, ...], value: float) -> None:
+        """``observe`` for label values already checked."""
         with self._lock:
             series = self._series.get(key)
             if series is None:
@@ -276,6 +284,9 @@ class RegistryMetrics:
     content_type = CONTENT_TYPE
 
     def __init__(self, version: str = "") -> None:
+        self._request_keys: dict[
+            tuple[str, str, int], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+        ] = {}
         r = self.registry = MetricsRegistry()
         self.build_info = r.gauge(
             "dockyard_build_info",
@@ -334,14 +345,32 @@ class RegistryMetrics:
         sent: int = 0,
     ) -> None:
         """Record one answered request (call once, after the response body went out)."""
-        if method not in _METHODS:
-            method = method.upper() if method.upper() in _METHODS else "OTHER"
-        self.requests.inc(1, method, route, str(status))
-        self.duration.observe(seconds, method, route)
+        keys = self._request_keys.get((method, route, status))
+        if keys is None:
+            keys = self._keys(method, route, status)
+        self.requests.add(keys[0], 1.0)
+        self.duration.observe_key(keys[1], seconds)
         if received:
-            self.bytes_received.inc(received, route)
+            self.bytes_received.add(keys[2], received)
         if sent:
-            self.bytes_sent.inc(sent, route)
+            self.bytes_sent.add(keys[2], sent)
+
+    def _keys(
+        self, method: str, route: str, status: int
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """The label values of one kind of request, checked once and remembered."""
+        label = method if method in _METHODS else method.upper()
+        if label not in _METHODS:
+            label = "OTHER"
+        keys = (
+            self.requests._key((label, route, str(status))),
+            self.duration._key((label, route)),
+            self.bytes_sent._key((route,)),
+        )
+        if len(self._request_keys) >= 4096:  # bounded: routes are names, statuses few
+            self._request_keys.clear()
+        self._request_keys[(method, route, status)] = keys
+        return keys
 
     def upload_started(self) -> None:
         self.uploads_started.inc()
