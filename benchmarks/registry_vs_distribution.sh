@@ -8,16 +8,21 @@
 # Both registries: filesystem storage in a fresh temp dir, 127.0.0.1 on a free port, delete
 # enabled, default access logging (to a file). Every push run starts from an empty, restarted
 # registry; every pull run from an empty target directory.
+# distribution uses every core (Go); dockyard runs DY_WORKERS processes (default: one per core).
+# Each wrk/hey measurement runs REPEAT times, the two registries alternating, and the table
+# shows the medians (the ratio is the median of the per-round ratios).
 # Needs: docker-registry, skopeo, wrk, hey, hyperfine, curl.
-# Usage: benchmarks/registry_vs_distribution.sh [runs] [wrk-seconds]
+# Usage: [DY_WORKERS=n] [REPEAT=n] benchmarks/registry_vs_distribution.sh [runs] [wrk-seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 SECONDS_WRK=${2:-10}
+REPEAT=${REPEAT:-3}
+DY_WORKERS=${DY_WORKERS:-$(nproc)}
 DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
 PYTHON=${PYTHON:-$PWD/.venv/bin/python}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-regbench-XXXXXX")
-export WORK DOCKYARD
+export WORK DOCKYARD DY_WORKERS
 cleanup() {
   for f in "$WORK"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
   wait 2>/dev/null || true
@@ -51,7 +56,7 @@ YML
   host=$DIST
 else
   REGISTRY_STORAGE_DELETE_ENABLED=true "$DOCKYARD" registry serve --root "$WORK/dy-data" \
-    --addr "$DY" >>"$WORK/dy.log" 2>&1 &
+    --addr "$DY" --workers "$DY_WORKERS" >>"$WORK/dy.log" 2>&1 &
   host=$DY
 fi
 echo $! >"$WORK/$which.pid"
@@ -146,29 +151,42 @@ bench_hey() {  # name host path method
 }
 transfer() { awk '/^Transfer\/sec/ {print $2}' <<<"$(tail -n 3 "$WORK/wrk.txt")"; }
 
-curl -fsS -H "Accept: $ACCEPT" -o /dev/null "http://$DY/v2/bench/img/manifests/1"  # warm up
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# GB/MB → MB, for wrk's Transfer/sec
+mb() { awk '{v=$1; if (v ~ /GB$/) {sub(/GB$/,"",v); v*=1024} else if (v ~ /KB$/) {sub(/KB$/,"",v); v/=1024} else {sub(/MB$/,"",v)}; printf "%.1f", v}' <<<"$1"; }
+
+for _ in 1 2 3; do  # warm up both (every dockyard worker caches the manifest)
+  for h in "$DIST" "$DY"; do curl -fsS -H "Accept: $ACCEPT" -o /dev/null "http://$h/v2/bench/img/manifests/1"; done
+done
 rows=()
 for spec in "manifest GET by tag|/v2/bench/img/manifests/1|GET|32" \
             "tags list|/v2/bench/img/tags/list|GET|32" \
             "100 MiB blob GET, 4 connections|/v2/bench/big/blobs/$BIG|GET|4"; do
   IFS='|' read -r name path lua conns <<<"$spec"
-  d=$(bench_wrk "$name" "$DIST" "$path" "$lua" "$conns"); dt=$(transfer)
-  y=$(bench_wrk "$name" "$DY" "$path" "$lua" "$conns"); yt=$(transfer)
-  ratio=$(awk -v a="$y" -v b="$d" 'BEGIN {printf "%.2f", a / b}')
-  if [ "$conns" = 4 ]; then
-    rows+=("| $name (wrk -c$conns, transfer/s) | $dt | $yt | ${ratio}× |")
-  else
-    rows+=("| $name (wrk -c$conns, requests/s) | $d | $y | ${ratio}× |")
-  fi
+  ds="" ys="" rs=""
+  for _ in $(seq "$REPEAT"); do
+    d=$(bench_wrk "$name" "$DIST" "$path" "$lua" "$conns"); dt=$(mb "$(transfer)")
+    y=$(bench_wrk "$name" "$DY" "$path" "$lua" "$conns"); yt=$(mb "$(transfer)")
+    if [ "$conns" = 4 ]; then d=$dt y=$yt; fi
+    ds="$ds $d" ys="$ys $y" rs="$rs $(ratio "$y" "$d")"
+  done
+  unit="requests/s"; [ "$conns" = 4 ] && unit="MB/s transferred"
+  rows+=("| $name (wrk -c$conns, $unit) | $(median <<<"$ds") | $(median <<<"$ys") | $(median <<<"$rs")× |")
+  echo "$name: distribution$ds; dockyard$ys; ratios$rs" >>"$WORK/rounds.txt"
 done
 for method in HEAD GET; do
-  d=$(bench_hey "manifest $method" "$DIST" /v2/bench/img/manifests/1 "$method")
-  y=$(bench_hey "manifest $method" "$DY" /v2/bench/img/manifests/1 "$method")
-  ratio=$(awk -v a="$y" -v b="$d" 'BEGIN {printf "%.2f", a / b}')
-  rows+=("| manifest $method by tag (hey -c32, requests/s) | $d | $y | ${ratio}× |")
+  ds="" ys="" rs=""
+  for _ in $(seq "$REPEAT"); do
+    d=$(bench_hey "manifest $method" "$DIST" /v2/bench/img/manifests/1 "$method")
+    y=$(bench_hey "manifest $method" "$DY" /v2/bench/img/manifests/1 "$method")
+    ds="$ds $d" ys="$ys $y" rs="$rs $(ratio "$y" "$d")"
+  done
+  rows+=("| manifest $method by tag (hey -c32, requests/s) | $(median <<<"$ds") | $(median <<<"$ys") | $(median <<<"$rs")× |")
+  echo "manifest $method (hey): distribution$ds; dockyard$ys; ratios$rs" >>"$WORK/rounds.txt"
 done
 {
-  echo "| Endpoint | distribution 2.8.2 | dockyard | dockyard / distribution |"
+  echo "| Endpoint (median of $REPEAT rounds) | distribution 2.8.2 | dockyard ($DY_WORKERS workers) | dockyard / distribution |"
   echo "|:---|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
 } >"$WORK/wrk.md"
@@ -189,5 +207,5 @@ hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/pull.md" \
   -n "skopeo pull (dockyard)" --prepare "rm -rf $WORK/out-y" \
   "skopeo copy -q --src-tls-verify=false docker://$DY/bench/img:1 oci:$WORK/out-y:bench"
 
-cat "$WORK/wrk.md"; echo; cat "$WORK/blob.md"; echo; cat "$WORK/push.md"; echo; cat "$WORK/pull.md"
+cat "$WORK/wrk.md"; echo; cat "$WORK/rounds.txt"; echo; cat "$WORK/blob.md"; echo; cat "$WORK/push.md"; echo; cat "$WORK/pull.md"
 if [ -n "${KEEP_WRK:-}" ]; then cp "$WORK/wrk.txt" "$KEEP_WRK"; fi
