@@ -191,7 +191,7 @@ done
   printf '%s\n' "${rows[@]}"
 } >"$WORK/wrk.md"
 
-hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/blob.md" \
+hyperfine --runs "$((RUNS < 10 ? 10 : RUNS))" --warmup 1 --export-markdown "$WORK/blob.md" \
   -n "curl 100 MiB blob (distribution)" "curl -fsS -o /dev/null http://$DIST/v2/bench/big/blobs/$BIG" \
   -n "curl 100 MiB blob (dockyard)" "curl -fsS -o /dev/null http://$DY/v2/bench/big/blobs/$BIG"
 
