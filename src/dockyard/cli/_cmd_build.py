@@ -7,12 +7,16 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import click
 
+from dockyard.build import _noop
+from dockyard.build._noop import progress_mode
 from dockyard.build.context import read_tar_context
 from dockyard.build.solver import (
     BuildOptions,
+    BuiltImage,
     build,
     parse_cache_spec,
     parse_output,
@@ -21,7 +25,9 @@ from dockyard.build.solver import (
 )
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import InvalidArgument
+from dockyard.local import LocalStore
 from dockyard.oci import Platform
+from dockyard.reference import Reference
 
 
 def _pairs(values: tuple[str, ...], what: str, *, env_fallback: bool = False) -> dict[str, str]:
@@ -41,11 +47,25 @@ def _pairs(values: tuple[str, ...], what: str, *, env_fallback: bool = False) ->
 
 
 def _progress_mode(progress: str, quiet: bool) -> str:
-    if quiet or progress == "quiet":
-        return "quiet"
-    if progress == "auto":
-        return "tty" if sys.stderr.isatty() else "plain"
-    return progress
+    return progress_mode(progress, quiet, sys.stderr.isatty())
+
+
+class _Tee:
+    """Progress output, also kept (for the no-op record)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
 
 
 @cli.command("build")
@@ -129,6 +149,25 @@ def build_cmd(
         raise InvalidArgument("the context and the Dockerfile cannot both come from stdin")
     args = _pairs(build_args, "--build-arg", env_fallback=True)
     store = open_store(ctx)
+    mode = _progress_mode(progress, quiet)
+    asked = _noop.canonical(
+        file=file,
+        tags=tags,
+        build_args=build_args,
+        target=target,
+        platform=platform,
+        network=network,
+        labels=labels,
+        progress=mode,
+        iidfile=str(iidfile) if iidfile is not None else None,
+        context=context,
+    )
+    noop_ok = (
+        _noop.eligible(asked)
+        and not (no_cache or pull or push or outputs or secrets or cache_from or cache_to)
+        and not (runtime or debug_shell)
+    )
+    before = _noop.tree_digest(context) if noop_ok else ""
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
         patterns: list[str] | None = None
         if context == "-":
@@ -169,9 +208,42 @@ def build_cmd(
             cache_from=[parse_cache_spec(c, export=False) for c in cache_from],
             cache_to=[parse_cache_spec(c, export=True) for c in cache_to],
         )
-        mode = _progress_mode(progress, quiet)
         stdout_archive = any(o.dest is not None and str(o.dest) == "-" for o in options.outputs)
-        image = build(store, options, out=sys.stderr, progress=mode)  # type: ignore[arg-type]
-        if quiet and not stdout_archive:
-            click.echo(str(image.id))
+        err = _Tee(sys.stderr)
+        image = build(store, options, out=err, progress=mode)  # type: ignore[arg-type]
+        printed = f"{image.id}\n" if quiet and not stdout_archive else ""
+        click.echo(printed, nl=False)
+        if noop_ok and image.all_cached:
+            _record_noop(store, asked, image, options, "".join(err.parts), printed, before)
         _ = shutil
+
+
+def _record_noop(
+    store: LocalStore,
+    asked: dict[str, object],
+    image: BuiltImage,
+    options: BuildOptions,
+    stderr: str,
+    stdout: str,
+    before: str,
+) -> None:
+    """Remember this no-op build, so that the same invocation is answered at start-up."""
+    bases: list[tuple[str, str]] = []
+    for name in image.base_names:
+        ref = Reference.parse_with_default_tag(name)
+        if ref.digest is None:
+            bases.append((str(ref), str(store.resolve(ref).digest)))
+    _noop.record(
+        str(store.root),
+        _noop.record_key(asked, str(store.root), os.getcwd(), os.environ),
+        context=options.context,
+        dockerfile=options.dockerfile or options.context / "Dockerfile",
+        bases=bases,
+        tags=[str(t) for t in image.tags],
+        manifest=str(image.manifest.digest),
+        image_id=str(image.id),
+        stderr=stderr,
+        stdout=stdout,
+        iidfile=options.iidfile,
+        before=before,
+    )

@@ -131,6 +131,8 @@ def _build(
             result = solver.solve()
             v = reporter.vertex("exporting to image")
             image = image_for(result, labels=options.labels)
+            image.base_names = resolver.names()
+            image.all_cached = solver.steps_run() == 0
             current = all(o.type == "store" for o in outputs) and is_recorded(
                 store, image, tags, result.base_image_id
             )

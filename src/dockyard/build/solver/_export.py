@@ -41,6 +41,10 @@ class BuiltImage:
     steps_cached: int = 0
     steps_run: int = 0
     pushed: dict[str, Digest] = field(default_factory=dict)
+    #: the base image names the build resolved (FROM, COPY --from, RUN --mount from=)
+    base_names: list[str] = field(default_factory=list)
+    #: every layer step of every stage built came from the cache
+    all_cached: bool = False
 
     @property
     def descriptor(self) -> Descriptor:

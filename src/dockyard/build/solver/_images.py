@@ -42,6 +42,11 @@ class ImageResolver:
                 self._found[key] = self._resolve(name, platform)
             return self._found[key]
 
+    def names(self) -> list[str]:
+        """The image names resolved so far."""
+        with self._lock:
+            return sorted({name for name, _ in self._found})
+
     def _resolve(self, name: str, platform: Platform) -> BlobImage:
         try:
             ref = Reference.parse_with_default_tag(name)

@@ -110,6 +110,12 @@ class Solver:
         """The built stage ``index`` (started if needed; waits for it)."""
         return self._start(index).result()
 
+    def steps_run(self) -> int:
+        """Layer steps run (not taken from the cache) in every stage built."""
+        with self._lock:
+            futures = list(self._futures.values())
+        return sum(f.result().steps_run for f in futures if f.done() and not f.exception())
+
     def image(self, name: str) -> BlobImage:
         return self.resolver.get(name, self.graph.target_platform)
 
