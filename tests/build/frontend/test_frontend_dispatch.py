@@ -60,9 +60,11 @@ def test_env_expansion_and_history() -> None:
     assert all(s.history.empty_layer for s in p.steps)
 
 
-def test_scratch_gets_default_path() -> None:
+def test_scratch_gets_default_path_and_workdir() -> None:
     p = plan("FROM scratch\nENV X=1\n")
     assert p.config["Env"] == ["PATH=" + DEFAULT_PATH, "X=1"]
+    assert p.config["WorkingDir"] == "/"  # BuildKit's empty image (16-jq's final stage)
+    assert "WorkingDir" not in plan("FROM a\nENV X=1\n").config
 
 
 def test_arg_scoping_defaults_and_build_args() -> None:

@@ -97,8 +97,11 @@ class StageState:
     @classmethod
     def from_image(cls, data: dict[str, Any] | None, os: str = "linux") -> StageState:
         """Start from a base image config (``None`` = scratch), as BuildKit does."""
+        scratch = data is None
         data = copy.deepcopy(data or {})
         cfg = dict(data.get("config") or {})
+        if scratch:  # BuildKit's empty image: WorkingDir "/" and the default PATH
+            cfg["WorkingDir"] = "/"
         env = list(cfg.get("Env") or [])
         if not any(e.split("=", 1)[0] == "PATH" for e in env):
             env.append("PATH=" + DEFAULT_PATH)
