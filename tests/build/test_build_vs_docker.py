@@ -86,6 +86,21 @@ WORKDIR relative
 CMD ["sh"]
 """
 
+#: 16-jq's shape: a final ``FROM scratch`` stage (BuildKit's empty image has WorkingDir "/"),
+#: COPY --from with several sources into /, an exec-form RUN with no shell in the root (the
+#: runtime's /proc, /dev, /sys and /etc mount points stay); file mount targets whose parents the
+#: runtime creates (the stub goes, the parents stay).
+SCRATCH_FINAL = """\
+ARG BASE
+FROM ${BASE} AS build
+RUN --mount=type=secret,id=s cat /run/secrets/s > /artifact
+RUN --mount=type=bind,source=one.txt,target=/new/sub/one.txt cat /new/sub/one.txt >> /artifact
+FROM scratch
+COPY --from=build /bin/busybox /artifact /
+RUN ["/busybox", "touch", "/ran"]
+ENTRYPOINT ["/busybox"]
+"""
+
 ONBUILD_CHILD = """\
 ARG PARENT
 FROM ${PARENT}
@@ -194,3 +209,16 @@ def test_target_and_onbuild_match_docker(
     got = _compare(dockerd, tmp_path, dockyard_root, child, "child", "--build-arg", f"PARENT={tag}")
     assert "after-trigger" not in got["tree"].get("child", ("",) * 5)[4]
     dockerd.run("image", "rm", tag)
+
+
+def test_scratch_final_stage_matches_docker(
+    dockerd: Any, busybox_both: str, dockyard_root: Path, tmp_path: Path
+) -> None:
+    ctx = _context(tmp_path, SCRATCH_FINAL)
+    secret = tmp_path / "secret"
+    secret.write_text("s3cr3t\n")
+    args = ("--build-arg", f"BASE={busybox_both}", "--secret", f"id=s,src={secret}")
+    got = _compare(dockerd, tmp_path, dockyard_root, ctx, "scratch", *args)
+    assert sorted(got["tree"]) == ["artifact", "busybox", "dev", "etc", "proc", "ran", "sys"]
+    got = _compare(dockerd, tmp_path, dockyard_root, ctx, "stubs", *args, "--target", "build")
+    assert {"run/secrets", "new/sub"} <= set(got["tree"]) and "new/sub/one.txt" not in got["tree"]

@@ -3,10 +3,11 @@
 The container sees the snapshot as its root, Docker's /proc, /dev and /sys, and /etc/hosts and
 /etc/resolv.conf bind-mounted read-only from files outside the snapshot. As in docker 20.10's
 BuildKit, the UTS hostname is ``buildkitsandbox`` (also in /etc/hosts) and /etc/hostname is not
-mounted: a RUN reads the image's own file (or none). Mount points the
-runtime has to create in the root (a missing /proc, /etc/hosts …) are removed again afterwards
-and their parent directories get their mtimes back, so the step's layer holds only what the
-command itself changed.
+mounted: a RUN reads the image's own file (or none). Mount points are cleaned up as docker
+20.10's BuildKit does (its executor's mount stub cleaner): a missing /etc/hosts, /etc/resolv.conf
+or RUN --mount target that the runtime creates as an empty file is removed again afterwards (its
+parent directory gets its mtime back); directories the runtime creates stay in the layer (a
+missing /proc, /dev, /sys, or the parents of a file target such as /run/secrets), as in docker's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import secrets as _secrets
 import shutil
 import stat
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockyard.build.worker._copy import make_dirs
 from dockyard.build.worker._mounts import RunMount, prepare_mounts
 from dockyard.build.worker._runtime import OciRuntime, OutputCallback
 from dockyard.build.worker._scope import clean_path, resolve_in_root
@@ -31,6 +34,8 @@ from dockyard.errors import RunFailed
 __all__ = ["RunRequest", "run_in_snapshot"]
 
 _HOST_RESOLV = Path("/etc/resolv.conf")
+#: Where the system mounts (Docker's /proc, /dev with its submounts, /sys) hang.
+_SYSTEM_DIRS = ["/proc", "/dev", "/sys"]
 
 
 @dataclass(frozen=True)
@@ -68,49 +73,41 @@ def _etc_files(directory: Path, hostname: str) -> list[Mount]:
 
 
 class _Stubs:
-    """Mount points missing from the root, to remove after the run (deepest first)."""
+    """File mount points missing from the root, to remove after the run (BuildKit's rule)."""
 
     def __init__(self, root: Path, destinations: list[str]) -> None:
-        self._root = root
-        self._created: list[tuple[Path, Path, int]] = []  # (path, parent, parent mtime_ns)
-        seen: set[Path] = set()
+        self._created: list[tuple[Path, int | None]] = []  # (path, parent mtime_ns)
         for dest in destinations:
-            path = Path("/")
-            for part in clean_path(dest).strip("/").split("/"):
-                path = path / part
-                host = resolve_in_root(root, str(path))
-                if host in seen:
-                    break
-                if not os.path.lexists(host):
-                    parent = host.parent
-                    with contextlib.suppress(OSError):
-                        self._created.append((host, parent, os.lstat(parent).st_mtime_ns))
-                        seen.add(host)
-                    break
+            host = resolve_in_root(root, clean_path(dest))
+            if os.path.lexists(host):
+                continue
+            try:
+                parent_mtime: int | None = os.lstat(host.parent).st_mtime_ns
+            except OSError:
+                parent_mtime = None  # the runtime creates the parent too: it stays, as in docker
+            self._created.append((host, parent_mtime))
 
     def remove(self) -> None:
-        for host, parent, mtime_ns in reversed(self._created):
+        for host, mtime_ns in reversed(self._created):
             try:
                 st = os.lstat(host)
             except FileNotFoundError:
                 continue
+            if stat.S_ISDIR(st.st_mode) or st.st_size != 0:
+                continue  # a directory mount point, or the command wrote there: it stays
             with contextlib.suppress(OSError):
-                if stat.S_ISDIR(st.st_mode):
-                    _remove_empty_tree(host)
-                elif st.st_size == 0:
-                    os.unlink(host)
-                os.utime(parent, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
+                os.unlink(host)
+                if mtime_ns is not None:
+                    os.utime(host.parent, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
 
 
-def _remove_empty_tree(path: Path) -> None:
-    """Remove a stub directory made for mount points: empty files and directories only."""
-    for dirpath, _dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            file = Path(dirpath) / name
-            if os.lstat(file).st_size == 0:
-                os.unlink(file)
-        with contextlib.suppress(OSError):
-            os.rmdir(dirpath)
+def _make_mount_dirs(root: Path, system: list[str], others: list[str]) -> None:
+    """Missing mount-point directories as runc makes them (0755, root-owned): the system mounts'
+    own directories and the parents of the other targets (crun would give /dev mode 01755)."""
+    for dest in system:
+        make_dirs(root, dest)
+    for dest in others:
+        make_dirs(root, posixpath.dirname(clean_path(dest)))
 
 
 def _ensure_cwd(root: Path, cwd: str) -> None:
@@ -163,8 +160,9 @@ def run_in_snapshot(
             extra_mounts=tuple(mounts),
         )
         spec = runtime_spec(rootfs, process)
-        stubs = _Stubs(rootfs, [m["destination"] for m in spec["mounts"]])
+        stubs = _Stubs(rootfs, [m.destination for m in mounts])  # not /proc, /dev, /sys
         stack.callback(stubs.remove)
+        _make_mount_dirs(rootfs, _SYSTEM_DIRS, [m.destination for m in mounts])
         (bundle / "config.json").write_text(json.dumps(spec, indent=1))
         status, tail = runtime.run(
             bundle, container_id, on_output=on_output, timeout=request.timeout
