@@ -30,45 +30,30 @@ CONFIG_KEYS = (
     "OnBuild",
 )
 
-#: Files package managers and daemons write differently on every run (times, random keys,
-#: caches); their presence and contents are not compared.
-NOISE = (
-    "var/cache/*",
-    "var/log/*",
-    "var/lib/apt/*",
-    "var/lib/dpkg/*-old",
-    "var/lib/dpkg/triggers/*",
-    "var/lib/dpkg/lock*",
-    "var/lib/dpkg/status",
-    "var/lib/dpkg/available",
-    "var/lib/ucf/*",
-    "var/lib/systemd/*",
-    "var/lib/pam/*",
-    "var/lib/sgml-base/*",
-    "var/lib/xml-core/*",
-    "var/lib/shells.state",
-    "etc/ssh/ssh_host_*",
-    "etc/ssl/certs/*",
-    "etc/machine-id",
-    "etc/ld.so.cache",
-    "etc/shadow*",
-    "etc/gshadow*",
-    "etc/passwd-",
-    "etc/group-",
-    "etc/subuid*",
-    "etc/subgid*",
-    "usr/share/info/dir*",
-    "usr/lib/python3*/__pycache__/*",
-    "*.pyc",
-    "tmp/*",
-    "run/*",
-    "root/.cache/*",
-    "etc/mailname",
-    "etc/exim4/update-exim4.conf.conf",
-    "etc/ldap/slapd.d/*",
-    "var/lib/ldap/*",
-    "usr/share/fonts/*",
-    "etc/fonts/*",
+#: Files whose *contents* differ between any two builds of the same Dockerfile, docker's or
+#: dockyard's (checked by building each corpus entry with both). Only their contents are left out
+#: of the comparison: that they exist, their type, mode and owner are still compared.
+VARIES = (
+    # dpkg, apt and update-alternatives logs: a timestamp on every line
+    "var/log/dpkg.log",
+    "var/log/alternatives.log",
+    "var/log/apt/history.log",
+    "var/log/apt/term.log",
+    # apt's binary package caches record the mtimes of the package lists they were built from
+    "var/cache/apt/pkgcache.bin",
+    "var/cache/apt/srcpkgcache.bin",
+    # ldconfig's auxiliary cache is keyed by the libraries' inode numbers and ctimes
+    "var/cache/ldconfig/aux-cache",
+    # fontconfig's caches record the font directories' mtimes
+    "var/cache/fontconfig/*.cache-*",
+    # slapd's postinst generates the config and the directory database with new entryUUIDs,
+    # entryCSNs, create/modify timestamps and a randomly salted admin password hash (10-slapd)
+    "etc/ldap/slapd.d/*.ldif",
+    "var/lib/ldap/data.mdb",
+    # useradd writes the day of the password change (days since 1970, UTC): equal unless the
+    # two builds run on different days
+    "etc/shadow",
+    "etc/shadow-",
 )
 
 Entry = tuple[str, int, int, int, str]
@@ -96,26 +81,26 @@ def docker_rootfs(dockerd: DockerDaemon, ref: str, dest: Path) -> Path:
     return dest
 
 
-def _noise(rel: str, extra: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatch(rel, p) or rel == p.rstrip("/*") for p in (*NOISE, *extra))
+def _varies(rel: str) -> bool:
+    return any(fnmatch.fnmatch(rel, pattern) for pattern in VARIES)
 
 
-def tree(root: Path, *, ignore: tuple[str, ...] = (), noise: bool = True) -> dict[str, Entry]:
-    """path → (type, mode, uid, gid, link target or content sha256) for everything below."""
+def tree(root: Path, *, noise: bool = True) -> dict[str, Entry]:
+    """path → (type, mode, uid, gid, link target or content sha256) for everything below;
+    with ``noise`` the contents of :data:`VARIES` files count as equal."""
     out: dict[str, Entry] = {}
     for dirpath, dirs, files in os.walk(root):
         dirs.sort()
         for name in [*dirs, *files]:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
-            if (noise and _noise(rel, ignore)) or (not noise and _noise(rel, ignore) and ignore):
-                continue
             st = os.lstat(path)
             kind = stat.S_IFMT(st.st_mode)
             if stat.S_ISLNK(st.st_mode):
                 what = os.readlink(path)
             elif stat.S_ISREG(st.st_mode):
-                what = hashlib.sha256(path.read_bytes()).hexdigest()
+                varies = noise and _varies(rel)
+                what = "varies" if varies else hashlib.sha256(path.read_bytes()).hexdigest()
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 what = f"dev:{st.st_rdev}"
             else:
