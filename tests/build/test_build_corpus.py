@@ -1,7 +1,7 @@
 """The real-world corpus (shared testdata/dockerfiles): dockyard build gives the config and file
 tree docker build (BuildKit) gives, on a debootstrapped Debian bookworm base.
 
-Every entry runs apt against deb.debian.org, so all are ``slow``. The whole corpus takes ~30
+Every entry runs apt against deb.debian.org, so all are ``slow``. The whole corpus takes 12-30
 minutes here (both builders; 16-jq alone runs jq's ``make check``, 03 installs ~200 -dev
 packages), too long for CI, so by default the subset in ``CI`` runs: together it has every
 instruction kind the corpus uses. ``DOCKYARD_FULL_CORPUS=1`` runs every buildable entry;
