@@ -69,9 +69,11 @@ def make_dirs(root: Path, path: str, uid: int = 0, gid: int = 0, mode: int = 0o7
     return host
 
 
-class _Copier:
+class CopyRules:
+    """What a COPY request says about each copied entry: owner, mode, exclusion. Shared by the
+    copying path and the path that writes a COPY's layer straight from its sources."""
+
     def __init__(self, target_root: Path, request: CopyRequest) -> None:
-        self.root = target_root
         self.request = request
         self.owner: tuple[int, int] | None = (
             resolve_chown(target_root, request.chown) if request.chown else None
@@ -79,7 +81,6 @@ class _Copier:
         self.chmod: Callable[[int, bool], int] | None = (
             parse_chmod(request.chmod) if request.chmod else None
         )
-        self.links: dict[tuple[int, int], Path] = {}
 
     @property
     def parent_owner(self) -> tuple[int, int]:
@@ -98,6 +99,13 @@ class _Copier:
 
     def _excluded(self, rel: str) -> bool:
         return any(matches_or_parent(p, rel) for p in self.request.excludes)
+
+
+class _Copier(CopyRules):
+    def __init__(self, target_root: Path, request: CopyRequest) -> None:
+        super().__init__(target_root, request)
+        self.root = target_root
+        self.links: dict[tuple[int, int], Path] = {}
 
     def _finish(self, dst: Path, src: Path, st: os.stat_result) -> None:
         uid, gid = self._ids(st)

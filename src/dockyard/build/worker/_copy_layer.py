@@ -20,18 +20,14 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.build.worker._chmod import parse_chmod
-from dockyard.build.worker._copy import CopyRequest
-from dockyard.build.worker._match import matches_or_parent
+from dockyard.build.worker._copy import CopyRequest, CopyRules
 from dockyard.build.worker._scope import clean_path, resolve_in_root
 from dockyard.build.worker._sources import match_sources
 from dockyard.build.worker._tar import DIR, TarWriter
-from dockyard.build.worker._users import resolve_chown
 from dockyard.errors import InvalidArgument
 
 __all__ = ["Uncovered", "write_copy_layer"]
@@ -54,34 +50,12 @@ def _key(name: str) -> tuple[bytes, ...]:
     return tuple(os.fsencode(part) for part in name.split("/"))
 
 
-class _Planner:
+class _Planner(CopyRules):
     def __init__(self, view: Path, request: CopyRequest, now: int) -> None:
+        super().__init__(view, request)
         self.view = view
-        self.request = request
         self.now = now
-        self.owner = resolve_chown(view, request.chown) if request.chown else None
-        self.chmod: Callable[[int, bool], int] | None = (
-            parse_chmod(request.chmod) if request.chmod else None
-        )
         self.entries: dict[str, _Entry] = {}
-
-    @property
-    def parent_owner(self) -> tuple[int, int]:
-        return self.owner or (0, 0)
-
-    def _ids(self, st: os.stat_result) -> tuple[int, int]:
-        if self.owner is not None:
-            return self.owner
-        return (st.st_uid, st.st_gid) if self.request.preserve_owner else (0, 0)
-
-    def _mode(self, st: os.stat_result) -> int:
-        mode = stat.S_IMODE(st.st_mode)
-        if self.chmod is not None and not stat.S_ISLNK(st.st_mode):
-            return self.chmod(mode, stat.S_ISDIR(st.st_mode))
-        return mode
-
-    def _excluded(self, rel: str) -> bool:
-        return any(matches_or_parent(p, rel) for p in self.request.excludes)
 
     def _put(self, name: str, path: Path, st: os.stat_result) -> None:
         if stat.S_ISSOCK(st.st_mode):
