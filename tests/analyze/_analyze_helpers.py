@@ -28,11 +28,11 @@ CMD ["/bin/sh"]
 WASTEFUL_DOCKERFILE = """\
 FROM {base}
 COPY big.bin /data/big.bin
-RUN mkdir -p /opt/tree/a /opt/tree/b /var/lib/apt/lists /root/.cache/pip \\
+RUN mkdir -p /opt/tree/a /opt/tree/b /var/lib/apt/lists $HOME/.cache/pip \\
  && dd if=/dev/zero of=/opt/tree/a/x bs=1024 count=700 2>/dev/null \\
  && dd if=/dev/zero of=/opt/tree/b/y bs=1024 count=300 2>/dev/null \\
  && dd if=/dev/zero of=/var/lib/apt/lists/deb_Packages bs=1024 count=1200 2>/dev/null \\
- && dd if=/dev/zero of=/root/.cache/pip/wheel bs=1024 count=900 2>/dev/null \\
+ && dd if=/dev/zero of=$HOME/.cache/pip/wheel bs=1024 count=900 2>/dev/null \\
  && dd if=/dev/zero of=/tmp/junk bs=1024 count=1500 2>/dev/null
 RUN rm /data/big.bin
 RUN rm -rf /opt/tree

@@ -151,11 +151,11 @@ def test_user_names_env_and_workdir(worker: Worker, base: Snapshot) -> None:
         RunRequest(
             ("/bin/sh", "-c", "id -u; id -g; pwd; echo $GREETING"),
             env=("GREETING=hi",),
-            cwd="/work/dir",
+            cwd="/srv/dir",
             user="daemon",
         ),
     )
-    assert lines == ["1", "1", "/work/dir", "hi"]
+    assert lines == ["1", "1", "/srv/dir", "hi"]
     _, _, lines = run_and_commit(worker, base, sh("id -u; id -g", user="nobody:daemon"))
     assert lines == ["65534", "1"]
     with (

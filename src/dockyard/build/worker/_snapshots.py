@@ -4,7 +4,7 @@ Layout under ``<root>`` (the store's ``build/`` directory)::
 
     snapshots/<id>/fs          a committed snapshot: a whole tree ("flat") or an overlay upper
     snapshots/<id>/meta.json   {"key": chain id, "kind": "flat"|"upper", "parent": <id>|null}
-    work/<random>/             writable snapshots in use (upper/work/merged, or a copied fs)
+    work/<random>/             writable snapshots in use (upper, work and merged dirs, or a copied fs)
 
 A committed snapshot is named by the chain ID of the layers that make it (OCI's ChainID: the
 first diff_id, then ``sha256(parent + " " + diff_id)``), so image roots and build results are
