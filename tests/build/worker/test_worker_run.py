@@ -185,18 +185,18 @@ def test_secret_is_readable_but_not_in_the_layer(
 
 
 def test_cache_mount_persists_between_runs(worker: Worker, base: Snapshot) -> None:
-    mount = (CacheMount("/root/.cache"),)
+    mount = (CacheMount("/tmp/cachedir"),)
     for expected in ("1", "2"):
         layer, _, lines = run_and_commit(
             worker,
             base,
-            sh("echo x >> /root/.cache/count; wc -l < /root/.cache/count", mounts=mount),
+            sh("echo x >> /tmp/cachedir/count; wc -l < /tmp/cachedir/count", mounts=mount),
         )
         assert lines == [expected]
         # the mount point stays in the layer (as in docker's), nothing written below it does
-        assert sorted(layer_members(worker.store, layer)) == ["root", "root/.cache"]
-    other = (CacheMount("/root/.cache", id="other"),)
-    _, _, lines = run_and_commit(worker, base, sh("ls /root/.cache | wc -l", mounts=other))
+        assert sorted(layer_members(worker.store, layer)) == ["tmp", "tmp/cachedir"]
+    other = (CacheMount("/tmp/cachedir", id="other"),)
+    _, _, lines = run_and_commit(worker, base, sh("ls /tmp/cachedir | wc -l", mounts=other))
     assert lines == ["0"]
 
 
