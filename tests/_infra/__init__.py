@@ -25,7 +25,13 @@ from _infra._images import (
     tar_rootfs,
 )
 from _infra._process import CommandFailed, run_command
-from _infra._registry import RunningRegistry, docker_registry, dockyard_registry, free_port
+from _infra._registry import (
+    RunningRegistry,
+    docker_registry,
+    dockyard_registry,
+    free_port,
+    skopeo_push,
+)
 
 __all__ = [
     "BUSYBOX_REF",
@@ -54,6 +60,7 @@ __all__ = [
     "run_command",
     "run_dockyard",
     "save_image",
+    "skopeo_push",
     "started_daemon",
     "tar_rootfs",
 ]

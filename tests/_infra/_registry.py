@@ -165,3 +165,14 @@ def dockyard_registry(
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def skopeo_push(image_ref: str, host: str, repo: str, tag: str = "v1") -> str:
+    """``skopeo copy`` an image (any skopeo transport) to ``host/repo:tag`` over plain HTTP;
+    returns the registry's manifest digest."""
+    target = f"docker://{host}/{repo}:{tag}"
+    run_command(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", image_ref, target])
+    out = run_command(
+        ["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", target]
+    )
+    return str(out.stdout).strip()

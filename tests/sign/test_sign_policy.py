@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from _infra import run_command, run_dockyard
+from _infra import run_dockyard, skopeo_push
 from dockyard.digest import Digest
 from dockyard.errors import Denied, SignatureInvalid
 from dockyard.oci import Descriptor, Index, Platform
@@ -28,27 +28,7 @@ def served(dockyard_registry: Any) -> Iterator[Registry]:
 
 
 def _push(layout: Any, host: str, repo: str) -> str:
-    run_command(
-        [
-            "skopeo",
-            "copy",
-            "--quiet",
-            "--dest-tls-verify=false",
-            layout.ref,
-            f"docker://{host}/{repo}:v1",
-        ]
-    )
-    out = run_command(
-        [
-            "skopeo",
-            "inspect",
-            "--tls-verify=false",
-            "--format",
-            "{{.Digest}}",
-            f"docker://{host}/{repo}:v1",
-        ]
-    )
-    return str(out.stdout).strip()
+    return skopeo_push(layout.ref, host, repo)
 
 
 def _keys(tmp_path: Path, name: str) -> tuple[Path, Path]:

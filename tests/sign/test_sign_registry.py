@@ -12,35 +12,14 @@ from typing import Any
 
 import pytest
 
-from _infra import run_command, run_dockyard
+from _infra import run_command, run_dockyard, skopeo_push
 
 PASSWORD = {"COSIGN_PASSWORD": "registry-pw"}
 _ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
 
 
 def _push(layout: Any, host: str, repo: str) -> str:
-    """skopeo copies the layout image in; returns the registry's manifest digest."""
-    run_command(
-        [
-            "skopeo",
-            "copy",
-            "--quiet",
-            "--dest-tls-verify=false",
-            layout.ref,
-            f"docker://{host}/{repo}:v1",
-        ]
-    )
-    out = run_command(
-        [
-            "skopeo",
-            "inspect",
-            "--tls-verify=false",
-            "--format",
-            "{{.Digest}}",
-            f"docker://{host}/{repo}:v1",
-        ]
-    )
-    return str(out.stdout).strip()
+    return skopeo_push(layout.ref, host, repo)
 
 
 def _http(host: str, repo: str) -> tuple[Callable[[str], bytes], Callable[[str], bytes]]:
