@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from dockyard.errors import FailedPrecondition
+
 __all__ = ["atomic_output", "fsync_dir", "write_atomic"]
 
 
@@ -29,7 +31,13 @@ def atomic_output(path: Path, *, mode: int = 0o644, durable: bool = True) -> Ite
     The temporary file has ``mode`` from its first byte (secrets are never readable by others,
     not even briefly). ``durable`` fsyncs the data and the directory.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise FailedPrecondition(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="check that its directory exists and is writable",
+        ) from exc
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:

@@ -76,3 +76,22 @@ def test_not_an_archive(dockyard_root: Path, tmp_path: Path) -> None:
         "load", "-i", str(tmp_path / "nope.tar"), root=dockyard_root, check=False
     )
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_unwritable_output_and_directory_input_are_clear_errors(
+    dockyard_root: Path, tmp_path: Path
+) -> None:
+    _make_image(dockyard_root, tmp_path)
+    out = run_dockyard(
+        "save",
+        "-o",
+        str(tmp_path / "missing" / "x.tar"),
+        "integrity:1",
+        root=dockyard_root,
+        check=False,
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "cannot write" in out.stderr and "directory exists" in out.stderr
+    loaded = run_dockyard("load", "-i", str(tmp_path), root=dockyard_root, check=False)
+    assert loaded.returncode == 1 and "Traceback" not in loaded.stderr
+    assert f"{tmp_path}: Is a directory" in loaded.stderr

@@ -82,6 +82,12 @@ class _Group(click.Group):
             sys.exit(exc.exit_code)
         except BrokenPipeError:
             sys.exit(141)
+        except (
+            OSError
+        ) as exc:  # a file the user named: missing, a directory, no permission, disk full
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
