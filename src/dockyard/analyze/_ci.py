@@ -3,7 +3,6 @@ their ``.dive-ci`` file, and go-humanize's byte sizes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import yaml
 
 from dockyard.analyze._analysis import Analysis
 from dockyard.errors import InvalidArgument
+from dockyard.record import fields, record
 
 __all__ = [
     "DEFAULT_RULES",
@@ -61,7 +61,7 @@ def _disabled(value: str) -> bool:
     return value.strip().lower() in ("", "disabled", "off", "false")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CiRules:
     """Rule settings as dive spells them: a number, or "disabled"/"off"/"false"/""."""
 
@@ -123,7 +123,7 @@ def load_ci_config(path: Path, base: CiRules = DEFAULT_RULES) -> CiRules:
     if not isinstance(rules, dict):
         raise InvalidArgument(f"CI config {path}: 'rules' must be a mapping of rule: value")
     values: dict[str, str | None] = {}
-    for key, attr in zip(_KEYS, CiRules.__dataclass_fields__, strict=True):
+    for key, attr in zip(_KEYS, (f.name for f in fields(CiRules)), strict=True):
         if key in rules:
             raw = rules[key]
             values[attr] = "false" if raw is False else str(raw if raw is not None else "")
@@ -136,14 +136,14 @@ def load_ci_config(path: Path, base: CiRules = DEFAULT_RULES) -> CiRules:
     return base.merged(**values)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuleResult:
     rule: str
     status: str  # "PASS", "FAIL", "SKIP"
     message: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CiResult:
     results: list[RuleResult]
 

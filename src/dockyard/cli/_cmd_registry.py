@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dockyard import record as records
 from dockyard.cli._main import cli
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def gc_cmd(
     finally:
         registry.close()
     if fmt == "json":
-        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        click.echo(json.dumps(records.asdict(report), indent=2))
         return
     verb = "would delete" if dry_run else "deleted"
     for repository, digest in report.manifests:

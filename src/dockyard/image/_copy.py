@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dockyard.digest import Digest
@@ -18,6 +17,7 @@ from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.image._endpoints import ImageDestination, ImageSource
 from dockyard.oci import Descriptor, Index, Manifest, Platform, parse_manifest_or_index
 from dockyard.progress import NullProgress, Progress
+from dockyard.record import field, record
 
 __all__ = ["CopyResult", "copy"]
 
@@ -25,7 +25,7 @@ BLOB_ATTEMPTS = 3
 DEFAULT_JOBS = 6
 
 
-@dataclass
+@record
 class CopyResult:
     #: What the destination now holds at its name.
     descriptor: Descriptor
@@ -38,7 +38,7 @@ class CopyResult:
         return self.descriptor.digest
 
 
-@dataclass
+@record
 class _Plan:
     root: Descriptor
     root_raw: bytes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dockyard.digest import Digest
@@ -11,6 +10,7 @@ from dockyard.image import StoreSource, open_any
 from dockyard.image._blob_image import BlobImage, BlobIndex
 from dockyard.local import LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Platform, parse_manifest_or_index
+from dockyard.record import field, record
 from dockyard.reference import Reference
 
 __all__ = ["PARENT_LABEL", "ImageSummary", "parse_time", "summaries"]
@@ -36,7 +36,7 @@ def parse_time(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@dataclass
+@record
 class ImageSummary:
     """One image in the store (a manifest, or an index for multi-platform images)."""
 
@@ -90,21 +90,21 @@ def _descriptor(store: LocalStore, digest: Digest) -> Descriptor:
 def summaries(store: LocalStore) -> list[ImageSummary]:
     """Every image record in the store with its tags, newest first."""
     by_manifest: dict[Digest, ImageSummary] = {}
-    for record in store.images():
+    for image in store.images():
         try:
-            descriptor = _descriptor(store, record.manifest_digest)
+            descriptor = _descriptor(store, image.manifest_digest)
             config, size = _image_for(store, descriptor)
         except DockyardError:
             continue  # a record whose blobs are gone: gc will take it
-        parent_text = store.labels(record.manifest_digest).get(PARENT_LABEL)
-        by_manifest[record.manifest_digest] = ImageSummary(
-            id=record.config_digest or record.manifest_digest,
+        parent_text = store.labels(image.manifest_digest).get(PARENT_LABEL)
+        by_manifest[image.manifest_digest] = ImageSummary(
+            id=image.config_digest or image.manifest_digest,
             descriptor=descriptor,
             config=config,
             size=size,
-            created=parse_time(record.created) or record.recorded_at,
-            last_used=record.last_used_at,
-            record_created=record.recorded_at,
+            created=parse_time(image.created) or image.recorded_at,
+            last_used=image.last_used_at,
+            record_created=image.recorded_at,
             parent=Digest.parse(parent_text) if parent_text else None,
         )
     for tag in store.tags():

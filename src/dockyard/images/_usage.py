@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform as host_platform
 import shutil
-from dataclasses import dataclass
 from typing import Any
 
 from dockyard import __version__
@@ -12,11 +11,12 @@ from dockyard.image import StoreSource, reachable
 from dockyard.images._summary import ImageSummary, summaries
 from dockyard.local import LocalStore
 from dockyard.oci import Platform
+from dockyard.record import record
 
 __all__ = ["DiskUsage", "disk_usage", "system_info"]
 
 
-@dataclass
+@record
 class DiskUsage:
     images: list[ImageSummary]
     total_images: int

@@ -18,21 +18,20 @@ a copy of its content.
 
 from __future__ import annotations
 
-import filecmp
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.errors import InvalidArgument
 from dockyard.layers._create import LayerTarWriter, sorted_names, walk_tree
 from dockyard.layers._entries import read_xattrs
+from dockyard.record import record
 
 __all__ = ["tar_diff"]
 
 
-@dataclass
+@record
 class _Pending:
     """An unchanged directory on the current path, written only if something below changes."""
 
@@ -60,6 +59,8 @@ def _same(lower: Path, lst: os.stat_result, upper: Path, ust: os.stat_result) ->
         if lst.st_size != ust.st_size:
             return False
         if ust.st_mtime_ns % 1_000_000_000 == 0:
+            import filecmp  # only for files whose size and mtime match
+
             return filecmp.cmp(lower, upper, shallow=False)
     return True
 

@@ -24,11 +24,11 @@ import enum
 import os
 import stat
 import tarfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.errors import UnsafeLayer
 from dockyard.layers._entries import OPAQUE_MARKER, WHITEOUT_PREFIX
+from dockyard.record import field, record
 
 __all__ = ["Kind", "Plan", "plan_layer"]
 
@@ -40,7 +40,7 @@ class Kind(enum.Enum):
     SPECIAL = "special file"
 
 
-@dataclass
+@record
 class _Node:
     kind: Kind
     target: str = ""
@@ -48,7 +48,7 @@ class _Node:
     hides_lower: bool = False
 
 
-@dataclass
+@record
 class Plan:
     """What applying a layer does: removals of lower content, then entries in order."""
 

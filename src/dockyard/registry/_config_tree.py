@@ -9,12 +9,12 @@ the schema says what type a key has, as Go's YAML decoder does: ``addr: 1:30`` s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from dockyard.errors import InvalidArgument
+from dockyard.record import record
 
 __all__ = [
     "BOOL",
@@ -37,14 +37,14 @@ __all__ = [
 Tree = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Leaf:
     """A typed value: ``kind`` is one of str, bool, int, strlist, strmap, opaque, ignored."""
 
     kind: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Section:
     """A mapping with known keys. ``drivers``: a bare string ``x`` means ``{x: {}}`` (registry:2's
     storage and auth sections, where ``REGISTRY_AUTH=htpasswd`` names the provider)."""

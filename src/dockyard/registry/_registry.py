@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from dockyard.digest import Digest
 from dockyard.errors import BlobUnknown, ManifestUnknown, NameUnknown, NotFound
 from dockyard.oci import mediatypes
+from dockyard.record import record
 from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import is_digest
@@ -43,7 +43,7 @@ class PullPolicy(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BlobHandle:
     """Where to read a blob from: a local path (zero-copy) or the driver."""
 
@@ -56,7 +56,7 @@ class BlobHandle:
         return self.storage.reader(blob_key(self.digest), offset)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PushedManifest:
     digest: str
     subject: str | None

@@ -23,11 +23,11 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from dockyard.record import record
 from dockyard.registry.metrics import RegistryMetrics, Snapshot
 
 __all__ = ["MetricsExchange", "Worker", "listen_socket", "run_workers"]
@@ -37,7 +37,7 @@ log = logging.getLogger("dockyard.registry")
 _PR_SET_PDEATHSIG = 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Worker:
     """Which worker this process is, and the directory its siblings share."""
 

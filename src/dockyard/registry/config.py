@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dockyard.errors import InvalidArgument, NotFound, Unsupported
+from dockyard.record import field, record
 from dockyard.registry._config_tree import (
     BOOL,
     DRIVERS,
@@ -130,7 +130,7 @@ SCHEMA = Section(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TLSConfig:
     certificate: Path
     key: Path
@@ -138,7 +138,7 @@ class TLSConfig:
     minimumtls: str = "tls1.2"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HTTPConfig:
     addr: str = DEFAULT_ADDR
     net: str = "tcp"
@@ -165,7 +165,7 @@ class HTTPConfig:
         return host, int(port)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StorageConfig:
     rootdirectory: Path
     driver: str = "filesystem"
@@ -173,13 +173,13 @@ class StorageConfig:
     readonly: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HtpasswdConfig:
     realm: str
     path: Path
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogConfig:
     level: str = "info"
     #: "text" or "json" (registry:2's "logstash" is read as "json").
@@ -188,13 +188,13 @@ class LogConfig:
     accesslog_disabled: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MetricsConfig:
     enabled: bool = True
     path: str = "/metrics"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegistryConfig:
     storage: StorageConfig
     http: HTTPConfig = field(default_factory=HTTPConfig)

@@ -16,11 +16,11 @@ import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.record import field, record
 
 __all__ = [
     "FileEntry",
@@ -39,7 +39,7 @@ _OPAQUE = ".wh..wh..opq"
 ELF_MAGIC = b"\x7fELF"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FileEntry:
     path: str
     kind: str  # file, dir, symlink, hardlink, other
@@ -49,7 +49,7 @@ class FileEntry:
     layer: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LayerInput:
     """One layer: its diff_id (reported as the layer) and how to open its tar stream."""
 
@@ -64,7 +64,7 @@ ProbeData = bytes | mmap.mmap
 Probe = Callable[[FileEntry, ProbeData], None]
 
 
-@dataclass
+@record
 class FileView:
     """Every final path's metadata; the bytes of the files that were kept."""
 

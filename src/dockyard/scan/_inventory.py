@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from dockyard.record import field, record
 from dockyard.scan._filesystem import (
     FileEntry,
     FileView,
@@ -52,7 +51,7 @@ def default_binary_catalogers() -> list[BinaryCataloger]:
     return [GoBinaryCataloger(), CargoAuditableCataloger()]
 
 
-@dataclass
+@record
 class Inventory:
     """What is in a source: its distribution and packages, and where it came from."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cmp_to_key
 
+from dockyard.record import field, record
 from dockyard.scan._package import Distro, Package
 from dockyard.scan._vulndb import Advisory, Affected, VulnDB
 from dockyard.scan.catalog._python import normalize_name
@@ -16,7 +16,7 @@ __all__ = ["Finding", "in_ranges", "match_inventory", "package_ecosystem"]
 Compare = Callable[[str, str], int]
 
 
-@dataclass
+@record
 class Finding:
     advisory: Advisory
     package: Package

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import quote
+
+from dockyard.record import field, record
 
 __all__ = ["Distro", "Location", "Package", "purl"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Location:
     """A file that declares a package, and the layer (diff_id) its final version came from."""
 
@@ -16,7 +17,7 @@ class Location:
     layer: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Distro:
     """The operating system from ``/etc/os-release`` (or ``/usr/lib/os-release``)."""
 
@@ -35,7 +36,7 @@ class Distro:
         return self.id
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Package:
     name: str
     version: str

@@ -13,9 +13,10 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dockyard.record import field, record
 
 __all__ = ["Advisory", "Affected", "VulnDB"]
 
@@ -38,7 +39,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS affected_unique ON affected (advisory_id, ecos
 """
 
 
-@dataclass
+@record
 class Affected:
     ecosystem: str
     package: str
@@ -49,7 +50,7 @@ class Affected:
     severity: str | None = None  # distribution's own rating for this package
 
 
-@dataclass
+@record
 class Advisory:
     id: str
     source: str

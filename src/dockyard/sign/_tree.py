@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dockyard.digest import Digest
 from dockyard.oci import Descriptor
+from dockyard.record import record
 from dockyard.sign._attach import read_tag_layers
 from dockyard.sign._layout_names import attachment_tag
 from dockyard.sign._repository import Repository
@@ -16,14 +15,14 @@ __all__ = ["Attached", "Tree", "tree"]
 _KINDS = (("sig", "signatures"), ("att", "attestations"), ("sbom", "SBOMs"))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Attached:
     kind: str
     tag: str
     layers: list[Descriptor]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Tree:
     image: Digest
     attached: list[Attached]

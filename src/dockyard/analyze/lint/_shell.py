@@ -7,7 +7,7 @@ the view hadolint's rules take of a script. It is not an interpreter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dockyard.record import record
 
 __all__ = ["Command", "Script", "parse_script"]
 
@@ -16,7 +16,7 @@ _RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until",
 _ASSIGN_START = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     """A simple command: its name and its arguments (words after the name)."""
 
@@ -68,7 +68,7 @@ class Command:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Script:
     text: str
     commands: tuple[Command, ...]

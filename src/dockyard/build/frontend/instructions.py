@@ -1,4 +1,4 @@
-"""The instruction model: one frozen dataclass per Dockerfile instruction.
+"""The instruction model: one frozen record per Dockerfile instruction.
 
 Values are as written (not yet expanded); :mod:`dockyard.build.frontend.stages` expands the
 words BuildKit expands, with the variables in scope at that step.
@@ -6,9 +6,8 @@ words BuildKit expands, with the variables in scope at that step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from dockyard.build.frontend.parser import Heredoc
+from dockyard.record import field, record
 
 __all__ = [
     "AddInstruction",
@@ -38,14 +37,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     file: str = "Dockerfile"
     start_line: int = 0
     end_line: int = 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instruction:
     """Common to all: the keyword (upper case), the logical line, where it was written."""
 
@@ -57,7 +56,7 @@ class Instruction:
         return type(self).__name__.removesuffix("Instruction").upper()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeyValue:
     key: str
     value: str
@@ -67,7 +66,7 @@ class KeyValue:
         return f"{self.key}={self.value}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ArgSpec:
     key: str
     value: str | None = None
@@ -76,7 +75,7 @@ class ArgSpec:
         return self.key if self.value is None else f"{self.key}={self.value}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SourceContent:
     """A heredoc used as a COPY/ADD source: file ``path`` with ``data``."""
 
@@ -85,14 +84,14 @@ class SourceContent:
     expand: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FromInstruction(Instruction):
     base_name: str
     stage_name: str = ""
     platform: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _ShellDependent(Instruction):
     """RUN/CMD/ENTRYPOINT: ``cmd`` is the JSON array, or one string for the shell form."""
 
@@ -101,74 +100,74 @@ class _ShellDependent(Instruction):
     heredocs: tuple[Heredoc, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunInstruction(_ShellDependent):
     mounts: tuple[str, ...] = ()
     network: str = ""
     security: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CmdInstruction(_ShellDependent):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EntrypointInstruction(_ShellDependent):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ShellInstruction(Instruction):
     shell: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EnvInstruction(Instruction):
     pairs: tuple[KeyValue, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LabelInstruction(Instruction):
     pairs: tuple[KeyValue, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ArgInstruction(Instruction):
     args: tuple[ArgSpec, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExposeInstruction(Instruction):
     ports: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeInstruction(Instruction):
     volumes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UserInstruction(Instruction):
     user: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WorkdirInstruction(Instruction):
     path: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MaintainerInstruction(Instruction):
     maintainer: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StopsignalInstruction(Instruction):
     signal: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Healthcheck:
     """Docker's HealthConfig; durations in nanoseconds, 0 meaning "not set"."""
 
@@ -193,12 +192,12 @@ class Healthcheck:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HealthcheckInstruction(Instruction):
     health: Healthcheck = field(default_factory=lambda: Healthcheck(("NONE",)))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CopyInstruction(Instruction):
     """COPY (and, via :class:`AddInstruction`, ADD): sources, heredoc contents, destination."""
 
@@ -213,14 +212,14 @@ class CopyInstruction(Instruction):
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AddInstruction(CopyInstruction):
     checksum: str = ""
     keep_git_dir: bool = False
     unpack: bool | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OnbuildInstruction(Instruction):
     """``expression`` is what goes into the image's OnBuild list."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from dockyard.record import record
 
 __all__ = ["MOUNT_TYPES", "Mount", "parse_mount", "resolve_target"]
 
@@ -36,7 +37,7 @@ _KEYS = (
 _RAM = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mount:
     """One mount of a RUN step; defaults filled in as BuildKit fills them."""
 
@@ -142,7 +143,7 @@ def parse_mount(value: str, expand: Callable[[str], str] | None = None) -> Mount
 
 
 def _finish(m: Mount, ro_auto: bool) -> Mount:
-    from dataclasses import replace
+    from dockyard.record import replace
 
     if m.type not in ("secret", "ssh", "cache"):
         for name in ("mode", "uid", "gid"):
@@ -174,7 +175,8 @@ def _finish(m: Mount, ro_auto: bool) -> Mount:
 def resolve_target(m: Mount, workdir: str) -> Mount:
     """Make a relative (or empty) target absolute against WORKDIR, as BuildKit does."""
     import posixpath
-    from dataclasses import replace
+
+    from dockyard.record import replace
 
     if m.type in ("secret", "ssh") or m.target.startswith("/"):
         target = posixpath.normpath(m.target) if m.target else m.target

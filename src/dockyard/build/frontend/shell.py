@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from dockyard.record import field, record
 
 __all__ = ["Lex", "ShellError", "process_word", "process_words"]
 
@@ -23,7 +24,7 @@ class ShellError(ValueError):
     """A word cannot be processed (unterminated quote, bad substitution …)."""
 
 
-@dataclass
+@record
 class _Words:
     word: str = ""
     words: list[str] = field(default_factory=list)
@@ -54,7 +55,7 @@ class _Words:
         return self.words
 
 
-@dataclass
+@record
 class Lex:
     """Options of one lexer: ``escape`` token, and BuildKit's raw/skip switches."""
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import IO, Any
+
+from dockyard.record import field, record
 
 __all__ = ["LiveView"]
 
@@ -16,7 +17,7 @@ __all__ = ["LiveView"]
 TAIL_LINES = 6
 
 
-@dataclass
+@record
 class _Step:
     number: int
     name: str

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from concurrent.futures import Future
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +32,7 @@ from dockyard.build.worker import Snapshot, Worker, chain_id
 from dockyard.digest import Digest
 from dockyard.errors import RunFailed
 from dockyard.image import BlobImage, StoreSource
+from dockyard.record import replace
 
 if TYPE_CHECKING:
     from dockyard.build.solver._cache_transfer import ImportedCache
@@ -42,6 +41,34 @@ if TYPE_CHECKING:
 __all__ = ["Solver"]
 
 _EMPTY_TAR_LIMIT = 10240
+
+
+class _Outcome:
+    """A stage's result or failure, once its thread has it (concurrent.futures' Future would
+    load logging, ~5 ms, for this)."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._result: StageResult | None = None
+        self._error: BaseException | None = None
+
+    def set_result(self, result: StageResult) -> None:
+        self._result = result
+        self._done.set()
+
+    def set_exception(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
+    def succeeded(self) -> bool:
+        return self._done.is_set() and self._error is None
+
+    def result(self) -> StageResult:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
 
 
 class Solver:
@@ -73,7 +100,7 @@ class Solver:
         self.scratch = scratch
         self.steps = StepExecutor(self)
         self._lock = threading.Lock()
-        self._futures: dict[int, Future[StageResult]] = {}
+        self._futures: dict[int, _Outcome] = {}
         self._multi = len(graph.stages) > 1
         #: layers taken from the cache; the export adds them to the lease if it writes anything
         self.cached_digests: list[Digest] = []
@@ -87,12 +114,12 @@ class Solver:
     def solve(self) -> StageResult:
         return self.result(self.graph.target.index)
 
-    def _start(self, index: int) -> Future[StageResult]:
+    def _start(self, index: int) -> _Outcome:
         with self._lock:
             future = self._futures.get(index)
             if future is not None:
                 return future
-            future = Future()
+            future = _Outcome()
             self._futures[index] = future
         thread = threading.Thread(
             target=self._run_stage, args=(index, future), name=f"stage-{index}", daemon=True
@@ -100,7 +127,7 @@ class Solver:
         thread.start()
         return future
 
-    def _run_stage(self, index: int, future: Future[StageResult]) -> None:
+    def _run_stage(self, index: int, future: _Outcome) -> None:
         try:
             future.set_result(self._build_stage(self.graph.stages[index]))
         except BaseException as e:  # handed to whoever waits for the stage
@@ -114,7 +141,7 @@ class Solver:
         """Layer steps run (not taken from the cache) in every stage built."""
         with self._lock:
             futures = list(self._futures.values())
-        return sum(f.result().steps_run for f in futures if f.done() and not f.exception())
+        return sum(f.result().steps_run for f in futures if f.succeeded())
 
     def image(self, name: str) -> BlobImage:
         return self.resolver.get(name, self.graph.target_platform)

@@ -243,7 +243,7 @@ class StepExecutor:
             parents=step.parents,
             unpack_archives=step.add and step.unpack is not False,
         )
-        from dataclasses import replace
+        from dockyard.record import replace
 
         with contextlib.ExitStack() as stack:
             if step.contents:

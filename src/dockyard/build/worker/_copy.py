@@ -22,7 +22,6 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.build.worker._chmod import parse_chmod
@@ -32,11 +31,12 @@ from dockyard.build.worker._sources import SourceMatch, match_sources
 from dockyard.build.worker._users import resolve_chown
 from dockyard.errors import InvalidArgument
 from dockyard.layers._entries import read_xattrs
+from dockyard.record import field, record
 
 __all__ = ["CopyRequest", "copy_into", "make_dirs"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CopyRequest:
     """One COPY/ADD: ``sources`` (paths or globs in the source root) to ``dest``."""
 

@@ -10,10 +10,10 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import RuntimeMissing
+from dockyard.record import record
 
 __all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime"]
 
@@ -26,7 +26,7 @@ _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 OutputCallback = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OciRuntime:
     """A runtime binary and the state directory it keeps its containers in."""
 
@@ -113,6 +113,9 @@ class OciRuntime:
                 os.killpg(proc.pid, signal.SIGKILL)
 
     def delete(self, container_id: str) -> None:
+        """Remove the container's state; a ``run`` that ended normally has left none behind."""
+        if not (self.state_root / container_id).exists():
+            return
         subprocess.run(
             self._cmd("delete", "--force", container_id),
             stdin=subprocess.DEVNULL,

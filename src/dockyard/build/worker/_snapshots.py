@@ -23,12 +23,12 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from dockyard.build.worker._overlay import mount_overlay, overlay_supported, unmount
 from dockyard.errors import FailedPrecondition
+from dockyard.record import record
 
 if TYPE_CHECKING:  # layer code (and its compressors) loads when a layer is read or written
     from dockyard.content import ContentStore
@@ -54,7 +54,7 @@ def _dir_name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     """A committed, read-only snapshot. ``lowers`` are its directories, top first."""
 

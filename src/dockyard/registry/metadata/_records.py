@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dockyard.record import record
 
 __all__ = ["ManifestRecord", "NewManifest", "ReferrerRecord", "UploadRecord"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ManifestRecord:
     digest: str
     media_type: str
     content: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class NewManifest:
     """A validated manifest about to be stored, with what it points at."""
 
@@ -28,7 +28,7 @@ class NewManifest:
     children: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ReferrerRecord:
     digest: str
     media_type: str
@@ -37,7 +37,7 @@ class ReferrerRecord:
     annotations: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UploadRecord:
     id: str
     repository: str

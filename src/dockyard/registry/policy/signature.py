@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, SignatureInvalid, Unsupported
 from dockyard.oci import Descriptor, Index
 from dockyard.oci import mediatypes as mt
+from dockyard.record import record
 from dockyard.registry._registry import Registry
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.sign import (
@@ -37,7 +37,7 @@ _ATTACHMENT_LAYERS = frozenset({SIMPLESIGNING_MEDIA_TYPE, DSSE_MEDIA_TYPE})
 _ATTACHMENT_SUFFIXES = (".sig", ".att", ".sbom")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignatureRule:
     """``repository`` is a name (``prod/app``) or a prefix (``prod/*``, ``*``)."""
 
@@ -54,7 +54,7 @@ class SignatureRule:
         return len(self.repository) + (0 if self.repository.endswith("*") else 10_000)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignaturePolicy:
     rules: tuple[SignatureRule, ...] = ()
 

@@ -3,10 +3,9 @@ index lists. Artifacts (signatures, SBOMs, attestations) are not images and are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dockyard.errors import DockyardError
 from dockyard.oci import Index, Manifest, Platform, mediatypes, parse_manifest_or_index
+from dockyard.record import record
 from dockyard.registry.metadata import ManifestRecord
 
 __all__ = ["ScanTarget", "scan_target"]
@@ -15,7 +14,7 @@ _CONFIGS = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
 _IMAGE_MANIFESTS = frozenset({mediatypes.OCI_MANIFEST, mediatypes.DOCKER_MANIFEST})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ScanTarget:
     """What a manifest means to the scanner: the image digests whose reports count."""
 

@@ -8,14 +8,15 @@ digests and server-generated upload ids.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from dockyard.record import record
 
 __all__ = ["FileInfo", "FileWriter", "StorageDriver"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FileInfo:
     """What :meth:`StorageDriver.stat` knows about a key."""
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from dockyard.record import record
 from dockyard.scan._filesystem import FileEntry, FileView, ProbeData
 from dockyard.scan._package import Distro, Package
 
 __all__ = ["BinaryCataloger", "Cataloger", "Context"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Context:
     distro: Distro | None = None
 

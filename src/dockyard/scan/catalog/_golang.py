@@ -8,8 +8,8 @@ and the module info (``path``/``mod``/``dep``/``=>``/``build`` lines between 16-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from dockyard.record import field, record
 from dockyard.scan._filesystem import FileEntry, ProbeData
 from dockyard.scan._package import Location, Package, purl
 
@@ -18,7 +18,7 @@ __all__ = ["BuildInfo", "GoBinaryCataloger", "go_purl", "read_build_info"]
 MAGIC = b"\xff Go buildinf:"
 
 
-@dataclass
+@record
 class BuildInfo:
     go_version: str
     path: str = ""
