@@ -11,7 +11,6 @@ import gzip
 import io
 from typing import BinaryIO, Literal, cast
 
-import zstandard
 from isal import igzip, isal_zlib
 
 from dockyard.errors import InvalidArgument, Unsupported
@@ -78,6 +77,8 @@ def compressor(kind: Compression | None, dst: BinaryIO, level: int | None = None
             igzip.IGzipFile(fileobj=dst, mode="wb", compresslevel=lvl, mtime=0),  # type: ignore[no-untyped-call]
         )
     if kind == "zstd":
+        import zstandard  # loaded for zstd layers only
+
         lvl = _DEFAULT_LEVEL["zstd"] if level is None else level
         writer = zstandard.ZstdCompressor(level=lvl, write_checksum=True).stream_writer(
             dst, closefd=False
@@ -115,6 +116,9 @@ class _ZstdReader(io.RawIOBase):
     """
 
     def __init__(self, src: BinaryIO) -> None:
+        import zstandard  # loaded for zstd layers only
+
+        self._zstd_error = zstandard.ZstdError
         self._src = src
         self._dctx = zstandard.ZstdDecompressor()
         self._obj = self._dctx.decompressobj()
@@ -141,7 +145,7 @@ class _ZstdReader(io.RawIOBase):
             self._in_frame = True
             try:
                 self._out = self._obj.decompress(data[:_ZSTD_INPUT])
-            except zstandard.ZstdError as exc:
+            except self._zstd_error as exc:
                 raise InvalidArgument(f"zstd stream is corrupt: {exc}") from None
             rest = data[_ZSTD_INPUT:]
             if self._obj.eof:

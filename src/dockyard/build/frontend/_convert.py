@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
@@ -102,6 +101,8 @@ def _parse_flags(keyword: str, args: list[str]) -> dict[str, Any]:
         name, eq, value = a[2:].partition("=")
         kind = known.get(name)
         if kind is None:
+            import difflib  # for error messages only
+
             hint = difflib.get_close_matches(name, list(known), n=1)
             extra = f" (did you mean {hint[0]}?)" if hint else ""
             raise ValueError(f"unknown flag: {name}{extra}")
@@ -239,6 +240,8 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
     """Build the instruction for ``node``; raises ``ValueError`` with BuildKit's message."""
     kw = node.keyword
     if kw not in KEYWORDS:
+        import difflib  # for error messages only
+
         hint = difflib.get_close_matches(kw, KEYWORDS, n=1)
         extra = f" (did you mean {hint[0]}?)" if hint else ""
         raise ValueError(f"unknown instruction: {node.raw_keyword}{extra}")

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 from dockyard.errors import DockyardError, NotFound, ReferenceInvalid
-from dockyard.image import BlobImage, BlobIndex, StoreDestination, StoreSource, copy, open_any
+from dockyard.image import BlobImage, BlobIndex, StoreDestination, StoreSource, open_any
 from dockyard.local import LocalStore
 from dockyard.oci import Platform
 from dockyard.reference import Reference
@@ -77,6 +77,8 @@ class ImageResolver:
         dest = StoreDestination(self.store, [ref] if ref.tag else [], digest_names=[ref])
         src = client.source(ref)
         try:
+            from dockyard.image import copy  # pulls only: its thread pool loads logging
+
             copy(src, dest, platform=platform)
         finally:
             dest.close()

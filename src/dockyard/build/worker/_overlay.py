@@ -18,6 +18,8 @@ from dockyard.errors import FailedPrecondition
 __all__ = ["mount_overlay", "overlay_supported", "unmount"]
 
 _MNT_DETACH = 2
+#: The kernel copies at most one page of mount options.
+_MAX_OPTIONS = 4000
 _probe_lock = threading.Lock()
 _probed: dict[Path, bool] = {}
 
@@ -36,13 +38,31 @@ def mount_overlay(
 ) -> None:
     """Mount an overlay at ``target``: ``lowers`` top-down, read-only when ``upper`` is None.
 
-    Paths are given relative to ``base`` (the mount runs there) so that long chains of lower
-    directories fit the kernel's one-page limit for mount options.
+    Options longer than the kernel's one-page limit (long chains of lower directories) are
+    given to mount(8) relative to ``base``, where it runs.
     """
+
+    lower = ":".join(str(p) for p in lowers)
+    options = f"lowerdir={lower}"
+    if upper is not None and work is not None:
+        options += f",upperdir={upper},workdir={work}"
+    options += "," + _OPTIONS
+    if len(options) < _MAX_OPTIONS:
+        # the common case: one system call, no mount(8) process
+        if _libc().mount(b"overlay", os.fsencode(target), b"overlay", 0, os.fsencode(options)) == 0:
+            return
+        import ctypes
+
+        errno = ctypes.get_errno()
+        raise FailedPrecondition(
+            f"cannot mount an overlay snapshot at {target}: {os.strerror(errno)}",
+            hint="run as root on a kernel with overlayfs, or use the copying snapshotter",
+        )
 
     def rel(path: Path) -> str:
         return os.path.relpath(path, base)
 
+    # too long for one page: mount(8) run in ``base`` takes the lower directories relative to it
     options = "lowerdir=" + ":".join(rel(p) for p in lowers)
     if upper is not None and work is not None:
         options += f",upperdir={rel(upper)},workdir={rel(work)}"
@@ -62,16 +82,15 @@ def mount_overlay(
 
 
 @functools.cache
-def _umount2() -> Any:
+def _libc() -> Any:
     import ctypes
 
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)  # by name: no ldconfig run to find it
-    return libc.umount2
+    return ctypes.CDLL("libc.so.6", use_errno=True)  # by name: no ldconfig run to find it
 
 
 def unmount(target: Path) -> None:
     """Detach the mount at ``target`` (lazily, so a straggling process cannot block cleanup)."""
-    if _umount2()(os.fsencode(target), _MNT_DETACH) != 0:
+    if _libc().umount2(os.fsencode(target), _MNT_DETACH) != 0:
         import ctypes
 
         errno = ctypes.get_errno()
