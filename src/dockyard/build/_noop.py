@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "asked_by",
     "canonical",
     "eligible",
     "invocation",
@@ -45,24 +46,8 @@ __all__ = [
 VERSION = f"1-{sys.version_info[0]}.{sys.version_info[1]}"
 RECORD_DIR = "noop"
 
-_VALUED = frozenset(
-    {
-        "-f",
-        "--file",
-        "-t",
-        "--tag",
-        "--build-arg",
-        "--target",
-        "--platform",
-        "--network",
-        "--label",
-        "--progress",
-        "--iidfile",
-    }
-)
-_FLAGS = frozenset({"-q", "--quiet"})
-_LONG = {"-f": "--file", "-t": "--tag"}
-_PROGRESS = frozenset({"auto", "plain", "tty", "json", "quiet"})
+#: options a no-op record is never made or replayed for
+_NEVER = ("no_cache", "pull", "push", "outputs", "secrets", "cache_from", "cache_to", "runtime")
 
 
 def _default_root(env: Mapping[str, str]) -> str:
@@ -131,72 +116,40 @@ def progress_mode(progress: str, quiet: bool, stderr_tty: bool) -> str:
     return progress
 
 
+def asked_by(params: Mapping[str, Any], stderr_tty: bool) -> dict[str, Any] | None:
+    """What build ``params`` (as :func:`dockyard.build._argv.parse` and click give them) ask,
+    or None when no record is made or replayed for them."""
+    if params["debug_shell"] or any(params[name] for name in _NEVER):
+        return None
+    iidfile = params["iidfile"]
+    asked = canonical(
+        file=params["file"],
+        tags=params["tags"],
+        build_args=params["build_args"],
+        target=params["target"],
+        platform=params["platform"],
+        network=params["network"],
+        labels=params["labels"],
+        progress=progress_mode(params["progress"], params["quiet"], stderr_tty),
+        iidfile=str(iidfile) if iidfile is not None else None,
+        context=params["context"],
+    )
+    return asked if eligible(asked) else None
+
+
 def invocation(
     argv: Sequence[str], cwd: str, env: Mapping[str, str], stderr_tty: bool
 ) -> tuple[str, str] | None:
     """(store root, record key) of ``dockyard [--root R] build …``, or None when the fast path
     does not apply to these arguments."""
-    args = list(argv)
-    root: str | None = None
-    while args and args[0] != "build":
-        head = args.pop(0)
-        if head == "--root" and args:
-            root = args.pop(0)
-        elif head.startswith("--root="):
-            root = head.split("=", 1)[1]
-        else:
-            return None
-    if not args:
-        return None
-    args.pop(0)
-    positional: list[str] = []
-    values: dict[str, list[str]] = {}
-    quiet = False
-    i = 0
-    while i < len(args):
-        a = args[i]
-        name, eq, value = a.partition("=") if a.startswith("--") else (a, "", "")
-        if name in _FLAGS and not eq:
-            quiet = True
-            i += 1
-            continue
-        if name in _VALUED:
-            if not eq:
-                if i + 1 >= len(args):
-                    return None
-                value = args[i + 1]
-                i += 1
-            values.setdefault(_LONG.get(name, name), []).append(value)
-            i += 1
-            continue
-        if a.startswith("-") and a != "-":
-            return None  # an option the fast path does not replay (--no-cache, -o, --push …)
-        positional.append(a)
-        i += 1
-    if len(positional) != 1:
-        return None
+    from dockyard.build._argv import parse
 
-    def one(name: str, default: str | None = None) -> str | None:
-        given = values.get(name)
-        return given[-1] if given else default
-
-    network = one("--network", "host")
-    progress = one("--progress", "auto")
-    if network not in ("host", "none", "default") or progress not in _PROGRESS:
+    parsed = parse(argv, env)
+    if parsed is None:
         return None
-    asked = canonical(
-        file=one("--file"),
-        tags=values.get("--tag", []),
-        build_args=values.get("--build-arg", []),
-        target=one("--target"),
-        platform=one("--platform"),
-        network=str(network),
-        labels=values.get("--label", []),
-        progress=progress_mode(str(progress), quiet, stderr_tty),
-        iidfile=one("--iidfile"),
-        context=positional[0],
-    )
-    if not eligible(asked):
+    root, params = parsed
+    asked = asked_by(params, stderr_tty)
+    if asked is None:
         return None
     store = root if root else _default_root(env)
     return store, record_key(asked, store, cwd, env)

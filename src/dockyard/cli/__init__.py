@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["main"]
 
 
 def main() -> None:
-    # a rebuild with nothing changed is answered before click and the builder load
     if "build" in sys.argv[1:4]:
-        from dockyard.build._noop import serve
-
-        code = serve(sys.argv[1:])
-        if code is not None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            sys.exit(code)
+        _build(sys.argv[1:])
     from dockyard.cli._main import main as run
 
     run()
+
+
+def _build(argv: list[str]) -> None:
+    """``dockyard build`` before click loads: a rebuild with nothing changed is answered from
+    its no-op record; any other plain invocation builds without click (~20 ms); help, errors
+    and unusual spellings return to click."""
+    from dockyard.build._noop import serve
+
+    code = serve(argv)
+    if code is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.exit(code)
+    from dockyard.build._argv import parse
+
+    parsed = parse(argv, os.environ)
+    if parsed is None:
+        return
+    root, params = parsed
+    from pathlib import Path
+
+    from dockyard.cli._build_run import run_build
+    from dockyard.cli._failure import report
+    from dockyard.errors import DockyardError
+    from dockyard.local import LocalStore
+
+    try:
+        run_build(LocalStore.open(Path(root) if root else None), params)
+        code = 0
+    except (DockyardError, OSError) as exc:
+        code = report(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nAborted.\n")
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # like exit_without_teardown: results are written and synced

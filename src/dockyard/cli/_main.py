@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard import __version__
+from dockyard.cli._failure import report
 from dockyard.errors import DockyardError
 
 if TYPE_CHECKING:
@@ -77,17 +78,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except DockyardError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except BrokenPipeError:
-            sys.exit(141)
-        except (
-            OSError
-        ) as exc:  # a file the user named: missing, a directory, no permission, disk full
-            where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
-            sys.exit(1)
+        except (DockyardError, OSError) as exc:
+            sys.exit(report(exc))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

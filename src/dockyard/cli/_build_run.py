@@ -1,0 +1,167 @@
+"""``dockyard build``'s work, without click: the click command and the start-up path that
+reads plain invocations itself (:mod:`dockyard.build._argv`) both run :func:`run_build`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from dockyard.build import _noop
+from dockyard.build._noop import progress_mode
+from dockyard.build.context import read_tar_context
+from dockyard.build.solver import (
+    BuildOptions,
+    BuiltImage,
+    build,
+    parse_cache_spec,
+    parse_output,
+    parse_secret,
+    source_date_epoch,
+)
+from dockyard.errors import InvalidArgument
+from dockyard.local import LocalStore
+from dockyard.oci import Platform
+from dockyard.reference import Reference
+
+__all__ = ["run_build"]
+
+
+def _pairs(values: tuple[str, ...], what: str, *, env_fallback: bool = False) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for text in values:
+        key, eq, value = text.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {what} {text!r}: expected KEY=VALUE")
+        if not eq:
+            if env_fallback:
+                if key in os.environ:
+                    out[key] = os.environ[key]
+                continue
+            value = ""
+        out[key] = value
+    return out
+
+
+def _progress_mode(progress: str, quiet: bool) -> str:
+    return progress_mode(progress, quiet, sys.stderr.isatty())
+
+
+class _Tee:
+    """Progress output, also kept (for the no-op record)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+
+def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
+    """Build with ``params``: the command's parameters, named and valued as click gives them."""
+    context: str = params["context"]
+    file: str | None = params["file"]
+    tags: tuple[str, ...] = params["tags"]
+    build_args: tuple[str, ...] = params["build_args"]
+    secrets: tuple[str, ...] = params["secrets"]
+    labels: tuple[str, ...] = params["labels"]
+    outputs: tuple[str, ...] = params["outputs"]
+    iidfile = Path(params["iidfile"]) if params["iidfile"] is not None else None
+    platform: str | None = params["platform"]
+    quiet: bool = params["quiet"]
+    if context == "-" and file == "-":
+        raise InvalidArgument("the context and the Dockerfile cannot both come from stdin")
+    args = _pairs(build_args, "--build-arg", env_fallback=True)
+    mode = _progress_mode(params["progress"], quiet)
+    asked = _noop.asked_by(params, sys.stderr.isatty())
+    before = _noop.tree_digest(context) if asked is not None else ""
+    with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
+        patterns: list[str] | None = None
+        if context == "-":
+            ctx_dir = Path(tmp) / "context"
+            read_tar_context(sys.stdin.buffer, ctx_dir)
+            patterns = []
+        else:
+            ctx_dir = Path(context)
+        dockerfile_text = None
+        dockerfile_path: Path | None = None
+        if file == "-":
+            dockerfile_text = sys.stdin.read()
+        elif file:
+            dockerfile_path = Path(file)
+            if context == "-" and not dockerfile_path.is_file():
+                dockerfile_path = ctx_dir / file
+        epoch = source_date_epoch(args) if "SOURCE_DATE_EPOCH" in args else source_date_epoch()
+        options = BuildOptions(
+            context=ctx_dir,
+            dockerfile=dockerfile_path,
+            dockerfile_text=dockerfile_text,
+            tags=list(tags),
+            build_args=args,
+            target=params["target"],
+            no_cache=params["no_cache"],
+            pull=params["pull"],
+            platform=Platform.parse(platform).normalized() if platform else None,
+            network="none" if params["network"] == "none" else "host",
+            secrets=dict(parse_secret(s) for s in secrets),
+            labels=_pairs(labels, "--label"),
+            outputs=[parse_output(o) for o in outputs],
+            push=params["push"],
+            iidfile=iidfile,
+            source_date_epoch=epoch,
+            runtime=params["runtime"],
+            ignore_patterns=patterns,
+            debug_shell=params["debug_shell"],
+            cache_from=[parse_cache_spec(c, export=False) for c in params["cache_from"]],
+            cache_to=[parse_cache_spec(c, export=True) for c in params["cache_to"]],
+        )
+        stdout_archive = any(o.dest is not None and str(o.dest) == "-" for o in options.outputs)
+        err = _Tee(sys.stderr)
+        image = build(store, options, out=err, progress=mode)  # type: ignore[arg-type]
+        printed = f"{image.id}\n" if quiet and not stdout_archive else ""
+        sys.stdout.write(printed)
+        sys.stdout.flush()
+        if asked is not None and image.all_cached:
+            _record_noop(store, asked, image, options, "".join(err.parts), printed, before)
+
+
+def _record_noop(
+    store: LocalStore,
+    asked: dict[str, object],
+    image: BuiltImage,
+    options: BuildOptions,
+    stderr: str,
+    stdout: str,
+    before: str,
+) -> None:
+    """Remember this no-op build, so that the same invocation is answered at start-up."""
+    bases: list[tuple[str, str]] = []
+    for name in image.base_names:
+        ref = Reference.parse_with_default_tag(name)
+        if ref.digest is None:
+            bases.append((str(ref), str(store.resolve(ref).digest)))
+    _noop.record(
+        str(store.root),
+        _noop.record_key(asked, str(store.root), os.getcwd(), os.environ),
+        context=options.context,
+        dockerfile=options.dockerfile or options.context / "Dockerfile",
+        bases=bases,
+        tags=[str(t) for t in image.tags],
+        manifest=str(image.manifest.digest),
+        image_id=str(image.id),
+        stderr=stderr,
+        stdout=stdout,
+        iidfile=options.iidfile,
+        before=before,
+    )
