@@ -1,14 +1,20 @@
 """The local image service: what docker's image commands do, over the local store."""
 
-from dockyard.images._changes import ALLOWED_CHANGES, apply_changes
-from dockyard.images._filters import ImageFilter, parse_duration, parse_filters
-from dockyard.images._import import import_image
-from dockyard.images._inspect import HistoryRow, history, inspect_image
-from dockyard.images._lookup import find_image, looks_like_id
-from dockyard.images._remove import DeleteResult, PruneResult, prune_images, remove_image
-from dockyard.images._summary import ImageSummary, parse_time, summaries
-from dockyard.images._tag import tag_image
-from dockyard.images._usage import DiskUsage, disk_usage, system_info
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.images._changes import ALLOWED_CHANGES, apply_changes
+    from dockyard.images._filters import ImageFilter, parse_duration, parse_filters
+    from dockyard.images._import import import_image
+    from dockyard.images._inspect import HistoryRow, history, inspect_image
+    from dockyard.images._lookup import find_image, looks_like_id
+    from dockyard.images._remove import DeleteResult, PruneResult, prune_images, remove_image
+    from dockyard.images._summary import ImageSummary, parse_time, summaries
+    from dockyard.images._tag import tag_image
+    from dockyard.images._usage import DiskUsage, disk_usage, system_info
 
 __all__ = [
     "ALLOWED_CHANGES",
@@ -34,3 +40,43 @@ __all__ = [
     "system_info",
     "tag_image",
 ]
+
+#: Where each public name lives. Submodules load on first use (PEP 562): a build that only
+#: reads one label name does not load the image commands.
+_WHERE = {
+    "ALLOWED_CHANGES": "_changes",
+    "DeleteResult": "_remove",
+    "DiskUsage": "_usage",
+    "HistoryRow": "_inspect",
+    "ImageFilter": "_filters",
+    "ImageSummary": "_summary",
+    "PruneResult": "_remove",
+    "apply_changes": "_changes",
+    "disk_usage": "_usage",
+    "find_image": "_lookup",
+    "history": "_inspect",
+    "import_image": "_import",
+    "inspect_image": "_inspect",
+    "looks_like_id": "_lookup",
+    "parse_duration": "_filters",
+    "parse_filters": "_filters",
+    "parse_time": "_summary",
+    "prune_images": "_remove",
+    "remove_image": "_remove",
+    "summaries": "_summary",
+    "system_info": "_usage",
+    "tag_image": "_tag",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
