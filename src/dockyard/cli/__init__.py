@@ -48,6 +48,9 @@ def _build(argv: list[str]) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("\nAborted.\n")
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 141
     os._exit(code)  # like exit_without_teardown: results are written and synced
