@@ -8,6 +8,10 @@ RUNS=${1:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 DOCKYARD=${DOCKYARD:-$REPO/.venv/bin/dockyard}
+# An installed wheel has its bytecode compiled at install time; a checkout's editable install
+# writes it on first use, or never when PYTHONDONTWRITEBYTECODE is set. Compile it once here so
+# every run measures the start-up users get.
+"$REPO/.venv/bin/python" -m compileall -q "$REPO/src" >/dev/null
 # shellcheck source=benchmarks/_dockerd.sh
 source "$HERE/_dockerd.sh"
 WORK=$(mktemp -d /tmp/dy-build-bench-XXXXXX)
