@@ -9,6 +9,10 @@ RUNS=${1:-5}
 DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
 DIVE=${DIVE:-$PWD/.venv/bin/dive}
 PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+# An installed wheel has its bytecode compiled at install time; a checkout's editable install
+# writes it on first use, or never when PYTHONDONTWRITEBYTECODE is set. Compile it once here so
+# every run measures the start-up users get.
+"$PYTHON" -m compileall -q src >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-analyze-XXXXXX")
 . benchmarks/_dockerd.sh
 trap 'rm -rf "$WORK"; declare -F stop_bench_dockerd >/dev/null && stop_bench_dockerd' EXIT

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
 PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+# An installed wheel has its bytecode compiled at install time; a checkout's editable install
+# writes it on first use, or never when PYTHONDONTWRITEBYTECODE is set. Compile it once here so
+# every run measures the start-up users get.
+"$PYTHON" -m compileall -q src >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-copy-XXXXXX")
 REG_PID=""
 cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }

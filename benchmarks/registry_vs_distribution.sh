@@ -21,6 +21,10 @@ REPEAT=${REPEAT:-3}
 DY_WORKERS=${DY_WORKERS:-$(nproc)}
 DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
 PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+# An installed wheel has its bytecode compiled at install time; a checkout's editable install
+# writes it on first use, or never when PYTHONDONTWRITEBYTECODE is set. Compile it once here so
+# every run measures the start-up users get.
+"$PYTHON" -m compileall -q src >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-regbench-XXXXXX")
 export WORK DOCKYARD DY_WORKERS
 cleanup() {
