@@ -64,3 +64,9 @@ def test_sbom_table_and_errors(python_image: TestImage, tmp_path: Path) -> None:
     not_archive.write_bytes(b"\0" * 1024)
     bad = run_dockyard("sbom", not_archive, root=python_image.store, check=False)
     assert bad.returncode != 0 and "Error:" in bad.stderr
+    # a path that does not exist: the error says what was looked for, not "invalid reference"
+    gone = run_dockyard(
+        "sbom", tmp_path / "nowhere" / "x.tar", root=python_image.store, check=False
+    )
+    assert gone.returncode == 1
+    assert "no such directory or file, and not an image name or ID" in gone.stderr

@@ -261,4 +261,11 @@ def open_source(
         return _archive(path, platform)
     if store is None:
         raise NotFound(f"{target} is neither a directory, a file, nor an image in a store")
-    return _store_image(store(), target, platform)
+    try:
+        return _store_image(store(), target, platform)
+    except InvalidArgument:  # not an image reference either: say what was tried
+        raise NotFound(
+            f"{target}: no such directory or file, and not an image name or ID",
+            hint="give an existing directory, an image archive (docker-archive:, oci-archive:)"
+            " or an image in the local store",
+        ) from None
