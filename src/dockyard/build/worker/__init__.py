@@ -6,8 +6,9 @@ not import the runtime, network or copy code.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dockyard._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from dockyard.build.worker._checksum import ChecksumIndex
@@ -103,10 +104,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES, __all__)
