@@ -25,6 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "analyze": ("_cmd_analyze",),
     "attest": ("_cmd_sign",),
     "build": ("_cmd_build",),
+    "builder": ("_cmd_builder",),
     "copy": ("_cmd_client",),
     "db": ("_cmd_scan",),
     "delete": ("_cmd_client",),
