@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from dockyard.build.solver._cache_spec import CacheSpec
+from dockyard.build.solver._secrets import parse_secret
 from dockyard.errors import InvalidArgument
 from dockyard.oci.platform import Platform
 from dockyard.record import field, record
@@ -51,28 +52,6 @@ def parse_output(text: str) -> OutputSpec:
     if kind != "store" and not dest:
         raise InvalidArgument(f"--output type={kind} needs dest=<path> (use - for stdout)")
     return OutputSpec(kind, Path(dest) if dest else None)  # type: ignore[arg-type]
-
-
-def parse_secret(text: str) -> tuple[str, Path]:
-    """``id=name,src=path`` (or ``id=name,env=VAR``) → (id, file holding the value)."""
-    fields: dict[str, str] = {}
-    for part in text.split(","):
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise InvalidArgument(f"invalid --secret field {part!r}: expected key=value")
-        fields[key.strip().lower()] = value
-    ident = fields.get("id")
-    src = fields.get("src") or fields.get("source")
-    if src is None and "env" in fields:
-        raise InvalidArgument("--secret env= is not supported; write the value to a file (src=)")
-    if ident is None and src is not None:
-        ident = Path(src).name
-    if not ident or not src:
-        raise InvalidArgument(f"invalid --secret {text!r}: give id=<name>,src=<file>")
-    path = Path(src).expanduser()
-    if not path.is_file():
-        raise InvalidArgument(f"secret {ident}: {src} is not a readable file")
-    return ident, path
 
 
 def source_date_epoch(env: Mapping[str, str] | None = None) -> int | None:
