@@ -267,9 +267,12 @@ def test_filters_keep_storage_and_bad_flags(
         assert "Traceback" not in done.stderr
 
 
-SLOW_RUN = """\
+#: a RUN that waits (30 s at most) until the test creates ``go`` in the context
+GATED_RUN = """\
 FROM busybox:test
-RUN echo started > /started && sleep 3 && echo done > /done
+RUN --mount=type=bind,target=/ctx,readonly \\
+    i=0; while [ ! -e /ctx/go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; \\
+    test -e /ctx/go && echo done > /done
 """
 
 
@@ -279,7 +282,7 @@ def test_a_prune_during_a_build_leaves_that_build_alone(
     warm = _ctx(tmp_path, MULTISTAGE, "warm")
     _build(dockyard_root, warm)  # cache a prune could take
     before = _snapshots(dockyard_root)
-    ctx = _ctx(tmp_path, SLOW_RUN)
+    ctx = _ctx(tmp_path, GATED_RUN)
     build = subprocess.Popen(
         [dockyard_executable(), "build", "--progress", "plain", "-t", "slow:1", str(ctx)],
         env={**os.environ, "DOCKYARD_ROOT": str(dockyard_root)},
@@ -298,6 +301,7 @@ def test_a_prune_during_a_build_leaves_that_build_alone(
         assert report["Busy"] and report["CachesDeleted"] == []
         assert "a build is using the build cache" in done.stderr
         assert before <= _snapshots(dockyard_root)
+        (ctx / "go").touch()
         _, err = build.communicate(timeout=60)
     finally:
         if build.poll() is None:
@@ -307,3 +311,52 @@ def test_a_prune_during_a_build_leaves_that_build_alone(
     run_dockyard("inspect", "slow:1", root=dockyard_root)
     report = _prune(dockyard_root, "-a")
     assert not report["Busy"] and _snapshots(dockyard_root) == set()
+
+
+def test_while_the_cache_is_in_use_only_records_of_gone_layers_go(
+    dy_busybox: str, dockyard_root: Path, tmp_path: Path
+) -> None:
+    from dockyard.build import prune_cache
+    from dockyard.build.solver import BuildCache
+    from dockyard.local import LocalStore
+
+    _build(dockyard_root, _ctx(tmp_path, SINGLE))
+    _build(dockyard_root, _ctx(tmp_path, MULTISTAGE, "multi"))
+    run_dockyard("rmi", "app:1", root=dockyard_root)  # the multi-stage image's layers go
+    records = _records(dockyard_root)
+    gone = {
+        key for key, value in records.items()
+        if value.startswith("{") and json.loads(value)["digest"]
+        and not _blob(dockyard_root, json.loads(value)["digest"]).exists()
+    }  # fmt: skip
+    assert gone
+    before = _snapshots(dockyard_root)
+    with LocalStore.open(dockyard_root) as store:
+        in_use = BuildCache(dockyard_root / "build" / "cache.db")  # as a running build holds it
+        try:
+            report = prune_cache(store, all_cache=True)
+        finally:
+            in_use.close()
+        assert report.busy and report.warnings and report.reclaimed == 0
+        assert {e.id for e in report.removed} == {k.removeprefix("sha256:")[:25] for k in gone}
+        assert set(_records(dockyard_root)) == set(records) - gone
+        assert _snapshots(dockyard_root) == before
+        assert not prune_cache(store, all_cache=True).busy  # released: now it can
+    assert _snapshots(dockyard_root) == set()
+
+
+def test_size_and_filter_values_read_as_docker_reads_them() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dockyard.build import parse_prune_filters, parse_storage_size
+
+    sizes = {"512": 512, "100k": 100 << 10, "10GB": 10 << 30, "2 GiB": 2 << 30, "1.5m": 3 << 19}
+    assert {text: parse_storage_size(text) for text in sizes} == sizes
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert parse_prune_filters([], now) is None
+    assert parse_prune_filters(["until=1h30m"], now) == now - timedelta(minutes=90)
+    assert parse_prune_filters(["unused-for=24h"], now) == now - timedelta(hours=24)
+    assert parse_prune_filters(["until=1700000000"], now) == datetime.fromtimestamp(1700000000, UTC)
+    assert parse_prune_filters(["until=2025-12-31T00:00:00Z"], now) == datetime(
+        2025, 12, 31, tzinfo=UTC
+    )
