@@ -360,3 +360,40 @@ def test_size_and_filter_values_read_as_docker_reads_them() -> None:
     assert parse_prune_filters(["until=2025-12-31T00:00:00Z"], now) == datetime(
         2025, 12, 31, tzinfo=UTC
     )
+
+
+def test_choice_goes_least_recently_used_first_and_children_before_parents() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dockyard.build._inventory import CacheEntry, Item
+    from dockyard.build._prune import _choose
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def snap(name: str, age: int, size: int, parent: str | None = None) -> Item:
+        entry = CacheEntry(name, "snapshot", size, t0 - timedelta(hours=age), name)
+        return Item(entry, f"snapshots/{name}", chain=name, parent=parent)
+
+    def mount(name: str, age: int, size: int) -> Item:
+        entry = CacheEntry(name, "exec.cachemount", size, t0 - timedelta(hours=age), name)
+        return Item(entry, f"cache/{name}")
+
+    base = snap("base", 30, 100)
+    child = snap("child", 20, 10, parent="base")
+    grandchild = snap("grandchild", 10, 10, parent="child")
+    other = snap("other", 25, 50, parent="base")
+    old_mount, new_mount = mount("old", 40, 5), mount("new", 1, 5)
+    items = [base, child, grandchild, other, old_mount, new_mount]
+
+    def names(chosen: list[Item]) -> list[str]:
+        return [i.entry.id for i in chosen]
+
+    everything = names(_choose(items, set(), None, None))
+    assert everything == ["old", "other", "grandchild", "child", "base", "new"]
+    # a kept child keeps its parents
+    assert names(_choose(items, {id(grandchild)}, None, None)) == ["old", "other", "new"]
+    # until: only what was last used before the cut-off
+    assert names(_choose(items, set(), t0 - timedelta(hours=22), None)) == ["old", "other"]
+    # keep-storage: the oldest go until the rest fits (180 bytes in all)
+    assert names(_choose(items, set(), None, 120)) == ["old", "other", "grandchild"]
+    assert _choose(items, set(), None, 180) == []

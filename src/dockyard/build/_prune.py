@@ -179,10 +179,10 @@ def _choose(
         if i.parent:
             children[i.parent] = children.get(i.parent, 0) + 1
     chosen: list[Item] = []
-    progress = True
-    while progress:
-        progress = False
-        for item in candidates:
+    restart = True
+    while restart:  # again from the oldest after a snapshot whose parent may now go
+        restart = False
+        for item in list(candidates):
             if item.type == "snapshot" and children.get(item.ref.rpartition("/")[2], 0):
                 continue  # a snapshot stays while one stacked on it stays
             candidates.remove(item)
@@ -190,10 +190,10 @@ def _choose(
             total -= item.entry.size
             if keep_storage is not None and total <= keep_storage:
                 return chosen
-            progress = True
             if item.parent:
                 children[item.parent] -= 1
-                break  # its parent may be removable now: start again from the oldest
+                restart = True
+                break
     return chosen
 
 
