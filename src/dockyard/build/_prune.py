@@ -26,17 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
-import shutil
-import sqlite3
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dockyard.build._cache_removal import delete_records, remove, rmtree, vacuum
 from dockyard.build._inventory import (
-    CACHE_DB,
-    CHECKSUM_DB,
     CacheEntry,
     ImageUse,
     Item,
@@ -90,7 +85,7 @@ def prune_cache(
         use = image_use(store)
         _size_layers(store, items, use)
         chosen = _choose(items, _in_use(items, use, all_cache=all_cache), until, keep_storage)
-        removed, warnings = _remove(root, chosen, trash)
+        removed, warnings = remove(root, chosen, trash)
         gone = {id(i) for i in removed}
         kept_layers = [  # layers of records that stay although no image has them (filters)
             i.digest
@@ -102,10 +97,10 @@ def prune_cache(
         ]
         freed = _collect(store, kept_layers)
         report = _report(removed, freed, len(items) - len(removed), warnings)
-        _vacuum(root, removed)
+        vacuum(root, removed)
     finally:
         hold.release()
-        _rmtree(trash)
+        rmtree(trash)
         with contextlib.suppress(OSError):
             trash.parent.rmdir()
     return report
@@ -197,101 +192,6 @@ def _choose(
     return chosen
 
 
-# --- removing -------------------------------------------------------------------------------
-
-
-def _remove(root: Path, chosen: list[Item], trash: Path) -> tuple[list[Item], list[str]]:
-    """Remove ``chosen``: records and checksum indexes from their databases, directories and
-    files moved into ``trash`` (deleted once the lock is released)."""
-    removed = _delete_records(root, [i for i in chosen if i.type in ("regular", "metadata")])
-    warnings: list[str] = []
-    contexts = [i for i in chosen if i.type == "source.local"]
-    if contexts:
-        with _transaction(root / CHECKSUM_DB) as db:
-            db.executemany("DELETE FROM file_index WHERE root = ?", [(i.ref,) for i in contexts])
-        removed += contexts
-    trash.mkdir(parents=True, exist_ok=True)
-    mounts = _mounts()
-    for item in chosen:
-        if item.type in ("regular", "metadata", "source.local"):
-            continue
-        path = root / item.ref
-        problem = _unmount_below(path, mounts)
-        if problem is None:
-            try:
-                os.rename(path, trash / f"{len(removed)}-{path.name}")
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                problem = f"cannot move it aside ({exc.strerror or exc})"
-        if problem is not None:
-            warnings.append(f"kept {item.entry.description}: {problem}")
-            continue
-        removed.append(item)
-    return removed, warnings
-
-
-def _delete_records(root: Path, items: list[Item]) -> list[Item]:
-    """Delete each record that still holds the value it was chosen with (a build that wrote the
-    key again meanwhile keeps its new record)."""
-    if not items:
-        return []
-    removed: list[Item] = []
-    with _transaction(root / CACHE_DB) as db:
-        for item in items:
-            cursor = db.execute(
-                "DELETE FROM build_cache WHERE key = ? AND value = ?", (item.ref, item.value)
-            )
-            if cursor.rowcount:
-                removed.append(item)
-    return removed
-
-
-@contextlib.contextmanager
-def _transaction(path: Path) -> Iterator[sqlite3.Connection]:
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-    finally:
-        db.close()
-
-
-def _mounts() -> list[str]:
-    """Every mount point this process sees (``/proc/self/mountinfo``'s fifth field)."""
-    try:
-        text = Path("/proc/self/mountinfo").read_text()
-    except OSError:
-        return []
-    points = []
-    for line in text.splitlines():
-        parts = line.split(" ")
-        if len(parts) > 4:
-            points.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[4]))
-    return points
-
-
-def _unmount_below(path: Path, mounts: list[str]) -> str | None:
-    """Detach mounts an interrupted build left under ``path``; a reason when one stays."""
-    base = str(path.resolve())
-    below = [m for m in mounts if m == base or m.startswith(base + "/")]
-    if not below:
-        return None
-    from dockyard.build.worker._overlay import unmount
-
-    for point in sorted(below, key=len, reverse=True):
-        try:
-            unmount(Path(point))
-        except OSError as exc:
-            return f"{point} is mounted and cannot be unmounted ({exc.strerror or exc})"
-    return None
-
-
 def _collect(store: LocalStore, kept_layers: list[Digest]) -> tuple[set[Digest], int]:
     """The store's gc: (blobs deleted, bytes freed). The layers of records that stay although
     no image has them are leased meanwhile, so that this gc does not turn them into misses."""
@@ -304,19 +204,6 @@ def _collect(store: LocalStore, kept_layers: list[Digest]) -> tuple[set[Digest],
                 lease.add(digest)
         result = store.gc()
     return set(result.removed), result.reclaimed
-
-
-def _vacuum(root: Path, removed: list[Item]) -> None:
-    """Give the pages of deleted rows back to the file system."""
-    for name, types in ((CACHE_DB, ("regular", "metadata")), (CHECKSUM_DB, ("source.local",))):
-        if any(i.type in types for i in removed) and (root / name).is_file():
-            db = sqlite3.connect(root / name, timeout=30, isolation_level=None)
-            try:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("VACUUM")
-                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                db.close()
 
 
 def _report(
@@ -338,7 +225,7 @@ def _report(
 def _prune_stale_records(store: LocalStore, root: Path) -> PruneReport:
     """While a build runs: only the records whose layer is gone (no build can use them)."""
     items = records(store, root)
-    removed = _delete_records(root, [i for i in items if i.layer_gone])
+    removed = delete_records(root, [i for i in items if i.layer_gone])
     warning = (
         "a build is using the build cache, so only records of layers no longer in the store "
         "were removed; run the prune again when it has finished"
@@ -350,17 +237,3 @@ def _prune_stale_records(store: LocalStore, root: Path) -> PruneReport:
         busy=True,
         warnings=(warning,),
     )
-
-
-def _rmtree(path: Path) -> None:
-    def retry(func: Callable[..., object], target: str, exc: object) -> None:
-        # a directory without write permission (a copied root filesystem, not as root)
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            if os.path.isdir(target) and not os.path.islink(target):
-                os.chmod(target, 0o700)
-        with contextlib.suppress(OSError):
-            func(target)
-
-    if path.exists():
-        shutil.rmtree(path, onerror=retry)
