@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from _infra import dockyard_executable, run_dockyard
 
 #: the builder stage writes 300 kB that do not compress; only its /built reaches the image
@@ -397,3 +399,25 @@ def test_choice_goes_least_recently_used_first_and_children_before_parents() -> 
     # keep-storage: the oldest go until the rest fits (180 bytes in all)
     assert names(_choose(items, set(), None, 120)) == ["old", "other", "grandchild"]
     assert _choose(items, set(), None, 180) == []
+
+
+@pytest.mark.privileged
+def test_leftovers_of_an_interrupted_build_go_even_when_still_mounted(
+    dy_busybox: str, dockyard_root: Path, tmp_path: Path
+) -> None:
+    _build(dockyard_root, _ctx(tmp_path, SINGLE))
+    build = dockyard_root / "build"
+    merged = build / "work" / "interrupted" / "merged"
+    merged.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(merged)], check=True)  # as root
+    try:
+        (merged / "file").write_bytes(b"x" * 10000)
+        (build / "tmp" / "build-interrupted").mkdir(parents=True)
+        report = _prune(dockyard_root)
+        described = " ".join(c["Description"] for c in report["Caches"])
+        assert "work/interrupted" in described and "tmp/build-interrupted" in described
+        assert not (build / "work" / "interrupted").exists()
+        assert not any((build / "tmp").iterdir())
+        assert str(merged) not in Path("/proc/self/mountinfo").read_text()
+    finally:
+        subprocess.run(["umount", "-l", str(merged)], check=False, capture_output=True)
