@@ -27,7 +27,10 @@ from dockyard.cli._main import cli, exit_without_teardown, open_store
     help="Network of RUN steps (default host).",
 )
 @click.option(
-    "--secret", "secrets", multiple=True, help="id=NAME,src=FILE for --mount=type=secret."
+    "--secret",
+    "secrets",
+    multiple=True,
+    help="id=NAME,src=FILE or id=NAME,env=VAR (or id=NAME alone) for --mount=type=secret.",
 )
 @click.option("--label", "labels", multiple=True, help="Image label KEY=VALUE (repeatable).")
 @click.option(
