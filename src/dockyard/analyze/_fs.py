@@ -35,7 +35,7 @@ class Removal:
     """A path a layer deleted (a whiteout), with what was under it."""
 
     path: str
-    added_in: int  # the layer that last wrote it
+    added_in: int  # the layer that wrote it (for a directory: most of the bytes under it)
     files: int
     size: int
 
@@ -58,19 +58,25 @@ def new_root() -> FsNode:
     return FsNode(None, -1)
 
 
-def _files_under(node: FsNode) -> tuple[int, int]:
+def _files_under(node: FsNode) -> tuple[int, int, int]:
+    """Files and bytes under ``node``, and the layer that wrote most of those bytes (for a
+    directory, rather than the layer that last wrote the directory entry itself)."""
     if node.children is None:
-        return 1, node.size
+        return 1, node.size, node.layer
     files = size = 0
+    by_layer: dict[int, int] = {}
     stack = list(node.children.values())
     while stack:
         current = stack.pop()
         if current.children is None:
             files += 1
             size += current.size
+            by_layer[current.layer] = by_layer.get(current.layer, 0) + current.size
         else:
             stack.extend(current.children.values())
-    return files, size
+    if not by_layer:
+        return files, size, node.layer
+    return files, size, max(sorted(by_layer), key=lambda layer: by_layer[layer])
 
 
 def _lookup(root: FsNode, parts: Sequence[str]) -> FsNode | None:
@@ -103,10 +109,10 @@ def _remove(
     node = parent.children.get(name)
     if node is None:
         return
-    files, size = _files_under(node)
+    files, size, added_in = _files_under(node)
     changes.removed_files += files
     changes.removed_bytes += size
-    changes.removals.append(Removal(path, node.layer, files, size))
+    changes.removals.append(Removal(path, added_in, files, size))
     if whole:
         del parent.children[name]
 
