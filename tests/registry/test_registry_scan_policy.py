@@ -229,3 +229,44 @@ def test_unscanned_images(make_app: Any, vulndb_store: Path, tmp_path: Path) -> 
     assert report(client, "app", "v1")["policy"]["blocked"] is True
     r = client.get("/v2/app/manifests/v1")
     assert r.status_code == 403 and "PYSEC-2023-192" in r.text
+
+
+def test_one_worker_of_several_resumes_pending_scans(
+    vulndb_store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scan left pending by a stopped registry is queued again by the first worker only:
+    with every worker resuming, each would scan it."""
+    from dockyard.registry._workers import Worker
+    from dockyard.registry.scanning._records import ScanRecords
+
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n"
+        f"scanning:\n  on-push: false\n  db: {vulndb_store}\n"
+    )
+
+    def start(worker: Worker | None) -> tuple[RegistryApp, ASGIClient]:
+        app = build_app(from_yaml(config), access_log=False, worker=worker)
+        return app, ASGIClient(app)
+
+    def stop(app: RegistryApp, client: ASGIClient) -> None:
+        client.close()
+        for shutdown in app.on_shutdown:
+            shutdown()
+        app.registry.close()
+
+    app, client = start(None)
+    digest = push(client, "app", "left", [("urllib3", "1.24.1")], DOCKER_CONFIG)
+    assert ScanRecords(app.registry.meta.db).queue(digest, "app")  # left pending
+    stop(app, client)
+
+    caplog.set_level("INFO", logger="dockyard.registry.scanning")
+    second = start(Worker(1, 2, tmp_path / "run"))
+    assert "pending scan(s) queued again" not in caplog.text
+    assert ScanRecords(second[0].registry.meta.db).get(digest).status == "pending"  # type: ignore[union-attr]
+    first = start(Worker(0, 2, tmp_path / "run"))
+    assert "1 pending scan(s) queued again" in caplog.text
+    assert report(first[1], "app", "left")["status"] == "done"
+    stop(*first)
+    stop(*second)

@@ -105,7 +105,11 @@ def build_app(
     if config.sections.get("scanning") is not None:
         from dockyard.registry.scanning import start_scanning
 
-        scanning = start_scanning(registry, config.sections["scanning"])
+        # every worker scans what its own pushes queue (queueing is one transaction, so each
+        # scan is queued once); only the first takes up what a previous process left pending
+        scanning = start_scanning(
+            registry, config.sections["scanning"], resume=worker is None or worker.index == 0
+        )
     purged = registry.purge_uploads(STALE_UPLOAD_AGE)
     if purged:
         log.info("removed %d stale upload session(s)", purged)

@@ -93,9 +93,10 @@ def _check_db(config: ScanningConfig) -> None:
         log.info("scanning: %d advisories in %s", status["advisories"], path)
 
 
-def start_scanning(registry: Registry, section: Any) -> ScanningService:
+def start_scanning(registry: Registry, section: Any, *, resume: bool = True) -> ScanningService:
     """From the config's ``scanning`` section: the service, installed into ``registry``, with
-    the scans a previous process left pending queued again."""
+    the scans a previous process left pending queued again (``resume``: one worker of several
+    does it, so that no scan runs twice)."""
     try:
         config = ScanningConfig.from_section(section)
     except InvalidArgument:
@@ -103,7 +104,7 @@ def start_scanning(registry: Registry, section: Any) -> ScanningService:
     _check_db(config)
     service = ScanningService(registry, config)
     service.install(registry)
-    resumed = service.scanner.resume()
+    resumed = service.scanner.resume() if resume else 0
     if resumed:
         log.info("scanning: %d pending scan(s) queued again", resumed)
     log.info(
