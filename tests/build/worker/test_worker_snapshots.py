@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 from pathlib import Path
@@ -130,3 +131,33 @@ def test_image_root_is_extracted_once_and_shared(tmp_path: Path) -> None:
         (first.lowers[0] / "marker").write_text("cached")
         second = mgr.from_layers(layers)
         assert (second.lowers[0] / "marker").exists()
+
+
+def test_an_unsynced_snapshot_from_another_boot_is_made_again(tmp_path: Path) -> None:
+    """An extracted image root is not synced to disk: it is trusted in the boot that made it,
+    and after a reboot (a crash could have left its files empty) extracted again."""
+    with LocalStore(tmp_path / "store") as store:
+        rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+        layer = write_layer(rootfs, store.content)
+        desc = Descriptor(media_type=layer.media_type, digest=layer.digest, size=layer.size)
+        layers = [BlobLayer(StoreSource(store), desc, layer.diff_id)]
+        mgr = SnapshotManager(tmp_path / "store" / "build")
+        first = mgr.from_layers(layers)
+        meta_path = first.lowers[0].parent / "meta.json"
+        meta = json.loads(meta_path.read_text())
+        assert meta["synced"] is False and meta["boot"]
+        (first.lowers[0] / "bin" / "busybox").write_bytes(b"")  # what a crash may leave
+        meta_path.write_text(json.dumps({**meta, "boot": "an-earlier-boot"}))
+        assert mgr.get(first.key) is None  # not trusted, and gone
+        assert not first.lowers[0].exists()
+        again = mgr.from_layers(layers)
+        assert (again.lowers[0] / "bin" / "busybox").stat().st_size > 0
+        # a committed overlay child is synced: kept whatever the boot
+        with mgr.writable(again) as work:
+            (work.root / "added").write_text("x")
+            child = _commit(work)
+        child_meta = child.lowers[0].parent / "meta.json"
+        data = json.loads(child_meta.read_text())
+        assert data["synced"] is True
+        child_meta.write_text(json.dumps({**data, "boot": "an-earlier-boot"}))
+        assert mgr.get(child.key) == child

@@ -3,7 +3,8 @@
 Layout under ``<root>`` (the store's ``build/`` directory)::
 
     snapshots/<id>/fs          a committed snapshot: a whole tree ("flat") or an overlay upper
-    snapshots/<id>/meta.json   {"key": chain id, "kind": "flat"|"upper", "parent": <id>|null}
+    snapshots/<id>/meta.json   {"key": chain id, "kind": "flat"|"upper", "parent": <id>|null,
+                                "synced": bool, "boot": boot id (when not synced)}
     work/<random>/             writable snapshots in use (upper, work and merged dirs, or a copied fs)
 
 A committed snapshot is named by the chain ID of the layers that make it (OCI's ChainID: the
@@ -11,11 +12,17 @@ first diff_id, then ``sha256(parent + " " + diff_id)``), so image roots and buil
 shared by every build in the store. With overlayfs a child is an upper directory stacked on its
 parent's; without it (not root, or no overlay on this file system) every snapshot is a full copy
 (``cp -a``, reflinked where the file system can) and diffs compare trees.
+
+A snapshot committed from an overlay is on disk once the overlay is unmounted (the unmount
+syncs the file system); one extracted or copied into place is not synced (that would cost a
+file system sync per image root), so it is trusted only in the boot that made it: after a
+crash or a reboot it is discarded and made again from its layers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -52,6 +59,22 @@ def chain_id(parent: str | None, diff_id: Digest | str) -> str:
 
 def _dir_name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@functools.cache
+def boot_id() -> str:
+    """This boot of the machine ("" where the kernel does not say)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _trusted(meta: dict[str, object]) -> bool:
+    """Whether a committed snapshot's files are known to be whole: synced, or made in this boot
+    (written files stay in the page cache until a crash or a reboot)."""
+    return meta.get("synced", True) is not False or meta.get("boot") == boot_id()
 
 
 @record(frozen=True)
@@ -108,6 +131,9 @@ class SnapshotManager:
                 meta = json.loads(meta_path.read_text())
             except (FileNotFoundError, ValueError):
                 return None
+            if not _trusted(meta):
+                self._discard(name)
+                return None
             kind = kind or meta["kind"]
             lowers.append(self._snapshots / name / "fs")
             name = meta["parent"] if meta["kind"] == "upper" else None
@@ -149,6 +175,13 @@ class SnapshotManager:
                 apply_layer(stream, work.root, expected_diff_id=layer.diff_id, spool_dir=work._dir)
             return work.commit(layer.diff_id)
 
+    def _discard(self, name: str) -> None:
+        """Remove committed snapshot ``name`` (moved aside first: it vanishes at once)."""
+        aside = self._work / f"discard-{secrets.token_hex(8)}"
+        with contextlib.suppress(OSError):  # another build moved it first
+            os.rename(self._snapshots / name, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+
     def _extract_flat(self, key: str, layers: Sequence[Layer]) -> Snapshot:
         from dockyard.layers import apply_layer
 
@@ -159,7 +192,7 @@ class SnapshotManager:
             for layer in layers:
                 with layer.compressed() as stream:
                     apply_layer(stream, fs, expected_diff_id=layer.diff_id, spool_dir=staging)
-            return self._publish(key, staging, "flat", None)
+            return self._publish(key, staging, "flat", None, synced=False)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -169,10 +202,19 @@ class SnapshotManager:
         return path
 
     def _publish(
-        self, key: str, staging: Path, kind: Literal["flat", "upper"], parent: str | None
+        self,
+        key: str,
+        staging: Path,
+        kind: Literal["flat", "upper"],
+        parent: str | None,
+        *,
+        synced: bool,
     ) -> Snapshot:
-        """Move ``staging/fs`` into place as snapshot ``key`` (someone else's copy wins a race)."""
-        meta = {"key": key, "kind": kind, "parent": parent}
+        """Move ``staging/fs`` into place as snapshot ``key`` (someone else's copy wins a race);
+        ``synced``: its files are on disk (else it is trusted in this boot only)."""
+        meta: dict[str, object] = {"key": key, "kind": kind, "parent": parent, "synced": synced}
+        if not synced:
+            meta["boot"] = boot_id()
         (staging / "meta.json").write_text(json.dumps(meta))
         for leftover in ("upper", "work", "merged"):
             if (staging / leftover).exists() and not os.path.ismount(staging / leftover):
@@ -277,10 +319,11 @@ class WorkSnapshot:
             self._unmount()
             os.rename(self._dir / "upper", self._dir / "fs")
             parent = None if self.parent.is_scratch else _dir_name(self.parent.key)
+            # the unmount synced the upper directory's file system
             if parent is None:
-                return self._manager._publish(key, self._dir, "flat", None)
-            return self._manager._publish(key, self._dir, "upper", parent)
-        return self._manager._publish(key, self._dir, "flat", None)
+                return self._manager._publish(key, self._dir, "flat", None, synced=True)
+            return self._manager._publish(key, self._dir, "upper", parent, synced=True)
+        return self._manager._publish(key, self._dir, "flat", None, synced=False)
 
     def _unmount(self) -> None:
         if self._mounted:
