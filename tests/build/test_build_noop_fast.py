@@ -146,3 +146,19 @@ def test_changed_base_tag_or_image_misses(
     run_dockyard("rmi", "app:1", root=dockyard_root)
     assert _fast() is None
     assert _full(dockyard_root).startswith("sha256:")  # built again (rmi freed its layers)
+
+
+def test_an_iidfile_in_a_missing_directory_is_a_clear_error_before_building(
+    ctx: Path, dockyard_root: Path
+) -> None:
+    args = ["build", "--progress", "plain", "--iidfile", "out/iid", "-t", "app:1", "ctx"]
+    Path("out").mkdir()
+    run_dockyard(*args, root=dockyard_root)
+    run_dockyard(*args, root=dockyard_root)  # all cached: leaves the record
+    Path("out/iid").unlink()
+    Path("out").rmdir()
+    assert _fast(*args) is None  # the record cannot write it: the full build decides
+    failed = run_dockyard(*args, root=dockyard_root, check=False)
+    assert failed.returncode == 1
+    assert "cannot write --iidfile out/iid: directory" in failed.stderr
+    assert "does not exist" in failed.stderr and "#1 " not in failed.stderr  # nothing built

@@ -305,7 +305,10 @@ def serve(argv: Sequence[str]) -> int | None:
     if data is None:
         return None
     if data["iidfile"]:
-        _write_atomic(data["iidfile"], data["image_id"].encode())
+        try:
+            _write_atomic(data["iidfile"], data["image_id"].encode())
+        except OSError:
+            return None  # the full build says what is wrong with the path
     sys.stderr.write(data["stderr"])
     sys.stdout.write(data["stdout"])
     return 0

@@ -78,6 +78,12 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
     labels: tuple[str, ...] = params["labels"]
     outputs: tuple[str, ...] = params["outputs"]
     iidfile = Path(params["iidfile"]) if params["iidfile"] is not None else None
+    if iidfile is not None and not iidfile.absolute().parent.is_dir():
+        raise InvalidArgument(
+            f"cannot write --iidfile {iidfile}: directory {iidfile.absolute().parent} does not"
+            " exist",
+            hint="create it first, or give a path in an existing directory",
+        )
     platform: str | None = params["platform"]
     quiet: bool = params["quiet"]
     if context == "-" and file == "-":

@@ -157,9 +157,9 @@ def _build(
                         write_directory(worker, root, output.dest)
                     v.log(f"copying files to {output.dest}")
             if options.iidfile is not None:
-                tmp = options.iidfile.with_name(f".{options.iidfile.name}.tmp")
-                tmp.write_text(str(image.id))
-                tmp.replace(options.iidfile)
+                from dockyard.atomicfile import write_atomic
+
+                write_atomic(options.iidfile, str(image.id).encode(), durable=False)
             v.done()
             for spec in options.cache_to:
                 from dockyard.build.solver._cache_transfer import export_cache
