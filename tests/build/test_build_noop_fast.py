@@ -162,3 +162,34 @@ def test_an_iidfile_in_a_missing_directory_is_a_clear_error_before_building(
     assert failed.returncode == 1
     assert "cannot write --iidfile out/iid: directory" in failed.stderr
     assert "does not exist" in failed.stderr and "#1 " not in failed.stderr  # nothing built
+
+
+def test_a_build_answered_by_its_record_counts_as_a_use_of_the_cache(
+    ctx: Path, dockyard_root: Path
+) -> None:
+    """The record stands for the cache records its build read: a hit touches it (once a minute
+    at most) and builder prune --filter until= takes that as their last use."""
+    import json
+    import sqlite3
+    import time
+
+    _recorded(dockyard_root)
+    build = dockyard_root / "build"
+    db = sqlite3.connect(build / "cache.db")
+    with db:
+        db.execute("UPDATE build_cache SET used_at = julianday('now') - 10")  # 10 days ago
+    db.close()
+    [record] = list((build / "noop").iterdir())
+    old = time.time() - 10 * 86400
+    os.utime(record, (old, old))
+
+    def stale_steps() -> list[str]:
+        done = run_dockyard(
+            "builder", "prune", "-a", "-f", "--filter", "until=24h", "--format", "json",
+            root=dockyard_root,
+        )  # fmt: skip
+        return [c["Description"] for c in json.loads(done.stdout)["Caches"]]
+
+    assert _fast() == 0
+    assert time.time() - record.stat().st_mtime < 60  # the hit was noted
+    assert not [d for d in stale_steps() if d.startswith("step record")]

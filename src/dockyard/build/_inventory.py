@@ -145,9 +145,12 @@ def records(store: LocalStore, root: Path) -> list[Item]:
         db.close()
     present: dict[Digest, bool] = {}
     out: list[Item] = []
+    replayed = _replayed(root)
     for key, value, used_at in rows:
         key, value = str(key), str(value)
         used = datetime.fromtimestamp((float(used_at) - _UNIX_EPOCH_JD) * 86400, UTC)
+        if key in replayed:
+            used = max(used, replayed[key])
         digest = _layer_of(value)
         if digest is None:
             what = "empty step" if value.startswith("{") else "stage creation time"
@@ -159,6 +162,28 @@ def records(store: LocalStore, root: Path) -> list[Item]:
         gone = "" if present[digest] else " (no longer in the store)"
         entry = CacheEntry(_short(key), "regular", 0, used, f"step record: layer {digest}{gone}")
         out.append(Item(entry, key, digest=digest, layer_gone=not present[digest], value=value))
+    return out
+
+
+def _replayed(root: Path) -> dict[str, datetime]:
+    """When a no-op record last answered a build, for each cache record it stands for (a build
+    answered at start-up does not open the cache; it touches its record instead)."""
+    import marshal
+
+    from dockyard.build import _noop
+
+    out: dict[str, datetime] = {}
+    for path in _children(root / NOOP_DIR):
+        try:
+            data = marshal.loads(path.read_bytes())
+            when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except (OSError, ValueError, EOFError, TypeError):
+            continue
+        if not isinstance(data, dict) or data.get("version") != _noop.VERSION:
+            continue
+        for key in data.get("cache_keys", ()):
+            if isinstance(key, str) and (key not in out or out[key] < when):
+                out[key] = when
     return out
 
 

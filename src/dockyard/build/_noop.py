@@ -214,6 +214,7 @@ def record(
     stdout: str,
     iidfile: Path | None,
     before: str,
+    cache_keys: Sequence[str] = (),
 ) -> None:
     """Write the record of a build that ran no step (``before``: the context's
     :func:`tree_digest` taken before the build, so a file changed meanwhile is a miss)."""
@@ -233,6 +234,8 @@ def record(
         "stderr": stderr,
         "stdout": stdout,
         "iidfile": os.path.abspath(iidfile) if iidfile else None,
+        # a hit refreshes the record's mtime: the use of these build cache records
+        "cache_keys": list(cache_keys),
     }
     if tree_digest(str(context)) != before:
         return
@@ -309,6 +312,23 @@ def serve(argv: Sequence[str]) -> int | None:
             _write_atomic(data["iidfile"], data["image_id"].encode())
         except OSError:
             return None  # the full build says what is wrong with the path
+    _mark_used(_path(store, key))
     sys.stderr.write(data["stderr"])
     sys.stdout.write(data["stdout"])
     return 0
+
+
+#: how stale a record's mtime may get before a hit refreshes it (seconds)
+USE_REFRESH = 60
+
+
+def _mark_used(path: str) -> None:
+    """Note a hit in the record's mtime (once a minute at most; ``dockyard builder prune``
+    takes it as the last use of the cache records the record stands for)."""
+    import time
+
+    try:
+        if time.time() - os.stat(path).st_mtime > USE_REFRESH:
+            os.utime(path)
+    except OSError:  # a read-only store: the time is only a hint
+        pass

@@ -170,4 +170,5 @@ def _record_noop(
         stdout=stdout,
         iidfile=options.iidfile,
         before=before,
+        cache_keys=image.cache_keys,
     )

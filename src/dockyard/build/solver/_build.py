@@ -133,6 +133,7 @@ def _build(
             image = image_for(result, labels=options.labels)
             image.base_names = resolver.names()
             image.all_cached = solver.steps_run() == 0
+            image.cache_keys = cache.keys_read()
             current = all(o.type == "store" for o in outputs) and is_recorded(
                 store, image, tags, result.base_image_id
             )

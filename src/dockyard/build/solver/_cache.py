@@ -97,6 +97,7 @@ class BuildCache:
         self._lock = threading.Lock()
         #: keys read whose ``used_at`` is older than :data:`_REFRESH`
         self._stale_use: set[str] = set()
+        self._read_keys: set[str] = set()
 
     def close(self) -> None:
         try:
@@ -113,6 +114,7 @@ class BuildCache:
             ).fetchone()
             if row is None:
                 return None
+            self._read_keys.add(key)
             if row[1] > _REFRESH:
                 self._stale_use.add(key)
         return str(row[0])
@@ -133,6 +135,11 @@ class BuildCache:
             except sqlite3.Error:  # a busy or read-only store: the times are only a hint
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+
+    def keys_read(self) -> list[str]:
+        """The keys of every record read so far."""
+        with self._lock:
+            return sorted(self._read_keys)
 
     def get(self, key: str) -> CachedLayer | None:
         text = self._read(key)

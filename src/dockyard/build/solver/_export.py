@@ -45,6 +45,8 @@ class BuiltImage:
     base_names: list[str] = field(default_factory=list)
     #: every layer step of every stage built came from the cache
     all_cached: bool = False
+    #: the keys of the cache records the build read (a no-op record stands for their use)
+    cache_keys: list[str] = field(default_factory=list)
 
     @property
     def descriptor(self) -> Descriptor:
