@@ -69,7 +69,17 @@ def build(
             raise InvalidArgument(f"invalid tag {ref.familiar}: a build cannot be named by digest")
     reporter = Reporter(out, progress)
     try:
-        return _build(store, options, tags, reporter, client_factory)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return _build(store, options, tags, reporter, client_factory)
+            except _CachedLayerGone:
+                if attempt == _ATTEMPTS:
+                    raise
+                # the records of the missing layers are misses now: their steps run again
+                reporter.message(
+                    "a layer from the cache was removed meanwhile (a concurrent gc): building again"
+                )
+        raise AssertionError("unreachable")
     finally:
         reporter.close()
 
@@ -192,13 +202,21 @@ def _import_cache(
     return imported
 
 
+#: how many times a build runs when a concurrent gc keeps taking the layers its cache gave
+_ATTEMPTS = 3
+
+
+class _CachedLayerGone(FailedPrecondition):
+    """A layer the cache gave was removed before the build could hold it."""
+
+
 def _keep_cached_layers(store: LocalStore, lease: LazyLease, digests: list[Digest]) -> None:
     """Lease the layers the cache gave (they were present when looked up; a gc in between is
-    caught here)."""
+    caught here, and :func:`build` runs again: the gone layers' steps are then misses)."""
     lease.add_all(digests)
     gone = [d for d in digests if not store.content.exists(d)]
     if gone:
-        raise FailedPrecondition(
+        raise _CachedLayerGone(
             f"cached layer {gone[0]} was removed from the store while building (a concurrent "
             "gc or rmi)",
             hint="run the build again",
