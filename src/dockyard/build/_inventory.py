@@ -168,18 +168,16 @@ def records(store: LocalStore, root: Path) -> list[Item]:
 def _replayed(root: Path) -> dict[str, datetime]:
     """When a no-op record last answered a build, for each cache record it stands for (a build
     answered at start-up does not open the cache; it touches its record instead)."""
-    import marshal
-
-    from dockyard.build import _noop
+    from dockyard.build._noop import read_record
 
     out: dict[str, datetime] = {}
     for path in _children(root / NOOP_DIR):
-        try:
-            data = marshal.loads(path.read_bytes())
-            when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        except (OSError, ValueError, EOFError, TypeError):
+        data = read_record(str(path))
+        if data is None:
             continue
-        if not isinstance(data, dict) or data.get("version") != _noop.VERSION:
+        try:
+            when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except OSError:
             continue
         for key in data.get("cache_keys", ()):
             if isinstance(key, str) and (key not in out or out[key] < when):

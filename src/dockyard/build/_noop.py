@@ -36,6 +36,7 @@ __all__ = [
     "eligible",
     "invocation",
     "progress_mode",
+    "read_record",
     "record",
     "record_key",
     "serve",
@@ -276,13 +277,21 @@ def _store_agrees(store: str, data: dict[str, Any]) -> bool:
     return found == wanted
 
 
-def _check(store: str, key: str) -> dict[str, Any] | None:
+def read_record(path: str) -> dict[str, Any] | None:
+    """The no-op record at ``path``, or None when it is missing, damaged or of another version."""
     try:
-        with open(_path(store, key), "rb") as f:
+        with open(path, "rb") as f:
             data = marshal.loads(f.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
     if not isinstance(data, dict) or data.get("version") != VERSION:
+        return None
+    return data
+
+
+def _check(store: str, key: str) -> dict[str, Any] | None:
+    data = read_record(_path(store, key))
+    if data is None:
         return None
     if _file_digest(data["dockerfile"]) != data["dockerfile_digest"]:
         return None

@@ -69,17 +69,15 @@ def build(
             raise InvalidArgument(f"invalid tag {ref.familiar}: a build cannot be named by digest")
     reporter = Reporter(out, progress)
     try:
-        for attempt in range(1, _ATTEMPTS + 1):
+        for _ in range(_ATTEMPTS - 1):
             try:
                 return _build(store, options, tags, reporter, client_factory)
             except _CachedLayerGone:
-                if attempt == _ATTEMPTS:
-                    raise
                 # the records of the missing layers are misses now: their steps run again
                 reporter.message(
                     "a layer from the cache was removed meanwhile (a concurrent gc): building again"
                 )
-        raise AssertionError("unreachable")
+        return _build(store, options, tags, reporter, client_factory)
     finally:
         reporter.close()
 
