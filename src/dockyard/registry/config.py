@@ -41,6 +41,7 @@ from dockyard.registry._config_tree import (
     load_yaml_text,
     set_path,
 )
+from dockyard.registry.limits import Limits, limits_from_section
 
 __all__ = [
     "DEFAULT_ADDR",
@@ -107,11 +108,14 @@ SCHEMA = Section(
                         "key": STR,
                         "clientcas": STRLIST,
                         "minimumtls": STR,
-                        "ciphersuites": IGNORED,
+                        "ciphersuites": STRLIST,
                         "letsencrypt": IGNORED,
                     }
                 ),
-                **{name: IGNORED for name in ("secret", "draintimeout", "debug", "http2")},
+                "debug": Section(
+                    {"addr": STR, "prometheus": Section({"enabled": BOOL, "path": STR})}
+                ),
+                **{name: IGNORED for name in ("secret", "draintimeout", "http2")},
             }
         ),
         # dockyard's own sections
@@ -119,6 +123,7 @@ SCHEMA = Section(
         "database": Section({"url": STR}),
         "policies": OPAQUE,
         "scanning": OPAQUE,
+        "limits": OPAQUE,
         **{
             name: IGNORED
             for name in (
@@ -136,6 +141,8 @@ class TLSConfig:
     key: Path
     clientcas: tuple[Path, ...] = ()
     minimumtls: str = "tls1.2"
+    #: registry:2's names (``TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`` …); empty: the defaults.
+    ciphersuites: tuple[str, ...] = ()
 
 
 @record(frozen=True)
@@ -149,6 +156,9 @@ class HTTPConfig:
     relativeurls: bool = False
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tls: TLSConfig | None = None
+    #: registry:2's ``http.debug.addr``: where /metrics (and the detailed health) is served
+    #: instead of the API port. None: not served apart.
+    debug_addr: str | None = None
     #: Server processes sharing the address (dockyard's own key; registry:2 has none).
     workers: int = 1
 
@@ -201,6 +211,8 @@ class RegistryConfig:
     htpasswd: HtpasswdConfig | None = None
     log: LogConfig = field(default_factory=LogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    #: Every size, count and time limit (the ``limits:`` section; see dockyard.registry.limits).
+    limits: Limits = field(default_factory=Limits)
     #: SQLAlchemy URL of the metadata database (None: SQLite inside the root directory).
     database_url: str | None = None
     #: Sections parsed later by their own modules (``policies``), as written (scalars as text).
@@ -296,6 +308,7 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         htpasswd=_auth(tree.get("auth", {})),
         log=_log_config(tree.get("log", {})),
         metrics=MetricsConfig(**tree.get("metrics", {})),
+        limits=limits_from_section(tree.get("limits")),
         database_url=tree.get("database", {}).get("url"),
         sections={k: tree[k] for k in ("policies", "scanning") if k in tree},
         warnings=tuple(warnings),
@@ -337,6 +350,7 @@ def _http(section: Tree) -> HTTPConfig:
             key=Path(key),
             clientcas=tuple(Path(p) for p in tls_section.get("clientcas", ())),
             minimumtls=tls_section.get("minimumtls", "tls1.2"),
+            ciphersuites=tuple(tls_section.get("ciphersuites", ())),
         )
     net = section.get("net", "tcp")
     if net not in ("tcp", "unix"):
@@ -356,6 +370,7 @@ def _http(section: Tree) -> HTTPConfig:
         relativeurls=section.get("relativeurls", False),
         headers=_headers(section.get("headers")),
         tls=tls,
+        debug_addr=section.get("debug", {}).get("addr") or None,
     )
     if net == "tcp":
         config.host_port  # noqa: B018 - validates addr now, not at bind time
