@@ -258,5 +258,8 @@ def test_yaml_file_config_is_usable_by_registry2_itself(tmp_path: Path) -> None:
     """The same file our loader reads is one registry:2 reads: a cross-check on the shape."""
     config: RegistryConfig = from_yaml(write(tmp_path, GUIDE_YAML))
     assert config.sections == {}
-    policies = from_yaml(write(tmp_path, "version: 0.1\npolicies:\n  retention:\n    keep: 10\n"))
-    assert policies.sections == {"policies": {"retention": {"keep": "10"}}}
+    text = "version: 0.1\npolicies:\n  signatures:\n    - {repository: prod/*, keys: [k.pub]}\n"
+    policies = from_yaml(write(tmp_path, text))
+    assert policies.sections == {
+        "policies": {"signatures": [{"repository": "prod/*", "keys": ["k.pub"]}]}
+    }

@@ -10,9 +10,15 @@ variables > the YAML config file > defaults. The file has registry:2's shape::
     auth: {htpasswd: {realm: Registry Realm, path: /auth/htpasswd}}
 
 and every key can be set from the environment: ``REGISTRY_HTTP_ADDR``,
-``REGISTRY_STORAGE_DELETE_ENABLED=true``, ``REGISTRY_AUTH=htpasswd`` … Unknown keys give a
-warning (kept in :attr:`RegistryConfig.warnings` and logged); a value of the wrong type is an
-:class:`~dockyard.errors.InvalidArgument` naming the key.
+``REGISTRY_STORAGE_DELETE_ENABLED=true``, ``REGISTRY_AUTH=htpasswd`` … A value of the wrong
+type is an :class:`~dockyard.errors.InvalidArgument` naming the key.
+
+Configuration fails closed: in the sections that guard security (``auth``, ``policies``,
+``http.tls``, ``scanning``, ``limits``) an unknown key is an InvalidArgument naming it and the
+known ones, and a registry:2 key dockyard does not implement (``auth.token``,
+``http.tls.letsencrypt``) is :class:`~dockyard.errors.Unsupported`; a typo must never turn a
+protection off. Elsewhere unknown keys give a warning (kept in
+:attr:`RegistryConfig.warnings` and logged).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import InvalidArgument, NotFound, Unsupported
 from dockyard.record import field, record
@@ -34,6 +40,8 @@ from dockyard.registry._config_tree import (
     STR,
     STRLIST,
     STRMAP,
+    UNSUPPORTED,
+    ListOf,
     Section,
     Tree,
     apply_env,
@@ -42,6 +50,9 @@ from dockyard.registry._config_tree import (
     set_path,
 )
 from dockyard.registry.limits import Limits, limits_from_section
+
+if TYPE_CHECKING:
+    from dockyard.registry.scanning import ScanningConfig
 
 __all__ = [
     "DEFAULT_ADDR",
@@ -91,7 +102,9 @@ SCHEMA = Section(
             }
         ),
         "auth": DRIVERS(
-            {"htpasswd": Section({"realm": STR, "path": STR}), "token": OPAQUE, "silly": OPAQUE}
+            {"htpasswd": Section({"realm": STR, "path": STR}), "token": UNSUPPORTED,
+             "silly": UNSUPPORTED},
+            strict=True,
         ),
         "http": Section(
             {
@@ -109,8 +122,9 @@ SCHEMA = Section(
                         "clientcas": STRLIST,
                         "minimumtls": STR,
                         "ciphersuites": STRLIST,
-                        "letsencrypt": IGNORED,
-                    }
+                        "letsencrypt": UNSUPPORTED,
+                    },
+                    strict=True,
                 ),
                 "debug": Section(
                     {"addr": STR, "prometheus": Section({"enabled": BOOL, "path": STR})}
@@ -121,8 +135,25 @@ SCHEMA = Section(
         # dockyard's own sections
         "metrics": Section({"enabled": BOOL, "path": STR}),
         "database": Section({"url": STR}),
-        "policies": OPAQUE,
-        "scanning": OPAQUE,
+        # read by dockyard.registry.policy (signature_enforcement), which takes lists as lists
+        "policies": Section(
+            {
+                "signatures": ListOf(
+                    Section({"repository": STR, "signature": STR, "keys": ListOf(STR)})
+                ),
+            },
+            strict=True,
+        ),
+        # read by dockyard.registry.scanning.ScanningConfig; `scanning: on-push` is a flag
+        "scanning": Section(
+            {
+                "on-push": BOOL, "db": STR, "workers": INT, "block-severity": STR,
+                "block-unscanned": BOOL, "allow": STRLIST,
+            },
+            strict=True,
+            flags=True,
+        ),
+        # strict in dockyard.registry.limits, which also accepts header-bytes for headerbytes
         "limits": OPAQUE,
         **{
             name: IGNORED
@@ -215,7 +246,9 @@ class RegistryConfig:
     limits: Limits = field(default_factory=Limits)
     #: SQLAlchemy URL of the metadata database (None: SQLite inside the root directory).
     database_url: str | None = None
-    #: Sections parsed later by their own modules (``policies``), as written (scalars as text).
+    #: The ``scanning:`` section, validated (None: no scanning).
+    scanning: ScanningConfig | None = None
+    #: ``policies`` and ``scanning`` as checked against SCHEMA, for the modules that read them.
     sections: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -302,6 +335,11 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
     version = tree.get("version")
     if from_file and version != "0.1":
         raise InvalidArgument(f"config version {version!r} is not supported; use version: 0.1")
+    # an empty `scanning:` or `policies:` turns nothing on, as before they were checked
+    given = {str(k).lower() for k, v in raw.items() if v is not None and v != ""}
+    sections: dict[str, Any] = {
+        k: tree[k] for k in ("policies", "scanning") if k in tree and k in given
+    }
     return RegistryConfig(
         storage=_storage(tree.get("storage", {}), environ),
         http=_http(tree.get("http", {})),
@@ -310,9 +348,18 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         metrics=MetricsConfig(**tree.get("metrics", {})),
         limits=limits_from_section(tree.get("limits")),
         database_url=tree.get("database", {}).get("url"),
-        sections={k: tree[k] for k in ("policies", "scanning") if k in tree},
+        scanning=_scanning(sections.get("scanning")),
+        sections=sections,
         warnings=tuple(warnings),
     )
+
+
+def _scanning(section: Any) -> ScanningConfig | None:
+    if section is None:
+        return None
+    from dockyard.registry.scanning._config import ScanningConfig
+
+    return ScanningConfig.from_section(section)
 
 
 def _storage(section: Tree, environ: Mapping[str, str]) -> StorageConfig:

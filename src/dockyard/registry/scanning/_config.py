@@ -11,7 +11,8 @@ scanning:
   allow: [CVE-2023-43804]  # accepted findings: never block (IDs or aliases)
 ```
 
-``scanning: on-push`` is short for ``scanning: {on-push: true}``.
+``scanning: on-push`` is short for ``scanning: {on-push: true}``. An unknown key is an error
+naming it and the known ones (a misspelt ``block-severity`` must not turn blocking off).
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ class ScanningConfig:
             return cls(on_push=True)
         if not isinstance(section, Mapping):
             raise InvalidArgument(f"config: scanning must be a mapping ({_EXAMPLE})")
-        unknown = sorted(set(section) - set(_KEYS))
+        unknown = sorted(str(key) for key in section if key not in _KEYS)
         if unknown:
             raise InvalidArgument(
-                f"config: unknown key(s) scanning.{', scanning.'.join(map(str, unknown))}; "
-                f"known: {', '.join(_KEYS)}"
+                f"config: unknown key(s) scanning.{', scanning.'.join(unknown)}; "
+                f"known: {', '.join(sorted(_KEYS))}",
+                hint="fix the spelling; scanning guards pulls, so an unknown key stops start-up",
             )
         severity = section.get("block-severity")
         if severity is not None:
@@ -103,7 +105,7 @@ class ScanningConfig:
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
             raise InvalidArgument(f"config: scanning.workers must be 1..64, not {workers!r}")
         allow = section.get("allow") or []
-        if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        if not isinstance(allow, list | tuple) or not all(isinstance(a, str) for a in allow):
             raise InvalidArgument("config: scanning.allow must be a list of advisory IDs")
         db = section.get("db")
         if db is not None and not isinstance(db, str):
