@@ -49,6 +49,51 @@ def test_policy_section_shapes(tmp_path: Path) -> None:
         )
 
 
+def test_signature_none_is_a_rule_and_the_most_specific_rule_wins(tmp_path: Path) -> None:
+    _, pub = _keys(tmp_path, "k")
+    required = {"signature": "required", "keys": [str(pub)]}
+    enforcement = signature_enforcement(
+        {
+            "policies": {
+                "signatures": [
+                    {"repository": "prod/*", **required},
+                    {"repository": "prod/exempt", "signature": "none"},
+                    {"repository": "prod/legacy/*", "signature": "none"},
+                    {"repository": "prod/legacy/core/*", **required},
+                    {"repository": "prod/legacy/tool", **required},
+                ]
+            }
+        }
+    )
+    assert enforcement is not None
+    expected = {
+        "prod/app": "prod/*",
+        "prod/exempt": None,  # exact name beats the prefix
+        "prod/exempted": "prod/*",
+        "prod/legacy/x": None,  # longer prefix beats shorter
+        "prod/legacy/core/db": "prod/legacy/core/*",
+        "prod/legacy/tool": "prod/legacy/tool",
+        "dev/app": None,
+    }
+    for repository, pattern in expected.items():
+        rule = enforcement.policy.rule_for(repository)
+        assert (rule.repository if rule else None) == pattern, repository
+        assert enforcement.applies(repository) is (pattern is not None)
+    # exemptions alone enforce nothing
+    exempt_only = {"repository": "prod/x", "signature": "none"}
+    assert signature_enforcement({"policies": {"signatures": [exempt_only]}}) is None
+    with pytest.raises(InvalidArgument, match="has a rule already"):
+        signature_enforcement(
+            {
+                "policies": {
+                    "signatures": [{"repository": "prod/*", **required}, exempt_only, exempt_only]
+                }
+            }
+        )
+    with pytest.raises(InvalidArgument, match="signature: none takes no keys"):
+        signature_enforcement({"policies": {"signatures": [{**exempt_only, "keys": [str(pub)]}]}})
+
+
 @pytest.mark.docker
 def test_unsigned_and_untrusted_pulls_refused_for_every_client(
     dockerd: object, podman: Podman, tmp_path: Path

@@ -1,40 +1,46 @@
 """Signature policy (what Harbor calls content trust): refuse pulls of unsigned images.
 
-Per repository (or ``prefix/*``), ``signature: required`` with trusted public keys. A pull of
-a manifest with no cosign signature verifying against a trusted key is refused with DENIED;
-signed images pull normally; pushes are never checked (signatures come after the push).
-Signatures, attestations and referrers themselves (and the fallback index) are always
-readable, or no client could verify anything.
+Per repository (or ``prefix/*``), ``signature: required`` with trusted public keys, or
+``signature: none`` to exempt repositories from a broader rule; the most specific rule wins
+(an exact name beats any prefix, a longer prefix beats a shorter one). A pull of a runnable
+image (or of an index listing one) with no cosign signature verifying against a trusted key is
+refused with DENIED; signed images pull normally; pushes are never checked (signatures come
+after the push). What cannot run (signatures, attestations, SBOMs and other artifacts, and
+indexes listing only those: referrers, cosign's fallback tag) is always readable, or no client
+could verify anything. What a manifest is comes from its content
+(:mod:`dockyard.oci.classify`), never from its tag or its ``subject``.
 
 The server calls :func:`check_pull` with the manifest record it is about to serve.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dockyard.digest import Digest
-from dockyard.errors import InvalidArgument, SignatureInvalid, Unsupported
+from dockyard.errors import DockyardError, InvalidArgument, SignatureInvalid, Unsupported
 from dockyard.oci import Descriptor, Index
 from dockyard.oci import mediatypes as mt
 from dockyard.record import record
 from dockyard.registry._registry import Registry
 from dockyard.registry.metadata import ManifestRecord
-from dockyard.sign import (
-    DSSE_MEDIA_TYPE,
-    SIMPLESIGNING_MEDIA_TYPE,
-    PublicKey,
-    load_public_key,
-    verify_image,
-)
+from dockyard.registry.policy._content import classify_record
+from dockyard.sign import PublicKey, load_public_key, verify_image
 
 __all__ = ["RegistryRepository", "SignaturePolicy", "SignatureRule", "check_pull"]
 
-_ATTACHMENT_LAYERS = frozenset({SIMPLESIGNING_MEDIA_TYPE, DSSE_MEDIA_TYPE})
-_ATTACHMENT_SUFFIXES = (".sig", ".att", ".sbom")
+
+def _matches(pattern: str, repository: str) -> bool:
+    if pattern.endswith("*"):
+        return repository.startswith(pattern[:-1])
+    return repository == pattern
+
+
+def _specificity(pattern: str) -> int:
+    """Exact names beat every prefix; among prefixes, the longer one wins."""
+    return len(pattern) + (0 if pattern.endswith("*") else 10_000)
 
 
 @record(frozen=True, slots=True)
@@ -45,23 +51,31 @@ class SignatureRule:
     keys: tuple[PublicKey, ...]
 
     def matches(self, repository: str) -> bool:
-        if self.repository.endswith("*"):
-            return repository.startswith(self.repository[:-1])
-        return repository == self.repository
+        return _matches(self.repository, repository)
 
     @property
     def specificity(self) -> int:
-        return len(self.repository) + (0 if self.repository.endswith("*") else 10_000)
+        return _specificity(self.repository)
 
 
 @record(frozen=True, slots=True)
 class SignaturePolicy:
+    """``rules`` require signatures; ``exemptions`` are the ``signature: none`` patterns."""
+
     rules: tuple[SignatureRule, ...] = ()
+    exemptions: tuple[str, ...] = ()
 
     def rule_for(self, repository: str) -> SignatureRule | None:
-        """The most specific rule for ``repository`` (an exact name beats any prefix)."""
-        found = [r for r in self.rules if r.matches(repository)]
-        return max(found, key=lambda r: r.specificity) if found else None
+        """The rule requiring signatures in ``repository``: the most specific pattern
+        matching it (an exact name beats any prefix, a longer prefix a shorter one), unless
+        that pattern is an exemption or nothing matches (then None)."""
+        patterns: list[tuple[str, SignatureRule | None]] = [
+            (p, None) for p in self.exemptions if _matches(p, repository)
+        ]
+        patterns += [(r.repository, r) for r in self.rules if r.matches(repository)]
+        if not patterns:
+            return None
+        return max(patterns, key=lambda found: _specificity(found[0]))[1]
 
     @classmethod
     def from_config(
@@ -69,14 +83,26 @@ class SignaturePolicy:
     ) -> SignaturePolicy:
         """From config entries ``{repository: "prod/*", signature: required, keys: [...]}``;
         a key is a path to a PUBLIC KEY PEM (relative to ``base``) or the PEM text itself."""
-        rules = []
+        rules: list[SignatureRule] = []
+        exemptions: list[str] = []
         for i, entry in enumerate(entries):
             where = f"policies[{i}]"
             repository = entry.get("repository")
             if not isinstance(repository, str) or not repository:
                 raise InvalidArgument(f"{where}.repository must be a repository name or prefix/*")
+            if repository in exemptions or any(r.repository == repository for r in rules):
+                raise InvalidArgument(
+                    f"{where}.repository {repository!r} has a rule already; keep one rule "
+                    "per repository name or prefix"
+                )
             mode = entry.get("signature", "required")
             if mode == "none":
+                if entry.get("keys"):
+                    raise InvalidArgument(
+                        f"{where}: signature: none takes no keys; remove them, or say "
+                        "signature: required"
+                    )
+                exemptions.append(repository)
                 continue
             if mode != "required":
                 raise InvalidArgument(
@@ -86,7 +112,7 @@ class SignaturePolicy:
             if not isinstance(keys, list) or not keys:
                 raise InvalidArgument(f"{where}.keys must list at least one trusted public key")
             rules.append(SignatureRule(repository, tuple(_key(k, base, where) for k in keys)))
-        return cls(tuple(rules))
+        return cls(tuple(rules), tuple(exemptions))
 
 
 def _key(value: object, base: Path | None, where: str) -> PublicKey:
@@ -141,27 +167,13 @@ class RegistryRepository:
         return list(Index.parse(raw, mt.OCI_INDEX).manifests)
 
 
-def _is_attachment(reference: str, record: ManifestRecord) -> bool:
-    """cosign's own manifests (by tag or content) and referrer indexes stay readable."""
-    if reference.endswith(_ATTACHMENT_SUFFIXES):
-        return True
+def _runnable(registry: Registry, repository: str, record: ManifestRecord) -> bool:
+    """Whether ``record`` is something a client could run (and so needs a signature);
+    decided by content, and True when that cannot be told."""
     try:
-        obj = json.loads(record.content)
-    except ValueError:
-        return False
-    if not isinstance(obj, dict):
-        return False
-    if obj.get("subject") is not None:
-        return True  # an OCI 1.1 referrer (signature, SBOM, attestation …)
-    layers = obj.get("layers")
-    if isinstance(layers, list) and layers:
-        kinds = {layer.get("mediaType") for layer in layers if isinstance(layer, dict)}
-        if kinds and kinds <= _ATTACHMENT_LAYERS:
-            return True
-    manifests = obj.get("manifests")
-    if isinstance(manifests, list) and manifests and reference.startswith("sha256-"):
-        return all(isinstance(m, dict) and m.get("artifactType") for m in manifests)
-    return False
+        return classify_record(registry, repository, record).runnable
+    except DockyardError:
+        return True
 
 
 def check_pull(
@@ -175,9 +187,10 @@ def check_pull(
 ) -> None:
     """Raise SignatureInvalid (DENIED, 403) when ``policy`` requires a signature for
     ``repository`` and the manifest ``record`` (or one of the ``parents`` indexes that list
-    it) has none verifying against a trusted key. Returns quietly otherwise."""
+    it) has none verifying against a trusted key. Returns quietly otherwise. ``reference``
+    (the tag or digest asked for) plays no part: what needs a signature is told by content."""
     rule = policy.rule_for(repository)
-    if rule is None or _is_attachment(reference, record):
+    if rule is None or not _runnable(registry, repository, record):
         return
     repo = RegistryRepository(registry, repository)
     reasons: list[str] = []

@@ -1,17 +1,16 @@
-"""Which manifests are scanned: image manifests (with an image config) and the images an
-index lists. Artifacts (signatures, SBOMs, attestations) are not images and are not scanned."""
+"""Which manifests are scanned: runnable images and the images an index lists, as the shared
+classifier (:mod:`dockyard.oci.classify`) tells them from their content. Artifacts
+(signatures, SBOMs, attestations) are not images and are not scanned."""
 
 from __future__ import annotations
 
 from dockyard.errors import DockyardError
-from dockyard.oci import Index, Manifest, Platform, mediatypes, parse_manifest_or_index
+from dockyard.oci import Platform, mediatypes
+from dockyard.oci.classify import Child, Content, Kind, classify
 from dockyard.record import record
 from dockyard.registry.metadata import ManifestRecord
 
 __all__ = ["ScanTarget", "scan_target"]
-
-_CONFIGS = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
-_IMAGE_MANIFESTS = frozenset({mediatypes.OCI_MANIFEST, mediatypes.DOCKER_MANIFEST})
 
 
 @record(frozen=True, slots=True)
@@ -24,26 +23,36 @@ class ScanTarget:
     images: tuple[tuple[str, Platform | None], ...]
 
 
-def scan_target(record: ManifestRecord) -> ScanTarget | None:
-    """The images ``record`` stands for; None for anything that is not an image or index."""
+def scan_target(record: ManifestRecord, content: Content | None = None) -> ScanTarget | None:
+    """The images ``record`` stands for; None for anything that is not an image or index.
+    With ``content`` (its repository), what an image-config manifest holds and what an index
+    lists are looked at too, so that cosign's signature images and buildx's attestation
+    manifests are told from images by their bytes."""
     try:
-        parsed = parse_manifest_or_index(record.content, record.media_type)
+        what = classify(record.content, record.media_type, content)
     except DockyardError:
         return None
-    if isinstance(parsed, Manifest):
-        if parsed.config.media_type not in _CONFIGS:
-            return None
+    if what.kind is Kind.IMAGE:
         return ScanTarget(record.digest, False, ((record.digest, None),))
-    if not isinstance(parsed, Index):
+    if what.kind is Kind.ARTIFACT_INDEX and not what.children:
+        return ScanTarget(record.digest, True, ())  # an empty index: nothing to scan
+    if not what.runnable:
         return None
-    images = []
-    for desc in parsed.manifests:
-        if desc.media_type not in _IMAGE_MANIFESTS:
-            continue
-        annotations = desc.annotations or {}
-        if "vnd.docker.reference.type" in annotations:  # buildx attestation manifests
-            continue
-        if desc.platform is not None and desc.platform.os == "unknown":
-            continue
-        images.append((str(desc.digest), desc.platform))
-    return ScanTarget(record.digest, True, tuple(images))
+    images = tuple(
+        (str(child.descriptor.digest), child.descriptor.platform)
+        for child in what.children
+        if _is_image(child)
+    )
+    return ScanTarget(record.digest, True, images)
+
+
+def _is_image(child: Child) -> bool:
+    desc = child.descriptor
+    if not mediatypes.is_manifest(desc.media_type):
+        return False  # a nested index is scanned as itself
+    if child.classification is not None:
+        return child.classification.runnable
+    # not looked up: buildx's attestation manifests and its unknown/unknown entries are no images
+    if "vnd.docker.reference.type" in (desc.annotations or {}):
+        return False
+    return desc.platform is None or desc.platform.os != "unknown"

@@ -17,6 +17,7 @@ from dockyard.errors import VulnerabilityPolicyDenied
 from dockyard.record import record
 from dockyard.registry._registry import Registry
 from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.policy import RepositoryContent
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._images import scan_target
 from dockyard.registry.scanning._records import DONE, ScanRecord
@@ -98,7 +99,7 @@ class ScanEnforcement:
     def check(
         self, registry: Registry, repository: str, reference: str, record: ManifestRecord
     ) -> None:
-        target = scan_target(record)
+        target = scan_target(record, RepositoryContent(registry, repository))
         if target is None:
             return  # not an image: signatures, SBOMs and other artifacts pull freely
         found: list[Blocking] = []
