@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from registry_helpers import start_registry
+from registry_helpers import free_port, start_registry
 
 from _infra import BuiltImage, DockerDaemon, run_dockyard
 
@@ -37,6 +37,7 @@ def test_htpasswd_auth_docker_login_push_pull_metrics_and_access_log(
         "REGISTRY_AUTH_HTPASSWD_REALM": "Registry Realm",
         "REGISTRY_AUTH_HTPASSWD_PATH": os.fspath(htpasswd),
         "REGISTRY_LOG_FORMATTER": "json",
+        "REGISTRY_HTTP_DEBUG_ADDR": f"127.0.0.1:{free_port()}",
     }
     with start_registry(tmp_path / "data", env=env) as server:
         v2 = f"{server.url}/v2/"
@@ -78,7 +79,9 @@ def test_htpasswd_auth_docker_login_push_pull_metrics_and_access_log(
         run_dockyard("htpasswd", "-Bb", htpasswd, "bob", "b0b", root=tmp_path)
         assert httpx.get(v2, auth=("bob", "b0b")).status_code == 200
 
-        metrics = httpx.get(f"{server.url}/metrics")
+        # auth is on: metrics only on the debug address, not on the API port
+        assert httpx.get(f"{server.url}/metrics", auth=("alice", "s3cret")).status_code == 404
+        metrics = httpx.get(f"http://{env['REGISTRY_HTTP_DEBUG_ADDR']}/metrics")
         assert metrics.status_code == 200
         assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
         text = metrics.text

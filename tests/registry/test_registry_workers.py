@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from registry_helpers import OCI_MANIFEST, ASGIClient, make_manifest, push_blob, start_registry
+from registry_helpers import (
+    OCI_MANIFEST,
+    ASGIClient,
+    free_port,
+    make_manifest,
+    push_blob,
+    start_registry,
+)
 
 from dockyard.errors import ManifestUnknown
 from dockyard.registry import Registry, RegistryApp
@@ -104,7 +114,9 @@ def requests_total(text: str) -> float:
 
 
 def test_two_worker_processes_serve_one_address(tmp_path: Path) -> None:
-    with start_registry(tmp_path / "data", "--workers", "2") as server:
+    debug = f"127.0.0.1:{free_port()}"
+    env = {"REGISTRY_HTTP_DEBUG_ADDR": debug}
+    with start_registry(tmp_path / "data", "--workers", "2", env=env) as server:
         workers = _children(server.process.pid)
         assert len(workers) == 2, workers
         with httpx.Client(base_url=server.url) as client:
@@ -123,10 +135,11 @@ def test_two_worker_processes_serve_one_address(tmp_path: Path) -> None:
                 assert (
                     c.get("/v2/app/manifests/v1", headers={"x-request-id": "new"}).content == second
                 )
-        # metrics add up both workers' counts (the other worker's are at most 0.5 s old)
+        # metrics (on the debug address, served by the first worker) add up both workers'
+        # counts (the other worker's are at most 0.5 s old)
         deadline = time.monotonic() + 10
         while True:
-            with httpx.Client(base_url=server.url) as c:
+            with httpx.Client(base_url=f"http://{debug}") as c:
                 total = requests_total(c.get("/metrics").text)
             if total >= 34 or time.monotonic() > deadline:
                 break
@@ -167,3 +180,108 @@ def test_workers_setting() -> None:
     assert load(None, {**base, "REGISTRY_HTTP_WORKERS": "4"}).http.workers == 4
     with pytest.raises(InvalidArgument, match="use 1 to 64"):
         load(None, {**base, "REGISTRY_HTTP_WORKERS": "0"})
+
+
+def _worker_pids(pid: int, exclude: frozenset[int] = frozenset(), count: int = 2) -> list[int]:
+    """The supervisor's children once there are ``count`` of them not in ``exclude``."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        if len(found) == count and not exclude & set(found):
+            return found
+        time.sleep(0.1)
+    return []
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_restarted_and_sigterm_stops_all(tmp_path: Path) -> None:
+    with start_registry(tmp_path / "data", "--workers", "2") as server:
+        first = _worker_pids(server.process.pid)
+        assert len(first) == 2, first
+        victim = first[0]
+        os.kill(victim, signal.SIGKILL)
+        # the registry keeps answering, on fresh connections, while the worker is replaced
+        for _ in range(20):
+            with httpx.Client(base_url=server.url, timeout=5) as c:
+                assert c.get("/v2/").status_code == 200
+        after = _worker_pids(server.process.pid, exclude=frozenset({victim}))
+        assert len(after) == 2 and first[1] in after, (first, after)
+        assert server.process.poll() is None
+        for _ in range(10):
+            with httpx.Client(base_url=server.url, timeout=5) as c:
+                assert c.get("/v2/").status_code == 200
+        server.stop()
+        assert server.process.returncode == 0
+        assert not any(_alive(pid) for pid in after)
+    text = server.log.read_text()
+    assert "killed by signal SIGKILL" in text and "restarting" in text, text[-3000:]
+
+
+_SUPERVISE = """
+import logging, os, sys, time
+from pathlib import Path
+from dockyard.registry._workers import run_workers
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+mode, port, marks = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+
+def serve(worker):
+    starts = marks / f"starts-{worker.index}"
+    with open(starts, "a") as f:
+        f.write("x")
+    if mode == "all-fail" or (worker.index == 1 and len(starts.read_text()) <= 2):
+        raise RuntimeError(f"worker {worker.index} cannot start: bad setting")
+    worker.ready()
+    time.sleep(60)
+
+sys.exit(run_workers(2, "127.0.0.1", port, serve))
+"""
+
+
+def _supervise(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
+    script = tmp_path / "supervise.py"
+    script.write_text(_SUPERVISE)
+    port = free_port()
+    return subprocess.Popen(
+        [sys.executable, str(script), mode, str(port), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_workers_that_all_fail_to_start_stop_the_supervisor(tmp_path: Path) -> None:
+    with _supervise(tmp_path, "all-fail") as proc:
+        try:
+            output, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == 1, output
+    assert "cannot start: bad setting" in output
+    assert "no worker started" in output
+    # one start each, no loop
+    assert [len((tmp_path / f"starts-{i}").read_text()) for i in range(2)] == [1, 1]
+
+
+@pytest.mark.slow
+def test_a_worker_failing_at_start_is_retried_with_backoff_while_others_serve(
+    tmp_path: Path,
+) -> None:
+    with _supervise(tmp_path, "one-flaky") as proc:
+        try:
+            deadline = time.monotonic() + 30
+            starts = tmp_path / "starts-1"
+            while time.monotonic() < deadline:
+                if starts.exists() and len(starts.read_text()) >= 3:
+                    break
+                time.sleep(0.1)
+            assert len(starts.read_text()) == 3  # failed twice, restarted, now serving
+            time.sleep(0.5)
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert output.count("worker 1 cannot start") == 2, output
+    assert "restarting in 0.5 s" in output and "restarting in 1 s" in output, output

@@ -126,3 +126,19 @@ def test_tls_from_registry2s_variables(tmp_path: Path) -> None:
     failed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert failed.returncode != 0
     assert f"TLS key {other_key} does not belong to certificate {cert}" in failed.stderr
+
+
+def test_cipher_suites_and_directories(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    cert, key = pair
+    context = server_context(cert, key, ciphers=["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"])
+    tls12 = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
+    assert tls12 == {"ECDHE-ECDSA-AES128-GCM-SHA256"}
+    with pytest.raises(InvalidArgument, match="unknown TLS cipher suite TLS_NOPE"):
+        server_context(cert, key, ciphers=["TLS_NOPE"])
+    with pytest.raises(InvalidArgument, match=r"only TLS 1\.3 suites"):
+        server_context(cert, key, ciphers=["TLS_AES_128_GCM_SHA256"])
+    server_context(cert, key, ciphers=["TLS_AES_128_GCM_SHA256"], minimum="tls1.3")
+    with pytest.raises(InvalidArgument, match="not available"):
+        server_context(cert, key, ciphers=["TLS_RSA_WITH_3DES_EDE_CBC_SHA"])
+    with pytest.raises(InvalidArgument, match=r"TLS key .* is a directory; give the PEM file"):
+        check_tls_files(cert, tmp_path)

@@ -4,9 +4,16 @@ The parent forks ``count`` workers before anything opens the database or starts 
 worker binds its own listening socket with ``SO_REUSEPORT`` (the kernel spreads connections
 evenly over them), builds its own app and runs its own event loop. Workers share what is on
 disk: the database (SQLite in WAL mode), the blobs, the cache's change counters, and a run
-directory where each worker leaves its metrics for the others to add to theirs. The parent
-forwards SIGTERM/SIGINT to the workers once and exits when they have; if one dies on its own,
-it stops the others and exits with an error.
+directory where each worker leaves its metrics for the others to add to theirs.
+
+The parent supervises. A worker tells it when it is ready to serve (:meth:`Worker.ready`, over
+a pipe whose end-of-file also says the worker is gone). A worker that dies while the parent is
+not stopping — killed, crashed, or failing to start — is logged with its exit status or signal
+and started again after a backoff (0.5 s, doubling to 30 s; back to 0.5 s once a worker has
+stayed up 60 s), so a crash loop is visible in the log at a bounded rate. Only when *every*
+worker of the first start fails before becoming ready (a configuration error, say) does the
+parent give up and exit 1 instead of retrying a start that cannot work. SIGTERM/SIGINT are
+forwarded once to the workers; the parent exits 0 when they have all stopped.
 """
 
 from __future__ import annotations
@@ -16,18 +23,20 @@ import ctypes
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from dockyard.record import record
 from dockyard.registry.metrics import RegistryMetrics, Snapshot
 
 __all__ = ["MetricsExchange", "Worker", "listen_socket", "run_workers"]
@@ -35,15 +44,29 @@ __all__ = ["MetricsExchange", "Worker", "listen_socket", "run_workers"]
 log = logging.getLogger("dockyard.registry")
 
 _PR_SET_PDEATHSIG = 1
+#: Restart delays: the first, the cap, and how long a worker must stay up to reset them.
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 60.0
+#: The supervisor looks at its stop flag at least this often (seconds).
+_TICK = 0.5
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Worker:
     """Which worker this process is, and the directory its siblings share."""
 
     index: int
     count: int
     run_dir: Path
+    #: the pipe to the supervisor (-1: none)
+    ready_fd: int = field(default=-1, compare=False)
+
+    def ready(self) -> None:
+        """Tell the supervisor this worker serves now (its later death is a crash)."""
+        if self.ready_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self.ready_fd, b"r")
 
 
 def listen_socket(host: str, port: int, *, reuse_port: bool, backlog: int = 4096) -> socket.socket:
@@ -61,43 +84,117 @@ def listen_socket(host: str, port: int, *, reuse_port: bool, backlog: int = 4096
     return sock
 
 
+@dataclass(slots=True)
+class _Child:
+    index: int
+    pid: int
+    pipe: int  # read end: "r" when ready, end-of-file when the worker is gone
+    started: float
+    ready: bool = False
+
+
+def _describe(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
 def run_workers(count: int, host: str, port: int, serve: Callable[[Worker], None]) -> int:
-    """Fork ``count`` workers each calling ``serve(worker)``; the exit code for the parent."""
+    """Fork ``count`` workers each calling ``serve(worker)`` and keep them running until
+    SIGTERM/SIGINT; the exit code for the parent (0 when told to stop)."""
     # bind once here first, so that an address in use fails now, with one clear message
     listen_socket(host, port, reuse_port=True).close()
     run_dir = Path(tempfile.mkdtemp(prefix="dockyard-registry-"))
-    children: dict[int, int] = {}
+    children: dict[int, _Child] = {}  # by pipe
+    delays = dict.fromkeys(range(count), BACKOFF_FIRST)
+    due: dict[int, float] = {}  # index → when to start it again
     stopping = False
+    gave_up = False
+    any_ready = False
+    failed_first: set[int] = set()
 
     def stop(signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         nonlocal stopping
         if stopping:
             return
         stopping = True
-        for pid in list(children):
+        due.clear()
+        for child in list(children.values()):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(child.pid, signal.SIGTERM)
+
+    def start(index: int) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            for other in children.values():
+                os.close(other.pipe)
+            _child(serve, Worker(index, count, run_dir, write), old)
+        os.close(write)
+        children[read] = _Child(index, pid, read, time.monotonic())
+
+    def ended(child: _Child) -> None:
+        nonlocal gave_up
+        _, status = os.waitpid(child.pid, 0)
+        os.close(child.pipe)
+        if stopping:
+            return
+        up = time.monotonic() - child.started
+        if not child.ready and not any_ready:
+            failed_first.add(child.index)
+            if len(failed_first) == count:
+                log.error("no worker started (the error is above): stopping")
+                gave_up = True
+                stop()
+                return
+            log.error("worker %d %s before it was ready", child.index, _describe(status))
+            return  # started again once another worker has shown the setup can work
+        if up >= STABLE_AFTER:
+            delays[child.index] = BACKOFF_FIRST
+        delay = delays[child.index]
+        delays[child.index] = min(delay * 2, BACKOFF_MAX)
+        log.error(
+            "worker %d (pid %d) %s%s; restarting in %g s",
+            child.index,
+            child.pid,
+            _describe(status),
+            "" if child.ready else " before it was ready",
+            delay,
+        )
+        due[child.index] = time.monotonic() + delay
 
     old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         for index in range(count):
-            pid = os.fork()
-            if pid == 0:
-                _child(serve, Worker(index, count, run_dir), old)
-            children[pid] = index
-        code = 0
-        while children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            index = children.pop(pid, -1)
-            exit_code = os.waitstatus_to_exitcode(status)
-            if not stopping:
-                log.error("worker %d exited (%d): stopping the others", index, exit_code)
-                code = 1
-                stop()
-        return code
+            start(index)
+        while children or due:
+            now = time.monotonic()
+            for index, when in sorted(due.items()):
+                if when <= now and not stopping:
+                    del due[index]
+                    start(index)
+            timeout = min([_TICK, *(when - now for when in due.values())])
+            readable, _, _ = select.select(list(children), [], [], max(timeout, 0))
+            for pipe in readable:
+                child = children[pipe]
+                if os.read(pipe, 64):
+                    child.ready = True
+                    if not any_ready:
+                        any_ready = True
+                        for index in sorted(failed_first):  # their start failed: again
+                            due[index] = time.monotonic() + delays[index]
+                            log.error("worker %d: restarting in %g s", index, delays[index])
+                            delays[index] = min(delays[index] * 2, BACKOFF_MAX)
+                        failed_first.clear()
+                    continue
+                del children[pipe]
+                ended(child)
+        return 1 if gave_up else 0
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)

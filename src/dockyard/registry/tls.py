@@ -1,8 +1,9 @@
 """TLS for the registry: a server context from PEM files, checked with errors that say why.
 
-:func:`check_tls_files` validates the pair before the server starts (uvicorn takes the paths);
-:func:`server_context` builds the :class:`ssl.SSLContext` for servers that take one;
-:func:`write_self_signed` makes a certificate for tests and local use.
+:func:`server_context` builds the :class:`ssl.SSLContext` the server serves with (certificate,
+every client CA, minimum version, registry:2's cipher suite names mapped to OpenSSL's);
+:func:`check_tls_files` validates a pair alone; :func:`write_self_signed` makes a certificate
+for tests and local use.
 """
 
 from __future__ import annotations
@@ -20,8 +21,41 @@ __all__ = ["check_tls_files", "server_context", "write_self_signed"]
 
 _MINIMUM = {"tls1.2": ssl.TLSVersion.TLSv1_2, "tls1.3": ssl.TLSVersion.TLSv1_3}
 
+#: registry:2's ``http.tls.ciphersuites`` names (Go's crypto/tls) → OpenSSL's, TLS 1.2 and older.
+CIPHER_SUITES = {
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA": "DES-CBC3-SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256": "AES128-SHA256",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA": "ECDHE-RSA-DES-CBC3-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256": "ECDHE-ECDSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256": "ECDHE-RSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305": "ECDHE-RSA-CHACHA20-POLY1305",  # Go's old alias
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305": "ECDHE-ECDSA-CHACHA20-POLY1305",
+}
+#: TLS 1.3 suites: accepted in the list (as registry:2 does) but fixed by OpenSSL.
+TLS13_SUITES = frozenset(
+    {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+)
+
 
 def _readable(path: Path, what: str, env: str) -> None:
+    if path.is_dir():
+        raise InvalidArgument(
+            f"TLS {what} {path} is a directory; give the PEM file", hint=f"check {env}"
+        )
     if not path.is_file():
         raise NotFound(f"TLS {what} {path} does not exist", hint=f"check {env}")
     if not os.access(path, os.R_OK):
@@ -36,11 +70,13 @@ def server_context(
     *,
     client_cas: Sequence[Path] = (),
     minimum: str = "tls1.2",
+    ciphers: Sequence[str] = (),
 ) -> ssl.SSLContext:
     """A server context for ``certificate`` (PEM, may include the chain) and its ``key``.
 
     ``client_cas``: require client certificates signed by one of these (registry:2's
-    ``http.tls.clientcas``). Errors name the file and what is wrong with it.
+    ``http.tls.clientcas``, all of them trusted). ``ciphers``: registry:2's cipher suite names
+    for TLS 1.2 (empty: OpenSSL's defaults). Errors name the file and what is wrong with it.
     """
     _readable(certificate, "certificate", "http.tls.certificate (REGISTRY_HTTP_TLS_CERTIFICATE)")
     _readable(key, "key", "http.tls.key (REGISTRY_HTTP_TLS_KEY)")
@@ -70,7 +106,43 @@ def server_context(
             raise InvalidArgument(f"TLS client CA {ca} is not a PEM certificate: {exc}") from exc
     if client_cas:
         context.verify_mode = ssl.CERT_REQUIRED
+    if ciphers:
+        _set_ciphers(context, ciphers, minimum)
     return context
+
+
+def _set_ciphers(context: ssl.SSLContext, names: Sequence[str], minimum: str) -> None:
+    """registry:2's suite names → OpenSSL's cipher list; an unknown or unavailable one is an
+    error (registry:2 refuses to start on an unknown name too)."""
+    unknown = [n for n in names if n not in CIPHER_SUITES and n not in TLS13_SUITES]
+    if unknown:
+        raise InvalidArgument(
+            f"http.tls.ciphersuites: unknown TLS cipher suite {', '.join(unknown)}",
+            hint="use Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "
+            "or leave the list out for the defaults",
+        )
+    wanted = [CIPHER_SUITES[n] for n in names if n in CIPHER_SUITES]
+    if not wanted:
+        if minimum == "tls1.3":
+            return  # TLS 1.3 suites only: OpenSSL's, nothing to set
+        raise InvalidArgument(
+            "http.tls.ciphersuites lists only TLS 1.3 suites, which OpenSSL fixes; "
+            "TLS 1.2 clients would find no suite",
+            hint="add a TLS 1.2 suite, or set http.tls.minimumtls: tls1.3",
+        )
+    try:
+        context.set_ciphers(":".join(wanted))
+    except ssl.SSLError:
+        available: set[str] = set()
+    else:
+        available = {c["name"] for c in context.get_ciphers()}
+    missing = [n for n in names if n in CIPHER_SUITES and CIPHER_SUITES[n] not in available]
+    if missing:
+        raise InvalidArgument(
+            f"http.tls.ciphersuites: {', '.join(missing)} is not available in this OpenSSL "
+            "build (insecure suites are disabled)",
+            hint="remove it from the list",
+        )
 
 
 def check_tls_files(certificate: Path, key: Path, client_cas: Sequence[Path] = ()) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import logging
 
 from dockyard import __version__
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import Request, send_bytes
 
 __all__ = ["healthz", "home"]
+
+log = logging.getLogger("dockyard.registry")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>dockyard registry</title>
@@ -47,11 +50,19 @@ async def home(request: Request, registry: Registry) -> None:
 
 
 async def healthz(request: Request, registry: Registry) -> None:
-    await request.run(registry.meta.repository_exists, "")
+    """Up or down, nothing more: this page is public. The detailed health (version, each
+    check, the worker) is on the debug address, ``http.debug.addr``."""
+    try:
+        await request.run(registry.meta.repository_exists, "")
+    except Exception:  # any failure of the database means down; the log has the cause
+        log.exception("health check: the metadata database does not answer")
+        status, body = 503, b'{"status":"down"}'
+    else:
+        status, body = 200, b'{"status":"ok"}'
     await send_bytes(
         request.send,
-        200,
-        b'{"status":"ok"}',
+        status,
+        body,
         content_type=b"application/json",
         head=request.method == "HEAD",
     )
