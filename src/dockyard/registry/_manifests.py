@@ -11,24 +11,26 @@ from dockyard.registry._names import is_digest, parse_digest
 from dockyard.registry.metadata import NewManifest, RegistryMetadata
 from dockyard.registry.storage import StorageDriver, blob_key
 
-__all__ = ["MAX_MANIFEST_SIZE", "check_manifest"]
+__all__ = ["check_manifest"]
 
-#: The largest manifest accepted (distribution and most registries use 4 MiB).
-MAX_MANIFEST_SIZE = 4 * 1024 * 1024
-
-_GENERIC_TYPES = frozenset({"", "application/json", "application/octet-stream", "text/plain"})
+_SUPPORTED = "an OCI image manifest or index, or a Docker v2 schema 2 manifest or list"
 
 
-def _declared(content_type: str | None) -> str | None:
-    """The media type a PUT declares, or None when it declares nothing useful."""
+def _declared(content_type: str | None) -> str:
+    """The manifest media type a PUT declares in its Content-Type. One is required, as
+    registry:2 requires it: guessing from the body would store content under a type no
+    client asked for. (The body's own ``mediaType``, when it has one, must match it.)"""
     declared = mediatypes.base(content_type or "")
-    if declared in _GENERIC_TYPES:
-        return None
     if mediatypes.is_manifest(declared) or mediatypes.is_index(declared):
         return declared
+    if not declared:
+        raise ManifestInvalid(
+            "the manifest PUT has no Content-Type",
+            hint=f"send the manifest's media type as its Content-Type ({_SUPPORTED})",
+        )
     raise ManifestInvalid(
-        f"unsupported manifest media type {declared!r}",
-        hint="push an OCI image manifest or index, or a Docker v2 schema 2 manifest or list",
+        f"unsupported manifest media type {declared!r} (the PUT's Content-Type)",
+        hint=f"send the manifest's media type as its Content-Type ({_SUPPORTED})",
     )
 
 

@@ -28,6 +28,7 @@ from dockyard.registry.http._io import (
     send_error,
 )
 from dockyard.registry.http._routes import Route, Target, match
+from dockyard.registry.limits import Limits
 
 __all__ = ["ExtensionHandler", "RegistryApp", "ResponseObserver"]
 
@@ -102,6 +103,7 @@ class RegistryApp:
         extra_routes: dict[str, Handler] | None = None,
         extensions: dict[str, ExtensionHandler] | None = None,
         on_shutdown: list[Callable[[], None]] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.registry = registry
         self.authenticator = authenticator
@@ -111,6 +113,8 @@ class RegistryApp:
         self.extensions = dict(extensions or {})
         #: called (blocking) when the server shuts down
         self.on_shutdown = list(on_shutdown or [])
+        #: the size limits handlers apply to request bodies (``limits:`` in the config)
+        self.limits = limits or Limits()
         self._sync_task: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,7 +158,7 @@ class RegistryApp:
         raw = scope.get("raw_path")
         path = raw.decode("latin-1") if raw else scope["path"]
         path = path.split("?", 1)[0]
-        request = Request(scope, receive, tracker, path, self.executor)
+        request = Request(scope, receive, tracker, path, self.executor, self.limits)
         route = "other"
         try:
             route = await self._dispatch(request, path)

@@ -6,10 +6,11 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import Executor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import parse_qs
 
 from dockyard.errors import DockyardError, InvalidArgument, SizeInvalid
+from dockyard.registry.limits import Limits
 
 __all__ = [
     "API_VERSION",
@@ -48,6 +49,7 @@ class Request:
         "_next",
         "_query",
         "executor",
+        "limits",
         "method",
         "path",
         "receive",
@@ -58,7 +60,13 @@ class Request:
     )
 
     def __init__(
-        self, scope: Scope, receive: Receive, send: Send, path: str, executor: Executor
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        path: str,
+        executor: Executor,
+        limits: Limits = Limits(),  # noqa: B008  # frozen: one shared default is safe
     ) -> None:
         self.scope = scope
         self.receive = self._receive
@@ -67,6 +75,8 @@ class Request:
         self.method: str = scope["method"]
         self.path = path
         self.executor = executor
+        #: the body size limits in force
+        self.limits = limits
         self.user: str | None = None
         #: request body bytes received so far
         self.received = 0
@@ -158,11 +168,16 @@ async def send_error(send: Send, exc: DockyardError, *, head: bool = False) -> N
     )
 
 
-async def read_body(request: Request, limit: int, what: str) -> bytes:
-    """The whole request body, refusing more than ``limit`` bytes (413)."""
+async def read_body(request: Request, limit: int, what: str, key: str) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes (413, the connection closed
+    after it): a larger Content-Length before reading anything, a chunked body as soon as it
+    passes the limit. ``key`` is the config key that sets the limit, for the message."""
     declared = request.content_length()
     if declared is not None and declared > limit:
-        raise PayloadTooLarge(f"{what} of {declared} bytes is larger than the {limit} allowed")
+        raise PayloadTooLarge(
+            f"{what} of {declared} bytes is larger than the {limit} bytes allowed",
+            hint=f"send a smaller {what}, or raise the limit with the config key {key}",
+        )
     chunks: list[bytes] = []
     total = 0
     more = True
@@ -173,14 +188,21 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
         chunk = message.get("body", b"")
         total += len(chunk)
         if total > limit:
-            raise PayloadTooLarge(f"{what} is larger than the {limit} bytes allowed")
+            raise PayloadTooLarge(
+                f"{what} is larger than the {limit} bytes allowed",
+                hint=f"send a smaller {what}, or raise the limit with the config key {key}",
+            )
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
 
 
 class PayloadTooLarge(SizeInvalid):
+    """A request body over its limit. The answer closes the connection, so the rest of the
+    body is never read (keeping it alive would mean reading it all to find the next request)."""
+
     http_status = 413
+    headers: ClassVar[dict[str, str]] = {"Connection": "close"}
 
 
 class MethodNotAllowed(InvalidArgument):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dockyard.registry._manifests import MAX_MANIFEST_SIZE
 from dockyard.registry._names import parse_reference
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import API_VERSION, MethodNotAllowed, Request, read_body, send_bytes
@@ -45,7 +44,9 @@ async def get_manifest(request: Request, registry: Registry, name: str, referenc
 
 async def put_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
     reference = parse_reference(reference)
-    body = await read_body(request, MAX_MANIFEST_SIZE, "manifest")
+    body = await read_body(
+        request, request.limits.manifest_bytes, "manifest", "limits.manifestbytes"
+    )
     pushed = await request.run(
         registry.put_manifest, name, reference, body, request.header("content-type")
     )

@@ -6,7 +6,13 @@
   count), done with ``os.sendfile`` in a thread, so blob bodies go from the page cache to
   the socket without passing through Python.
 
-Pass :class:`RegistryHttpProtocol` as uvicorn's ``http`` setting.
+It also bounds what a client may make the server hold before a handler runs (see
+:mod:`dockyard.registry.limits`): the request line (414), the headers' size and count (431),
+the time to send them (408), idle kept-alive connections and open connections (503). Bytes
+are counted as they arrive, before the parser keeps them, so an endless header line costs
+one read, not memory; a refused connection is answered, read no further and closed.
+
+Pass ``protocol_class(limits)`` as uvicorn's ``http`` setting.
 """
 
 from __future__ import annotations
@@ -16,17 +22,25 @@ import os
 import select
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
+import httptools
 from uvicorn.protocols.http import httptools_impl
 
-__all__ = ["ZEROCOPY_SEND", "RegistryHttpProtocol"]
+from dockyard.registry.http import _framing
+from dockyard.registry.http._framing import HeadClock, HeadRefusal
+from dockyard.registry.limits import Limits
+
+__all__ = ["ZEROCOPY_SEND", "RegistryHttpProtocol", "protocol_class"]
 
 ZEROCOPY_SEND = "http.response.zerocopysend"
 #: Writes this large skip the coalescing buffer.
 _COALESCE_LIMIT = 64 << 10
 #: A zero-copy send gives up when the client takes nothing for this long (seconds).
 STALL_TIMEOUT = 60.0
+#: After refusing a request head, the server waits this long (reading nothing) for the client
+#: to take the answer before it closes (closing at once may reset the connection and lose it).
+REFUSAL_LINGER = 0.5
 
 _senders: ThreadPoolExecutor | None = None
 
@@ -140,10 +154,96 @@ def _sendfile_all(sock_fd: int, file_fd: int, offset: int, count: int) -> None:
 
 
 class RegistryHttpProtocol(httptools_impl.HttpToolsProtocol):
+    """uvicorn's protocol with coalesced writes, zero-copy sends and bounded request heads.
+
+    A head is "open" from when the server waits for it (a new connection; the first bytes
+    after an idle keep-alive; a pipelined request starting within a read) until its headers
+    are complete; ``head_since`` says since when (None: no head open). While one is open
+    every byte read counts against the limits; once complete, the fast path costs a few
+    comparisons."""
+
+    limits: ClassVar[Limits] = Limits()
+    clock: ClassVar[HeadClock] = HeadClock(Limits().header_timeout)
+    #: the bytes of an open head past which it is certainly too large
+    _head_limit: ClassVar[int] = Limits().request_line_bytes + Limits().header_bytes + 4
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = self.limits
+        self.timeout_keep_alive = limits.keepalive_timeout  # type: ignore[assignment]
+        self.limit_concurrency = limits.max_connections + 1  # uvicorn counts this one too
+        self.url = b""
+        self.head_since: float | None = None
+        self._head_bytes = 0
+        #: False when the head began inside a read counted as something else
+        self._head_counted = True
+        self._refused = False
+        self._pending_refusal: bytes | None = None
+
     def connection_made(self, transport: Any) -> None:
         super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        clock = self.clock
+        clock.start(self.loop, self.connections)
+        self.head_since = clock.now
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self.head_since is not None:
+            self._head_bytes += len(data)
+        elif self.timeout_keep_alive_task is not None:  # idle: these bytes begin a request
+            self.head_since = self.clock.now
+            self._head_bytes = len(data)
+            self._head_counted = True
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            if self._refused:  # a callback refused the request and answered it
+                return
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if self.head_since is not None and (
+            len(self.url) > self.limits.request_line_bytes or self._head_bytes > self._head_limit
+        ):
+            self._refuse_head()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.head_since is None:  # pipelined: it began inside a read of the previous one
+            self.head_since = self.clock.now
+            self._head_bytes = 0
+            self._head_counted = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's, with the count checked as each header arrives (a read of tiny header
+        # lines would otherwise make thousands of them at once)
+        headers = self.headers
+        if len(headers) >= self.limits.header_count:
+            self._refuse_head(too_many=True)
+            raise HeadRefusal()
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        limits = self.limits
+        if len(self.url) > limits.request_line_bytes or (
+            (self._head_bytes > limits.header_bytes or not self._head_counted) and self._large()
+        ):
+            self._refuse_head()
+            raise HeadRefusal()  # stops the parser: nothing after this head is read
+        self.head_since = None
+        self._head_bytes = 0
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope and type(cycle) is not _Cycle:
@@ -151,3 +251,73 @@ class RegistryHttpProtocol(httptools_impl.HttpToolsProtocol):
             if self.scheme == "http":  # over TLS the bytes must go through the TLS layer
                 extensions = self.scope.setdefault("extensions", {})
                 extensions[ZEROCOPY_SEND] = {}
+
+    def _large(self) -> bool:
+        """Whether the headers, as parsed, exceed ``limits.header_bytes``."""
+        size = sum(len(name) + len(value) for name, value in self.headers)
+        return size + 4 * len(self.headers) > self.limits.header_bytes
+
+    def _refuse_head(self, *, too_many: bool = False) -> None:
+        limits = self.limits
+        if len(self.url) > limits.request_line_bytes:
+            answer = _framing.request_line_too_long(limits)
+        elif too_many or len(self.headers) > limits.header_count:
+            answer = _framing.too_many_headers(limits)
+        else:
+            answer = _framing.headers_too_large(limits)
+        self._refuse(answer)
+
+    def head_timed_out(self) -> None:
+        """Called by the clock's sweep when this connection's head is late."""
+        if not self._refused:
+            self._refuse(_framing.head_timed_out(self.limits))
+
+    def _refuse(self, answer: bytes) -> None:
+        """Answer ``answer`` and close, reading nothing more; after the responses of the
+        requests before this one, if they are still under way."""
+        self._refused = True
+        self.head_since = None
+        self.flow.pause_reading()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            self._pending_refusal = answer
+            return
+        self._send_refusal(answer)
+
+    def _send_refusal(self, answer: bytes) -> None:
+        self._pending_refusal = None
+        self._unset_keepalive_if_required()
+        self.flow.pause_reading()  # again: a response that completed meanwhile resumed it
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(answer)
+        inner = transport
+        if isinstance(transport, _CoalescingTransport):
+            transport.flush()
+            inner = transport.transport
+        if inner.can_write_eof():
+            inner.write_eof()
+            self.loop.call_later(REFUSAL_LINGER, inner.close)
+        else:
+            inner.close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._pending_refusal is not None and self.cycle.response_complete:
+            self._send_refusal(self._pending_refusal)
+
+
+def protocol_class(limits: Limits) -> type[RegistryHttpProtocol]:
+    """:class:`RegistryHttpProtocol` for one server, holding ``limits``."""
+    head_limit = limits.request_line_bytes + limits.header_bytes + 4
+    return type(
+        "RegistryHttpProtocol",
+        (RegistryHttpProtocol,),
+        {
+            "limits": limits,
+            "clock": HeadClock(limits.header_timeout),
+            "_head_limit": head_limit,
+            "__module__": __name__,
+        },
+    )
