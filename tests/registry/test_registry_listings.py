@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import httpx
 from registry_helpers import (
     OCI_INDEX,
     OCI_MANIFEST,
@@ -13,6 +15,7 @@ from registry_helpers import (
     push_blob,
     push_image,
     sha256,
+    start_registry,
 )
 
 
@@ -71,7 +74,7 @@ def test_tags_bad_n(client: ASGIClient) -> None:
 def test_catalog_paginated(client: ASGIClient) -> None:
     names = ["zeta", "alpha", "team/app", "team/api", "beta"]
     for name in names:
-        push_blob(client, name, b"x")
+        push_image(client, name, "v1", seed=name)
     assert client.get("/v2/_catalog").json() == {"repositories": sorted(names)}
     seen: list[str] = []
     url = "/v2/_catalog?n=2"
@@ -88,6 +91,31 @@ def test_catalog_paginated(client: ASGIClient) -> None:
     ]
     assert client.get("/v2/_catalog?n=0").json()["repositories"] == []
     assert client.post("/v2/_catalog").status_code == 405
+
+
+def test_catalog_lists_only_repositories_with_manifests(tmp_path: Path) -> None:
+    """As registry:2 (which lists a repository once it has a ``_manifests`` directory): a
+    repository that only has an abandoned upload, or only blobs, is not in the catalog."""
+    with (
+        start_registry(tmp_path / "served", "--delete") as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        push_image(client, "shipped/app", "v1")
+        r = client.post("/v2/abandoned/upload/blobs/uploads/")
+        assert r.status_code == 202
+        assert client.patch(r.headers["location"], content=b"half a layer").status_code == 202
+        push_blob(client, "only/blobs", b"a layer without a manifest")
+        untagged = push_image(client, "untagged/app", None, seed="u")
+        assert client.get("/v2/_catalog").json() == {
+            "repositories": ["shipped/app", "untagged/app"]
+        }
+        assert client.get("/v2/_catalog?n=1").json() == {"repositories": ["shipped/app"]}
+        r = client.get("/v2/_catalog?n=1&last=shipped/app")
+        assert r.json() == {"repositories": ["untagged/app"]} and "link" not in r.headers
+        # a repository whose last manifest is deleted leaves the catalog again
+        r = client.delete(f"/v2/untagged/app/manifests/{untagged.digest}")
+        assert r.status_code == 202, r.text
+        assert client.get("/v2/_catalog").json() == {"repositories": ["shipped/app"]}
 
 
 def _artifact(client: ASGIClient, name: str, subject: dict[str, object], kind: str, n: int) -> str:

@@ -14,6 +14,7 @@ from dockyard import record as records
 from dockyard.cli._main import cli
 
 if TYPE_CHECKING:
+    from dockyard.registry import FsckReport
     from dockyard.registry.config import RegistryConfig
 
 #: Where ``dockyard registry serve`` keeps its data when nothing else says (``make serve``).
@@ -141,4 +142,101 @@ def gc_cmd(
     click.echo(
         f"{len(report.manifests)} manifest(s), {len(report.blobs) + len(report.orphans)} "
         f"blob(s), {report.bytes_freed} bytes {'to free' if dry_run else 'freed'}"
+    )
+
+
+class _FsckCommand(click.Command):
+    """Usage errors exit 2, as fsck tools do (0: clean, 1: problems found)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.show()
+            ctx.exit(2)
+
+
+@registry_group.command("fsck", cls=_FsckCommand)
+@click.option(
+    "-c",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The registry's config file (REGISTRY_* variables override it).",
+)
+@click.option(
+    "--root",
+    "data_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"The registry's data directory (default: ${ROOT_ENV}, else ./.serve).",
+)
+@click.option(
+    "--quarantine",
+    is_flag=True,
+    help="Move corrupt blobs to quarantine/ under the data directory (never deleted) and "
+    "forget them, so clients push them again.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def fsck_cmd(
+    ctx: click.Context,
+    config_file: Path | None,
+    data_root: Path | None,
+    quarantine: bool,
+    fmt: str,
+) -> None:
+    """Check every blob against its digest and the metadata against storage.
+
+    Exit status: 0 no problems, 1 problems found, 2 usage error. Safe while the registry
+    serves; run it on a schedule (cron, a systemd timer).
+    """
+    import dataclasses
+
+    from dockyard.cli._progress import make_progress
+    from dockyard.registry import Registry, fsck
+
+    config = _config(config_file, data_root, {})
+    root = Path(config.storage.rootdirectory)
+    if not root.is_dir() or (config.database_url is None and not (root / "registry.db").exists()):
+        click.echo(
+            f"Error: {root} is not a registry data directory (no registry.db); "
+            "pass the --root or -c the registry serves with",
+            err=True,
+        )
+        ctx.exit(2)
+    registry = Registry.open(root, database=config.database_url, cache=False)
+    try:
+        with make_progress(quiet=fmt == "json") as progress:
+            report = fsck(registry, quarantine=quarantine, progress=progress)
+    finally:
+        registry.close()
+    if fmt == "json":
+        click.echo(json.dumps({**dataclasses.asdict(report), "ok": report.ok}, indent=2))
+    else:
+        _print_fsck(report)
+    ctx.exit(0 if report.ok else 1)
+
+
+def _print_fsck(report: FsckReport) -> None:
+    moved = iter(report.quarantined)
+    for c in report.corrupt:
+        where = ", ".join(c.repositories) or "no repository"
+        fate = f"; quarantined to {next(moved, '?')}" if report.quarantined else ""
+        click.echo(f"corrupt blob {c.digest}: {c.size} bytes hash to {c.actual} (in {where}){fate}")
+    for m in report.missing:
+        click.echo(f"missing blob {m.digest} referenced by {m.repository}@{m.manifest}: {m.reason}")
+    for d in report.dangling:
+        click.echo(f"dangling link {d.repository} -> {d.digest}: {d.reason}")
+    summary = f"checked {report.blobs_checked} blob(s), {report.bytes_checked} bytes"
+    if report.ok:
+        click.echo(f"{summary}: no problems found")
+        return
+    click.echo(
+        f"{summary}: {len(report.corrupt)} corrupt, {len(report.missing)} missing, "
+        f"{len(report.dangling)} dangling link(s)"
+        + (
+            ""
+            if report.quarantined or not report.corrupt
+            else "; --quarantine moves corrupt blobs aside"
+        )
     )

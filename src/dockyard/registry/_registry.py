@@ -7,23 +7,27 @@ The HTTP layer calls it from worker threads; cached reads (``cached_manifest``,
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from dockyard.digest import Digest
+from dockyard.digest import Digest, Digester
 from dockyard.errors import BlobUnknown, ManifestUnknown, NameUnknown, NotFound
 from dockyard.oci import mediatypes
 from dockyard.record import record
 from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import is_digest
+from dockyard.registry._quarantine import quarantine_blob
 from dockyard.registry._shared import SharedGenerations
 from dockyard.registry._uploads import BlobUploads
 from dockyard.registry.metadata import Database, GCQueries, ManifestRecord, RegistryMetadata
 from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
 
 __all__ = ["BlobHandle", "PullPolicy", "PushedManifest", "Registry"]
+
+log = logging.getLogger("dockyard.registry")
 
 #: The file (in the data directory) holding the change counters processes share.
 SHARED_GENERATIONS = "cache-generations"
@@ -142,12 +146,42 @@ class Registry:
             raise BlobUnknown(f"blob {digest} is unknown to {repository}")
         return BlobHandle(digest, size, self.storage.local_path(key), self.storage)
 
+    def verified_bytes(self, blob: BlobHandle) -> bytes:
+        """The whole of a small blob, checked against its digest. A mismatch (bit rot, a bad
+        disk, an edit behind the registry's back) is logged, the blob is quarantined, and the
+        answer is BLOB_UNKNOWN: the client then pushes it again, rather than pulling bad bytes
+        (a 500 would hide which blob is bad and keep failing every pull)."""
+        with blob.open() as f:
+            data = f.read(blob.size + 1)
+        digester = Digester(blob.digest.algorithm)
+        digester.update(data)
+        actual = digester.digest()
+        if actual == blob.digest and len(data) == blob.size:
+            return data
+        where = self.quarantine_blob(blob.digest)
+        log.error(
+            "blob %s is corrupt on disk: %d bytes hashing to %s (recorded: %d bytes); moved "
+            "to %s and forgotten, so clients push it again — run `dockyard registry fsck` "
+            "to check the other blobs",
+            blob.digest,
+            len(data),
+            actual,
+            blob.size,
+            where or "nowhere (it was gone already)",
+        )
+        raise BlobUnknown(f"blob {blob.digest} is unknown: its stored copy was corrupt")
+
+    def quarantine_blob(self, digest: Digest) -> str | None:
+        """Move ``digest``'s bytes aside and forget it everywhere (see ``_quarantine``)."""
+        return quarantine_blob(self.storage, self.meta, digest)
+
     def delete_blob(self, repository: str, digest: Digest) -> None:
         if not self.meta.unlink_blob(repository, str(digest)):
             raise BlobUnknown(f"blob {digest} is unknown to {repository}")
 
-    def mount_blob(self, repository: str, digest: Digest, source: str | None) -> int | None:
-        """Link a blob ``source`` (or, with None, any repository) has; its size or None."""
+    def mount_blob(self, repository: str, digest: Digest, source: str) -> int | None:
+        """Link into ``repository`` a blob ``source`` has; its size, or None when ``source``
+        has no such blob (the caller checks that the client may read ``source``)."""
         if self.storage.stat(blob_key(digest)) is None:
             return None
         return self.meta.link_blob(repository, str(digest), source)

@@ -16,6 +16,7 @@ from dockyard.digest import SHA256, Digest, Digester
 from dockyard.errors import (
     BlobUploadInvalid,
     BlobUploadUnknown,
+    Conflict,
     DigestInvalid,
     NotFound,
     RangeNotSatisfiable,
@@ -44,14 +45,20 @@ class _HashState:
 
 class UploadWriter:
     """Appends one request's bytes to a session. ``done()`` acknowledges them; ``abort()``
-    drops them again (the session stays at its previous offset)."""
+    drops them again, from the file too (the session stays at its previous offset)."""
 
     def __init__(self, uploads: BlobUploads, upload_id: str, offset: int, state: _HashState):
         self._uploads = uploads
         self.upload_id = upload_id
         self.start = offset
+        self._acknowledged = offset
         self._state = state
-        self._file: FileWriter = uploads.storage.writer(upload_data_key(upload_id), offset)
+        try:
+            self._file: FileWriter = uploads.storage.writer(upload_data_key(upload_id), offset)
+        except Conflict:
+            raise BlobUploadInvalid(
+                f"upload {upload_id} is receiving another request; wait for it to finish"
+            ) from None
 
     @property
     def offset(self) -> int:
@@ -62,18 +69,24 @@ class UploadWriter:
         self._state.digester.update(data)
 
     def done(self) -> int:
-        """Make the bytes durable and acknowledge them; the new offset."""
-        try:
-            self._file.commit()
-        finally:
-            self._file.close()
+        """Make the bytes durable and acknowledge them; the new offset. The file stays locked
+        until the database says so, so a trim never sees bytes that are not yet recorded."""
+        self._file.commit()
         self._state.offset = self._file.size
         self._uploads.acknowledge(self.upload_id, self._state)
+        self._acknowledged = self._state.offset
+        self._file.close()
+        self._uploads.idle(self.upload_id)
         return self._state.offset
 
     def abort(self) -> None:
-        self._file.close()
-        self._uploads.release(self.upload_id)
+        """Drop what this request wrote beyond the acknowledged offset (a client that went
+        away mid-chunk leaves nothing behind) and forget the hash state."""
+        try:
+            self._file.truncate(self._acknowledged)
+        finally:
+            self._file.close()
+            self._uploads.release(self.upload_id)
 
 
 class BlobUploads:
@@ -97,7 +110,9 @@ class BlobUploads:
         return upload_id
 
     def offset(self, repository: str, upload_id: str) -> int:
-        """The acknowledged size of a session (BLOB_UPLOAD_UNKNOWN when there is none)."""
+        """The acknowledged size of a session (BLOB_UPLOAD_UNKNOWN when there is none). Bytes
+        on disk beyond it (a request cut off by a crash of the server) are dropped first, so
+        the data file always holds what the status reports."""
         check_upload_id(upload_id)
         record = self.meta.upload(upload_id, repository)
         if record is None:
@@ -105,7 +120,18 @@ class BlobUploads:
                 f"upload {upload_id} is unknown in {repository}: it finished, was cancelled, "
                 "or never started — start a new upload with POST /v2/<name>/blobs/uploads/"
             )
+        key = upload_data_key(upload_id)
+        info = self.storage.stat(key)
+        with self._lock:
+            busy = upload_id in self._busy
+        if not busy and info is not None and info.size > record.offset:
+            self.storage.trim(key, lambda: self._recorded(upload_id))
         return record.offset
+
+    def _recorded(self, upload_id: str) -> int | None:
+        """The offset the database holds now (asked while the data file is locked)."""
+        record = self.meta.upload_by_id(upload_id)
+        return None if record is None else record.offset
 
     def open(self, repository: str, upload_id: str, start: int | None) -> UploadWriter:
         """A writer appending at the session's offset; ``start`` is where the client says
@@ -123,7 +149,11 @@ class BlobUploads:
         """A writer for a single-request upload started with ``persistent=False``."""
         with self._lock:
             self._busy.add(upload_id)
-        return UploadWriter(self, upload_id, 0, _HashState(0))
+        try:
+            return UploadWriter(self, upload_id, 0, _HashState(0))
+        except BaseException:
+            self.release(upload_id)
+            raise
 
     def _writer(self, upload_id: str, offset: int) -> UploadWriter:
         with self._lock:
@@ -166,6 +196,10 @@ class BlobUploads:
         self.meta.set_upload_offset(upload_id, state.offset)
         with self._lock:
             self._hashes[upload_id] = state
+
+    def idle(self, upload_id: str) -> None:
+        """The session's request has finished (its hash state is kept for the next one)."""
+        with self._lock:
             self._busy.discard(upload_id)
 
     def release(self, upload_id: str) -> None:

@@ -54,6 +54,7 @@ class Limits:
     json_body_bytes: int = 1 << 20
     chunk_bytes: int = 256 << 20
     upload_session_lifetime: float = 7 * 24 * 3600.0
+    verify_read_bytes: int = 1 << 20
     # scanning (in a separate worker process)
     scan_seconds: float = 300.0
     scan_memory_bytes: int = 2 << 30
@@ -83,6 +84,9 @@ LIMIT_SPECS: tuple[LimitSpec, ...] = (
               "413 SIZE_INVALID; the upload keeps what it had"),
     LimitSpec("upload_session_lifetime", "seconds", "an upload session's idle lifetime",
               "404 BLOB_UPLOAD_UNKNOWN; purged at start-up"),
+    LimitSpec("verify_read_bytes", "bytes", "a blob hashed on every GET (a mismatch is "
+              "quarantined and answered 404 BLOB_UNKNOWN)",
+              "sent unhashed (sendfile); `dockyard registry fsck` checks it"),
     LimitSpec("scan_seconds", "seconds", "CPU time of one image scan",
               "scan reported as failed (time budget), queue moves on"),
     LimitSpec("scan_memory_bytes", "bytes", "address space of the scan worker process",

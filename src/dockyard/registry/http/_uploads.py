@@ -9,6 +9,7 @@ import re
 
 from dockyard.digest import Digest
 from dockyard.errors import BlobUploadInvalid, DigestInvalid, RangeNotSatisfiable, SizeInvalid
+from dockyard.registry._access import can_read
 from dockyard.registry._names import check_name, parse_digest
 from dockyard.registry._registry import Registry
 from dockyard.registry._uploads import UploadWriter
@@ -107,19 +108,30 @@ def _chunk_start(request: Request) -> int | None:
 async def start_upload(request: Request, registry: Registry, name: str) -> None:
     mount = request.query("mount")
     if mount is not None:
-        digest = parse_digest(mount)
-        source = request.query("from")
-        if source is not None:
-            check_name(source)
-        size = await request.run(registry.mount_blob, name, digest, source or None)
-        if size is not None:
-            await send_bytes(request.send, 201, b"", _blob_created(name, digest))
+        if await _mounted(request, registry, name, parse_digest(mount)):
             return
     elif request.query("digest") is not None:
         await _single_request(request, registry, name, _required_digest(request))
         return
     upload_id = await request.run(registry.uploads.start, name)
     await send_bytes(request.send, 202, b"", _upload_headers(name, upload_id, 0))
+
+
+async def _mounted(request: Request, registry: Registry, name: str, digest: Digest) -> bool:
+    """Link ``digest`` from the repository ``from`` names into ``name`` (201) when ``from`` has
+    it and the caller may read ``from``; False otherwise, and the caller starts a normal upload
+    (202), as registry:2 does. A mount without ``from`` never links: linking any blob the
+    registry holds would tell a client what repositories it cannot read contain."""
+    source = request.query("from")
+    if not source:
+        return False
+    check_name(source)
+    if not can_read(request.user, source):
+        return False
+    if await request.run(registry.mount_blob, name, digest, source) is None:
+        return False
+    await send_bytes(request.send, 201, b"", _blob_created(name, digest))
+    return True
 
 
 async def _single_request(request: Request, registry: Registry, name: str, digest: Digest) -> None:

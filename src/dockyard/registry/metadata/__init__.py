@@ -2,6 +2,7 @@
 
 from dockyard.registry.metadata._engine import Database
 from dockyard.registry.metadata._gc import GCQueries
+from dockyard.registry.metadata._integrity import IntegrityQueries
 from dockyard.registry.metadata._records import (
     ManifestRecord,
     NewManifest,
@@ -13,6 +14,7 @@ from dockyard.registry.metadata._store import RegistryMetadata
 __all__ = [
     "Database",
     "GCQueries",
+    "IntegrityQueries",
     "ManifestRecord",
     "NewManifest",
     "ReferrerRecord",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, exists, func, select, update
 
 from dockyard.registry.metadata._engine import Database
 from dockyard.registry.metadata._records import (
@@ -60,7 +60,14 @@ class RegistryMetadata:
             return _repo_id(conn, name) is not None
 
     def catalog(self, n: int | None, last: str | None) -> list[str]:
-        q = select(repositories.c.name).order_by(repositories.c.name)
+        """Names of repositories with at least one manifest (a tag needs one), after ``last``.
+        A repository that only has blobs or an abandoned upload is not listed, as in
+        registry:2 (which lists repositories with a ``_manifests`` directory)."""
+        q = (
+            select(repositories.c.name)
+            .where(exists().where(manifests.c.repo_id == repositories.c.id))
+            .order_by(repositories.c.name)
+        )
         if last:
             q = q.where(repositories.c.name > last)
         if n is not None:
@@ -104,22 +111,17 @@ class RegistryMetadata:
             )
             insert_ignore(conn, repo_blobs, {"repo_id": repo, "digest": digest, "created_at": now})
 
-    def link_blob(self, repository: str, digest: str, source: str | None) -> int | None:
-        """Link an existing blob into ``repository`` (from ``source``, or from anywhere when
-        ``source`` is None); its size, or None when there is nothing to link."""
+    def link_blob(self, repository: str, digest: str, source: str) -> int | None:
+        """Link a blob ``source`` has into ``repository``; its size, or None when ``source``
+        has no such blob."""
+        q = (
+            select(blobs.c.size)
+            .select_from(
+                repo_blobs.join(repositories).join(blobs, blobs.c.digest == repo_blobs.c.digest)
+            )
+            .where(repositories.c.name == source, repo_blobs.c.digest == digest)
+        )
         with self.db.write() as conn:
-            if source is not None:
-                q = (
-                    select(blobs.c.size)
-                    .select_from(
-                        repo_blobs.join(repositories).join(
-                            blobs, blobs.c.digest == repo_blobs.c.digest
-                        )
-                    )
-                    .where(repositories.c.name == source, repo_blobs.c.digest == digest)
-                )
-            else:
-                q = select(blobs.c.size).where(blobs.c.digest == digest)
             row = conn.execute(q).first()
             if row is None:
                 return None
@@ -167,6 +169,22 @@ class RegistryMetadata:
                 )
             )
             return bool(result.rowcount)
+
+    def forget_blob(self, digest: str, then: Callable[[], None]) -> list[str]:
+        """Drop ``digest``'s record and every repository's link to it, and run ``then`` (move
+        the bytes away) in the same write transaction; the repositories that had it."""
+        q = (
+            select(repositories.c.name)
+            .select_from(repo_blobs.join(repositories))
+            .where(repo_blobs.c.digest == digest)
+            .order_by(repositories.c.name)
+        )
+        with self.db.write() as conn:
+            names = [r[0] for r in conn.execute(q)]
+            conn.execute(delete(repo_blobs).where(repo_blobs.c.digest == digest))
+            conn.execute(delete(blobs).where(blobs.c.digest == digest))
+            then()
+        return names
 
     def linked_blobs(self, repository: str, digests: Iterable[str]) -> set[str]:
         wanted = list(digests)
@@ -339,6 +357,16 @@ class RegistryMetadata:
         with self.db.read() as conn:
             row = conn.execute(q).first()
         return None if row is None else UploadRecord(row[0], repository, int(row[1]), row[2])
+
+    def upload_by_id(self, upload_id: str) -> UploadRecord | None:
+        q = (
+            select(uploads.c.id, uploads.c.offset, uploads.c.started_at, repositories.c.name)
+            .select_from(uploads.join(repositories))
+            .where(uploads.c.id == upload_id)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else UploadRecord(row[0], row[3], int(row[1]), row[2])
 
     def set_upload_offset(self, upload_id: str, offset: int) -> None:
         with self.db.write() as conn:

@@ -6,6 +6,7 @@ from dockyard.registry.storage._layout import (
     blob_key,
     check_upload_id,
     parse_blob_key,
+    quarantine_key,
     upload_data_key,
     upload_prefix,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "blob_key",
     "check_upload_id",
     "parse_blob_key",
+    "quarantine_key",
     "upload_data_key",
     "upload_prefix",
 ]

@@ -7,7 +7,7 @@ digests and server-generated upload ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -26,7 +26,9 @@ class FileInfo:
 
 
 class FileWriter(Protocol):
-    """Appends to one key. ``commit()`` makes the written bytes durable (fsync)."""
+    """Appends to one key, which no other writer (nor :meth:`StorageDriver.trim`) can touch
+    until ``close()``. ``commit()`` makes the written bytes durable (fsync); ``truncate()``
+    drops bytes written beyond ``size`` (a request that failed half-way)."""
 
     @property
     def size(self) -> int: ...
@@ -34,6 +36,8 @@ class FileWriter(Protocol):
     def write(self, data: bytes | bytearray | memoryview) -> int: ...
 
     def commit(self) -> None: ...
+
+    def truncate(self, size: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -46,7 +50,15 @@ class StorageDriver(Protocol):
         ...
 
     def writer(self, key: str, offset: int = 0) -> FileWriter:
-        """Open ``key`` for writing at ``offset``; bytes beyond it are dropped first."""
+        """Open ``key`` for writing at ``offset``; bytes beyond it are dropped first. Conflict
+        when another writer (in any process) has ``key`` open."""
+        ...
+
+    def trim(self, key: str, keep: Callable[[], int | None]) -> bool:
+        """Drop the bytes of ``key`` beyond ``keep()`` unless a writer has ``key`` open (then
+        nothing happens: the writer drops them itself). ``keep`` is asked while writers are
+        locked out, so its answer cannot change underneath; None keeps everything. Whether
+        bytes were dropped."""
         ...
 
     def stat(self, key: str) -> FileInfo | None:

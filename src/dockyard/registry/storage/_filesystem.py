@@ -3,28 +3,54 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.atomicfile import fsync_dir
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.registry.storage._driver import FileInfo
 
 __all__ = ["FilesystemDriver"]
 
 _COMPONENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+#: How often, and how far apart (seconds), a writer tries to take its file's lock.
+_LOCK_ATTEMPTS = 50
+_LOCK_WAIT = 0.01
+
+
+def _lock(fd: int, attempts: int) -> bool:
+    """Take an exclusive ``flock`` on ``fd`` (it excludes other open files, in this process
+    too), trying ``attempts`` times a few milliseconds apart; whether it was taken."""
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < attempts:
+                time.sleep(_LOCK_WAIT)
+    return False
 
 
 class _FileWriter:
+    """Holds an exclusive lock on its file from open to close."""
+
     __slots__ = ("_file", "_size")
 
     def __init__(self, path: Path, offset: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        # a trim holds the lock for microseconds: wait that out, not another writer
+        if not _lock(fd, _LOCK_ATTEMPTS):
+            os.close(fd)
+            raise Conflict(
+                f"{path.name} is being written by another request; retry when it has finished"
+            )
         self._file = os.fdopen(fd, "wb", buffering=0)
         os.ftruncate(fd, offset)
         self._file.seek(offset)
@@ -47,8 +73,15 @@ class _FileWriter:
     def commit(self) -> None:
         os.fsync(self._file.fileno())
 
+    def truncate(self, size: int) -> None:
+        if self._file.closed or size >= self._size:
+            return
+        os.ftruncate(self._file.fileno(), size)
+        self._file.seek(size)
+        self._size = size
+
     def close(self) -> None:
-        self._file.close()
+        self._file.close()  # closing the descriptor releases the lock
 
 
 class FilesystemDriver:
@@ -75,6 +108,22 @@ class FilesystemDriver:
 
     def writer(self, key: str, offset: int = 0) -> _FileWriter:
         return _FileWriter(self._path(key), offset)
+
+    def trim(self, key: str, keep: Callable[[], int | None]) -> bool:
+        try:
+            fd = os.open(self._path(key), os.O_WRONLY)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        try:
+            if not _lock(fd, 1):
+                return False
+            size = keep()
+            if size is None or os.fstat(fd).st_size <= size:
+                return False
+            os.ftruncate(fd, size)
+            return True
+        finally:
+            os.close(fd)
 
     def stat(self, key: str) -> FileInfo | None:
         try:

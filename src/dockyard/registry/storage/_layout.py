@@ -3,6 +3,7 @@
 ```
 blobs/<algorithm>/<first two hex>/<hex>     verified blob content, one copy per digest
 uploads/<upload id>/data                     bytes of an upload in progress
+quarantine/<algorithm>/<hex>.<stamp>         a blob whose bytes did not match its digest
 ```
 
 Keys are built only from parsed digests and server-generated upload ids, never from names.
@@ -17,16 +18,19 @@ from dockyard.errors import BlobUploadUnknown
 
 __all__ = [
     "BLOBS",
+    "QUARANTINE",
     "UPLOADS",
     "blob_key",
     "check_upload_id",
     "parse_blob_key",
+    "quarantine_key",
     "upload_data_key",
     "upload_prefix",
 ]
 
 BLOBS = "blobs"
 UPLOADS = "uploads"
+QUARANTINE = "quarantine"
 
 _UPLOAD_ID = re.compile(r"[a-f0-9]{32}")
 _BLOB_KEY = re.compile(r"blobs/(sha256|sha512)/([a-f0-9]{2})/([a-f0-9]+)")
@@ -34,6 +38,11 @@ _BLOB_KEY = re.compile(r"blobs/(sha256|sha512)/([a-f0-9]{2})/([a-f0-9]+)")
 
 def blob_key(digest: Digest) -> str:
     return f"{BLOBS}/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+
+
+def quarantine_key(digest: Digest, stamp: str) -> str:
+    """Where a corrupt blob is moved (``stamp``: letters, digits, ``-``; when it was moved)."""
+    return f"{QUARANTINE}/{digest.algorithm}/{digest.hex}.{stamp}"
 
 
 def parse_blob_key(key: str) -> Digest | None:
