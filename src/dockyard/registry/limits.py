@@ -51,8 +51,7 @@ class Limits:
     max_connections: int = 10_000
     # bodies
     manifest_bytes: int = 4 << 20
-    json_body_bytes: int = 1 << 20
-    chunk_bytes: int = 256 << 20
+    blob_bytes: int = 64 << 30
     upload_session_lifetime: float = 7 * 24 * 3600.0
     verify_read_bytes: int = 1 << 20
     # scanning (in a separate worker process)
@@ -78,12 +77,10 @@ LIMIT_SPECS: tuple[LimitSpec, ...] = (
               "503 Service Unavailable, connection closed"),
     LimitSpec("manifest_bytes", "bytes", "a manifest PUT body (registry:2: 4 MiB)",
               "413 SIZE_INVALID, body read no further"),
-    LimitSpec("json_body_bytes", "bytes", "any other JSON request body",
-              "413 SIZE_INVALID, body read no further"),
-    LimitSpec("chunk_bytes", "bytes", "one PATCH/PUT upload request's body",
-              "413 SIZE_INVALID; the upload keeps what it had"),
+    LimitSpec("blob_bytes", "bytes", "one blob upload, all its chunks together",
+              "413 SIZE_INVALID, body read no further; the upload keeps what it had"),
     LimitSpec("upload_session_lifetime", "seconds", "an upload session's idle lifetime",
-              "404 BLOB_UPLOAD_UNKNOWN; purged at start-up"),
+              "removed at the next start-up; then 404 BLOB_UPLOAD_UNKNOWN"),
     LimitSpec("verify_read_bytes", "bytes", "a blob hashed on every GET (a mismatch is "
               "quarantined and answered 404 BLOB_UNKNOWN)",
               "sent unhashed (sendfile); `dockyard registry fsck` checks it"),

@@ -13,7 +13,7 @@ from dockyard.registry._access import can_read
 from dockyard.registry._names import check_name, parse_digest
 from dockyard.registry._registry import Registry
 from dockyard.registry._uploads import UploadWriter
-from dockyard.registry.http._io import ClientGone, Request, send_bytes
+from dockyard.registry.http._io import ClientGone, PayloadTooLarge, Request, send_bytes
 
 __all__ = ["cancel_upload", "finish_upload", "patch_upload", "start_upload", "upload_status"]
 
@@ -51,6 +51,10 @@ async def _receive_into(request: Request, writer: UploadWriter) -> int:
     pending: asyncio.Future[None] | None = None
     buffer = bytearray()
     total = 0
+    room = request.limits.blob_bytes - writer.start  # what this blob may still grow by
+    declared = request.content_length()
+    if declared is not None and declared > room:
+        raise _blob_too_large(request, writer.start + declared)
     try:
         more = True
         while more:
@@ -61,6 +65,8 @@ async def _receive_into(request: Request, writer: UploadWriter) -> int:
             more = message.get("more_body", False)
             buffer += body
             total += len(body)
+            if total > room:
+                raise _blob_too_large(request, writer.start + total)
             if len(buffer) >= CHUNK or (not more and buffer):
                 data = bytes(buffer)
                 buffer.clear()
@@ -75,6 +81,14 @@ async def _receive_into(request: Request, writer: UploadWriter) -> int:
             with contextlib.suppress(Exception):  # the first error is the one that matters
                 await pending
     return total
+
+
+def _blob_too_large(request: Request, size: int) -> PayloadTooLarge:
+    limit = request.limits.blob_bytes
+    return PayloadTooLarge(
+        f"the blob would be at least {size} bytes, more than the {limit} bytes allowed",
+        hint="raise the limit with the config key limits.blobbytes",
+    )
 
 
 async def _append(request: Request, writer: UploadWriter) -> int:
