@@ -44,6 +44,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--iidfile": ("iidfile", "value"),
     "--runtime": ("runtime", "value"),
     "--debug-shell": ("debug_shell", "flag"),
+    "--debug": ("debug", "click"),  # read by click only: it sets up logging there
 }
 #: the options whose value is one of a few words
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -84,6 +85,8 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str | None, dict
         if spec is None:
             return None  # --help, --, -qt, an unknown option: click answers
         param, kind = spec
+        if kind == "click":
+            return None
         if kind == "flag":
             if eq:
                 return None
@@ -109,7 +112,7 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str | None, dict
     for param, kind in OPTIONS.values():
         if kind == "multiple":
             result[param] = tuple(params.get(param, ()))
-        elif kind == "flag":
+        elif kind in ("flag", "click"):
             result[param] = params.get(param, False)
         else:
             result[param] = params.get(param, DEFAULTS.get(param))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,30 @@ from dockyard.cli._main import cli, exit_without_teardown, open_store
     help="Export the cache to type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR.",
 )
 @click.option("--iidfile", type=click.Path(dir_okay=False, path_type=Path), help="Write the ID.")
-@click.option("--runtime", type=click.Choice(["crun", "runc"]), help="OCI runtime for RUN.")
+@click.option(
+    "--runtime",
+    type=click.Choice(["crun", "runc"]),
+    help="OCI runtime for RUN (default: crun if it can run containers on this host, else runc).",
+)
 @click.option(
     "--debug-shell", is_flag=True, help="Open /bin/sh in the filesystem of a failed RUN step."
+)
+@click.option(
+    "--debug", is_flag=True, help="Also log debug details (the runtime chosen) to stderr."
 )
 @click.pass_context
 def build_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Build an image from a Dockerfile and a context (a directory, or - for a tar on stdin)."""
+    if params.pop("debug"):
+        _log_debug_to_stderr()
     run_build(open_store(ctx), params)
     exit_without_teardown()  # the image, its tags and the cache are written and synced
+
+
+def _log_debug_to_stderr() -> None:
+    """``--debug``: dockyard's debug messages on stderr, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("DEBUG: %(message)s"))
+    logger = logging.getLogger("dockyard")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
+import logging
 import os
 import shutil
 import signal
@@ -12,6 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from dockyard.build.worker._cgroups import crun_refusal
 from dockyard.errors import RuntimeMissing
 from dockyard.record import record
 
@@ -21,6 +24,8 @@ __all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime"]
 RUNTIMES = {"crun": "crun", "runc": "runc"}
 
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+_log = logging.getLogger("dockyard.build.runtime")
 
 #: Receives each line of the step's output (stdout and stderr interleaved), newline stripped.
 OutputCallback = Callable[[str], None]
@@ -35,8 +40,8 @@ class OciRuntime:
     state_root: Path
 
     def _cmd(self, *args: str) -> list[str]:
-        # Build steps need no cgroup of their own; crun refuses hybrid (v1 + v2) hierarchies
-        # unless told to leave cgroups alone.
+        # Build steps need no cgroup of their own. (This does not lift crun's refusal of hybrid
+        # v1 + v2 hierarchies with v2 controllers: find_runtime avoids crun there.)
         extra = ["--cgroup-manager=disabled"] if self.name == "crun" else []
         return [self.path, "--root", str(self.state_root), *extra, *args]
 
@@ -124,16 +129,40 @@ class OciRuntime:
         )
 
 
+def _which(name: str) -> str | None:
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *_SBIN]))
+
+
+@functools.cache
+def _say_fallback(reason: str) -> None:
+    """Log (once per process) why the default choice is runc."""
+    _log.debug("using runc for RUN steps: crun cannot run them here: %s", reason)
+
+
 def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:
-    """crun, else runc (or only ``preferred``), found on PATH and the sbin directories."""
+    """crun when it is installed and can run containers on this host, else runc; or only
+    ``preferred``, which must be installed and able to run here."""
+    if preferred and preferred not in RUNTIMES:
+        raise RuntimeMissing(f"unknown OCI runtime {preferred!r}: use crun or runc")
     names = [preferred] if preferred else list(RUNTIMES)
-    search = os.pathsep.join([os.environ.get("PATH", ""), *_SBIN])
+    found = {name: path for name in names if (path := _which(name)) is not None}
+    refusal = crun_refusal() if "crun" in found else None
+    if preferred == "crun" and refusal is not None:
+        raise RuntimeMissing(
+            f"crun cannot run build steps on this host: {refusal}", hint="use --runtime runc"
+        )
+    if refusal is not None:
+        if "runc" in found:
+            _say_fallback(refusal)
+        else:
+            raise RuntimeMissing(
+                f"crun cannot run build steps on this host ({refusal}) and runc is not installed",
+                hint="install the Debian package runc (apt-get install runc)",
+            )
+        del found["crun"]
     for name in names:
-        if name not in RUNTIMES:
-            raise RuntimeMissing(f"unknown OCI runtime {name!r}: use crun or runc")
-        path = shutil.which(name, path=search)
-        if path is not None:
-            return OciRuntime(name, path, state_root / name)
+        if name in found:
+            return OciRuntime(name, found[name], state_root / name)
     packages = " or ".join(RUNTIMES[n] for n in names)
     raise RuntimeMissing(
         f"no OCI runtime to run build steps: {' and '.join(names)} not found",
