@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
+import time
 from collections.abc import Callable
 
 from dockyard import __version__
+from dockyard.registry._debug import DebugPages, DebugServer, check_debug_addr, start_debug_server
+from dockyard.registry._https import HTTPSServer
 from dockyard.registry._registry import Registry
 from dockyard.registry._workers import MetricsExchange, Worker, listen_socket, run_workers
 from dockyard.registry.accesslog import AccessEntry, AccessLog, new_request_id
@@ -14,7 +18,7 @@ from dockyard.registry.auth import HtpasswdAuthenticator
 from dockyard.registry.config import RegistryConfig
 from dockyard.registry.http import RegistryApp, Request, ResponseObserver
 from dockyard.registry.http._io import send_bytes
-from dockyard.registry.http._protocol import RegistryHttpProtocol
+from dockyard.registry.http._protocol import protocol_class
 from dockyard.registry.metrics import RegistryMetrics
 from dockyard.registry.tls import server_context
 
@@ -22,8 +26,6 @@ __all__ = ["build_app", "serve"]
 
 log = logging.getLogger("dockyard.registry")
 
-#: Upload sessions idle this long are removed when the registry starts.
-STALE_UPLOAD_AGE = 7 * 24 * 3600.0
 #: Access log lines are written in batches at least this often (seconds).
 ACCESS_LOG_FLUSH_INTERVAL = 0.25
 
@@ -81,11 +83,24 @@ def _metrics_page(
     return page
 
 
+def metrics_on_api_port(config: RegistryConfig) -> bool:
+    """Whether ``/metrics`` is served on the API port: only by an open registry without
+    ``http.debug.addr``. With auth on, registry:2's rule: metrics only on the debug address."""
+    return config.metrics.enabled and config.http.debug_addr is None and config.htpasswd is None
+
+
 def build_app(
     config: RegistryConfig, *, access_log: bool = True, worker: Worker | None = None
 ) -> RegistryApp:
     """The ASGI app ``config`` describes (storage opened, auth and metrics wired); ``worker``
     when this process is one of several serving the same address."""
+    return _build_app(config, access_log=access_log, worker=worker)[0]
+
+
+def _build_app(
+    config: RegistryConfig, *, access_log: bool, worker: Worker | None
+) -> tuple[RegistryApp, Callable[[], bytes] | None]:
+    """The app, and the metrics renderer for the debug server (None: metrics off)."""
     registry = Registry.open(
         config.storage.rootdirectory,
         database=config.database_url,
@@ -108,9 +123,12 @@ def build_app(
         # every worker scans what its own pushes queue (queueing is one transaction, so each
         # scan is queued once); only the first takes up what a previous process left pending
         scanning = start_scanning(
-            registry, config.sections["scanning"], resume=worker is None or worker.index == 0
+            registry,
+            config.sections["scanning"],
+            limits=config.limits,
+            resume=worker is None or worker.index == 0,
         )
-    purged = registry.purge_uploads(STALE_UPLOAD_AGE)
+    purged = registry.purge_uploads(config.limits.upload_session_lifetime)
     if purged:
         log.info("removed %d stale upload session(s)", purged)
     authenticator = None
@@ -119,15 +137,17 @@ def build_app(
     observers: list[ResponseObserver] = []
     on_shutdown: list[Callable[[], None]] = []
     extra = {}
+    render: Callable[[], bytes] | None = None
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
         observers.append(_metrics_observer(metrics))
-        render: Callable[[], bytes] = metrics.render
+        render = metrics.render
         if worker is not None and worker.count > 1:
             exchange = MetricsExchange(metrics, worker)
             render = exchange.render
             on_shutdown.append(exchange.close)
-        extra[config.metrics.path] = _metrics_page(metrics, render)
+        if metrics_on_api_port(config):
+            extra[config.metrics.path] = _metrics_page(metrics, render)
     if access_log and not config.log.accesslog_disabled:
         json_log = config.log.formatter in ("json", "logstash")
         access = AccessLog(
@@ -140,14 +160,16 @@ def build_app(
     if scanning is not None:
         observers.append(scanning.observer())
         on_shutdown.append(scanning.close)
-    return RegistryApp(
+    app = RegistryApp(
         registry,
         authenticator=authenticator,
         observers=observers,
         extra_routes=extra,  # type: ignore[arg-type]
         extensions={"dockyard": scanning.reports} if scanning is not None else None,
         on_shutdown=on_shutdown,
+        limits=config.limits,
     )
+    return app, render
 
 
 def serve(config: RegistryConfig) -> None:
@@ -155,8 +177,29 @@ def serve(config: RegistryConfig) -> None:
     ``config.http.workers`` processes."""
     host, port = config.http.host_port
     tls = config.http.tls
-    if tls is not None:  # fail early with a message naming the bad file
-        server_context(tls.certificate, tls.key, client_cas=tls.clientcas, minimum=tls.minimumtls)
+    context = None
+    if tls is not None:  # built once, here: fails early with a message naming the bad file
+        context = server_context(
+            tls.certificate,
+            tls.key,
+            client_cas=tls.clientcas,
+            minimum=tls.minimumtls,
+            ciphers=tls.ciphersuites,
+        )
+    if config.http.debug_addr is not None:  # a bad or busy address stops start-up now
+        check_debug_addr(config.http.debug_addr)
+    elif config.metrics.enabled and not metrics_on_api_port(config):
+        log.warning(
+            "auth is on: /metrics is served on the debug address only; "
+            "set http.debug.addr (REGISTRY_HTTP_DEBUG_ADDR) to scrape it"
+        )
+    # auth and policies load here too, before any port is bound or worker forked: fail closed
+    if config.htpasswd is not None:
+        HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
+    if config.sections.get("policies") is not None:
+        from dockyard.registry.policy import signature_enforcement
+
+        signature_enforcement(config.sections)
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
     workers = config.http.workers
@@ -171,41 +214,58 @@ def serve(config: RegistryConfig) -> None:
         f", {workers} worker processes" if workers > 1 else "",
     )
     if workers == 1:
-        _serve(config, None)
+        _serve(config, None, context)
         return
     # create the database (schema, WAL mode) once, before the workers open it together
     Registry.open(config.storage.rootdirectory, database=config.database_url).close()
-    code = run_workers(workers, host, port, lambda worker: _serve(config, worker))
+    code = run_workers(workers, host, port, lambda worker: _serve(config, worker, context))
     if code:
         raise SystemExit(code)
 
 
-def _serve(config: RegistryConfig, worker: Worker | None) -> None:
+def _serve(config: RegistryConfig, worker: Worker | None, context: ssl.SSLContext | None) -> None:
+    """One server process. With TLS, uvicorn is given no TLS settings: :class:`HTTPSServer`
+    accepts the connections and upgrades them with ``context``, the one :func:`server_context`
+    validated."""
     import uvicorn
 
     host, port = config.http.host_port
-    tls = config.http.tls
-    app = build_app(config, worker=worker)
+    app, render = _build_app(config, access_log=True, worker=worker)
+    debug: DebugServer | None = None
+    if config.http.debug_addr is not None and (worker is None or worker.index == 0):
+        pages = DebugPages(
+            app.registry,
+            config.storage.rootdirectory,
+            metrics_path=config.metrics.path,
+            metrics=render,
+            worker=(0, 1) if worker is None else (worker.index, worker.count),
+            started=time.monotonic(),
+        )
+        debug = start_debug_server(config.http.debug_addr, pages)
+    http = protocol_class(config.limits)  # the framing limits: request line, headers, timeouts
     uv = uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http=RegistryHttpProtocol,
+        http=http,
         lifespan="on",
         access_log=False,
         log_level="warning",
         server_header=False,
         date_header=True,
         backlog=4096,
-        timeout_keep_alive=75,
-        ssl_certfile=str(tls.certificate) if tls else None,
-        ssl_keyfile=str(tls.key) if tls else None,
-        ssl_ca_certs=str(tls.clientcas[0]) if tls and tls.clientcas else None,
-        ssl_cert_reqs=2 if tls and tls.clientcas else 0,
     )
     sockets = None if worker is None else [listen_socket(host, port, reuse_port=True)]
+    server = uvicorn.Server(uv)
+    if context is not None:
+        sockets = sockets or [listen_socket(host, port, reuse_port=False)]
+        server = HTTPSServer(uv, context)
+    if worker is not None:
+        worker.ready()  # built and bound: from here on a death is a crash, not a start-up error
     try:
-        uvicorn.Server(uv).run(sockets=sockets)
+        server.run(sockets=sockets)
     finally:
+        if debug is not None:
+            debug.close()
         app.registry.close()

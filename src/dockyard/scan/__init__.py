@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from dockyard._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from dockyard.scan._budget import ScanBudget, ScanLimitExceeded
     from dockyard.scan._filesystem import (
         FileEntry,
         FileView,
@@ -34,6 +35,8 @@ __all__ = [
     "Location",
     "Package",
     "Report",
+    "ScanBudget",
+    "ScanLimitExceeded",
     "ScanSource",
     "VulnDB",
     "catalog_source",
@@ -60,6 +63,8 @@ _WHERE = {
     "Package": "_package",
     "Report": "_report",
     "SEVERITIES": "_report",
+    "ScanBudget": "_budget",
+    "ScanLimitExceeded": "_budget",
     "ScanSource": "_source",
     "VulnDB": "_vulndb",
     "catalog_source": "_inventory",

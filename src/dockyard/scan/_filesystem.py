@@ -4,6 +4,10 @@ Layers are read from the top down: the first time a path is seen it is the final
 nothing is kept that a later layer replaces. Only regular files whose paths match the catalogers'
 globs keep their bytes (in memory, or spooled to a temporary file when large); executables can be
 handed to a probe while their layer streams past. Every entry remembers the layer it came from.
+
+Member names are normalised by :func:`member_path` (absolute, ``..`` clamped at the root); what a
+scan may read is bounded by its :class:`ScanBudget`: decompressed bytes per layer, the size of a
+file read whole, and (past a total kept in memory) kept files go to temporary files.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import IO
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.record import field, record
+from dockyard.scan._budget import CappedReader, ScanBudget
+from dockyard.scan._paths import member_path
 
 __all__ = [
     "FileEntry",
@@ -33,6 +39,8 @@ __all__ = [
 ]
 
 _SPOOL_LIMIT = 8 << 20
+#: kept file bytes held in memory per view; later kept files are spooled to temporary files
+_MEMORY_LIMIT = 256 << 20
 _PROBE_LIMIT = 512 << 20
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
@@ -71,6 +79,9 @@ class FileView:
     entries: dict[str, FileEntry] = field(default_factory=dict)
     contents: dict[str, bytes | IO[bytes]] = field(default_factory=dict)
     layers: list[str] = field(default_factory=list)
+    budget: ScanBudget = field(default_factory=ScanBudget)
+    #: bytes of ``contents`` held in memory (the rest is spooled)
+    in_memory: int = 0
 
     def resolve(self, path: str) -> str:
         """``path`` with every symlink along it followed (within the view)."""
@@ -98,16 +109,29 @@ class FileView:
         return self.entries.get(self.resolve(path))
 
     def read(self, path: str) -> bytes | None:
-        """The bytes of a kept file (symlinks followed), or None if it was not kept."""
+        """The bytes of a kept file (symlinks followed), or None if it was not kept.
+
+        Raises :class:`ScanLimitExceeded` for a file larger than ``budget.file_bytes``."""
         data = self.contents.get(path)
         if data is None:
             data = self.contents.get(self.resolve(path))
         if data is None:
             return None
         if isinstance(data, bytes):
+            self.budget.check_file(path, len(data))
             return data
+        self.budget.check_file(path, data.seek(0, os.SEEK_END))
         data.seek(0)
         return data.read()
+
+    def keep(self, path: str, stream: IO[bytes], size: int) -> None:
+        """Keep the ``size`` bytes of ``stream`` as the contents of ``path``."""
+        if size <= _SPOOL_LIMIT and self.in_memory + size <= _MEMORY_LIMIT:
+            data = stream.read()
+            self.in_memory += len(data)
+            self.contents[path] = data
+        else:
+            self.contents[path] = _spool(stream)
 
     def open(self, path: str) -> IO[bytes] | None:
         data = self.contents.get(path) or self.contents.get(self.resolve(path))
@@ -129,10 +153,7 @@ class FileView:
             if not isinstance(data, bytes):
                 data.close()
         self.contents.clear()
-
-
-def _norm(name: str) -> str:
-    return posixpath.normpath("/" + name)
+        self.in_memory = 0
 
 
 def _kind(info: tarfile.TarInfo) -> str:
@@ -147,9 +168,7 @@ def _kind(info: tarfile.TarInfo) -> str:
     return "other"
 
 
-def _read_member(stream: IO[bytes], size: int) -> bytes | IO[bytes]:
-    if size <= _SPOOL_LIMIT:
-        return stream.read()
+def _spool(stream: IO[bytes]) -> IO[bytes]:
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the view, closed by close()
     while chunk := stream.read(1 << 20):
         spool.write(chunk)
@@ -164,24 +183,30 @@ class _Hidden:
         self.opaque: set[str] = set()
 
     def hides(self, path: str, entries: dict[str, FileEntry]) -> bool:
+        """Whether ``path`` (normalised by :func:`member_path`) is hidden."""
         if path in self.deleted:
             return True
-        parent = posixpath.dirname(path)
-        while parent != "/":
+        parts = path.split("/")[1:-1]
+        for depth in range(len(parts), 0, -1):
+            parent = "/" + "/".join(parts[:depth])
             if parent in self.deleted or parent in self.opaque:
                 return True
             above = entries.get(parent)
             if above is not None and above.kind != "dir":
                 return True
-            parent = posixpath.dirname(parent)
         return False
 
 
 def walk_layers(
-    layers: list[LayerInput], keep: re.Pattern[str], probe: Probe | None = None
+    layers: list[LayerInput],
+    keep: re.Pattern[str],
+    probe: Probe | None = None,
+    budget: ScanBudget | None = None,
 ) -> FileView:
-    """The final view of ``layers`` (bottom first), keeping files whose paths match ``keep``."""
-    view = FileView(layers=[layer.diff_id for layer in layers])
+    """The final view of ``layers`` (bottom first), keeping files whose paths match ``keep``;
+    reading stops past ``budget.layer_bytes`` of a layer (:class:`ScanLimitExceeded`)."""
+    budget = ScanBudget() if budget is None else budget
+    view = FileView(layers=[layer.diff_id for layer in layers], budget=budget)
     hidden = _Hidden()
     links: dict[str, tuple[str, int]] = {}  # kept hardlink path -> (target, layer index)
     for index in range(len(layers) - 1, -1, -1):
@@ -190,9 +215,14 @@ def walk_layers(
         opaque: set[str] = set()
         seen_here: set[str] = set()
         try:
-            with layer.open() as raw, tarfile.open(fileobj=raw, mode="r|", bufsize=1 << 20) as tar:
+            with (
+                layer.open() as raw,
+                tarfile.open(
+                    fileobj=CappedReader(raw, budget, layer.diff_id), mode="r|", bufsize=1 << 20
+                ) as tar,
+            ):
                 for info in tar:
-                    path = _norm(info.name)
+                    path = member_path(info.name)
                     base = posixpath.basename(path)
                     if base.startswith(_WHITEOUT):
                         parent = posixpath.dirname(path)
@@ -209,7 +239,7 @@ def walk_layers(
                     kind = _kind(info)
                     link = info.linkname
                     if kind == "hardlink":
-                        link = _norm(link)
+                        link = member_path(link)
                     entry = FileEntry(path, kind, info.mode, info.size, link, layer.diff_id)
                     view.entries[path] = entry
                     view.contents.pop(path, None)
@@ -220,7 +250,7 @@ def walk_layers(
                     if keep.match(path):
                         member = tar.extractfile(info)
                         if member is not None:
-                            view.contents[path] = _read_member(member, info.size)
+                            view.keep(path, member, info.size)
                     elif probe is not None and info.mode & 0o111 and info.size > 64:
                         _probe_member(tar, info, entry, probe)
         except tarfile.TarError as exc:
@@ -256,15 +286,19 @@ def _resolve_hardlinks(
     for path, (target, index) in links.items():
         by_layer.setdefault(index, {}).setdefault(target, []).append(path)
     for index, wanted in by_layer.items():
-        with layers[index].open() as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+        layer = layers[index]
+        with (
+            layer.open() as raw,
+            tarfile.open(fileobj=CappedReader(raw, view.budget, layer.diff_id), mode="r|") as tar,
+        ):
             for info in tar:
-                paths = wanted.get(_norm(info.name))
+                paths = wanted.get(member_path(info.name))
                 if paths and info.isreg():
                     member = tar.extractfile(info)
                     if member is not None:
-                        data = _read_member(member, info.size)
-                        for p in paths:
-                            view.contents[p] = data
+                        view.keep(paths[0], member, info.size)
+                        for p in paths[1:]:
+                            view.contents[p] = view.contents[paths[0]]
 
 
 def _walk_dir(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
@@ -283,11 +317,16 @@ def _walk_dir(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
                 stack.append((path, child.path))
 
 
-def walk_directory(root: Path, keep: re.Pattern[str], probe: Probe | None = None) -> FileView:
+def walk_directory(
+    root: Path,
+    keep: re.Pattern[str],
+    probe: Probe | None = None,
+    budget: ScanBudget | None = None,
+) -> FileView:
     """The view of a directory tree (one pseudo-layer, reported as no layer)."""
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
-    view = FileView()
+    view = FileView(budget=ScanBudget() if budget is None else budget)
     for path, child in _walk_dir(root):
         try:
             st = child.stat(follow_symlinks=False)
@@ -307,7 +346,7 @@ def walk_directory(root: Path, keep: re.Pattern[str], probe: Probe | None = None
         if keep.match(path):
             try:
                 with open(child.path, "rb") as f:
-                    view.contents[path] = _read_member(f, st.st_size)
+                    view.keep(path, f, st.st_size)
             except OSError:
                 continue
         elif probe is not None and st.st_mode & 0o111 and 64 < st.st_size <= _PROBE_LIMIT:

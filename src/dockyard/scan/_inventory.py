@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockyard.record import field, record
+from dockyard.scan._budget import ScanBudget
 from dockyard.scan._filesystem import (
     FileEntry,
     FileView,
@@ -68,7 +69,11 @@ def catalog_source(
     source: ScanSource,
     catalogers: list[Cataloger] | None = None,
     binary: list[BinaryCataloger] | None = None,
+    budget: ScanBudget | None = None,
 ) -> Inventory:
+    """Every package in ``source``, within ``budget`` (default: the registry's default limits);
+    past a limit, :class:`~dockyard.scan.ScanLimitExceeded` names it."""
+    budget = ScanBudget() if budget is None else budget
     catalogers = default_catalogers() if catalogers is None else catalogers
     binary = default_binary_catalogers() if binary is None else binary
     keep = compile_globs([*OS_RELEASE_GLOBS, *(g for c in catalogers for g in c.globs)])
@@ -77,19 +82,20 @@ def catalog_source(
     def probe(entry: FileEntry, data: ProbeData) -> None:
         for cataloger in binary:
             found.extend(cataloger.probe(entry, data))
+        budget.check_packages(len(found))
 
     view: FileView
     if source.directory is not None:
-        view = walk_directory(source.directory, keep, probe if binary else None)
+        view = walk_directory(source.directory, keep, probe if binary else None, budget)
     else:
-        view = walk_layers(source.layers, keep, probe if binary else None)
+        view = walk_layers(source.layers, keep, probe if binary else None, budget)
     try:
         distro = find_distro(view)
-        context = Context(distro)
-        packages: list[Package] = []
+        context = Context(distro, budget)
+        packages: list[Package] = list(found)
         for cataloger in catalogers:
             packages.extend(cataloger.catalog(view, context))
-        packages.extend(found)
+            budget.check_packages(len(packages))
     finally:
         view.close()
     packages.sort(

@@ -65,8 +65,13 @@ class Advisory:
 
 
 class VulnDB:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """Open (and create, unless ``readonly``) the database at ``path``; ``readonly`` opens
+        an existing one for queries only (a scan worker changes nothing)."""
         self.path = path
+        if readonly:
+            self.conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path)
         self.conn.execute("PRAGMA journal_mode=WAL")

@@ -101,11 +101,16 @@ class ScanRecords:
         self,
         digest: str,
         *,
-        report: dict[str, Any] | None,
+        report: dict[str, Any] | None = None,
+        report_json: str | None = None,
         error: str | None,
         db_updated_at: float | None,
         db_advisories: int | None,
     ) -> None:
+        """Record the end of a scan: ``failed`` with ``error``, else ``done`` with the report
+        (a document, or its JSON text as a scan worker sent it)."""
+        if report is not None:
+            report_json = json.dumps(report)
         with self.db.write() as conn:
             conn.execute(
                 update(scan_reports)
@@ -116,12 +121,13 @@ class ScanRecords:
                     error=error,
                     db_updated_at=db_updated_at,
                     db_advisories=db_advisories,
-                    report=None if report is None else json.dumps(report),
+                    report=report_json,
                 )
             )
 
     def pending(self) -> list[tuple[str, str]]:
-        """(digest, repository) of every pending scan (to queue again after a restart)."""
+        """(digest, repository) of every pending scan (to queue again after a restart); failed
+        scans are not among them: they stay failed until a scan is asked for again."""
         with self.db.read() as conn:
             q = select(scan_reports.c.digest, scan_reports.c.repository).where(
                 scan_reports.c.status == PENDING

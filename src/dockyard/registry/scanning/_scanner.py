@@ -1,8 +1,12 @@
-"""Scanner: scans pushed images in a bounded pool of worker threads in the server process.
+"""Scanner: queues scans of pushed images and runs each in a separate, limited worker process.
 
-A scan reads the image's layers from the registry's own storage (:class:`RegistryBlobs`),
-catalogs its packages, matches them against the vulnerability database and stores the report
-(the JSON of ``dockyard scan --format json``) in the ``scan_reports`` table.
+A bounded pool of threads in the server process takes scans from the queue; each thread hands
+its scan to a fresh worker process (:mod:`._sandbox`) and waits. The worker reads the image's
+layers by path from the registry's own filesystem storage, catalogs its packages within the
+scan limits (``limits.scan*``), matches them against the vulnerability database and sends back
+the report (the JSON of ``dockyard scan --format json``), stored in the ``scan_reports`` table.
+A scan that exceeds a limit, or whose worker dies, is recorded as failed with an error naming
+the limit; the thread moves on to the next scan.
 """
 
 from __future__ import annotations
@@ -14,36 +18,52 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from dockyard.digest import Digest
-from dockyard.errors import DockyardError, NotFound
-from dockyard.image import BlobImage
-from dockyard.oci import Descriptor
+from dockyard.errors import DockyardError, NotFound, Unsupported
+from dockyard.oci import Manifest, parse_manifest_or_index
 from dockyard.registry._names import is_digest
 from dockyard.registry._registry import Registry
-from dockyard.registry.scanning._blobs import RegistryBlobs
+from dockyard.registry.limits import Limits
 from dockyard.registry.scanning._images import scan_target
+from dockyard.registry.scanning._job import ScanJob
 from dockyard.registry.scanning._records import ScanRecords
-from dockyard.scan import Report, VulnDB, catalog_source, image_source, match_inventory
+from dockyard.registry.scanning._sandbox import ScanWorkers
+from dockyard.registry.storage import blob_key
+from dockyard.scan import ScanBudget, VulnDB
 
-__all__ = ["Scanner"]
+__all__ = ["Scanner", "scan_budget"]
 
 log = logging.getLogger("dockyard.registry.scanning")
+
+
+def scan_budget(limits: Limits) -> ScanBudget:
+    """The size limits of a scan, from the registry's ``limits:`` section."""
+    return ScanBudget(
+        layer_bytes=limits.scan_layer_bytes,
+        file_bytes=limits.scan_file_bytes,
+        packages=limits.scan_packages,
+    )
 
 
 class Scanner:
     """Queues scans (``queue``, ``pushed``) and runs them on ``workers`` threads."""
 
-    def __init__(self, registry: Registry, db_path: Path, workers: int) -> None:
+    def __init__(
+        self, registry: Registry, db_path: Path, workers: int, limits: Limits | None = None
+    ) -> None:
         self.registry = registry
         self.db_path = db_path
+        self.limits = Limits() if limits is None else limits
         self.records = ScanRecords(registry.meta.db)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan")
+        self._workers = ScanWorkers()
         self._closed = threading.Event()
 
     def close(self) -> None:
-        """Stop taking work; queued scans stay pending and are queued again at the next start."""
+        """Stop taking work and kill running scan workers; their scans and the queued ones stay
+        pending and are queued again at the next start."""
         self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()
 
     def resume(self) -> int:
         """Queue again the scans a previous process left pending; how many."""
@@ -95,16 +115,16 @@ class Scanner:
             db = self._open_db()
             try:
                 status = db.status()
-                advisories = int(status["advisories"])
-                db_updated = max((s["importedAt"] for s in status["sources"]), default=None)
-                if not status["sources"]:
-                    raise NotFound(
-                        f"the vulnerability database {self.db_path} is empty: import advisories "
-                        "with `dockyard db import` and scan again"
-                    )
-                report = self._report(db, digest, repository)
             finally:
                 db.close()
+            advisories = int(status["advisories"])
+            db_updated = max((s["importedAt"] for s in status["sources"]), default=None)
+            if not status["sources"]:
+                raise NotFound(
+                    f"the vulnerability database {self.db_path} is empty: import advisories "
+                    "with `dockyard db import` and scan again"
+                )
+            outcome = self._workers.run(self._job(digest, repository))
         except DockyardError as exc:
             log.warning("scan of %s@%s failed: %s", repository, digest, exc)
             self._finish(digest, None, str(exc), db_updated, advisories)
@@ -113,8 +133,14 @@ class Scanner:
             log.exception("scan of %s@%s failed", repository, digest)
             self._finish(digest, None, f"internal error: {exc}", db_updated, advisories)
             return
-        log.info("scanned %s@%s: %s", repository, digest, report["Summary"])
-        self._finish(digest, report, None, db_updated, advisories)
+        if outcome is None:  # shutting down: left pending, queued again at the next start
+            return
+        if outcome.error is not None:
+            log.warning("scan of %s@%s failed: %s", repository, digest, outcome.error)
+            self._finish(digest, None, outcome.error, db_updated, advisories)
+            return
+        log.info("scanned %s@%s: %s", repository, digest, outcome.summary)
+        self._finish(digest, outcome.report_json, None, db_updated, advisories)
 
     def _open_db(self) -> VulnDB:
         if not self.db_path.is_file():
@@ -124,23 +150,42 @@ class Scanner:
             )
         return VulnDB(self.db_path)
 
-    def _report(self, db: VulnDB, digest: str, repository: str) -> dict[str, object]:
+    def _job(self, digest: str, repository: str) -> ScanJob:
+        """What a worker needs: the manifest, and the paths of its config and layer blobs."""
         record = self.registry.meta.manifest_by_digest(repository, digest)
         if record is None:
             raise NotFound(f"manifest {digest} is no longer in {repository}")
         if scan_target(record) is None:
             raise NotFound(f"{digest} is not an image (no image config): nothing to scan")
-        desc = Descriptor(record.media_type, Digest.parse(digest), len(record.content))
-        image = BlobImage(RegistryBlobs(self.registry, repository), desc, record.content)
-        with image_source("registry", f"{repository}@{digest}", image) as source:
-            inventory = catalog_source(source)
-        findings = match_inventory(db, inventory.packages, inventory.distro)
-        return Report(inventory, findings).filtered(None, set(), False).to_json()
+        manifest = parse_manifest_or_index(record.content, record.media_type)
+        if not isinstance(manifest, Manifest):
+            raise NotFound(f"{digest} is an index, not an image: its images are scanned")
+        paths: dict[str, str] = {}
+        for desc in (manifest.config, *manifest.layers):
+            path = self.registry.storage.local_path(blob_key(desc.digest))
+            if path is None:
+                raise Unsupported(
+                    "scan workers read blobs from the registry's filesystem storage; this "
+                    "storage driver has no local files, so scanning is not available with it"
+                )
+            paths[str(desc.digest)] = str(path)
+        limits = self.limits
+        return ScanJob(
+            name=f"{repository}@{digest}",
+            digest=digest,
+            media_type=record.media_type,
+            manifest=record.content,
+            blob_paths=paths,
+            db_path=str(self.db_path),
+            budget=scan_budget(limits),
+            memory_bytes=limits.scan_memory_bytes,
+            cpu_seconds=limits.scan_seconds,
+        )
 
     def _finish(
         self,
         digest: str,
-        report: dict[str, object] | None,
+        report_json: str | None,
         error: str | None,
         db_updated: float | None,
         advisories: int | None,
@@ -148,7 +193,7 @@ class Scanner:
         try:
             self.records.finish(
                 digest,
-                report=report,
+                report_json=report_json,
                 error=error,
                 db_updated_at=db_updated,
                 db_advisories=advisories,

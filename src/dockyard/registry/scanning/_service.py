@@ -10,6 +10,7 @@ from dockyard.errors import InvalidArgument
 from dockyard.registry._registry import PullPolicy, Registry
 from dockyard.registry.http import Request, ResponseObserver
 from dockyard.registry.http._routes import Route, match
+from dockyard.registry.limits import Limits
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._http import ScanReports
@@ -40,9 +41,11 @@ class PolicyChain:
 
 
 class ScanningService:
-    def __init__(self, registry: Registry, config: ScanningConfig) -> None:
+    def __init__(
+        self, registry: Registry, config: ScanningConfig, limits: Limits | None = None
+    ) -> None:
         self.config = config
-        self.scanner = Scanner(registry, config.db_path(), config.workers)
+        self.scanner = Scanner(registry, config.db_path(), config.workers, limits)
         self.policy = ScanEnforcement(config, self.scanner) if config.blocking else None
         self.reports = ScanReports(config, self.scanner, self.policy)
 
@@ -93,16 +96,19 @@ def _check_db(config: ScanningConfig) -> None:
         log.info("scanning: %d advisories in %s", status["advisories"], path)
 
 
-def start_scanning(registry: Registry, section: Any, *, resume: bool = True) -> ScanningService:
+def start_scanning(
+    registry: Registry, section: Any, *, limits: Limits | None = None, resume: bool = True
+) -> ScanningService:
     """From the config's ``scanning`` section: the service, installed into ``registry``, with
     the scans a previous process left pending queued again (``resume``: one worker of several
-    does it, so that no scan runs twice)."""
+    does it, so that no scan runs twice). ``limits``: the registry's (``limits.scan*`` bound
+    each scan); the defaults without."""
     try:
         config = ScanningConfig.from_section(section)
     except InvalidArgument:
         raise
     _check_db(config)
-    service = ScanningService(registry, config)
+    service = ScanningService(registry, config, limits)
     service.install(registry)
     resumed = service.scanner.resume() if resume else 0
     if resumed:

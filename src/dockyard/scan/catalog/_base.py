@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from dockyard.record import record
+from dockyard.record import field, record
+from dockyard.scan._budget import ScanBudget
 from dockyard.scan._filesystem import FileEntry, FileView, ProbeData
 from dockyard.scan._package import Distro, Package
 
@@ -14,6 +15,9 @@ __all__ = ["BinaryCataloger", "Cataloger", "Context"]
 @record(frozen=True, slots=True)
 class Context:
     distro: Distro | None = None
+    #: the scan's limits: a cataloger that can find many packages in one file checks
+    #: ``budget.packages`` as it goes, and one reading archive entries ``budget.file_bytes``
+    budget: ScanBudget = field(default_factory=ScanBudget)
 
 
 class Cataloger(Protocol):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from dockyard.scan._filesystem import FileView
 from dockyard.scan._globs import compile_globs
 from dockyard.scan._package import Distro, Location, Package, purl
 from dockyard.scan.catalog._base import Context
 
-__all__ = ["DpkgCataloger", "parse_control"]
+__all__ = ["DpkgCataloger", "iter_control", "parse_control"]
 
 _STATUS = "/var/lib/dpkg/status"
 _STATUS_D = compile_globs(["/var/lib/dpkg/status.d/*"])
@@ -19,13 +20,28 @@ _COMMON = re.compile(rb"/usr/share/common-licenses/([0-9A-Za-z_.+-]+[0-9A-Za-z+]
 
 def parse_control(text: str) -> list[dict[str, str]]:
     """RFC 822-style paragraphs (deb-control(5)); continuation lines are joined with newlines."""
-    paragraphs: list[dict[str, str]] = []
+    return list(iter_control(text))
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` (``\n`` or ``\r\n``), one at a time."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        if stop < 0:
+            stop = end
+        yield text[start:stop].removesuffix("\r")
+        start = stop + 1
+
+
+def iter_control(text: str) -> Iterator[dict[str, str]]:
+    """The paragraphs of :func:`parse_control` one at a time (a status file can be large)."""
     current: dict[str, str] = {}
     key = ""
-    for line in text.splitlines():
+    for line in _lines(text):
         if not line.strip():
             if current:
-                paragraphs.append(current)
+                yield current
                 current = {}
             key = ""
             continue
@@ -39,8 +55,7 @@ def parse_control(text: str) -> list[dict[str, str]]:
         key = name.strip()
         current[key] = value.strip()
     if current:
-        paragraphs.append(current)
-    return paragraphs
+        yield current
 
 
 def _installed(fields: dict[str, str]) -> bool:
@@ -104,10 +119,11 @@ class DpkgCataloger:
                 continue
             entry = view.entries.get(path)
             location = Location(path, entry.layer if entry else None)
-            for fields in parse_control(data.decode("utf-8", "replace")):
+            for fields in iter_control(data.decode("utf-8", "replace")):
                 name, version = fields.get("Package", ""), fields.get("Version", "")
                 if not name or not version or not _installed(fields):
                     continue
+                context.budget.check_packages(len(out) + 1, path)
                 arch = fields.get("Architecture", "")
                 src, src_version = _source(fields)
                 pkg = Package(

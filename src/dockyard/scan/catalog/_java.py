@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 
+from dockyard.scan._budget import ScanBudget
 from dockyard.scan._filesystem import FileView
 from dockyard.scan._globs import compile_globs
 from dockyard.scan._package import Location, Package, purl
@@ -45,17 +46,26 @@ def _properties(text: str) -> dict[str, str]:
     return out
 
 
-def _archive(zf: zipfile.ZipFile, name: str, location: Location, depth: int) -> list[Package]:
+def _read(zf: zipfile.ZipFile, name: str, entry: str, budget: ScanBudget) -> bytes:
+    """One entry, refused past ``budget.file_bytes`` (zipfile stops at the size it declares)."""
+    budget.check_file(f"{name}:{entry}", zf.getinfo(entry).file_size)
+    return zf.read(entry)
+
+
+def _archive(
+    zf: zipfile.ZipFile, name: str, location: Location, depth: int, budget: ScanBudget
+) -> list[Package]:
     out: list[Package] = []
     names = zf.namelist()
     poms = [n for n in names if n.startswith("META-INF/maven/") and n.endswith("/pom.properties")]
     manifest: dict[str, str] = {}
     if "META-INF/MANIFEST.MF" in names:
-        manifest = parse_manifest(zf.read("META-INF/MANIFEST.MF").decode("utf-8", "replace"))
+        data = _read(zf, name, "META-INF/MANIFEST.MF", budget)
+        manifest = parse_manifest(data.decode("utf-8", "replace"))
     licenses = [v for v in [manifest.get("Bundle-License", "")] if v]
     base = name.rsplit("/", 1)[-1]
     for pom in poms:
-        props = _properties(zf.read(pom).decode("utf-8", "replace"))
+        props = _properties(_read(zf, name, pom, budget).decode("utf-8", "replace"))
         group, artifact, version = (
             props.get("groupId"),
             props.get("artifactId"),
@@ -104,9 +114,10 @@ def _archive(zf: zipfile.ZipFile, name: str, location: Location, depth: int) -> 
     if depth < _MAX_DEPTH:
         for inner in names:
             if inner.lower().endswith(_NESTED):
+                data = _read(zf, name, inner, budget)
                 try:
-                    with zipfile.ZipFile(io.BytesIO(zf.read(inner))) as nested:
-                        out += _archive(nested, f"{name}:{inner}", location, depth + 1)
+                    with zipfile.ZipFile(io.BytesIO(data)) as nested:
+                        out += _archive(nested, f"{name}:{inner}", location, depth + 1, budget)
                 except (zipfile.BadZipFile, OSError, ValueError):
                     continue
     return out
@@ -125,7 +136,8 @@ class JavaCataloger:
             entry = view.entries.get(path)
             try:
                 with zipfile.ZipFile(stream) as zf:
-                    out += _archive(zf, path, Location(path, entry.layer if entry else None), 0)
+                    location = Location(path, entry.layer if entry else None)
+                    out += _archive(zf, path, location, 0, context.budget)
             except (zipfile.BadZipFile, OSError, ValueError):
                 continue
         return out
