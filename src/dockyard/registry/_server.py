@@ -216,8 +216,16 @@ def serve(config: RegistryConfig) -> None:
     if workers == 1:
         _serve(config, None, context)
         return
-    # create the database (schema, WAL mode) once, before the workers open it together
-    Registry.open(config.storage.rootdirectory, database=config.database_url).close()
+    # create the database (schema, WAL mode, the scan tables) once, before the workers open it
+    # together: concurrent CREATE TABLEs in SQLite fail with "database is locked"
+    registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
+    try:
+        if config.sections.get("scanning") is not None:
+            from dockyard.registry.scanning import ScanRecords
+
+            ScanRecords(registry.meta.db)
+    finally:
+        registry.close()
     code = run_workers(workers, host, port, lambda worker: _serve(config, worker, context))
     if code:
         raise SystemExit(code)
