@@ -8,7 +8,12 @@ __all__ = ["NullProgress", "Progress"]
 
 
 class Progress(Protocol):
-    """Events from a long operation. ``key`` names one item (a layer, a blob)."""
+    """Events from a long operation. ``key`` names one item (a layer, a blob).
+
+    Operations that move items in parallel call these methods from several threads at once:
+    an implementation must be safe for that, and one that writes lines must write each line
+    whole (one write, under a lock), or lines from two threads run together in a log.
+    """
 
     def start(self, key: str, description: str, total: int | None = None) -> None: ...
     def advance(self, key: str, amount: int) -> None: ...

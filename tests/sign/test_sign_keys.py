@@ -230,31 +230,6 @@ def test_cli_generate_key_pair_and_wrong_password(tmp_path: Path) -> None:
     assert bad.stderr.startswith("Error: decrypting the private key failed: wrong password")
 
 
-def test_cli_prompts_for_password_with_confirmation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("COSIGN_PASSWORD", raising=False)
-    done = run_dockyard(
-        "generate-key-pair",
-        "--output-key-prefix",
-        tmp_path / "p",
-        root=tmp_path / "root",
-        input="abc\nabc\n",
-    )
-    assert "Enter password for private key again" in done.stderr
-    assert load_private_key((tmp_path / "p.key").read_bytes(), b"abc")
-    mismatch = run_dockyard(
-        "generate-key-pair",
-        "--output-key-prefix",
-        tmp_path / "q",
-        root=tmp_path / "root",
-        input="abc\nabd\n",
-        check=False,
-    )
-    assert mismatch.returncode != 0
-    assert not (tmp_path / "q.key").exists()
-
-
 def test_cli_import_key_pair(cosign_vectors: Path, tmp_path: Path) -> None:
     run_dockyard(
         "import-key-pair",

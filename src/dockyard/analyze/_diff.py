@@ -89,7 +89,10 @@ _SKIP = {"history", "rootfs"}
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
+    if prefix and isinstance(value, dict) and value and all(v == {} for v in value.values()):
+        # a set written as a map of empty objects (ExposedPorts, Volumes): its sorted keys
+        out[prefix] = sorted(value)
+    elif isinstance(value, dict):
         for key, item in value.items():
             if not prefix and key in _SKIP:
                 continue

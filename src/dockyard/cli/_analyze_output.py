@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from dockyard.analyze import Analysis
 from dockyard.analyze._advice import Advice
 from dockyard.analyze._ci import CiResult
 from dockyard.analyze._diff import ImageDiff
 from dockyard.cli._format import human_size
 
-__all__ = ["analysis_table", "diff_table"]
+__all__ = ["analysis_table", "config_value", "diff_table"]
 
 
 def _columns(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:  # type: ignore[assignment]
@@ -88,6 +91,17 @@ def _size(value: int | None) -> str:
     return "-" if value is None else human_size(value)
 
 
+def config_value(value: Any) -> str:
+    """A config value in one table cell: strings as they are, anything else as JSON, the way a
+    Dockerfile writes it (``["/bin/sh", "-c"]``: an argument holding a space stays visibly one
+    argument, which docker's ``[/bin/sh -c]`` loses); nothing for an absent value."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.isprintable():
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
 def diff_table(diff: ImageDiff) -> str:
     lines = [
         f"--- {diff.image1} ({diff.layers1} layers)",
@@ -98,10 +112,7 @@ def diff_table(diff: ImageDiff) -> str:
         lines.append("Config:")
         rows = [["STATUS", "KEY", "OLD", "NEW"]]
         for c in diff.config:
-            rows.append(
-                [c.status, c.key, "" if c.old is None else str(c.old),
-                 "" if c.new is None else str(c.new)]
-            )  # fmt: skip
+            rows.append([c.status, c.key, config_value(c.old), config_value(c.new)])
         lines += _columns(rows)
     else:
         lines.append("Config: (no differences)")

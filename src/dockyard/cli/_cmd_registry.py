@@ -28,12 +28,19 @@ def registry_group() -> None:
 
 
 @registry_group.command("serve")
+@click.argument(
+    "config_arg",
+    metavar="[CONFIG]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 @click.option(
     "-c",
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="registry:2-style YAML config file (REGISTRY_* variables override it).",
+    help="registry:2-style YAML config file, the same as CONFIG (REGISTRY_* variables "
+    "override it).",
 )
 @click.option("--addr", help="HOST:PORT to listen on (default 127.0.0.1:5000).")
 @click.option(
@@ -49,16 +56,29 @@ def registry_group() -> None:
     help="Server processes sharing the address, e.g. one per CPU core (default 1; "
     "http.workers, REGISTRY_HTTP_WORKERS).",
 )
+@click.pass_context
 def serve_cmd(
+    ctx: click.Context,
+    config_arg: Path | None,
     config_file: Path | None,
     addr: str | None,
     data_root: Path | None,
     delete: bool | None,
     workers: int | None,
 ) -> None:
-    """Serve the OCI distribution API (push/pull with docker, podman, skopeo …)."""
+    """Serve the OCI distribution API (push/pull with docker, podman, skopeo …).
+
+    CONFIG (or -c) is a registry:2-style YAML config file, as in
+    "dockyard registry serve config.yml".
+    """
     from dockyard.registry import serve
 
+    if config_arg and config_file and config_arg.resolve() != config_file.resolve():
+        click.UsageError(
+            f"two config files: {config_arg} and --config {config_file}; give one", ctx
+        ).show()
+        ctx.exit(2)
+    config_file = config_file or config_arg
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     overrides: dict[str, object] = {
         "http.addr": addr,

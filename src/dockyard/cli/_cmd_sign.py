@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from dockyard.cli._main import cli
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from dockyard.sign import (
     PrivateKey,
     PublicKey,
@@ -31,10 +32,32 @@ from dockyard.sign import (
 _PASSWORD_ENV = "COSIGN_PASSWORD"
 
 
+def _has_terminal() -> bool:
+    """Whether a prompt can be answered: the process has a controlling terminal (getpass
+    reads /dev/tty, whatever stdin is)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
 def _password(confirm: bool) -> bytes:
-    """COSIGN_PASSWORD when set (even empty), else a prompt (twice when creating a key)."""
+    """COSIGN_PASSWORD when set (even empty); else, as cosign does, a password piped on stdin
+    (read whole, as is); else a prompt on the terminal (twice when creating a key); with no
+    terminal to ask on, an error saying to set COSIGN_PASSWORD."""
     value = os.environ.get(_PASSWORD_ENV)
     if value is None:
+        stdin = sys.stdin
+        if stdin is not None and not stdin.closed and not stdin.isatty():
+            piped = stdin.buffer.read()
+            if piped:
+                return piped
+        if not _has_terminal():
+            raise FailedPrecondition(
+                f"no terminal to read a password from: set {_PASSWORD_ENV} (empty for no password)"
+            )
         value = click.prompt(
             "Enter password for private key",
             hide_input=True,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import click
 
-from dockyard.cli._format import emit_rows, human_size, render_template
+from dockyard.cli._format import bytes_size, emit_rows, human_size, render_template
 from dockyard.cli._main import cli, open_store
 from dockyard.images import disk_usage, system_info
 from dockyard.reference import Reference
@@ -70,7 +72,31 @@ def info_cmd(ctx: click.Context, fmt: str | None) -> None:
         click.echo(render_template(fmt, info))
     else:
         for key, value in info.items():
-            click.echo(f" {key}: {value}")
+            click.echo(f" {_label(key)}: {_info_value(key, value)}")
+
+
+#: ``docker info``'s words where they differ from splitting the JSON key at its capitals.
+_LABELS = {"Driver": "Storage Driver"}
+#: Byte counts, shown as ``docker info`` shows ``Total Memory`` (``78.85GiB``).
+_SIZES = frozenset({"DiskFree"})
+_WORD = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _label(key: str) -> str:
+    """``DockyardRootDir`` -> ``Dockyard Root Dir`` (``OSType`` stays, as in docker)."""
+    return _LABELS.get(key) or _WORD.sub(" ", key)
+
+
+def _info_value(key: str, value: Any) -> str:
+    """A value as ``docker info`` prints it: names separated by spaces for a map or a list
+    (``Runtimes: crun runc``), sizes in binary units, never a Python repr."""
+    if key in _SIZES and isinstance(value, int):
+        return bytes_size(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list | tuple):
+        return " ".join(str(item) for item in value)
+    return "" if value is None else str(value)
 
 
 system_group.add_command(info_cmd, "info")

@@ -12,9 +12,10 @@ import click
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["emit_rows", "human_duration", "human_size", "render_template", "table"]
+__all__ = ["bytes_size", "emit_rows", "human_duration", "human_size", "render_template", "table"]
 
 _UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+_BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
 
 
 def human_size(size: float, precision: int = 3) -> str:
@@ -24,6 +25,16 @@ def human_size(size: float, precision: int = 3) -> str:
         size /= 1000
         unit += 1
     return f"{size:.{precision}g}{_UNITS[unit]}"
+
+
+def bytes_size(size: float) -> str:
+    """go-units BytesSize, as ``docker info`` shows memory: binary units, 4 significant digits
+    (``15.52GiB``)."""
+    unit = 0
+    while size >= 1024 and unit < len(_BINARY_UNITS) - 1:
+        size /= 1024
+        unit += 1
+    return f"{size:.4g}{_BINARY_UNITS[unit]}"
 
 
 def human_duration(seconds: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
@@ -13,12 +14,17 @@ __all__ = ["PlainProgress", "RichProgress", "make_progress"]
 
 
 class PlainProgress:
-    """One line when an item starts (if large) and when it finishes; nothing in between."""
+    """One line when an item finishes, and messages; nothing in between.
+
+    Blobs move on several threads at once: each line goes out in one ``write`` under a lock,
+    so a pipe or a log file never sees two lines run together.
+    """
 
     def __init__(self, stream: TextIO, quiet: bool = False) -> None:
         self.stream = stream
         self.quiet = quiet
         self.names: dict[str, str] = {}
+        self.lock = threading.Lock()
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -29,19 +35,26 @@ class PlainProgress:
         pass
 
     def start(self, key: str, description: str, total: int | None = None) -> None:
-        self.names[key] = description
+        with self.lock:
+            self.names[key] = description
 
     def advance(self, key: str, amount: int) -> None:
         pass
 
     def finish(self, key: str, status: str = "done") -> None:
-        if not self.quiet:
+        with self.lock:
             name = self.names.pop(key, key)
-            print(f"{name}: {status}", file=self.stream, flush=True)
+        self._line(f"{name}: {status}")
 
     def message(self, text: str) -> None:
-        if not self.quiet:
-            print(text, file=self.stream, flush=True)
+        self._line(text)
+
+    def _line(self, text: str) -> None:
+        if self.quiet:
+            return
+        with self.lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
 
 class RichProgress:

@@ -24,22 +24,41 @@ pre{{background:#f4f4f4;padding:.8em;overflow:auto}}</style></head>
 (dockyard {version}). Docker, podman, skopeo, crane and dockyard can push to it and pull from it.</p>
 <h2>Push an image</h2>
 <pre>docker tag busybox {host}/busybox:latest
-docker push {host}/busybox:latest</pre>
+docker push {host}/busybox:latest
+skopeo copy{dest_tls} oci:busybox:latest docker://{host}/busybox:latest</pre>
 <h2>Pull it back</h2>
 <pre>docker pull {host}/busybox:latest
-skopeo copy docker://{host}/busybox:latest oci:busybox:latest</pre>
+skopeo copy{src_tls} docker://{host}/busybox:latest oci:busybox:latest</pre>
 <h2>See what is stored</h2>
-<pre>curl http://{host}/v2/_catalog
-curl http://{host}/v2/busybox/tags/list</pre>
+<pre>curl {scheme}://{host}/v2/_catalog
+curl {scheme}://{host}/v2/busybox/tags/list</pre>
 <p>Docker treats <code>localhost</code> and 127.0.0.0/8 as insecure registries and talks plain HTTP
 to them; for other addresses serve TLS or list the registry in <code>insecure-registries</code>.</p>
 </body></html>
 """
 
 
+def _scheme(request: Request) -> str:
+    """How clients reach this page: https when served over TLS or behind a proxy that ends
+    TLS (X-Forwarded-Proto), else http."""
+    forwarded = (request.header("x-forwarded-proto") or "").split(",")[0].strip().lower()
+    if forwarded in ("http", "https"):
+        return forwarded
+    return "https" if request.scope.get("scheme") == "https" else "http"
+
+
 async def home(request: Request, registry: Registry) -> None:
     host = request.header("host") or "localhost:5000"
-    body = _PAGE.format(version=__version__, host=html.escape(host)).encode()
+    scheme = _scheme(request)
+    # skopeo verifies TLS for every registry unless told not to; over plain HTTP it must be
+    plain = scheme == "http"
+    body = _PAGE.format(
+        version=__version__,
+        host=html.escape(host),
+        scheme=scheme,
+        src_tls=" --src-tls-verify=false" if plain else "",
+        dest_tls=" --dest-tls-verify=false" if plain else "",
+    ).encode()
     await send_bytes(
         request.send,
         200,
