@@ -16,8 +16,9 @@ SHA512 = "sha512"
 
 _HEX_LEN = {SHA256: 64, SHA512: 128}
 # digest ::= algorithm ":" encoded ; algorithm ::= component (separator component)*
-_GRAMMAR = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-_LOWER_HEX = re.compile(r"^[a-f0-9]+$")
+# fullmatch, never "$": "$" also matches before a trailing newline
+_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_LOWER_HEX = re.compile(r"[a-f0-9]+")
 
 
 class _Hasher(Protocol):
@@ -34,14 +35,14 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
-        if not isinstance(text, str) or not _GRAMMAR.match(text):
+        if not isinstance(text, str) or not _GRAMMAR.fullmatch(text):
             raise DigestInvalid(
                 f"invalid digest {text!r}: expected algorithm:hex, e.g. sha256:<64 hex>"
             )
         alg, _, enc = text.partition(":")
         if alg not in _HEX_LEN:
             raise Unsupported(f"unsupported digest algorithm {alg!r} in {text!r} (sha256, sha512)")
-        if len(enc) != _HEX_LEN[alg] or not _LOWER_HEX.match(enc):
+        if len(enc) != _HEX_LEN[alg] or not _LOWER_HEX.fullmatch(enc):
             raise DigestInvalid(
                 f"invalid digest {text!r}: {alg} needs {_HEX_LEN[alg]} lowercase hex characters"
             )
