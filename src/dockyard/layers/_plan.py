@@ -8,6 +8,9 @@ the tar), then the entries in tar order — so when the plan is accepted, applyi
 outside the root. Any entry that could is refused with :class:`~dockyard.errors.UnsafeLayer`:
 
 * names that are absolute, contain ``..`` or NUL, or whiteouts of ``.``/``..``;
+* names no file system can hold (a component over 255 bytes, a path over 4096) or deeper than
+  256 directories: refused before anything is written, rather than failing half-way through
+  applying (or, for a deep tree, when a later layer's whiteout removes it);
 * an entry (or whiteout) whose parent path goes through a symlink, whether the symlink is already
   in the tree or was created earlier in the same tar — layers never need to write through a
   symlink, and following one is how a tar writes outside its root;
@@ -21,6 +24,7 @@ outside the root. Any entry that could is refused with :class:`~dockyard.errors.
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import stat
 import tarfile
@@ -30,7 +34,15 @@ from dockyard.errors import UnsafeLayer
 from dockyard.layers._entries import OPAQUE_MARKER, WHITEOUT_PREFIX
 from dockyard.record import field, record
 
-__all__ = ["Kind", "Plan", "plan_layer"]
+__all__ = ["MAX_DEPTH", "NAME_MAX", "PATH_MAX", "Kind", "Plan", "plan_layer"]
+
+#: Linux's limits on one path component and on a whole path, in bytes.
+NAME_MAX = 255
+PATH_MAX = 4096
+#: The deepest path a layer may hold, in components. Real images stay far below it; much deeper
+#: trees break recursive tree walks (Python's ``shutil.rmtree`` raises RecursionError near
+#: 1000 levels, e.g. when a later layer's whiteout removes the tree).
+MAX_DEPTH = 256
 
 
 class Kind(enum.Enum):
@@ -76,6 +88,20 @@ def _parts(name: str, entry: str, what: str = "its path") -> list[str]:
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise _refuse(entry, f"{what} {name!r} contains '..' and could point outside the root")
+    try:
+        too_long = len(os.fsencode(name)) >= PATH_MAX
+    except UnicodeEncodeError:  # a lone surrogate that no tar header bytes decode to
+        raise _refuse(entry, f"{what} {name!r} cannot be encoded as a file name") from None
+    if len(parts) > MAX_DEPTH:
+        raise _refuse(
+            entry, f"{what} is {len(parts)} directories deep; at most {MAX_DEPTH} are allowed"
+        )
+    if too_long or any(len(os.fsencode(p)) > NAME_MAX for p in parts):
+        raise _refuse(
+            entry,
+            f"{what} is longer than a file system allows ({NAME_MAX} bytes a name, "
+            f"{PATH_MAX} a path)",
+        )
     return parts
 
 
@@ -106,6 +132,12 @@ class _Model:
                 st = os.lstat(self._root / key)
             except (FileNotFoundError, NotADirectoryError):
                 node = None
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                raise _refuse(
+                    key, f"under {self._root} its path is longer than the file system allows"
+                ) from None
             else:
                 if stat.S_ISDIR(st.st_mode):
                     node = _Node(Kind.DIR)
