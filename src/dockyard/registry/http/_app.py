@@ -212,13 +212,17 @@ class RegistryApp:
     async def _api(self, request: Request, target: Target) -> None:
         route, method = target.route, request.method
         if route is Route.BASE:
+            if method not in ("GET", "HEAD"):
+                raise MethodNotAllowed(f"{method} is not allowed on /v2/", allow=("GET", "HEAD"))
             await send_bytes(
                 request.send, 200, b"{}", content_type=b"application/json", head=method == "HEAD"
             )
             return
         if route is Route.CATALOG:
             if method not in ("GET", "HEAD"):
-                raise MethodNotAllowed(f"{method} is not allowed on /v2/_catalog")
+                raise MethodNotAllowed(
+                    f"{method} is not allowed on /v2/_catalog", allow=("GET", "HEAD")
+                )
             await _listings.catalog(request, self.registry)
             return
         if route is Route.EXTENSION:
@@ -230,7 +234,8 @@ class RegistryApp:
             return
         handler = _HANDLERS.get((route, method))
         if handler is None:
-            raise MethodNotAllowed(f"{method} is not allowed on {request.path}")
+            allow = tuple(m for (r, m) in _HANDLERS if r is route)
+            raise MethodNotAllowed(f"{method} is not allowed on {request.path}", allow=allow)
         if route is Route.UPLOADS or route is Route.TAGS:
             await handler(request, self.registry, target.name)
         else:

@@ -206,5 +206,11 @@ class PayloadTooLarge(SizeInvalid):
 
 
 class MethodNotAllowed(InvalidArgument):
+    """405, with the ``Allow`` header RFC 9110 requires when ``allow`` names the methods."""
+
     http_status = 405
     oci_code = "UNSUPPORTED"
+
+    def __init__(self, message: str, *, allow: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.headers = {"Allow": ", ".join(allow)} if allow else None
