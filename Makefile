@@ -8,17 +8,28 @@ APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry 
 # Only for benchmarks/: public timing and load tools.
 BENCH_PACKAGES := hyperfine wrk hey
 
-.PHONY: install test lint format serve bench-deps system-deps docker-host clean
+.PHONY: install install-runtime test lint format serve bench-deps system-deps docker-host clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q "uv==$(UV_VERSION)"
 
-$(BIN)/dockyard: pyproject.toml uv.lock | $(BIN)/uv
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+# Two stamps over one venv: the runtime dependencies alone (what `make serve` needs), and those
+# plus the dev group (pytest, ruff, mypy, syft, dive, hadolint…) for `make test` and `make lint`.
+# --inexact: a runtime sync leaves the dev tools (and uv itself) where an earlier sync put them.
+$(VENV)/.runtime-synced: pyproject.toml uv.lock | $(BIN)/uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --no-dev --python $(BIN)/python
 	@touch $@
 
-install: $(BIN)/dockyard
+$(VENV)/.dev-synced: pyproject.toml uv.lock | $(BIN)/uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	@touch $@ $(VENV)/.runtime-synced
+
+# dockyard with its runtime dependencies only
+install-runtime: $(VENV)/.runtime-synced
+
+# dockyard and everything the tests and linters use
+install: $(VENV)/.dev-synced
 
 # Debian packages the interop tests use (real docker, skopeo, umoci, runtimes). Root on Debian only.
 # policy-rc.d keeps the packages from starting system services: the tests run their own dockerd.
@@ -63,7 +74,8 @@ test: install system-deps docker-host
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.
-serve: install
+# Only the runtime dependencies: serving needs no test tools.
+serve: install-runtime
 	$(BIN)/dockyard registry serve
 
 bench-deps:

@@ -199,3 +199,40 @@ def test_the_suite_collects_every_test_file() -> None:
     )
     collected = {line.split("::", 1)[0] for line in done.stdout.splitlines() if "::" in line}
     assert wanted - collected == set()
+
+
+def _makefile_variable(name: str) -> list[str]:
+    """The words of ``NAME := …`` in the Makefile (the first assignment)."""
+    makefile = Path(__file__).resolve().parent.parent / "Makefile"
+    for line in makefile.read_text().splitlines():
+        key, sep, value = line.partition(":=")
+        if sep and key.strip() == name:
+            return value.split()
+    raise AssertionError(f"the Makefile assigns no {name}")
+
+
+def test_readme_names_every_package_make_test_installs() -> None:
+    """The README's "Set up" list of Debian packages is the Makefile's APT_PACKAGES."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    packages = _makefile_variable("APT_PACKAGES")
+    assert packages
+    missing = [p for p in packages if f"`{p}`" not in setup]
+    assert missing == [], f"README's Set up section does not name {missing}"
+
+
+def _make_dry_run(target: str) -> str:
+    """The commands ``make TARGET`` would run in a fresh clone (-B: as if nothing were built)."""
+    repo = Path(__file__).resolve().parent.parent
+    done = run_command(["make", "-n", "-B", target], cwd=repo, timeout=60)
+    return str(done.stdout)
+
+
+def test_make_serve_syncs_only_the_runtime_dependencies() -> None:
+    """``make serve`` installs what the registry needs, not pytest, mypy or syft; ``make test``
+    and ``make lint`` get the dev group."""
+    serve_syncs = [line for line in _make_dry_run("serve").splitlines() if " sync " in line]
+    assert serve_syncs and all("--no-dev" in line for line in serve_syncs), serve_syncs
+    for target in ("test", "lint"):
+        syncs = [line for line in _make_dry_run(target).splitlines() if " sync " in line]
+        assert any("--no-dev" not in line for line in syncs), (target, syncs)

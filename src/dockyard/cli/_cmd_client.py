@@ -25,6 +25,8 @@ from dockyard.client import (
 )
 from dockyard.errors import BlobUnknown, InvalidArgument
 from dockyard.image import (
+    COMPRESSION_NAMES,
+    CompressionPolicy,
     CopyResult,
     ImageDestination,
     ImageSource,
@@ -147,6 +149,26 @@ def logout_cmd(registry: str) -> None:
 # --- pull / push / copy ----------------------------------------------------------------------
 
 
+def compression_options(default_help: str) -> Callable[[F], F]:
+    """--compression and --force-compression (buildx's compression= and force-compression=)."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--force-compression",
+            is_flag=True,
+            help="Convert layers that are already compressed too (e.g. gzip to zstd).",
+        )(func)
+        return click.option(
+            "--compression",
+            type=click.Choice(COMPRESSION_NAMES),
+            default=None,
+            help=f"Compress plain tar layers on the way ({default_help}); compressed layers "
+            "keep their bytes unless --force-compression.",
+        )(func)
+
+    return decorate
+
+
 def _platform(text: str | None) -> Platform | None:
     return Platform.parse(text) if text else None
 
@@ -159,6 +181,7 @@ def _run_copy(
     platform: Platform | None,
     jobs: int,
     quiet: bool,
+    compression: CompressionPolicy | None = None,
 ) -> CopyResult:
     try:
         with make_progress(quiet) as progress:
@@ -169,6 +192,7 @@ def _run_copy(
                 platform=platform,
                 jobs=jobs,
                 progress=progress,
+                compression=compression,
             )
     finally:
         dst.close()
@@ -219,15 +243,26 @@ def pull_cmd(
 @click.argument("ref")
 @click.option("--platform", help="Push one platform of a multi-platform image.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the digest.")
+@compression_options("default: gzip, like docker push")
 @client_options
 @click.pass_context
 def push_cmd(
-    ctx: click.Context, ref: str, platform: str | None, quiet: bool, client: RegistryClient
+    ctx: click.Context,
+    ref: str,
+    platform: str | None,
+    quiet: bool,
+    compression: str | None,
+    force_compression: bool,
+    client: RegistryClient,
 ) -> None:
-    """Push an image from the local store to its registry."""
+    """Push an image from the local store to its registry.
+
+    Plain tar layers (from import or load) are gzipped on the way, as docker push does; the
+    store keeps the compressed layer, so the next push does not compress it again."""
     from dockyard.image import StoreImageSource
 
     reference = _remote_ref(ref)
+    policy = CompressionPolicy.named(compression or "gzip", force=force_compression)
     store = open_store(ctx)
     if not quiet:
         click.echo(f"The push refers to repository [{reference.name}]")
@@ -242,6 +277,7 @@ def push_cmd(
             platform=wanted,
             jobs=client.options.jobs,
             quiet=quiet,
+            compression=policy,
         )
 
     if platform:
@@ -280,6 +316,7 @@ def _stored_platform(store: LocalStore, reference: Reference) -> Platform | None
 @click.option("--platform", help="Platform to copy from a multi-platform image.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@compression_options("default: none, so every digest is kept")
 @client_options
 @click.pass_context
 def copy_cmd(
@@ -290,12 +327,23 @@ def copy_cmd(
     platform: str | None,
     quiet: bool,
     fmt: str,
+    compression: str | None,
+    force_compression: bool,
     client: RegistryClient,
 ) -> None:
     """Copy an image between registries (docker://), OCI layouts (oci:), archives
-    (oci-archive:, docker-archive:) and the local store (a plain name)."""
+    (oci-archive:, docker-archive:) and the local store (a plain name).
+
+    Blobs are copied byte for byte, so digests (and signatures over them) survive; with
+    --compression gzip or zstd plain tar layers are compressed on the way, as push does."""
     src_loc = parse_location(source)
     dst_loc = parse_location(destination)
+    if force_compression and compression is None:
+        raise InvalidArgument(
+            "--force-compression needs --compression: say which compression (none, gzip or "
+            "zstd) every layer should have"
+        )
+    policy = CompressionPolicy.named(compression or "none", force=force_compression)
 
     def store() -> LocalStore:
         return open_store(ctx)
@@ -313,6 +361,7 @@ def copy_cmd(
         platform=_platform(platform),
         jobs=client.options.jobs,
         quiet=quiet or fmt == "json",
+        compression=policy,
     )
     if fmt == "json":
         click.echo(

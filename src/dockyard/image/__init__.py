@@ -11,15 +11,25 @@ if TYPE_CHECKING:
     from dockyard.image._archive_read import LoadedImage, load_archive
     from dockyard.image._archive_write import ArchiveFormat, ArchiveImage, save_archive
     from dockyard.image._blob_image import BlobImage, BlobIndex, BlobLayer, open_any, reachable
+    from dockyard.image._compression_policy import (
+        COMPRESSION_NAMES,
+        CompressionName,
+        CompressionPolicy,
+    )
     from dockyard.image._copy import CopyResult, copy
     from dockyard.image._endpoints import ImageDestination, ImageSource, OpenStream
     from dockyard.image._layout import LayoutBlobs, LayoutDestination, LayoutSource
     from dockyard.image._protocols import BlobSource, Image, ImageIndex, Layer
     from dockyard.image._store import StoreSource, open_store_image
-    from dockyard.image._store_endpoints import StoreDestination, StoreImageSource
+    from dockyard.image._store_endpoints import (
+        StoreDestination,
+        StoreImageSource,
+        StoreLayerVariants,
+    )
     from dockyard.image._transports import Location, TransportKind, parse_location
 
 __all__ = [
+    "COMPRESSION_NAMES",
     "ArchiveDestination",
     "ArchiveFormat",
     "ArchiveImage",
@@ -28,6 +38,8 @@ __all__ = [
     "BlobIndex",
     "BlobLayer",
     "BlobSource",
+    "CompressionName",
+    "CompressionPolicy",
     "CopyResult",
     "Image",
     "ImageDestination",
@@ -42,6 +54,7 @@ __all__ = [
     "OpenStream",
     "StoreDestination",
     "StoreImageSource",
+    "StoreLayerVariants",
     "StoreSource",
     "TransportKind",
     "copy",
@@ -56,6 +69,7 @@ __all__ = [
 #: Where each public name lives. Submodules load on first use (PEP 562), so a registry copy
 #: does not import the archive readers, the local store or the compressors it never touches.
 _WHERE = {
+    "COMPRESSION_NAMES": "_compression_policy",
     "ArchiveDestination": "_archive_endpoints",
     "ArchiveFormat": "_archive_write",
     "ArchiveImage": "_archive_write",
@@ -64,6 +78,8 @@ _WHERE = {
     "BlobIndex": "_blob_image",
     "BlobLayer": "_blob_image",
     "BlobSource": "_protocols",
+    "CompressionName": "_compression_policy",
+    "CompressionPolicy": "_compression_policy",
     "CopyResult": "_copy",
     "Image": "_protocols",
     "ImageDestination": "_endpoints",
@@ -78,6 +94,7 @@ _WHERE = {
     "OpenStream": "_endpoints",
     "StoreDestination": "_store_endpoints",
     "StoreImageSource": "_store_endpoints",
+    "StoreLayerVariants": "_store_endpoints",
     "StoreSource": "_store",
     "TransportKind": "_transports",
     "copy": "_copy",

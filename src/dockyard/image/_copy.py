@@ -2,7 +2,9 @@
 
 Blobs move in parallel (a bounded thread pool), each verified against its digest; blobs the
 destination already has are skipped, and registries may mount them from another repository.
-Bytes are never recompressed, so manifest digests (and signatures over them) survive.
+By default bytes are copied as they are, so manifest digests (and signatures over them) survive;
+a :class:`CompressionPolicy` compresses plain tar layers on the way (what ``docker push`` does)
+or converts every layer (buildx's ``force-compression``), rewriting the manifests that name them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import BinaryIO
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.image._compression_policy import CompressionPolicy
 from dockyard.image._endpoints import ImageDestination, ImageSource
+from dockyard.image._protocols import BlobSource
+from dockyard.image._recompress import Recompressor
 from dockyard.oci import Descriptor, Index, Manifest, Platform, parse_manifest_or_index
 from dockyard.progress import NullProgress, Progress
 from dockyard.record import field, record
@@ -44,6 +49,7 @@ class _Plan:
     root_raw: bytes
     manifests: list[tuple[Descriptor, bytes]]  # children, written before the root
     blobs: list[Descriptor]
+    images: list[Manifest]
 
 
 def copy(
@@ -54,21 +60,42 @@ def copy(
     platform: Platform | None = None,
     jobs: int = DEFAULT_JOBS,
     progress: Progress | None = None,
+    compression: CompressionPolicy | None = None,
 ) -> CopyResult:
     """Copy the image ``src`` names to ``dst``. From an index, ``all_platforms`` copies every
     platform (the index keeps its digest); otherwise one platform (``platform``, default this
-    machine's) is chosen as docker does."""
+    machine's) is chosen as docker does. ``compression`` (default: none) says what to do to
+    layer compression on the way."""
     progress = progress or NullProgress()
     plan = _plan(src, dst, all_platforms, platform)
-    result = CopyResult(plan.root)
+    recompressor = Recompressor(src, plan.images, compression or CompressionPolicy(None))
+    try:
+        return _run(src, dst, plan, recompressor, jobs, progress)
+    finally:
+        recompressor.close()
+
+
+def _run(
+    src: ImageSource,
+    dst: ImageDestination,
+    plan: _Plan,
+    recompressor: Recompressor,
+    jobs: int,
+    progress: Progress,
+) -> CopyResult:
+    copied: list[Digest] = []
+    skipped: list[Digest] = []
+    mounted: list[Digest] = []
     lock = threading.Lock()
 
     def one(blob: Descriptor) -> None:
-        outcome = _copy_blob(src, dst, blob, progress)
+        if recompressor.converts(blob):
+            blob = _convert(recompressor, blob, progress)
+            outcome = _copy_blob(recompressor.blobs, None, dst, blob, progress)
+        else:
+            outcome = _copy_blob(src.blobs, src, dst, blob, progress)
         with lock:
-            {"copied": result.copied, "skipped": result.skipped, "mounted": result.mounted}[
-                outcome
-            ].append(blob.digest)
+            {"copied": copied, "skipped": skipped, "mounted": mounted}[outcome].append(blob.digest)
 
     if plan.blobs:
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(plan.blobs)))) as pool:
@@ -77,11 +104,34 @@ def copy(
         for error in errors:
             if error is not None:
                 raise error
-    for descriptor, raw in plan.manifests:
+    root, root_raw, manifests = recompressor.rewrite(plan.root, plan.root_raw, plan.manifests)
+    for descriptor, raw in manifests:
         dst.put_manifest(descriptor, raw)
-    dst.commit(plan.root, plan.root_raw)
-    progress.message(f"Digest: {plan.root.digest}")
-    return result
+    dst.commit(root, root_raw)
+    progress.message(f"Digest: {root.digest}")
+    return CopyResult(root, copied, skipped, mounted)
+
+
+def _convert(recompressor: Recompressor, layer: Descriptor, progress: Progress) -> Descriptor:
+    """Compress one layer (unless an earlier copy did), with its own progress bar."""
+    key = f"{layer.digest.short}/compress"
+    started = False
+
+    def counted(stream: BinaryIO) -> BinaryIO:
+        nonlocal started
+        started = True
+        progress.start(key, f"{layer.digest.short} (compressing)", layer.size)
+        return _Counted(stream, progress, key)  # type: ignore[return-value]
+
+    try:
+        converted, _ = recompressor.convert(layer, counted)
+    except BaseException:
+        if started:
+            progress.finish(key, "Failed")
+        raise
+    if started:
+        progress.finish(key, f"Compressed to {converted.digest.short}")
+    return converted
 
 
 def _plan(
@@ -117,7 +167,7 @@ def _plan(
                 continue  # non-distributable layers stay where their URLs say
             seen.add(blob.digest)
             blobs.append(blob)
-    return _Plan(root, raw, manifests, blobs)
+    return _Plan(root, raw, manifests, blobs, images)
 
 
 def _bare(descriptor: Descriptor) -> Descriptor:
@@ -137,14 +187,19 @@ def _walk(src: ImageSource, index: Index) -> Iterator[tuple[Descriptor, bytes, M
 
 
 def _copy_blob(
-    src: ImageSource, dst: ImageDestination, blob: Descriptor, progress: Progress
+    blobs: BlobSource,
+    mount_from: ImageSource | None,
+    dst: ImageDestination,
+    blob: Descriptor,
+    progress: Progress,
 ) -> str:
+    """Copy one blob from ``blobs``; ``mount_from`` is the source a registry may mount from."""
     key = blob.digest.short
     if dst.has_blob(blob):
         progress.start(key, f"{key}", blob.size)
         progress.finish(key, "Already exists")
         return "skipped"
-    if dst.mount_blob(blob, src):
+    if mount_from is not None and dst.mount_blob(blob, mount_from):
         progress.start(key, f"{key}", blob.size)
         progress.finish(key, "Mounted")
         return "mounted"
@@ -155,7 +210,7 @@ def _copy_blob(
         for old in counted:  # a retry starts over: take back what the bar showed
             progress.advance(key, -old.count)
             old.count = 0
-        stream = _Counted(src.blobs.open_blob(blob), progress, key)
+        stream = _Counted(blobs.open_blob(blob), progress, key)
         counted.append(stream)
         return stream  # type: ignore[return-value]
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from dockyard.errors import FailedPrecondition
+from dockyard.content import ContentStore
+from dockyard.digest import Digest
+from dockyard.errors import DigestInvalid, FailedPrecondition, Unsupported
+from dockyard.image._compression_policy import LayerCompression
 from dockyard.image._endpoints import ImageSource, OpenStream
 from dockyard.image._store import StoreSource
-from dockyard.local import LocalStore
+from dockyard.local import GC_REF_LABEL, LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Manifest, parse_manifest_or_index
 from dockyard.reference import Reference
 
-__all__ = ["StoreDestination", "StoreImageSource"]
+__all__ = ["StoreDestination", "StoreImageSource", "StoreLayerVariants"]
+
+#: Label on a layer naming its compressed variant (docker keeps the same cache). It is a gc
+#: reference, so the variant lives exactly as long as the layer does.
+VARIANT_LABEL = GC_REF_LABEL + "variant."
 
 
 class StoreImageSource:
@@ -31,8 +38,50 @@ class StoreImageSource:
         descriptor = self.store.resolve(self.ref)
         return descriptor, self._blobs.read_blob(descriptor)
 
+    def layer_variants(self) -> StoreLayerVariants:
+        """Push keeps the layers it compresses in the store, so the next push reuses them."""
+        return StoreLayerVariants(self.store)
+
     def close(self) -> None:
         pass
+
+
+class StoreLayerVariants:
+    """Converted layers in the local store (under a lease while a copy writes them), each
+    recorded by a label on the layer it came from."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self._stack = ExitStack()
+        self._lease = self._stack.enter_context(store.lease(description="compressed layers"))
+
+    @property
+    def content(self) -> ContentStore:
+        return self.store.content
+
+    def recall(self, layer: Digest, compression: LayerCompression) -> tuple[Digest, int] | None:
+        value = self.store.labels(layer).get(_variant_label(compression))
+        if value is None:
+            return None
+        try:
+            variant = Digest.parse(value)
+        except (DigestInvalid, Unsupported):
+            return None
+        self._lease.add(variant)
+        if not self.store.content.exists(variant):
+            return None
+        return variant, self.store.content.size(variant)
+
+    def remember(self, layer: Digest, compression: LayerCompression, variant: Digest) -> None:
+        self._lease.add(variant)
+        self.store.set_labels(layer, {_variant_label(compression): str(variant)})
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _variant_label(compression: LayerCompression) -> str:
+    return VARIANT_LABEL + (compression or "tar")
 
 
 class StoreDestination:
