@@ -24,6 +24,7 @@ from _infra._images import (
     save_image,
     tar_rootfs,
 )
+from _infra._podman import Podman
 from _infra._process import CommandFailed, run_command
 from _infra._registry import (
     RunningRegistry,
@@ -45,6 +46,7 @@ __all__ = [
     "DaemonUnavailable",
     "DockerDaemon",
     "MultiLayerSpec",
+    "Podman",
     "RunningRegistry",
     "build_busybox_image",
     "build_multilayer_image",

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ if _HERE not in sys.path:
 
 from registry_helpers import ASGIClient, RegistryProcess, start_registry  # noqa: E402
 
-from _infra import run_command  # noqa: E402
+from _infra import Podman  # noqa: E402
 from dockyard.registry import Registry, RegistryApp  # noqa: E402
 
 
@@ -44,17 +42,6 @@ def registry_server(tmp_path: Path) -> Iterator[RegistryProcess]:
     """``dockyard registry serve`` as a real process on 127.0.0.1 (a free port)."""
     with start_registry(tmp_path / "served") as server:
         yield server
-
-
-@dataclass
-class Podman:
-    """podman as root with its own storage (vfs), run root and auth file under a temp dir."""
-
-    base: list[str]
-    env: dict[str, str]
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run_command([*self.base, *args], env=self.env, check=check, timeout=300)
 
 
 @pytest.fixture

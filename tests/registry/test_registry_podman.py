@@ -12,8 +12,7 @@ import httpx
 from registry_helpers import start_registry
 from test_registry_gc_live import gzip_tar, oci_layout
 
-from _infra import run_command, run_dockyard
-from conftest import Podman
+from _infra import Podman, run_command, run_dockyard
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 

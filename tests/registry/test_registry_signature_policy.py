@@ -11,8 +11,7 @@ import pytest
 from registry_helpers import start_registry
 from test_registry_gc_live import gzip_tar, oci_layout
 
-from _infra import run_command, run_dockyard
-from conftest import Podman
+from _infra import Podman, run_command, run_dockyard
 from dockyard.errors import InvalidArgument
 from dockyard.registry.policy import signature_enforcement
 
