@@ -272,3 +272,38 @@ def test_delete_disabled(tmp_path: object) -> None:
         assert r.status_code == 405
         assert client.get(f"/v2/app/manifests/{img.digest}").status_code == 200
     registry.close()
+
+
+# --- references that cannot exist -----------------------------------------------------------
+
+#: tags no manifest can have: a leading '.' or '-', 129 characters, a character tags lack
+IMPOSSIBLE_TAGS = ("-bad", ".bad", "a" * 129, "bad%21tag", "b@d")
+
+
+def test_get_head_delete_of_an_impossible_tag_is_manifest_unknown(client: ASGIClient) -> None:
+    """The OCI conformance suite and distribution answer 404 for a reference that cannot
+    exist; a pull (GET/HEAD) or a DELETE of one is not a malformed request."""
+    push_image(client, "app", "v1")
+    for repository in ("app", "never-pushed"):
+        for tag in IMPOSSIBLE_TAGS:
+            url = f"/v2/{repository}/manifests/{tag}"
+            r = client.get(url)
+            assert r.status_code == 404, (url, r.text)
+            assert error_code(r) == "MANIFEST_UNKNOWN", (url, r.text)
+            assert client.head(url).status_code == 404, url
+            r = client.delete(url)
+            assert r.status_code == 404, (url, r.text)
+            assert error_code(r) == "MANIFEST_UNKNOWN", (url, r.text)
+    assert client.get("/v2/app/tags/list").json()["tags"] == ["v1"]
+
+
+def test_put_with_an_impossible_tag_stays_manifest_invalid(client: ASGIClient) -> None:
+    img = push_image(client, "app", None)
+    for tag in IMPOSSIBLE_TAGS:
+        r = client.put(
+            f"/v2/app/manifests/{tag}", content=img.manifest, headers={"content-type": OCI_MANIFEST}
+        )
+        assert r.status_code == 400, (tag, r.text)
+        assert error_code(r) == "MANIFEST_INVALID"
+        assert "invalid tag" in r.json()["errors"][0]["message"]
+    assert client.get("/v2/app/tags/list").json()["tags"] == []

@@ -8,6 +8,7 @@ from dockyard.digest import SHA256, Digest
 from dockyard.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid
 from dockyard.oci import Index, Manifest, mediatypes, parse_manifest_or_index
 from dockyard.registry._names import is_digest, parse_digest
+from dockyard.registry._validation import IndexValidation
 from dockyard.registry.metadata import NewManifest, RegistryMetadata
 from dockyard.registry.storage import StorageDriver, blob_key
 
@@ -41,10 +42,13 @@ def check_manifest(
     body: bytes,
     content_type: str | None,
     storage: StorageDriver | None = None,
+    indexes: IndexValidation | None = None,
 ) -> NewManifest:
     """Parse and validate a pushed manifest against what ``repository`` holds. With
     ``storage``, a blob counts as present only when its bytes are there too (a crash between
-    recording a blob and renaming its file into place leaves a record without bytes)."""
+    recording a blob and renaming its file into place leaves a record without bytes).
+    ``indexes`` says which children of an index must be there already (None: all); every child is
+    recorded as a reference either way, so one pushed later is kept by garbage collection."""
     algorithm = parse_digest(reference).algorithm if is_digest(reference) else SHA256
     parsed = parse_manifest_or_index(body, _declared(content_type), algorithm=algorithm)
     if is_digest(reference) and str(parsed.digest) != reference:
@@ -66,7 +70,8 @@ def check_manifest(
         artifact_type: str | None = parsed.artifact_type or parsed.config.media_type
     else:
         children = {str(d.digest) for d in parsed.manifests}
-        missing = children - meta.existing_manifests(repository, children)
+        required = (indexes or IndexValidation()).required_children(parsed)
+        missing = required - meta.existing_manifests(repository, required)
         what = "manifest"
         artifact_type = _index_artifact_type(parsed)
     if missing:

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from dockyard.digest import Digest
-from dockyard.errors import DigestInvalid, ManifestInvalid, NameInvalid, Unsupported
+from dockyard.errors import (
+    DigestInvalid,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    Unsupported,
+)
 
-__all__ = ["MAX_NAME", "check_name", "is_digest", "parse_digest", "parse_reference"]
+__all__ = [
+    "MAX_NAME",
+    "check_name",
+    "check_tag",
+    "is_digest",
+    "parse_digest",
+    "parse_lookup_reference",
+    "parse_reference",
+    "parse_tags",
+]
 
 #: distribution's limit on a repository name
 MAX_NAME = 255
@@ -43,13 +59,47 @@ def is_digest(reference: str) -> bool:
     return ":" in reference
 
 
+_TAG_RULE = (
+    "tags are 1-128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+)
+
+
+def check_tag(tag: str) -> str:
+    """``tag`` when it is a valid tag; MANIFEST_INVALID saying why otherwise (a push)."""
+    if not _TAG.fullmatch(tag):
+        raise ManifestInvalid(f"invalid tag {tag!r}: {_TAG_RULE}")
+    return tag
+
+
 def parse_reference(reference: str) -> str:
-    """A manifest reference (tag or digest), checked; digests come back in canonical form."""
+    """A manifest reference (tag or digest) a push names, checked; digests come back in
+    canonical form. A malformed one is MANIFEST_INVALID (DIGEST_INVALID for a digest)."""
+    if is_digest(reference):
+        return str(parse_digest(reference))
+    return check_tag(reference)
+
+
+def parse_lookup_reference(reference: str) -> str:
+    """A manifest reference a pull or a delete names. A tag no manifest can have is
+    MANIFEST_UNKNOWN (404), as distribution and the OCI conformance suite answer: a reference
+    that cannot exist is not there, whatever it looks like."""
     if is_digest(reference):
         return str(parse_digest(reference))
     if not _TAG.fullmatch(reference):
-        raise ManifestInvalid(
-            f"invalid tag {reference!r}: tags are 1-128 characters of letters, digits, "
-            "'_', '.' and '-', not starting with '.' or '-'"
+        raise ManifestUnknown(
+            f"manifest {reference!r} is unknown: it is not a valid tag ({_TAG_RULE})"
         )
     return reference
+
+
+def parse_tags(reference: str, tags: Iterable[str]) -> tuple[str, ...]:
+    """The ``?tag=`` parameters of a manifest PUT, checked, each once, in order. Any invalid
+    one fails them all (MANIFEST_INVALID); they need a PUT by digest, as the distribution
+    spec has them (a PUT by tag names its one tag in the URL)."""
+    out = tuple(dict.fromkeys(check_tag(tag) for tag in tags))
+    if out and not is_digest(reference):
+        raise ManifestInvalid(
+            f"tag query parameters need a PUT by digest, not by tag {reference!r}",
+            hint="PUT /v2/<name>/manifests/<digest>?tag=a&tag=b, or one PUT per tag",
+        )
+    return out

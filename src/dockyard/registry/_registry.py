@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -18,10 +19,11 @@ from dockyard.oci import mediatypes
 from dockyard.record import record
 from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
-from dockyard.registry._names import is_digest
+from dockyard.registry._names import check_tag, is_digest, parse_tags
 from dockyard.registry._quarantine import quarantine_blob
 from dockyard.registry._shared import SharedGenerations
 from dockyard.registry._uploads import BlobUploads
+from dockyard.registry._validation import IndexValidation
 from dockyard.registry.metadata import Database, GCQueries, ManifestRecord, RegistryMetadata
 from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
 
@@ -64,6 +66,8 @@ class BlobHandle:
 class PushedManifest:
     digest: str
     subject: str | None
+    #: the tags now pointing at it (the URL's tag, or the ``?tag=`` parameters)
+    tags: tuple[str, ...] = ()
 
 
 class Registry:
@@ -77,6 +81,7 @@ class Registry:
         delete_enabled: bool = True,
         cache: bool = True,
         shared: SharedGenerations | None = None,
+        index_validation: IndexValidation | None = None,
     ) -> None:
         self.storage = storage
         self.meta = meta
@@ -88,6 +93,8 @@ class Registry:
         self._seen_generation = GCQueries(meta.db).generation()
         #: checked before a manifest is served by GET or HEAD; pushes are never checked
         self.pull_policy: PullPolicy | None = None
+        #: which children of a pushed index must be here already (default: all of them)
+        self.index_validation = index_validation or IndexValidation()
 
     @classmethod
     def open(
@@ -97,6 +104,7 @@ class Registry:
         database: str | None = None,
         delete_enabled: bool = True,
         cache: bool = True,
+        index_validation: IndexValidation | None = None,
     ) -> Registry:
         """A registry keeping blobs under ``root`` and metadata in ``root/registry.db``
         (or ``database``, an SQLAlchemy URL). Every process opening ``root`` shares the
@@ -111,6 +119,7 @@ class Registry:
             delete_enabled=delete_enabled,
             cache=cache,
             shared=shared,
+            index_validation=index_validation,
         )
 
     def close(self) -> None:
@@ -206,15 +215,34 @@ class Registry:
         return self.cache.manifest(repository, reference)
 
     def put_manifest(
-        self, repository: str, reference: str, body: bytes, content_type: str | None
+        self,
+        repository: str,
+        reference: str,
+        body: bytes,
+        content_type: str | None,
+        tags: Iterable[str] = (),
     ) -> PushedManifest:
-        new = check_manifest(self.meta, repository, reference, body, content_type, self.storage)
+        """Store a pushed manifest under ``reference`` (a tag or its digest). ``tags`` (only
+        with a digest) are applied with it, in the same transaction; one invalid tag fails
+        the push and nothing is stored."""
+        applied = parse_tags(reference, tags)
+        if not is_digest(reference):
+            applied = (check_tag(reference),)
+        new = check_manifest(
+            self.meta,
+            repository,
+            reference,
+            body,
+            content_type,
+            self.storage,
+            self.index_validation,
+        )
         self.cache.invalidate(repository)
         try:
-            self.meta.put_manifest(repository, new, None if is_digest(reference) else reference)
+            self.meta.put_manifest(repository, new, applied)
         finally:
             self._changed(repository)
-        return PushedManifest(new.digest, new.subject)
+        return PushedManifest(new.digest, new.subject, applied)
 
     def delete_manifest(self, repository: str, reference: str) -> None:
         self.cache.invalidate(repository)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import sys
 import time
@@ -12,7 +13,13 @@ from dockyard import __version__
 from dockyard.registry._debug import DebugPages, DebugServer, check_debug_addr, start_debug_server
 from dockyard.registry._https import HTTPSServer
 from dockyard.registry._registry import Registry
-from dockyard.registry._workers import MetricsExchange, Worker, listen_socket, run_workers
+from dockyard.registry._workers import (
+    MetricsExchange,
+    Worker,
+    bind_listener,
+    listen_socket,
+    run_workers,
+)
 from dockyard.registry.accesslog import AccessEntry, AccessLog, new_request_id
 from dockyard.registry.auth import HtpasswdAuthenticator
 from dockyard.registry.config import RegistryConfig
@@ -105,6 +112,7 @@ def _build_app(
         config.storage.rootdirectory,
         database=config.database_url,
         delete_enabled=config.storage.delete_enabled,
+        index_validation=config.index_validation,
     )
     if config.sections.get("policies") is not None:
         from dockyard.registry.policy import signature_enforcement
@@ -203,6 +211,10 @@ def serve(config: RegistryConfig) -> None:
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
     workers = config.http.workers
+    # bound before "listening" is said: a busy port is one error line, never success then one
+    bound = bind_listener(host, port, reuse_port=workers > 1)
+    if workers > 1:
+        bound.close()  # that proved the address free; each worker binds its own (REUSEPORT)
     log.info(
         "dockyard registry %s listening on %s://%s:%d (data in %s%s%s)",
         __version__,
@@ -214,7 +226,7 @@ def serve(config: RegistryConfig) -> None:
         f", {workers} worker processes" if workers > 1 else "",
     )
     if workers == 1:
-        _serve(config, None, context)
+        _serve(config, None, context, bound)
         return
     # create the database (schema, WAL mode, the scan tables) once, before the workers open it
     # together: concurrent CREATE TABLEs in SQLite fail with "database is locked"
@@ -231,10 +243,15 @@ def serve(config: RegistryConfig) -> None:
         raise SystemExit(code)
 
 
-def _serve(config: RegistryConfig, worker: Worker | None, context: ssl.SSLContext | None) -> None:
-    """One server process. With TLS, uvicorn is given no TLS settings: :class:`HTTPSServer`
-    accepts the connections and upgrades them with ``context``, the one :func:`server_context`
-    validated."""
+def _serve(
+    config: RegistryConfig,
+    worker: Worker | None,
+    context: ssl.SSLContext | None,
+    listener: socket.socket | None = None,
+) -> None:
+    """One server process, on ``listener`` when the caller bound it already. With TLS, uvicorn
+    is given no TLS settings: :class:`HTTPSServer` accepts the connections and upgrades them
+    with ``context``, the one :func:`server_context` validated."""
     import uvicorn
 
     host, port = config.http.host_port
@@ -265,6 +282,8 @@ def _serve(config: RegistryConfig, worker: Worker | None, context: ssl.SSLContex
         backlog=4096,
     )
     sockets = None if worker is None else [listen_socket(host, port, reuse_port=True)]
+    if listener is not None:
+        sockets = [listener]
     server = uvicorn.Server(uv)
     if context is not None:
         sockets = sockets or [listen_socket(host, port, reuse_port=False)]

@@ -37,9 +37,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from dockyard.errors import Unavailable
 from dockyard.registry.metrics import RegistryMetrics, Snapshot
 
-__all__ = ["MetricsExchange", "Worker", "listen_socket", "run_workers"]
+__all__ = ["MetricsExchange", "Worker", "bind_listener", "listen_socket", "run_workers"]
 
 log = logging.getLogger("dockyard.registry")
 
@@ -84,6 +85,20 @@ def listen_socket(host: str, port: int, *, reuse_port: bool, backlog: int = 4096
     return sock
 
 
+def bind_listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """:func:`listen_socket`, with a failure (a busy port, a privileged one, an address this
+    machine does not have) as one error naming the address: Unavailable."""
+    try:
+        return listen_socket(host, port, reuse_port=reuse_port)
+    except OSError as exc:
+        shown = f"[{host}]" if ":" in host else host
+        reason = (exc.strerror or str(exc)).lower()
+        raise Unavailable(
+            f"cannot listen on {shown}:{port}: {reason}",
+            hint="stop what uses the address or choose another with --addr (http.addr)",
+        ) from None
+
+
 @dataclass(slots=True)
 class _Child:
     index: int
@@ -107,7 +122,7 @@ def run_workers(count: int, host: str, port: int, serve: Callable[[Worker], None
     """Fork ``count`` workers each calling ``serve(worker)`` and keep them running until
     SIGTERM/SIGINT; the exit code for the parent (0 when told to stop)."""
     # bind once here first, so that an address in use fails now, with one clear message
-    listen_socket(host, port, reuse_port=True).close()
+    bind_listener(host, port, reuse_port=True).close()
     run_dir = Path(tempfile.mkdtemp(prefix="dockyard-registry-"))
     children: dict[int, _Child] = {}  # by pipe
     delays = dict.fromkeys(range(count), BACKOFF_FIRST)

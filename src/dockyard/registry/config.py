@@ -49,6 +49,7 @@ from dockyard.registry._config_tree import (
     load_yaml_text,
     set_path,
 )
+from dockyard.registry._validation import IndexValidation, index_validation_from_section
 from dockyard.registry.limits import Limits, limits_from_section
 
 if TYPE_CHECKING:
@@ -155,11 +156,32 @@ SCHEMA = Section(
         ),
         # strict in dockyard.registry.limits, which also accepts header-bytes for headerbytes
         "limits": OPAQUE,
+        # distribution 3's manifest validation; only index completeness is acted on. Not
+        # strict: every setting here relaxes a check, so a misspelt key leaves it checking
+        "validation": Section(
+            {
+                "disabled": IGNORED,
+                "enabled": IGNORED,
+                "manifests": Section(
+                    {
+                        "urls": IGNORED,
+                        "indexes": Section(
+                            {
+                                "platforms": STR,
+                                "platformlist": ListOf(
+                                    Section({"os": STR, "architecture": STR})
+                                ),
+                            }
+                        ),
+                    }
+                ),
+            }
+        ),
         **{
             name: IGNORED
             for name in (
                 "middleware", "reporting", "notifications", "redis", "health", "proxy",
-                "compatibility", "validation", "policy", "catalog",
+                "compatibility", "policy", "catalog",
             )
         },
     }
@@ -248,6 +270,8 @@ class RegistryConfig:
     database_url: str | None = None
     #: The ``scanning:`` section, validated (None: no scanning).
     scanning: ScanningConfig | None = None
+    #: Which children of a pushed index must exist (``validation.manifests.indexes``).
+    index_validation: IndexValidation = field(default_factory=IndexValidation)
     #: ``policies`` and ``scanning`` as checked against SCHEMA, for the modules that read them.
     sections: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -349,6 +373,7 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         limits=limits_from_section(tree.get("limits")),
         database_url=tree.get("database", {}).get("url"),
         scanning=_scanning(sections.get("scanning")),
+        index_validation=index_validation_from_section(tree.get("validation")),
         sections=sections,
         warnings=tuple(warnings),
     )

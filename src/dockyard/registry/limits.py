@@ -51,6 +51,7 @@ class Limits:
     max_connections: int = 10_000
     # bodies
     manifest_bytes: int = 4 << 20
+    tags_per_put: int = 100
     blob_bytes: int = 64 << 30
     upload_session_lifetime: float = 7 * 24 * 3600.0
     verify_read_bytes: int = 1 << 20
@@ -77,6 +78,8 @@ LIMIT_SPECS: tuple[LimitSpec, ...] = (
               "503 Service Unavailable, connection closed"),
     LimitSpec("manifest_bytes", "bytes", "a manifest PUT body (registry:2: 4 MiB)",
               "413 SIZE_INVALID, body read no further"),
+    LimitSpec("tags_per_put", "count", "distinct `?tag=` parameters of one manifest PUT by digest",
+              "414 URI Too Long, MANIFEST_INVALID; nothing stored or tagged"),
     LimitSpec("blob_bytes", "bytes", "one blob upload, all its chunks together",
               "413 SIZE_INVALID, body read no further; the upload keeps what it had"),
     LimitSpec("upload_session_lifetime", "seconds", "an upload session's idle lifetime",

@@ -1,13 +1,32 @@
-"""GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference> (a tag or a digest)."""
+"""GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference> (a tag or a digest).
+
+A PUT by digest may carry ``?tag=a&tag=b`` (the distribution spec's next release): every tag is
+applied with the manifest, in one transaction, and named in an ``OCI-Tag`` response header.
+"""
 
 from __future__ import annotations
 
-from dockyard.registry._names import parse_reference
+from urllib.parse import parse_qs
+
+from dockyard.errors import ManifestInvalid
+from dockyard.registry._names import parse_lookup_reference, parse_reference, parse_tags
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import API_VERSION, MethodNotAllowed, Request, read_body, send_bytes
 from dockyard.registry.metadata import ManifestRecord
 
-__all__ = ["delete_manifest", "get_manifest", "put_manifest"]
+__all__ = ["TooManyTags", "delete_manifest", "get_manifest", "put_manifest"]
+
+
+class TooManyTags(ManifestInvalid):
+    """More ``?tag=`` parameters than ``limits.tagsperput`` (the spec's 414 for the case)."""
+
+    http_status = 414
+
+
+def _tag_params(request: Request) -> list[str]:
+    """Every ``tag`` query parameter, in order (an empty one too: it is an invalid tag)."""
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    return parse_qs(raw, keep_blank_values=True).get("tag", [])
 
 
 def _headers(record: ManifestRecord) -> list[tuple[bytes, bytes]]:
@@ -24,7 +43,7 @@ def _headers(record: ManifestRecord) -> list[tuple[bytes, bytes]]:
 async def get_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
     record = registry.cached_manifest(name, reference)
     if record is None:
-        record = await request.run(registry.manifest, name, parse_reference(reference))
+        record = await request.run(registry.manifest, name, parse_lookup_reference(reference))
     policy = registry.pull_policy
     # Only a GET hands out the manifest; HEAD (digest, size, type) stays open, as in Harbor's
     # content trust, so that a signer (dockyard sign, cosign) can resolve what it signs.
@@ -44,11 +63,20 @@ async def get_manifest(request: Request, registry: Registry, name: str, referenc
 
 async def put_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
     reference = parse_reference(reference)
+    # checked before the body is read: a request that cannot succeed costs no upload
+    tags = parse_tags(reference, _tag_params(request))
+    limit = request.limits.tags_per_put
+    if len(tags) > limit:
+        raise TooManyTags(
+            f"{len(tags)} tags in one manifest PUT; at most {limit} are allowed "
+            "(limits.tagsperput)",
+            hint="push the rest in another PUT by the same digest",
+        )
     body = await read_body(
         request, request.limits.manifest_bytes, "manifest", "limits.manifestbytes"
     )
     pushed = await request.run(
-        registry.put_manifest, name, reference, body, request.header("content-type")
+        registry.put_manifest, name, reference, body, request.header("content-type"), tags
     )
     headers = [
         (b"location", f"/v2/{name}/manifests/{pushed.digest}".encode()),
@@ -56,11 +84,12 @@ async def put_manifest(request: Request, registry: Registry, name: str, referenc
     ]
     if pushed.subject is not None:
         headers.append((b"oci-subject", pushed.subject.encode()))
+    headers += [(b"oci-tag", tag.encode()) for tag in tags]
     await send_bytes(request.send, 201, b"", headers)
 
 
 async def delete_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
-    reference = parse_reference(reference)
+    reference = parse_lookup_reference(reference)
     if not registry.delete_enabled:
         raise MethodNotAllowed("deleting is disabled on this registry (storage.delete.enabled)")
     await request.run(registry.delete_manifest, name, reference)

@@ -212,7 +212,9 @@ class RegistryMetadata:
         with self.db.read() as conn:
             return {r[0] for r in conn.execute(q)}
 
-    def put_manifest(self, repository: str, m: NewManifest, tag: str | None) -> None:
+    def put_manifest(self, repository: str, m: NewManifest, tag_names: Iterable[str] = ()) -> None:
+        """Store ``m`` (once) and point every tag in ``tag_names`` at it, in one transaction: the
+        manifest and all its tags are recorded together, or nothing is."""
         now = time.time()
         with self.db.write() as conn:
             repo = _ensure_repo(conn, repository)
@@ -237,7 +239,7 @@ class RegistryMetadata:
                 refs += [{"manifest_id": mid, "digest": d, "kind": "manifest"} for d in m.children]
                 if refs:
                     conn.execute(manifest_refs.insert(), refs)
-            if tag is not None:
+            for tag in tag_names:
                 upsert(
                     conn,
                     tags,
