@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dockyard import __version__
 from dockyard.registry._debug import DebugPages, DebugServer, check_debug_addr, start_debug_server
 from dockyard.registry._https import HTTPSServer
+from dockyard.registry._maintenance import FsckSchedule
 from dockyard.registry._registry import Registry
 from dockyard.registry._workers import (
     MetricsExchange,
@@ -267,6 +268,11 @@ def _serve(
             started=time.monotonic(),
         )
         debug = start_debug_server(config.http.debug_addr, pages)
+    checks: FsckSchedule | None = None
+    interval = config.storage.fsck_interval
+    if interval is not None and (worker is None or worker.index == 0):
+        quarantine = config.storage.fsck_quarantine
+        checks = FsckSchedule(app.registry, interval, quarantine=quarantine).start()
     http = protocol_class(config.limits)  # the framing limits: request line, headers, timeouts
     uv = uvicorn.Config(
         app,
@@ -293,6 +299,8 @@ def _serve(
     try:
         server.run(sockets=sockets)
     finally:
+        if checks is not None:
+            checks.close()
         if debug is not None:
             debug.close()
         app.registry.close()

@@ -26,11 +26,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import InvalidArgument, NotFound, Unsupported
-from dockyard.record import field, record
 from dockyard.registry._config_tree import (
     BOOL,
     DRIVERS,
@@ -50,7 +50,7 @@ from dockyard.registry._config_tree import (
     set_path,
 )
 from dockyard.registry._validation import IndexValidation, index_validation_from_section
-from dockyard.registry.limits import Limits, limits_from_section
+from dockyard.registry.limits import Limits, limits_from_section, parse_duration
 
 if TYPE_CHECKING:
     from dockyard.registry.scanning import ScanningConfig
@@ -96,7 +96,12 @@ SCHEMA = Section(
                 "filesystem": Section({"rootdirectory": STR, "maxthreads": IGNORED}),
                 "delete": Section({"enabled": BOOL}),
                 "maintenance": Section(
-                    {"readonly": Section({"enabled": BOOL}), "uploadpurging": IGNORED}
+                    {
+                        "readonly": Section({"enabled": BOOL}),
+                        "uploadpurging": IGNORED,
+                        # dockyard's own: `dockyard registry fsck` on a schedule, in the server
+                        "fsck": Section({"enabled": BOOL, "interval": STR, "quarantine": BOOL}),
+                    }
                 ),
                 **{name: OPAQUE for name in ("inmemory", "s3", "azure", "gcs", "swift", "oss")},
                 **{name: IGNORED for name in ("cache", "redirect", "tag")},
@@ -188,7 +193,7 @@ SCHEMA = Section(
 )  # fmt: skip
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class TLSConfig:
     certificate: Path
     key: Path
@@ -198,7 +203,7 @@ class TLSConfig:
     ciphersuites: tuple[str, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class HTTPConfig:
     addr: str = DEFAULT_ADDR
     net: str = "tcp"
@@ -228,21 +233,25 @@ class HTTPConfig:
         return host, int(port)
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class StorageConfig:
     rootdirectory: Path
     driver: str = "filesystem"
     delete_enabled: bool = False
     readonly: bool = False
+    #: ``storage.maintenance.fsck``: seconds between checks of every blob (None: never), and
+    #: whether corrupt blobs are quarantined (else only reported in the log).
+    fsck_interval: float | None = None
+    fsck_quarantine: bool = False
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class HtpasswdConfig:
     realm: str
     path: Path
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     #: "text" or "json" (registry:2's "logstash" is read as "json").
@@ -251,13 +260,13 @@ class LogConfig:
     accesslog_disabled: bool = False
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class MetricsConfig:
     enabled: bool = True
     path: str = "/metrics"
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class RegistryConfig:
     storage: StorageConfig
     http: HTTPConfig = field(default_factory=HTTPConfig)
@@ -399,10 +408,17 @@ def _storage(section: Tree, environ: Mapping[str, str]) -> StorageConfig:
             f"storage driver {drivers[0]!r} is not supported yet", hint="use storage.filesystem"
         )
     root = section.get("filesystem", {}).get("rootdirectory")
+    maintenance = section.get("maintenance", {})
+    fsck = maintenance.get("fsck", {})
+    interval = None
+    if fsck.get("enabled", False):
+        interval = parse_duration(fsck.get("interval", "24h"), "storage.maintenance.fsck.interval")
     return StorageConfig(
         rootdirectory=Path(root) if root else default_rootdirectory(environ),
         delete_enabled=section.get("delete", {}).get("enabled", False),
-        readonly=section.get("maintenance", {}).get("readonly", {}).get("enabled", False),
+        readonly=maintenance.get("readonly", {}).get("enabled", False),
+        fsck_interval=interval,
+        fsck_quarantine=fsck.get("quarantine", False),
     )
 
 

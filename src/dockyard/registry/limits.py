@@ -20,7 +20,14 @@ from typing import Any
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["LIMIT_SPECS", "LimitSpec", "Limits", "limits_from_section", "limits_table_markdown"]
+__all__ = [
+    "LIMIT_SPECS",
+    "LimitSpec",
+    "Limits",
+    "limits_from_section",
+    "limits_table_markdown",
+    "parse_duration",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,18 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20,
           "mib": 1 << 20, "g": 1 << 30, "gb": 10**9, "gib": 1 << 30}  # fmt: skip
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _SECONDS = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: Any, key: str) -> float:
+    """Seconds from ``30``, ``30s``, ``5m``, ``2h`` or ``100ms``; InvalidArgument names ``key``."""
+    m = _DURATION.match(str(value))
+    seconds = float(m.group(1)) * _SECONDS[m.group(2) or ""] if m else 0.0
+    if seconds <= 0:
+        raise InvalidArgument(
+            f"configuration key {key!r} must be a positive duration such as 30s, 5m or 2h, "
+            f"got {value!r}"
+        )
+    return seconds
 
 
 def _parse(spec: LimitSpec, value: Any) -> int | float:
