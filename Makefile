@@ -4,11 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap rpm db5.3-util
+APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap rpm db5.3-util golang-go
 # Only for benchmarks/: public timing and load tools.
 BENCH_PACKAGES := hyperfine wrk hey
 
-.PHONY: install install-runtime test lint format serve bench-deps system-deps docker-host clean
+.PHONY: install install-runtime test check lint format serve bench-deps system-deps docker-host clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -72,6 +72,12 @@ docker-host:
 test: install system-deps docker-host
 	$(BIN)/python -m pytest -q
 
+# The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
+# marked `docker` automatically) and nothing `slow` (the corpus, long interop runs). `make test`
+# runs everything.
+check: install system-deps docker-host
+	$(BIN)/python -m pytest -q -m "not docker and not slow"
+
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.
 # Only the runtime dependencies: serving needs no test tools.
@@ -82,6 +88,7 @@ bench-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_PACKAGES) >/dev/null; fi
 
+# mypy --strict over src and tests (pyproject lists the test modules not yet clean)
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests

@@ -107,6 +107,81 @@ def db_import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         db.close()
 
 
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@db_group.command("update")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    help="Feeds to fetch, comma-separated or repeated: osv, debian, alpine (default: all).",
+)
+@click.option(
+    "--ecosystem",
+    "ecosystems",
+    multiple=True,
+    help="OSV ecosystems to fetch (default: PyPI,Go,crates.io,npm,Maven,RubyGems).",
+)
+@click.option(
+    "--alpine",
+    "alpine_versions",
+    multiple=True,
+    help="Alpine secdb releases to fetch (default: 3.19,3.20,3.21,3.22).",
+)
+@click.option(
+    "--mirror",
+    "mirrors",
+    multiple=True,
+    metavar="[SOURCE=]URL",
+    help="Fetch from a copy laid out in the feeds' own paths (URL/PyPI/all.zip, "
+    "URL/tracker/data/json, URL/v3.20/main.json) instead of the public sites.",
+)
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per read.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def db_update_cmd(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    ecosystems: tuple[str, ...],
+    alpine_versions: tuple[str, ...],
+    mirrors: tuple[str, ...],
+    timeout: float,
+    fmt: str,
+    quiet: bool,
+) -> None:
+    """Download the public advisory feeds (OSV exports, the Debian security tracker, Alpine
+    secdb) and import them. Interrupted downloads resume on the next run; nothing is imported
+    unless every feed downloaded and verified."""
+    from dataclasses import asdict
+
+    from dockyard.cli._progress import make_progress
+    from dockyard.scan import _feeds
+    from dockyard.scan._dbupdate import update_db
+
+    feeds = _feeds.plan_feeds(
+        _split(sources) or _feeds.SOURCES,
+        _split(ecosystems) or _feeds.ECOSYSTEMS,
+        _split(alpine_versions) or _feeds.ALPINE_VERSIONS,
+        _feeds.parse_mirrors(mirrors),
+    )
+    db = _vulndb(ctx)
+    try:
+        with make_progress(quiet=quiet) as progress:
+            results = update_db(db, feeds, progress, timeout=timeout)
+    finally:
+        db.close()
+    if fmt == "json":
+        total = sum(r.advisories for r in results)
+        doc = {"advisories": total, "feeds": [asdict(r) for r in results]}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for r in results:
+        click.echo(f"{r.name}: {r.advisories} {r.kind} advisories imported ({r.status})")
+
+
 @db_group.command("status")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
@@ -136,11 +211,14 @@ def db_status_cmd(ctx: click.Context, fmt: str) -> None:
             click.echo(f"  {eco}: {count} affected packages")
     if not status["sources"]:
         click.echo(
-            "Warning: the database is empty: import data with `dockyard db import`", err=True
+            "Warning: no vulnerability data: run `dockyard db update` "
+            "(or `dockyard db import DIR`)",
+            err=True,
         )
     for name in stale:
         click.echo(
-            f"Warning: {name} was imported more than 7 days ago; import fresh data", err=True
+            f"Warning: {name} was imported more than 7 days ago; run `dockyard db update`",
+            err=True,
         )
 
 
@@ -195,8 +273,7 @@ def scan_cmd(
     try:
         if not db.status()["sources"]:
             raise FailedPrecondition(
-                "the vulnerability database is empty: import advisories first with "
-                "`dockyard db import FILE|DIR...`"
+                "no vulnerability data: run `dockyard db update` (or `dockyard db import DIR`)"
             )
         inventory = _inventory(ctx, target, platform)
         findings = match_inventory(db, inventory.packages, inventory.distro)

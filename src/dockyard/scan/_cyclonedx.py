@@ -33,6 +33,8 @@ def _component(pkg: Package) -> dict[str, Any]:
         out["licenses"] = licenses
     if pkg.purl:
         out["purl"] = pkg.purl
+    if pkg.cpes:
+        out["cpe"] = pkg.cpes[0]
     props = [{"name": "dockyard:package:type", "value": pkg.type}]
     for i, loc in enumerate(pkg.locations):
         props.append({"name": f"dockyard:location:{i}:path", "value": loc.path})

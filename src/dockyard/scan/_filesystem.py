@@ -20,11 +20,11 @@ import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.record import field, record
 from dockyard.scan._budget import CappedReader, ScanBudget
 from dockyard.scan._paths import member_path
 
@@ -47,7 +47,7 @@ _OPAQUE = ".wh..wh..opq"
 ELF_MAGIC = b"\x7fELF"
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     path: str
     kind: str  # file, dir, symlink, hardlink, other
@@ -57,7 +57,7 @@ class FileEntry:
     layer: str | None = None
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class LayerInput:
     """One layer: its diff_id (reported as the layer) and how to open its tar stream."""
 
@@ -72,7 +72,7 @@ ProbeData = bytes | mmap.mmap
 Probe = Callable[[FileEntry, ProbeData], None]
 
 
-@record
+@dataclass
 class FileView:
     """Every final path's metadata; the bytes of the files that were kept."""
 
@@ -271,7 +271,15 @@ def _probe_member(
     head = member.read(4)
     if head != ELF_MAGIC:
         return
-    probe(entry, head + member.read())
+    # spooled to a temporary file and mapped, not read into memory: the probes look at a few
+    # sections of each binary and search the rest a window at a time
+    with tempfile.TemporaryFile(prefix="dockyard-probe-") as spool:
+        spool.write(head)
+        while chunk := member.read(1 << 20):
+            spool.write(chunk)
+        spool.flush()
+        with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            probe(entry, data)
 
 
 def _resolve_hardlinks(

@@ -69,9 +69,10 @@ def _osv_severity(doc: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def osv_advisory(doc: dict[str, Any], source: str) -> Advisory:
+def osv_advisory(doc: dict[str, Any], source: str, *, where: str | None = None) -> Advisory:
+    """One OSV record; errors name ``where`` (the file, or ``zip:member``), else ``source``."""
     if not isinstance(doc.get("id"), str):
-        raise InvalidArgument(f"{source}: not an OSV record (no id)")
+        raise InvalidArgument(f"{where or source}: not an OSV record (no id)")
     severity, vector = _osv_severity(doc)
     adv = Advisory(
         doc["id"],
@@ -97,19 +98,51 @@ def osv_advisory(doc: dict[str, Any], source: str) -> Advisory:
     return adv
 
 
-def _osv_docs(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    if path.is_dir():
-        for file in sorted(path.rglob("*.json")):
-            yield str(file), json.loads(file.read_bytes())
-    elif zipfile.is_zipfile(path):
+#: the largest zip member or file read whole (the real OSV export's biggest record is < 1 MiB)
+MAX_RECORD_BYTES = 64 << 20
+#: the largest feed file read whole (the Debian tracker's JSON is ~100 MiB and growing)
+MAX_FILE_BYTES = 1 << 30
+
+
+def _json(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise InvalidArgument(f"{where}: not valid JSON: {exc}") from exc
+
+
+def _zip_docs(path: Path) -> Iterator[tuple[str, Any]]:
+    try:
         with zipfile.ZipFile(path) as zf:
-            for name in zf.namelist():
-                if name.endswith(".json"):
-                    yield f"{path}:{name}", json.loads(zf.read(name))
-    else:
-        doc = json.loads(path.read_bytes())
-        for item in doc if isinstance(doc, list) else [doc]:
-            yield str(path), item
+            for info in zf.infolist():
+                if info.is_dir() or not info.filename.endswith(".json"):
+                    continue
+                where = f"{path}:{info.filename}"
+                if info.file_size > MAX_RECORD_BYTES:
+                    raise InvalidArgument(
+                        f"{where}: {info.file_size:,} bytes is more than an OSV record can be"
+                    )
+                with zf.open(info) as member:
+                    data = member.read(MAX_RECORD_BYTES + 1)
+                if len(data) > MAX_RECORD_BYTES:
+                    raise InvalidArgument(f"{where}: larger than its zip entry says")
+                yield where, _json(data, where)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InvalidArgument(f"{path}: not a readable zip file: {exc}") from exc
+
+
+def _osv_records(where: str, doc: Any, source: str) -> list[Advisory]:
+    items = doc if isinstance(doc, list) else [doc]
+    out = []
+    for index, item in enumerate(items):
+        here = f"{where}[{index}]" if isinstance(doc, list) else where
+        if not isinstance(item, dict):
+            raise InvalidArgument(f"{here}: not an OSV record (not a JSON object)")
+        try:
+            out.append(osv_advisory(item, source, where=here))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidArgument(f"{here}: not an OSV record: {exc!r}") from exc
+    return out
 
 
 def _debian_tracker(doc: dict[str, Any], source: str) -> Iterator[Advisory]:
@@ -152,10 +185,10 @@ def _debian_tracker(doc: dict[str, Any], source: str) -> Iterator[Advisory]:
     yield from (a for a in by_cve.values() if a.affected)
 
 
-def _alpine_secdb(doc: dict[str, Any], source: str) -> Iterator[Advisory]:
+def _alpine_secdb(doc: dict[str, Any], source: str, where: str) -> Iterator[Advisory]:
     release = str(doc.get("distroversion", "")).removeprefix("v")
     if not release:
-        raise InvalidArgument(f"{source}: secdb file without distroversion")
+        raise InvalidArgument(f"{where}: Alpine secdb file without distroversion")
     by_id: dict[str, Advisory] = {}
     for item in doc.get("packages") or []:
         pkg = (item or {}).get("pkg") or {}
@@ -181,28 +214,68 @@ def _alpine_secdb(doc: dict[str, Any], source: str) -> Iterator[Advisory]:
     yield from by_id.values()
 
 
+def _is_debian_tracker(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and "id" not in doc
+        and bool(doc)
+        and all(isinstance(v, dict) for v in doc.values())
+    )
+
+
+def _is_alpine_secdb(doc: Any) -> bool:
+    return isinstance(doc, dict) and "packages" in doc and "distroversion" in doc
+
+
+def _read_file(path: Path, source: str) -> tuple[str, list[Advisory]]:
+    """(kind, advisories) of one file; errors name the file and what was wrong with it."""
+    if path.stat().st_size > MAX_FILE_BYTES and not zipfile.is_zipfile(path):
+        raise InvalidArgument(
+            f"{path}: {path.stat().st_size:,} bytes is more than an advisory file can be "
+            f"({MAX_FILE_BYTES >> 20} MiB)"
+        )
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        try:
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            doc = yaml.load(path.read_bytes(), Loader=loader)
+        except yaml.YAMLError as exc:
+            raise InvalidArgument(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict) or "packages" not in doc:
+            raise InvalidArgument(f"{path}: not an Alpine secdb file (no packages:)")
+        return "alpine-secdb", list(_alpine_secdb(doc, source, str(path)))
+    if zipfile.is_zipfile(path):
+        advisories: list[Advisory] = []
+        for where, doc in _zip_docs(path):
+            advisories.extend(_osv_records(where, doc, source))
+        return "osv", advisories
+    doc = _json(path.read_bytes(), str(path))
+    if _is_alpine_secdb(doc):
+        return "alpine-secdb", list(_alpine_secdb(doc, source, str(path)))
+    if _is_debian_tracker(doc):
+        return "debian-tracker", list(_debian_tracker(doc, source))
+    return "osv", _osv_records(str(path), doc, source)
+
+
+def _directory_files(path: Path) -> list[Path]:
+    suffixes = {".json", ".yaml", ".yml", ".zip"}
+    return [f for f in sorted(path.rglob("*")) if f.is_file() and f.suffix.lower() in suffixes]
+
+
 def read_advisories(path: Path) -> tuple[str, list[Advisory]]:
-    """(kind, advisories) of one file or directory, its format recognised from its content."""
+    """(kind, advisories) of one file or directory, each file's format recognised from its
+    content. A directory may mix formats (its kind is then e.g. ``debian-tracker+osv``); an
+    unreadable file stops the import with an error naming that file and what was wrong."""
     if not path.exists():
         raise InvalidArgument(f"{path}: no such file or directory")
     source = path.name
-    if path.suffix in {".yaml", ".yml"}:
-        doc = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        if not isinstance(doc, dict) or "packages" not in doc:
-            raise InvalidArgument(f"{path}: not an Alpine secdb file (no packages:)")
-        return "alpine-secdb", list(_alpine_secdb(doc, source))
-    if path.is_file() and not zipfile.is_zipfile(path):
-        try:
-            doc = json.loads(path.read_bytes())
-        except ValueError as exc:
-            raise InvalidArgument(f"{path}: not JSON or YAML: {exc}") from exc
-        if (
-            isinstance(doc, dict)
-            and "id" not in doc
-            and all(isinstance(v, dict) for v in doc.values())
-        ):
-            return "debian-tracker", list(_debian_tracker(doc, source))
-    try:
-        return "osv", [osv_advisory(doc, source) for _, doc in _osv_docs(path)]
-    except (ValueError, KeyError) as exc:
-        raise InvalidArgument(f"{path}: not OSV JSON: {exc}") from exc
+    if not path.is_dir():
+        return _read_file(path, source)
+    kinds: set[str] = set()
+    advisories: list[Advisory] = []
+    for file in _directory_files(path):
+        kind, found = _read_file(file, source)
+        kinds.add(kind)
+        advisories.extend(found)
+    if not kinds:
+        raise InvalidArgument(f"{path}: no advisory files in it (expected *.json, *.yaml or *.zip)")
+    return "+".join(sorted(kinds)), advisories

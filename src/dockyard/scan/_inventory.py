@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dockyard.record import field, record
+from dataclasses import dataclass, field
+
 from dockyard.scan._budget import ScanBudget
 from dockyard.scan._filesystem import (
     FileEntry,
@@ -18,6 +19,7 @@ from dockyard.scan.catalog import (
     OS_RELEASE_GLOBS,
     ApkCataloger,
     BinaryCataloger,
+    BinaryClassifierCataloger,
     CargoAuditableCataloger,
     CargoLockCataloger,
     Cataloger,
@@ -26,6 +28,7 @@ from dockyard.scan.catalog import (
     GemspecCataloger,
     GoBinaryCataloger,
     JavaCataloger,
+    JvmReleaseCataloger,
     NpmCataloger,
     PythonCataloger,
     RpmCataloger,
@@ -43,16 +46,17 @@ def default_catalogers() -> list[Cataloger]:
         PythonCataloger(),
         NpmCataloger(),
         JavaCataloger(),
+        JvmReleaseCataloger(),
         GemspecCataloger(),
         CargoLockCataloger(),
     ]
 
 
 def default_binary_catalogers() -> list[BinaryCataloger]:
-    return [GoBinaryCataloger(), CargoAuditableCataloger()]
+    return [GoBinaryCataloger(), CargoAuditableCataloger(), BinaryClassifierCataloger()]
 
 
-@record
+@dataclass
 class Inventory:
     """What is in a source: its distribution and packages, and where it came from."""
 

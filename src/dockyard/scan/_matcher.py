@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cmp_to_key
 
-from dockyard.record import field, record
 from dockyard.scan._package import Distro, Package
 from dockyard.scan._vulndb import Advisory, Affected, VulnDB
 from dockyard.scan.catalog._python import normalize_name
@@ -16,7 +16,7 @@ __all__ = ["Finding", "in_ranges", "match_inventory", "package_ecosystem"]
 Compare = Callable[[str, str], int]
 
 
-@record
+@dataclass
 class Finding:
     advisory: Advisory
     package: Package
@@ -50,6 +50,9 @@ def package_ecosystem(pkg: Package, distro: Distro | None) -> tuple[str, str, st
     if pkg.type == "go-module":
         version = pkg.version if pkg.name == "stdlib" else pkg.version.removeprefix("v")
         return "go", pkg.name, version
+    if pkg.type == "binary" and pkg.name == "go":
+        # the Go toolchain found by its version string: its vulnerabilities are the stdlib's
+        return "go", "stdlib", pkg.version
     if pkg.type == "java-archive" and pkg.metadata.get("groupId"):
         return "maven", f"{pkg.metadata['groupId']}:{pkg.name}", pkg.version
     return None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from urllib.parse import quote
-
-from dockyard.record import field, record
 
 __all__ = ["Distro", "Location", "Package", "purl"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """A file that declares a package, and the layer (diff_id) its final version came from."""
 
@@ -17,7 +16,7 @@ class Location:
     layer: str | None = None
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Distro:
     """The operating system from ``/etc/os-release`` (or ``/usr/lib/os-release``)."""
 
@@ -36,11 +35,11 @@ class Distro:
         return self.id
 
 
-@record(slots=True)
+@dataclass(slots=True)
 class Package:
     name: str
     version: str
-    type: str  # deb, apk, rpm, python, npm, go-module, java-archive, gem, rust-crate
+    type: str  # deb, apk, rpm, python, npm, go-module, java-archive, gem, rust-crate, binary
     purl: str = ""
     licenses: list[str] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)
@@ -48,6 +47,8 @@ class Package:
     source_name: str = ""
     source_version: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    #: CPE 2.3 names (binary packages found by a classifier carry them, as syft's do)
+    cpes: list[str] = field(default_factory=list)
 
     @property
     def layer(self) -> str | None:

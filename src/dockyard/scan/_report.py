@@ -4,12 +4,12 @@ JSON, SARIF 2.1.0, CycloneDX 1.5 with vulnerabilities)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dockyard import __version__
 from dockyard.errors import InvalidArgument
-from dockyard.record import field, record
 from dockyard.scan._cvss import base_score
 from dockyard.scan._cyclonedx import component_ref, cyclonedx_bom
 from dockyard.scan._inventory import Inventory
@@ -50,7 +50,7 @@ def read_ignorefile(path: Path) -> set[str]:
     }
 
 
-@record
+@dataclass
 class Report:
     inventory: Inventory
     findings: list[Finding] = field(default_factory=list)

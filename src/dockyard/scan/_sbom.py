@@ -32,6 +32,8 @@ def package_json(pkg: Package) -> dict[str, Any]:
         out["source"] = {"name": pkg.source_name, "version": pkg.source_version}
     if pkg.metadata:
         out["metadata"] = pkg.metadata
+    if pkg.cpes:
+        out["cpes"] = pkg.cpes
     return out
 
 

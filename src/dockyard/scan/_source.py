@@ -11,11 +11,11 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.record import field, record
 from dockyard.scan._filesystem import LayerInput
 
 if TYPE_CHECKING:  # images, archives and the store load only when such a source is scanned
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # images, archives and the store load only when such a source
 __all__ = ["LayerStep", "ScanSource", "image_source", "open_source"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class LayerStep:
     """A layer and the history entry (Dockerfile step) that created it."""
 
@@ -35,7 +35,7 @@ class LayerStep:
     created_by: str
 
 
-@record
+@dataclass
 class ScanSource:
     kind: str  # image, directory, docker-archive, oci-archive
     name: str

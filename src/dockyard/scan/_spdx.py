@@ -62,6 +62,11 @@ def _package(pkg: Package, extracted: dict[str, str]) -> dict[str, Any]:
                 "referenceLocator": pkg.purl,
             }
         ]
+    if pkg.cpes:
+        out.setdefault("externalRefs", []).extend(
+            {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": c}
+            for c in pkg.cpes
+        )
     if pkg.source_name and pkg.source_name != pkg.name:
         out["comment"] = f"source package: {pkg.source_name} {pkg.source_version}"
     return out

@@ -13,10 +13,9 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from dockyard.record import field, record
 
 __all__ = ["Advisory", "Affected", "VulnDB"]
 
@@ -39,7 +38,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS affected_unique ON affected (advisory_id, ecos
 """
 
 
-@record
+@dataclass
 class Affected:
     ecosystem: str
     package: str
@@ -50,7 +49,7 @@ class Affected:
     severity: str | None = None  # distribution's own rating for this package
 
 
-@record
+@dataclass
 class Advisory:
     id: str
     source: str
@@ -91,47 +90,66 @@ class VulnDB:
 
     def add(self, advisories: Iterable[Advisory], source: str, kind: str) -> int:
         """Insert or replace advisories (atomically, one transaction); returns how many."""
+        return self.add_many([(advisories, source, kind)])[0]
+
+    def add_many(self, batches: Iterable[tuple[Iterable[Advisory], str, str]]) -> list[int]:
+        """Insert or replace several sources' advisories in one transaction: all or nothing
+        (``batches`` may be a generator that reads each source as it is needed; an error it
+        raises rolls everything back).
+        An advisory replaces only its own ecosystems' rows, so one CVE imported from Debian and
+        from Alpine keeps both."""
+        counts = []
+        with self.transaction() as conn:
+            for advisories, source, kind in batches:
+                counts.append(self._add(conn, advisories, source, kind))
+        return counts
+
+    def _add(
+        self, conn: sqlite3.Connection, advisories: Iterable[Advisory], source: str, kind: str
+    ) -> int:
         count = 0
         newest = ""
-        with self.transaction() as conn:
-            for adv in advisories:
-                conn.execute("DELETE FROM affected WHERE advisory_id = ?", (adv.id,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO advisories VALUES (?,?,?,?,?,?,?,?,?)",
+        for adv in advisories:
+            conn.executemany(
+                "DELETE FROM affected WHERE advisory_id = ? AND ecosystem = ?",
+                [(adv.id, eco) for eco in {a.ecosystem for a in adv.affected}],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO advisories VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    adv.id,
+                    source,
+                    adv.summary,
+                    adv.details,
+                    adv.severity,
+                    adv.cvss_vector,
+                    json.dumps(adv.aliases),
+                    json.dumps(adv.references),
+                    adv.modified,
+                ),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO affected VALUES (?,?,?,?,?,?,?)",
+                [
                     (
                         adv.id,
-                        source,
-                        adv.summary,
-                        adv.details,
-                        adv.severity,
-                        adv.cvss_vector,
-                        json.dumps(adv.aliases),
-                        json.dumps(adv.references),
-                        adv.modified,
-                    ),
-                )
-                conn.executemany(
-                    "INSERT OR REPLACE INTO affected VALUES (?,?,?,?,?,?,?)",
-                    [
-                        (
-                            adv.id,
-                            a.ecosystem,
-                            a.package,
-                            json.dumps(a.ranges),
-                            json.dumps(a.versions),
-                            a.status,
-                            a.severity,
-                        )
-                        for a in adv.affected
-                    ],
-                )
-                count += 1
-                if adv.modified and not adv.modified.startswith("0001"):
-                    newest = max(newest, adv.modified)
-            conn.execute(
-                "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?)",
-                (source, kind, time.time(), count, newest or None),
+                        a.ecosystem,
+                        a.package,
+                        json.dumps(a.ranges),
+                        json.dumps(a.versions),
+                        a.status,
+                        a.severity,
+                    )
+                    for a in adv.affected
+                ],
             )
+            count += 1
+            if adv.modified and not adv.modified.startswith("0001"):
+                newest = max(newest, adv.modified)
+        conn.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?)",
+            (source, kind, time.time(), count, newest or None),
+        )
         return count
 
     def lookup(self, ecosystem: str, package: str) -> list[tuple[Advisory, Affected]]:

@@ -2,9 +2,11 @@
 
 from dockyard.scan.catalog._apk import ApkCataloger
 from dockyard.scan.catalog._base import BinaryCataloger, Cataloger, Context
+from dockyard.scan.catalog._classifiers import BinaryClassifierCataloger
 from dockyard.scan.catalog._dpkg import DpkgCataloger
 from dockyard.scan.catalog._golang import GoBinaryCataloger, read_build_info
 from dockyard.scan.catalog._java import JavaCataloger
+from dockyard.scan.catalog._jvm import JvmReleaseCataloger
 from dockyard.scan.catalog._npm import NpmCataloger
 from dockyard.scan.catalog._osrelease import GLOBS as OS_RELEASE_GLOBS
 from dockyard.scan.catalog._osrelease import find_distro
@@ -17,6 +19,7 @@ __all__ = [
     "OS_RELEASE_GLOBS",
     "ApkCataloger",
     "BinaryCataloger",
+    "BinaryClassifierCataloger",
     "CargoAuditableCataloger",
     "CargoLockCataloger",
     "Cataloger",
@@ -25,6 +28,7 @@ __all__ = [
     "GemspecCataloger",
     "GoBinaryCataloger",
     "JavaCataloger",
+    "JvmReleaseCataloger",
     "NpmCataloger",
     "PythonCataloger",
     "RpmCataloger",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from dockyard.record import field, record
 from dockyard.scan._budget import ScanBudget
 from dockyard.scan._filesystem import FileEntry, FileView, ProbeData
 from dockyard.scan._package import Distro, Package
@@ -12,7 +12,7 @@ from dockyard.scan._package import Distro, Package
 __all__ = ["BinaryCataloger", "Cataloger", "Context"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Context:
     distro: Distro | None = None
     #: the scan's limits: a cataloger that can find many packages in one file checks

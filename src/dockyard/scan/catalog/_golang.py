@@ -8,8 +8,8 @@ and the module info (``path``/``mod``/``dep``/``=>``/``build`` lines between 16-
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from dockyard.record import field, record
 from dockyard.scan._filesystem import FileEntry, ProbeData
 from dockyard.scan._package import Location, Package, purl
 
@@ -18,7 +18,7 @@ __all__ = ["BuildInfo", "GoBinaryCataloger", "go_purl", "read_build_info"]
 MAGIC = b"\xff Go buildinf:"
 
 
-@record
+@dataclass
 class BuildInfo:
     go_version: str
     path: str = ""
@@ -101,6 +101,10 @@ class GoBinaryCataloger:
         location = [Location(entry.path, entry.layer)]
         out: list[Package] = []
         main_path, main_version = info.main
+        if not main_path and info.path:
+            # no `mod` line (a program of the Go distribution itself, e.g. cmd/go): the
+            # package path is the main module, unversioned, as syft reports it
+            main_path, main_version = info.path, "(devel)"
         if main_version == "(devel)":
             main_version = _ldflags_version(info.settings.get("-ldflags", "")) or main_version
         if main_path:

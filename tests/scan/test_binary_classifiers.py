@@ -1,0 +1,249 @@
+"""Binary classifiers: static binaries found by the version in their bytes, as syft finds them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _infra import run_dockyard
+
+SYFT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "syft"
+GO = shutil.which("go")
+
+
+def _syft(target: str) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [str(SYFT), target, "-o", "json", "-q"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    return list(json.loads(out.stdout)["artifacts"])
+
+
+def _sbom(target: str, root: Path) -> list[dict[str, Any]]:
+    out = run_dockyard("sbom", target, "--format", "json", root=root)
+    return list(json.loads(out.stdout)["packages"])
+
+
+def _debian_upstream_version(package: str) -> str:
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", package], check=True, capture_output=True, text=True
+    )
+    version = out.stdout.split(":", 1)[-1]  # epoch
+    return version.split("-", 1)[0]  # Debian revision
+
+
+@pytest.mark.slow
+def test_busybox_image_lists_busybox_as_syft_does(
+    busybox_image: Any, dockerd: Any, tmp_path: Path
+) -> None:
+    archive = tmp_path / "busybox.tar"
+    dockerd.run("save", "-o", str(archive), busybox_image.ref)
+    ours = [
+        p for p in _sbom(f"docker-archive:{archive}", tmp_path / "store") if p["name"] == "busybox"
+    ]
+    theirs = [a for a in _syft(f"docker-archive:{archive}") if a["name"] == "busybox"]
+    assert len(theirs) == 1, theirs
+    assert len(ours) == 1, ours
+    expected = _debian_upstream_version("busybox-static")
+    assert ours[0]["version"] == theirs[0]["version"] == expected
+    assert ours[0]["type"] == theirs[0]["type"] == "binary"
+    assert ours[0]["purl"] == theirs[0]["purl"] == f"pkg:generic/busybox@{expected}"
+    assert ours[0]["cpes"] == [c["cpe"] for c in theirs[0]["cpes"]]
+    assert [loc["path"] for loc in ours[0]["locations"]] == ["/bin/busybox"]
+    # the SBOM formats carry the CPE for the matchers that use them
+    spdx = json.loads(
+        run_dockyard(
+            "sbom", f"docker-archive:{archive}", "--format", "spdx-json", root=tmp_path / "store"
+        ).stdout
+    )
+    refs = [r for p in spdx["packages"] if p["name"] == "busybox" for r in p["externalRefs"]]
+    assert {r["referenceType"] for r in refs} == {"purl", "cpe23Type"}
+
+
+def _module_proxy(workdir: Path, module: str, version: str, files: dict[str, str]) -> Path:
+    """A file:// GOPROXY serving one module version (the layout ``go help goproxy`` gives)."""
+    proxy = workdir / "proxy"
+    at = proxy / module / "@v"
+    at.mkdir(parents=True)
+    (at / "list").write_text(version + "\n")
+    (at / f"{version}.info").write_text(json.dumps({"Version": version}))
+    (at / f"{version}.mod").write_text(files["go.mod"])
+    with zipfile.ZipFile(at / f"{version}.zip", "w") as zf:
+        for name, text in files.items():
+            zf.writestr(f"{module}@{version}/{name}", text)
+    return proxy
+
+
+def _go_build(workdir: Path) -> Path:
+    """A main module requiring a versioned module (from a local proxy: no network), built."""
+    assert GO is not None
+    proxy = _module_proxy(
+        workdir,
+        "example.com/greet",
+        "v1.2.3",
+        {
+            "go.mod": "module example.com/greet\n\ngo 1.19\n",
+            "greet.go": 'package greet\n\nfunc Hello() string { return "hi" }\n',
+        },
+    )
+    app = workdir / "app"
+    app.mkdir()
+    (app / "go.mod").write_text(
+        "module example.com/app\n\ngo 1.19\n\nrequire example.com/greet v1.2.3\n"
+    )
+    (app / "main.go").write_text(
+        'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\n'
+        "func main() { fmt.Println(greet.Hello()) }\n"
+    )
+    rootfs = workdir / "rootfs"
+    (rootfs / "usr" / "local" / "bin").mkdir(parents=True)
+    env = {
+        **os.environ,
+        "GOPATH": str(workdir / "gopath"),
+        "GOCACHE": str(workdir / "gocache"),
+        "GOPROXY": proxy.as_uri(),
+        "GOSUMDB": "off",
+        "GOFLAGS": "-mod=mod",
+        "CGO_ENABLED": "0",
+    }
+    subprocess.run(
+        [GO, "build", "-o", str(rootfs / "usr" / "local" / "bin" / "app"), "."],
+        cwd=app,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return rootfs
+
+
+def _keyed(packages: list[dict[str, Any]], kind: str) -> set[tuple[str, str]]:
+    """(name, path) of each package of ``kind``: syft writes stdlib's version ``go1.x`` and
+    leaves ``(devel)`` unescaped in purls, dockyard writes ``1.x`` and escapes it."""
+    return {
+        (p["name"], loc["path"]) for p in packages if p["type"] == kind for loc in p["locations"]
+    }
+
+
+@pytest.mark.slow
+def test_go_binary_and_toolchain_as_syft_finds_them(tmp_path: Path) -> None:
+    if GO is None:  # failed, not skipped: a test that did not run proves nothing
+        pytest.fail("`go` is missing: install Debian's golang-go (`make test` does)")
+    rootfs = _go_build(tmp_path)
+    toolchain = Path(os.path.realpath(GO))
+    (rootfs / "usr" / "local" / "go" / "bin").mkdir(parents=True)
+    shutil.copy2(toolchain, rootfs / "usr" / "local" / "go" / "bin" / "go")
+    ours = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    theirs = _syft(f"dir:{rootfs}")
+    go_version = subprocess.run(
+        [GO, "env", "GOVERSION"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    # the built program: Go stdlib and its modules
+    app = [p for p in ours if any(loc["path"] == "/usr/local/bin/app" for loc in p["locations"])]
+    names = {(p["name"], p["version"]) for p in app}
+    assert ("stdlib", go_version.removeprefix("go")) in names
+    assert ("example.com/greet", "v1.2.3") in names
+    # the Go toolchain's own binary, by its version string (syft's go-binary classifier)
+    toolchain_pkgs = [p for p in ours if p["type"] == "binary"]
+    assert [(p["name"], p["version"]) for p in toolchain_pkgs] == [
+        ("go", go_version.removeprefix("go"))
+    ]
+    assert toolchain_pkgs[0]["cpes"] == [
+        f"cpe:2.3:a:golang:go:{go_version.removeprefix('go')}:*:*:*:*:*:*:*"
+    ]
+    # the same packages as syft, module for module
+    assert _keyed(ours, "binary") == _keyed(theirs, "binary")
+    assert _keyed(ours, "go-module") == _keyed(theirs, "go-module")
+
+
+@pytest.mark.slow
+def test_go_toolchain_binary_is_matched_as_go_stdlib(tmp_path: Path, vulndb: Path) -> None:
+    if GO is None:
+        pytest.fail("`go` is missing: install Debian's golang-go (`make test` does)")
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "usr" / "local" / "go" / "bin").mkdir(parents=True)
+    shutil.copy2(os.path.realpath(GO), rootfs / "usr" / "local" / "go" / "bin" / "go")
+    root = tmp_path / "store"
+    run_dockyard("db", "import", vulndb / "osv" / "Go", root=root)
+    report = json.loads(run_dockyard("scan", f"dir:{rootfs}", "--format", "json", root=root).stdout)
+    by_type = {(r["PkgName"], r["PkgType"]) for r in report["Results"]}
+    assert ("go", "binary") in by_type, by_type
+
+
+def test_classifiers_read_a_window_at_a_time() -> None:
+    """A version string across the edge of two windows is still found."""
+    from dockyard.scan.catalog._classifiers import WINDOW, search_window
+
+    data = b"\x00" * (WINDOW - 5) + b"BusyBox v1.36.1 (x)" + b"\x00" * 100
+    match = search_window(data, re.compile(rb"BusyBox\s+v(?P<version>[0-9]+\.[0-9]+\.[0-9]+)"))
+    assert match is not None and match.group("version") == b"1.36.1"
+
+
+#: (path, bytes inside a fake executable) -> what syft's classifiers call it
+SAMPLES = {
+    "/usr/local/bin/python3.11": b"\x00Python %s\x003.11.4\x00",
+    "/usr/local/bin/node": b"https://nodejs.org/download/release/node.js/v20.10.0/x",
+    "/usr/sbin/nginx": b"\x00nginx version: nginx/1.25.3\x00",
+    "/usr/local/bin/redis-server": b"\x007.0.14buildkitsandbox-1702957741000000000\x00payload %5",
+    "/usr/bin/openssl": b"\x00OpenSSL 3.0.11 19 Sep 2023\x00",
+    "/usr/lib/jvm/java-17-openjdk-amd64/release": b'JAVA_VERSION="17.0.9"\n'
+    b'JAVA_RUNTIME_VERSION="17.0.9+9"\nIMPLEMENTOR="Eclipse Adoptium"\n',
+}
+
+
+def test_classifiers_agree_with_syft(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    for path, content in SAMPLES.items():
+        file = rootfs / path.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if path.endswith("/release"):
+            file.write_bytes(content)
+            continue
+        file.write_bytes(b"\x7fELF" + b"\x00" * 4096 + content + b"\x00" * 4096)
+        file.chmod(0o755)
+    ours = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    theirs = _syft(f"dir:{rootfs}")
+
+    def found(packages: list[dict[str, Any]], cpes: str) -> set[tuple[str, ...]]:
+        return {
+            (p["name"], p["version"], p["purl"], p["locations"][0]["path"], *p[cpes])
+            for p in packages
+            if p["type"] == "binary"
+        }
+
+    theirs_cpes = [{**a, "cpe_list": [c["cpe"] for c in a["cpes"]]} for a in theirs]
+    assert found(ours, "cpes") == found(theirs_cpes, "cpe_list")
+    assert {p["name"] for p in ours} == {
+        "python",
+        "node",
+        "nginx",
+        "redis",
+        "openssl",
+        "openjdk",
+    }
+
+
+def test_hostile_binary_is_classified_in_linear_time(tmp_path: Path) -> None:
+    """A file named nginx full of ``nginx version: `` with no ``/`` (the unbounded ``[^/]+``
+    of syft's pattern rescans the rest of the window for every occurrence)."""
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "usr" / "sbin").mkdir(parents=True)
+    nginx = rootfs / "usr" / "sbin" / "nginx"
+    nginx.write_bytes(b"\x7fELF" + b"\x00nginx version: " * (1 << 18))  # 4 MiB
+    nginx.chmod(0o755)
+    started = time.monotonic()
+    packages = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    assert packages == []
+    assert time.monotonic() - started < 60  # liveness: seconds, not the hours it was
