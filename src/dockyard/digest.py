@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Protocol
 
 from dockyard.errors import DigestInvalid, Unsupported
-from dockyard.record import record
 
 __all__ = ["SHA256", "SHA512", "Digest", "Digester", "digest_of"]
 
@@ -26,7 +26,7 @@ class _Hasher(Protocol):
     def hexdigest(self) -> str: ...
 
 
-@record(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Digest:
     """A verified-syntax digest. ``str(d)`` is ``"sha256:<hex>"``."""
 

@@ -14,10 +14,10 @@ The grammar and the normalisation follow Docker's ``distribution/reference`` pac
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from dockyard.digest import Digest
 from dockyard.errors import DigestInvalid, ReferenceInvalid, Unsupported
-from dockyard.record import record
 
 __all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "NAME_MAX_LENGTH", "Reference"]
 
@@ -107,7 +107,7 @@ def _parse_full(text: str, original: str) -> Reference:
     return Reference(domain, path, tag, digest)
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Reference:
     """A fully qualified image reference: registry domain, repository path, tag and/or digest."""
 

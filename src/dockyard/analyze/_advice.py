@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.analyze._analysis import Analysis
 from dockyard.analyze._fs import FsNode
-from dockyard.record import field, record
 
 __all__ = ["Advice", "advise"]
 
@@ -42,7 +42,7 @@ _BIG_BASE = 100_000_000
 _MIN_WASTE = 1_000_000  # advice below this many bytes is noise
 
 
-@record
+@dataclass
 class Advice:
     """One finding: a stable ``code``, the layer it concerns, the bytes at stake, what to do."""
 

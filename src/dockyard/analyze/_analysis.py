@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.analyze._dive import Inefficiency, build_tree, efficiency
@@ -12,12 +13,11 @@ from dockyard.analyze._tarscan import TarEntry
 from dockyard.image import BlobImage, Image
 from dockyard.oci import HistoryEntry
 from dockyard.progress import Progress
-from dockyard.record import field, record
 
 __all__ = ["Analysis", "LayerReport", "analyze_image", "layer_commands"]
 
 
-@record
+@dataclass
 class LayerReport:
     """One layer: its size (the sum of its tar entries' sizes, as dive counts it), the
     instruction that made it, and what it changed."""
@@ -52,7 +52,7 @@ class LayerReport:
         }
 
 
-@record
+@dataclass
 class Analysis:
     """What ``analyze`` found; ``efficiency``/``wasted_bytes``/``user_wasted_percent`` are
     dive's numbers."""

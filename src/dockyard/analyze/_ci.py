@@ -3,6 +3,7 @@ their ``.dive-ci`` file, and go-humanize's byte sizes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,6 @@ import yaml
 
 from dockyard.analyze._analysis import Analysis
 from dockyard.errors import InvalidArgument
-from dockyard.record import fields, record
 
 __all__ = [
     "DEFAULT_RULES",
@@ -61,7 +61,7 @@ def _disabled(value: str) -> bool:
     return value.strip().lower() in ("", "disabled", "off", "false")
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CiRules:
     """Rule settings as dive spells them: a number, or "disabled"/"off"/"false"/""."""
 
@@ -136,14 +136,14 @@ def load_ci_config(path: Path, base: CiRules = DEFAULT_RULES) -> CiRules:
     return base.merged(**values)
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class RuleResult:
     rule: str
     status: str  # "PASS", "FAIL", "SKIP"
     message: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CiResult:
     results: list[RuleResult]
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.analyze._fs import FsNode, apply_layer, new_root, walk
 from dockyard.analyze._source import read_layers
 from dockyard.analyze._tarscan import TarEntry
 from dockyard.image import Image
-from dockyard.record import record
 
 __all__ = ["ConfigChange", "FileChange", "ImageDiff", "diff_configs", "diff_images"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ConfigChange:
     key: str  # dotted: "config.Env.PATH", "config.Labels.version", "architecture"
     old: Any
@@ -29,7 +29,7 @@ class ConfigChange:
         return {"key": self.key, "status": self.status, "old": self.old, "new": self.new}
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class FileChange:
     path: str  # "/usr/bin/env"
     status: str  # "added", "removed", "changed"
@@ -49,7 +49,7 @@ class FileChange:
         }
 
 
-@record
+@dataclass
 class ImageDiff:
     image1: str
     image2: str

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from dockyard.analyze._tarscan import TarEntry
-from dockyard.record import record
 
 __all__ = ["DiveNode", "Inefficiency", "build_tree", "efficiency"]
 
@@ -106,7 +106,7 @@ def _stack(lower: DiveNode, upper: DiveNode) -> None:
     visit(upper, [])
 
 
-@record
+@dataclass
 class Inefficiency:
     """A path that more than one layer touched."""
 
@@ -115,7 +115,7 @@ class Inefficiency:
     cumulative_size: int
 
 
-@record
+@dataclass
 class _PathData:
     cumulative: int = 0
     minimum: int = -1

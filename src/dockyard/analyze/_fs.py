@@ -4,9 +4,9 @@ what each layer added, changed and removed."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from dockyard.analyze._tarscan import TarEntry
-from dockyard.record import field, record
 
 __all__ = ["FsNode", "LayerChanges", "Removal", "apply_layer", "new_root", "walk"]
 
@@ -30,7 +30,7 @@ class FsNode:
         return self.entry.size if self.entry is not None else 0
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Removal:
     """A path a layer deleted (a whiteout), with what was under it."""
 
@@ -40,7 +40,7 @@ class Removal:
     size: int
 
 
-@record
+@dataclass
 class LayerChanges:
     """Counts of files (not directories) a layer added, changed and removed, with bytes."""
 

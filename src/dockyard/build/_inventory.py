@@ -21,13 +21,13 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.local import LocalStore
-from dockyard.record import field, record
 
 __all__ = ["CacheEntry", "ImageUse", "Item", "disk_usage", "image_use", "inventory", "records"]
 
@@ -43,7 +43,7 @@ _MAX_MANIFEST = 4 << 20
 _MAX_CONFIG = 16 << 20
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CacheEntry:
     """One thing the build cache holds, as a prune reports it."""
 
@@ -64,7 +64,7 @@ class CacheEntry:
         }
 
 
-@record
+@dataclass
 class Item:
     """An entry and what removing it takes."""
 
@@ -85,7 +85,7 @@ class Item:
         return self.entry.type
 
 
-@record
+@dataclass
 class ImageUse:
     """What the recorded images (tagged or not) are made of."""
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,14 +44,13 @@ from dockyard.build._lock import BuildLock
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.local import LocalStore
-from dockyard.record import record, replace
 
 __all__ = ["PruneReport", "prune_cache"]
 
 BUILD_DIR = "build"  # dockyard.build.worker.BUILD_DIR
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class PruneReport:
     """What a prune removed, the bytes it freed, and what it left."""
 

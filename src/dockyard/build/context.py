@@ -12,17 +12,17 @@ import os
 import stat
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from dockyard.build.frontend.dockerignore import PatternMatcher, read_ignore_file
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.record import record
 
 __all__ = ["ContextEntry", "ignore_patterns", "read_tar_context", "walk_context"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ContextEntry:
     """One included path (relative, ``/``-separated) with its ``lstat`` result."""
 

@@ -18,8 +18,9 @@ def main() -> None:
 
 def _build(argv: list[str]) -> None:
     """``dockyard build`` before click loads: a rebuild with nothing changed is answered from
-    its no-op record; any other plain invocation builds without click (~20 ms); help, errors
-    and unusual spellings return to click."""
+    its no-op record; any other plain invocation builds without click; help, errors and
+    unusual spellings return to click. tests/test_import_budget.py holds what these paths
+    may import."""
     from dockyard.build._noop import serve
 
     code = serve(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -10,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dockyard import record as records
 from dockyard.cli._main import cli
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def gc_cmd(
     finally:
         registry.close()
     if fmt == "json":
-        click.echo(json.dumps(records.asdict(report), indent=2))
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
         return
     verb = "would delete" if dry_run else "deleted"
     for repository, digest in report.manifests:

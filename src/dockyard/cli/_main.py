@@ -18,48 +18,110 @@ if TYPE_CHECKING:
 __all__ = ["cli", "main", "open_store"]
 
 
-#: Which ``_cmd_*`` modules define (or add subcommands to) each top-level command. Commands are
-#: imported only when used, so ``dockyard images`` never pays for the registry or the builder.
-#: tests/cli/test_command_table.py checks this table against what the modules really register.
-COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "analyze": ("_cmd_analyze",),
-    "attest": ("_cmd_sign",),
-    "build": ("_cmd_build",),
-    "builder": ("_cmd_builder",),
-    "copy": ("_cmd_client",),
-    "db": ("_cmd_scan",),
-    "delete": ("_cmd_client",),
-    "diff": ("_cmd_analyze",),
-    "digest": ("_cmd_client",),
-    "generate-key-pair": ("_cmd_sign",),
-    "history": ("_cmd_images",),
-    "htpasswd": ("_cmd_htpasswd",),
-    "image": ("_cmd_images", "_cmd_archives"),
-    "images": ("_cmd_images",),
-    "import": ("_cmd_archives",),
-    "import-key-pair": ("_cmd_sign",),
-    "info": ("_cmd_system",),
-    "inspect": ("_cmd_images",),
-    "lint": ("_cmd_analyze",),
-    "load": ("_cmd_archives",),
-    "login": ("_cmd_client",),
-    "logout": ("_cmd_client",),
-    "manifest": ("_cmd_client",),
-    "pull": ("_cmd_client",),
-    "push": ("_cmd_client",),
-    "registry": ("_cmd_registry",),
-    "rmi": ("_cmd_images",),
-    "save": ("_cmd_archives",),
-    "sbom": ("_cmd_scan",),
-    "scan": ("_cmd_scan",),
-    "sign": ("_cmd_sign",),
-    "system": ("_cmd_system",),
-    "tag": ("_cmd_images",),
-    "tags": ("_cmd_client",),
-    "tree": ("_cmd_sign",),
-    "verify": ("_cmd_sign",),
-    "verify-attestation": ("_cmd_sign",),
+#: Every top-level command: the ``_cmd_*`` modules that define it (or add subcommands to it) and
+#: the one line ``dockyard --help`` shows for it. A command's modules are imported only when it
+#: runs, and ``--help`` lists commands from this table without importing any of them.
+#: tests/cli/test_command_table.py checks the modules, and tests/test_import_budget.py the lines,
+#: against what the modules really register.
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "analyze": (
+        ("_cmd_analyze",),
+        "Layer sizes, what each layer changed, wasted space and dive's efficiency score.",
+    ),
+    "attest": (("_cmd_sign",), "Attach a signed in-toto attestation (DSSE) to IMAGE."),
+    "build": (
+        ("_cmd_build",),
+        "Build an image from a Dockerfile and a context (a directory, or - for a tar on stdin).",
+    ),
+    "builder": (("_cmd_builder",), "Manage the build cache."),
+    "copy": (
+        ("_cmd_client",),
+        "Copy an image between registries (docker://), OCI layouts (oci:), archives (oci-archive:, docker-archive:) and the local store (a plain name).",
+    ),
+    "db": (("_cmd_scan",), "Manage the offline vulnerability database."),
+    "delete": (
+        ("_cmd_client",),
+        "Delete a manifest from a registry (by tag: the manifest the tag points at).",
+    ),
+    "diff": (
+        ("_cmd_analyze",),
+        "Config and file differences between two images (added, removed, changed).",
+    ),
+    "digest": (("_cmd_client",), "Print the digest of the manifest or index a reference names."),
+    "generate-key-pair": (
+        ("_cmd_sign",),
+        "Create an ECDSA P-256 key pair in cosign's encrypted format (password: $COSIGN_PASSWORD).",
+    ),
+    "history": (("_cmd_images",), "Show the history of an image."),
+    "htpasswd": (
+        ("_cmd_htpasswd",),
+        "Make bcrypt htpasswd lines and files that registry:2 and Apache accept.",
+    ),
+    "image": (("_cmd_images", "_cmd_archives"), "Manage images in the local store."),
+    "images": (("_cmd_images",), "List images."),
+    "import": (
+        ("_cmd_archives",),
+        "Import a root filesystem (a tarball, a directory, or - for STDIN) as an image.",
+    ),
+    "import-key-pair": (
+        ("_cmd_sign",),
+        "Import a PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC) as an encrypted cosign key.",
+    ),
+    "info": (("_cmd_system",), "Display information about dockyard and its store."),
+    "inspect": (("_cmd_images",), "Return low-level information on images."),
+    "lint": (
+        ("_cmd_analyze",),
+        "Check Dockerfiles: hadolint's rules, BuildKit's build checks, image-size advice.",
+    ),
+    "load": (
+        ("_cmd_archives",),
+        "Load images from a tar archive (docker save or OCI archive) or STDIN.",
+    ),
+    "login": (
+        ("_cmd_client",),
+        "Log in to a registry; credentials go to docker's config.json (or its credential helper).",
+    ),
+    "logout": (("_cmd_client",), "Forget the credentials of a registry."),
+    "manifest": (("_cmd_client",), "Look at manifests in a registry."),
+    "pull": (
+        ("_cmd_client",),
+        "Pull an image (or one platform of it) from a registry into the local store.",
+    ),
+    "push": (("_cmd_client",), "Push an image from the local store to its registry."),
+    "registry": (("_cmd_registry",), "Run and maintain dockyard's container registry."),
+    "rmi": (("_cmd_images",), "Remove one or more images."),
+    "save": (
+        ("_cmd_archives",),
+        "Save one or more images to a tar archive (streamed to STDOUT by default).",
+    ),
+    "sbom": (
+        ("_cmd_scan",),
+        "List the packages in an image, a directory, or an image archive (a software bill of materials).",
+    ),
+    "scan": (
+        ("_cmd_scan",),
+        "Report the known vulnerabilities of the packages in an image, directory or archive, from the imported database (no network).",
+    ),
+    "sign": (("_cmd_sign",), "Sign IMAGE (registry reference or oci:DIR[:TAG]) with a cosign key."),
+    "system": (("_cmd_system",), "Manage dockyard's local store."),
+    "tag": (("_cmd_images",), "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."),
+    "tags": (("_cmd_client",), "List the tags of a repository."),
+    "tree": (
+        ("_cmd_sign",),
+        "List the signatures, attestations, SBOMs and referrers attached to IMAGE.",
+    ),
+    "verify": (
+        ("_cmd_sign",),
+        "Verify IMAGE's signatures offline; print the verified payloads as JSON.",
+    ),
+    "verify-attestation": (
+        ("_cmd_sign",),
+        "Verify IMAGE's attestations offline; print each verified DSSE envelope.",
+    ),
 }
+
+#: the modules of each command (see COMMANDS)
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {name: mods for name, (mods, _) in COMMANDS.items()}
 
 
 class _Group(click.Group):
@@ -68,6 +130,23 @@ class _Group(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, from the table for commands not loaded."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None or name in COMMANDS:
+                command = click.Command(name, help=COMMANDS[name][1])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         import importlib

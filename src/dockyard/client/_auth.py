@@ -15,18 +15,18 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from dockyard.client._credentials import Credentials
 from dockyard.errors import DockyardError, Unauthorized
-from dockyard.record import field, record
 
 __all__ = ["Challenge", "TokenCache", "basic_header", "parse_challenge", "pull_scope", "push_scope"]
 
 _PARAM = re.compile(r'\s*([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Challenge:
     scheme: str  # "basic" or "bearer" (lower case)
     params: dict[str, str] = field(default_factory=dict)
@@ -70,7 +70,7 @@ def basic_header(creds: Credentials) -> str:
 Fetch = Callable[[str, str, dict[str, str], bytes | None], tuple[int, bytes]]
 
 
-@record
+@dataclass
 class _Token:
     value: str
     expires_at: float

@@ -13,12 +13,12 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockyard.atomicfile import write_atomic
 from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
-from dockyard.record import record
 
 __all__ = ["DOCKER_HUB_KEY", "CredentialStore", "Credentials", "config_key"]
 
@@ -29,7 +29,7 @@ _HUB_DOMAINS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 TOKEN_USER = "<token>"
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Credentials:
     username: str
     password: str = ""

@@ -15,11 +15,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.client._credentials import CredentialStore
 from dockyard.errors import InvalidArgument
-from dockyard.record import field, record
 
 __all__ = ["ClientOptions", "is_localhost", "load_registries_config"]
 
@@ -42,7 +42,7 @@ def is_localhost(host: str) -> bool:
         return False
 
 
-@record
+@dataclass
 class ClientOptions:
     #: None: verify TLS except for localhost-style and insecure registries (docker's rule).
     tls_verify: bool | None = None

@@ -6,6 +6,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -17,7 +18,6 @@ from dockyard.client._credentials import Credentials
 from dockyard.client._errors import connection_error, response_error
 from dockyard.client._options import ClientOptions
 from dockyard.errors import Denied, DockyardError, RateLimited, Unauthorized
-from dockyard.record import record
 
 __all__ = ["Body", "Endpoint", "Transport"]
 
@@ -28,7 +28,7 @@ MAX_RETRY_AFTER = 10.0
 POOL_SIZE = 16
 
 
-@record
+@dataclass
 class Endpoint:
     """One registry (or mirror) base URL and what we learned by pinging it."""
 

@@ -14,6 +14,7 @@ import json
 import posixpath
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from dockyard.digest import Digest, Digester
@@ -29,7 +30,6 @@ from dockyard.oci import (
     parse_manifest_or_index,
 )
 from dockyard.progress import NullProgress, Progress
-from dockyard.record import field, record
 from dockyard.reference import Reference
 
 __all__ = ["LoadedImage", "load_archive"]
@@ -40,7 +40,7 @@ NAME_ANNOTATION = "io.containerd.image.name"
 REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 
-@record
+@dataclass
 class LoadedImage:
     """One image (or index) that a load put into the store."""
 

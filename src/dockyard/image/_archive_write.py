@@ -13,6 +13,7 @@ import json
 import tarfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import IO, BinaryIO, Literal
 
 from dockyard.errors import InvalidArgument
@@ -20,7 +21,6 @@ from dockyard.image._blob_image import BlobImage, BlobIndex, open_any
 from dockyard.image._protocols import BlobSource
 from dockyard.oci import Descriptor, Index, Platform, mediatypes
 from dockyard.progress import NullProgress, Progress
-from dockyard.record import field, record
 from dockyard.reference import Reference
 
 __all__ = ["ArchiveFormat", "ArchiveImage", "save_archive"]
@@ -31,7 +31,7 @@ NAME_ANNOTATION = "io.containerd.image.name"
 REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 
-@record
+@dataclass
 class ArchiveImage:
     """One image to write: where its blobs are, its root descriptor, and the names to give it."""
 

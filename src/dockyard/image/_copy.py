@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dockyard.digest import Digest
@@ -22,7 +23,6 @@ from dockyard.image._protocols import BlobSource
 from dockyard.image._recompress import Recompressor
 from dockyard.oci import Descriptor, Index, Manifest, Platform, parse_manifest_or_index
 from dockyard.progress import NullProgress, Progress
-from dockyard.record import field, record
 
 __all__ = ["CopyResult", "copy"]
 
@@ -30,7 +30,7 @@ BLOB_ATTEMPTS = 3
 DEFAULT_JOBS = 6
 
 
-@record
+@dataclass
 class CopyResult:
     #: What the destination now holds at its name.
     descriptor: Descriptor
@@ -43,7 +43,7 @@ class CopyResult:
         return self.descriptor.digest
 
 
-@record
+@dataclass
 class _Plan:
     root: Descriptor
     root_raw: bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -10,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard import record as records
 from dockyard.atomicfile import fsync_dir
 from dockyard.content import BUFFER_SIZE, ContentStore, VerifyingReader
 from dockyard.digest import digest_of
@@ -111,7 +111,7 @@ class LayoutSource:
 
 
 def _plain(entry: Descriptor) -> Descriptor:
-    return records.replace(entry, annotations=None)
+    return dataclasses.replace(entry, annotations=None)
 
 
 class LayoutDestination:
@@ -177,7 +177,7 @@ class LayoutDestination:
         index_path = self.directory / "index.json"
         entries = list(_index(self.directory).manifests) if index_path.exists() else []
         annotations = {REF_NAME: self.name} if self.name else None
-        entry = records.replace(root, annotations=annotations)
+        entry = dataclasses.replace(root, annotations=annotations)
         if self.name:
             entries = [e for e in entries if (e.annotations or {}).get(REF_NAME) != self.name]
         else:

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from dockyard.errors import InvalidArgument
-from dockyard.record import record
 from dockyard.reference import Reference
 
 __all__ = ["Location", "TransportKind", "parse_location"]
@@ -22,7 +22,7 @@ _PREFIXES: tuple[tuple[str, TransportKind], ...] = (
 _KNOWN = "docker://HOST/REPO:TAG, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF]"
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Location:
     kind: TransportKind
     #: registry and store locations

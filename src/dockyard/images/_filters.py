@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.images._summary import ImageSummary, parse_time
-from dockyard.record import record
 
 __all__ = ["ImageFilter", "parse_duration", "parse_filters"]
 
@@ -48,7 +48,7 @@ def _timestamp(value: str, now: datetime) -> datetime:
     return parsed
 
 
-@record
+@dataclass
 class ImageFilter:
     """A conjunction of docker-style filters; values of one key are alternatives."""
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.images._summary import ImageSummary
 from dockyard.local import LocalStore
-from dockyard.record import record
 
 __all__ = ["HistoryRow", "history", "inspect_image"]
 
@@ -59,7 +59,7 @@ def _comment(summary: ImageSummary) -> str:
     return history[-1].comment or "" if history else ""
 
 
-@record
+@dataclass
 class HistoryRow:
     """One row of ``docker history``: a history entry with its layer's size."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from dockyard.errors import Conflict
@@ -10,13 +11,12 @@ from dockyard.images._filters import parse_filters
 from dockyard.images._lookup import find_image, looks_like_id
 from dockyard.images._summary import ImageSummary, summaries
 from dockyard.local import LocalStore
-from dockyard.record import field, record
 from dockyard.reference import Reference
 
 __all__ = ["DeleteResult", "PruneResult", "prune_images", "remove_image"]
 
 
-@record
+@dataclass
 class DeleteResult:
     """docker's delete response: what was untagged, what was deleted."""
 
@@ -90,7 +90,7 @@ def remove_image(
     return result
 
 
-@record
+@dataclass
 class PruneResult:
     deleted: DeleteResult
     reclaimed: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dockyard.digest import Digest
@@ -10,7 +11,6 @@ from dockyard.image import StoreSource, open_any
 from dockyard.image._blob_image import BlobImage, BlobIndex
 from dockyard.local import LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Platform, parse_manifest_or_index
-from dockyard.record import field, record
 from dockyard.reference import Reference
 
 __all__ = ["PARENT_LABEL", "ImageSummary", "parse_time", "summaries"]
@@ -36,7 +36,7 @@ def parse_time(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@record
+@dataclass
 class ImageSummary:
     """One image in the store (a manifest, or an index for multi-platform images)."""
 

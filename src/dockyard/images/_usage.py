@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform as host_platform
 import shutil
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard import __version__
@@ -11,12 +12,11 @@ from dockyard.image import StoreSource, reachable
 from dockyard.images._summary import ImageSummary, summaries
 from dockyard.local import LocalStore
 from dockyard.oci import Platform
-from dockyard.record import record
 
 __all__ = ["DiskUsage", "disk_usage", "system_info"]
 
 
-@record
+@dataclass
 class DiskUsage:
     images: list[ImageSummary]
     total_images: int

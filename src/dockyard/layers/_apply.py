@@ -26,6 +26,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -34,14 +35,13 @@ from dockyard.errors import DigestInvalid, FailedPrecondition, InvalidArgument
 from dockyard.layers._compression import CHUNK_SIZE, decompressor
 from dockyard.layers._entries import xattrs_from_pax
 from dockyard.layers._plan import Plan, plan_layer
-from dockyard.record import record
 
 __all__ = ["ApplyStats", "apply_layer"]
 
 _SKIPPABLE_XATTR_ERRORS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM}
 
 
-@record
+@dataclass
 class ApplyStats:
     """What :func:`apply_layer` did."""
 

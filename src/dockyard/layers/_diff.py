@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.errors import InvalidArgument
 from dockyard.layers._create import LayerTarWriter, sorted_names, walk_tree
 from dockyard.layers._entries import read_xattrs
-from dockyard.record import record
 
 __all__ = ["tar_diff"]
 
 
-@record
+@dataclass
 class _Pending:
     """An unchanged directory on the current path, written only if something below changes."""
 

@@ -28,11 +28,11 @@ import errno
 import os
 import stat
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.errors import UnsafeLayer
 from dockyard.layers._entries import OPAQUE_MARKER, WHITEOUT_PREFIX
-from dockyard.record import field, record
 
 __all__ = ["MAX_DEPTH", "NAME_MAX", "PATH_MAX", "Kind", "Plan", "plan_layer"]
 
@@ -52,7 +52,7 @@ class Kind(enum.Enum):
     SPECIAL = "special file"
 
 
-@record
+@dataclass
 class _Node:
     kind: Kind
     target: str = ""
@@ -60,7 +60,7 @@ class _Node:
     hides_lower: bool = False
 
 
-@record
+@dataclass
 class Plan:
     """What applying a layer does: removals of lower content, then entries in order."""
 

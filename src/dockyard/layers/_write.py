@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -12,7 +13,6 @@ from dockyard.digest import Digest, Digester
 from dockyard.errors import InvalidArgument
 from dockyard.layers._compression import CHUNK_SIZE, Compression, compressor
 from dockyard.layers._create import tar_directory
-from dockyard.record import record
 
 __all__ = ["LayerBlob", "TarSource", "media_type_for", "write_layer"]
 
@@ -33,7 +33,7 @@ def media_type_for(compression: Compression | None) -> str:
     return _MEDIA_TYPES[compression]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class LayerBlob:
     """A layer as stored: ``digest``/``size`` of the blob, ``diff_id`` of the plain tar."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.content import ContentStore
@@ -13,7 +14,6 @@ from dockyard.errors import DockyardError
 from dockyard.metadata import MetadataStore
 from dockyard.oci import Descriptor, Index, Manifest, parse_manifest_or_index
 from dockyard.oci.mediatypes import is_index, is_manifest
-from dockyard.record import record
 
 __all__ = ["GC_REF_LABEL", "GC_ROOT_LABEL", "GcResult", "collect"]
 
@@ -27,7 +27,7 @@ _STALE_INGEST = 24 * 3600.0  # seconds
 _MTIME_SLACK = 2.0  # file timestamps come from a coarser clock than time.time()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class GcResult:
     removed: tuple[Digest, ...]  # blobs deleted (or that would be, with dry_run)
     reclaimed: int  # bytes freed by those blobs

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from dockyard import record as records
 from dockyard.atomicfile import write_atomic
 from dockyard.errors import FailedPrecondition
 from dockyard.metadata import TagRecord
@@ -55,7 +55,7 @@ def ensure_layout(root: Path) -> None:
 def write_index(root: Path, tags: Iterable[TagRecord]) -> None:
     """Rewrite index.json with one entry per tag (call with the store lock held)."""
     manifests = [
-        records.replace(
+        dataclasses.replace(
             tag.target, annotations={**(tag.target.annotations or {}), REF_NAME: str(tag.ref)}
         )
         for tag in tags

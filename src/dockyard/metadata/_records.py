@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dockyard.digest import Digest
 from dockyard.oci import Descriptor
-from dockyard.record import record
 from dockyard.reference import Reference
 
 __all__ = ["ImageRecord", "LeaseRecord", "TagRecord", "from_timestamp"]
@@ -16,7 +16,7 @@ def from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class TagRecord:
     """A name (tag or digest reference) pointing at a manifest or index."""
 
@@ -26,7 +26,7 @@ class TagRecord:
     updated_at: datetime
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ImageRecord:
     """An image (manifest or index) in the store, tagged or not."""
 
@@ -37,7 +37,7 @@ class ImageRecord:
     last_used_at: datetime | None
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class LeaseRecord:
     """A lease keeps blobs from garbage collection until it is released or expires."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.digest import SHA256, Digest, digest_of
@@ -13,7 +14,6 @@ from dockyard.oci._canonical import canonical_config
 from dockyard.oci._json import Fields, dumps, load_object, type_name
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.platform import Platform
-from dockyard.record import record
 
 __all__ = ["HistoryEntry", "ImageConfig"]
 
@@ -56,7 +56,7 @@ def _time(f: Fields, key: str) -> str | None:
     return value
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One line of ``docker history``; ``empty_layer`` entries have no layer of their own."""
 

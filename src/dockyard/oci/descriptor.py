@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.digest import Digest, digest_of
@@ -11,7 +12,6 @@ from dockyard.errors import DigestInvalid, Unsupported
 from dockyard.oci._json import Fields
 from dockyard.oci.mediatypes import OCI_EMPTY_JSON, is_valid
 from dockyard.oci.platform import Platform
-from dockyard.record import record
 
 __all__ = ["EMPTY_JSON", "Descriptor"]
 
@@ -19,7 +19,7 @@ __all__ = ["EMPTY_JSON", "Descriptor"]
 EMPTY_JSON = b"{}"
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Descriptor:
     """Points at one blob: what it is (media type), which bytes (digest) and how many (size)."""
 

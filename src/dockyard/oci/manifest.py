@@ -6,6 +6,7 @@ Built objects are serialised once, canonically (Go's field order, compact), then
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.digest import SHA256, Digest, digest_of
@@ -14,7 +15,6 @@ from dockyard.oci import mediatypes as mt
 from dockyard.oci._json import Fields, dumps, load_object
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.platform import Platform
-from dockyard.record import record
 
 __all__ = ["Index", "Manifest", "parse_manifest_or_index"]
 
@@ -89,7 +89,7 @@ def _tail(
         obj["annotations"] = dict(sorted(annotations.items()))
 
 
-@record(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class Manifest:
     """An image manifest: one config blob and an ordered list of layers."""
 
@@ -182,7 +182,7 @@ class Manifest:
         )
 
 
-@record(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class Index:
     """An image index / manifest list: manifests for several platforms (or artifacts)."""
 

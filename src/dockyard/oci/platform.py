@@ -5,11 +5,11 @@ from __future__ import annotations
 import platform as _host
 import re
 import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.oci._json import Fields
-from dockyard.record import record, replace
 
 __all__ = ["Platform"]
 
@@ -111,7 +111,7 @@ def _version(variant: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Platform:
     """An OS/architecture pair, as in an image index entry or an image config."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from dockyard.digest import Digest
-from dockyard.record import field, record
 from dockyard.registry._registry import Registry
 from dockyard.registry.metadata import GCQueries
 from dockyard.registry.storage import StorageDriver, blob_key, parse_blob_key
@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_GRACE", "GCReport", "collect_garbage"]
 DEFAULT_GRACE = 3600.0
 
 
-@record
+@dataclass
 class GCReport:
     manifests: list[tuple[str, str]] = field(default_factory=list)
     blobs: list[str] = field(default_factory=list)

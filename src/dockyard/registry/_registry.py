@@ -10,13 +10,13 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from dockyard.digest import Digest, Digester
 from dockyard.errors import BlobUnknown, ManifestUnknown, NameUnknown, NotFound
 from dockyard.oci import mediatypes
-from dockyard.record import record
 from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import check_tag, is_digest, parse_tags
@@ -49,7 +49,7 @@ class PullPolicy(Protocol):
         ...
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class BlobHandle:
     """Where to read a blob from: a local path (zero-copy) or the driver."""
 
@@ -62,7 +62,7 @@ class BlobHandle:
         return self.storage.reader(blob_key(self.digest), offset)
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class PushedManifest:
     digest: str
     subject: str | None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass, field
 
 from dockyard.digest import SHA256, Digest, Digester
 from dockyard.errors import (
@@ -21,7 +22,6 @@ from dockyard.errors import (
     NotFound,
     RangeNotSatisfiable,
 )
-from dockyard.record import field, record
 from dockyard.registry.metadata import RegistryMetadata
 from dockyard.registry.storage import (
     FileWriter,
@@ -37,7 +37,7 @@ __all__ = ["BlobUploads", "UploadWriter"]
 _READ = 1 << 20
 
 
-@record
+@dataclass
 class _HashState:
     offset: int
     digester: Digester = field(default_factory=lambda: Digester(SHA256))

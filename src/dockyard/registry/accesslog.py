@@ -14,10 +14,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Literal
-
-from dockyard.record import field, record
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -48,7 +47,7 @@ _V4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _V4_BITS = (0x4000 << 64) | (0x8000 << 48)
 
 
-@record(slots=True)  # not frozen: built once per request, and a frozen init is 2x slower
+@dataclass(slots=True)  # not frozen: built once per request, and a frozen init is 2x slower
 class AccessEntry:
     method: str
     path: str

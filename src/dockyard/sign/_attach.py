@@ -9,6 +9,7 @@ tag is kept up to date instead (the OCI fallback, as go-containerregistry does f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,6 @@ from dockyard.errors import NotFound
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.oci import mediatypes as mt
 from dockyard.oci._json import dumps
-from dockyard.record import record
 from dockyard.sign._layout_names import artifact_type, attachment_tag, referrers_fallback_tag
 from dockyard.sign._repository import Repository
 
@@ -26,7 +26,7 @@ __all__ = ["Layer", "append_to_tag", "attach_referrer", "read_tag_layers"]
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Layer:
     """One attached item: its blob bytes, media type and layer annotations."""
 

@@ -6,12 +6,12 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from dockyard.errors import InvalidArgument, SignatureInvalid
 from dockyard.oci._json import dumps
-from dockyard.record import record
 from dockyard.sign._keys import PrivateKey, PublicKey
 
 __all__ = [
@@ -89,7 +89,7 @@ def make_statement(
     return dumps(statement)
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """A DSSE envelope; ``raw`` is the JSON it came from (or was written as)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -10,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from dockyard.atomicfile import write_atomic
 from dockyard.errors import AlreadyExists, InvalidArgument, Unsupported
-from dockyard.record import record
 from dockyard.sign._ed25519ph import sign_ed25519ph, verify_ed25519ph
 from dockyard.sign._encrypted import decrypt, encrypt
 from dockyard.sign._pem import decode_pem, encode_pem, is_pkcs8
@@ -53,7 +53,7 @@ def _check_public(key: object) -> None:
         raise Unsupported(f"unsupported key type {type(key).__name__} (ECDSA, RSA or ed25519)")
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class PublicKey:
     """A verification key; ``pem`` is the SPKI ``PUBLIC KEY`` PEM."""
 
@@ -90,7 +90,7 @@ class PublicKey:
         return True
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class PrivateKey:
     """A signing key."""
 
@@ -116,7 +116,7 @@ class PrivateKey:
         return sign_ed25519ph(self.key, data)
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class KeyPair:
     """What ``generate-key-pair``/``import-key-pair`` write: encrypted private and public PEM."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument
 from dockyard.oci._json import dumps
-from dockyard.record import record
 from dockyard.reference import Reference
 
 __all__ = [
@@ -44,7 +44,7 @@ def make_payload(
     return dumps(obj)
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SimpleSigning:
     """The parts of a payload that verification looks at; ``data`` is the whole decoded JSON."""
 

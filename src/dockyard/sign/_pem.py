@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument
-from dockyard.record import record
 
 __all__ = ["PemBlock", "decode_pem", "encode_pem", "is_pkcs8"]
 
@@ -17,7 +17,7 @@ _BLOCK = re.compile(
 )
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class PemBlock:
     type: str
     data: bytes

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from dockyard.digest import Digest
-from dockyard.record import record
 from dockyard.sign._attach import Layer, append_to_tag, attach_referrer
 from dockyard.sign._dsse import make_statement, predicate_type, sign_envelope
 from dockyard.sign._keys import PrivateKey
@@ -23,7 +23,7 @@ from dockyard.sign._repository import Repository
 __all__ = ["Signed", "attest_image", "sign_image"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Signed:
     """What was attached: the signed bytes, the signature and the manifest that holds it."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.client import ClientOptions, RegistryClient
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument
-from dockyard.record import record
 from dockyard.reference import Reference
 from dockyard.sign._remote import ClientRepository
 from dockyard.sign._repository import LayoutRepository, Repository
@@ -15,7 +15,7 @@ from dockyard.sign._repository import LayoutRepository, Repository
 __all__ = ["Target", "open_target"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     repo: Repository
     #: A tag or a digest, as given (``latest`` when nothing was).

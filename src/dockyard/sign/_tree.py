@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dockyard.digest import Digest
 from dockyard.oci import Descriptor
-from dockyard.record import record
 from dockyard.sign._attach import read_tag_layers
 from dockyard.sign._layout_names import attachment_tag
 from dockyard.sign._repository import Repository
@@ -15,14 +16,14 @@ __all__ = ["Attached", "Tree", "tree"]
 _KINDS = (("sig", "signatures"), ("att", "attestations"), ("sbom", "SBOMs"))
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Attached:
     kind: str
     tag: str
     layers: list[Descriptor]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Tree:
     image: Digest
     attached: list[Attached]

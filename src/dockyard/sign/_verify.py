@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, NotFound, SignatureInvalid
 from dockyard.oci import Descriptor, Index, Manifest
-from dockyard.record import field, record
 from dockyard.sign._attach import read_tag_layers
 from dockyard.sign._dsse import Envelope, check_subject, predicate_type
 from dockyard.sign._keys import PublicKey
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Verified:
     """One signature that verified: the payload bytes and what they say."""
 
@@ -51,7 +51,7 @@ class Verified:
     layer: Descriptor
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class VerifiedAttestation:
     envelope: Envelope
     statement: dict[str, Any]
@@ -130,7 +130,7 @@ def signature_layers(repo: Repository, image: Digest, suffix: str) -> list[Descr
     return layers
 
 
-@record
+@dataclass
 class _Outcome:
     reasons: list[str] = field(default_factory=list)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from dockyard.analyze.lint._model import Instr, Rule
 from dockyard.analyze.lint._shell import Command, Script, parse_script
-from dockyard.record import record
 
 __all__ = ["HADOLINT_RULES", "hadolint_findings"]
 
@@ -76,7 +76,7 @@ _ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tbz2", ".tb2", ".t
 _NONSENSE = {"ssh", "vim", "shutdown", "service", "ps", "free", "top", "kill", "mount", "ifconfig"}
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class _From:
     image: str
     tag: str | None

@@ -4,6 +4,7 @@ inline pragmas, ``.hadolint.yaml`` and BuildKit's ``# check=`` directive."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from dockyard.analyze.lint._model import SEVERITIES, Finding, Instr, Rule, sever
 from dockyard.build.frontend.errors import DockerfileError
 from dockyard.build.frontend.parser import parse
 from dockyard.errors import InvalidArgument
-from dockyard.record import field, record
 
 __all__ = ["ALL_RULES", "LintConfig", "lint_file", "lint_source", "load_config"]
 
@@ -32,7 +32,7 @@ _IGNORE = re.compile(r"^\s*#\s*hadolint\s+(global\s+)?ignore=([A-Za-z0-9_,\s]+?)
 _THRESHOLDS = (*SEVERITIES, "none")
 
 
-@record
+@dataclass
 class LintConfig:
     """``.hadolint.yaml``'s settings that dockyard understands, plus the command line's."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from dockyard.analyze.lint._shell import Script, parse_script
 from dockyard.build.frontend.parser import Node
-from dockyard.record import field, record
 
 __all__ = ["SEVERITIES", "Finding", "Instr", "Rule", "severity_rank"]
 
@@ -19,7 +19,7 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Rule:
     code: str
     severity: str
@@ -35,7 +35,7 @@ class Rule:
         return ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Finding:
     file: str
     line: int
@@ -56,7 +56,7 @@ class Finding:
         }
 
 
-@record
+@dataclass
 class Instr:
     """One instruction as the rules see it: the parser's node plus its stage."""
 

@@ -7,7 +7,7 @@ the view hadolint's rules take of a script. It is not an interpreter.
 
 from __future__ import annotations
 
-from dockyard.record import record
+from dataclasses import dataclass
 
 __all__ = ["Command", "Script", "parse_script"]
 
@@ -16,7 +16,7 @@ _RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until",
 _ASSIGN_START = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Command:
     """A simple command: its name and its arguments (words after the name)."""
 
@@ -68,7 +68,7 @@ class Command:
         return out
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Script:
     text: str
     commands: tuple[Command, ...]

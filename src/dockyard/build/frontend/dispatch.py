@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dockyard.build.frontend._gofmt import format_duration, quote_list, quote_rune
@@ -47,7 +48,6 @@ from dockyard.build.frontend.steps import (
     Step,
 )
 from dockyard.oci.config import HistoryEntry
-from dockyard.record import record, replace
 
 __all__ = ["NON_ENV_ARGS", "Dispatcher", "StagePlan", "dispatch_stage", "onbuild_triggers"]
 
@@ -57,7 +57,7 @@ NON_ENV_ARGS = frozenset(
 )
 
 
-@record
+@dataclass
 class StagePlan:
     """A dispatched stage: its steps in order and the resulting state (config + history)."""
 

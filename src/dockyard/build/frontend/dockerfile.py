@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from dockyard.build.frontend._convert import convert
 from dockyard.build.frontend.errors import DockerfileError
 from dockyard.build.frontend.instructions import (
@@ -12,12 +14,11 @@ from dockyard.build.frontend.instructions import (
 )
 from dockyard.build.frontend.parser import Directives, Node, parse
 from dockyard.build.frontend.shell import ShellError
-from dockyard.record import field, record
 
 __all__ = ["Dockerfile", "StageDef", "parse_dockerfile"]
 
 
-@record
+@dataclass
 class StageDef:
     """One ``FROM`` and the instructions after it, as written."""
 
@@ -30,7 +31,7 @@ class StageDef:
         return self.from_.stage_name
 
 
-@record
+@dataclass
 class Dockerfile:
     name: str
     source: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 
 from dockyard.build.frontend.errors import DockerfileError
-from dockyard.record import record
 
 __all__ = ["Pattern", "PatternMatcher", "read_ignore_file"]
 
@@ -42,7 +42,7 @@ def read_ignore_file(text: str | bytes) -> list[str]:
     return out
 
 
-@record
+@dataclass
 class Pattern:
     """One pattern; ``exclusion`` for ``!pattern``."""
 

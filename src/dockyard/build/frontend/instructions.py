@@ -6,8 +6,9 @@ words BuildKit expands, with the variables in scope at that step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from dockyard.build.frontend.parser import Heredoc
-from dockyard.record import field, record
 
 __all__ = [
     "AddInstruction",
@@ -37,14 +38,14 @@ __all__ = [
 ]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Location:
     file: str = "Dockerfile"
     start_line: int = 0
     end_line: int = 0
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Instruction:
     """Common to all: the keyword (upper case), the logical line, where it was written."""
 
@@ -56,7 +57,7 @@ class Instruction:
         return type(self).__name__.removesuffix("Instruction").upper()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class KeyValue:
     key: str
     value: str
@@ -66,7 +67,7 @@ class KeyValue:
         return f"{self.key}={self.value}"
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ArgSpec:
     key: str
     value: str | None = None
@@ -75,7 +76,7 @@ class ArgSpec:
         return self.key if self.value is None else f"{self.key}={self.value}"
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class SourceContent:
     """A heredoc used as a COPY/ADD source: file ``path`` with ``data``."""
 
@@ -84,14 +85,14 @@ class SourceContent:
     expand: bool
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class FromInstruction(Instruction):
     base_name: str
     stage_name: str = ""
     platform: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class _ShellDependent(Instruction):
     """RUN/CMD/ENTRYPOINT: ``cmd`` is the JSON array, or one string for the shell form."""
 
@@ -100,74 +101,74 @@ class _ShellDependent(Instruction):
     heredocs: tuple[Heredoc, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class RunInstruction(_ShellDependent):
     mounts: tuple[str, ...] = ()
     network: str = ""
     security: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CmdInstruction(_ShellDependent):
     pass
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class EntrypointInstruction(_ShellDependent):
     pass
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ShellInstruction(Instruction):
     shell: tuple[str, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class EnvInstruction(Instruction):
     pairs: tuple[KeyValue, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class LabelInstruction(Instruction):
     pairs: tuple[KeyValue, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ArgInstruction(Instruction):
     args: tuple[ArgSpec, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ExposeInstruction(Instruction):
     ports: tuple[str, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class VolumeInstruction(Instruction):
     volumes: tuple[str, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class UserInstruction(Instruction):
     user: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class WorkdirInstruction(Instruction):
     path: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class MaintainerInstruction(Instruction):
     maintainer: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class StopsignalInstruction(Instruction):
     signal: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Healthcheck:
     """Docker's HealthConfig; durations in nanoseconds, 0 meaning "not set"."""
 
@@ -192,12 +193,12 @@ class Healthcheck:
         return out
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class HealthcheckInstruction(Instruction):
     health: Healthcheck = field(default_factory=lambda: Healthcheck(("NONE",)))
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CopyInstruction(Instruction):
     """COPY (and, via :class:`AddInstruction`, ADD): sources, heredoc contents, destination."""
 
@@ -212,14 +213,14 @@ class CopyInstruction(Instruction):
     exclude: tuple[str, ...] = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class AddInstruction(CopyInstruction):
     checksum: str = ""
     keep_git_dir: bool = False
     unpack: bool | None = None
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class OnbuildInstruction(Instruction):
     """``expression`` is what goes into the image's OnBuild list."""
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
-
-from dockyard.record import record
+from dataclasses import dataclass
 
 __all__ = ["MOUNT_TYPES", "Mount", "parse_mount", "resolve_target"]
 
@@ -37,7 +36,7 @@ _KEYS = (
 _RAM = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?$")
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Mount:
     """One mount of a RUN step; defaults filled in as BuildKit fills them."""
 
@@ -143,7 +142,7 @@ def parse_mount(value: str, expand: Callable[[str], str] | None = None) -> Mount
 
 
 def _finish(m: Mount, ro_auto: bool) -> Mount:
-    from dockyard.record import replace
+    from dataclasses import replace
 
     if m.type not in ("secret", "ssh", "cache"):
         for name in ("mode", "uid", "gid"):
@@ -175,8 +174,7 @@ def _finish(m: Mount, ro_auto: bool) -> Mount:
 def resolve_target(m: Mount, workdir: str) -> Mount:
     """Make a relative (or empty) target absolute against WORKDIR, as BuildKit does."""
     import posixpath
-
-    from dockyard.record import replace
+    from dataclasses import replace
 
     if m.type in ("secret", "ssh") or m.target.startswith("/"):
         target = posixpath.normpath(m.target) if m.target else m.target

@@ -8,6 +8,7 @@ the escape token, comments and empty lines inside continuations, and heredocs af
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from dockyard.build.frontend._words import (
     WHITESPACE,
@@ -17,7 +18,6 @@ from dockyard.build.frontend._words import (
 )
 from dockyard.build.frontend.errors import DockerfileError
 from dockyard.build.frontend.shell import Lex, ShellError
-from dockyard.record import field, record
 
 __all__ = [
     "Directives",
@@ -36,7 +36,7 @@ _HEREDOC_KEYWORDS = ("add", "copy", "run")
 _LEADING_TABS = re.compile(r"^\t+", re.M)
 
 
-@record
+@dataclass
 class Directives:
     """Parser directives found at the top of the file."""
 
@@ -71,7 +71,7 @@ class Directives:
             self.check = value
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Heredoc:
     """``<<[-]NAME``: ``content`` ends with a newline; ``expand`` is false for a quoted name."""
 
@@ -91,7 +91,7 @@ def chomp_heredoc(content: str) -> str:
     return _LEADING_TABS.sub("", content)
 
 
-@record
+@dataclass
 class Node:
     """One instruction as parsed: lowercase ``keyword``, flags, arguments and location.
 
@@ -119,7 +119,7 @@ class Node:
         return node.keyword in _HEREDOC_KEYWORDS and not node.json
 
 
-@record
+@dataclass
 class ParseResult:
     nodes: list[Node]
     directives: Directives

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-
-from dockyard.record import field, record
+from dataclasses import dataclass, field
 
 __all__ = ["Lex", "ShellError", "process_word", "process_words"]
 
@@ -24,7 +23,7 @@ class ShellError(ValueError):
     """A word cannot be processed (unterminated quote, bad substitution …)."""
 
 
-@record
+@dataclass
 class _Words:
     word: str = ""
     words: list[str] = field(default_factory=list)
@@ -55,7 +54,7 @@ class _Words:
         return self.words
 
 
-@record
+@dataclass
 class Lex:
     """Options of one lexer: ``escape`` token, and BuildKit's raw/skip switches."""
 

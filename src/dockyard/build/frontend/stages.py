@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from dockyard.build.frontend.dockerfile import Dockerfile, StageDef
 from dockyard.build.frontend.instructions import (
@@ -16,7 +17,6 @@ from dockyard.build.frontend.mounts import parse_mount
 from dockyard.build.frontend.shell import Lex, ShellError
 from dockyard.errors import DockyardError, NotFound
 from dockyard.oci.platform import Platform
-from dockyard.record import field, record
 
 __all__ = ["PROXY_ARGS", "BuildGraph", "Stage", "platform_args"]
 
@@ -46,7 +46,7 @@ def platform_args(build: Platform, target: Platform, target_stage: str = "") -> 
     }
 
 
-@record
+@dataclass
 class Stage:
     """A stage with its base resolved: another stage (``base_stage``), an image, or scratch."""
 
@@ -71,7 +71,7 @@ class Stage:
         return self.base_stage is None and self.base_name == SCRATCH
 
 
-@record
+@dataclass
 class BuildGraph:
     """Stages of a Dockerfile for one target platform and one set of build args."""
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.build.frontend.instructions import Instruction, SourceContent
 from dockyard.build.frontend.mounts import Mount
 from dockyard.oci.config import HistoryEntry
-from dockyard.record import field, record
 
 __all__ = ["CopyStep", "MetaStep", "MkdirStep", "RunStep", "StageState", "Step"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-@record(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     """One instruction of a stage, expanded, with its history line; ``layer`` if it changes
     the filesystem. ``on_build`` marks a trigger inherited from the base image."""
@@ -29,12 +29,12 @@ class Step:
         return not self.history.empty_layer
 
 
-@record(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class MetaStep(Step):
     """Changes only the image config (ENV, LABEL, CMD, ARG …)."""
 
 
-@record(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RunStep(Step):
     argv: tuple[str, ...]
     env: tuple[str, ...]
@@ -47,7 +47,7 @@ class RunStep(Step):
     inline_files: tuple[tuple[str, str, int], ...] = ()
 
 
-@record(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CopyStep(Step):
     """COPY or ADD (``add``): sources from the context, a stage, or an image."""
 
@@ -69,7 +69,7 @@ class CopyStep(Step):
     user: str = ""
 
 
-@record(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class MkdirStep(Step):
     """WORKDIR: create ``path`` (with parents, 0755, owned by ``user`` when set)."""
 
@@ -77,7 +77,7 @@ class MkdirStep(Step):
     user: str = ""
 
 
-@record
+@dataclass
 class StageState:
     """The image a stage is building, as far as dispatched: config, env in scope, args."""
 

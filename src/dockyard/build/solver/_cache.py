@@ -16,12 +16,12 @@ import hashlib
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockyard.build._lock import BuildLock
 from dockyard.digest import Digest
-from dockyard.record import record
 
 __all__ = ["BuildCache", "CachedLayer", "cache_key"]
 
@@ -43,7 +43,7 @@ def cache_key(parent: str, kind: str, *parts: Any) -> str:
     return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CachedLayer:
     """What a step produced: its layer (None when it changed nothing) and when it was made."""
 

@@ -4,11 +4,11 @@ or a bare reference)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from dockyard.errors import InvalidArgument, Unsupported
-from dockyard.record import record
 
 __all__ = ["CacheSpec", "parse_cache_spec"]
 
@@ -20,7 +20,7 @@ _IGNORED = frozenset(
 )
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class CacheSpec:
     """One cache location: a registry reference, or an OCI layout directory (and its tag)."""
 

@@ -18,6 +18,7 @@ import io
 import json
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.build.solver._cache import CachedLayer
@@ -25,7 +26,6 @@ from dockyard.build.solver._cache_spec import CacheSpec
 from dockyard.digest import Digest, digest_of
 from dockyard.errors import DockyardError, ManifestInvalid
 from dockyard.oci import Descriptor, Index, Manifest, mediatypes, parse_manifest_or_index
-from dockyard.record import record
 
 if TYPE_CHECKING:
     from dockyard.build.solver._lease import LazyLease
@@ -42,7 +42,7 @@ CREATED = "buildkit/createdat"
 ClientFactory = Callable[[], object]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class CacheRecord:
     """One exported record: a step's layer, or a plain value (a stage's creation time)."""
 
@@ -189,7 +189,7 @@ def export_cache(
 # --- import --------------------------------------------------------------------------------
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class _Found:
     layer: CachedLayer
     descriptor: Descriptor | None

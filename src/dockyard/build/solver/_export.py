@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from dockyard.digest import Digest
 from dockyard.errors import FailedPrecondition, InvalidArgument
 from dockyard.local import LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Manifest, Platform, mediatypes
-from dockyard.record import field, record
 from dockyard.reference import Reference
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-@record
+@dataclass
 class BuiltImage:
     """What ``build`` made: the image ID (config digest), its manifest and names."""
 

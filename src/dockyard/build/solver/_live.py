@@ -7,9 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import IO, Any
-
-from dockyard.record import field, record
 
 __all__ = ["LiveView"]
 
@@ -17,7 +16,7 @@ __all__ = ["LiveView"]
 TAIL_LINES = 6
 
 
-@record
+@dataclass
 class _Step:
     number: int
     name: str

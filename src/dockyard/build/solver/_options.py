@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -11,14 +12,13 @@ from dockyard.build.solver._cache_spec import CacheSpec
 from dockyard.build.solver._secrets import parse_secret
 from dockyard.errors import InvalidArgument
 from dockyard.oci.platform import Platform
-from dockyard.record import field, record
 
 __all__ = ["BuildOptions", "OutputSpec", "parse_output", "parse_secret", "source_date_epoch"]
 
 OutputType = Literal["store", "oci", "docker", "local"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class OutputSpec:
     """``--output type=…,dest=…``: the store (default), an OCI or docker archive, a directory."""
 
@@ -65,7 +65,7 @@ def source_date_epoch(env: Mapping[str, str] | None = None) -> int | None:
         raise InvalidArgument(f"SOURCE_DATE_EPOCH must be an integer, got {text!r}") from None
 
 
-@record
+@dataclass
 class BuildOptions:
     """Everything ``dockyard build`` takes. ``context`` is a directory (a tar context is
     unpacked into one first); ``dockerfile`` is a path, or ``dockerfile_text`` the contents."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dockyard.build.frontend import StagePlan
@@ -10,7 +11,6 @@ from dockyard.errors import RunFailed
 from dockyard.image import BlobLayer, BlobSource
 from dockyard.oci import Descriptor, Platform
 from dockyard.oci.config import HistoryEntry
-from dockyard.record import field, record
 
 __all__ = ["LayerRef", "StageResult", "StepFailed", "timestamp"]
 
@@ -22,7 +22,7 @@ def timestamp(epoch: float | None = None) -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class LayerRef:
     """One layer of a stage's image, by its blob and its diff ID."""
 
@@ -38,7 +38,7 @@ class LayerRef:
         return BlobLayer(source, self.descriptor(), self.diff_id)
 
 
-@record
+@dataclass
 class StageResult:
     """A built stage: the image so far (layers + history + config in ``plan.state``)."""
 

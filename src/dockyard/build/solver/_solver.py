@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,6 @@ from dockyard.build.worker import Snapshot, Worker, chain_id
 from dockyard.digest import Digest
 from dockyard.errors import RunFailed
 from dockyard.image import BlobImage, StoreSource
-from dockyard.record import replace
 
 if TYPE_CHECKING:
     from dockyard.build.solver._cache_transfer import ImportedCache

@@ -243,7 +243,7 @@ class StepExecutor:
             parents=step.parents,
             unpack_archives=step.add and step.unpack is not False,
         )
-        from dockyard.record import replace
+        from dataclasses import replace
 
         with contextlib.ExitStack() as stack:
             if step.contents:

@@ -22,6 +22,7 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.build.worker._chmod import parse_chmod
@@ -31,12 +32,11 @@ from dockyard.build.worker._sources import SourceMatch, match_sources
 from dockyard.build.worker._users import resolve_chown
 from dockyard.errors import InvalidArgument
 from dockyard.layers._entries import read_xattrs
-from dockyard.record import field, record
 
 __all__ = ["CopyRequest", "copy_into", "make_dirs"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CopyRequest:
     """One COPY/ADD: ``sources`` (paths or globs in the source root) to ``dest``."""
 

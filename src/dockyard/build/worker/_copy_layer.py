@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,7 +29,6 @@ from dockyard.build.worker._scope import clean_path, resolve_in_root
 from dockyard.build.worker._sources import match_sources
 from dockyard.build.worker._tar import DIR, TarWriter
 from dockyard.errors import InvalidArgument
-from dockyard.record import record
 
 __all__ = ["Uncovered", "write_copy_layer"]
 
@@ -37,7 +37,7 @@ class Uncovered(Exception):
     """This request needs the copying path (the caller falls back to it)."""
 
 
-@record
+@dataclass
 class _Entry:
     path: Path | None  #: the source file; None for a directory the copy makes or keeps
     st: os.stat_result | None

@@ -8,18 +8,18 @@ import hashlib
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from dockyard.build.worker._scope import clean_path, resolve_in_root
 from dockyard.build.worker._spec import Mount
 from dockyard.errors import NotFound
-from dockyard.record import record
 
 __all__ = ["BindMount", "CacheMount", "RunMount", "SecretMount", "TmpfsMount", "prepare_mounts"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CacheMount:
     """``--mount=type=cache``: a directory kept in the store between builds."""
 
@@ -32,7 +32,7 @@ class CacheMount:
     gid: int = 0
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class BindMount:
     """``--mount=type=bind``: ``source`` (a path under ``root``, e.g. the context or another
     stage's root filesystem, resolved inside it) at ``target``; read-only unless ``readwrite``
@@ -44,13 +44,13 @@ class BindMount:
     readwrite: bool = False
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class TmpfsMount:
     target: str
     size: int | None = None  #: bytes
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class SecretMount:
     """``--mount=type=secret``: the secret ``id`` at ``target`` (default /run/secrets/<id>)."""
 

@@ -20,6 +20,7 @@ import secrets as _secrets
 import shutil
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.build.worker._copy import make_dirs
@@ -29,7 +30,6 @@ from dockyard.build.worker._scope import clean_path, resolve_in_root
 from dockyard.build.worker._spec import Mount, NetworkMode, ProcessSpec, runtime_spec
 from dockyard.build.worker._users import resolve_user
 from dockyard.errors import RunFailed
-from dockyard.record import field, record
 
 __all__ = ["RunRequest", "run_in_snapshot"]
 
@@ -38,7 +38,7 @@ _HOST_RESOLV = Path("/etc/resolv.conf")
 _SYSTEM_DIRS = ["/proc", "/dev", "/sys"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class RunRequest:
     """What a RUN step executes. ``args`` is the full argv (the shell already prepended)."""
 

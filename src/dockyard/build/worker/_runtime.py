@@ -12,11 +12,11 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.build.worker._cgroups import crun_refusal
 from dockyard.errors import RuntimeMissing
-from dockyard.record import record
 
 __all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime"]
 
@@ -31,7 +31,7 @@ _log = logging.getLogger("dockyard.build.runtime")
 OutputCallback = Callable[[str], None]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class OciRuntime:
     """A runtime binary and the state directory it keeps its containers in."""
 

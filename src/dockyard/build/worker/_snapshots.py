@@ -30,12 +30,12 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from dockyard.build.worker._overlay import mount_overlay, overlay_supported, unmount
 from dockyard.errors import FailedPrecondition
-from dockyard.record import record
 
 if TYPE_CHECKING:  # layer code (and its compressors) loads when a layer is read or written
     from dockyard.content import ContentStore
@@ -77,7 +77,7 @@ def _trusted(meta: dict[str, object]) -> bool:
     return meta.get("synced", True) is not False or meta.get("boot") == boot_id()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Snapshot:
     """A committed, read-only snapshot. ``lowers`` are its directories, top first."""
 

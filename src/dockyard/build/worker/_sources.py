@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.build.worker._match import has_magic, match_component
 from dockyard.build.worker._scope import clean_path, resolve_in_root
 from dockyard.errors import NotFound
-from dockyard.record import record
 
 __all__ = ["SourceMatch", "match_sources"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class SourceMatch:
     """One matched source: ``path`` as named in the root, ``host`` its file (a top-level symlink
     followed), and ``parents_rel``, the part ``--parents`` keeps (after a ``/./`` pivot)."""

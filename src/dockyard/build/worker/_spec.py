@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from dockyard.build.worker._users import ResolvedUser
-from dockyard.record import field, record
 
 __all__ = ["DEFAULT_CAPABILITIES", "DEFAULT_PATH", "Mount", "NetworkMode", "runtime_spec"]
 
@@ -49,7 +49,7 @@ _MASKED = (
 _READONLY = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Mount:
     """One mount in the container: ``source`` on the host (or a file system name), ``options``."""
 
@@ -86,7 +86,7 @@ def _system_mounts() -> list[Mount]:
     ]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ProcessSpec:
     args: tuple[str, ...]
     env: tuple[str, ...]

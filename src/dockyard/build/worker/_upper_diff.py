@@ -14,12 +14,12 @@ import contextlib
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.build.worker._tar import TarWriter
 from dockyard.layers._entries import read_xattrs
-from dockyard.record import record
 
 __all__ = ["is_whiteout", "write_upper_diff"]
 
@@ -46,7 +46,7 @@ def _lower_stat(lowers: Sequence[Path], rel: str) -> os.stat_result | None:
     return None
 
 
-@record
+@dataclass
 class _Pending:
     arcname: str
     path: Path

@@ -7,16 +7,16 @@ unknown uid), and, for USER, the groups of /etc/group that list the user are add
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.build.worker._scope import resolve_in_root
 from dockyard.errors import InvalidArgument
-from dockyard.record import record
 
 __all__ = ["ResolvedUser", "resolve_chown", "resolve_user"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ResolvedUser:
     uid: int
     gid: int

@@ -12,13 +12,13 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
 
 from dockyard.atomicfile import write_atomic
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.record import record
 
 __all__ = [
     "BCRYPT_PREFIXES",
@@ -41,7 +41,7 @@ DEFAULT_COST = 5
 MAX_PASSWORD_BYTES = 72
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class HtpasswdFile:
     entries: dict[str, str]
     #: Users whose hash is not bcrypt (registry:2 and dockyard never accept them).

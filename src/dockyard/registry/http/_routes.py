@@ -4,9 +4,9 @@ from the end of the path; the name is validated before anything else sees it."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 
-from dockyard.record import record
 from dockyard.registry._names import check_name
 
 __all__ = ["Route", "Target", "match"]
@@ -25,7 +25,7 @@ class Route(Enum):
     EXTENSION = "extension"
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     route: Route
     name: str = ""

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dockyard.record import record
+from dataclasses import dataclass
 
 __all__ = ["ManifestRecord", "NewManifest", "ReferrerRecord", "UploadRecord"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class ManifestRecord:
     digest: str
     media_type: str
     content: bytes
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class NewManifest:
     """A validated manifest about to be stored, with what it points at."""
 
@@ -28,7 +28,7 @@ class NewManifest:
     children: frozenset[str]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class ReferrerRecord:
     digest: str
     media_type: str
@@ -37,7 +37,7 @@ class ReferrerRecord:
     annotations: str | None
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class UploadRecord:
     id: str
     repository: str

@@ -16,6 +16,7 @@ The server calls :func:`check_pull` with the manifest record it is about to serv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from dockyard.digest import Digest
 from dockyard.errors import DockyardError, InvalidArgument, SignatureInvalid, Unsupported
 from dockyard.oci import Descriptor, Index
 from dockyard.oci import mediatypes as mt
-from dockyard.record import record
 from dockyard.registry._registry import Registry
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.policy._content import classify_record
@@ -43,7 +43,7 @@ def _specificity(pattern: str) -> int:
     return len(pattern) + (0 if pattern.endswith("*") else 10_000)
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SignatureRule:
     """``repository`` is a name (``prod/app``) or a prefix (``prod/*``, ``*``)."""
 
@@ -58,7 +58,7 @@ class SignatureRule:
         return _specificity(self.repository)
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SignaturePolicy:
     """``rules`` require signatures; ``exemptions`` are the ``signature: none`` patterns."""
 

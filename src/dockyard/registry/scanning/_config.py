@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockyard.errors import InvalidArgument
-from dockyard.record import record
 from dockyard.scan import SEVERITIES
 
 __all__ = ["ScanningConfig"]
@@ -47,7 +47,7 @@ def _bool(section: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class ScanningConfig:
     on_push: bool = False
     db: Path | None = None

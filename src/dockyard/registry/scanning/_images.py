@@ -4,16 +4,17 @@ classifier (:mod:`dockyard.oci.classify`) tells them from their content. Artifac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dockyard.errors import DockyardError
 from dockyard.oci import Platform, mediatypes
 from dockyard.oci.classify import Child, Content, Kind, classify
-from dockyard.record import record
 from dockyard.registry.metadata import ManifestRecord
 
 __all__ = ["ScanTarget", "scan_target"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class ScanTarget:
     """What a manifest means to the scanner: the image digests whose reports count."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.errors import VulnerabilityPolicyDenied
-from dockyard.record import record
 from dockyard.registry._registry import Registry
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.policy import RepositoryContent
@@ -29,7 +29,7 @@ __all__ = ["Blocking", "ScanEnforcement", "blocking_findings"]
 SHOWN = 10
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Blocking:
     id: str
     package: str

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select, update
 
-from dockyard.record import record
 from dockyard.registry.metadata import Database
 
 __all__ = ["ScanRecord", "ScanRecords"]
@@ -39,7 +39,7 @@ scan_reports = Table(
 )
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class ScanRecord:
     digest: str
     repository: str

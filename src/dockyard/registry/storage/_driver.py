@@ -8,15 +8,14 @@ digests and server-generated upload ids.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
-
-from dockyard.record import record
 
 __all__ = ["FileInfo", "FileWriter", "StorageDriver"]
 
 
-@record(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class FileInfo:
     """What :meth:`StorageDriver.stat` knows about a key."""
 

@@ -1,0 +1,234 @@
+"""The import budget: which modules ``dockyard --help`` and a small ``dockyard build`` may load.
+
+Start-up time is most of a no-op rebuild and a good part of a one-file rebuild, and it grows one
+innocent import at a time. Each case runs the real command line in a fresh interpreter with
+``-X importtime`` and compares the ``dockyard.*`` modules it loaded with the allow-list here, and
+checks that heavy third-party packages stay out. A change that needs a new module on one of these
+paths adds it to the list, in review, on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_RUN = "import sys; sys.argv[0] = 'dockyard'; from dockyard.cli import main; main()"
+
+#: ``dockyard --help``: the command table, not the commands
+HELP = frozenset(
+    {
+        "dockyard",
+        "dockyard.cli",
+        "dockyard.cli._failure",
+        "dockyard.cli._main",
+        "dockyard.errors",
+    }
+)
+
+#: a rebuild with nothing changed is answered from its no-op record
+NOOP_BUILD = frozenset(
+    {"dockyard", "dockyard.build", "dockyard.build._argv", "dockyard.build._noop", "dockyard.cli"}
+)
+
+#: ``FROM scratch`` + ``COPY`` after the copied file changed: the frontend, the solver, the
+#: copy side of the worker, layers and the local store; no registry, client, scan, sign,
+#: analyze, runtime (RUN) or image-transport code
+CHANGED_BUILD = NOOP_BUILD | frozenset(
+    {
+        "dockyard._lazy",
+        "dockyard.atomicfile",
+        "dockyard.build._lock",
+        "dockyard.build.context",
+        "dockyard.build.frontend",
+        "dockyard.build.frontend._convert",
+        "dockyard.build.frontend._gofmt",
+        "dockyard.build.frontend._values",
+        "dockyard.build.frontend._words",
+        "dockyard.build.frontend.chmod",
+        "dockyard.build.frontend.dispatch",
+        "dockyard.build.frontend.dockerfile",
+        "dockyard.build.frontend.dockerignore",
+        "dockyard.build.frontend.errors",
+        "dockyard.build.frontend.instructions",
+        "dockyard.build.frontend.mounts",
+        "dockyard.build.frontend.parser",
+        "dockyard.build.frontend.shell",
+        "dockyard.build.frontend.stages",
+        "dockyard.build.frontend.steps",
+        "dockyard.build.solver",
+        "dockyard.build.solver._build",
+        "dockyard.build.solver._cache",
+        "dockyard.build.solver._cache_spec",
+        "dockyard.build.solver._cache_transfer",
+        "dockyard.build.solver._context",
+        "dockyard.build.solver._export",
+        "dockyard.build.solver._images",
+        "dockyard.build.solver._lease",
+        "dockyard.build.solver._options",
+        "dockyard.build.solver._report",
+        "dockyard.build.solver._results",
+        "dockyard.build.solver._secrets",
+        "dockyard.build.solver._solver",
+        "dockyard.build.solver._steps",
+        "dockyard.build.worker",
+        "dockyard.build.worker._checksum",
+        "dockyard.build.worker._chmod",
+        "dockyard.build.worker._copy_layer",
+        "dockyard.build.worker._match",
+        "dockyard.build.worker._overlay",
+        "dockyard.build.worker._scope",
+        "dockyard.build.worker._snapshots",
+        "dockyard.build.worker._sources",
+        "dockyard.build.worker._tar",
+        "dockyard.build.worker._users",
+        "dockyard.cli._build_run",
+        "dockyard.cli._failure",
+        "dockyard.content",
+        "dockyard.content._reader",
+        "dockyard.content._store",
+        "dockyard.content._writer",
+        "dockyard.digest",
+        "dockyard.errors",
+        "dockyard.image",
+        "dockyard.image._compression_policy",
+        "dockyard.image._endpoints",
+        "dockyard.image._protocols",
+        "dockyard.image._store",
+        "dockyard.images",
+        "dockyard.images._summary",
+        "dockyard.layers",
+        "dockyard.layers._apply",
+        "dockyard.layers._compression",
+        "dockyard.layers._create",
+        "dockyard.layers._diff",
+        "dockyard.layers._entries",
+        "dockyard.layers._plan",
+        "dockyard.layers._write",
+        "dockyard.local",
+        "dockyard.local._gc",
+        "dockyard.local._layout",
+        "dockyard.local._lease",
+        "dockyard.local._lock",
+        "dockyard.local._paths",
+        "dockyard.local._store",
+        "dockyard.metadata",
+        "dockyard.metadata._db",
+        "dockyard.metadata._records",
+        "dockyard.metadata._schema",
+        "dockyard.metadata._store",
+        "dockyard.oci",
+        "dockyard.oci._canonical",
+        "dockyard.oci._json",
+        "dockyard.oci.config",
+        "dockyard.oci.descriptor",
+        "dockyard.oci.manifest",
+        "dockyard.oci.mediatypes",
+        "dockyard.oci.platform",
+        "dockyard.reference",
+    }
+)
+
+#: third-party and heavy standard-library packages none of these paths needs
+HEAVY = (
+    "asyncio",
+    "click",
+    "concurrent.futures",
+    "cryptography",
+    "email",
+    "http.client",
+    "importlib.metadata",
+    "logging",
+    "rich",
+    "sqlalchemy",
+    "urllib3",
+    "yaml",
+    "zstandard",
+)
+
+#: what the fast paths also leave out: the no-op answers with file reads and one SQLite query
+#: (and no typing), the plain build command line is read without click
+NOT_ON_NOOP = (*HEAVY, "dataclasses", "inspect", "json", "typing")
+
+
+def _imported(args: list[str], cwd: Path, root: Path) -> set[str]:
+    """Every module ``dockyard ARGS`` imported, from ``-X importtime`` (which also sees
+    imports of a process that leaves with ``os._exit``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKYARD_", "PYTHON"))}
+    env["DOCKYARD_ROOT"] = str(root)
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _RUN, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    names = set()
+    for line in run.stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            names.add(line.split("|")[2].strip())
+    assert "dockyard" in names, "no import times: the interpreter did not run dockyard"
+    return names
+
+
+def _over(names: set[str], allowed: frozenset[str], heavy: tuple[str, ...]) -> list[str]:
+    extra = sorted(n for n in names if n.startswith("dockyard") and n not in allowed)
+    return extra + sorted(h for h in heavy if h in names)
+
+
+def test_help_lists_commands_without_importing_them(tmp_path: Path) -> None:
+    names = _imported(["--help"], tmp_path, tmp_path / "store")
+    assert _over(names, HELP, tuple(h for h in HEAVY if h != "click")) == []
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, Path]:
+    """A small context built twice (the second run, all cached, leaves the no-op record)."""
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\n")
+    (context / "a.txt").write_text("one\n")
+    root = tmp_path / "store"
+    for _ in range(2):
+        _imported(BUILD, tmp_path, root)
+    return tmp_path, root
+
+
+BUILD = ["build", "-q", "-t", "budget:1", "ctx"]
+
+
+def test_noop_build_imports_only_the_noop_check(built: tuple[Path, Path]) -> None:
+    cwd, root = built
+    names = _imported(BUILD, cwd, root)
+    assert _over(names, NOOP_BUILD, NOT_ON_NOOP) == []
+
+
+def test_changed_file_build_imports_only_the_build_path(built: tuple[Path, Path]) -> None:
+    cwd, root = built
+    (cwd / "ctx" / "a.txt").write_text("two\n")
+    names = _imported(BUILD, cwd, root)
+    assert "dockyard.build.solver._solver" in names  # really a full build, not the no-op
+    assert _over(names, CHANGED_BUILD, HEAVY) == []
+
+
+def test_help_lines_in_the_command_table_are_the_commands_own() -> None:
+    """The table's line for each command is the one the command would show itself (so
+    ``--help`` reads the same as when every command is loaded)."""
+    import click
+
+    from dockyard.cli._main import COMMANDS, cli, register_commands
+
+    register_commands()
+    for name, (_, line) in COMMANDS.items():
+        command = cli.commands[name]
+        assert line == command.get_short_help_str(limit=10_000), (
+            f"cli/_main.py COMMANDS has a stale help line for {name!r}"
+        )
+        assert click.Command(name, help=line).get_short_help_str(45) == (
+            command.get_short_help_str(45)
+        )
