@@ -36,7 +36,8 @@ NOOP_BUILD = frozenset(
 
 #: ``FROM scratch`` + ``COPY`` after the copied file changed: the frontend, the solver, the
 #: copy side of the worker, layers and the local store; no registry, client, scan, sign,
-#: analyze, runtime (RUN) or image-transport code
+#: analyze, runtime (RUN) or image-transport code; of the instructions only FROM and COPY
+#: (not RUN's ``--mount`` parser), and no ``--cache-from``/``--cache-to`` code
 CHANGED_BUILD = NOOP_BUILD | frozenset(
     {
         "dockyard._lazy",
@@ -54,7 +55,9 @@ CHANGED_BUILD = NOOP_BUILD | frozenset(
         "dockyard.build.frontend.dockerignore",
         "dockyard.build.frontend.errors",
         "dockyard.build.frontend.instructions",
-        "dockyard.build.frontend.mounts",
+        "dockyard.build.frontend.instructions._base",
+        "dockyard.build.frontend.instructions._copy",
+        "dockyard.build.frontend.instructions._from",
         "dockyard.build.frontend.parser",
         "dockyard.build.frontend.shell",
         "dockyard.build.frontend.stages",
@@ -62,8 +65,6 @@ CHANGED_BUILD = NOOP_BUILD | frozenset(
         "dockyard.build.solver",
         "dockyard.build.solver._build",
         "dockyard.build.solver._cache",
-        "dockyard.build.solver._cache_spec",
-        "dockyard.build.solver._cache_transfer",
         "dockyard.build.solver._context",
         "dockyard.build.solver._export",
         "dockyard.build.solver._images",
@@ -214,6 +215,41 @@ def test_changed_file_build_imports_only_the_build_path(built: tuple[Path, Path]
     names = _imported(BUILD, cwd, root)
     assert "dockyard.build.solver._solver" in names  # really a full build, not the no-op
     assert _over(names, CHANGED_BUILD, HEAVY) == []
+
+
+#: record classes (``@dataclass``) the ``dockyard.build`` modules of that path define; each
+#: costs start-up time as it is created, so the path defines those it uses (and their bases)
+CHANGED_BUILD_RECORDS = 34
+
+
+def _records(modules: set[str]) -> list[str]:
+    """The dataclasses ``modules`` define, counted in a fresh interpreter."""
+    code = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    module = importlib.import_module(name)\n"
+        "    for key, value in vars(module).items():\n"
+        "        if (isinstance(value, type) and value.__module__ == name\n"
+        "                and '__dataclass_fields__' in value.__dict__):\n"
+        "            print(f'{name}.{key}')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, *sorted(modules)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout.split()
+
+
+def test_changed_file_build_defines_only_the_records_it_uses(built: tuple[Path, Path]) -> None:
+    cwd, root = built
+    (cwd / "ctx" / "a.txt").write_text("three\n")
+    names = _imported(BUILD, cwd, root)
+    records = _records({n for n in names if n.startswith("dockyard.build")})
+    assert any(r.endswith(".CopyInstruction") for r in records)  # really counted
+    assert len(records) <= CHANGED_BUILD_RECORDS, "\n".join(records)
 
 
 def test_help_lines_in_the_command_table_are_the_commands_own() -> None:

@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.build.frontend._gofmt import parse_duration
-from dockyard.build.frontend.instructions import (
-    AddInstruction,
-    ArgInstruction,
-    ArgSpec,
-    CmdInstruction,
-    CopyInstruction,
-    EntrypointInstruction,
-    EnvInstruction,
-    ExposeInstruction,
-    FromInstruction,
-    Healthcheck,
-    HealthcheckInstruction,
-    Instruction,
-    KeyValue,
-    LabelInstruction,
-    Location,
-    MaintainerInstruction,
-    OnbuildInstruction,
-    RunInstruction,
-    ShellInstruction,
-    SourceContent,
-    StopsignalInstruction,
-    UserInstruction,
-    VolumeInstruction,
-    WorkdirInstruction,
-)
+from dockyard.build.frontend.instructions import Instruction, Location
 from dockyard.build.frontend.parser import Node, parse_heredoc
+
+if TYPE_CHECKING:
+    from dockyard.build.frontend.instructions import Healthcheck, KeyValue, SourceContent
 
 __all__ = ["KEYWORDS", "convert"]
 
@@ -138,6 +116,8 @@ def _kvps(args: list[str], name: str) -> tuple[KeyValue, ...]:
         raise _at_least_one(name)
     if len(args) % 3:
         raise ValueError(f"Bad input to {name}, too many arguments")
+    from dockyard.build.frontend.instructions._env import KeyValue
+
     out = []
     for i in range(0, len(args), 3):
         key, value, delim = args[i : i + 3]
@@ -168,6 +148,8 @@ def _copy(node: Node, flags: dict[str, Any], add: bool) -> dict[str, Any]:
     for src in srcs:
         doc = parse_heredoc(src) if not node.json else None
         if doc is not None:
+            from dockyard.build.frontend.instructions._content import SourceContent
+
             found = docs.get(doc.name)
             data = found.data if found else ""
             contents.append(SourceContent(doc.name, data, doc.expand))
@@ -197,6 +179,8 @@ def _duration(flags: dict[str, Any], name: str) -> int:
 
 
 def _healthcheck(node: Node, flags: dict[str, Any]) -> Healthcheck:
+    from dockyard.build.frontend.instructions._healthcheck import Healthcheck
+
     if not node.args:
         raise _at_least_one("HEALTHCHECK")
     typ = node.args[0].upper()
@@ -263,10 +247,14 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
             raise ValueError("FROM requires either one or three arguments")
         else:
             stage = ""
+        from dockyard.build.frontend.instructions._from import FromInstruction
+
         return FromInstruction(
             base_name=args[0], stage_name=stage, platform=flags.get("platform", ""), **common
         )
     if kw == "run":
+        from dockyard.build.frontend.instructions._run import RunInstruction
+
         return RunInstruction(
             **_shell_dependent(node),
             mounts=tuple(flags.get("mount", ())),
@@ -275,20 +263,32 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
             **common,
         )
     if kw == "cmd":
+        from dockyard.build.frontend.instructions._cmd import CmdInstruction
+
         return CmdInstruction(**_shell_dependent(node), **common)
     if kw == "entrypoint":
+        from dockyard.build.frontend.instructions._cmd import EntrypointInstruction
+
         return EntrypointInstruction(**_shell_dependent(node), **common)
     if kw == "shell":
         if not args:
             raise _at_least_one("SHELL")
         if not node.json:
             raise ValueError("SHELL requires the arguments to be in JSON form")
+        from dockyard.build.frontend.instructions._shell import ShellInstruction
+
         return ShellInstruction(shell=tuple(args), **common)
     if kw == "env":
+        from dockyard.build.frontend.instructions._env import EnvInstruction
+
         return EnvInstruction(pairs=_kvps(args, "ENV"), **common)
     if kw == "label":
+        from dockyard.build.frontend.instructions._env import LabelInstruction
+
         return LabelInstruction(pairs=_kvps(args, "LABEL"), **common)
     if kw == "arg":
+        from dockyard.build.frontend.instructions._arg import ArgInstruction, ArgSpec
+
         if not args:
             raise _at_least_one("ARG")
         specs = []
@@ -299,6 +299,8 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
     if kw == "expose":
         if not args:
             raise _at_least_one("EXPOSE")
+        from dockyard.build.frontend.instructions._expose import ExposeInstruction
+
         return ExposeInstruction(ports=tuple(args), **common)
     if kw == "volume":
         if not args:
@@ -306,18 +308,32 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
         vols = tuple(v.strip() for v in args)
         if any(not v for v in vols):
             raise ValueError("VOLUME specified can not be an empty string")
+        from dockyard.build.frontend.instructions._volume import VolumeInstruction
+
         return VolumeInstruction(volumes=vols, **common)
     if kw == "user":
+        from dockyard.build.frontend.instructions._user import UserInstruction
+
         return UserInstruction(user=_one(node, "USER"), **common)
     if kw == "workdir":
+        from dockyard.build.frontend.instructions._workdir import WorkdirInstruction
+
         return WorkdirInstruction(path=_one(node, "WORKDIR"), **common)
     if kw == "maintainer":
+        from dockyard.build.frontend.instructions._maintainer import MaintainerInstruction
+
         return MaintainerInstruction(maintainer=_one(node, "MAINTAINER"), **common)
     if kw == "stopsignal":
+        from dockyard.build.frontend.instructions._stopsignal import StopsignalInstruction
+
         return StopsignalInstruction(signal=_one(node, "STOPSIGNAL"), **common)
     if kw == "healthcheck":
+        from dockyard.build.frontend.instructions._healthcheck import HealthcheckInstruction
+
         return HealthcheckInstruction(health=_healthcheck(node, flags), **common)
     if kw == "copy":
+        from dockyard.build.frontend.instructions._copy import CopyInstruction
+
         return CopyInstruction(
             **_copy(node, flags, False),
             from_=flags.get("from", ""),
@@ -325,6 +341,8 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
             **common,
         )
     if kw == "add":
+        from dockyard.build.frontend.instructions._add import AddInstruction
+
         return AddInstruction(
             **_copy(node, flags, True),
             checksum=flags.get("checksum", ""),
@@ -346,4 +364,6 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
     sub = node.sub
     sub.heredocs = list(node.heredocs)
     sub.start_line, sub.end_line = node.start_line, node.end_line
+    from dockyard.build.frontend.instructions._onbuild import OnbuildInstruction
+
     return OnbuildInstruction(expression=expression, trigger=convert(sub, file), **common)

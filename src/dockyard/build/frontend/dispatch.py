@@ -6,36 +6,14 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dockyard.build.frontend._gofmt import format_duration, quote_list, quote_rune
 from dockyard.build.frontend._values import check_signal, parse_port_specs
 from dockyard.build.frontend.chmod import check_chmod
 from dockyard.build.frontend.dockerfile import Dockerfile
 from dockyard.build.frontend.errors import DockerfileError
-from dockyard.build.frontend.instructions import (
-    AddInstruction,
-    ArgInstruction,
-    CmdInstruction,
-    CopyInstruction,
-    EntrypointInstruction,
-    EnvInstruction,
-    ExposeInstruction,
-    HealthcheckInstruction,
-    Instruction,
-    KeyValue,
-    LabelInstruction,
-    MaintainerInstruction,
-    OnbuildInstruction,
-    RunInstruction,
-    ShellInstruction,
-    SourceContent,
-    StopsignalInstruction,
-    UserInstruction,
-    VolumeInstruction,
-    WorkdirInstruction,
-)
-from dockyard.build.frontend.mounts import parse_mount, resolve_target
+from dockyard.build.frontend.instructions import Instruction
 from dockyard.build.frontend.parser import parse_heredoc
 from dockyard.build.frontend.shell import Lex, ShellError
 from dockyard.build.frontend.stages import PROXY_ARGS, BuildGraph, Stage
@@ -48,6 +26,28 @@ from dockyard.build.frontend.steps import (
     Step,
 )
 from dockyard.oci.config import HistoryEntry
+
+if TYPE_CHECKING:
+    from dockyard.build.frontend.instructions import (
+        AddInstruction,
+        ArgInstruction,
+        CmdInstruction,
+        CopyInstruction,
+        EntrypointInstruction,
+        EnvInstruction,
+        ExposeInstruction,
+        HealthcheckInstruction,
+        LabelInstruction,
+        MaintainerInstruction,
+        OnbuildInstruction,
+        RunInstruction,
+        ShellInstruction,
+        StopsignalInstruction,
+        UserInstruction,
+        VolumeInstruction,
+        WorkdirInstruction,
+    )
+    from dockyard.build.frontend.mounts import Mount
 
 __all__ = ["NON_ENV_ARGS", "Dispatcher", "StagePlan", "dispatch_stage", "onbuild_triggers"]
 
@@ -113,35 +113,39 @@ class Dispatcher:
         return self.lex.process_word(word, self.state.env)
 
     def _expanded(self, ins: Instruction) -> Instruction:
+        # by keyword (Instruction.name), not isinstance, so that only the instruction modules
+        # a Dockerfile uses are loaded; the casts name the class that keyword has
         ex = self.expand
-        if isinstance(ins, EnvInstruction | LabelInstruction):
-            pairs = tuple(KeyValue(ex(p.key), ex(p.value), p.no_delim) for p in ins.pairs)
-            return replace(ins, pairs=pairs)
-        if isinstance(ins, AddInstruction):
-            return replace(
-                ins,
-                **self._copy_fields(ins),
-                checksum=ex(ins.checksum),
-            )
-        if isinstance(ins, CopyInstruction):
-            return replace(ins, **self._copy_fields(ins))
-        if isinstance(ins, WorkdirInstruction):
-            return replace(ins, path=ex(ins.path))
-        if isinstance(ins, UserInstruction):
-            return replace(ins, user=ex(ins.user))
-        if isinstance(ins, VolumeInstruction):
-            return replace(ins, volumes=tuple(ex(v) for v in ins.volumes))
-        if isinstance(ins, StopsignalInstruction):
-            return replace(ins, signal=ex(ins.signal))
+        kind = ins.name
+        if kind in ("ENV", "LABEL"):
+            kv = cast("EnvInstruction | LabelInstruction", ins)
+            pairs = tuple(replace(p, key=ex(p.key), value=ex(p.value)) for p in kv.pairs)
+            return replace(kv, pairs=pairs)
+        if kind == "ADD":
+            add = cast("AddInstruction", ins)
+            return replace(add, **self._copy_fields(add), checksum=ex(add.checksum))
+        if kind == "COPY":
+            copy = cast("CopyInstruction", ins)
+            return replace(copy, **self._copy_fields(copy))
+        if kind == "WORKDIR":
+            workdir = cast("WorkdirInstruction", ins)
+            return replace(workdir, path=ex(workdir.path))
+        if kind == "USER":
+            user = cast("UserInstruction", ins)
+            return replace(user, user=ex(user.user))
+        if kind == "VOLUME":
+            volume = cast("VolumeInstruction", ins)
+            return replace(volume, volumes=tuple(ex(v) for v in volume.volumes))
+        if kind == "STOPSIGNAL":
+            stop = cast("StopsignalInstruction", ins)
+            return replace(stop, signal=ex(stop.signal))
         return ins
 
     def _copy_fields(self, ins: CopyInstruction) -> dict[str, Any]:
         ex = self.expand
         raw = Lex(skip_process_quotes=True)
         contents = tuple(
-            SourceContent(c.path, raw.process_word(c.data, self.state.env), c.expand)
-            if c.expand
-            else c
+            replace(c, data=raw.process_word(c.data, self.state.env)) if c.expand else c
             for c in ins.contents
         )
         return {
@@ -162,33 +166,39 @@ class Dispatcher:
         self.state.history.append(step.history)
         return replace(step, on_build=True) if on_build else step
 
-    def _dispatch(self, ins: Instruction) -> Step:
+    def _dispatch(self, instruction: Instruction) -> Step:
         st = self.state
         cfg = st.config
-        if isinstance(ins, ArgInstruction):
-            return self._arg(ins)
-        ins = self._expanded(ins)
-        if isinstance(ins, EnvInstruction):
+        kind = instruction.name  # the keyword, see _expanded
+        if kind == "ARG":
+            return self._arg(cast("ArgInstruction", instruction))
+        ins = self._expanded(instruction)
+        if kind == "ENV":
+            ins = cast("EnvInstruction", ins)
             for p in ins.pairs:
                 st.set_env(p.key, p.value)
             msg = "ENV" + "".join(f" {p}" for p in ins.pairs)
             return MetaStep(instruction=ins, history=_history(msg, False))
-        if isinstance(ins, LabelInstruction):
+        if kind == "LABEL":
+            ins = cast("LabelInstruction", ins)
             labels = dict(cfg.get("Labels") or {})
             for p in ins.pairs:
                 labels[p.key] = p.value
             cfg["Labels"] = labels
             msg = "LABEL" + "".join(f" {p}" for p in ins.pairs)
             return MetaStep(instruction=ins, history=_history(msg, False))
-        if isinstance(ins, MaintainerInstruction):
+        if kind == "MAINTAINER":
+            ins = cast("MaintainerInstruction", ins)
             st.author = ins.maintainer
             return MetaStep(
                 instruction=ins, history=_history(f"MAINTAINER {ins.maintainer}", False)
             )
-        if isinstance(ins, UserInstruction):
+        if kind == "USER":
+            ins = cast("UserInstruction", ins)
             cfg["User"] = ins.user
             return MetaStep(instruction=ins, history=_history(f"USER {ins.user}", False))
-        if isinstance(ins, WorkdirInstruction):
+        if kind == "WORKDIR":
+            ins = cast("WorkdirInstruction", ins)
             if not ins.path:
                 raise ValueError("cannot normalize empty path")
             wd = ins.path
@@ -202,7 +212,8 @@ class Dispatcher:
             if wd == "/":
                 return MetaStep(instruction=ins, history=hist)
             return MkdirStep(instruction=ins, history=hist, path=wd, user=cfg.get("User") or "")
-        if isinstance(ins, CmdInstruction):
+        if kind == "CMD":
+            ins = cast("CmdInstruction", ins)
             args = list(ins.cmd)
             if ins.prepend_shell:
                 args = st.with_shell(args)
@@ -210,7 +221,8 @@ class Dispatcher:
             cfg["ArgsEscaped"] = True
             st.cmd_set = True
             return MetaStep(instruction=ins, history=_history(f"CMD {quote_list(args)}", False))
-        if isinstance(ins, EntrypointInstruction):
+        if kind == "ENTRYPOINT":
+            ins = cast("EntrypointInstruction", ins)
             args = list(ins.cmd)
             if ins.prepend_shell:
                 args = st.with_shell(args)
@@ -219,11 +231,13 @@ class Dispatcher:
                 cfg.pop("Cmd", None)
             msg = f"ENTRYPOINT {quote_list(args)}"
             return MetaStep(instruction=ins, history=_history(msg, False))
-        if isinstance(ins, ShellInstruction):
+        if kind == "SHELL":
+            ins = cast("ShellInstruction", ins)
             cfg["Shell"] = list(ins.shell)
             msg = "SHELL [" + " ".join(ins.shell) + "]"
             return MetaStep(instruction=ins, history=_history(msg, False))
-        if isinstance(ins, HealthcheckInstruction):
+        if kind == "HEALTHCHECK":
+            ins = cast("HealthcheckInstruction", ins)
             h = ins.health
             cfg["Healthcheck"] = h.to_json()
             fields = [
@@ -236,7 +250,8 @@ class Dispatcher:
             ]
             msg = "HEALTHCHECK &{" + " ".join(fields) + "}"
             return MetaStep(instruction=ins, history=_history(msg, False))
-        if isinstance(ins, ExposeInstruction):
+        if kind == "EXPOSE":
+            ins = cast("ExposeInstruction", ins)
             words: list[str] = []
             for word in ins.ports:
                 words += self.lex.process_words(word, st.env)
@@ -249,7 +264,8 @@ class Dispatcher:
             return MetaStep(
                 instruction=replace(ins, ports=tuple(words)), history=_history(msg, False)
             )
-        if isinstance(ins, VolumeInstruction):
+        if kind == "VOLUME":
+            ins = cast("VolumeInstruction", ins)
             vols = dict(cfg.get("Volumes") or {})
             for v in ins.volumes:
                 if not v:
@@ -258,19 +274,21 @@ class Dispatcher:
             cfg["Volumes"] = vols
             msg = "VOLUME [" + " ".join(ins.volumes) + "]"
             return MetaStep(instruction=ins, history=_history(msg, False))
-        if isinstance(ins, StopsignalInstruction):
+        if kind == "STOPSIGNAL":
+            ins = cast("StopsignalInstruction", ins)
             check_signal(ins.signal)
             cfg["StopSignal"] = ins.signal
             return MetaStep(instruction=ins, history=_history(f"STOPSIGNAL {ins.signal}", False))
-        if isinstance(ins, OnbuildInstruction):
+        if kind == "ONBUILD":
+            ins = cast("OnbuildInstruction", ins)
             cfg["OnBuild"] = [*(cfg.get("OnBuild") or []), ins.expression]
             # BuildKit adds no history line for ONBUILD; the step keeps one, marked empty
             return MetaStep(instruction=ins, history=_history(f"ONBUILD {ins.expression}", False))
-        if isinstance(ins, RunInstruction):
-            return self._run(ins)
-        if isinstance(ins, CopyInstruction):
-            return self._copy(ins)
-        raise ValueError(f"cannot dispatch {ins.name}")  # pragma: no cover
+        if kind == "RUN":
+            return self._run(cast("RunInstruction", ins))
+        if kind in ("COPY", "ADD"):
+            return self._copy(cast("CopyInstruction", ins))
+        raise ValueError(f"cannot dispatch {kind}")  # pragma: no cover
 
     def _arg(self, ins: ArgInstruction) -> Step:
         st = self.state
@@ -328,7 +346,13 @@ class Dispatcher:
                 args = [full]
         if ins.prepend_shell:
             args = st.with_shell(args)
-        mounts = tuple(resolve_target(parse_mount(m, self.expand), st.workdir) for m in ins.mounts)
+        mounts: tuple[Mount, ...] = ()
+        if ins.mounts:
+            from dockyard.build.frontend.mounts import parse_mount, resolve_target
+
+            mounts = tuple(
+                resolve_target(parse_mount(m, self.expand), st.workdir) for m in ins.mounts
+            )
         if ins.network and ins.network not in ("default", "none", "host"):
             raise ValueError(f'unsupported network mode "{ins.network}"')
         if ins.security and ins.security not in ("sandbox", "insecure"):
@@ -351,7 +375,7 @@ class Dispatcher:
         )
 
     def _copy(self, ins: CopyInstruction) -> Step:
-        add = isinstance(ins, AddInstruction)
+        add = ins.name == "ADD"
         if ins.chmod:
             check_chmod(ins.chmod)
         from_stage: int | None = None
@@ -360,7 +384,7 @@ class Dispatcher:
             from_stage = self.graph.stage_ref(ins.from_)
             if from_stage is None:
                 from_image = ins.from_
-        checksum = ins.checksum if isinstance(ins, AddInstruction) else ""
+        checksum = cast("AddInstruction", ins).checksum if add else ""
         if checksum:
             if len(ins.sources) != 1:
                 raise ValueError("checksum can't be specified for multiple sources")
@@ -381,8 +405,12 @@ class Dispatcher:
         msg += "".join(" <<" + c.path for c in ins.contents)
         msg += " " + ins.dest
         extra: dict[str, object] = {}
-        if isinstance(ins, AddInstruction):
-            extra = {"checksum": checksum, "keep_git_dir": ins.keep_git_dir, "unpack": ins.unpack}
+        if add:
+            extra = {
+                "checksum": checksum,
+                "keep_git_dir": cast("AddInstruction", ins).keep_git_dir,
+                "unpack": cast("AddInstruction", ins).unpack,
+            }
         return CopyStep(
             instruction=ins,
             history=_history(msg, True, buildkit=True),

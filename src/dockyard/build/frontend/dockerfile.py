@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from dockyard.build.frontend._convert import convert
 from dockyard.build.frontend.errors import DockerfileError
-from dockyard.build.frontend.instructions import (
-    ArgInstruction,
-    FromInstruction,
-    Instruction,
-    Location,
-)
+from dockyard.build.frontend.instructions import Instruction, Location
 from dockyard.build.frontend.parser import Directives, Node, parse
 from dockyard.build.frontend.shell import ShellError
+
+if TYPE_CHECKING:
+    from dockyard.build.frontend.instructions import ArgInstruction, FromInstruction
 
 __all__ = ["Dockerfile", "StageDef", "parse_dockerfile"]
 
@@ -80,11 +79,11 @@ def parse_dockerfile(source: str | bytes, name: str = "Dockerfile") -> Dockerfil
             ins = convert(node, name)
         except (ValueError, ShellError) as e:
             raise df.error(f"dockerfile parse error on line {node.start_line}: {e}", loc) from None
-        if isinstance(ins, FromInstruction):
-            df.stages.append(StageDef(len(df.stages), ins))
+        if ins.name == "FROM":
+            df.stages.append(StageDef(len(df.stages), cast("FromInstruction", ins)))
         elif not df.stages:
-            if isinstance(ins, ArgInstruction):
-                df.meta_args.append(ins)
+            if ins.name == "ARG":
+                df.meta_args.append(cast("ArgInstruction", ins))
             else:
                 raise df.error(
                     f"dockerfile parse error on line {node.start_line}: "

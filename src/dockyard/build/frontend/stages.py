@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from dockyard.build.frontend.dockerfile import Dockerfile, StageDef
-from dockyard.build.frontend.instructions import (
-    CopyInstruction,
-    Instruction,
-    Location,
-    OnbuildInstruction,
-    RunInstruction,
-)
-from dockyard.build.frontend.mounts import parse_mount
+from dockyard.build.frontend.instructions import Instruction, Location
 from dockyard.build.frontend.shell import Lex, ShellError
 from dockyard.errors import DockyardError, NotFound
 from dockyard.oci.platform import Platform
+
+if TYPE_CHECKING:
+    from dockyard.build.frontend.instructions import CopyInstruction, RunInstruction
 
 __all__ = ["PROXY_ARGS", "BuildGraph", "Stage", "platform_args"]
 
@@ -140,13 +137,17 @@ class BuildGraph:
         return found.index if found else None
 
     def _add_deps(self, st: Stage, ins: Instruction) -> None:
-        if isinstance(ins, OnbuildInstruction):
+        # by keyword, not isinstance: only the instruction kinds a Dockerfile uses are loaded
+        kind = ins.name
+        if kind == "ONBUILD":
             return
         refs: list[tuple[str, str]] = []
-        if isinstance(ins, CopyInstruction) and ins.from_:
-            refs.append((ins.from_, "copy"))
-        if isinstance(ins, RunInstruction):
-            for raw in ins.mounts:
+        if kind in ("COPY", "ADD") and cast("CopyInstruction", ins).from_:
+            refs.append((cast("CopyInstruction", ins).from_, "copy"))
+        if kind == "RUN" and cast("RunInstruction", ins).mounts:
+            from dockyard.build.frontend.mounts import parse_mount
+
+            for raw in cast("RunInstruction", ins).mounts:
                 try:
                     m = parse_mount(raw)
                 except ValueError as e:

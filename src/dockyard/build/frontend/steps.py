@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dockyard.build.frontend.instructions import Instruction, SourceContent
-from dockyard.build.frontend.mounts import Mount
+from dockyard.build.frontend.instructions import Instruction
 from dockyard.oci.config import HistoryEntry
+
+if TYPE_CHECKING:
+    from dockyard.build.frontend.instructions import SourceContent
+    from dockyard.build.frontend.mounts import Mount
 
 __all__ = ["CopyStep", "MetaStep", "MkdirStep", "RunStep", "StageState", "Step"]
 

@@ -5,9 +5,10 @@
 writes the image to the store (or an archive, or a directory).
 """
 
+from __future__ import annotations
+
 from dockyard.build.solver._build import build
 from dockyard.build.solver._cache import BuildCache, CachedLayer, cache_key
-from dockyard.build.solver._cache_spec import CacheSpec, parse_cache_spec
 from dockyard.build.solver._export import BuiltImage
 from dockyard.build.solver._options import (
     BuildOptions,
@@ -18,6 +19,10 @@ from dockyard.build.solver._options import (
 )
 from dockyard.build.solver._report import Reporter
 from dockyard.build.solver._results import StageResult, StepFailed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.build.solver._cache_spec import CacheSpec
 
 __all__ = [
     "BuildCache",
@@ -36,3 +41,21 @@ __all__ = [
     "parse_secret",
     "source_date_epoch",
 ]
+
+
+def parse_cache_spec(text: str, *, export: bool) -> CacheSpec:
+    """Parse a ``--cache-from`` (or, with ``export``, ``--cache-to``) value.
+
+    The cache-spec module (and its record class) loads here, when a build names a cache
+    location, not with this package."""
+    from dockyard.build.solver import _cache_spec
+
+    return _cache_spec.parse_cache_spec(text, export=export)
+
+
+def __getattr__(name: str) -> object:
+    if name == "CacheSpec":  # loads on first use, as parse_cache_spec does
+        from dockyard.build.solver._cache_spec import CacheSpec
+
+        return CacheSpec
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

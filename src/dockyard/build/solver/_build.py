@@ -6,12 +6,11 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from dockyard.build.context import ignore_patterns
 from dockyard.build.frontend import BuildGraph, parse_dockerfile
 from dockyard.build.solver._cache import BuildCache
-from dockyard.build.solver._cache_transfer import ImportedCache
 from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._export import (
     BuiltImage,
@@ -32,6 +31,9 @@ from dockyard.digest import Digest
 from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from dockyard.local import LocalStore
 from dockyard.reference import Reference
+
+if TYPE_CHECKING:  # --cache-from code loads only when a build has it
+    from dockyard.build.solver._cache_transfer import ImportedCache
 
 __all__ = ["build"]
 

@@ -6,12 +6,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from dockyard.build.solver._cache_spec import CacheSpec
 from dockyard.build.solver._secrets import parse_secret
 from dockyard.errors import InvalidArgument
 from dockyard.oci.platform import Platform
+
+if TYPE_CHECKING:  # --cache-from/--cache-to code loads only when a build has them
+    from dockyard.build.solver._cache_spec import CacheSpec
 
 __all__ = ["BuildOptions", "OutputSpec", "parse_output", "parse_secret", "source_date_epoch"]
 

@@ -19,9 +19,7 @@ from dockyard.build.frontend import (
     Step,
     dispatch_stage,
 )
-from dockyard.build.frontend.instructions import OnbuildInstruction
 from dockyard.build.solver._cache import BuildCache, CachedLayer, cache_key
-from dockyard.build.solver._cache_transfer import CacheRecord
 from dockyard.build.solver._context import BuildContext
 from dockyard.build.solver._images import ImageResolver
 from dockyard.build.solver._lease import LazyLease
@@ -35,7 +33,7 @@ from dockyard.errors import RunFailed
 from dockyard.image import BlobImage, StoreSource
 
 if TYPE_CHECKING:
-    from dockyard.build.solver._cache_transfer import ImportedCache
+    from dockyard.build.solver._cache_transfer import CacheRecord, ImportedCache
     from dockyard.layers import LayerBlob
 
 __all__ = ["Solver"]
@@ -207,7 +205,7 @@ class Solver:
         n = 1
         epoch = self.options.source_date_epoch
         for step in plan.steps:
-            if isinstance(step.instruction, OnbuildInstruction):
+            if step.instruction.name == "ONBUILD":
                 continue  # BuildKit writes no history line for ONBUILD
             if not step.layer:
                 result.history.append(replace(step.history, created=None))
@@ -328,6 +326,8 @@ class Solver:
     def cache_records(self, mode: str) -> list[CacheRecord]:
         """The records this build used, for ``--cache-to``: ``max`` every stage's, ``min``
         those of the stages the result is made of (the target and its base stages)."""
+        from dockyard.build.solver._cache_transfer import CacheRecord
+
         wanted: set[int] | None = None
         if mode == "min":
             wanted = set()

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from dockyard.build.frontend import CopyStep, MkdirStep, RunStep, Step
-from dockyard.build.frontend.mounts import Mount
 from dockyard.build.solver._cache import cache_key
 from dockyard.errors import Unsupported
 
 if TYPE_CHECKING:  # the worker's step code loads only when a step runs
+    from dockyard.build.frontend.mounts import Mount
     from dockyard.build.solver._solver import Solver
     from dockyard.build.worker import BindMount, RunMount, Snapshot, WorkSnapshot
     from dockyard.layers import LayerBlob
