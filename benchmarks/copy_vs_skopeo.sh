@@ -3,6 +3,9 @@
 # a 10-layer ~200 MB image (random, incompressible layers), against one docker-registry
 # (distribution 2.8) on loopback, same run. Every push starts from an empty registry; every
 # pull from an empty target directory.
+# Then the same pull from a second docker-registry with htpasswd (bcrypt) auth, every run with
+# a fresh, empty $HOME: skopeo gets --src-creds, dockyard a `dockyard login` into the new
+# $HOME's docker config.json (done in --prepare, not timed), as users give credentials.
 # Needs: docker-registry, skopeo, hyperfine.  Usage: benchmarks/copy_vs_skopeo.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +18,12 @@ PYTHON=${PYTHON:-$PWD/.venv/bin/python}
 "$PYTHON" -m compileall -q src >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-copy-XXXXXX")
 REG_PID=""
-cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+AUTH_PID=""
+cleanup() {
+  for pid in $REG_PID $AUTH_PID; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -49,4 +57,34 @@ hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/pull.md" \
   -n "dockyard copy (pull)" --prepare "rm -rf $WORK/out-d" \
   "$DOCKYARD copy -q docker://$HOST/bench/img:1 oci:$WORK/out-d:bench"
 
-cat "$WORK/push.md" "$WORK/pull.md"
+# the same pull from a registry with htpasswd auth, each run with a fresh $HOME
+AUTH_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+AUTH_HOST=127.0.0.1:$AUTH_PORT
+AUTH_USER=bench
+AUTH_PASS=bench-pass
+"$DOCKYARD" htpasswd -Bbc "$WORK/htpasswd" "$AUTH_USER" "$AUTH_PASS"
+cat >"$WORK/registry-auth.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $WORK/data-auth}, delete: {enabled: true}}
+http: {addr: $AUTH_HOST, secret: bench}
+auth: {htpasswd: {realm: bench, path: $WORK/htpasswd}}
+YML
+docker-registry serve "$WORK/registry-auth.yml" >"$WORK/registry-auth.log" 2>&1 &
+AUTH_PID=$!
+for _ in $(seq 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$AUTH_HOST/v2/")" = 401 ] && break
+  sleep 0.1
+done
+skopeo copy -q --preserve-digests --dest-tls-verify=false --dest-creds "$AUTH_USER:$AUTH_PASS" \
+  "oci:$WORK/src:bench" "docker://$AUTH_HOST/bench/img:1"
+FRESH="rm -rf $WORK/home && mkdir $WORK/home"
+hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$WORK/pull-auth.md" \
+  -n "skopeo copy (pull, htpasswd, fresh \$HOME)" \
+  --prepare "rm -rf $WORK/out-s && $FRESH" \
+  "HOME=$WORK/home skopeo copy -q --preserve-digests --src-tls-verify=false --src-creds $AUTH_USER:$AUTH_PASS docker://$AUTH_HOST/bench/img:1 oci:$WORK/out-s:bench" \
+  -n "dockyard copy (pull, htpasswd, fresh \$HOME)" \
+  --prepare "rm -rf $WORK/out-d && $FRESH && echo $AUTH_PASS | HOME=$WORK/home $DOCKYARD login -u $AUTH_USER --password-stdin $AUTH_HOST >/dev/null" \
+  "HOME=$WORK/home $DOCKYARD copy -q docker://$AUTH_HOST/bench/img:1 oci:$WORK/out-d:bench"
+
+cat "$WORK/push.md" "$WORK/pull.md" "$WORK/pull-auth.md"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from dockyard.digest import Digester
+from dockyard.digest import Digest, Digester
 from dockyard.errors import DigestInvalid, SizeInvalid, Unavailable
 from dockyard.oci import Descriptor
 
@@ -41,6 +41,13 @@ class BlobReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def vouched(self) -> tuple[Digest, int]:
+        """What this stream guarantees: it gives exactly these many bytes only when they hash
+        to this digest (and raises before the last of them otherwise), so a content store
+        need not hash them again."""
+        return self._desc.digest, self._desc.size
 
     @property
     def offset(self) -> int:

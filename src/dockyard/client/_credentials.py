@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,6 +177,10 @@ def _find_entry(auths: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def _run_helper(helper: str, action: str, payload: str) -> dict[str, Any] | None:
+    # imported here: only configs naming a helper need them, and every command reads creds
+    import shutil
+    import subprocess
+
     program = f"docker-credential-{helper}"
     path = shutil.which(program)
     if path is None:

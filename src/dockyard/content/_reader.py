@@ -8,7 +8,7 @@ from pathlib import Path
 from dockyard.digest import Digest, Digester
 from dockyard.errors import DigestInvalid, SizeInvalid
 
-__all__ = ["VerifyingReader", "corrupt_blob_error"]
+__all__ = ["VerifyingReader", "corrupt_blob_error", "vouched"]
 
 
 def corrupt_blob_error(digest: Digest, path: Path, size: int, actual: Digest) -> DigestInvalid:
@@ -76,3 +76,29 @@ class VerifyingReader(io.RawIOBase):
         if not self.closed:
             self._file.close()
         super().close()
+
+
+# Streams that check their own digest, so that a blob is hashed once on its way into a store.
+# A stream *vouches* for ``(digest, size)`` when it hands out ``size`` bytes only if they hash
+# to ``digest``: it hashes as it is read and raises (``DigestInvalid``, ``SizeInvalid``) before
+# it returns the last bytes of content that does not match. A verified registry download is
+# such a stream; the content store need not hash its bytes a second time.
+
+#: wrappers looked through (``io.BufferedReader`` around a raw stream)
+_DEPTH = 4
+
+
+def vouched(stream: object) -> tuple[Digest, int] | None:
+    """The ``(digest, size)`` that ``stream`` (or the raw stream under its buffering)
+    vouches for through its ``vouched`` attribute, or None."""
+    for _ in range(_DEPTH):
+        claim = getattr(stream, "vouched", None)
+        if claim is not None:
+            digest, size = claim
+            if isinstance(digest, Digest) and isinstance(size, int):
+                return digest, size
+            return None
+        if not isinstance(stream, io.BufferedReader):
+            return None
+        stream = stream.raw
+    return None

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.content._reader import VerifyingReader, corrupt_blob_error
+from dockyard.content._reader import VerifyingReader, corrupt_blob_error, vouched
 from dockyard.content._writer import BUFFER_SIZE, ContentWriter, PublishHook
 from dockyard.digest import Digest, Digester
 from dockyard.errors import BlobUnknown, DigestInvalid, SizeInvalid, Unsupported
@@ -36,9 +36,12 @@ class ContentStore:
         size: int | None = None,
         algorithm: str = "sha256",
         before_publish: PublishHook | None = None,
+        sync_dir: bool = True,
+        source_verifies: bool = False,
     ) -> ContentWriter:
         """A writer for one blob; ``before_publish`` runs with the verified digest just before
-        the blob becomes visible (e.g. to add it to a lease)."""
+        the blob becomes visible (e.g. to add it to a lease). ``sync_dir=False``: the caller
+        syncs ``blobs/<alg>`` itself, once, before anything refers to the blob."""
         return ContentWriter(
             self.blobs_dir,
             self.ingest_dir,
@@ -46,6 +49,8 @@ class ContentStore:
             size=size,
             algorithm=algorithm,
             before_publish=before_publish,
+            sync_dir=sync_dir,
+            source_verifies=source_verifies,
         )
 
     def ingest(
@@ -55,6 +60,7 @@ class ContentStore:
         expected: Digest | None = None,
         size: int | None = None,
         before_publish: PublishHook | None = None,
+        sync_dir: bool = True,
     ) -> tuple[Digest, int]:
         """Copy ``stream`` into the store; returns ``(digest, size)``.
 
@@ -64,7 +70,16 @@ class ContentStore:
             return expected, self.size(expected)
         buf = bytearray(BUFFER_SIZE)
         view = memoryview(buf)
-        with self.writer(expected=expected, size=size, before_publish=before_publish) as w:
+        # a stream that checks its own digest (a verified download) is not hashed twice
+        claim = vouched(stream)
+        source_verifies = claim is not None and expected is not None and claim == (expected, size)
+        with self.writer(
+            expected=expected,
+            size=size,
+            before_publish=before_publish,
+            sync_dir=sync_dir,
+            source_verifies=source_verifies,
+        ) as w:
             readinto = getattr(stream, "readinto", None)
             while True:
                 if readinto is not None:
@@ -85,8 +100,11 @@ class ContentStore:
         *,
         expected: Digest | None = None,
         before_publish: PublishHook | None = None,
+        sync_dir: bool = True,
     ) -> Digest:
-        with self.writer(expected=expected, size=len(data), before_publish=before_publish) as w:
+        with self.writer(
+            expected=expected, size=len(data), before_publish=before_publish, sync_dir=sync_dir
+        ) as w:
             w.write(data)
             return w.commit()[0]
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from dockyard.content._reader import vouched
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.image._compression_policy import CompressionPolicy
@@ -240,6 +241,11 @@ class _Counted:
         self.progress = progress
         self.key = key
         self.count = 0
+
+    @property
+    def vouched(self) -> tuple[Digest, int] | None:
+        """What the stream under this one vouches for (see ``dockyard.content._reader.vouched``)."""
+        return vouched(self.stream)
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
