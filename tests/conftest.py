@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# Make `_infra` importable however pytest was told to import test modules.
-_TESTS = str(Path(__file__).resolve().parent)
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from _infra import (  # noqa: E402
+from _infra import (
     REUSE_ENV,
     ROOT_ENV,
     BuiltImage,
@@ -25,6 +19,19 @@ from _infra import (  # noqa: E402
     reused_daemon,
     started_daemon,
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the ``dockerd`` fixture, directly or through another fixture, is a
+    ``docker`` test, marked or not: ``-m "not docker"`` (``make check``) must never start one.
+    tryfirst: the marks are in place before ``-m`` deselects."""
+    for item in items:
+        if (
+            "dockerd" in getattr(item, "fixturenames", ())
+            and item.get_closest_marker("docker") is None
+        ):
+            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture(scope="session")

@@ -182,6 +182,7 @@ def test_run_dockyard(dockyard_root: Path) -> None:
         run_dockyard("no-such-command", root=dockyard_root)
 
 
+@pytest.mark.slow
 def test_the_suite_collects_every_test_file() -> None:
     """``make test`` runs every tests/**/test_*.py: no directory is skipped by a collection rule
     (pytest's default norecursedirs once left out tests/build, the whole builder)."""

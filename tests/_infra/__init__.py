@@ -1,4 +1,11 @@
-"""Shared test infrastructure: a real dockerd, offline base images, the dockyard CLI."""
+"""Shared test infrastructure: a real dockerd, offline base images, the dockyard CLI.
+
+The helpers of one test area are submodules, imported by name (``from _infra.registry_server
+import start_registry``): ``registry_server`` (dockyard's registry in process and as a process),
+``oci_layout``, ``build_helpers``, ``worker_helpers``, ``analyze_helpers``, ``client_helpers``,
+``proxy``, ``token_server``, ``store_images``, ``store_workers``. ``tests`` is on ``sys.path``
+(pytest's ``pythonpath``): test modules import these without patching ``sys.path``.
+"""
 
 from _infra._cli import ROOT_ENV, dockyard_executable, run_dockyard
 from _infra._dockerd import (

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _analyze_helpers import (  # noqa: E402
+from _infra import BuiltImage, DockerDaemon, pattern_bytes, save_image
+from _infra.analyze_helpers import (
     CLEAN_DOCKERFILE,
     WASTEFUL_DOCKERFILE,
     SavedImage,
     build_image,
 )
-
-from _infra import BuiltImage, DockerDaemon, pattern_bytes, save_image  # noqa: E402
 
 
 @pytest.fixture(scope="session")

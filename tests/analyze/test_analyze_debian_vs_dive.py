@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _analyze_helpers import (
+
+from _infra import DockerDaemon, image_id, save_image
+from _infra._debian import debian_rootfs_tarball
+from _infra.analyze_helpers import (
     SavedImage,
     analyze_json,
     assert_matches_dive,
@@ -18,9 +21,6 @@ from _analyze_helpers import (
     load_into,
     run_dive,
 )
-
-from _infra import DockerDaemon, image_id, save_image
-from _infra._debian import debian_rootfs_tarball
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _analyze_helpers import Member, analyze_json, load_into, run_dive, write_archive
+from _infra.analyze_helpers import Member, analyze_json, load_into, run_dive, write_archive
 
 LAYERS: list[list[Member]] = [
     [

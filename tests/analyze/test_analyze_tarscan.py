@@ -7,8 +7,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from _analyze_helpers import Member, load_into, write_archive
 
+from _infra.analyze_helpers import Member, load_into, write_archive
 from dockyard.analyze import analyze_image, open_image, scan_tar
 from dockyard.analyze._advice import advise
 from dockyard.errors import InvalidArgument

@@ -6,9 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _analyze_helpers import SavedImage, analyze_json, assert_matches_dive, load_into, run_dive
 
 from _infra import run_dockyard
+from _infra.analyze_helpers import (
+    SavedImage,
+    analyze_json,
+    assert_matches_dive,
+    load_into,
+    run_dive,
+)
 
 pytestmark = pytest.mark.docker
 

@@ -9,9 +9,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from _analyze_helpers import SavedImage, load_into
 
 from _infra import DockerDaemon, run_dockyard
+from _infra.analyze_helpers import SavedImage, load_into
 
 pytestmark = pytest.mark.docker
 

@@ -66,6 +66,7 @@ def _key(file: str) -> str:
     return Path(file).resolve().relative_to(CORPUS.resolve()).as_posix()
 
 
+@pytest.mark.slow
 def test_same_findings_as_hadolint_on_the_corpus(tmp_path: Path) -> None:
     files = _corpus()
     theirs_all = _hadolint(files)
@@ -87,6 +88,7 @@ def test_same_findings_as_hadolint_on_the_corpus(tmp_path: Path) -> None:
     assert len(want) > 200
 
 
+@pytest.mark.slow
 def test_rule_severities_match_hadolint() -> None:
     files = _corpus()
     levels = {(f["code"], f["level"]) for f in _hadolint(files) if f["code"] in SHARED}

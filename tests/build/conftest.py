@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _infra import make_busybox_rootfs, run_dockyard, tar_rootfs  # noqa: E402
+from _infra import make_busybox_rootfs, run_dockyard, tar_rootfs
 
 
 @pytest.fixture(scope="session")

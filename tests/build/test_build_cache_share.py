@@ -92,6 +92,7 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Running
         yield running
 
 
+@pytest.mark.slow
 def test_registry_cache_gives_a_fresh_store_every_step_cached_and_the_same_id(
     registry: RunningRegistry, busybox_archive: Path, tmp_path: Path
 ) -> None:
@@ -140,6 +141,7 @@ def test_a_missing_cache_is_a_warning_and_the_build_goes_on(
     assert re.search(rf"WARNING: .*{re.escape(ref)}", _logs(events))
 
 
+@pytest.mark.slow
 def test_local_cache_layout_min_mode_round_trip(busybox_archive: Path, tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     (ctx / "Dockerfile").write_text(

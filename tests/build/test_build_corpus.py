@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _build_helpers import (
+
+from _infra import run_dockyard
+from _infra.build_helpers import (
     config_diff,
     debian_rootfs_tar,
     docker_build,
@@ -29,8 +31,6 @@ from _build_helpers import (
     tree,
     tree_diff,
 )
-
-from _infra import run_dockyard
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "dockerfiles"
 #: Every buildable entry, and what each brings.

@@ -8,18 +8,13 @@ dockyard-only tests and the frontend's own tests).
 from __future__ import annotations
 
 import io
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _build_helpers import (  # noqa: E402
+from _infra.build_helpers import (
     config_diff,
     docker_build,
     docker_config,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
-from registry.registry_helpers import start_registry
+from _infra.registry_server import start_registry
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from _infra import dockyard_executable
-from registry.registry_helpers import free_port, wait_ready
+from _infra.registry_server import free_port, wait_ready
 
 
 def _write_config(path: Path, root: Path, port: int) -> Path:

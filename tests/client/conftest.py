@@ -3,19 +3,13 @@ and with Docker token auth."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _token_server import TokenServer, token_server  # noqa: E402
-
-from _infra import RunningRegistry, docker_registry  # noqa: E402
+from _infra import RunningRegistry, docker_registry
+from _infra.token_server import TokenServer, token_server
 
 USER, PASSWORD = "alice", "s3cret-pass"
 

@@ -7,15 +7,16 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from _helpers import make_image, make_multiarch_layout, manifest_digest
 
 from _infra import RunningRegistry, run_command, run_dockyard
+from _infra.client_helpers import make_image, make_multiarch_layout, manifest_digest
 from dockyard.client import ClientOptions, RegistryClient
 from dockyard.client import _repository as repository_module
 from dockyard.image import LayoutSource, copy
 from dockyard.reference import Reference
 
 
+@pytest.mark.slow
 def test_multiarch_index_copied_with_all_keeps_its_digest(
     registry: RunningRegistry, dockyard_root: Path, tmp_path: Path
 ) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _helpers import PASSWORD, USER, make_image, make_multiarch_layout, manifest_digest
 
 from _infra import (
     DockerDaemon,
@@ -16,6 +15,7 @@ from _infra import (
     run_command,
     run_dockyard,
 )
+from _infra.client_helpers import PASSWORD, USER, make_image, make_multiarch_layout, manifest_digest
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from _helpers import PASSWORD, USER, make_image
-from _proxy import misbehaving_proxy
 
 from _infra import RunningRegistry, run_command, run_dockyard
+from _infra.client_helpers import PASSWORD, USER, make_image
+from _infra.proxy import misbehaving_proxy
 from dockyard.client import ClientOptions, Credentials, CredentialStore, RegistryClient
 from dockyard.errors import RateLimited
 from dockyard.reference import Reference

@@ -16,10 +16,10 @@ import pytest
 import zstandard
 
 from _infra import DockerDaemon, make_busybox_rootfs, run_command, run_dockyard, tar_rootfs
+from _infra.registry_server import RegistryProcess, start_registry
 from dockyard.digest import digest_of
 from dockyard.image import CompressionPolicy
 from dockyard.oci import Descriptor, Manifest, Platform, mediatypes
-from registry.registry_helpers import RegistryProcess, start_registry
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -170,6 +170,7 @@ def _blob_files(root: Path) -> dict[str, int]:
     return {p.name: p.stat().st_ino for p in (root / "blobs" / "sha256").iterdir()}
 
 
+@pytest.mark.slow
 def test_compressed_layers_are_never_recompressed(
     served: RegistryProcess, rootfs_tar: Path, dockyard_root: Path, tmp_path: Path
 ) -> None:

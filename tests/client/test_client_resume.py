@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _helpers import make_image
-from _proxy import misbehaving_proxy
-
 from _infra import RunningRegistry, run_dockyard
+from _infra.client_helpers import make_image
+from _infra.proxy import misbehaving_proxy
 
 
 def test_dropped_connection_resumes_and_verifies(

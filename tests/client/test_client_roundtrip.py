@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _helpers import PASSWORD, USER, make_image, manifest_digest
-
 from _infra import (
     MULTILAYER_REF,
     BuiltImage,
@@ -16,6 +14,7 @@ from _infra import (
     run_command,
     run_dockyard,
 )
+from _infra.client_helpers import PASSWORD, USER, make_image, manifest_digest
 
 
 def _docker(dockerd: DockerDaemon, config: Path, *args: str, input: str | None = None) -> str:

@@ -13,10 +13,9 @@ import json
 import time
 from pathlib import Path
 
-from _helpers import PASSWORD, USER, make_image
-from _token_server import TokenServer
-
 from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, RunningRegistry, run_dockyard
+from _infra.client_helpers import PASSWORD, USER, make_image
+from _infra.token_server import TokenServer
 from dockyard.client import ClientOptions, Credentials, RegistryClient
 from dockyard.image import copy
 from dockyard.reference import Reference

@@ -24,7 +24,6 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from registry_helpers import RegistryProcess, push_blob, push_image, start_registry
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -33,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
     unsupported_method,
 )
+
+from _infra.registry_server import RegistryProcess, push_blob, push_image, start_registry
 
 from ._budget import EXAMPLES_ENV, budget
 

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-# Make `_store_images` importable by these tests (and by the processes they spawn).
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _store_images import BuiltImage, Clock, build_image  # noqa: E402
-
-from dockyard.local import LocalStore  # noqa: E402
+from _infra.store_images import BuiltImage, Clock, build_image
+from dockyard.local import LocalStore
 
 
 @pytest.fixture

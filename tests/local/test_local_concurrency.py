@@ -7,8 +7,7 @@ import multiprocessing
 import time
 from pathlib import Path
 
-from _store_workers import ROUNDS, collector, leaking_child, writer
-
+from _infra.store_workers import ROUNDS, collector, leaking_child, writer
 from dockyard.local import REF_NAME, LocalStore
 from dockyard.oci import parse_manifest_or_index
 from dockyard.oci.manifest import Manifest

@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _store_images import BuiltImage, Clock, build_image
 
+from _infra.store_images import BuiltImage, Clock, build_image
 from dockyard.digest import Digest
 from dockyard.local import GC_REF_LABEL, GC_ROOT_LABEL, LocalStore
 from dockyard.oci import Descriptor, Index, Manifest

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _store_images import build_image
 
+from _infra.store_images import build_image
 from dockyard.local import LocalStore
 from dockyard.reference import Reference
 

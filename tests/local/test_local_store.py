@@ -5,8 +5,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _store_images import BuiltImage
 
+from _infra.store_images import BuiltImage
 from dockyard.digest import digest_of
 from dockyard.errors import BlobUnknown, FailedPrecondition, InvalidArgument, NotFound
 from dockyard.local import REF_NAME, LocalStore, default_root

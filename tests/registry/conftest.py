@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# registry_helpers sits next to this file; the test modules import it too.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from registry_helpers import ASGIClient, RegistryProcess, start_registry  # noqa: E402
-
-from _infra import Podman  # noqa: E402
-from dockyard.registry import Registry, RegistryApp  # noqa: E402
+from _infra import Podman
+from _infra.registry_server import ASGIClient, RegistryProcess, start_registry
+from dockyard.registry import Registry, RegistryApp
 
 
 @pytest.fixture

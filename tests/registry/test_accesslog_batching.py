@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import start_registry
 
+from _infra.registry_server import start_registry
 from dockyard.registry.accesslog import AccessEntry, AccessLog
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from registry_helpers import free_port, start_registry
 
+from _infra.registry_server import free_port, start_registry
 from dockyard import __version__
 from dockyard.registry.auth import htpasswd_line
 

@@ -10,9 +10,9 @@ import shlex
 from pathlib import Path
 
 import httpx
-from registry_helpers import RegistryProcess
 
 from _infra import run_command, run_dockyard
+from _infra.registry_server import RegistryProcess
 from dockyard.registry import Registry, RegistryApp
 
 _PRE = re.compile(r"<pre>(.*?)</pre>", re.S)

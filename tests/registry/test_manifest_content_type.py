@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import (
+
+from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
     PushedImage,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import start_registry
 
 from _infra import docker_registry
+from _infra.registry_server import start_registry
 
 #: a leading '.' or '-', 129 characters, a character no tag has
 IMPOSSIBLE_TAGS = ("-bad", ".bad", "a" * 129, "b!d")

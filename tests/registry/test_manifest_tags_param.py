@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import (
+
+from _infra.registry_server import (
     OCI_MANIFEST,
     ASGIClient,
     PushedImage,
@@ -17,7 +18,6 @@ from registry_helpers import (
     push_image,
     start_registry,
 )
-
 from dockyard.registry import Registry, RegistryApp
 from dockyard.registry.limits import Limits
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import ASGIClient, RegistryProcess, push_blob, push_image, sha256
 
 from _infra import run_command
 from _infra._cli import dockyard_executable
+from _infra.registry_server import ASGIClient, RegistryProcess, push_blob, push_image, sha256
 from dockyard.registry import Registry, RegistryApp, fsck
 from dockyard.registry.limits import Limits
 

@@ -7,9 +7,11 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from registry_helpers import OCI_MANIFEST, make_manifest, sha256, start_registry
+
+from _infra.registry_server import OCI_MANIFEST, make_manifest, sha256, start_registry
 
 
 def _partial_request(
@@ -124,7 +126,7 @@ def test_kill_9_during_monolithic_put_then_restart_the_upload(tmp_path: Path) ->
         assert httpx.head(f"{server.url}/v2/app/blobs/{digest}").status_code == 404
         assert not list((root / "blobs").rglob(digest[7:]))
         manifest = make_manifest(config, [layer])
-        put = {"content": manifest, "headers": {"content-type": OCI_MANIFEST}}
+        put: dict[str, Any] = {"content": manifest, "headers": {"content-type": OCI_MANIFEST}}
         r = httpx.put(f"{server.url}/v2/app/manifests/v1", **put)
         assert r.status_code == 400 and "MANIFEST_BLOB_UNKNOWN" in r.text
         # the session still exists at offset 0; start over with a fresh upload instead

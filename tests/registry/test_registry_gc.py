@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
-from registry_helpers import (
+from _infra import run_dockyard
+from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
     ASGIClient,
+    backdate,
     descriptor,
     make_manifest,
     push_blob,
     push_image,
     sha256,
 )
-from sqlalchemy import update
-
-from _infra import run_dockyard
 from dockyard.registry import Registry, RegistryApp
 from dockyard.registry._gc import collect_garbage
-from dockyard.registry.metadata._schema import blobs, manifests, repo_blobs
-
-
-def backdate(registry: Registry) -> None:
-    """Make everything look a day old (files and records)."""
-    with registry.meta.db.write() as conn:
-        for table in (blobs, repo_blobs, manifests):
-            conn.execute(update(table).values(created_at=0.0))
-    for key in registry.storage.list("blobs"):
-        path = registry.storage.local_path(key)
-        assert path is not None
-        os.utime(path, (0, 0))
 
 
 def test_gc_deletes_only_unreferenced_blobs(client: ASGIClient, registry: Registry) -> None:

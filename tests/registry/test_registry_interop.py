@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import RegistryProcess, sha256
 
 from _infra import BuiltImage, DockerDaemon, run_command
+from _infra.registry_server import RegistryProcess, sha256
 
 pytestmark = pytest.mark.docker
 

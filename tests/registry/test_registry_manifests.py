@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from registry_helpers import (
+from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
     ASGIClient,

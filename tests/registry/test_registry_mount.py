@@ -4,8 +4,8 @@ that has the blob (and that the caller may read); anything else is a normal uplo
 from __future__ import annotations
 
 import httpx
-from registry_helpers import RegistryProcess, push_blob, sha256
 
+from _infra.registry_server import RegistryProcess, push_blob, sha256
 from dockyard.registry import can_read
 
 

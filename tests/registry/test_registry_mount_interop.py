@@ -7,9 +7,9 @@ import time
 from urllib.parse import parse_qs
 
 import pytest
-from registry_helpers import RegistryProcess
 
 from _infra import BuiltImage, DockerDaemon, run_command
+from _infra.registry_server import RegistryProcess
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 import httpx
-from registry_helpers import start_registry
-from test_registry_gc_live import gzip_tar, oci_layout
 
 from _infra import Podman, run_command, run_dockyard
+from _infra.oci_layout import gzip_tar, oci_layout
+from _infra.registry_server import start_registry
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 

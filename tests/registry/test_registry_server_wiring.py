@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from registry_helpers import ASGIClient, error_code, push_image
-
+from _infra.registry_server import ASGIClient, error_code, push_image
 from dockyard.registry import build_app
 from dockyard.registry.auth import htpasswd_line
 from dockyard.registry.config import load

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import RegistryProcess, sha256, start_registry
+
+from _infra.registry_server import RegistryProcess, sha256, start_registry
 
 #: Declared size of the PATCH that never finishes, and how much of it is sent.
 DECLARED = 64 << 20

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry_helpers import ASGIClient, error_code, push_blob, sha256, sha512
-
+from _infra.registry_server import ASGIClient, error_code, push_blob, sha256, sha512
 from dockyard.registry import Registry, RegistryApp
 
 

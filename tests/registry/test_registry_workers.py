@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from registry_helpers import (
+
+from _infra.registry_server import (
     OCI_MANIFEST,
     ASGIClient,
     free_port,
@@ -23,7 +24,6 @@ from registry_helpers import (
     push_blob,
     start_registry,
 )
-
 from dockyard.errors import ManifestUnknown
 from dockyard.registry import Registry, RegistryApp
 from dockyard.registry._shared import SharedGenerations
@@ -113,6 +113,7 @@ def requests_total(text: str) -> float:
     )
 
 
+@pytest.mark.slow
 def test_two_worker_processes_serve_one_address(tmp_path: Path) -> None:
     debug = f"127.0.0.1:{free_port()}"
     env = {"REGISTRY_HTTP_DEBUG_ADDR": debug}

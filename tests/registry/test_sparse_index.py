@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import (
+
+from _infra import run_command
+from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
     ASGIClient,
@@ -23,8 +25,6 @@ from registry_helpers import (
     sha256,
     start_registry,
 )
-
-from _infra import run_command
 from dockyard.errors import InvalidArgument
 from dockyard.registry import Registry, build_app
 from dockyard.registry._gc import collect_garbage

@@ -101,7 +101,8 @@ def test_tls_from_registry2s_variables(tmp_path: Path) -> None:
         "REGISTRY_HTTP_TLS_CERTIFICATE": os.fspath(cert),
         "REGISTRY_HTTP_TLS_KEY": os.fspath(key),
     }
-    argv = [dockyard_executable(), "registry", "serve", "--root", os.fspath(tmp_path / "data")]
+    argv: list[str | os.PathLike[str]] = [dockyard_executable(), "registry", "serve"]
+    argv += ["--root", os.fspath(tmp_path / "data")]
     argv += ["--addr", f"127.0.0.1:{port}"]
     trust = ssl.create_default_context(cafile=cert)
     with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:

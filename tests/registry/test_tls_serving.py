@@ -138,7 +138,13 @@ def serve_tls(tmp_path: Path, server_pair: tuple[Path, Path], *extra: str) -> It
     port = free_port()
     config = _config(tmp_path, port, [f"certificate: {cert}", f"key: {key}", *extra])
     log = tmp_path / "registry.log"
-    argv = [dockyard_executable(), "registry", "serve", "--config", os.fspath(config)]
+    argv: list[str | os.PathLike[str]] = [
+        dockyard_executable(),
+        "registry",
+        "serve",
+        "--config",
+        os.fspath(config),
+    ]
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -235,7 +241,13 @@ def test_an_unknown_cipher_suite_stops_startup(
     port = free_port()
     suites = "ciphersuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_FANCY_WITH_NOTHING]"
     config = _config(tmp_path, port, [f"certificate: {cert}", f"key: {key}", suites])
-    argv = [dockyard_executable(), "registry", "serve", "--config", os.fspath(config)]
+    argv: list[str | os.PathLike[str]] = [
+        dockyard_executable(),
+        "registry",
+        "serve",
+        "--config",
+        os.fspath(config),
+    ]
     failed = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert failed.returncode != 0
     assert "unknown TLS cipher suite TLS_FANCY_WITH_NOTHING" in failed.stderr, failed.stderr
@@ -260,7 +272,13 @@ def test_a_directory_as_certificate_says_so(tmp_path: Path, server_pair: tuple[P
     directory = tmp_path / "certs"
     directory.mkdir()
     config = _config(tmp_path, free_port(), [f"certificate: {directory}", f"key: {key}"])
-    argv = [dockyard_executable(), "registry", "serve", "--config", os.fspath(config)]
+    argv: list[str | os.PathLike[str]] = [
+        dockyard_executable(),
+        "registry",
+        "serve",
+        "--config",
+        os.fspath(config),
+    ]
     failed = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert failed.returncode != 0
     assert f"TLS certificate {directory} is a directory; give the PEM file" in failed.stderr

@@ -8,7 +8,8 @@ import hashlib
 from pathlib import Path
 
 import httpx
-from registry_helpers import start_registry
+
+from _infra.registry_server import start_registry
 
 LIMIT = 1000
 

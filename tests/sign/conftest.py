@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from _infra import RunningRegistry, dockyard_executable
 from _infra import docker_registry as run_docker_registry
-from dockyard import record as records
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.oci import mediatypes as mt
 
@@ -96,7 +95,7 @@ def write_layout_image(root: Path, tag: str = "v1", content: bytes = b"hello\n")
             for d in Index.parse(index_path.read_bytes()).manifests
             if (d.annotations or {}).get(REF_NAME) != tag
         ]
-    entries.append(records.replace(manifest.descriptor(), annotations={REF_NAME: tag}))
+    entries.append(dataclasses.replace(manifest.descriptor(), annotations={REF_NAME: tag}))
     index_path.write_bytes(Index.build(entries).raw)
     return LayoutImage(root, tag, manifest)
 

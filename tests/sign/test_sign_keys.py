@@ -74,7 +74,7 @@ def test_cosign_ci_key_envelope_shape(cosign_vectors: Path) -> None:
     assert decode_pem(pem).type == COSIGN_PEM_TYPE
     env = _envelope(pem)
     assert env["kdf"] == {**env["kdf"], "name": "scrypt", "params": {"N": 32768, "r": 8, "p": 1}}  # type: ignore[dict-item]
-    assert len(base64.b64decode(env["kdf"]["salt"])) == 32  # type: ignore[index]
+    assert len(base64.b64decode(env["kdf"]["salt"])) == 32
     assert env["cipher"]["name"] == "nacl/secretbox"  # type: ignore[index]
     assert len(base64.b64decode(env["cipher"]["nonce"])) == 24  # type: ignore[index]
     assert len(base64.b64decode(env["ciphertext"])) == 138 + 16  # type: ignore[arg-type]

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _worker_helpers import busybox_snapshot  # noqa: E402
-
-from dockyard.build.worker import Snapshot, Worker  # noqa: E402
-from dockyard.local import LocalStore  # noqa: E402
+from _infra.worker_helpers import busybox_snapshot
+from dockyard.build.worker import Snapshot, Worker
+from dockyard.local import LocalStore
 
 
 @pytest.fixture

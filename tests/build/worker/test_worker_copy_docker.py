@@ -78,7 +78,7 @@ def dockerfile(base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-Entry = tuple[str, int, int, int, str, int | None]
+Entry = tuple[str, int, int, int, str, float | None]
 
 
 def _tree_from_tar(data: bytes) -> dict[str, Entry]:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _worker_helpers import busybox_snapshot, commit
 
+from _infra.worker_helpers import busybox_snapshot, commit
 from dockyard.build.worker import CopyRequest, Snapshot, Worker, copy_into
 from dockyard.build.worker._copy_layer import Uncovered, write_copy_layer
 from dockyard.layers import decompressor

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _worker_helpers import commit, layer_file, layer_members
 
+from _infra.worker_helpers import commit, layer_file, layer_members
 from dockyard.build.worker import (
     BindMount,
     CacheMount,

@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from registry_helpers import RegistryProcess, start_registry
 
 from _infra import BuiltImage, DockerDaemon, run_command, run_dockyard
+from _infra.registry_server import RegistryProcess, start_registry
 
 # the scan tests' fixtures: an environment of old pip-installed packages and the test data
 # (appended, not prepended: their conftest must not shadow the one other modules import)
-_SCAN_TESTS = str(Path(__file__).resolve().parents[1] / "scan")
+_SCAN_TESTS = str(Path(__file__).resolve().parents[2] / "scan")
 if _SCAN_TESTS not in sys.path:
     sys.path.append(_SCAN_TESTS)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import start_registry
-from test_registry_gc_live import gzip_tar, oci_layout
 
 from _infra import Podman, run_command, run_dockyard
+from _infra.oci_layout import gzip_tar, oci_layout
+from _infra.registry_server import start_registry
 from dockyard.errors import InvalidArgument
 from dockyard.registry.policy import signature_enforcement
 

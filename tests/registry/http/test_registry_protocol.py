@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from registry_helpers import start_registry
+from _infra.registry_server import start_registry
 
 
 def read_all(s: socket.socket) -> bytes:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import httpx
-from registry_helpers import (
+
+from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
     ASGIClient,

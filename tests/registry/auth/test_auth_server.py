@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from registry_helpers import free_port, start_registry
 
 from _infra import BuiltImage, DockerDaemon, run_dockyard
+from _infra.registry_server import free_port, start_registry
 
 pytestmark = pytest.mark.docker
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_helpers import RegistryProcess, push_blob, sha256, start_registry
 
+from _infra.registry_server import RegistryProcess, push_blob, sha256, start_registry
 from dockyard.registry.http._blobs import ZEROCOPY_MIN
 from dockyard.registry.tls import write_self_signed
 

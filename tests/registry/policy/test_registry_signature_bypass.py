@@ -18,9 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
-from registry_helpers import OCI_INDEX, OCI_MANIFEST, RegistryProcess, push_blob, start_registry
 
 from _infra import run_command, run_dockyard
+from _infra.registry_server import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    RegistryProcess,
+    push_blob,
+    start_registry,
+)
 
 PASSWORD = {"COSIGN_PASSWORD": "policy"}
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_helpers import (
+
+from _infra import run_dockyard
+from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
     ASGIClient,
@@ -23,8 +25,6 @@ from registry_helpers import (
     push_blob,
     sha256,
 )
-
-from _infra import run_dockyard
 from dockyard.errors import InvalidArgument
 from dockyard.registry import RegistryApp
 from dockyard.registry._server import build_app
@@ -33,7 +33,7 @@ from dockyard.registry.scanning import ScanningConfig
 
 #: manifest sizes by digest, for the index test
 sizes: dict[str, int] = {}
-VULNDB = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "vulndb"
+VULNDB = Path(__file__).resolve().parents[3] / ".." / "shared" / "testdata" / "vulndb"
 SITE = "usr/local/lib/python3.11/site-packages"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 

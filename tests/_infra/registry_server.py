@@ -1,4 +1,4 @@
-"""Helpers for registry tests: a synchronous in-process client, pushes, a server process."""
+"""dockyard's registry under test: a synchronous in-process client, pushes, a server process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -18,8 +17,33 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
-from _infra import dockyard_executable
+from _infra._cli import dockyard_executable
+from _infra._registry import free_port
+from dockyard.registry import Registry
+from dockyard.registry.metadata._schema import blobs, manifests, repo_blobs
+
+__all__ = [
+    "OCI_CONFIG",
+    "OCI_INDEX",
+    "OCI_LAYER",
+    "OCI_MANIFEST",
+    "ASGIClient",
+    "PushedImage",
+    "RegistryProcess",
+    "backdate",
+    "descriptor",
+    "error_code",
+    "free_port",
+    "make_manifest",
+    "push_blob",
+    "push_image",
+    "sha256",
+    "sha512",
+    "start_registry",
+    "wait_ready",
+]
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -163,12 +187,6 @@ class RegistryProcess:
                 self.process.wait()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -222,3 +240,14 @@ def start_registry(
         yield server
     finally:
         server.stop()
+
+
+def backdate(registry: Registry) -> None:
+    """Make everything look a day old (files and records)."""
+    with registry.meta.db.write() as conn:
+        for table in (blobs, repo_blobs, manifests):
+            conn.execute(update(table).values(created_at=0.0))
+    for key in registry.storage.list("blobs"):
+        path = registry.storage.local_path(key)
+        assert path is not None
+        os.utime(path, (0, 0))

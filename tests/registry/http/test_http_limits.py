@@ -23,7 +23,8 @@ from types import TracebackType
 
 import httpx
 import pytest
-from registry_helpers import OCI_MANIFEST, RegistryProcess, push_image, start_registry
+
+from _infra.registry_server import OCI_MANIFEST, RegistryProcess, push_image, start_registry
 
 #: Growth of the server's resident memory allowed during an attack.
 RSS_GROWTH_LIMIT = 50 << 20

@@ -7,8 +7,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from _store_images import build_image
-
+from _infra.store_images import build_image
 from dockyard.local import LocalStore
 from dockyard.reference import Reference
 

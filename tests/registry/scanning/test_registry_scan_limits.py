@@ -5,7 +5,6 @@ run again at every restart, and no scan grows the serving process or stalls its 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,16 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from registry_helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, RegistryProcess, push_blob
-from registry_helpers import start_registry as _start_registry
 
 from _infra import run_dockyard
-
-_SCAN_TESTS = str(Path(__file__).resolve().parents[1] / "scan")
-if _SCAN_TESTS not in sys.path:
-    sys.path.append(_SCAN_TESTS)
-
-from _hostile import (  # noqa: E402
+from _infra.registry_server import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, RegistryProcess, push_blob
+from _infra.registry_server import start_registry as _start_registry
+from scan._hostile import (
     DPKG_STATUS,
     Layer,
     abs_path_layer,
@@ -31,7 +25,7 @@ from _hostile import (  # noqa: E402
     tar_layer,
     zeros_layer,
 )
-from _scanenv import VULNDB  # noqa: E402
+from scan._scanenv import VULNDB
 
 OS_RELEASE = b'ID=debian\nVERSION_ID="12"\n'
 OK_STATUS = (
@@ -175,6 +169,7 @@ def test_absolute_member_name_scan_ends_and_the_queue_moves_on(
         assert_scanned_and_pullable(client, server)
 
 
+@pytest.mark.slow
 def test_scan_over_its_time_budget_fails_and_the_queue_moves_on(
     vulndb_store: Path, tmp_path: Path, client: httpx.Client
 ) -> None:

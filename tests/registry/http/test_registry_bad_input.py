@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_helpers import OCI_MANIFEST, ASGIClient, error_code, push_blob, push_image, sha256
 
+from _infra.registry_server import (
+    OCI_MANIFEST,
+    ASGIClient,
+    error_code,
+    push_blob,
+    push_image,
+    sha256,
+)
 from dockyard.registry import Registry, RegistryApp
 
 SPEC_CODES = {
@@ -48,17 +56,17 @@ def raw_request(
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
     sent = False
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         nonlocal sent
         if sent:
             return {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
 
     asyncio.run(app(scope, receive, send))
