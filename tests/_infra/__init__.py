@@ -32,7 +32,7 @@ from _infra._images import (
     tar_rootfs,
 )
 from _infra._podman import Podman
-from _infra._process import CommandFailed, run_command
+from _infra._process import CommandFailed, run_command, terminate
 from _infra._registry import (
     RunningRegistry,
     docker_registry,
@@ -72,4 +72,5 @@ __all__ = [
     "skopeo_push",
     "started_daemon",
     "tar_rootfs",
+    "terminate",
 ]

@@ -70,3 +70,13 @@ def _tail(text: str, lines: int = 60) -> str:
     if len(parts) <= lines:
         return text
     return "\n".join([f"[... {len(parts) - lines} earlier lines ...]", *parts[-lines:]])
+
+
+def terminate(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` has not exited within ``grace`` seconds; reaped."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from _infra._process import run_command
+from _infra._process import run_command, terminate
 
 DOCKER_REGISTRY = "/usr/bin/docker-registry"
 
@@ -107,12 +107,7 @@ def docker_registry(
         wait_for_http(f"http://127.0.0.1:{port}/v2/", proc)
         yield RunningRegistry(f"127.0.0.1:{port}", root, user, password)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         if proc.stdout:
             proc.stdout.close()
 
@@ -157,12 +152,7 @@ def dockyard_registry(
         wait_for_http(f"http://127.0.0.1:{port}/v2/", proc)
         yield RunningRegistry(f"127.0.0.1:{port}", root, user, password)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         if proc.stdout:
             proc.stdout.close()
 

@@ -251,3 +251,18 @@ def backdate(registry: Registry) -> None:
         path = registry.storage.local_path(key)
         assert path is not None
         os.utime(path, (0, 0))
+
+
+def blob_path(root: Path, digest: str) -> Path:
+    """Where the filesystem driver keeps blob ``digest`` under the registry's ``root``."""
+    hex_ = digest.split(":", 1)[1]
+    return root / "blobs" / "sha256" / hex_[:2] / hex_
+
+
+def flip_a_byte(path: Path) -> None:
+    """Flip one byte in the middle, keeping the size (bit rot, a bad disk, a hostile edit)."""
+    with open(path, "r+b") as f:
+        f.seek(path.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0xFF]))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra import run_command, run_dockyard
+from _infra import run_command, run_dockyard, terminate
 from _infra._cli import dockyard_executable
 from _infra._registry import DOCKER_REGISTRY, free_port, wait_for_http
 from _infra.oci_layout import gzip_tar, oci_layout
@@ -87,12 +87,7 @@ def logged_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logged
         )
         yield LoggedRegistry(f"127.0.0.1:{port}", log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
 
 
 def _fresh_home(tmp_path: Path, host: str, dockyard_root: Path) -> dict[str, str]:

@@ -12,23 +12,17 @@ import pytest
 
 from _infra import run_command
 from _infra._cli import dockyard_executable
-from _infra.registry_server import ASGIClient, RegistryProcess, push_blob, push_image, sha256
+from _infra.registry_server import (
+    ASGIClient,
+    RegistryProcess,
+    blob_path,
+    flip_a_byte,
+    push_blob,
+    push_image,
+    sha256,
+)
 from dockyard.registry import Registry, RegistryApp, fsck
 from dockyard.registry.limits import Limits
-
-
-def _blob_path(root: Path, digest: str) -> Path:
-    hex_ = digest.split(":", 1)[1]
-    return root / "blobs" / "sha256" / hex_[:2] / hex_
-
-
-def _corrupt(path: Path) -> None:
-    """Flip one byte in the middle, keeping the size (bit rot, a bad disk, a hostile edit)."""
-    with open(path, "r+b") as f:
-        f.seek(path.stat().st_size // 2)
-        byte = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([byte[0] ^ 0xFF]))
 
 
 def _quarantined(root: Path) -> list[Path]:
@@ -51,8 +45,8 @@ def test_corrupt_small_blob_is_not_served(registry_server: RegistryProcess) -> N
     data = b"a config or small layer " * 400
     with httpx.Client(base_url=registry_server.url, timeout=30) as client:
         digest = push_blob(client, "app", data)
-        path = _blob_path(root, digest)
-        _corrupt(path)
+        path = blob_path(root, digest)
+        flip_a_byte(path)
         r = client.get(f"/v2/app/blobs/{digest}")
         assert r.status_code == 404, r.status_code
         assert r.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
@@ -71,7 +65,7 @@ def test_corrupt_small_blob_is_not_served(registry_server: RegistryProcess) -> N
 def test_corrupt_small_blob_range_request(registry_server: RegistryProcess) -> None:
     with httpx.Client(base_url=registry_server.url, timeout=30) as client:
         digest = push_blob(client, "app", bytes(range(256)) * 64)
-        _corrupt(_blob_path(registry_server.root, digest))
+        flip_a_byte(blob_path(registry_server.root, digest))
         r = client.get(f"/v2/app/blobs/{digest}", headers={"range": "bytes=0-9"})
         assert r.status_code == 404 and r.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
 
@@ -96,7 +90,7 @@ def test_large_blobs_are_not_hashed_on_the_hot_path(registry_server: RegistryPro
     data = os.urandom(Limits().verify_read_bytes + 1)
     with httpx.Client(base_url=registry_server.url, timeout=30) as client:
         digest = push_blob(client, "app", data)
-        _corrupt(_blob_path(registry_server.root, digest))
+        flip_a_byte(blob_path(registry_server.root, digest))
         r = client.get(f"/v2/app/blobs/{digest}")
         assert r.status_code == 200 and sha256(r.content) != digest
     code, out, _ = _fsck("--root", str(registry_server.root))
@@ -112,7 +106,7 @@ def test_the_threshold_is_the_limit(tmp_path: Path) -> None:
         try:
             with ASGIClient(app) as client:
                 digest = push_blob(client, "app", data)
-                _corrupt(_blob_path(tmp_path / str(limit), digest))
+                flip_a_byte(blob_path(tmp_path / str(limit), digest))
                 assert client.get(f"/v2/app/blobs/{digest}").status_code == status, limit
         finally:
             registry.close()
@@ -151,8 +145,8 @@ def test_fsck_clean_registry(registry_server: RegistryProcess) -> None:
 def test_fsck_reports_and_quarantines(registry_server: RegistryProcess) -> None:
     root = registry_server.root
     corrupt, lost, manifest = _populate(registry_server)
-    _corrupt(_blob_path(root, corrupt))
-    _blob_path(root, lost).unlink()
+    flip_a_byte(blob_path(root, corrupt))
+    blob_path(root, lost).unlink()
 
     code, out, err = _fsck("--root", str(root), "--format", "json")
     assert code == 1, out + err
@@ -166,12 +160,12 @@ def test_fsck_reports_and_quarantines(registry_server: RegistryProcess) -> None:
     }
     assert {(d["repository"], d["digest"]) for d in report["dangling"]} == {("team/other", lost)}
     assert report["quarantined"] == []
-    assert _blob_path(root, corrupt).exists()  # a report only: nothing moved
+    assert blob_path(root, corrupt).exists()  # a report only: nothing moved
 
     code, out, err = _fsck("--root", str(root), "--quarantine")
     assert code == 1, out + err
     assert f"corrupt blob {corrupt}" in out and "quarantined" in out
-    assert not _blob_path(root, corrupt).exists()
+    assert not blob_path(root, corrupt).exists()
     assert len(_quarantined(root)) == 1
     # the links are gone, so the registry says BLOB_UNKNOWN and a client pushes it again
     with httpx.Client(base_url=registry_server.url, timeout=30) as client:
@@ -208,7 +202,7 @@ def test_fsck_library(tmp_path: Path) -> None:
         assert fsck(registry).ok
         with ASGIClient(RegistryApp(registry, threads=2)) as client:
             image = push_image(client, "app", "v1")
-        _corrupt(_blob_path(root, sha256(image.config)))
+        flip_a_byte(blob_path(root, sha256(image.config)))
         progress = _Recorder()
         report = fsck(registry, quarantine=True, progress=progress)
         assert not report.ok and report.blobs_checked == 3

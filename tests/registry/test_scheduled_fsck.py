@@ -10,22 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _infra.registry_server import push_blob, start_registry
+from _infra.registry_server import blob_path, flip_a_byte, push_blob, start_registry
 from dockyard.errors import InvalidArgument
 from dockyard.registry import config
-
-
-def _blob_path(root: Path, digest: str) -> Path:
-    hex_ = digest.split(":", 1)[1]
-    return root / "blobs" / "sha256" / hex_[:2] / hex_
-
-
-def _flip_a_byte(path: Path) -> None:
-    with open(path, "r+b") as f:
-        f.seek(path.stat().st_size // 2)
-        byte = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([byte[0] ^ 0xFF]))
 
 
 def _wait_for(predicate: object, what: str, timeout: float = 60.0) -> None:
@@ -49,8 +36,8 @@ def test_scheduled_fsck_finds_and_quarantines_a_corrupt_blob(tmp_path: Path) -> 
         data = os.urandom(3 << 20)
         with httpx.Client(base_url=server.url, timeout=30) as client:
             digest = push_blob(client, "team/app", data)
-            path = _blob_path(server.root, digest)
-            _flip_a_byte(path)
+            path = blob_path(server.root, digest)
+            flip_a_byte(path)
             _wait_for(lambda: not path.exists(), "the corrupt blob is quarantined")
             log = server.log.read_text(errors="replace")
             assert f"fsck: corrupt blob {digest}" in log

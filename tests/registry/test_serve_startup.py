@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra import dockyard_executable
+from _infra import dockyard_executable, terminate
 
 
 @contextmanager
@@ -83,12 +83,7 @@ def test_listening_is_logged_once_the_port_is_bound(tmp_path: Path) -> None:
         connected.close()
         assert f"listening on http://127.0.0.1:{port}" in lines[-1]
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         reader.join(5)
         if process.stderr is not None:
             process.stderr.close()

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from _infra import dockyard_executable, free_port
+from _infra import dockyard_executable, free_port, terminate
 from dockyard.registry.tls import write_self_signed
 
 PLAIN_HTTP_ANSWER = (
@@ -157,12 +157,7 @@ def serve_tls(tmp_path: Path, server_pair: tuple[Path, Path], *extra: str) -> It
             time.sleep(0.05)
         yield Served(port, cert, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
 
 def handshake(port: int, context: ssl.SSLContext) -> tuple[str, str]:

@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _infra import RunningRegistry, dockyard_executable
+from _infra import RunningRegistry, dockyard_executable, terminate
 from _infra import docker_registry as run_docker_registry
 from dockyard.oci import Descriptor, Index, Manifest
 from dockyard.oci import mediatypes as mt
@@ -214,10 +214,5 @@ def dockyard_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dock
                 time.sleep(0.1)
         yield DockyardRegistry(host, root / "data")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         log.close()

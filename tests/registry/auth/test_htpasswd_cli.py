@@ -13,7 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from _infra import DockerDaemon, free_port, run_command, run_dockyard
+from _infra import DockerDaemon, free_port, run_command, run_dockyard, terminate
 from _infra._registry import DOCKER_REGISTRY, wait_for_http
 from dockyard.cli._main import cli, register_commands
 from dockyard.registry.auth import HtpasswdAuthenticator, unauthorized_body
@@ -133,12 +133,7 @@ def registry2(root: Path, htpasswd: Path) -> Iterator[str]:
         wait_for_http(f"http://127.0.0.1:{port}/v2/", proc)
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         if proc.stdout:
             proc.stdout.close()
 
