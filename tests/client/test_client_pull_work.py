@@ -50,7 +50,7 @@ class LoggedRegistry:
 @pytest.fixture(scope="module")
 def logged_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedRegistry]:
     """docker-registry with htpasswd auth and its access log on, holding a LAYERS-layer
-    image at ``work/img:1`` (pushed by skopeo)."""
+    image at ``team/img:1`` (pushed by skopeo)."""
     root = tmp_path_factory.mktemp("pull-work")
     line = run_command(["htpasswd", "-Bbn", USER, PASSWORD]).stdout.strip()
     (root / "htpasswd").write_text(line + "\n")
@@ -82,7 +82,7 @@ def logged_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logged
                 "--dest-tls-verify=false",
                 f"--dest-creds={USER}:{PASSWORD}",
                 f"oci:{layout}:img",
-                f"docker://127.0.0.1:{port}/work/img:1",
+                f"docker://127.0.0.1:{port}/team/img:1",
             ]
         )
         yield LoggedRegistry(f"127.0.0.1:{port}", log)
@@ -113,7 +113,7 @@ def test_pull_with_basic_auth_makes_one_request_per_blob_and_one_401(
     env = _fresh_home(tmp_path, logged_registry.host, dockyard_root)
     offset = logged_registry.size()
     run_dockyard(
-        "copy", "-q", f"docker://{logged_registry.host}/work/img:1", f"oci:{tmp_path / 'out'}:img",
+        "copy", "-q", f"docker://{logged_registry.host}/team/img:1", f"oci:{tmp_path / 'out'}:img",
         env=env, root=dockyard_root,
     )  # fmt: skip
     lines = logged_registry.lines_after(offset)
@@ -125,8 +125,8 @@ def test_pull_with_basic_auth_makes_one_request_per_blob_and_one_401(
     # the probe is challenged once; every later request carries Basic credentials up front
     assert kinds == {
         ("GET", "/v2/", "401"): 1,
-        ("GET", "/v2/work/img/manifests/1", "200"): 1,
-        ("GET", "/v2/work/img/blobs/D", "200"): LAYERS + 1,
+        ("GET", "/v2/team/img/manifests/1", "200"): 1,
+        ("GET", "/v2/team/img/blobs/D", "200"): LAYERS + 1,
     }, requests
     blob_uris = [uri for method, uri, _ in requests if "/blobs/" in uri]
     assert len(set(blob_uris)) == LAYERS + 1  # no blob fetched twice
@@ -151,7 +151,7 @@ def test_pull_to_oci_layout_syncs_each_blob_once(
         [
             strace, "-f", "-qq", "-e", "trace=fsync,fdatasync,sync_file_range",
             "-o", str(trace), str(exe),
-            "copy", "-q", f"docker://{logged_registry.host}/work/img:1", f"oci:{out}:img",
+            "copy", "-q", f"docker://{logged_registry.host}/team/img:1", f"oci:{out}:img",
         ],
         env=full_env,
     )  # fmt: skip

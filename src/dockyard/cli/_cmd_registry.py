@@ -6,8 +6,9 @@ import dataclasses
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -103,20 +104,25 @@ def _config(
     return load(config_file, overrides={**overrides, "storage.filesystem.rootdirectory": root})
 
 
+def _where_the_registry_is(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-c/--config`` and ``--root``: the options that say which registry gc and fsck work on."""
+    command = click.option(
+        "--root",
+        "data_root",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"The registry's data directory (default: ${ROOT_ENV}, else ./.serve).",
+    )(command)
+    return click.option(
+        "-c",
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The registry's config file (REGISTRY_* variables override it).",
+    )(command)
+
+
 @registry_group.command("gc")
-@click.option(
-    "-c",
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The registry's config file (REGISTRY_* variables override it).",
-)
-@click.option(
-    "--root",
-    "data_root",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=f"The registry's data directory (default: ${ROOT_ENV}, else ./.serve).",
-)
+@_where_the_registry_is
 @click.option("-d", "--dry-run", is_flag=True, help="Only say what would be deleted.")
 @click.option(
     "-m", "--delete-untagged", is_flag=True, help="Also delete manifests no tag points at."
@@ -177,19 +183,7 @@ class _FsckCommand(click.Command):
 
 
 @registry_group.command("fsck", cls=_FsckCommand)
-@click.option(
-    "-c",
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The registry's config file (REGISTRY_* variables override it).",
-)
-@click.option(
-    "--root",
-    "data_root",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=f"The registry's data directory (default: ${ROOT_ENV}, else ./.serve).",
-)
+@_where_the_registry_is
 @click.option(
     "--quarantine",
     is_flag=True,
