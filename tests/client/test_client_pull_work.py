@@ -177,7 +177,7 @@ def test_pull_of_a_blob_the_registry_damaged_keeps_nothing(
         [
             "skopeo", "copy", "-q", "--preserve-digests", "--dest-tls-verify=false",
             f"--dest-creds={USER}:{PASSWORD}",
-            f"oci:{layout}:bad", f"docker://{logged_registry.host}/work/bad:1",
+            f"oci:{layout}:bad", f"docker://{logged_registry.host}/team/bad:1",
         ]
     )  # fmt: skip
     hexdigest = hashlib.sha256(layer).hexdigest()
@@ -194,7 +194,7 @@ def test_pull_of_a_blob_the_registry_damaged_keeps_nothing(
     env = _fresh_home(tmp_path, logged_registry.host, dockyard_root)
     out = tmp_path / "out"
     result = run_dockyard(
-        "copy", "-q", f"docker://{logged_registry.host}/work/bad:1", f"oci:{out}:bad",
+        "copy", "-q", f"docker://{logged_registry.host}/team/bad:1", f"oci:{out}:bad",
         env=env, root=dockyard_root, check=False,
     )  # fmt: skip
     assert result.returncode != 0
