@@ -70,7 +70,7 @@ docker-host:
 
 # Exit status 5 (no tests collected) fails like any other failure.
 test: install system-deps docker-host
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
 # marked `docker` automatically), nothing `slow` (the corpus, long interop runs) and no `fuzz`.
