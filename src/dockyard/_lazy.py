@@ -1,9 +1,9 @@
 """Packages whose public names load on first use (PEP 562), so that a command imports only
-the submodules it touches."""
+the submodules it touches. Importing this module costs nothing beyond ``sys``: importlib is
+loaded on the first lookup, so start-up paths (a no-op build) may use it too."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 TYPE_CHECKING = False
@@ -25,6 +25,8 @@ def lazy_exports(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
         value = getattr(importlib.import_module(f"{package}.{module}"), name)
         namespace[name] = value
         return value

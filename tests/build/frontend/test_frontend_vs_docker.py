@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from _infra.build_helpers import CONFIG_KEYS
 from dockyard.build.frontend import BuildGraph, StageState, dispatch_stage, parse_dockerfile
 from dockyard.oci.platform import Platform
 
@@ -36,20 +37,6 @@ ARG EXTRA=default
 ENV FROM_ARG=$EXTRA
 LABEL final=yes
 """
-KEYS = (
-    "Env",
-    "Cmd",
-    "Entrypoint",
-    "WorkingDir",
-    "User",
-    "ExposedPorts",
-    "Volumes",
-    "Labels",
-    "Healthcheck",
-    "StopSignal",
-    "Shell",
-    "OnBuild",
-)
 
 
 def inspect(dockerd: Any, ref: str) -> dict[str, Any]:
@@ -103,7 +90,7 @@ def test_config_matches_docker_buildkit(
     predicted = predict(base, busybox_image.ref, target)
     mismatched = {
         key: (predicted.get(key), built.get(key))
-        for key in KEYS
+        for key in CONFIG_KEYS
         if (predicted.get(key) or None) != (built.get(key) or None)
     }
     assert mismatched == {}
