@@ -69,8 +69,11 @@ docker-host:
 	else echo "not root on Linux: leaving cgroups and kernel modules as they are"; fi
 
 # Exit status 5 (no tests collected) fails like any other failure.
+# pytest-xdist runs one worker per core (each worker starts its own dockerd); `worksteal` evens
+# out modules of very different lengths. WORKERS=0 runs the suite in one process.
+WORKERS ?= auto
 test: install system-deps docker-host
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist worksteal
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
 # marked `docker` automatically), nothing `slow` (the corpus, long interop runs) and no `fuzz`.
