@@ -31,7 +31,13 @@ HELP = frozenset(
 
 #: a rebuild with nothing changed is answered from its no-op record
 NOOP_BUILD = frozenset(
-    {"dockyard", "dockyard.build", "dockyard.build._argv", "dockyard.build._noop", "dockyard.cli"}
+    {
+        "dockyard",
+        "dockyard.builder",
+        "dockyard.builder._argv",
+        "dockyard.builder._noop",
+        "dockyard.cli",
+    }
 )
 
 #: ``FROM scratch`` + ``COPY`` after the copied file changed: the frontend, the solver, the
@@ -42,50 +48,51 @@ CHANGED_BUILD = NOOP_BUILD | frozenset(
     {
         "dockyard._lazy",
         "dockyard.atomicfile",
-        "dockyard.build._lock",
-        "dockyard.build.context",
-        "dockyard.build.frontend",
-        "dockyard.build.frontend._convert",
-        "dockyard.build.frontend._gofmt",
-        "dockyard.build.frontend._values",
-        "dockyard.build.frontend._words",
-        "dockyard.build.frontend.chmod",
-        "dockyard.build.frontend.dispatch",
-        "dockyard.build.frontend.dockerfile",
-        "dockyard.build.frontend.dockerignore",
-        "dockyard.build.frontend.errors",
-        "dockyard.build.frontend.instructions",
-        "dockyard.build.frontend.instructions._base",
-        "dockyard.build.frontend.instructions._copy",
-        "dockyard.build.frontend.instructions._from",
-        "dockyard.build.frontend.parser",
-        "dockyard.build.frontend.shell",
-        "dockyard.build.frontend.stages",
-        "dockyard.build.frontend.steps",
-        "dockyard.build.solver",
-        "dockyard.build.solver._build",
-        "dockyard.build.solver._cache",
-        "dockyard.build.solver._context",
-        "dockyard.build.solver._export",
-        "dockyard.build.solver._images",
-        "dockyard.build.solver._lease",
-        "dockyard.build.solver._options",
-        "dockyard.build.solver._report",
-        "dockyard.build.solver._results",
-        "dockyard.build.solver._secrets",
-        "dockyard.build.solver._solver",
-        "dockyard.build.solver._steps",
-        "dockyard.build.worker",
-        "dockyard.build.worker._checksum",
-        "dockyard.build.worker._chmod",
-        "dockyard.build.worker._copy_layer",
-        "dockyard.build.worker._match",
-        "dockyard.build.worker._overlay",
-        "dockyard.build.worker._scope",
-        "dockyard.build.worker._snapshots",
-        "dockyard.build.worker._sources",
-        "dockyard.build.worker._tar",
-        "dockyard.build.worker._users",
+        "dockyard.builder._lock",
+        "dockyard.builder.context",
+        "dockyard.builder.frontend",
+        "dockyard.dockerfile",
+        "dockyard.dockerfile._convert",
+        "dockyard.dockerfile._gofmt",
+        "dockyard.dockerfile._values",
+        "dockyard.dockerfile._words",
+        "dockyard.dockerfile.chmod",
+        "dockyard.builder.frontend.dispatch",
+        "dockyard.dockerfile.document",
+        "dockyard.dockerfile.dockerignore",
+        "dockyard.dockerfile.errors",
+        "dockyard.dockerfile.instructions",
+        "dockyard.dockerfile.instructions._base",
+        "dockyard.dockerfile.instructions._copy",
+        "dockyard.dockerfile.instructions._from",
+        "dockyard.dockerfile.parser",
+        "dockyard.dockerfile.shell",
+        "dockyard.builder.frontend.stages",
+        "dockyard.builder.frontend.steps",
+        "dockyard.builder.solver",
+        "dockyard.builder.solver._build",
+        "dockyard.builder.solver._cache",
+        "dockyard.builder.solver._context",
+        "dockyard.builder.solver._export",
+        "dockyard.builder.solver._images",
+        "dockyard.builder.solver._lease",
+        "dockyard.builder.solver._options",
+        "dockyard.builder.solver._report",
+        "dockyard.builder.solver._results",
+        "dockyard.builder.solver._secrets",
+        "dockyard.builder.solver._solver",
+        "dockyard.builder.solver._steps",
+        "dockyard.builder.worker",
+        "dockyard.builder.worker._checksum",
+        "dockyard.builder.worker._chmod",
+        "dockyard.builder.worker._copy_layer",
+        "dockyard.builder.worker._match",
+        "dockyard.builder.worker._overlay",
+        "dockyard.builder.worker._scope",
+        "dockyard.builder.worker._snapshots",
+        "dockyard.builder.worker._sources",
+        "dockyard.builder.worker._tar",
+        "dockyard.builder.worker._users",
         "dockyard.cli._build_run",
         "dockyard.cli._failure",
         "dockyard.content",
@@ -99,8 +106,8 @@ CHANGED_BUILD = NOOP_BUILD | frozenset(
         "dockyard.image._endpoints",
         "dockyard.image._protocols",
         "dockyard.image._store",
-        "dockyard.images",
-        "dockyard.images._summary",
+        "dockyard.imageservice",
+        "dockyard.imageservice._summary",
         "dockyard.layers",
         "dockyard.layers._apply",
         "dockyard.layers._compression",
@@ -213,11 +220,11 @@ def test_changed_file_build_imports_only_the_build_path(built: tuple[Path, Path]
     cwd, root = built
     (cwd / "ctx" / "a.txt").write_text("two\n")
     names = _imported(BUILD, cwd, root)
-    assert "dockyard.build.solver._solver" in names  # really a full build, not the no-op
+    assert "dockyard.builder.solver._solver" in names  # really a full build, not the no-op
     assert _over(names, CHANGED_BUILD, HEAVY) == []
 
 
-#: record classes (``@dataclass``) the ``dockyard.build`` modules of that path define; each
+#: record classes (``@dataclass``) the ``dockyard.builder`` modules of that path define; each
 #: costs start-up time as it is created, so the path defines those it uses (and their bases)
 CHANGED_BUILD_RECORDS = 34
 
@@ -247,7 +254,9 @@ def test_changed_file_build_defines_only_the_records_it_uses(built: tuple[Path, 
     cwd, root = built
     (cwd / "ctx" / "a.txt").write_text("three\n")
     names = _imported(BUILD, cwd, root)
-    records = _records({n for n in names if n.startswith("dockyard.build")})
+    records = _records(
+        {n for n in names if n.startswith(("dockyard.builder", "dockyard.dockerfile"))}
+    )
     assert any(r.endswith(".CopyInstruction") for r in records)  # really counted
     assert len(records) <= CHANGED_BUILD_RECORDS, "\n".join(records)
 

@@ -185,7 +185,7 @@ def test_run_dockyard(dockyard_root: Path) -> None:
 @pytest.mark.slow
 def test_the_suite_collects_every_test_file() -> None:
     """``make test`` runs every tests/**/test_*.py: no directory is skipped by a collection rule
-    (pytest's default norecursedirs once left out tests/build, the whole builder)."""
+    (pytest's default norecursedirs once left out tests/builder, the whole builder)."""
     tests = Path(__file__).resolve().parent
     repo = tests.parent
     wanted = {

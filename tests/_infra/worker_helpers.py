@@ -6,7 +6,7 @@ import io
 import tarfile
 
 from _infra import make_busybox_rootfs
-from dockyard.build.worker import Snapshot, Worker, WorkSnapshot
+from dockyard.builder.worker import Snapshot, Worker, WorkSnapshot
 from dockyard.layers import LayerBlob, decompressor
 from dockyard.local import LocalStore
 

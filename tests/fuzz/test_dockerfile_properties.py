@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from dockyard.build.frontend import BuildGraph, parse_dockerfile
+from dockyard.builder.frontend import BuildGraph, parse_dockerfile
 from dockyard.errors import DockyardError
 from dockyard.oci import Platform
 

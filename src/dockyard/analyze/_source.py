@@ -10,7 +10,7 @@ from typing import BinaryIO, cast
 from dockyard.analyze._tarscan import TarEntry, scan_tar
 from dockyard.errors import SizeInvalid
 from dockyard.image import BlobImage, BlobIndex, BlobSource, Layer, StoreSource, open_any
-from dockyard.images import find_image, summaries
+from dockyard.imageservice import find_image, summaries
 from dockyard.layers import decompressor, detect
 from dockyard.local import LocalStore
 from dockyard.oci import Platform

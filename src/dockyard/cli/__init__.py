@@ -21,14 +21,14 @@ def _build(argv: list[str]) -> None:
     its no-op record; any other plain invocation builds without click; help, errors and
     unusual spellings return to click. tests/test_import_budget.py holds what these paths
     may import."""
-    from dockyard.build._noop import serve
+    from dockyard.builder._noop import serve
 
     code = serve(argv)
     if code is not None:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.exit(code)
-    from dockyard.build._argv import parse
+    from dockyard.builder._argv import parse
 
     parsed = parse(argv, os.environ)
     if parsed is None:

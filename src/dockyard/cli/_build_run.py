@@ -1,5 +1,5 @@
 """``dockyard build``'s work, without click: the click command and the start-up path that
-reads plain invocations itself (:mod:`dockyard.build._argv`) both run :func:`run_build`."""
+reads plain invocations itself (:mod:`dockyard.builder._argv`) both run :func:`run_build`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from dockyard.build import _noop
-from dockyard.build._noop import progress_mode
-from dockyard.build.context import read_tar_context
-from dockyard.build.solver import (
+from dockyard.builder import _noop
+from dockyard.builder._noop import progress_mode
+from dockyard.builder.context import read_tar_context
+from dockyard.builder.solver import (
     BuildOptions,
     BuiltImage,
     build,

@@ -14,7 +14,7 @@ from dockyard.cli._main import cli, open_store
 from dockyard.cli._progress import make_progress
 from dockyard.errors import InvalidArgument
 from dockyard.image import ArchiveImage, StoreSource, load_archive, save_archive
-from dockyard.images import find_image, import_image, summaries
+from dockyard.imageservice import find_image, import_image, summaries
 from dockyard.oci import Platform
 from dockyard.reference import Reference
 

@@ -11,7 +11,7 @@ import click
 from dockyard.cli._format import emit_rows, human_size, render_template, since
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import DockyardError, NotFound
-from dockyard.images import (
+from dockyard.imageservice import (
     ImageSummary,
     find_image,
     history,
@@ -268,7 +268,7 @@ def history_cmd(
     now = datetime.now(UTC)
     objects = []
     for row in rows:
-        from dockyard.images import parse_time
+        from dockyard.imageservice import parse_time
 
         created = parse_time(row.created)
         created_by = row.created_by.replace("\n", " ").replace("\t", " ")

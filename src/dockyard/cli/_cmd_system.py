@@ -10,7 +10,7 @@ import click
 
 from dockyard.cli._format import bytes_size, emit_rows, human_size, render_template
 from dockyard.cli._main import cli, open_store
-from dockyard.images import disk_usage, system_info
+from dockyard.imageservice import disk_usage, system_info
 from dockyard.reference import Reference
 
 

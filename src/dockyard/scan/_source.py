@@ -231,7 +231,7 @@ def _loaded_archive(path: Path, platform: Platform | None) -> ScanSource:
 
 def _store_image(store: LocalStore, text: str, platform: Platform | None) -> ScanSource:
     from dockyard.image import StoreSource, open_any
-    from dockyard.images import find_image, summaries
+    from dockyard.imageservice import find_image, summaries
 
     summary = find_image(text, summaries(store))
     image = _pick(open_any(StoreSource(store), summary.descriptor), platform)

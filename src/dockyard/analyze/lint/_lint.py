@@ -18,8 +18,8 @@ from dockyard.analyze.lint._buildkit import (
 )
 from dockyard.analyze.lint._hadolint import HADOLINT_RULES, hadolint_findings
 from dockyard.analyze.lint._model import SEVERITIES, Finding, Instr, Rule, severity_rank
-from dockyard.build.frontend.errors import DockerfileError
-from dockyard.build.frontend.parser import parse
+from dockyard.dockerfile.errors import DockerfileError
+from dockyard.dockerfile.parser import parse
 from dockyard.errors import InvalidArgument
 
 __all__ = ["ALL_RULES", "LintConfig", "lint_file", "lint_source", "load_config"]

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from dockyard.analyze.lint._shell import Script, parse_script
-from dockyard.build.frontend.parser import Node
+from dockyard.dockerfile.parser import Node
 
 __all__ = ["SEVERITIES", "Finding", "Instr", "Rule", "severity_rank"]
 
