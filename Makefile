@@ -79,7 +79,7 @@ test: install system-deps docker-host
 # marked `docker` automatically), nothing `slow` (the corpus, long interop runs) and no `fuzz`.
 # `make test` runs everything.
 check: install system-deps docker-host
-	$(BIN)/python -m pytest -q -m "not docker and not slow and not fuzz"
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal -m "not docker and not slow and not fuzz"
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.
