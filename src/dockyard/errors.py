@@ -35,6 +35,7 @@ __all__ = [
     "RunFailed",
     "RuntimeMissing",
     "SizeInvalid",
+    "TooManyRequests",
     "Unauthorized",
     "Unavailable",
     "UnsafeLayer",
@@ -121,6 +122,30 @@ class Unavailable(DockyardError):
     http_status = 503
     oci_code = "UNAVAILABLE"
     retryable = True
+
+
+class TooManyRequests(DockyardError):
+    """Too many attempts from one client (e.g. failed logins): refused until ``retry_after``.
+
+    The server answers 429 with a ``Retry-After: <retry_after>`` header. Unlike
+    :class:`RateLimited` (a remote registry throttling *us*), this is dockyard refusing a client.
+    """
+
+    exit_code = 1
+    http_status = 429
+    oci_code = "TOOMANYREQUESTS"
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        hint: str | None = None,
+        detail: object = None,
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.retry_after = max(1, int(retry_after))
 
 
 # --- domain errors -------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def test_wrong_type_from_env_names_the_key() -> None:
             InvalidArgument,
             "REGISTRY_AUTH_HTPASSWD_PATH",
         ),
-        ({"REGISTRY_AUTH": "token"}, Unsupported, "'token'"),
+        ({"REGISTRY_AUTH": "token"}, InvalidArgument, "auth.token.realm"),
         ({"REGISTRY_HTTP_TLS_CERTIFICATE": "/c"}, InvalidArgument, "http.tls.key"),
         ({"REGISTRY_HTTP_ADDR": "localhost"}, InvalidArgument, "HOST:PORT"),
         ({"REGISTRY_HTTP_ADDR": "a:99999"}, InvalidArgument, "HOST:PORT"),

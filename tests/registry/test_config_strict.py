@@ -167,7 +167,7 @@ def test_registry2_keys_dockyard_does_not_implement(
 def test_registry_auth_typo_in_the_environment_is_an_error() -> None:
     with pytest.raises(InvalidArgument) as info:
         load(None, {"REGISTRY_AUTH": "htpaswd"})
-    assert "unknown auth provider 'htpaswd' (known: htpasswd)" in str(info.value)
+    assert "unknown auth provider 'htpaswd' (known: htpasswd," in str(info.value)
     with pytest.raises(InvalidArgument, match="unknown auth provider 'htpaswd'"):
         load(None, {"REGISTRY_AUTH_HTPASWD_REALM": "r", "REGISTRY_AUTH_HTPASWD_PATH": "/p"})
 
@@ -176,7 +176,7 @@ def test_auth_htpassword_in_the_file_is_an_error(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"auth": {"htpassword": {"realm": "r", "path": "/p"}}})
     with pytest.raises(InvalidArgument) as info:
         load(config, {})
-    assert "unknown auth provider 'htpassword' (known: htpasswd)" in str(info.value)
+    assert "unknown auth provider 'htpassword' (known: htpasswd," in str(info.value)
     assert "'auth.htpassword'" in str(info.value)
 
 
@@ -231,7 +231,6 @@ def test_scanning_is_typed_once_at_load(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "words"),
     [
-        ({"REGISTRY_AUTH": "token"}, "auth provider 'token'"),
         ({"REGISTRY_AUTH": "silly"}, "auth provider 'silly'"),
         ({"REGISTRY_HTTP_TLS_LETSENCRYPT_CACHEFILE": "/c"}, "'http.tls.letsencrypt'"),
     ],
@@ -286,7 +285,7 @@ def test_serve_refuses_a_misspelled_auth_provider(tmp_path: Path) -> None:
         "REGISTRY_AUTH_HTPASWD_PATH": str(tmp_path / "htpasswd"),
     }
     line = _serve_must_fail(tmp_path, env=env)
-    assert "unknown auth provider 'htpaswd' (known: htpasswd)" in line
+    assert "unknown auth provider 'htpaswd' (known: htpasswd," in line
 
 
 @pytest.mark.slow

@@ -24,7 +24,13 @@ from dockyard.registry._quarantine import quarantine_blob
 from dockyard.registry._shared import SharedGenerations
 from dockyard.registry._uploads import BlobUploads
 from dockyard.registry._validation import IndexValidation
-from dockyard.registry.metadata import Database, GCQueries, ManifestRecord, RegistryMetadata
+from dockyard.registry.metadata import (
+    Database,
+    GCQueries,
+    Inventory,
+    ManifestRecord,
+    RegistryMetadata,
+)
 from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
 
 __all__ = ["BlobHandle", "PullPolicy", "PushedManifest", "Registry"]
@@ -255,6 +261,17 @@ class Registry:
             self._changed(repository)
         if not found:
             raise ManifestUnknown(f"manifest {reference} is unknown to {repository}")
+
+    def delete_repository(self, repository: str) -> None:
+        """Delete every manifest and tag of ``repository`` (NAME_UNKNOWN when it has none);
+        garbage collection reclaims the blobs."""
+        self.cache.invalidate(repository)
+        try:
+            found = Inventory(self.meta.db).delete_repository(repository)
+        finally:
+            self._changed(repository)
+        if not found:
+            raise NameUnknown(f"repository {repository} is not known to this registry")
 
     # --- listings ------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from dockyard import __version__
 from dockyard.registry._debug import DebugPages, DebugServer, check_debug_addr, start_debug_server
@@ -24,11 +25,18 @@ from dockyard.registry._workers import (
 from dockyard.registry.accesslog import AccessEntry, AccessLog, new_request_id
 from dockyard.registry.auth import HtpasswdAuthenticator
 from dockyard.registry.config import RegistryConfig
+from dockyard.registry.harbor import PREFIX as HARBOR_PREFIX
+from dockyard.registry.harbor import ApiSettings, HarborApi, RegistrySecurity
 from dockyard.registry.http import RegistryApp, Request, ResponseObserver
 from dockyard.registry.http._io import send_bytes
 from dockyard.registry.http._protocol import protocol_class
 from dockyard.registry.metrics import RegistryMetrics
 from dockyard.registry.tls import server_context
+
+if TYPE_CHECKING:
+    from dockyard.registry._authorize import Authorizer
+    from dockyard.registry.http._app import Handler
+    from dockyard.registry.token import Granter
 
 __all__ = ["build_app", "serve"]
 
@@ -84,29 +92,95 @@ def _access_observer(access: AccessLog) -> ResponseObserver:
 
 def _metrics_page(
     metrics: RegistryMetrics, render: Callable[[], bytes]
-) -> Callable[[Request, Registry], object]:
+) -> Callable[[Request, Registry], Awaitable[None]]:
     async def page(request: Request, registry: Registry) -> None:
         await send_bytes(request.send, 200, render(), content_type=metrics.content_type.encode())
 
     return page
 
 
+def harbor_api(config: RegistryConfig, authenticator: HtpasswdAuthenticator | None) -> HarborApi:
+    """``/api/v2.0`` over the registry's own auth: with htpasswd, users may do everything
+    and anonymous callers nothing; without auth, everyone may do everything; with bearer
+    tokens only (no access model wired to the API), nobody."""
+    settings = ApiSettings(
+        realm=config.htpasswd.realm if config.htpasswd else "dockyard",
+        project_creation_restriction="adminonly" if config.auth_enabled else "everyone",
+    )
+    return HarborApi(RegistrySecurity(authenticator, allow_all=not config.auth_enabled), settings)
+
+
 def metrics_on_api_port(config: RegistryConfig) -> bool:
     """Whether ``/metrics`` is served on the API port: only by an open registry without
     ``http.debug.addr``. With auth on, registry:2's rule: metrics only on the debug address."""
-    return config.metrics.enabled and config.http.debug_addr is None and config.htpasswd is None
+    return config.metrics.enabled and config.http.debug_addr is None and not config.auth_enabled
 
 
 def build_app(
-    config: RegistryConfig, *, access_log: bool = True, worker: Worker | None = None
+    config: RegistryConfig,
+    *,
+    access_log: bool = True,
+    worker: Worker | None = None,
+    granter: Granter | None = None,
 ) -> RegistryApp:
     """The ASGI app ``config`` describes (storage opened, auth and metrics wired); ``worker``
-    when this process is one of several serving the same address."""
-    return _build_app(config, access_log=access_log, worker=worker)[0]
+    when this process is one of several serving the same address. ``granter`` decides who gets
+    which scopes at the token endpoint (default: the htpasswd users get what they ask for); a
+    granter turns dockyard's token service on even when the config does not."""
+    return _build_app(config, access_log=access_log, worker=worker, granter=granter)[0]
+
+
+def _token_auth(
+    config: RegistryConfig, granter: Granter | None
+) -> tuple[Authorizer | None, dict[str, Handler]]:
+    """The bearer-token authorizer for /v2/ and the token endpoint, when tokens are in use."""
+    from dockyard.registry.config import TokenIssuerConfig
+    from dockyard.registry.token import (
+        TOKEN_PATH,
+        HtpasswdGranter,
+        external_token_auth,
+        own_token_auth,
+    )
+
+    if config.token is not None:  # an external issuer: verify only
+        token = config.token
+        authorizer = external_token_auth(
+            realm=token.realm,
+            service=token.service,
+            issuer=token.issuer,
+            rootcertbundle=token.rootcertbundle,
+            jwks=token.jwks,
+            autoredirect=token.autoredirect,
+        )
+        return authorizer, {}
+    issuing = config.htpasswd.token if config.htpasswd is not None else None
+    if issuing is None and granter is None:
+        return None, {}
+    issuing = issuing or TokenIssuerConfig()
+    if granter is None:
+        assert config.htpasswd is not None
+        granter = HtpasswdGranter(
+            HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
+        )
+    authorizer, service = own_token_auth(
+        granter,
+        config.storage.rootdirectory / "token",
+        issuer=issuing.issuer,
+        service=issuing.service,
+        realm=issuing.realm,
+        lifetime=issuing.expiration,
+        key=issuing.key,
+        certificate=issuing.certificate,
+    )
+    return authorizer, {TOKEN_PATH: service.handle}
 
 
 def _build_app(
-    config: RegistryConfig, *, access_log: bool, worker: Worker | None
+    config: RegistryConfig,
+    *,
+    access_log: bool,
+    worker: Worker | None,
+    granter: Granter | None = None,
 ) -> tuple[RegistryApp, Callable[[], bytes] | None]:
     """The app, and the metrics renderer for the debug server (None: metrics off)."""
     registry = Registry.open(
@@ -141,11 +215,11 @@ def _build_app(
     if purged:
         log.info("removed %d stale upload session(s)", purged)
     authenticator = None
-    if config.htpasswd is not None:
+    authorizer, extra = _token_auth(config, granter)
+    if authorizer is None and config.htpasswd is not None:
         authenticator = HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     observers: list[ResponseObserver] = []
     on_shutdown: list[Callable[[], None]] = []
-    extra = {}
     render: Callable[[], bytes] | None = None
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
@@ -169,14 +243,17 @@ def _build_app(
     if scanning is not None:
         observers.append(scanning.observer())
         on_shutdown.append(scanning.close)
+    api = harbor_api(config, authenticator)
     app = RegistryApp(
         registry,
         authenticator=authenticator,
+        authorizer=authorizer,
         observers=observers,
-        extra_routes=extra,  # type: ignore[arg-type]
+        extra_routes=extra,
         extensions={"dockyard": scanning.reports} if scanning is not None else None,
         on_shutdown=on_shutdown,
         limits=config.limits,
+        prefix_routes={f"{HARBOR_PREFIX}/": api},
     )
     return app, render
 
@@ -205,6 +282,7 @@ def serve(config: RegistryConfig) -> None:
     # auth and policies load here too, before any port is bound or worker forked: fail closed
     if config.htpasswd is not None:
         HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
+    _token_auth(config, None)  # loads the trusted keys, or creates the signing key once
     if config.sections.get("policies") is not None:
         from dockyard.registry.policy import signature_enforcement
 
@@ -223,7 +301,7 @@ def serve(config: RegistryConfig) -> None:
         shown,
         port,
         config.storage.rootdirectory,
-        ", htpasswd auth" if config.htpasswd else "",
+        _auth_text(config),
         f", {workers} worker processes" if workers > 1 else "",
     )
     if workers == 1:
@@ -242,6 +320,14 @@ def serve(config: RegistryConfig) -> None:
     code = run_workers(workers, host, port, lambda worker: _serve(config, worker, context))
     if code:
         raise SystemExit(code)
+
+
+def _auth_text(config: RegistryConfig) -> str:
+    if config.token is not None:
+        return f", token auth (issuer {config.token.issuer})"
+    if config.htpasswd is not None and config.htpasswd.token is not None:
+        return ", htpasswd users, tokens from /service/token"
+    return ", htpasswd auth" if config.htpasswd else ""
 
 
 def _serve(

@@ -15,7 +15,7 @@ type is an :class:`~dockyard.errors.InvalidArgument` naming the key.
 
 Configuration fails closed: in the sections that guard security (``auth``, ``policies``,
 ``http.tls``, ``scanning``, ``limits``) an unknown key is an InvalidArgument naming it and the
-known ones, and a registry:2 key dockyard does not implement (``auth.token``,
+known ones, and a registry:2 key dockyard does not implement (``auth.silly``,
 ``http.tls.letsencrypt``) is :class:`~dockyard.errors.Unsupported`; a typo must never turn a
 protection off. Elsewhere unknown keys give a warning (kept in
 :attr:`RegistryConfig.warnings` and logged).
@@ -53,6 +53,7 @@ from dockyard.registry._validation import IndexValidation, index_validation_from
 from dockyard.registry.limits import Limits, limits_from_section, parse_duration
 
 if TYPE_CHECKING:
+    from dockyard.registry.access import AccessConfig
     from dockyard.registry.scanning import ScanningConfig
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "RegistryConfig",
     "StorageConfig",
     "TLSConfig",
+    "TokenAuthConfig",
+    "TokenIssuerConfig",
     "default_rootdirectory",
     "from_env",
     "from_yaml",
@@ -108,8 +111,43 @@ SCHEMA = Section(
             }
         ),
         "auth": DRIVERS(
-            {"htpasswd": Section({"realm": STR, "path": STR}), "token": UNSUPPORTED,
-             "silly": UNSUPPORTED},
+            {
+                "htpasswd": Section(
+                    {
+                        "realm": STR, "path": STR,
+                        # dockyard's own: issue tokens to these users at /service/token
+                        "token": Section(
+                            {
+                                "enabled": BOOL, "issuer": STR, "service": STR, "realm": STR,
+                                "expiration": STR, "key": STR, "certificate": STR,
+                            },
+                            flags=True,
+                        ),
+                    }
+                ),
+                # registry:2's: trust an external token issuer (jwks as in distribution 3)
+                "token": Section(
+                    {
+                        "realm": STR, "service": STR, "issuer": STR, "rootcertbundle": STR,
+                        "jwks": STR, "autoredirect": BOOL,
+                    }
+                ),
+                # dockyard's own: Harbor's access model (dockyard.registry.access.AccessConfig)
+                "projects": Section(
+                    {
+                        "realm": STR, "passwordcost": INT, "tokenexpiration": STR,
+                        "lockout": Section(
+                            {
+                                "delayafter": INT, "refuseafter": INT, "window": STR,
+                                "delay": STR, "maxentries": INT,
+                            }
+                        ),
+                        "audit": Section({"retention": STR, "maxrows": INT}),
+                        "ldap": UNSUPPORTED,
+                    }
+                ),
+                "silly": UNSUPPORTED,
+            },
             strict=True,
         ),
         "http": Section(
@@ -246,9 +284,38 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class TokenIssuerConfig:
+    """``auth.htpasswd.token``: dockyard issues bearer tokens itself (``/service/token``)."""
+
+    issuer: str = "dockyard"
+    service: str = "dockyard-registry"
+    #: where clients get tokens; None: ``/service/token`` on the host the client used
+    realm: str | None = None
+    #: seconds a token is valid
+    expiration: int = 300
+    #: PEM key and certificate to sign with; None: created under the root directory
+    key: Path | None = None
+    certificate: Path | None = None
+
+
+@dataclass(frozen=True)
 class HtpasswdConfig:
     realm: str
     path: Path
+    #: set when the registry speaks bearer tokens issued by its own token service
+    token: TokenIssuerConfig | None = None
+
+
+@dataclass(frozen=True)
+class TokenAuthConfig:
+    """registry:2's ``auth.token``: tokens from an external issuer, verified here."""
+
+    realm: str
+    service: str
+    issuer: str
+    rootcertbundle: Path | None = None
+    jwks: Path | None = None
+    autoredirect: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,6 +338,10 @@ class RegistryConfig:
     storage: StorageConfig
     http: HTTPConfig = field(default_factory=HTTPConfig)
     htpasswd: HtpasswdConfig | None = None
+    #: ``auth.token``: an external token issuer (None: not configured)
+    token: TokenAuthConfig | None = None
+    #: ``auth.projects``: Harbor's access model (None: not configured)
+    access: AccessConfig | None = None
     log: LogConfig = field(default_factory=LogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     #: Every size, count and time limit (the ``limits:`` section; see dockyard.registry.limits).
@@ -287,7 +358,7 @@ class RegistryConfig:
 
     @property
     def auth_enabled(self) -> bool:
-        return self.htpasswd is not None
+        return self.htpasswd is not None or self.token is not None or self.access is not None
 
 
 def default_rootdirectory(environ: Mapping[str, str] | None = None) -> Path:
@@ -377,6 +448,8 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         storage=_storage(tree.get("storage", {}), environ),
         http=_http(tree.get("http", {})),
         htpasswd=_auth(tree.get("auth", {})),
+        token=_token_auth(tree.get("auth", {})),
+        access=_access_auth(tree.get("auth", {})),
         log=_log_config(tree.get("log", {})),
         metrics=MetricsConfig(**tree.get("metrics", {})),
         limits=limits_from_section(tree.get("limits")),
@@ -488,8 +561,12 @@ def _auth(section: Tree) -> HtpasswdConfig | None:
             hint="configure exactly one, as registry:2 requires",
         )
     provider = next(iter(section))
+    if provider in ("token", "projects"):
+        return None
     if provider != "htpasswd":
-        raise Unsupported(f"auth provider {provider!r} is not supported", hint="use htpasswd")
+        raise Unsupported(
+            f"auth provider {provider!r} is not supported", hint="use htpasswd or token"
+        )
     params = section["htpasswd"]
     for key, env in (("realm", "REALM"), ("path", "PATH")):
         if not params.get(key):
@@ -497,7 +574,69 @@ def _auth(section: Tree) -> HtpasswdConfig | None:
                 f"htpasswd auth needs auth.htpasswd.{key}",
                 hint=f"set it in the config file or REGISTRY_AUTH_HTPASSWD_{env}",
             )
-    return HtpasswdConfig(realm=params["realm"], path=Path(params["path"]))
+    return HtpasswdConfig(
+        realm=params["realm"], path=Path(params["path"]), token=_token_issuer(params.get("token"))
+    )
+
+
+def _token_issuer(params: Tree | None) -> TokenIssuerConfig | None:
+    if not params or params.get("enabled") is False:
+        return None
+    key, cert = params.get("key"), params.get("certificate")
+    if bool(key) != bool(cert):
+        raise InvalidArgument(
+            "auth.htpasswd.token needs both key and certificate, or neither",
+            hint="set both (PEM files), or neither and dockyard creates its own signing key",
+        )
+    expiration = parse_duration(params.get("expiration", "5m"), "auth.htpasswd.token.expiration")
+    if not 60 <= expiration <= 24 * 3600:
+        raise InvalidArgument(
+            f"auth.htpasswd.token.expiration {expiration:g}s is out of range",
+            hint="use 1m to 24h (default 5m)",
+        )
+    defaults = TokenIssuerConfig()
+    return TokenIssuerConfig(
+        issuer=params.get("issuer") or defaults.issuer,
+        service=params.get("service") or defaults.service,
+        realm=params.get("realm") or None,
+        expiration=int(expiration),
+        key=Path(key) if key else None,
+        certificate=Path(cert) if cert else None,
+    )
+
+
+def _access_auth(section: Tree) -> AccessConfig | None:
+    """``auth.projects`` (``REGISTRY_AUTH=projects``): the access model's settings."""
+    if len(section) != 1 or "projects" not in section:
+        return None
+    from dockyard.registry.access._config import AccessConfig
+
+    return AccessConfig.from_section(section["projects"])
+
+
+def _token_auth(section: Tree) -> TokenAuthConfig | None:
+    params = section.get("token") if len(section) == 1 else None
+    if params is None:
+        return None
+    for key in ("realm", "service", "issuer"):
+        if not params.get(key):
+            raise InvalidArgument(
+                f"token auth needs auth.token.{key}",
+                hint=f"set it in the config file or REGISTRY_AUTH_TOKEN_{key.upper()}",
+            )
+    if not params.get("rootcertbundle") and not params.get("jwks"):
+        raise InvalidArgument(
+            "token auth needs auth.token.rootcertbundle (or auth.token.jwks)",
+            hint="point it at the token issuer's certificate bundle (PEM)",
+        )
+    return TokenAuthConfig(
+        realm=params["realm"],
+        service=params["service"],
+        issuer=params["issuer"],
+        rootcertbundle=Path(params["rootcertbundle"]) if params.get("rootcertbundle") else None,
+        jwks=Path(params["jwks"]) if params.get("jwks") else None,
+        autoredirect=params.get("autoredirect", False),
+    )
 
 
 def _log_config(section: Tree) -> LogConfig:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from dockyard.errors import DockyardError, NotFound
+from dockyard.registry._authorize import Authorizer, needed_scopes
 from dockyard.registry._registry import Registry
 from dockyard.registry.auth import Authenticator
 from dockyard.registry.http import _blobs, _listings, _manifests, _pages, _uploads
@@ -98,19 +99,25 @@ class RegistryApp:
         registry: Registry,
         *,
         authenticator: Authenticator | None = None,
+        authorizer: Authorizer | None = None,
         observers: list[ResponseObserver] | None = None,
         threads: int = 32,
         extra_routes: dict[str, Handler] | None = None,
         extensions: dict[str, ExtensionHandler] | None = None,
+        prefix_routes: dict[str, Handler] | None = None,
         on_shutdown: list[Callable[[], None]] | None = None,
         limits: Limits | None = None,
     ) -> None:
         self.registry = registry
         self.authenticator = authenticator
+        #: checks each /v2/ request's bearer token against the scopes its route needs
+        self.authorizer = authorizer
         self.observers = list(observers or [])
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
         self.extra_routes = dict(extra_routes or {})
         self.extensions = dict(extensions or {})
+        #: handlers of whole path trees outside /v2/, by prefix (e.g. "/api/v2.0/")
+        self.prefix_routes = dict(prefix_routes or {})
         #: called (blocking) when the server shuts down
         self.on_shutdown = list(on_shutdown or [])
         #: the size limits handlers apply to request bodies (``limits:`` in the config)
@@ -198,6 +205,8 @@ class RegistryApp:
             raise UnknownEndpoint(
                 f"no such endpoint {path}; see the OCI distribution spec for the API"
             )
+        if self.authorizer is not None:
+            self.authorizer.authorize(request, needed_scopes(target, request.method))
         await self._api(request, target)
         return target.route.value
 
@@ -252,4 +261,8 @@ class RegistryApp:
         if extra is not None:
             await extra(request, self.registry)
             return path.strip("/")
+        for prefix, handler in self.prefix_routes.items():
+            if path.startswith(prefix):
+                await handler(request, self.registry)
+                return prefix.strip("/")
         raise NotFound(f"no such page {path}; the registry API is under /v2/")

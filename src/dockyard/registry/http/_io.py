@@ -6,11 +6,14 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import Executor
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import parse_qs
 
 from dockyard.errors import DockyardError, InvalidArgument, SizeInvalid
 from dockyard.registry.limits import Limits
+
+if TYPE_CHECKING:
+    from dockyard.registry._authorize import AccessSet
 
 __all__ = [
     "API_VERSION",
@@ -48,6 +51,7 @@ class Request:
         "_headers",
         "_next",
         "_query",
+        "access",
         "executor",
         "limits",
         "method",
@@ -78,6 +82,8 @@ class Request:
         #: the body size limits in force
         self.limits = limits
         self.user: str | None = None
+        #: what the caller's bearer token grants (None: no token auth, see registry._authorize)
+        self.access: AccessSet | None = None
         #: request body bytes received so far
         self.received = 0
         self._headers: dict[str, str] | None = None

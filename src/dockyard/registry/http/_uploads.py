@@ -140,7 +140,7 @@ async def _mounted(request: Request, registry: Registry, name: str, digest: Dige
     if not source:
         return False
     check_name(source)
-    if not can_read(request.user, source):
+    if not can_read(request.user, source, request.access):
         return False
     if await request.run(registry.mount_blob, name, digest, source) is None:
         return False

@@ -3,6 +3,15 @@
 from dockyard.registry.metadata._engine import Database
 from dockyard.registry.metadata._gc import GCQueries
 from dockyard.registry.metadata._integrity import IntegrityQueries
+from dockyard.registry.metadata._inventory import (
+    ArtifactQuery,
+    ArtifactRow,
+    Inventory,
+    RepositoryQuery,
+    RepositoryRow,
+    TagQuery,
+    TagRow,
+)
 from dockyard.registry.metadata._records import (
     ManifestRecord,
     NewManifest,
@@ -12,12 +21,19 @@ from dockyard.registry.metadata._records import (
 from dockyard.registry.metadata._store import RegistryMetadata
 
 __all__ = [
+    "ArtifactQuery",
+    "ArtifactRow",
     "Database",
     "GCQueries",
     "IntegrityQueries",
+    "Inventory",
     "ManifestRecord",
     "NewManifest",
     "ReferrerRecord",
     "RegistryMetadata",
+    "RepositoryQuery",
+    "RepositoryRow",
+    "TagQuery",
+    "TagRow",
     "UploadRecord",
 ]

@@ -1,0 +1,152 @@
+"""The audit log: who did what to which resource, when, from where, and whether it worked.
+
+Harbor's ``/audit-logs`` filters (``q=operation=push,resource=~team/,op_time=[a~b]``, paging,
+newest first) map onto :meth:`AuditLog.query`. The log is bounded: ``max_rows`` keeps the
+newest rows (the oldest go first) and :meth:`AuditLog.purge` drops rows older than an age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from dockyard.errors import InvalidArgument
+from dockyard.registry.access._records import AuditEntry, Page, check_paging
+from dockyard.registry.access._schema import audit_log, new_id
+from dockyard.registry.metadata import Database
+
+__all__ = ["AuditLog", "AuditQuery", "Match"]
+
+_LIMITS = {
+    "operation": 32, "resource_type": 64, "resource": 512, "username": 255, "project": 255,
+    "client_ip": 64, "description": 1024,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A ``q=`` term: exact (``k=v``), fuzzy (``k=~v``: contains) or one of (``k={a b}``)."""
+
+    value: str | tuple[str, ...]
+    fuzzy: bool = False
+
+    def condition(self, column: Any) -> Any:
+        if isinstance(self.value, tuple):
+            return column.in_(self.value)
+        if self.fuzzy:
+            return column.contains(self.value, autoescape=True)
+        return column == self.value
+
+
+def _match(value: str | Match | None) -> Match | None:
+    return Match(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of Harbor's audit-log listing; None: any. ``projects``: only these projects
+    (what a non-admin may read); ``since``/``until``: the op_time range, inclusive."""
+
+    operation: str | Match | None = None
+    resource_type: str | Match | None = None
+    resource: str | Match | None = None
+    username: str | Match | None = None
+    project: str | Match | None = None
+    projects: Collection[str] | None = None
+    ok: bool | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def conditions(self) -> list[Any]:
+        conds: list[Any] = []
+        for name in ("operation", "resource_type", "resource", "username", "project"):
+            m = _match(getattr(self, name))
+            if m is not None:
+                conds.append(m.condition(audit_log.c[name]))
+        if self.projects is not None:
+            conds.append(audit_log.c.project.in_(sorted(self.projects)))
+        if self.ok is not None:
+            conds.append(audit_log.c.ok == self.ok)
+        if self.since is not None:
+            conds.append(audit_log.c.op_time >= self.since)
+        if self.until is not None:
+            conds.append(audit_log.c.op_time <= self.until)
+        return conds
+
+
+def _entry(r: Any) -> AuditEntry:
+    return AuditEntry(
+        id=r.id, op_time=r.op_time, operation=r.operation, resource_type=r.resource_type,
+        resource=r.resource, username=r.username, project=r.project, client_ip=r.client_ip,
+        ok=r.ok, description=r.description,
+    )  # fmt: skip
+
+
+class AuditLog:
+    def __init__(self, db: Database, *, clock: Callable[[], float], max_rows: int) -> None:
+        if max_rows < 1:
+            raise InvalidArgument("the audit log's max_rows must be at least 1")
+        self._db = db
+        self._clock = clock
+        self.max_rows = max_rows
+
+    def record(
+        self,
+        operation: str,
+        resource_type: str,
+        resource: str,
+        username: str,
+        project: str = "",
+        client_ip: str = "",
+        ok: bool = True,
+        description: str = "",
+    ) -> int:
+        """Append one entry (long fields are cut to their column's size); returns its id.
+        When the log holds more than ``max_rows``, the oldest entries go."""
+        values: dict[str, Any] = {
+            "operation": operation, "resource_type": resource_type, "resource": resource,
+            "username": username, "project": project, "client_ip": client_ip,
+            "description": description,
+        }  # fmt: skip
+        values = {k: str(v)[: _LIMITS[k]] for k, v in values.items()}
+        with self._db.write() as conn:
+            entry_id = int(
+                new_id(
+                    conn.execute(audit_log.insert().values(op_time=self._clock(), ok=ok, **values))
+                )
+            )
+            if entry_id > self.max_rows:
+                conn.execute(audit_log.delete().where(audit_log.c.id <= entry_id - self.max_rows))
+        return entry_id
+
+    def query(
+        self, filters: AuditQuery | None = None, *, page: int = 1, page_size: int = 10
+    ) -> Page[AuditEntry]:
+        """Matching entries, newest first."""
+        offset, limit = check_paging(page, page_size)
+        conds = (filters or AuditQuery()).conditions()
+        with self._db.read() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(audit_log).where(*conds)
+            ).scalar_one()
+            rows = conn.execute(
+                select(audit_log)
+                .where(*conds)
+                .order_by(audit_log.c.op_time.desc(), audit_log.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return Page([_entry(r) for r in rows], int(total), page, page_size)
+
+    def purge(self, older_than: timedelta) -> int:
+        """Delete entries older than ``older_than``; returns how many went."""
+        if older_than.total_seconds() < 0:
+            raise InvalidArgument("purge needs a positive age (e.g. 30 days)")
+        cutoff = self._clock() - older_than.total_seconds()
+        with self._db.write() as conn:
+            done = conn.execute(audit_log.delete().where(audit_log.c.op_time < cutoff))
+        return int(done.rowcount)

@@ -1,0 +1,260 @@
+"""``…/repositories/{repository_name}/artifacts[/{reference}[/tags[/{tag_name}]]]``.
+
+Reads come from the registry's metadata; deletes and new tags go through the registry's own
+paths (``Registry.delete_manifest``, ``Registry.put_manifest``), so caches, other processes and
+garbage collection see them as they see a client's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from dockyard.errors import Conflict, ManifestUnknown, NotFound
+from dockyard.registry._names import check_tag, parse_digest
+from dockyard.registry.harbor._call import Call, Reply
+from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
+from dockyard.registry.harbor._models import artifact_json, children, tag_json
+from dockyard.registry.harbor._query import (
+    AndList,
+    Exact,
+    Fuzzy,
+    OrList,
+    Range,
+    Value,
+    parse_bool,
+    parse_query,
+    parse_sort,
+)
+from dockyard.registry.harbor._repositories import full_name
+from dockyard.registry.metadata import ArtifactQuery, ArtifactRow, TagQuery
+
+__all__ = [
+    "create_tag",
+    "delete_artifact",
+    "delete_tag",
+    "get_artifact",
+    "list_artifacts",
+    "list_tags",
+]
+
+
+class AlreadyTagged(Conflict):
+    """POST …/tags with a tag the repository has already (409 CONFLICT)."""
+
+
+ARTIFACT_SORT = ("push_time", "digest")
+TAG_SORT = ("name", "push_time")
+#: Boolean query parameters Harbor defines that change nothing here (no scanner overview,
+#: no accessories, no immutability rules yet); still checked, so typos are errors.
+_IGNORED_FLAGS = (
+    "with_scan_overview",
+    "with_sbom_overview",
+    "with_signature",
+    "with_immutable_status",
+    "with_accessory",
+    "with_inherited_accessory",
+)
+
+
+def _flags(call: Call) -> tuple[bool, bool]:
+    for name in _IGNORED_FLAGS:
+        parse_bool(name, call.query(name), False)
+    return (
+        parse_bool("with_tag", call.query("with_tag"), True),
+        parse_bool("with_label", call.query("with_label"), False),
+    )
+
+
+def _time(value: Value | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int):
+        return float(value)
+    raise BadRequest(f"push_time range ends must be times (2006-01-02T15:04:05), not {value!r}")
+
+
+def _artifact_query(call: Call) -> ArtifactQuery:
+    page = call.page()
+    sort = parse_sort(call.query("sort"), ARTIFACT_SORT)
+    fields: dict[str, object] = {}
+    for key, term in parse_query(call.query("q")).items():
+        if key == "tags":
+            if isinstance(term, Exact) and term.value in ("*", "nil"):
+                fields["tagged"] = term.value == "*"
+            elif isinstance(term, Exact):
+                fields["tags_any"] = (term.value,)
+            elif isinstance(term, Fuzzy):
+                fields["tag_contains"] = term.value
+            elif isinstance(term, OrList):
+                fields["tags_any"] = tuple(str(v) for v in term.values)
+            elif isinstance(term, AndList):
+                fields["tags_all"] = tuple(str(v) for v in term.values)
+            else:
+                raise BadRequest("tags cannot be a range")
+        elif key == "digest":
+            if isinstance(term, Exact):
+                fields["digests"] = (term.value,)
+            elif isinstance(term, Fuzzy):
+                fields["digest_contains"] = term.value
+            elif isinstance(term, OrList):
+                fields["digests"] = tuple(str(v) for v in term.values)
+            else:
+                raise BadRequest("filter digests by digest=d, digest=~part or digest={d1 d2}")
+        elif key == "push_time":
+            if not isinstance(term, Range):
+                raise BadRequest("filter push_time by a range: push_time=[min~max]")
+            fields["pushed"] = (_time(term.min), _time(term.max))
+        else:
+            raise BadRequest(
+                f"cannot filter artifacts by {key!r}", hint="filter by tags, digest or push_time"
+            )
+    return ArtifactQuery(sort=sort, offset=page.offset, limit=page.size, **fields)  # type: ignore[arg-type]
+
+
+async def _render(
+    call: Call, rows: list[ArtifactRow], with_tag: bool, with_label: bool
+) -> list[object]:
+    inventory = call.api.inventory(call.registry)
+    tags = await call.run(inventory.tags_of, [r.id for r in rows]) if with_tag else {}
+    out: list[object] = []
+    for row in rows:
+        listed = children(row)
+        ids = await call.run(inventory.artifact_ids, row.repository, listed) if listed else {}
+        out.append(
+            artifact_json(
+                row,
+                tags=tags.get(row.id, []) if with_tag else None,
+                labels=with_label,
+                child_ids=ids,
+            )
+        )
+    return out
+
+
+async def list_artifacts(call: Call) -> Reply:
+    project, name = full_name(call)
+    with_tag, with_label = _flags(call)
+    query = _artifact_query(call)
+    await call.require(project, "artifact", "list")
+    inventory = call.api.inventory(call.registry)
+    if await call.run(inventory.repository, name) is None:
+        raise NotFound(f"repository {name} not found")
+    total, rows = await call.run(inventory.artifacts, name, query)
+    return call.paged(await _render(call, rows, with_tag, with_label), total, call.page())
+
+
+async def _resolve(call: Call, name: str) -> ArtifactRow:
+    """The artifact the path's ``reference`` (a digest or a tag) names in ``name``."""
+    reference = call.param("reference")
+    inventory = call.api.inventory(call.registry)
+    if ":" in reference:
+        digest = str(parse_digest(reference))
+    else:
+        tag = await call.run(inventory.tag, name, reference)
+        if tag is None:
+            raise NotFound(f"artifact {name}:{reference} not found")
+        row = await call.run(inventory.artifact_by_id, tag.artifact_id)
+        if row is None:
+            raise NotFound(f"artifact {name}:{reference} not found")
+        return row
+    found = await call.run(inventory.artifact, name, digest)
+    if found is None:
+        raise NotFound(f"artifact {name}@{digest} not found")
+    return found
+
+
+async def get_artifact(call: Call) -> Reply:
+    project, name = full_name(call)
+    with_tag, with_label = _flags(call)
+    await call.require(project, "artifact", "read")
+    row = await _resolve(call, name)
+    return Reply(json=(await _render(call, [row], with_tag, with_label))[0])
+
+
+def _deletes_allowed(call: Call) -> None:
+    if not call.registry.delete_enabled:
+        raise PreconditionFailed(
+            "deleting is disabled on this registry",
+            hint="set storage.delete.enabled: true to allow it",
+        )
+
+
+async def delete_artifact(call: Call) -> Reply:
+    """The artifact and every tag on it (a tag as reference deletes what it points at)."""
+    project, name = full_name(call)
+    await call.require(project, "artifact", "delete")
+    _deletes_allowed(call)
+    row = await _resolve(call, name)
+    parents = await call.run(call.registry.meta.parent_indexes, name, row.digest)
+    if parents:
+        raise PreconditionFailed(
+            f"artifact {name}@{row.digest} is listed by index {parents[0]}",
+            hint="delete the index first",
+        )
+    try:
+        await call.run(call.registry.delete_manifest, name, row.digest)
+    except ManifestUnknown:
+        raise NotFound(f"artifact {name}@{row.digest} not found") from None
+    return Reply()
+
+
+async def list_tags(call: Call) -> Reply:
+    project, name = full_name(call)
+    page = call.page()
+    sort = parse_sort(call.query("sort"), TAG_SORT)
+    parse_bool("with_immutable_status", call.query("with_immutable_status"), False)
+    names: tuple[str, ...] | None = None
+    contains = None
+    for key, term in parse_query(call.query("q")).items():
+        if key != "name":
+            raise BadRequest(f"cannot filter tags by {key!r}", hint="use q=name=… or name=~…")
+        if isinstance(term, Exact):
+            names = (term.value,)
+        elif isinstance(term, Fuzzy):
+            contains = term.value
+        elif isinstance(term, OrList):
+            names = tuple(str(v) for v in term.values)
+        else:
+            raise BadRequest("filter tags by name=v, name=~v or name={a b}")
+    await call.require(project, "tag", "list")
+    row = await _resolve(call, name)
+    query = TagQuery(names, contains, sort, page.offset, page.size)
+    total, rows = await call.run(call.api.inventory(call.registry).tags, row.id, query)
+    return call.paged([tag_json(t) for t in rows], total, page)
+
+
+async def create_tag(call: Call) -> Reply:
+    project, name = full_name(call)
+    await call.require(project, "tag", "create")
+    body = await call.json_body()
+    tag = body.get("name")
+    if not isinstance(tag, str) or not tag:
+        raise BadRequest('the body must be {"name": "<tag>"}')
+    check_tag(tag)
+    row = await _resolve(call, name)
+    if await call.run(call.api.inventory(call.registry).tag, name, tag) is not None:
+        raise AlreadyTagged(f"tag {tag} already exists in {name}", hint="delete it first")
+    await call.run(
+        call.registry.put_manifest, name, row.digest, row.content, row.media_type, (tag,)
+    )
+    location = f"{call.request.path}/{quote(tag)}"
+    return Reply(status=201, headers=[("Location", location)])
+
+
+async def delete_tag(call: Call) -> Reply:
+    project, name = full_name(call)
+    await call.require(project, "tag", "delete")
+    _deletes_allowed(call)
+    row = await _resolve(call, name)
+    tag = call.param("tag_name")
+    found = await call.run(call.api.inventory(call.registry).tag, name, tag)
+    if found is None or found.artifact_id != row.id:
+        raise NotFound(f"tag {tag} not found on artifact {name}@{row.digest}")
+    try:
+        await call.run(call.registry.delete_manifest, name, tag)
+    except ManifestUnknown:
+        raise NotFound(f"tag {tag} not found") from None
+    return Reply()

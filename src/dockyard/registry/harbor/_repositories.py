@@ -1,0 +1,153 @@
+"""``/repositories`` and ``/projects/{project_name}/repositories[/{repository_name}]``.
+
+Until projects live in the access model, a repository's project is its first path component:
+``team/app`` is ``app`` in project ``team``; repositories without one are not in any project.
+"""
+
+from __future__ import annotations
+
+from dockyard.errors import NameInvalid, NameUnknown, NotFound
+from dockyard.registry._names import check_name
+from dockyard.registry.harbor._call import Call, Reply
+from dockyard.registry.harbor._descriptions import MAX_DESCRIPTION
+from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
+from dockyard.registry.harbor._models import repository_json
+from dockyard.registry.harbor._query import Exact, Fuzzy, OrList, parse_query, parse_sort
+from dockyard.registry.metadata import RepositoryQuery, RepositoryRow
+
+__all__ = [
+    "delete_repository",
+    "full_name",
+    "get_repository",
+    "list_all_repositories",
+    "list_repositories",
+    "update_repository",
+]
+
+SORT_KEYS = ("name", "creation_time", "update_time", "artifact_count")
+
+
+def full_name(call: Call) -> tuple[str, str]:
+    """(project, repository): the path's project and repository names, joined; NotFound when
+    they cannot name a repository (nothing by that name can exist)."""
+    project = call.param("project_name")
+    name = f"{project}/{call.param('repository_name')}"
+    try:
+        if "/" in project:
+            raise NameInvalid("a project name has no '/'")
+        check_name(name)
+    except NameInvalid:
+        raise NotFound(f"repository {name} not found") from None
+    return project, name
+
+
+def _project_prefix(project: str) -> str:
+    if "/" in project:
+        raise NotFound(f"project {project} not found")
+    return f"{project}/"
+
+
+def _name_filter(call: Call) -> tuple[tuple[str, ...] | None, str | None]:
+    names: tuple[str, ...] | None = None
+    contains = None
+    for key, term in parse_query(call.query("q")).items():
+        if key != "name":
+            raise BadRequest(
+                f"cannot filter repositories by {key!r}", hint="use q=name=… or name=~…"
+            )
+        if isinstance(term, Exact):
+            names = (term.value,)
+        elif isinstance(term, Fuzzy):
+            contains = term.value
+        elif isinstance(term, OrList):
+            names = tuple(str(v) for v in term.values)
+        else:
+            raise BadRequest("filter repositories by name=v, name=~v or name={a b}")
+    return names, contains
+
+
+async def _reply(call: Call, total: int, rows: list[RepositoryRow]) -> Reply:
+    notes = await call.run(call.api.descriptions(call.registry).get_many, [r.name for r in rows])
+    items = [repository_json(r, notes.get(r.name)) for r in rows]
+    return call.paged(items, total, call.page())
+
+
+async def list_all_repositories(call: Call) -> Reply:
+    page = call.page()
+    names, contains = _name_filter(call)
+    sort = parse_sort(call.query("sort"), SORT_KEYS)
+    prefixes: tuple[str, ...] | None = None
+    if not await call.allowed(None, "repository", "list"):
+        projects = await call.run(call.api.inventory(call.registry).project_names)
+        visible = [p for p in projects if await call.allowed(p, "repository", "list")]
+        prefixes = tuple(_project_prefix(p) for p in visible)
+    query = RepositoryQuery(names, contains, prefixes, sort, page.offset, page.size)
+    total, rows = await call.run(call.api.inventory(call.registry).repositories, query)
+    return await _reply(call, total, rows)
+
+
+async def _require_project(call: Call, project: str, action: str) -> str:
+    await call.require(project, "repository", action)
+    prefix = _project_prefix(project)
+    inventory = call.api.inventory(call.registry)
+    found, _ = await call.run(inventory.repositories, RepositoryQuery(prefixes=(prefix,), limit=1))
+    if not found:
+        raise NotFound(f"project {project} not found")
+    return prefix
+
+
+async def list_repositories(call: Call) -> Reply:
+    project = call.param("project_name")
+    page = call.page()
+    names, contains = _name_filter(call)
+    sort = parse_sort(call.query("sort"), SORT_KEYS)
+    prefix = await _require_project(call, project, "list")
+    if names is not None:
+        names = tuple(n if n.startswith(prefix) else prefix + n for n in names)
+    query = RepositoryQuery(names, contains, (prefix,), sort, page.offset, page.size)
+    total, rows = await call.run(call.api.inventory(call.registry).repositories, query)
+    return await _reply(call, total, rows)
+
+
+async def _repository(call: Call, action: str) -> tuple[str, RepositoryRow]:
+    project, name = full_name(call)
+    await call.require(project, "repository", action)
+    row = await call.run(call.api.inventory(call.registry).repository, name)
+    if row is None:
+        raise NotFound(f"repository {name} not found")
+    return name, row
+
+
+async def get_repository(call: Call) -> Reply:
+    name, row = await _repository(call, "read")
+    description = await call.run(call.api.descriptions(call.registry).get, name)
+    return Reply(json=repository_json(row, description))
+
+
+async def update_repository(call: Call) -> Reply:
+    """Only the description can change (as in Harbor)."""
+    name, _ = await _repository(call, "update")
+    body = await call.json_body()
+    description = body.get("description", "")
+    if not isinstance(description, str):
+        raise BadRequest("description must be a string")
+    if len(description) > MAX_DESCRIPTION:
+        raise BadRequest(f"description is longer than {MAX_DESCRIPTION} characters")
+    await call.run(call.api.descriptions(call.registry).set, name, description)
+    return Reply()
+
+
+async def delete_repository(call: Call) -> Reply:
+    """Every artifact and tag goes; garbage collection reclaims the blobs."""
+    name, _ = await _repository(call, "delete")
+    if not call.registry.delete_enabled:
+        raise PreconditionFailed(
+            "deleting is disabled on this registry",
+            hint="set storage.delete.enabled: true to allow it",
+        )
+    try:
+        await call.run(call.registry.delete_repository, name)
+    except NameUnknown:
+        raise NotFound(f"repository {name} not found") from None
+    await call.run(call.api.descriptions(call.registry).forget, name)
+    return Reply()
