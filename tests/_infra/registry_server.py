@@ -187,7 +187,7 @@ class RegistryProcess:
                 self.process.wait()
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -1,5 +1,5 @@
 """The no-op record: an invocation whose last run took every step from the cache is answered
-at start-up (``dockyard.builder._noop.serve``), and any change to what the build reads is a miss
+at start-up (``dockyard.builder.cache.noop.serve``), and any change to what the build reads is a miss
 that leaves the decision to the full build."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
-from dockyard.builder import _noop
+from dockyard.builder.cache import noop
 
 DOCKERFILE = """\
 FROM busybox:test
@@ -43,7 +43,7 @@ def _full(root: Path, *args: str) -> str:
 
 
 def _fast(*args: str) -> int | None:
-    return _noop.serve(list(args or ARGS))
+    return noop.serve(list(args or ARGS))
 
 
 def _recorded(root: Path) -> str:
@@ -71,10 +71,47 @@ def test_a_repeated_invocation_is_answered_from_the_record(
     capsys.readouterr()
     assert _fast(*quiet) == 0
     assert capsys.readouterr().out == image + "\n"
-    # options the record cannot answer always take the full path
-    assert _fast("build", "--no-cache", "-t", "app:1", "ctx") is None
-    assert _fast("build", "-o", "type=local,dest=out", "ctx") is None
-    assert _fast("build", "--build-arg", "FLAVOUR", "ctx") is None
+
+
+def test_a_record_is_made_only_for_what_a_replay_answers_as_the_build_would(
+    ctx: Path, dockyard_root: Path
+) -> None:
+    """The build decides, from the options click read, whether it leaves a record: not when
+    a value comes from the environment, an output goes elsewhere than the store, or --debug
+    logs (a replay would not)."""
+    for args in (
+        ["build", "--progress", "plain", "--build-arg", "FLAVOUR", "-t", "app:1", "ctx"],
+        ["build", "--progress", "plain", "--debug", "-t", "app:1", "ctx"],
+        ["build", "--progress", "plain", "-o", "type=local,dest=out", "ctx"],
+        ["build", "--no-cache", "--progress", "plain", "-t", "app:1", "ctx"],
+    ):
+        for _ in range(2):  # the second run takes every step from the cache (but --no-cache)
+            run_dockyard(*args, root=dockyard_root, env={"FLAVOUR": "plain"})
+        assert _fast(*args) is None, args
+    assert not list((dockyard_root / "build" / "noop").glob("*"))
+
+
+def test_the_key_is_the_command_line_as_typed(ctx: Path, dockyard_root: Path) -> None:
+    """Nothing is parsed before click: ``--root R build`` is found, and the same build spelled
+    another way is another invocation, with its own record."""
+    spelled = ["--root", str(dockyard_root), "build", "--progress=plain", "--tag", "app:1", "ctx"]
+    run_dockyard(*spelled, root=dockyard_root)
+    run_dockyard(*spelled, root=dockyard_root)
+    assert _fast(*spelled) == 0
+    assert _fast("build", "--progress", "plain", "--tag", "app:1", "ctx") is None
+    assert _fast(*spelled[2:]) is None  # the default root is this store, but not the words
+    assert _fast(f"--root={dockyard_root}", *spelled[2:]) is None
+
+
+def test_the_store_is_found_in_the_command_line_or_the_environment() -> None:
+    env = {"DOCKYARD_ROOT": "/srv/store", "HOME": "/home/u"}
+    assert noop.store_of(["build", "."], env) == "/srv/store"
+    assert noop.store_of(["--root", "/r", "build", "."], env) == "/r"
+    assert noop.store_of(["--root=/r", "build", "-t", "x", "."], env) == "/r"
+    assert noop.store_of(["build", "."], {"HOME": "/home/u"}) == "/home/u/.local/share/dockyard"
+    assert noop.store_of(["build", "."], {"XDG_DATA_HOME": "/x", "HOME": "/h"}) == "/x/dockyard"
+    for other in (["images"], ["--root", "", "build", "."], ["-v", "build"], ["--root", "/r"]):
+        assert noop.store_of(other, env) is None, other
 
 
 def test_changed_dockerfile_ignore_file_or_context_entry_misses(

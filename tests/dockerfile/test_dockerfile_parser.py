@@ -6,18 +6,15 @@ from __future__ import annotations
 import pytest
 
 from dockyard.builder.frontend import DockerfileError, parse_dockerfile
-from dockyard.dockerfile.instructions import (
-    AddInstruction,
-    ArgInstruction,
-    CmdInstruction,
-    CopyInstruction,
-    EnvInstruction,
-    HealthcheckInstruction,
-    LabelInstruction,
-    OnbuildInstruction,
-    RunInstruction,
-    ShellInstruction,
-)
+from dockyard.dockerfile.instructions.add import AddInstruction
+from dockyard.dockerfile.instructions.arg import ArgInstruction
+from dockyard.dockerfile.instructions.cmd import CmdInstruction
+from dockyard.dockerfile.instructions.copy import CopyInstruction
+from dockyard.dockerfile.instructions.env import EnvInstruction, LabelInstruction
+from dockyard.dockerfile.instructions.healthcheck import HealthcheckInstruction
+from dockyard.dockerfile.instructions.onbuild import OnbuildInstruction
+from dockyard.dockerfile.instructions.run import RunInstruction
+from dockyard.dockerfile.instructions.shell import ShellInstruction
 from dockyard.errors import DockerfileInvalid, InvalidArgument
 
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from _infra.layer_trees import dir_, link, make_rich_tree, reg, snapshot, special, tar_bytes
 from dockyard.digest import digest_of
 from dockyard.errors import DigestInvalid, InvalidArgument, UnsafeLayer
 from dockyard.layers import Compression, apply_layer, compressor, tar_directory
-
-from ._tree import dir_, link, make_rich_tree, reg, snapshot, special, tar_bytes
 
 pytestmark = [
     pytest.mark.privileged,

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from _infra.layer_trees import CAPABILITY, make_rich_tree, snapshot
 from dockyard.errors import InvalidArgument
 from dockyard.layers import tar_directory
-
-from ._tree import CAPABILITY, make_rich_tree, snapshot
 
 pytestmark = [
     pytest.mark.privileged,

@@ -9,11 +9,10 @@ from typing import BinaryIO
 import pytest
 import zstandard
 
+from _infra.layer_trees import make_rich_tree, snapshot
 from dockyard.content import ContentStore
 from dockyard.digest import digest_of
 from dockyard.layers import Compression, apply_layer, tar_diff, tar_directory, write_layer
-
-from ._tree import make_rich_tree, snapshot
 
 pytestmark = [
     pytest.mark.privileged,

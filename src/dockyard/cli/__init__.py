@@ -2,56 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
-__all__ = ["main"]
+__all__ = ["argv", "main"]
+
+#: this process's command line (the arguments after ``dockyard``) once :func:`main` runs it; a
+#: build's no-op record is keyed on it, so only a build run from a command line leaves one
+argv: list[str] | None = None
 
 
 def main() -> None:
-    if "build" in sys.argv[1:4]:
-        _build(sys.argv[1:])
+    global argv
+    argv = sys.argv[1:]
+    if "build" in argv[:3]:
+        _noop_build(argv)
     from dockyard.cli._main import main as run
 
     run()
 
 
-def _build(argv: list[str]) -> None:
-    """``dockyard build`` before click loads: a rebuild with nothing changed is answered from
-    its no-op record; any other plain invocation builds without click; help, errors and
-    unusual spellings return to click. tests/test_import_budget.py holds what these paths
-    may import."""
-    from dockyard.builder._noop import serve
+def _noop_build(args: list[str]) -> None:
+    """``dockyard [--root R] build …`` before click loads: a rebuild with nothing changed is
+    answered from its no-op record (and the process ends); anything else returns, to click.
+    tests/test_import_budget.py holds what this path may import."""
+    from dockyard.builder.cache.noop import serve
 
-    code = serve(argv)
+    code = serve(args)
     if code is not None:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.exit(code)
-    from dockyard.builder._argv import parse
-
-    parsed = parse(argv, os.environ)
-    if parsed is None:
-        return
-    root, params = parsed
-    from pathlib import Path
-
-    from dockyard.cli._build_run import run_build
-    from dockyard.cli._failure import report
-    from dockyard.errors import DockyardError
-    from dockyard.local import LocalStore
-
-    try:
-        run_build(LocalStore.open(Path(root) if root else None), params)
-        code = 0
-    except (DockyardError, OSError) as exc:
-        code = report(exc)
-    except KeyboardInterrupt:
-        sys.stderr.write("\nAborted.\n")
-        code = 1
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        code = code or 141
-    os._exit(code)  # like exit_without_teardown: results are written and synced

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dockyard.analyze import Analysis
-from dockyard.analyze._advice import Advice
-from dockyard.analyze._ci import CiResult
-from dockyard.analyze._diff import ImageDiff
+from dockyard.analyze import Advice, Analysis, CiResult, ImageDiff
 from dockyard.cli._format import human_size
 
 __all__ = ["analysis_table", "config_value", "diff_table"]

@@ -1,5 +1,5 @@
-"""``dockyard build``'s work, without click: the click command and the start-up path that
-reads plain invocations itself (:mod:`dockyard.builder._argv`) both run :func:`run_build`."""
+"""``dockyard build``'s work, given the options click read: the build, its output, and the
+no-op record (:mod:`dockyard.builder.cache.noop`) of a build that ran no step."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from dockyard.builder import _noop
-from dockyard.builder._noop import progress_mode
+from dockyard.builder.cache import noop
+from dockyard.builder.cache.noop import progress_mode
 from dockyard.builder.context import read_tar_context
 from dockyard.builder.solver import (
     BuildOptions,
     BuiltImage,
     build,
-    parse_cache_spec,
     parse_output,
     parse_secret,
     source_date_epoch,
@@ -26,6 +25,9 @@ from dockyard.errors import InvalidArgument
 from dockyard.local import LocalStore
 from dockyard.oci import Platform
 from dockyard.reference import Reference
+
+if TYPE_CHECKING:
+    from dockyard.builder.cache import CacheSpec
 
 __all__ = ["run_build"]
 
@@ -90,8 +92,10 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
         raise InvalidArgument("the context and the Dockerfile cannot both come from stdin")
     args = _pairs(build_args, "--build-arg", env_fallback=True)
     mode = _progress_mode(params["progress"], quiet)
-    asked = _noop.asked_by(params, sys.stderr.isatty())
-    before = _noop.tree_digest(context) if asked is not None else ""
+    from dockyard import cli
+
+    command_line = cli.argv if noop.replayable(params, sys.stderr.isatty()) else None
+    before = noop.tree_digest(context) if command_line is not None else ""
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
         patterns: list[str] | None = None
         if context == "-":
@@ -129,8 +133,8 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
             runtime=params["runtime"],
             ignore_patterns=patterns,
             debug_shell=params["debug_shell"],
-            cache_from=[parse_cache_spec(c, export=False) for c in params["cache_from"]],
-            cache_to=[parse_cache_spec(c, export=True) for c in params["cache_to"]],
+            cache_from=_cache_specs(params["cache_from"], export=False),
+            cache_to=_cache_specs(params["cache_to"], export=True),
         )
         stdout_archive = any(o.dest is not None and str(o.dest) == "-" for o in options.outputs)
         err = _Tee(sys.stderr)
@@ -138,13 +142,23 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
         printed = f"{image.id}\n" if quiet and not stdout_archive else ""
         sys.stdout.write(printed)
         sys.stdout.flush()
-        if asked is not None and image.all_cached:
-            _record_noop(store, asked, image, options, "".join(err.parts), printed, before)
+        if command_line is not None and image.all_cached:
+            _record_noop(store, command_line, image, options, "".join(err.parts), printed, before)
+
+
+def _cache_specs(values: tuple[str, ...], *, export: bool) -> list[CacheSpec]:
+    """``--cache-from`` (or, with ``export``, ``--cache-to``) values; the cache-transfer code
+    loads only when a build names a cache location."""
+    if not values:
+        return []
+    from dockyard.builder.cache import parse_cache_spec
+
+    return [parse_cache_spec(v, export=export) for v in values]
 
 
 def _record_noop(
     store: LocalStore,
-    asked: dict[str, object],
+    command_line: list[str],
     image: BuiltImage,
     options: BuildOptions,
     stderr: str,
@@ -157,9 +171,11 @@ def _record_noop(
         ref = Reference.parse_with_default_tag(name)
         if ref.digest is None:
             bases.append((str(ref), str(store.resolve(ref).digest)))
-    _noop.record(
+    noop.record(
         str(store.root),
-        _noop.record_key(asked, str(store.root), os.getcwd(), os.environ),
+        noop.record_key(
+            command_line, str(store.root), os.getcwd(), os.environ, sys.stderr.isatty()
+        ),
         context=options.context,
         dockerfile=options.dockerfile or options.context / "Dockerfile",
         bases=bases,

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import click
 
-from dockyard.analyze import analyze_image, open_image
-from dockyard.analyze._advice import advise
-from dockyard.analyze._ci import DEFAULT_RULES, evaluate, load_ci_config
-from dockyard.analyze._diff import diff_images
+from dockyard.analyze import (
+    DEFAULT_RULES,
+    advise,
+    analyze_image,
+    diff_images,
+    evaluate,
+    load_ci_config,
+    open_image,
+)
 from dockyard.cli._analyze_output import analysis_table, diff_table
 from dockyard.cli._main import cli, open_store
 

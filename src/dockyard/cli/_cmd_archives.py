@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -17,6 +17,10 @@ from dockyard.image import ArchiveImage, StoreSource, load_archive, save_archive
 from dockyard.imageservice import find_image, import_image, summaries
 from dockyard.oci import Platform
 from dockyard.reference import Reference
+
+if TYPE_CHECKING:
+    from dockyard.image import LoadedImage
+    from dockyard.local import LocalStore
 
 
 @cli.command("load")
@@ -32,11 +36,11 @@ def load_cmd(ctx: click.Context, input_path: str | None, quiet: bool) -> None:
                 "requested load from stdin, but stdin is empty", hint="use -i FILE or pipe a tar in"
             )
         stream: BinaryIO = sys.stdin.buffer
-        loaded = _load(store, stream, quiet)
+        loaded = _load(store, stream, quiet, "<stdin>")
     else:
         try:
             with open(input_path, "rb", buffering=0) as f:
-                loaded = _load(store, f, quiet)
+                loaded = _load(store, f, quiet, input_path)
         except FileNotFoundError as exc:
             raise InvalidArgument(f"open {input_path}: no such file or directory") from exc
     for image in loaded:
@@ -47,12 +51,11 @@ def load_cmd(ctx: click.Context, input_path: str | None, quiet: bool) -> None:
             click.echo(f"Loaded image ID: {image.image_id}")
 
 
-def _load(store: object, stream: BinaryIO, quiet: bool) -> list:  # type: ignore[type-arg]
-    from dockyard.local import LocalStore
-
-    assert isinstance(store, LocalStore)
+def _load(store: LocalStore, stream: BinaryIO, quiet: bool, label: str) -> list[LoadedImage]:
+    """``copy`` every image of the archive into the store (read in place from a plain tar
+    file; from an uncompressed copy in the store's ``ingest/`` otherwise)."""
     with make_progress(quiet) as progress:
-        return load_archive(store, stream, progress=progress)
+        return load_archive(store, stream, progress=progress, label=label)
 
 
 @cli.command("save")

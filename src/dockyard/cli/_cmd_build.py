@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,7 @@ from dockyard.cli._main import cli, exit_without_teardown, open_store
 @click.pass_context
 def build_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Build an image from a Dockerfile and a context (a directory, or - for a tar on stdin)."""
-    if params.pop("debug"):
+    if params["debug"]:  # the build leaves no no-op record: a replay would not log
         _log_debug_to_stderr()
     run_build(open_store(ctx), params)
     exit_without_teardown()  # the image, its tags and the cache are written and synced
@@ -86,6 +85,8 @@ def build_cmd(ctx: click.Context, /, **params: Any) -> None:
 
 def _log_debug_to_stderr() -> None:
     """``--debug``: dockyard's debug messages on stderr, one line each."""
+    import logging  # not at import: a build without --debug does not load logging
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("DEBUG: %(message)s"))
     logger = logging.getLogger("dockyard")

@@ -19,8 +19,6 @@ from dockyard.client import (
     RegistryClient,
     login,
     logout,
-    open_destination,
-    open_source,
     registry_host,
 )
 from dockyard.errors import BlobUnknown, InvalidArgument
@@ -32,6 +30,8 @@ from dockyard.image import (
     ImageSource,
     Location,
     copy,
+    open_destination,
+    open_source,
     parse_location,
 )
 from dockyard.oci import Index, Platform, parse_manifest_or_index
@@ -39,6 +39,7 @@ from dockyard.reference import Reference
 
 if TYPE_CHECKING:
     from dockyard.local import LocalStore
+    from dockyard.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,6 +174,26 @@ def _platform(text: str | None) -> Platform | None:
     return Platform.parse(text) if text else None
 
 
+class _WithoutDigestLine:
+    """Passes progress on, except copy's closing ``Digest: …`` message."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def start(self, key: str, description: str, total: int | None = None) -> None:
+        self.progress.start(key, description, total)
+
+    def advance(self, key: str, amount: int) -> None:
+        self.progress.advance(key, amount)
+
+    def finish(self, key: str, status: str = "done") -> None:
+        self.progress.finish(key, status)
+
+    def message(self, text: str) -> None:
+        if not text.startswith("Digest: "):
+            self.progress.message(text)
+
+
 def _run_copy(
     src: ImageSource,
     dst: ImageDestination,
@@ -182,7 +203,10 @@ def _run_copy(
     jobs: int,
     quiet: bool,
     compression: CompressionPolicy | None = None,
+    digest_line: bool = True,
 ) -> CopyResult:
+    """Copy with progress; ``digest_line=False`` leaves the closing ``Digest: …`` line to the
+    command (pull prints it on stdout, once, as docker pull does)."""
     try:
         with make_progress(quiet) as progress:
             result = copy(
@@ -191,7 +215,7 @@ def _run_copy(
                 all_platforms=all_platforms,
                 platform=platform,
                 jobs=jobs,
-                progress=progress,
+                progress=progress if digest_line else _WithoutDigestLine(progress),
                 compression=compression,
             )
     finally:
@@ -231,6 +255,7 @@ def pull_cmd(
         platform=_platform(platform),
         jobs=client.options.jobs,
         quiet=quiet,
+        digest_line=False,
     )
     if not quiet:
         click.echo(f"Digest: {result.digest}")
@@ -348,9 +373,9 @@ def copy_cmd(
     def store() -> LocalStore:
         return open_store(ctx)
 
-    src = open_source(src_loc, client, store)
+    src = open_source(src_loc, registry=client, store=store)
     try:
-        dst = open_destination(_default_name(dst_loc, src_loc), client, store)
+        dst = open_destination(_default_name(dst_loc, src_loc), registry=client, store=store)
     except BaseException:
         src.close()
         raise

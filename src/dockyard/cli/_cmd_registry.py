@@ -144,8 +144,7 @@ def gc_cmd(
     fmt: str,
 ) -> None:
     """Delete blobs nothing refers to, while the registry keeps serving."""
-    from dockyard.registry import Registry
-    from dockyard.registry._gc import collect_garbage
+    from dockyard.registry import Registry, collect_garbage
 
     config = _config(config_file, data_root, {})
     registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
@@ -158,6 +157,8 @@ def gc_cmd(
     if fmt == "json":
         click.echo(json.dumps(dataclasses.asdict(report), indent=2))
         return
+    from dockyard.cli._format import human_size
+
     verb = "would delete" if dry_run else "deleted"
     for repository, digest in report.manifests:
         click.echo(f"{verb} manifest {repository}@{digest}")
@@ -167,7 +168,7 @@ def gc_cmd(
         click.echo(f"{verb} unrecorded file {key}")
     click.echo(
         f"{len(report.manifests)} manifest(s), {len(report.blobs) + len(report.orphans)} "
-        f"blob(s), {report.bytes_freed} bytes {'to free' if dry_run else 'freed'}"
+        f"blob(s), {human_size(report.bytes_freed, 4)} {'to free' if dry_run else 'freed'}"
     )
 
 
@@ -232,16 +233,21 @@ def fsck_cmd(
 
 
 def _print_fsck(report: FsckReport) -> None:
+    """Sizes as docker prints them (go-units ``HumanSize``: ``2.5kB``); JSON keeps bytes."""
+    from dockyard.cli._format import human_size
+
     moved = iter(report.quarantined)
     for c in report.corrupt:
         where = ", ".join(c.repositories) or "no repository"
         fate = f"; quarantined to {next(moved, '?')}" if report.quarantined else ""
-        click.echo(f"corrupt blob {c.digest}: {c.size} bytes hash to {c.actual} (in {where}){fate}")
+        click.echo(
+            f"corrupt blob {c.digest}: {human_size(c.size, 4)} hash to {c.actual} (in {where}){fate}"
+        )
     for m in report.missing:
         click.echo(f"missing blob {m.digest} referenced by {m.repository}@{m.manifest}: {m.reason}")
     for d in report.dangling:
         click.echo(f"dangling link {d.repository} -> {d.digest}: {d.reason}")
-    summary = f"checked {report.blobs_checked} blob(s), {report.bytes_checked} bytes"
+    summary = f"checked {report.blobs_checked} blob(s), {human_size(report.bytes_checked, 4)}"
     if report.ok:
         click.echo(f"{summary}: no problems found")
         return

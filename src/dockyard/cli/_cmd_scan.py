@@ -12,12 +12,11 @@ import click
 from dockyard.atomicfile import write_atomic
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import FailedPrecondition
-from dockyard.scan._sbom import SBOM_FORMATS
+from dockyard.scan import SBOM_FORMATS
 
 if TYPE_CHECKING:  # loaded by the commands that use them, so `sbom` starts fast
     from dockyard.local import LocalStore
-    from dockyard.scan import Inventory
-    from dockyard.scan._vulndb import VulnDB
+    from dockyard.scan import Inventory, VulnDB
 
 #: as in dockyard.scan._report (checked by the scan tests), without importing it for `sbom`
 SEVERITIES = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
@@ -69,14 +68,14 @@ def sbom_cmd(
 ) -> None:
     """List the packages in an image, a directory, or an image archive (a software bill of
     materials). TARGET may be prefixed dir:, docker-archive: or oci-archive:."""
-    from dockyard.scan._sbom import render_sbom
+    from dockyard.scan import render_sbom
 
     inventory = _inventory(ctx, target, platform)
     _write(render_sbom(inventory, fmt), output)
 
 
 def _vulndb(ctx: click.Context) -> VulnDB:
-    from dockyard.scan._vulndb import VulnDB
+    from dockyard.scan import VulnDB
 
     return VulnDB.in_store(open_store(ctx).root)
 
@@ -95,7 +94,7 @@ cli.add_command(db_group)
 def db_import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Import advisories: OSV JSON files, directories or zips; Debian security tracker JSON;
     Alpine secdb YAML."""
-    from dockyard.scan._importers import read_advisories
+    from dockyard.scan import read_advisories
 
     db = _vulndb(ctx)
     try:
@@ -158,8 +157,8 @@ def db_update_cmd(
     from dataclasses import asdict
 
     from dockyard.cli._progress import make_progress
-    from dockyard.scan import _feeds
-    from dockyard.scan._dbupdate import update_db
+    from dockyard.scan import feeds as _feeds
+    from dockyard.scan import update_db
 
     feeds = _feeds.plan_feeds(
         _split(sources) or _feeds.SOURCES,
@@ -262,8 +261,7 @@ def scan_cmd(
 ) -> None:
     """Report the known vulnerabilities of the packages in an image, directory or archive,
     from the imported database (no network)."""
-    from dockyard.scan._matcher import match_inventory
-    from dockyard.scan._report import Report, parse_severities, read_ignorefile
+    from dockyard.scan import Report, match_inventory, parse_severities, read_ignorefile
 
     severities = parse_severities(severity)
     if ignorefile is None and Path(".trivyignore").is_file():

@@ -61,8 +61,7 @@ class RichProgress:
     """docker-like per-item bars on the terminal."""
 
     def __init__(self, stream: TextIO) -> None:
-        # rich is imported here, not at module level: it costs ~50 ms of start-up that
-        # commands writing plain lines (no terminal, --quiet) never need
+        # imported here: commands writing plain lines (no terminal, --quiet) never need rich
         from rich.console import Console
         from rich.progress import (
             BarColumn,

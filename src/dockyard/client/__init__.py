@@ -3,7 +3,6 @@
 from dockyard.client._auth import Challenge, parse_challenge, pull_scope, push_scope
 from dockyard.client._blob_reader import BlobReader
 from dockyard.client._credentials import Credentials, CredentialStore, config_key
-from dockyard.client._locations import open_destination, open_source
 from dockyard.client._login import login, logout, registry_host
 from dockyard.client._options import ClientOptions, is_localhost, load_registries_config
 from dockyard.client._remote import RegistryClient, RegistryDestination, RemoteImageSource
@@ -26,8 +25,6 @@ __all__ = [
     "load_registries_config",
     "login",
     "logout",
-    "open_destination",
-    "open_source",
     "parse_challenge",
     "pull_scope",
     "push_scope",

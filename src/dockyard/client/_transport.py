@@ -62,7 +62,7 @@ class Transport:
                     kwargs["ssl_context"] = ctx
                 else:
                     # our own context: given none, urllib3 loads the system CA bundle into
-                    # each new context (~30 ms) only to ignore it with CERT_NONE
+                    # each new context only to ignore it with CERT_NONE
                     kwargs["ssl_context"] = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
                     kwargs["cert_reqs"] = "CERT_NONE"
                     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)

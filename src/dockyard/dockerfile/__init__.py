@@ -8,8 +8,24 @@
 and the linter (:mod:`dockyard.analyze.lint`) both read Dockerfiles through this package.
 """
 
+from dockyard.dockerfile._convert import convert
+from dockyard.dockerfile._gofmt import format_duration, quote_list, quote_rune
+from dockyard.dockerfile._values import check_signal, parse_port_specs
 from dockyard.dockerfile.document import Dockerfile, StageDef, parse_dockerfile
 from dockyard.dockerfile.errors import DockerfileError
 from dockyard.dockerfile.parser import Node, parse
 
-__all__ = ["Dockerfile", "DockerfileError", "Node", "StageDef", "parse", "parse_dockerfile"]
+__all__ = [
+    "Dockerfile",
+    "DockerfileError",
+    "Node",
+    "StageDef",
+    "check_signal",
+    "convert",
+    "format_duration",
+    "parse",
+    "parse_dockerfile",
+    "parse_port_specs",
+    "quote_list",
+    "quote_rune",
+]

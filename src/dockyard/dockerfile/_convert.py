@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -10,30 +11,36 @@ from dockyard.dockerfile.instructions import Instruction, Location
 from dockyard.dockerfile.parser import Node, parse_heredoc
 
 if TYPE_CHECKING:
-    from dockyard.dockerfile.instructions import Healthcheck, KeyValue, SourceContent
+    from dockyard.dockerfile.instructions.content import SourceContent
+    from dockyard.dockerfile.instructions.env import KeyValue
+    from dockyard.dockerfile.instructions.healthcheck import Healthcheck
 
-__all__ = ["KEYWORDS", "convert"]
+__all__ = ["INSTRUCTION_MODULES", "KEYWORDS", "convert", "instruction_class"]
 
-KEYWORDS = [
-    "add",
-    "arg",
-    "cmd",
-    "copy",
-    "entrypoint",
-    "env",
-    "expose",
-    "from",
-    "healthcheck",
-    "label",
-    "maintainer",
-    "onbuild",
-    "run",
-    "shell",
-    "stopsignal",
-    "user",
-    "volume",
-    "workdir",
-]
+#: Keyword → the module of :mod:`dockyard.dockerfile.instructions` that defines its record
+#: class (``<Keyword>Instruction``). A module is imported when a Dockerfile first uses one of
+#: its keywords, so a build defines the record classes of the instructions it has, no others.
+INSTRUCTION_MODULES: dict[str, str] = {
+    "add": "add",
+    "arg": "arg",
+    "cmd": "cmd",
+    "copy": "copy",
+    "entrypoint": "cmd",
+    "env": "env",
+    "expose": "expose",
+    "from": "from_",
+    "healthcheck": "healthcheck",
+    "label": "env",
+    "maintainer": "maintainer",
+    "onbuild": "onbuild",
+    "run": "run",
+    "shell": "shell",
+    "stopsignal": "stopsignal",
+    "user": "user",
+    "volume": "volume",
+    "workdir": "workdir",
+}
+KEYWORDS = list(INSTRUCTION_MODULES)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")
 _ONBUILD_PREFIX = re.compile(r"(?i)^\s*ONBUILD\s*")
 
@@ -116,14 +123,13 @@ def _kvps(args: list[str], name: str) -> tuple[KeyValue, ...]:
         raise _at_least_one(name)
     if len(args) % 3:
         raise ValueError(f"Bad input to {name}, too many arguments")
-    from dockyard.dockerfile.instructions._env import KeyValue
-
+    key_value = _module("env").KeyValue
     out = []
     for i in range(0, len(args), 3):
         key, value, delim = args[i : i + 3]
         if not key:
             raise ValueError(f"{name} names can not be blank")
-        out.append(KeyValue(key, value, no_delim=delim == ""))
+        out.append(key_value(key, value, no_delim=delim == ""))
     return tuple(out)
 
 
@@ -148,7 +154,7 @@ def _copy(node: Node, flags: dict[str, Any], add: bool) -> dict[str, Any]:
     for src in srcs:
         doc = parse_heredoc(src) if not node.json else None
         if doc is not None:
-            from dockyard.dockerfile.instructions._content import SourceContent
+            from dockyard.dockerfile.instructions.content import SourceContent  # heredocs only
 
             found = docs.get(doc.name)
             data = found.data if found else ""
@@ -179,8 +185,7 @@ def _duration(flags: dict[str, Any], name: str) -> int:
 
 
 def _healthcheck(node: Node, flags: dict[str, Any]) -> Healthcheck:
-    from dockyard.dockerfile.instructions._healthcheck import Healthcheck
-
+    health = _module("healthcheck").Healthcheck
     if not node.args:
         raise _at_least_one("HEALTHCHECK")
     typ = node.args[0].upper()
@@ -188,7 +193,8 @@ def _healthcheck(node: Node, flags: dict[str, Any]) -> Healthcheck:
     if typ == "NONE":
         if rest:
             raise ValueError("HEALTHCHECK NONE takes no arguments")
-        return Healthcheck(("NONE",))
+        none: Healthcheck = health(("NONE",))
+        return none
     if typ != "CMD":
         raise ValueError(f'unknown type "{typ}" in HEALTHCHECK (try CMD)')
     cmd = rest if node.json else ([" ".join(rest)] if rest else [])
@@ -204,7 +210,7 @@ def _healthcheck(node: Node, flags: dict[str, Any]) -> Healthcheck:
             ) from None
         if retries < 0:
             raise ValueError(f"--retries cannot be negative ({retries})")
-    return Healthcheck(
+    health_check: Healthcheck = health(
         test=("CMD" if node.json else "CMD-SHELL", *cmd),
         interval=_duration(flags, "interval"),
         timeout=_duration(flags, "timeout"),
@@ -212,6 +218,7 @@ def _healthcheck(node: Node, flags: dict[str, Any]) -> Healthcheck:
         start_interval=_duration(flags, "start-interval"),
         retries=retries,
     )
+    return health_check
 
 
 def _one(node: Node, name: str) -> str:
@@ -220,10 +227,22 @@ def _one(node: Node, name: str) -> str:
     return node.args[0]
 
 
+def _module(keyword: str) -> Any:
+    return importlib.import_module(
+        f"dockyard.dockerfile.instructions.{INSTRUCTION_MODULES[keyword]}"
+    )
+
+
+def instruction_class(keyword: str) -> type[Instruction]:
+    """The record class of ``keyword`` (lower case), importing its module if need be."""
+    cls: type[Instruction] = getattr(_module(keyword), f"{keyword.capitalize()}Instruction")
+    return cls
+
+
 def convert(node: Node, file: str = "Dockerfile") -> Instruction:
     """Build the instruction for ``node``; raises ``ValueError`` with BuildKit's message."""
     kw = node.keyword
-    if kw not in KEYWORDS:
+    if kw not in INSTRUCTION_MODULES:
         import difflib  # for error messages only
 
         hint = difflib.get_close_matches(kw, KEYWORDS, n=1)
@@ -234,6 +253,11 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
         "original": node.original,
         "location": Location(file, node.start_line, node.end_line),
     }
+    return instruction_class(kw)(**_fields(kw, node, flags, file), **common)
+
+
+def _fields(kw: str, node: Node, flags: dict[str, Any], file: str) -> dict[str, Any]:
+    """The fields of ``kw``'s record beyond those every instruction has."""
     args = node.args
     if kw == "from":
         if len(args) == 3 and args[1].lower() == "as":
@@ -247,109 +271,67 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
             raise ValueError("FROM requires either one or three arguments")
         else:
             stage = ""
-        from dockyard.dockerfile.instructions._from import FromInstruction
-
-        return FromInstruction(
-            base_name=args[0], stage_name=stage, platform=flags.get("platform", ""), **common
-        )
+        return {"base_name": args[0], "stage_name": stage, "platform": flags.get("platform", "")}
     if kw == "run":
-        from dockyard.dockerfile.instructions._run import RunInstruction
-
-        return RunInstruction(
+        return {
             **_shell_dependent(node),
-            mounts=tuple(flags.get("mount", ())),
-            network=flags.get("network", ""),
-            security=flags.get("security", ""),
-            **common,
-        )
-    if kw == "cmd":
-        from dockyard.dockerfile.instructions._cmd import CmdInstruction
-
-        return CmdInstruction(**_shell_dependent(node), **common)
-    if kw == "entrypoint":
-        from dockyard.dockerfile.instructions._cmd import EntrypointInstruction
-
-        return EntrypointInstruction(**_shell_dependent(node), **common)
+            "mounts": tuple(flags.get("mount", ())),
+            "network": flags.get("network", ""),
+            "security": flags.get("security", ""),
+        }
+    if kw in ("cmd", "entrypoint"):
+        return _shell_dependent(node)
     if kw == "shell":
         if not args:
             raise _at_least_one("SHELL")
         if not node.json:
             raise ValueError("SHELL requires the arguments to be in JSON form")
-        from dockyard.dockerfile.instructions._shell import ShellInstruction
-
-        return ShellInstruction(shell=tuple(args), **common)
-    if kw == "env":
-        from dockyard.dockerfile.instructions._env import EnvInstruction
-
-        return EnvInstruction(pairs=_kvps(args, "ENV"), **common)
-    if kw == "label":
-        from dockyard.dockerfile.instructions._env import LabelInstruction
-
-        return LabelInstruction(pairs=_kvps(args, "LABEL"), **common)
+        return {"shell": tuple(args)}
+    if kw in ("env", "label"):
+        return {"pairs": _kvps(args, kw.upper())}
     if kw == "arg":
-        from dockyard.dockerfile.instructions._arg import ArgInstruction, ArgSpec
-
         if not args:
             raise _at_least_one("ARG")
+        spec = _module("arg").ArgSpec
         specs = []
         for a in args:
             key, eq, value = a.partition("=")
-            specs.append(ArgSpec(key, value if eq else None))
-        return ArgInstruction(args=tuple(specs), **common)
+            specs.append(spec(key, value if eq else None))
+        return {"args": tuple(specs)}
     if kw == "expose":
         if not args:
             raise _at_least_one("EXPOSE")
-        from dockyard.dockerfile.instructions._expose import ExposeInstruction
-
-        return ExposeInstruction(ports=tuple(args), **common)
+        return {"ports": tuple(args)}
     if kw == "volume":
         if not args:
             raise _at_least_one("VOLUME")
         vols = tuple(v.strip() for v in args)
         if any(not v for v in vols):
             raise ValueError("VOLUME specified can not be an empty string")
-        from dockyard.dockerfile.instructions._volume import VolumeInstruction
-
-        return VolumeInstruction(volumes=vols, **common)
+        return {"volumes": vols}
     if kw == "user":
-        from dockyard.dockerfile.instructions._user import UserInstruction
-
-        return UserInstruction(user=_one(node, "USER"), **common)
+        return {"user": _one(node, "USER")}
     if kw == "workdir":
-        from dockyard.dockerfile.instructions._workdir import WorkdirInstruction
-
-        return WorkdirInstruction(path=_one(node, "WORKDIR"), **common)
+        return {"path": _one(node, "WORKDIR")}
     if kw == "maintainer":
-        from dockyard.dockerfile.instructions._maintainer import MaintainerInstruction
-
-        return MaintainerInstruction(maintainer=_one(node, "MAINTAINER"), **common)
+        return {"maintainer": _one(node, "MAINTAINER")}
     if kw == "stopsignal":
-        from dockyard.dockerfile.instructions._stopsignal import StopsignalInstruction
-
-        return StopsignalInstruction(signal=_one(node, "STOPSIGNAL"), **common)
+        return {"signal": _one(node, "STOPSIGNAL")}
     if kw == "healthcheck":
-        from dockyard.dockerfile.instructions._healthcheck import HealthcheckInstruction
-
-        return HealthcheckInstruction(health=_healthcheck(node, flags), **common)
+        return {"health": _healthcheck(node, flags)}
     if kw == "copy":
-        from dockyard.dockerfile.instructions._copy import CopyInstruction
-
-        return CopyInstruction(
+        return {
             **_copy(node, flags, False),
-            from_=flags.get("from", ""),
-            parents=flags.get("parents", False),
-            **common,
-        )
+            "from_": flags.get("from", ""),
+            "parents": flags.get("parents", False),
+        }
     if kw == "add":
-        from dockyard.dockerfile.instructions._add import AddInstruction
-
-        return AddInstruction(
+        return {
             **_copy(node, flags, True),
-            checksum=flags.get("checksum", ""),
-            keep_git_dir=flags.get("keep-git-dir", False),
-            unpack=flags.get("unpack"),
-            **common,
-        )
+            "checksum": flags.get("checksum", ""),
+            "keep_git_dir": flags.get("keep-git-dir", False),
+            "unpack": flags.get("unpack"),
+        }
     # onbuild
     if node.sub is None:
         raise _at_least_one("ONBUILD")
@@ -364,6 +346,4 @@ def convert(node: Node, file: str = "Dockerfile") -> Instruction:
     sub = node.sub
     sub.heredocs = list(node.heredocs)
     sub.start_line, sub.end_line = node.start_line, node.end_line
-    from dockyard.dockerfile.instructions._onbuild import OnbuildInstruction
-
-    return OnbuildInstruction(expression=expression, trigger=convert(sub, file), **common)
+    return {"expression": expression, "trigger": convert(sub, file)}

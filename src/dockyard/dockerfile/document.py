@@ -12,7 +12,8 @@ from dockyard.dockerfile.parser import Directives, Node, parse
 from dockyard.dockerfile.shell import ShellError
 
 if TYPE_CHECKING:
-    from dockyard.dockerfile.instructions import ArgInstruction, FromInstruction
+    from dockyard.dockerfile.instructions.arg import ArgInstruction
+    from dockyard.dockerfile.instructions.from_ import FromInstruction
 
 __all__ = ["Dockerfile", "StageDef", "parse_dockerfile"]
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from dockyard.content._reader import vouched
+from dockyard.content import vouched
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.image._compression_policy import CompressionPolicy

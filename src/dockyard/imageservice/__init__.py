@@ -13,12 +13,13 @@ if TYPE_CHECKING:
     from dockyard.imageservice._inspect import HistoryRow, history, inspect_image
     from dockyard.imageservice._lookup import find_image, looks_like_id
     from dockyard.imageservice._remove import DeleteResult, PruneResult, prune_images, remove_image
-    from dockyard.imageservice._summary import ImageSummary, parse_time, summaries
+    from dockyard.imageservice._summary import PARENT_LABEL, ImageSummary, parse_time, summaries
     from dockyard.imageservice._tag import tag_image
     from dockyard.imageservice._usage import DiskUsage, disk_usage, system_info
 
 __all__ = [
     "ALLOWED_CHANGES",
+    "PARENT_LABEL",
     "DeleteResult",
     "DiskUsage",
     "HistoryRow",
@@ -51,6 +52,7 @@ _WHERE = {
     "HistoryRow": "_inspect",
     "ImageFilter": "_filters",
     "ImageSummary": "_summary",
+    "PARENT_LABEL": "_summary",
     "PruneResult": "_remove",
     "apply_changes": "_changes",
     "disk_usage": "_usage",

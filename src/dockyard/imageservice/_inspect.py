@@ -84,8 +84,7 @@ def history(store: LocalStore, summary: ImageSummary) -> list[HistoryRow]:
     """Newest first, as docker prints it."""
     if summary.config is None:
         return []
-    from dockyard.image import StoreSource, open_any
-    from dockyard.image._blob_image import BlobImage
+    from dockyard.image import BlobImage, StoreSource, open_any
 
     root = open_any(StoreSource(store), summary.descriptor)
     layer_sizes: list[int] = []

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
-from dockyard.image import StoreSource, open_any
-from dockyard.image._blob_image import BlobImage, BlobIndex
+from dockyard.image import BlobImage, BlobIndex, StoreSource, open_any
 from dockyard.local import LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Platform, parse_manifest_or_index
 from dockyard.reference import Reference

@@ -54,6 +54,16 @@ def disk_usage(store: LocalStore) -> DiskUsage:
     )
 
 
+def _operating_system() -> str:
+    """The host's name as ``docker info`` gives it: os-release's ``PRETTY_NAME`` (``Debian
+    GNU/Linux 12 (bookworm)``), else the kernel's name (``Linux``)."""
+    try:
+        pretty = host_platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    except OSError:
+        pretty = ""
+    return pretty or host_platform.system() or "Linux"
+
+
 def system_info(store: LocalStore) -> dict[str, Any]:
     """Facts about this dockyard and its store, keyed like ``docker info`` where they overlap."""
     images = summaries(store)
@@ -68,8 +78,8 @@ def system_info(store: LocalStore) -> dict[str, Any]:
         "Blobs": sum(1 for _ in store.content.walk()),
         "Runtimes": runtimes,
         "DefaultRuntime": next(iter(runtimes), ""),
-        "OperatingSystem": host_platform.platform(),
-        "OSType": "linux",
+        "OperatingSystem": _operating_system(),
+        "OSType": host_platform.system().lower() or "linux",
         "Architecture": host_platform.machine(),
         "Platform": str(Platform.current()),
         "KernelVersion": host_platform.release(),

@@ -1,4 +1,5 @@
-"""Layer tars from directories: deterministic, PAX, every bit of metadata a layer can carry.
+"""Layer tars from whole directories (and the tree walk the two-tree differ shares): deterministic,
+PAX (see :mod:`._tar_writer`), every bit of metadata a layer can carry.
 
 Determinism: entries come depth-first in byte order of their names (a directory before its
 contents), owners are numeric only (no user/group names, which depend on the host), mtimes are
@@ -11,17 +12,15 @@ from __future__ import annotations
 
 import os
 import stat
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 from dockyard.errors import InvalidArgument
-from dockyard.layers._compression import CHUNK_SIZE
-from dockyard.layers._entries import OPAQUE_MARKER, WHITEOUT_PREFIX, read_xattrs, xattrs_to_pax
+from dockyard.layers._entries import WHITEOUT_PREFIX
+from dockyard.layers._tar_writer import LayerTarWriter
 
-__all__ = ["LayerTarWriter", "sorted_names", "tar_directory", "walk_tree"]
+__all__ = ["sorted_names", "tar_directory", "walk_tree"]
 
 
 def sorted_names(directory: Path) -> list[str]:
@@ -54,100 +53,6 @@ def walk_tree(base: Path, prefix: str = "") -> Iterator[tuple[str, Path, os.stat
         yield rel, path, st
         if stat.S_ISDIR(st.st_mode):
             stack.append((rel + "/", iter(sorted_names(path))))
-
-
-class LayerTarWriter:
-    """Writes layer entries as a PAX tar into ``out`` (which is not closed)."""
-
-    def __init__(self, out: BinaryIO, *, clamp_mtime: int | None = None) -> None:
-        self._tar = tarfile.open(  # noqa: SIM115 - closed by close()/__exit__
-            fileobj=out,
-            mode="w|",
-            format=tarfile.PAX_FORMAT,
-            encoding="utf-8",
-            errors="surrogateescape",
-            bufsize=CHUNK_SIZE,
-        )
-        self._clamp = clamp_mtime
-        self._inodes: dict[tuple[int, int], str] = {}
-
-    def _mtime(self, st: os.stat_result) -> int:
-        seconds = st.st_mtime_ns // 1_000_000_000
-        if self._clamp is not None and seconds > self._clamp:
-            return self._clamp
-        return seconds
-
-    def add(self, arcname: str, path: Path, st: os.stat_result) -> None:
-        """Add ``path`` (already ``lstat``-ed as ``st``) under ``arcname``; sockets are skipped."""
-        info = tarfile.TarInfo(arcname)
-        info.mode = stat.S_IMODE(st.st_mode)
-        info.uid, info.gid = st.st_uid, st.st_gid
-        info.uname = info.gname = ""
-        info.mtime = self._mtime(st)
-        mode = st.st_mode
-        if stat.S_ISREG(mode):
-            key = (st.st_dev, st.st_ino)
-            first = self._inodes.get(key) if st.st_nlink > 1 else None
-            if first is not None:
-                info.type = tarfile.LNKTYPE
-                info.linkname = first
-                self._tar.addfile(info)
-                return
-            if st.st_nlink > 1:
-                self._inodes[key] = arcname
-            info.type = tarfile.REGTYPE
-            info.size = st.st_size
-        elif stat.S_ISDIR(mode):
-            info.type = tarfile.DIRTYPE
-        elif stat.S_ISLNK(mode):
-            info.type = tarfile.SYMTYPE
-            info.linkname = os.readlink(path)
-        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            info.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
-            info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        elif stat.S_ISFIFO(mode):
-            info.type = tarfile.FIFOTYPE
-        else:
-            return  # sockets (and anything else) cannot be carried in a tar
-        info.pax_headers = xattrs_to_pax(read_xattrs(path))
-        if info.type != tarfile.REGTYPE:
-            self._tar.addfile(info)
-            return
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as f:
-            self._tar.addfile(info, f)
-
-    def whiteout(self, arcname: str, mtime: int) -> None:
-        """Add an empty marker file (a whiteout or the opaque marker)."""
-        info = tarfile.TarInfo(arcname)
-        info.type = tarfile.REGTYPE
-        info.mode = 0
-        info.uname = info.gname = ""
-        info.mtime = mtime if self._clamp is None else min(mtime, self._clamp)
-        self._tar.addfile(info)
-
-    def delete(self, parent: str, name: str, mtime: int) -> None:
-        """Record that ``parent``/``name`` (``parent`` is ``""`` or ends in ``/``) is gone."""
-        self.whiteout(f"{parent}{WHITEOUT_PREFIX}{name}", mtime)
-
-    def opaque(self, parent: str, mtime: int) -> None:
-        """Record that directory ``parent`` (ending in ``/``) hides all lower content."""
-        self.whiteout(parent + OPAQUE_MARKER, mtime)
-
-    def close(self) -> None:
-        self._tar.close()
-
-    def __enter__(self) -> LayerTarWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
 
 
 def tar_directory(root: Path, out: BinaryIO, *, clamp_mtime: int | None = None) -> None:

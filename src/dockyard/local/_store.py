@@ -17,6 +17,7 @@ from dockyard.local._layout import ensure_layout, write_index
 from dockyard.local._lease import Lease
 from dockyard.local._lock import file_lock
 from dockyard.local._paths import default_root
+from dockyard.local.files import DB_FILE
 from dockyard.metadata import ImageRecord, LeaseRecord, MetadataStore, TagRecord
 from dockyard.oci import Descriptor
 from dockyard.oci.mediatypes import is_index, is_manifest
@@ -24,7 +25,6 @@ from dockyard.reference import Reference
 
 __all__ = ["DB_FILE", "LOCK_FILE", "LocalStore"]
 
-DB_FILE = "dockyard.db"
 LOCK_FILE = ".lock"
 DEFAULT_LEASE = timedelta(hours=1)
 

@@ -89,8 +89,11 @@ class Database:
         return self._conn
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        with self._transaction(write=True) as conn:
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction. ``durable=False`` commits without waiting for the disk (still
+        atomic, and seen by every other connection at once; only a power loss may undo it):
+        for records that matter only while this process lives, such as leases."""
+        with self._transaction(write=True, durable=durable) as conn:
             yield conn
 
     @contextmanager
@@ -99,7 +102,7 @@ class Database:
             yield conn
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, write: bool, durable: bool = True) -> Iterator[sqlite3.Connection]:
         conn = self._connection()
         with self._lock:
             if self._depth:
@@ -111,9 +114,13 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
+            if not durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.OperationalError as exc:
+                if not durable:
+                    conn.execute("PRAGMA synchronous = FULL")
                 raise Unavailable(
                     f"the metadata database {self.path} is busy ({exc}); another dockyard "
                     "process holds it — try again"
@@ -128,6 +135,8 @@ class Database:
                 conn.execute("COMMIT")
             finally:
                 self._depth, self._writing = 0, False
+                if not durable:
+                    conn.execute("PRAGMA synchronous = FULL")
 
     def close(self) -> None:
         with self._lock:

@@ -49,8 +49,9 @@ class MetadataStore:
         return self._clock()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        with self._db.write() as conn:
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``durable=False``: see :meth:`Database.write`)."""
+        with self._db.write(durable=durable) as conn:
             yield conn
 
     @contextmanager

@@ -6,6 +6,7 @@ Pure data, no I/O. Parsed objects keep the bytes they were parsed from; digests 
 from __future__ import annotations
 
 from dockyard.oci import mediatypes
+from dockyard.oci._json import dumps as marshal_json
 from dockyard.oci.config import HistoryEntry, ImageConfig
 from dockyard.oci.descriptor import EMPTY_JSON, Descriptor
 from dockyard.oci.manifest import Index, Manifest, parse_manifest_or_index
@@ -19,6 +20,7 @@ __all__ = [
     "Index",
     "Manifest",
     "Platform",
+    "marshal_json",
     "mediatypes",
     "parse_manifest_or_index",
 ]

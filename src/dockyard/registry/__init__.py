@@ -2,6 +2,7 @@
 
 from dockyard.registry._access import can_read
 from dockyard.registry._fsck import FsckReport, fsck
+from dockyard.registry._gc import GCReport, collect_garbage
 from dockyard.registry._registry import BlobHandle, PushedManifest, Registry
 from dockyard.registry._server import build_app, serve
 from dockyard.registry.http import RegistryApp, Request, ResponseObserver
@@ -9,6 +10,7 @@ from dockyard.registry.http import RegistryApp, Request, ResponseObserver
 __all__ = [
     "BlobHandle",
     "FsckReport",
+    "GCReport",
     "PushedManifest",
     "Registry",
     "RegistryApp",
@@ -16,6 +18,7 @@ __all__ = [
     "ResponseObserver",
     "build_app",
     "can_read",
+    "collect_garbage",
     "fsck",
     "serve",
 ]

@@ -13,9 +13,9 @@ from pathlib import Path
 import urllib3
 
 from dockyard.scan._download import Downloaded, Progress, download_feed
-from dockyard.scan._feeds import Feed
 from dockyard.scan._importers import read_advisories
 from dockyard.scan._vulndb import Advisory, VulnDB
+from dockyard.scan.feeds import Feed
 
 __all__ = ["FeedResult", "download_dir", "update_db"]
 

@@ -1,19 +1,16 @@
 """What ``sbom``/``scan`` read: an image in the local store, a directory, or an image archive.
 
-Uncompressed archive files are read in place (random access into the tar, no copy); compressed
-ones are loaded into a temporary store first.
+Archives are read by the image archive reader (``dockyard.image.open_archive``): uncompressed
+files in place (random access into the tar, no copy), compressed ones from an uncompressed
+temporary copy.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import tarfile
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.scan._filesystem import LayerInput
@@ -95,14 +92,15 @@ def _pick(opened: BlobImage | BlobIndex, platform: Platform | None) -> BlobImage
     return opened.image(best[1])
 
 
-def image_source(kind: str, name: str, image: BlobImage) -> ScanSource:
-    """What to scan in ``image`` (any blob source: a store, an archive, a registry's storage)."""
+def image_source(kind: str, name: str, image: BlobImage, *, digests: bool = True) -> ScanSource:
+    """What to scan in ``image`` (any blob source: a store, an archive, a registry's storage).
+    ``digests=False`` reports no manifest or layer digests (an image that has none of its own)."""
     config = image.config()
     layers = [
         LayerInput(
             str(layer.diff_id),
             cast(Callable[[], IO[bytes]], layer.uncompressed),
-            str(layer.descriptor.digest),
+            str(layer.descriptor.digest) if digests else "",
         )
         for layer in image.layers()
     ]
@@ -111,121 +109,32 @@ def image_source(kind: str, name: str, image: BlobImage) -> ScanSource:
         name,
         layers,
         config=config,
-        manifest_digest=str(image.descriptor().digest),
-        steps=_steps(config, layers),
-    )
-
-
-class _TarBlobs:
-    """Blobs of an OCI archive read in place (``blobs/<alg>/<hex>`` members)."""
-
-    def __init__(self, tar: tarfile.TarFile) -> None:
-        self.tar = tar
-
-    def _member(self, descriptor: Descriptor) -> IO[bytes]:
-        d = descriptor.digest
-        name = f"blobs/{d.algorithm}/{d.hex}"
-        try:
-            member = self.tar.extractfile(name)
-        except KeyError:
-            member = None
-        if member is None:
-            raise NotFound(f"the archive has no blob {d} ({name})")
-        return member
-
-    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
-        return cast(BinaryIO, self._member(descriptor))
-
-    def read_blob(self, descriptor: Descriptor) -> bytes:
-        return self._member(descriptor).read()
-
-
-def _tar_json(tar: tarfile.TarFile, name: str) -> Any:
-    member = tar.extractfile(name)
-    if member is None:
-        raise InvalidArgument(f"{name} in the archive is not a file")
-    return json.loads(member.read())
-
-
-def _docker_archive(path: Path, tar: tarfile.TarFile) -> ScanSource:
-    entries = _tar_json(tar, "manifest.json")
-    if not isinstance(entries, list) or not entries:
-        raise InvalidArgument(f"{path}: manifest.json lists no images")
-    entry = entries[0]
-    from dockyard.layers import decompressor
-    from dockyard.oci import ImageConfig
-
-    config = ImageConfig.parse(cast(IO[bytes], tar.extractfile(entry["Config"])).read())
-    diff_ids = [str(d) for d in config.diff_ids]
-    names = [str(p) for p in entry.get("Layers") or []]
-    if len(names) != len(diff_ids):
-        raise InvalidArgument(
-            f"{path}: manifest.json lists {len(names)} layers but the config {len(diff_ids)}"
-        )
-
-    def opener(member: str) -> Callable[[], IO[bytes]]:
-        return lambda: cast(IO[bytes], decompressor(cast(BinaryIO, tar.extractfile(member))))
-
-    layers = [LayerInput(d, opener(n), "") for d, n in zip(diff_ids, names, strict=True)]
-    tags = entry.get("RepoTags") or []
-    return ScanSource(
-        "docker-archive",
-        tags[0] if tags else str(path),
-        layers,
-        config=config,
+        manifest_digest=str(image.descriptor().digest) if digests else "",
         steps=_steps(config, layers),
     )
 
 
 def _archive(path: Path, platform: Platform | None) -> ScanSource:
-    with open(path, "rb") as f:
-        head = f.read(262)
-    if len(head) < 262 or head[257:262] != b"ustar":
-        return _loaded_archive(path, platform)
-    tar = tarfile.open(path, "r:")  # noqa: SIM115 - closed by the source's close()
-    try:
-        names = set(tar.getnames())
-        if "index.json" in names and "oci-layout" in names:
-            index = _tar_json(tar, "index.json")
-            manifests = index.get("manifests") or []
-            if not manifests:
-                raise InvalidArgument(f"{path}: index.json lists no manifests")
-            source = _TarBlobs(tar)
-            from dockyard.image import open_any
-            from dockyard.oci import Descriptor
+    """The first image of a docker-archive or oci-archive, read in place by the image
+    archive reader (a compressed one from an uncompressed temporary copy)."""
+    from dockyard.image import open_any, open_archive
 
-            desc = Descriptor.from_json(manifests[0], where="index.json")
-            image = _pick(open_any(source, desc), platform)
-            result = image_source("oci-archive", str(path), image)
-        elif "manifest.json" in names:
-            result = _docker_archive(path, tar)
+    archive = open_archive(path)
+    try:
+        entry = archive.entries[0]
+        image = _pick(open_any(archive.blobs, entry.descriptor), platform)
+        if archive.compressed:
+            result = image_source("archive", str(path), image)
+        elif entry.synthesized:
+            # a legacy `docker save` tar: its layers and manifest have no digests of their own
+            name = entry.names[0].familiar if entry.names else str(path)
+            result = image_source("docker-archive", name, image, digests=False)
         else:
-            raise InvalidArgument(
-                f"{path} is a tar but not an image archive (no manifest.json, no index.json); "
-                "to scan a root filesystem tarball, `dockyard import` it first or unpack it"
-            )
+            result = image_source("oci-archive", str(path), image)
     except BaseException:
-        tar.close()
+        archive.close()
         raise
-    result._cleanup.append(tar.close)
-    return result
-
-
-def _loaded_archive(path: Path, platform: Platform | None) -> ScanSource:
-    from dockyard.image import StoreSource, load_archive, open_any
-    from dockyard.local import LocalStore
-
-    tmp = Path(tempfile.mkdtemp(prefix="dockyard-scan-"))
-    try:
-        store = LocalStore.open(tmp)
-        with open(path, "rb") as f:
-            loaded = load_archive(store, f)
-        image = _pick(open_any(StoreSource(store), loaded[0].descriptor), platform)
-        result = image_source("archive", str(path), image)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    result._cleanup.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    result._cleanup.append(archive.close)
     return result
 
 

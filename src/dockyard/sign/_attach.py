@@ -15,9 +15,8 @@ from typing import Any
 
 from dockyard.digest import Digest
 from dockyard.errors import NotFound
-from dockyard.oci import Descriptor, Index, Manifest
+from dockyard.oci import Descriptor, Index, Manifest, marshal_json
 from dockyard.oci import mediatypes as mt
-from dockyard.oci._json import dumps
 from dockyard.sign._layout_names import artifact_type, attachment_tag, referrers_fallback_tag
 from dockyard.sign._repository import Repository
 
@@ -49,7 +48,7 @@ def _config(layers: list[Descriptor], now: datetime) -> bytes:
         "rootfs": {"type": "layers", "diff_ids": [str(d.digest) for d in layers]},
         "config": {},
     }
-    return dumps(obj)
+    return marshal_json(obj)
 
 
 def read_tag_layers(

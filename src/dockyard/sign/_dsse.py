@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dockyard.errors import InvalidArgument, SignatureInvalid
-from dockyard.oci._json import dumps
+from dockyard.oci import marshal_json
 from dockyard.sign._keys import PrivateKey, PublicKey
 
 __all__ = [
@@ -86,7 +86,7 @@ def make_statement(
         "subject": [{"name": subject_name, "digest": {"sha256": sha256_hex}}],
         "predicate": body,
     }
-    return dumps(statement)
+    return marshal_json(statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,7 @@ def sign_envelope(
         "payload": base64.b64encode(payload).decode("ascii"),
         "signatures": [{"keyid": "", "sig": base64.b64encode(signature).decode("ascii")}],
     }
-    return Envelope(payload_type, payload, [signature], dumps(obj))
+    return Envelope(payload_type, payload, [signature], marshal_json(obj))
 
 
 def check_subject(statement: Mapping[str, Any], sha256_hex: str) -> None:

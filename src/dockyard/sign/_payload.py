@@ -9,7 +9,7 @@ from typing import Any
 
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument
-from dockyard.oci._json import dumps
+from dockyard.oci import marshal_json
 from dockyard.reference import Reference
 
 __all__ = [
@@ -41,7 +41,7 @@ def make_payload(
         },
         "optional": dict(sorted(annotations.items())) if annotations else None,
     }
-    return dumps(obj)
+    return marshal_json(obj)
 
 
 @dataclass(frozen=True, slots=True)

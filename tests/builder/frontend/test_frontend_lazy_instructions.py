@@ -1,8 +1,8 @@
 """The frontend loads the instruction modules a Dockerfile uses, and only those.
 
 Each case parses and dispatches a Dockerfile in a fresh interpreter and reports which
-``dockyard.builder.frontend`` modules were loaded and what the steps were; the public names stay
-importable from ``dockyard.dockerfile.instructions`` and are the classes dispatch made.
+``dockyard.builder.frontend`` modules were loaded and what the steps were; the converter's
+table (keyword → module) names every instruction and the classes dispatch made.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def _instruction_modules(loaded: list[object]) -> set[str]:
 
 def test_copy_only_dockerfile_loads_from_and_copy_only() -> None:
     out = _plan("FROM scratch\nCOPY a.txt /a.txt\n")
-    assert _instruction_modules(out["loaded"]) == {"_base", "_copy", "_from"}
+    assert _instruction_modules(out["loaded"]) == {"base", "copy", "from_"}
     assert "dockyard.dockerfile.mounts" not in out["loaded"]
     assert out["steps"] == [
-        ["COPY", _INSTRUCTIONS + "_copy", "COPY a.txt /a.txt # buildkit", []],
+        ["COPY", _INSTRUCTIONS + "copy", "COPY a.txt /a.txt # buildkit", []],
     ]
 
 
@@ -68,17 +68,17 @@ def test_run_with_mounts_loads_run_and_the_mount_parser() -> None:
         "RUN --mount=type=cache,target=c --mount=type=tmpfs,target=/t true\n"
     )
     assert _instruction_modules(out["loaded"]) == {
-        "_base",
-        "_from",
-        "_run",
-        "_shell_form",
-        "_workdir",
+        "base",
+        "from_",
+        "run",
+        "shell_form",
+        "workdir",
     }
     assert "dockyard.dockerfile.mounts" in out["loaded"]
     run = out["steps"][-1]
     assert run == [
         "RUN",
-        _INSTRUCTIONS + "_run",
+        _INSTRUCTIONS + "run",
         "RUN /bin/sh -c true # buildkit",
         ["cache:/w/c", "tmpfs:/t"],
     ]
@@ -115,8 +115,10 @@ def test_every_kind_dispatches_with_the_public_classes() -> None:
         "ADD",
         "RUN",
     ]
-    from dockyard.dockerfile import instructions
+    from dockyard.dockerfile._convert import INSTRUCTION_MODULES, instruction_class
 
+    assert set(INSTRUCTION_MODULES) == {str(name).lower() for name in names} | {"arg", "from"}
     for name, module, _, _ in out["steps"]:
-        cls = getattr(instructions, f"{str(name).capitalize()}Instruction")
+        cls = instruction_class(str(name).lower())
         assert cls.__module__ == module
+        assert _INSTRUCTIONS + INSTRUCTION_MODULES[str(name).lower()] == module

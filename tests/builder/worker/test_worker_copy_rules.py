@@ -18,15 +18,10 @@ from pathlib import Path
 import pytest
 
 from _infra import make_busybox_rootfs
-from dockyard.builder.worker import (
-    ChecksumIndex,
-    CopyRequest,
-    add_url,
-    copy_into,
-    find_runtime,
-    resolve_chown,
-    resolve_user,
-)
+from dockyard.builder.cache import ChecksumIndex
+from dockyard.builder.worker import CopyRequest, copy_into, resolve_chown, resolve_user
+from dockyard.builder.worker._fetch import add_url
+from dockyard.builder.worker._runtime import find_runtime
 from dockyard.errors import DigestInvalid, InvalidArgument, NotFound, RuntimeMissing
 
 

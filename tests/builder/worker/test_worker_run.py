@@ -11,15 +11,9 @@ from pathlib import Path
 import pytest
 
 from _infra.worker_helpers import commit, layer_file, layer_members
-from dockyard.builder.worker import (
-    BindMount,
-    CacheMount,
-    RunRequest,
-    SecretMount,
-    Snapshot,
-    TmpfsMount,
-    Worker,
-)
+from dockyard.builder.worker import Snapshot, Worker
+from dockyard.builder.worker._mounts import BindMount, CacheMount, SecretMount, TmpfsMount
+from dockyard.builder.worker._run import RunRequest
 from dockyard.errors import NotFound, RunFailed
 
 

@@ -17,8 +17,13 @@ from dockyard.builder.frontend.steps import (
     StageState,
     Step,
 )
-from dockyard.dockerfile._gofmt import format_duration, quote_list, quote_rune
-from dockyard.dockerfile._values import check_signal, parse_port_specs
+from dockyard.dockerfile import (
+    check_signal,
+    format_duration,
+    parse_port_specs,
+    quote_list,
+    quote_rune,
+)
 from dockyard.dockerfile.chmod import check_chmod
 from dockyard.dockerfile.document import Dockerfile
 from dockyard.dockerfile.errors import DockerfileError
@@ -28,25 +33,21 @@ from dockyard.dockerfile.shell import Lex, ShellError
 from dockyard.oci.config import HistoryEntry
 
 if TYPE_CHECKING:
-    from dockyard.dockerfile.instructions import (
-        AddInstruction,
-        ArgInstruction,
-        CmdInstruction,
-        CopyInstruction,
-        EntrypointInstruction,
-        EnvInstruction,
-        ExposeInstruction,
-        HealthcheckInstruction,
-        LabelInstruction,
-        MaintainerInstruction,
-        OnbuildInstruction,
-        RunInstruction,
-        ShellInstruction,
-        StopsignalInstruction,
-        UserInstruction,
-        VolumeInstruction,
-        WorkdirInstruction,
-    )
+    from dockyard.dockerfile.instructions.add import AddInstruction
+    from dockyard.dockerfile.instructions.arg import ArgInstruction
+    from dockyard.dockerfile.instructions.cmd import CmdInstruction, EntrypointInstruction
+    from dockyard.dockerfile.instructions.copy import CopyInstruction
+    from dockyard.dockerfile.instructions.env import EnvInstruction, LabelInstruction
+    from dockyard.dockerfile.instructions.expose import ExposeInstruction
+    from dockyard.dockerfile.instructions.healthcheck import HealthcheckInstruction
+    from dockyard.dockerfile.instructions.maintainer import MaintainerInstruction
+    from dockyard.dockerfile.instructions.onbuild import OnbuildInstruction
+    from dockyard.dockerfile.instructions.run import RunInstruction
+    from dockyard.dockerfile.instructions.shell import ShellInstruction
+    from dockyard.dockerfile.instructions.stopsignal import StopsignalInstruction
+    from dockyard.dockerfile.instructions.user import UserInstruction
+    from dockyard.dockerfile.instructions.volume import VolumeInstruction
+    from dockyard.dockerfile.instructions.workdir import WorkdirInstruction
     from dockyard.dockerfile.mounts import Mount
 
 __all__ = ["NON_ENV_ARGS", "Dispatcher", "StagePlan", "dispatch_stage", "onbuild_triggers"]
@@ -80,8 +81,7 @@ def _history(msg: str, layer: bool, buildkit: bool = False) -> HistoryEntry:
 
 def onbuild_triggers(expressions: list[str], df: Dockerfile, where: Stage) -> list[Instruction]:
     """Parse the OnBuild expressions of a base image into instructions (at the FROM line)."""
-    from dockyard.dockerfile._convert import convert
-    from dockyard.dockerfile.parser import parse
+    from dockyard.dockerfile import convert, parse
 
     out: list[Instruction] = []
     for expr in expressions:

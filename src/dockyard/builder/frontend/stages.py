@@ -13,7 +13,8 @@ from dockyard.errors import DockyardError, NotFound
 from dockyard.oci.platform import Platform
 
 if TYPE_CHECKING:
-    from dockyard.dockerfile.instructions import CopyInstruction, RunInstruction
+    from dockyard.dockerfile.instructions.copy import CopyInstruction
+    from dockyard.dockerfile.instructions.run import RunInstruction
 
 __all__ = ["PROXY_ARGS", "BuildGraph", "Stage", "platform_args"]
 

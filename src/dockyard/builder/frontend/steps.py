@@ -10,7 +10,7 @@ from dockyard.dockerfile.instructions import Instruction
 from dockyard.oci.config import HistoryEntry
 
 if TYPE_CHECKING:
-    from dockyard.dockerfile.instructions import SourceContent
+    from dockyard.dockerfile.instructions.content import SourceContent
     from dockyard.dockerfile.mounts import Mount
 
 __all__ = ["CopyStep", "MetaStep", "MkdirStep", "RunStep", "StageState", "Step"]

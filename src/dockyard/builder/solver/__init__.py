@@ -7,8 +7,8 @@ writes the image to the store (or an archive, or a directory).
 
 from __future__ import annotations
 
+from dockyard.builder.cache._records import BuildCache, CachedLayer, cache_key
 from dockyard.builder.solver._build import build
-from dockyard.builder.solver._cache import BuildCache, CachedLayer, cache_key
 from dockyard.builder.solver._export import BuiltImage
 from dockyard.builder.solver._options import (
     BuildOptions,
@@ -20,15 +20,10 @@ from dockyard.builder.solver._options import (
 from dockyard.builder.solver._report import Reporter
 from dockyard.builder.solver._results import StageResult, StepFailed
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from dockyard.builder.solver._cache_spec import CacheSpec
-
 __all__ = [
     "BuildCache",
     "BuildOptions",
     "BuiltImage",
-    "CacheSpec",
     "CachedLayer",
     "OutputSpec",
     "Reporter",
@@ -36,26 +31,7 @@ __all__ = [
     "StepFailed",
     "build",
     "cache_key",
-    "parse_cache_spec",
     "parse_output",
     "parse_secret",
     "source_date_epoch",
 ]
-
-
-def parse_cache_spec(text: str, *, export: bool) -> CacheSpec:
-    """Parse a ``--cache-from`` (or, with ``export``, ``--cache-to``) value.
-
-    The cache-spec module (and its record class) loads here, when a build names a cache
-    location, not with this package."""
-    from dockyard.builder.solver import _cache_spec
-
-    return _cache_spec.parse_cache_spec(text, export=export)
-
-
-def __getattr__(name: str) -> object:
-    if name == "CacheSpec":  # loads on first use, as parse_cache_spec does
-        from dockyard.builder.solver._cache_spec import CacheSpec
-
-        return CacheSpec
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
+from dockyard.builder.cache._records import CACHE_DB, BuildCache
 from dockyard.builder.context import ignore_patterns
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
-from dockyard.builder.solver._cache import BuildCache
 from dockyard.builder.solver._context import BuildContext
 from dockyard.builder.solver._export import (
     BuiltImage,
@@ -27,17 +27,14 @@ from dockyard.builder.solver._options import BuildOptions, OutputSpec
 from dockyard.builder.solver._report import Reporter
 from dockyard.builder.solver._solver import Solver
 from dockyard.builder.worker import Worker
-from dockyard.digest import Digest
-from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.local import LocalStore
 from dockyard.reference import Reference
 
 if TYPE_CHECKING:  # --cache-from code loads only when a build has it
-    from dockyard.builder.solver._cache_transfer import ImportedCache
+    from dockyard.builder.cache._transfer import ImportedCache
 
 __all__ = ["build"]
-
-CACHE_FILE = "cache.db"
 
 
 def _read_dockerfile(options: BuildOptions) -> tuple[str, str, Path | None]:
@@ -71,14 +68,6 @@ def build(
             raise InvalidArgument(f"invalid tag {ref.familiar}: a build cannot be named by digest")
     reporter = Reporter(out, progress)
     try:
-        for _ in range(_ATTEMPTS - 1):
-            try:
-                return _build(store, options, tags, reporter, client_factory)
-            except _CachedLayerGone:
-                # the records of the missing layers are misses now: their steps run again
-                reporter.message(
-                    "a layer from the cache was removed meanwhile (a concurrent gc): building again"
-                )
         return _build(store, options, tags, reporter, client_factory)
     finally:
         reporter.close()
@@ -111,7 +100,7 @@ def _build(
         else ignore_patterns(options.context, df_path)
     )
     worker = Worker(store, runtime=options.runtime)
-    cache = BuildCache(worker.root / CACHE_FILE)
+    cache = BuildCache(worker.root / CACHE_DB)
     scratch_root = worker.root / "tmp"
     scratch_root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="build-", dir=scratch_root))
@@ -147,8 +136,7 @@ def _build(
             current = all(o.type == "store" for o in outputs) and is_recorded(
                 store, image, tags, result.base_image_id
             )
-            if not current:
-                _keep_cached_layers(store, lease, solver.cached_digests)
+            if not current:  # the cached layers are held: the solver leased each hit
                 write_image(store, lease, image)
             v.log(f"writing image {image.id}")
             for output in outputs:
@@ -173,7 +161,7 @@ def _build(
                 write_atomic(options.iidfile, str(image.id).encode(), durable=False)
             v.done()
             for spec in options.cache_to:
-                from dockyard.builder.solver._cache_transfer import export_cache
+                from dockyard.builder.cache._transfer import export_cache
 
                 export_cache(store, solver.cache_records(spec.mode), spec, reporter, client_factory)
             if options.push:
@@ -194,33 +182,12 @@ def _import_cache(
     """The records of every ``--cache-from`` location (none with ``--no-cache``)."""
     if not options.cache_from or options.no_cache:
         return None
-    from dockyard.builder.solver._cache_transfer import ImportedCache
+    from dockyard.builder.cache._transfer import ImportedCache
 
     imported = ImportedCache(store, client_factory)
     for spec in options.cache_from:
         imported.load(spec, reporter)
     return imported
-
-
-#: how many times a build runs when a concurrent gc keeps taking the layers its cache gave
-_ATTEMPTS = 3
-
-
-class _CachedLayerGone(FailedPrecondition):
-    """A layer the cache gave was removed before the build could hold it."""
-
-
-def _keep_cached_layers(store: LocalStore, lease: LazyLease, digests: list[Digest]) -> None:
-    """Lease the layers the cache gave (they were present when looked up; a gc in between is
-    caught here, and :func:`build` runs again: the gone layers' steps are then misses)."""
-    lease.add_all(digests)
-    gone = [d for d in digests if not store.content.exists(d)]
-    if gone:
-        raise _CachedLayerGone(
-            f"cached layer {gone[0]} was removed from the store while building (a concurrent "
-            "gc or rmi)",
-            hint="run the build again",
-        )
 
 
 def _push(

@@ -100,7 +100,7 @@ def is_recorded(
 ) -> bool:
     """Whether the store already has ``image`` recorded, with its base noted and every tag
     pointing at it (a rebuild with nothing changed), so that recording it would change nothing."""
-    from dockyard.imageservice._summary import PARENT_LABEL
+    from dockyard.imageservice import PARENT_LABEL
 
     digest = image.manifest.digest
     if not (store.content.exists(digest) and store.content.exists(image.id)):
@@ -121,7 +121,7 @@ def record_image(
     store: LocalStore, image: BuiltImage, tags: list[Reference], parent: Digest | None
 ) -> None:
     """Record the image in the store, name it, and note its base (docker's Parent)."""
-    from dockyard.imageservice._summary import PARENT_LABEL
+    from dockyard.imageservice import PARENT_LABEL
 
     store.record_image(image.manifest.digest, image.id, image.config.created)
     if parent is not None:

@@ -1,9 +1,12 @@
-"""A build's store lease, taken only when the build writes something.
+"""A build's store lease, taken when the build first holds or writes a blob.
 
-A rebuild answered wholly from the cache writes nothing: its image is already recorded and
-named, so holding a lease (two metadata writes, each synced to disk) would be pure cost. The
-first blob the build adds or writes creates the lease; digests added in one :meth:`add_all`
-share one metadata transaction.
+Every layer the build takes from its cache is held through the lease before the build relies
+on it (:meth:`LazyLease.hold`: added to the lease, then looked for), so the store's gc — a
+concurrent ``dockyard rmi`` or ``image prune`` — either sees the lease and keeps the layer, or
+removed it before, and the cache record is a miss. These lease writes matter only while the
+build runs, so they are not synced to disk (a fraction of a millisecond each); a build that
+uses no blob (``FROM scratch`` with only empty steps) takes no lease. Digests added in one
+:meth:`add_all` share one metadata transaction.
 """
 
 from __future__ import annotations
@@ -38,12 +41,21 @@ class LazyLease:
     def _get(self) -> Lease:
         with self._lock:
             if self._lease is None:
-                self._scope = self._store.lease(description=self._description)
-                self._lease = self._scope.__enter__()
+                with self._store.metadata.write(durable=False):
+                    self._scope = self._store.lease(description=self._description)
+                    self._lease = self._scope.__enter__()
             return self._lease
 
     def add(self, digest: Digest) -> None:
         self._get().add(digest)
+
+    def hold(self, digest: Digest) -> bool:
+        """Keep ``digest`` until the build ends, if it is in the store; False when it is not
+        (a gc took it before the lease had it)."""
+        lease = self._get()  # not inside the transaction: _get takes its lock first
+        with self._store.metadata.write(durable=False):
+            lease.add(digest)
+        return self._store.content.exists(digest)
 
     def add_all(self, digests: Iterable[Digest]) -> None:
         """Add several digests in one metadata transaction."""
@@ -66,7 +78,8 @@ class LazyLease:
     def release(self) -> None:
         with self._lock:
             if self._scope is not None:
-                self._scope.__exit__(None, None, None)
+                with self._store.metadata.write(durable=False):
+                    self._scope.__exit__(None, None, None)
             self._scope = self._lease = None
 
     def __enter__(self) -> LazyLease:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockyard.builder.cache._records import BuildCache, CachedLayer, cache_key
 from dockyard.builder.frontend import (
     BuildGraph,
     CopyStep,
@@ -19,7 +20,6 @@ from dockyard.builder.frontend import (
     Step,
     dispatch_stage,
 )
-from dockyard.builder.solver._cache import BuildCache, CachedLayer, cache_key
 from dockyard.builder.solver._context import BuildContext
 from dockyard.builder.solver._images import ImageResolver
 from dockyard.builder.solver._lease import LazyLease
@@ -28,12 +28,11 @@ from dockyard.builder.solver._report import Reporter, Vertex
 from dockyard.builder.solver._results import LayerRef, StageResult, StepFailed, timestamp
 from dockyard.builder.solver._steps import StepExecutor
 from dockyard.builder.worker import Snapshot, Worker, chain_id
-from dockyard.digest import Digest
 from dockyard.errors import RunFailed
 from dockyard.image import BlobImage, StoreSource
 
 if TYPE_CHECKING:
-    from dockyard.builder.solver._cache_transfer import CacheRecord, ImportedCache
+    from dockyard.builder.cache._transfer import CacheRecord, ImportedCache
     from dockyard.layers import LayerBlob
 
 __all__ = ["Solver"]
@@ -43,7 +42,7 @@ _EMPTY_TAR_LIMIT = 10240
 
 class _Outcome:
     """A stage's result or failure, once its thread has it (concurrent.futures' Future would
-    load logging, ~5 ms, for this)."""
+    load logging for this)."""
 
     def __init__(self) -> None:
         self._done = threading.Event()
@@ -100,8 +99,6 @@ class Solver:
         self._lock = threading.Lock()
         self._futures: dict[int, _Outcome] = {}
         self._multi = len(graph.stages) > 1
-        #: layers taken from the cache; the export adds them to the lease if it writes anything
-        self.cached_digests: list[Digest] = []
         #: ``--cache-from`` records, asked when the store's own cache misses
         self.imported = imported
         #: (stage index, key) of every step record and stage time used, for ``--cache-to``
@@ -306,18 +303,13 @@ class Solver:
         (its layer fetched now)."""
         cached = self.cache.get(key)
         if cached is not None and cached.digest is not None:
-            if self.store.content.exists(cached.digest):
-                with self._lock:
-                    self.cached_digests.append(cached.digest)
+            if self.lease.hold(cached.digest):  # a concurrent gc cannot take it now
                 return cached
             cached = None
         if cached is None and self.imported is not None:
-            cached = self.imported.fetch(key, self.lease)
+            cached = self.imported.fetch(key, self.lease)  # held through the lease too
             if cached is not None:
                 self.cache.put(key, cached)
-                if cached.digest is not None:
-                    with self._lock:
-                        self.cached_digests.append(cached.digest)
         return cached
 
     def _imported_text(self, key: str) -> str | None:
@@ -326,7 +318,7 @@ class Solver:
     def cache_records(self, mode: str) -> list[CacheRecord]:
         """The records this build used, for ``--cache-to``: ``max`` every stage's, ``min``
         those of the stages the result is made of (the target and its base stages)."""
-        from dockyard.builder.solver._cache_transfer import CacheRecord
+        from dockyard.builder.cache._transfer import CacheRecord
 
         wanted: set[int] | None = None
         if mode == "min":

@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from dockyard.builder.cache._records import cache_key
 from dockyard.builder.frontend import CopyStep, MkdirStep, RunStep, Step
-from dockyard.builder.solver._cache import cache_key
 from dockyard.errors import Unsupported
 
 if TYPE_CHECKING:  # the worker's step code loads only when a step runs
     from dockyard.builder.solver._solver import Solver
-    from dockyard.builder.worker import BindMount, RunMount, Snapshot, WorkSnapshot
+    from dockyard.builder.worker import Snapshot, WorkSnapshot
+    from dockyard.builder.worker._mounts import BindMount, RunMount
     from dockyard.dockerfile.mounts import Mount
     from dockyard.layers import LayerBlob
 
@@ -114,7 +115,9 @@ class StepExecutor:
         yield stack.enter_context(self.worker.mounted(snapshot))
 
     def _run(self, step: RunStep, work: WorkSnapshot, on_output: Callable[[str], None]) -> None:
-        from dockyard.builder.worker import BindMount, CacheMount, RunRequest, TmpfsMount, make_dirs
+        from dockyard.builder.worker import make_dirs
+        from dockyard.builder.worker._mounts import BindMount, CacheMount, TmpfsMount
+        from dockyard.builder.worker._run import RunRequest
 
         s = self.solver
         with contextlib.ExitStack() as stack:
@@ -148,7 +151,7 @@ class StepExecutor:
             self.worker.run(work, request, secrets=s.options.secrets, on_output=on_output)
 
     def _mount(self, m: Mount, stack: contextlib.ExitStack) -> RunMount:
-        from dockyard.builder.worker import BindMount, CacheMount, SecretMount, TmpfsMount
+        from dockyard.builder.worker._mounts import BindMount, CacheMount, SecretMount, TmpfsMount
 
         if m.type == "cache":
             return CacheMount(

@@ -13,6 +13,15 @@
 
 Every write goes through paths resolved inside the target root, so symlinks in the image cannot
 send a copy outside it.
+
+The COPY walk is one: :class:`CopyRules` decides where each matched source goes
+(:meth:`~CopyRules.placements`), which entries of a source directory are taken
+(:meth:`~CopyRules.children`) and each entry's owner and mode. It has two consumers that do
+different jobs and so stay apart: :func:`copy_into` (here) *materialises* the copy into a
+writable snapshot — it must replace what is in the way, keep an existing destination
+directory's metadata, set directory metadata after filling them, and unpack ADD's archives —
+while :mod:`._copy_layer` *plans the layer* of the copy from the sources alone, writing nothing
+to disk, for the builder's fast COPY path. A test builds both ways and compares the layers.
 """
 
 from __future__ import annotations
@@ -31,9 +40,9 @@ from dockyard.builder.worker._scope import clean_path, resolve_in_root
 from dockyard.builder.worker._sources import SourceMatch, match_sources
 from dockyard.builder.worker._users import resolve_chown
 from dockyard.errors import InvalidArgument
-from dockyard.layers._entries import read_xattrs
+from dockyard.layers import read_xattrs
 
-__all__ = ["CopyRequest", "copy_into", "make_dirs"]
+__all__ = ["CopyRequest", "CopyRules", "Placement", "check_sources", "copy_into", "make_dirs"]
 
 
 @dataclass(frozen=True)
@@ -69,9 +78,25 @@ def make_dirs(root: Path, path: str, uid: int = 0, gid: int = 0, mode: int = 0o7
     return host
 
 
+def check_sources(request: CopyRequest) -> None:
+    """Refuse several sources copied to one file."""
+    if len(request.sources) > 1 and not request.dest.endswith("/"):
+        raise InvalidArgument(
+            "When using COPY with more than one source file, the destination must be a "
+            "directory and end with a /"
+        )
+
+
+#: Where one matched source of a COPY goes: the match, its stat (a top-level symlink followed
+#: when it resolves), the in-image path (the file itself, or the directory its contents go to)
+#: and whether it is a directory. (A plain tuple: no record class to create at start-up.)
+Placement = tuple[SourceMatch, os.stat_result, str, bool]
+
+
 class CopyRules:
-    """What a COPY request says about each copied entry: owner, mode, exclusion. Shared by the
-    copying path and the path that writes a COPY's layer straight from its sources."""
+    """What a COPY request says: where each source goes, which entries of a source directory
+    are copied, and each entry's owner and mode. Shared by the copying path (:func:`copy_into`)
+    and the path that writes a COPY's layer straight from its sources (:mod:`._copy_layer`)."""
 
     def __init__(self, target_root: Path, request: CopyRequest) -> None:
         self.request = request
@@ -99,6 +124,47 @@ class CopyRules:
 
     def _excluded(self, rel: str) -> bool:
         return any(matches_or_parent(p, rel) for p in self.request.excludes)
+
+    def placements(self, source_root: Path, root: Path) -> tuple[str, list[Placement]]:
+        """The destination directory (in-image path) and where each source matched in
+        ``source_root`` goes, on top of the root filesystem ``root``."""
+        request = self.request
+        check_sources(request)
+        matches = match_sources(source_root, request.sources)
+        dest = clean_path(request.dest, request.cwd)
+        dest_is_dir = (
+            request.dest.endswith("/")
+            or request.dest in (".", "")
+            or len(matches) > 1
+            or resolve_in_root(root, dest).is_dir()
+        )
+        out: list[Placement] = []
+        for match in matches:
+            st = os.stat(match.host) if os.path.exists(match.host) else os.lstat(match.host)
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if request.parents:
+                where = clean_path(match.parents_rel, dest) if match.parents_rel else dest
+            elif is_dir:
+                where = dest
+            else:
+                name = os.path.basename(match.path.rstrip("/"))
+                where = clean_path(name, dest) if dest_is_dir else dest
+            out.append((match, st, where, is_dir))
+        return dest, out
+
+    def children(self, src: Path, rel: str) -> list[tuple[str, str, Path, os.stat_result]]:
+        """``(name, rel, path, lstat)`` of the entries of source directory ``src`` (``rel``
+        below the copied source, ``""`` at its top) that the copy takes, in byte order."""
+        out = []
+        with os.scandir(src) as it:
+            for child in sorted(it, key=lambda e: os.fsencode(e.name)):
+                child_rel = f"{rel}/{child.name}" if rel else child.name
+                if self.request.excludes and self._excluded(child_rel):
+                    continue
+                out.append(
+                    (child.name, child_rel, Path(child.path), child.stat(follow_symlinks=False))
+                )
+        return out
 
 
 class _Copier(CopyRules):
@@ -152,12 +218,8 @@ class _Copier(CopyRules):
             os.unlink(dst)
         if not existed:
             os.mkdir(dst, 0o700)
-        for name in sorted(os.listdir(src), key=os.fsencode):
-            child_rel = f"{rel}/{name}" if rel else name
-            if self._excluded(child_rel):
-                continue
-            child, child_dst = src / name, dst / name
-            child_st = os.lstat(child)
+        for name, child_rel, child, child_st in self.children(src, rel):
+            child_dst = dst / name
             if stat.S_ISDIR(child_st.st_mode):
                 self.tree(child, child_dst, keep_existing_meta=False, rel=child_rel)
             else:
@@ -226,32 +288,12 @@ def _unpack(copier: _Copier, archive: Path, dest_dir: str) -> bool:
 def copy_into(source_root: Path, target_root: Path, request: CopyRequest) -> list[SourceMatch]:
     """Perform ``request`` from ``source_root`` (context dir or a root filesystem) into
     ``target_root`` (a writable snapshot's root). Returns the sources it read."""
-    if len(request.sources) > 1 and not request.dest.endswith("/"):
-        raise InvalidArgument(
-            "When using COPY with more than one source file, the destination must be a "
-            "directory and end with a /"
-        )
+    check_sources(request)
     copier = _Copier(target_root, request)
-    matches = match_sources(source_root, request.sources)
-    dest = clean_path(request.dest, request.cwd)
-    dest_is_dir = (
-        request.dest.endswith("/")
-        or request.dest in (".", "")
-        or len(matches) > 1
-        or resolve_in_root(target_root, dest).is_dir()
-    )
-    if not matches and request.dest.endswith("/"):
+    dest, placements = copier.placements(source_root, target_root)
+    if not placements and request.dest.endswith("/"):
         make_dirs(target_root, dest, *copier.parent_owner)
-    for match in matches:
-        st = os.stat(match.host) if os.path.exists(match.host) else os.lstat(match.host)
-        is_dir = stat.S_ISDIR(st.st_mode)
-        if request.parents:
-            where = clean_path(match.parents_rel, dest) if match.parents_rel else dest
-        elif is_dir:
-            where = dest
-        else:
-            name = os.path.basename(match.path.rstrip("/"))
-            where = clean_path(name, dest) if dest_is_dir else dest
+    for match, st, where, is_dir in placements:
         if is_dir:
             host = copier.target(where) if where != "/" else target_root
             copier.tree(match.host, host, keep_existing_meta=True)
@@ -261,4 +303,4 @@ def copy_into(source_root: Path, target_root: Path, request: CopyRequest) -> lis
             if request.excludes and copier._excluded(os.path.basename(match.path)):
                 continue
             copier.entry(match.host, copier.target(where), st)
-    return matches
+    return [placement[0] for placement in placements]

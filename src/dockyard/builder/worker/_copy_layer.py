@@ -6,7 +6,8 @@ written from the source files directly: one ``lstat`` and one read per file, not
 into a snapshot, nothing diffed. The snapshot a later RUN needs is made from this layer only
 when (and if) it is needed.
 
-The rules are :func:`~._copy.copy_into`'s (a test builds both ways and compares): the top-level
+The walk and the rules are :func:`~._copy.copy_into`'s (:class:`~._copy.CopyRules`; :mod:`._copy`
+says why the two consumers stay apart; a test builds both ways and compares): the top-level
 destination is resolved in the parent root filesystem ``view`` (symlinks in its parent path
 followed inside the root), directories the copy makes are 0755 and owned by ``--chown``'s user,
 existing parent directories are written with their own metadata, context files become root's (or
@@ -24,11 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.builder.worker._copy import CopyRequest, CopyRules
-from dockyard.builder.worker._scope import clean_path, resolve_in_root
-from dockyard.builder.worker._sources import match_sources
-from dockyard.builder.worker._tar import DIR, TarWriter
-from dockyard.errors import InvalidArgument
+from dockyard.builder.worker._copy import CopyRequest, CopyRules, check_sources
+from dockyard.builder.worker._scope import resolve_in_root
+from dockyard.layers import LayerTarWriter
 
 __all__ = ["Uncovered", "write_copy_layer"]
 
@@ -71,17 +70,11 @@ class _Planner(CopyRules):
 
     def _tree(self, src: Path, name: str, rel: str = "") -> None:
         """Entries for the contents of directory ``src`` copied to ``name`` ('' = the root)."""
-        with os.scandir(src) as it:
-            children = sorted(it, key=lambda e: os.fsencode(e.name))
-        for child in children:
-            child_rel = f"{rel}/{child.name}" if rel else child.name
-            if self.request.excludes and self._excluded(child_rel):
-                continue
-            child_name = f"{name}/{child.name}" if name else child.name
-            st = child.stat(follow_symlinks=False)
-            self._put(child_name, Path(child.path), st)
+        for base, child_rel, child, st in self.children(src, rel):
+            child_name = f"{name}/{base}" if name else base
+            self._put(child_name, child, st)
             if stat.S_ISDIR(st.st_mode):
-                self._tree(Path(child.path), child_name, child_rel)
+                self._tree(child, child_name, child_rel)
 
     def _target(self, where: str) -> str:
         """The layer name of in-image path ``where``: its parent resolved in the view."""
@@ -95,35 +88,15 @@ class _Planner(CopyRules):
 
     def plan(self, source_root: Path) -> None:
         request = self.request
-        if len(request.sources) > 1 and not request.dest.endswith("/"):
-            raise InvalidArgument(
-                "When using COPY with more than one source file, the destination must be a "
-                "directory and end with a /"
-            )
+        check_sources(request)
         if request.unpack_archives:
             raise Uncovered("ADD may unpack archives")
-        matches = match_sources(source_root, request.sources)
-        dest = clean_path(request.dest, request.cwd)
-        dest_is_dir = (
-            request.dest.endswith("/")
-            or request.dest in (".", "")
-            or len(matches) > 1
-            or resolve_in_root(self.view, dest).is_dir()
-        )
-        if not matches and request.dest.endswith("/") and dest != "/":
+        dest, placements = self.placements(source_root, self.view)
+        if not placements and request.dest.endswith("/") and dest != "/":
             name = self._target(dest)
             if not os.path.lexists(self.view / name):
                 self.entries[name] = _Entry(None, None, 0o755, self.parent_owner, self.now)
-        for match in matches:
-            st = os.stat(match.host) if os.path.exists(match.host) else os.lstat(match.host)
-            is_dir = stat.S_ISDIR(st.st_mode)
-            if request.parents:
-                where = clean_path(match.parents_rel, dest) if match.parents_rel else dest
-            elif is_dir:
-                where = dest
-            else:
-                base = os.path.basename(match.path.rstrip("/"))
-                where = clean_path(base, dest) if dest_is_dir else dest
+        for match, st, where, is_dir in placements:
             if is_dir:
                 if where == "/":
                     self._tree(match.host, "")
@@ -183,11 +156,12 @@ def write_copy_layer(
     planner = _Planner(view, request, int(time.time()))
     planner.plan(source_root)
     planner.parents()
-    with TarWriter(out, clamp_mtime=clamp_mtime) as writer:
+    with LayerTarWriter(out, clamp_mtime=clamp_mtime) as writer:
         for name in sorted(planner.entries, key=_key):
             e = planner.entries[name]
             if e.st is None or e.path is None:
-                writer.entry(name, DIR, mode=e.mode, uid=e.owner[0], gid=e.owner[1], mtime=e.mtime)
+                uid, gid = e.owner
+                writer.directory(name, mode=e.mode, uid=uid, gid=gid, mtime=e.mtime)
                 continue
             writer.add(name, e.path, e.st, owner=e.owner, mode=e.mode, xattrs=None)
     return len(planner.entries)

@@ -286,11 +286,10 @@ class WorkSnapshot:
 
     def write_diff(self, out: BinaryIO, *, clamp_mtime: int | None = None) -> None:
         """Write the layer tar of the changes made under :attr:`root` into ``out``."""
-        from dockyard.builder.worker._upper_diff import write_upper_diff
-        from dockyard.layers import tar_diff
+        from dockyard.layers import tar_diff, tar_overlay_diff
 
         if self._overlay:
-            write_upper_diff(self._dir / "upper", self.parent.lowers, out, clamp_mtime=clamp_mtime)
+            tar_overlay_diff(self._dir / "upper", self.parent.lowers, out, clamp_mtime=clamp_mtime)
             return
         with self._manager.mounted(self.parent) as lower:
             tar_diff(lower, self.root, out, clamp_mtime=clamp_mtime)

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dockyard.builder.worker._checksum import ChecksumIndex
 from dockyard.builder.worker._snapshots import Snapshot, SnapshotManager, WorkSnapshot
 
 if TYPE_CHECKING:  # the rest loads when a step runs (a cached build needs none of it)
@@ -52,6 +51,9 @@ class Worker:
         self.store = store
         self.root = store.root / BUILD_DIR
         self.snapshots = SnapshotManager(self.root, overlay=overlay)
+        # here: builder.cache._checksums imports worker helpers, a cycle at import time
+        from dockyard.builder.cache._checksums import ChecksumIndex
+
         self.checksums = ChecksumIndex(self.root / "checksums.db")
         self.cache_root = self.root / "cache"
         self._runtime_name = runtime

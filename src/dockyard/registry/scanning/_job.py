@@ -24,8 +24,15 @@ from dockyard.digest import Digest, Digester
 from dockyard.errors import BlobUnknown, DigestInvalid, DockyardError
 from dockyard.image import BlobImage
 from dockyard.oci import Descriptor
-from dockyard.scan import Report, ScanBudget, VulnDB, catalog_source, image_source, match_inventory
-from dockyard.scan._budget import shown_bytes
+from dockyard.scan import (
+    Report,
+    ScanBudget,
+    VulnDB,
+    catalog_source,
+    image_source,
+    match_inventory,
+    shown_bytes,
+)
 
 __all__ = ["PathBlobs", "ScanJob", "ScanOutcome", "memory_error", "run_job", "worker_main"]
 

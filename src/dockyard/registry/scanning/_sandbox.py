@@ -20,7 +20,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from dockyard.registry.scanning._job import ScanJob, ScanOutcome, worker_main
-from dockyard.scan._budget import shown_bytes
+from dockyard.scan import shown_bytes
 
 __all__ = ["REPORT_BYTES", "ScanWorkers", "seconds_shown", "wall_seconds"]
 

@@ -1,0 +1,14 @@
+"""EXPOSE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.dockerfile.instructions.base import Instruction
+
+__all__ = ["ExposeInstruction"]
+
+
+@dataclass(frozen=True)
+class ExposeInstruction(Instruction):
+    ports: tuple[str, ...] = ()
