@@ -21,7 +21,7 @@ __all__ = ["cli", "main", "open_store"]
 #: Every top-level command: the ``_cmd_*`` modules that define it (or add subcommands to it) and
 #: the one line ``dockyard --help`` shows for it. A command's modules are imported only when it
 #: runs, and ``--help`` lists commands from this table without importing any of them.
-#: tests/cli/test_command_table.py checks the modules, and tests/test_import_budget.py the lines,
+#: tests/cli/test_cli_command_table.py checks the modules, and tests/test_import_budget.py the lines,
 #: against what the modules really register.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "analyze": (
@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "Layer sizes, what each layer changed, wasted space and dive's efficiency score.",
     ),
     "attest": (("_cmd_sign",), "Attach a signed in-toto attestation (DSSE) to IMAGE."),
+    "audit": (("_cmd_audit",), "Read the audit log of a registry (Harbor's API)."),
     "build": (
         ("_cmd_build",),
         "Build an image from a Dockerfile and a context (a directory, or - for a tar on stdin).",
@@ -83,6 +84,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "logout": (("_cmd_client",), "Forget the credentials of a registry."),
     "manifest": (("_cmd_client",), "Look at manifests in a registry."),
+    "project": (
+        ("_cmd_project",),
+        "Manage the projects of a registry (Harbor's API): members, roles and quotas.",
+    ),
     "pull": (
         ("_cmd_client",),
         "Pull an image (or one platform of it) from a registry into the local store.",
@@ -90,6 +95,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "push": (("_cmd_client",), "Push an image from the local store to its registry."),
     "registry": (("_cmd_registry",), "Run and maintain dockyard's container registry."),
     "rmi": (("_cmd_images",), "Remove one or more images."),
+    "robot": (("_cmd_robot",), "Manage the robot accounts of a registry (Harbor's API)."),
     "save": (
         ("_cmd_archives",),
         "Save one or more images to a tar archive (streamed to STDOUT by default).",
@@ -110,6 +116,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("_cmd_sign",),
         "List the signatures, attestations, SBOMs and referrers attached to IMAGE.",
     ),
+    "user": (("_cmd_user",), "Manage the user accounts of a registry (Harbor's API)."),
     "verify": (
         ("_cmd_sign",),
         "Verify IMAGE's signatures offline; print the verified payloads as JSON.",
@@ -205,7 +212,7 @@ _fast_exit = False
 def exit_without_teardown() -> None:
     """For commands whose results are durable and printed when they return (copy, pull,
     push): :func:`main` then leaves with ``os._exit`` after flushing output, skipping the
-    interpreter's teardown (~20 ms of freeing objects, a tenth of a small pull)."""
+    interpreter's teardown (freeing every object, a noticeable part of a small pull)."""
     global _fast_exit
     _fast_exit = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import sys
@@ -44,6 +45,8 @@ log = logging.getLogger("dockyard.registry")
 
 #: Access log lines are written in batches at least this often (seconds).
 ACCESS_LOG_FLUSH_INTERVAL = 0.25
+#: The first administrator's password in ``auth: projects`` (generated and shown when unset).
+ADMIN_PASSWORD_ENV = "DOCKYARD_ADMIN_PASSWORD"
 
 
 def _metrics_observer(metrics: RegistryMetrics) -> ResponseObserver:
@@ -215,11 +218,26 @@ def _build_app(
     if purged:
         log.info("removed %d stale upload session(s)", purged)
     authenticator = None
-    authorizer, extra = _token_auth(config, granter)
-    if authorizer is None and config.htpasswd is not None:
-        authenticator = HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     observers: list[ResponseObserver] = []
     on_shutdown: list[Callable[[], None]] = []
+    projects = None
+    authorizer: Authorizer | None
+    extra: dict[str, Handler]
+    if config.access is not None and granter is None:  # auth: projects, the access model
+        from dockyard.registry._projects_mode import open_projects_mode
+        from dockyard.registry.token import TOKEN_PATH
+
+        projects = open_projects_mode(
+            config.access, registry.meta.db, config.storage.rootdirectory / "token"
+        )
+        authorizer = projects.authorizer
+        extra = {TOKEN_PATH: projects.token_handler}
+        observers.append(projects.observer)
+        on_shutdown.append(projects.close)
+    else:
+        authorizer, extra = _token_auth(config, granter)
+    if authorizer is None and config.htpasswd is not None:
+        authenticator = HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     render: Callable[[], bytes] | None = None
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
@@ -243,7 +261,7 @@ def _build_app(
     if scanning is not None:
         observers.append(scanning.observer())
         on_shutdown.append(scanning.close)
-    api = harbor_api(config, authenticator)
+    api = projects.api if projects is not None else harbor_api(config, authenticator)
     app = RegistryApp(
         registry,
         authenticator=authenticator,
@@ -254,6 +272,7 @@ def _build_app(
         on_shutdown=on_shutdown,
         limits=config.limits,
         prefix_routes={f"{HARBOR_PREFIX}/": api},
+        push_guard=projects.guard if projects is not None else None,
     )
     return app, render
 
@@ -283,6 +302,8 @@ def serve(config: RegistryConfig) -> None:
     if config.htpasswd is not None:
         HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     _token_auth(config, None)  # loads the trusted keys, or creates the signing key once
+    if config.access is not None:
+        _prepare_projects(config)
     if config.sections.get("policies") is not None:
         from dockyard.registry.policy import signature_enforcement
 
@@ -322,12 +343,40 @@ def serve(config: RegistryConfig) -> None:
         raise SystemExit(code)
 
 
+def _prepare_projects(config: RegistryConfig) -> None:
+    """``auth: projects``, once in the first process: the access tables, the token signing
+    key, the first ``admin`` (its generated password shown once, on stderr)."""
+    from dockyard.registry._projects_mode import prepare_projects_mode
+
+    assert config.access is not None
+    registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
+    try:
+        generated = prepare_projects_mode(
+            config.access,
+            registry.meta.db,
+            config.storage.rootdirectory / "token",
+            os.environ.get(ADMIN_PASSWORD_ENV),
+        )
+    finally:
+        registry.close()
+    if generated is not None:
+        print(
+            f"admin password: {generated} (shown once; set {ADMIN_PASSWORD_ENV} to choose it)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _auth_text(config: RegistryConfig) -> str:
+    """The start-up line's access mode."""
+    if config.access is not None:
+        ldap = config.access.ldap
+        return ", access: projects" + (f" (LDAP users from {ldap.url})" if ldap else "")
     if config.token is not None:
-        return f", token auth (issuer {config.token.issuer})"
+        return f", access: token (external issuer {config.token.issuer})"
     if config.htpasswd is not None and config.htpasswd.token is not None:
-        return ", htpasswd users, tokens from /service/token"
-    return ", htpasswd auth" if config.htpasswd else ""
+        return ", access: htpasswd (tokens from /service/token)"
+    return ", access: htpasswd" if config.htpasswd else ", access: open"
 
 
 def _serve(

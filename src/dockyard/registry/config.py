@@ -143,7 +143,18 @@ SCHEMA = Section(
                             }
                         ),
                         "audit": Section({"retention": STR, "maxrows": INT}),
-                        "ldap": UNSUPPORTED,
+                        "service": STR, "issuer": STR, "tokenrealm": STR, "key": STR,
+                        "certificate": STR,
+                        # Harbor's ldap_* options (dockyard.registry.ldap.LdapConfig)
+                        "ldap": Section(
+                            {
+                                "url": STR, "searchdn": STR, "searchpassword": STR,
+                                "basedn": STR, "uid": STR, "filter": STR, "scope": STR,
+                                "timeout": STR, "verifycert": BOOL, "groupbasedn": STR,
+                                "groupfilter": STR, "groupmembershipattribute": STR,
+                                "groupadmindn": STR,
+                            }
+                        ),
                     }
                 ),
                 "silly": UNSUPPORTED,

@@ -84,10 +84,18 @@ class LdapDirectory:
         """The user when the directory accepts ``password`` for ``username``; None when it does
         not (unknown user, wrong password, several entries match). Unavailable when the
         directory cannot be reached or the search account is refused."""
-        if not username or len(username) > MAX_NAME or any(ord(c) < 32 for c in username):
-            return None
         # An empty password is an LDAP "unauthenticated bind", which succeeds: never allow it.
         if not password or len(password) > MAX_PASSWORD:
+            return None
+        return self._lookup(username, password)
+
+    def find(self, username: str) -> DirectoryUser | None:
+        """The user as the directory lists them now (found with the search account, no
+        password checked): None when they are gone. Unavailable as for :meth:`authenticate`."""
+        return self._lookup(username, None)
+
+    def _lookup(self, username: str, password: str | None) -> DirectoryUser | None:
+        if not username or len(username) > MAX_NAME or any(ord(c) < 32 for c in username):
             return None
         import ldap3
         from ldap3.core.exceptions import LDAPException
@@ -127,22 +135,23 @@ class LdapDirectory:
                     groups = self._groups_by_search(conn, dn, escape_filter_chars)
             finally:
                 conn.unbind()
-            user_conn = ldap3.Connection(
-                server,
-                user=dn,
-                password=password,
-                receive_timeout=max(1, int(cfg.timeout)),
-                read_only=True,
-            )
-            try:
-                if not user_conn.bind():
-                    return None
-            finally:
-                user_conn.unbind()
+            if password is not None:
+                user_conn = ldap3.Connection(
+                    server,
+                    user=dn,
+                    password=password,
+                    receive_timeout=max(1, int(cfg.timeout)),
+                    read_only=True,
+                )
+                try:
+                    if not user_conn.bind():
+                        return None
+                finally:
+                    user_conn.unbind()
         except LDAPException as exc:
             raise Unavailable(
                 f"the LDAP directory {cfg.url} cannot be used: {exc}",
-                hint="check auth.projects.ldap (url, search_dn, search_password, base_dn)",
+                hint="check auth.projects.ldap (url, searchdn, searchpassword, basedn)",
             ) from exc
         lowered = tuple(dict.fromkeys(g.lower() for g in groups[:MAX_GROUPS]))
         return DirectoryUser(
@@ -182,7 +191,7 @@ class LdapDirectory:
             raise Unavailable(
                 f"the LDAP directory {cfg.url} refused the search account "
                 f"{cfg.search_dn or '(anonymous)'}: {conn.result.get('description', 'bind failed')}",
-                hint="check auth.projects.ldap.search_dn and search_password",
+                hint="check auth.projects.ldap.searchdn and searchpassword",
             )
         return conn
 

@@ -1,5 +1,5 @@
 """``auth.projects`` in the registry config: REGISTRY_AUTH=projects, every key settable from the
-environment, unknown keys and ldap (not yet supported) stop start-up."""
+environment, unknown keys and an incomplete ldap section stop start-up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.errors import InvalidArgument, Unsupported
+from dockyard.errors import InvalidArgument
 from dockyard.registry.access import AccessConfig
 from dockyard.registry.config import load
 
@@ -63,7 +63,12 @@ def test_the_yaml_shape(tmp_path: Path) -> None:
     [
         ({"REGISTRY_AUTH_PROJECTS_LOCKOUT_REFUSE": "3"}, InvalidArgument),
         ({"REGISTRY_AUTH_PROJECTS_PASSWORD": "x"}, InvalidArgument),
-        ({"REGISTRY_AUTH_PROJECTS_LDAP_URL": "ldap://127.0.0.1"}, Unsupported),
+        ({"REGISTRY_AUTH_PROJECTS_LDAP_URL": "ldap://127.0.0.1"}, InvalidArgument),  # no basedn
+        (
+            {"REGISTRY_AUTH_PROJECTS_LDAP_BASEDN": "o", "REGISTRY_AUTH_PROJECTS_LDAP_URL": "x"},
+            InvalidArgument,
+        ),
+        ({"REGISTRY_AUTH_PROJECTS_LDAP_SEARCH_DN": "cn=x"}, InvalidArgument),
         ({"REGISTRY_AUTH_PROJECTS_PASSWORDCOST": "3"}, InvalidArgument),
         ({"REGISTRY_AUTH_PROJECTS_TOKENEXPIRATION": "48h"}, InvalidArgument),
         ({"REGISTRY_AUTH_PROJECTS_LOCKOUT_DELAYAFTER": "11"}, InvalidArgument),

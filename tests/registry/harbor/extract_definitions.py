@@ -14,7 +14,14 @@ import sys
 
 import yaml
 
-ROOTS = ("Artifact", "Errors", "GeneralInfo", "NewTag", "OverallHealthStatus", "Repository", "Tag")
+ROOTS = (
+    "Artifact", "AuditLog", "Errors", "GeneralInfo", "NewTag", "OIDCCliSecretReq",
+    "OverallHealthStatus", "PasswordReq", "Permission", "Project", "ProjectDeletable",
+    "ProjectMember", "ProjectMemberEntity", "ProjectReq", "ProjectSummary", "Quota",
+    "QuotaUpdateReq", "Repository", "RoleRequest", "Robot", "RobotCreate", "RobotCreated",
+    "RobotSec", "Tag", "UserCreationReq", "UserProfile", "UserResp", "UserSearchRespItem",
+    "UserSysAdminFlag",
+)  # fmt: skip
 SOURCE = "goharbor/harbor v2.16.0, api/v2.0/swagger.yaml, #/definitions"
 
 

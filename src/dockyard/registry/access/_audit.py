@@ -7,7 +7,7 @@ newest rows (the oldest go first) and :meth:`AuditLog.purge` drops rows older th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -123,10 +123,35 @@ class AuditLog:
                 conn.execute(audit_log.delete().where(audit_log.c.id <= entry_id - self.max_rows))
         return entry_id
 
+    def record_many(self, entries: Sequence[Mapping[str, Any]]) -> int:
+        """Append several entries in one transaction: each a mapping of :meth:`record`'s
+        arguments, plus ``op_time`` (epoch seconds; default now) for an entry noted earlier
+        than it is written. Returns how many were written."""
+        if not entries:
+            return 0
+        now = self._clock()
+        rows: list[dict[str, Any]] = []
+        for entry in entries:
+            values: dict[str, Any] = {k: str(entry.get(k, ""))[: _LIMITS[k]] for k in _LIMITS}
+            values["op_time"] = float(entry.get("op_time", now))
+            values["ok"] = bool(entry.get("ok", True))
+            rows.append(values)
+        with self._db.write() as conn:
+            conn.execute(audit_log.insert(), rows)
+            last = conn.execute(select(func.max(audit_log.c.id))).scalar_one()
+            if last is not None and int(last) > self.max_rows:
+                conn.execute(audit_log.delete().where(audit_log.c.id <= int(last) - self.max_rows))
+        return len(rows)
+
     def query(
-        self, filters: AuditQuery | None = None, *, page: int = 1, page_size: int = 10
+        self,
+        filters: AuditQuery | None = None,
+        *,
+        page: int = 1,
+        page_size: int = 10,
+        oldest_first: bool = False,
     ) -> Page[AuditEntry]:
-        """Matching entries, newest first."""
+        """Matching entries, newest first (``oldest_first``: the other way round)."""
         offset, limit = check_paging(page, page_size)
         conds = (filters or AuditQuery()).conditions()
         with self._db.read() as conn:
@@ -136,7 +161,13 @@ class AuditLog:
             rows = conn.execute(
                 select(audit_log)
                 .where(*conds)
-                .order_by(audit_log.c.op_time.desc(), audit_log.c.id.desc())
+                .order_by(
+                    *(
+                        (audit_log.c.op_time, audit_log.c.id)
+                        if oldest_first
+                        else (audit_log.c.op_time.desc(), audit_log.c.id.desc())
+                    )
+                )
                 .offset(offset)
                 .limit(limit)
             ).all()

@@ -36,3 +36,7 @@ class Directory(Protocol):
         """The entry when the directory accepts these credentials, None when it does not;
         Unavailable when it cannot be reached (a login then fails without counting)."""
         ...
+
+    # Optional: ``find(username) -> DirectoryEntry | None``, the entry as the directory lists
+    # it now without a password (LdapDirectory has it); refresh tokens of directory users are
+    # honoured only through it (their groups are looked up again).

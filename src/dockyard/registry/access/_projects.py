@@ -195,12 +195,16 @@ class ProjectStore:
         visible_ids: Collection[int] | None = None,
         page: int = 1,
         page_size: int = 10,
+        names: Collection[str] | None = None,
     ) -> Page[Project]:
         """Projects ordered by name. ``name``: the name contains it (Harbor's fuzzy match);
-        ``owner``: the owner's user name; ``visible_ids``: only public projects and these
-        (what a non-admin may see); None: every project."""
+        ``names``: the name is one of these (exact); ``owner``: the owner's user name;
+        ``visible_ids``: only public projects and these (what a non-admin may see); None:
+        every project."""
         offset, limit = check_paging(page, page_size)
         conds: builtins.list[Any] = []
+        if names is not None:
+            conds.append(projects.c.name.in_(sorted(set(names))))
         public_ids = select(project_metadata.c.project_id).where(
             project_metadata.c.name == "public", project_metadata.c.value == "true"
         )

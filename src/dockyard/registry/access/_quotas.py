@@ -120,6 +120,13 @@ class QuotaStore:
             known = self._known(conn, pid, wanted)
         return sum(size for digest, size in wanted.items() if digest not in known)
 
+    def held(self, project: str) -> set[str]:
+        """The digests counted in the project's usage."""
+        with self._db.read() as conn:
+            pid = self._project_id(conn, project)
+            rows = conn.execute(select(quota_blobs.c.digest).where(quota_blobs.c.project_id == pid))
+            return {r.digest for r in rows}
+
     def check_push(self, project: str, new_bytes: int) -> None:
         """QuotaExceeded (Denied) when adding ``new_bytes`` would pass the project's quota."""
         quota = self.get(project)

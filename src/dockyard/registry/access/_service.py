@@ -11,17 +11,18 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Literal
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, Unavailable
 from dockyard.registry.access._audit import AuditLog
 from dockyard.registry.access._config import AccessConfig
 from dockyard.registry.access._directory import Directory
 from dockyard.registry.access._lockout import Lockout
 from dockyard.registry.access._login import Checker
 from dockyard.registry.access._members import MemberStore
+from dockyard.registry.access._names import ROBOT_PREFIX
 from dockyard.registry.access._permissions import (
     ANONYMOUS_SYSTEM_POLICIES,
     USER_SYSTEM_POLICIES,
@@ -68,6 +69,8 @@ class AccessService:
         self.quotas = QuotaStore(db, clock=clock)
         self.audit = AuditLog(db, clock=clock, max_rows=self.config.audit_max_rows)
         self.lockout = Lockout(self.config.lockout, clock=clock)
+        #: where non-local users are checked (LDAP), or None
+        self.directory = directory
         self._checker = Checker(
             self.users, self.robots, self.members, cost=self.config.password_cost, clock=clock,
             directory=directory,
@@ -126,6 +129,40 @@ class AccessService:
                 "the password is not UTF-8", challenge=self.challenge
             ) from None
         return self.authenticate(username, password, client_ip=client_ip)
+
+    def identity_of(self, subject: str) -> Identity | None:
+        """The identity a token subject (a user or robot name) names now, or None when the
+        account is gone, disabled or expired (the token service's ``SubjectLookup``: a refresh
+        token is honoured only while this answers). A directory user is looked up in the
+        directory again, for their current groups; None when the directory no longer lists
+        them (or cannot be reached)."""
+        if subject.startswith(ROBOT_PREFIX):
+            row = self.robots.secret_row(subject)
+            if row is None:
+                return None
+            robot = Identity(kind="robot", name=subject, id=row[0])
+            return self._current(robot)
+        creds = self.users.credentials(subject)
+        if creds is None:
+            return None
+        if creds.source == "local":
+            return Identity(kind="user", name=subject, id=creds.id, sysadmin=creds.sysadmin)
+        if self.directory is None:
+            return None
+        find = getattr(self.directory, "find", None)
+        if find is None:
+            return None
+        try:
+            entry = find(subject)
+        except Unavailable:
+            return None
+        if entry is None:
+            return None
+        groups = tuple(g.lower() for g in entry.groups)
+        return Identity(
+            kind="user", name=subject, id=creds.id, sysadmin=creds.sysadmin or entry.admin,
+            groups=groups,
+        )  # fmt: skip
 
     # --- what: ApiSecurity.can and Granter.grant ----------------------------------------
 
@@ -221,9 +258,11 @@ class AccessService:
         owner: str | None = None,
         page: int = 1,
         page_size: int = 10,
+        names: Collection[str] | None = None,
     ) -> Page[Project]:
         """Projects ``identity`` may see (admins: all; others: public ones and their own),
-        each with the caller's role ids (``current_user_role_ids``)."""
+        each with the caller's role ids (``current_user_role_ids``). ``name``: the name
+        contains it; ``names``: the name is one of these."""
         current = self._current(identity) or ANONYMOUS
         roles: dict[int, set[int]] = {}
         visible: builtins.list[int] | None
@@ -241,7 +280,7 @@ class AccessService:
             visible = []
         found = self.projects.list(
             name=name, public=public, owner=owner, visible_ids=visible, page=page,
-            page_size=page_size,
+            page_size=page_size, names=names,
         )  # fmt: skip
         items = [
             dataclasses.replace(p, current_user_role_ids=tuple(sorted(roles.get(p.id, ()))))
@@ -349,12 +388,13 @@ class AccessService:
         duration: int,
         description: str = "",
         disabled: bool = False,
+        secret: str | None = None,
         client_ip: str = "",
     ) -> tuple[Robot, str]:
-        """The robot and its secret (shown once)."""
+        """The robot and its secret (shown once): ``secret`` a chosen one, else made up."""
         robot, secret = self.robots.create(
             name, level=level, permissions=permissions, duration=duration,
-            description=description, disabled=disabled,
+            description=description, disabled=disabled, secret=secret,
             creator_ref=actor.id or 0, creator_type=actor.kind,
         )  # fmt: skip
         self._audit_robot("create", actor, robot, client_ip)

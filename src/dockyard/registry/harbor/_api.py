@@ -13,6 +13,7 @@ from typing import Literal
 
 from dockyard.errors import DockyardError, NotFound
 from dockyard.registry._registry import Registry
+from dockyard.registry.access import AccessService
 from dockyard.registry.accesslog import new_request_id
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._descriptions import Descriptions
@@ -48,15 +49,29 @@ class ApiSettings:
 
 
 class HarborApi:
-    """The ``/api/v2.0`` handler: ``app.prefix_routes[PREFIX + "/"] = api``."""
+    """The ``/api/v2.0`` handler: ``app.prefix_routes[PREFIX + "/"] = api``.
+
+    With an :class:`AccessService` (as ``security``, or as ``access``) it also serves Harbor's
+    projects, members, users, robots, quotas and audit logs, and repositories belong to the
+    access model's projects; without one those endpoints answer 412."""
 
     def __init__(
         self,
         security: ApiSecurity | None = None,
         settings: ApiSettings | None = None,
         routes: list[Route] | None = None,
+        *,
+        access: AccessService | None = None,
     ) -> None:
         self.security: ApiSecurity = security or RegistrySecurity()
+        #: the access model behind projects, users, robots, quotas and the audit log: given,
+        #: or the security itself (or its ``access``) when that is an AccessService; else None
+        if access is None:
+            for candidate in (security, getattr(security, "access", None)):
+                if isinstance(candidate, AccessService):
+                    access = candidate
+                    break
+        self.access = access
         self.settings = settings or ApiSettings()
         self.router = Router(routes if routes is not None else ROUTES)
         self._inventory: Inventory | None = None
@@ -102,8 +117,15 @@ class HarborApi:
 
     async def _handle(self, request: Request, registry: Registry, request_id: str) -> Reply:
         path = request.path[len(PREFIX) :]
-        method = "GET" if request.method == "HEAD" else request.method
-        found = self.router.match(method, path)
+        found = None
+        if request.method == "HEAD":  # a HEAD route of its own, else GET without the body
+            try:
+                found = self.router.match("HEAD", path)
+            except MethodNotAllowed:
+                found = None
+        if found is None:
+            method = "GET" if request.method == "HEAD" else request.method
+            found = self.router.match(method, path)
         if found is None:
             raise NotFound(f"no such API endpoint {request.path}; see {PREFIX}/swagger.json")
         route, params = found

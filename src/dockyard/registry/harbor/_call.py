@@ -62,6 +62,11 @@ class Call:
     def query(self, name: str) -> str | None:
         return self.request.query(name)
 
+    @property
+    def client_ip(self) -> str:
+        client = self.request.scope.get("client")
+        return str(client[0]) if client else ""
+
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Blocking work (SQL, bcrypt) in the registry's threads."""
         return await self.request.run(fn, *args, **kwargs)
@@ -69,22 +74,31 @@ class Call:
     async def identity(self) -> Identity:
         """Who is calling (ANONYMOUS without credentials; 401 for wrong ones)."""
         if self._identity is None:
-            client = self.request.scope.get("client")
             self._identity = await self.run(
                 self.api.security.identify,
                 self.request.header("authorization"),
-                client_ip=client[0] if client else "",
+                client_ip=self.client_ip,
             )
         return self._identity
 
+    async def authenticated(self) -> Identity:
+        """The caller; 401 (with a Basic challenge) for an anonymous one."""
+        identity = await self.identity()
+        if identity.anonymous:
+            raise AuthenticationRequired(
+                "authentication required", challenge=basic_challenge(self.api.settings.realm)
+            )
+        return identity
+
     async def allowed(self, project: str | None, resource: str, action: str) -> bool:
-        return self.api.security.can(await self.identity(), project, resource, action)
+        identity = await self.identity()
+        return await self.run(self.api.security.can, identity, project, resource, action)
 
     async def require(self, project: str | None, resource: str, action: str) -> Identity:
         """The caller, when allowed ``action`` on ``resource`` (in ``project``); else 401 for
         an anonymous caller (with a Basic challenge) and 403 for an authenticated one."""
         identity = await self.identity()
-        if self.api.security.can(identity, project, resource, action):
+        if await self.run(self.api.security.can, identity, project, resource, action):
             return identity
         where = f" in project {project}" if project else ""
         if identity.anonymous:

@@ -38,8 +38,12 @@ def _s(description: str, **extra: Any) -> dict[str, Any]:
     return {"type": "string", "description": description, **extra}
 
 
-def _i(description: str) -> dict[str, Any]:
-    return {"type": "integer", "format": "int64", "description": description}
+def _i(description: str, fmt: str | None = "int64") -> dict[str, Any]:
+    """An integer; ``fmt`` as Harbor's definition gives it (int64, int32, int or none)."""
+    out: dict[str, Any] = {"type": "integer", "description": description}
+    if fmt is not None:
+        out["format"] = fmt
+    return out
 
 
 def _b(description: str) -> dict[str, Any]:
@@ -97,6 +101,7 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
     "Repository": _object(
         "A repository",
         id=_i("The ID of the repository"),
+        project_id=_i("The ID of the project that the repository belongs to"),
         name=_s("The name of the repository"),
         description=_s("The description of the repository"),
         artifact_count=_i("The count of the artifacts inside the repository"),
@@ -161,7 +166,268 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def repository_json(row: RepositoryRow, description: str | None = None) -> dict[str, Any]:
+_ARRAY = "array"
+
+
+def _list(name: str) -> dict[str, Any]:
+    return {"type": _ARRAY, "items": _ref(name)}
+
+
+#: The access model's shapes: projects, members, users, robots, quotas, audit logs.
+DEFINITIONS.update(
+    {
+        "ProjectMetadata": _object(
+            'The metadata of the project (Harbor\'s strings: "true"/"false", severities)',
+            **{
+                key: _s(f"The project's {key} setting")
+                for key in (
+                    "public",
+                    "enable_content_trust",
+                    "enable_content_trust_cosign",
+                    "prevent_vul",
+                    "severity",
+                    "auto_scan",
+                    "auto_sbom_generation",
+                    "reuse_sys_cve_allowlist",
+                    "retention_id",
+                    "proxy_speed_kb",
+                    "max_upstream_conn",
+                    "proxy_cache_local_on_not_found",
+                    "proxy_referrer_api",
+                    "proxy_cache_filter_pattern",
+                    "proxy_cache_filter_kind",
+                )
+            },
+        ),
+        "CVEAllowlistItem": _object(
+            "The item in CVE allowlist", cve_id=_s('The ID of the CVE, such as "CVE-2019-10164"')
+        ),
+        "CVEAllowlist": _object(
+            "The CVE Allowlist for system or project (dockyard keeps none: always empty)",
+            id=_i("ID of the allowlist", None),
+            project_id=_i("ID of the project which the allowlist belongs to", None),
+            items=_list("CVEAllowlistItem"),
+            creation_time=_t("The creation time of the allowlist."),
+            update_time=_t("The update time of the allowlist."),
+        ),
+        "Project": _object(
+            "A project",
+            project_id=_i("Project ID", "int32"),
+            owner_id=_i("The owner ID of the project (its creator)", "int32"),
+            name=_s("The name of the project."),
+            registry_id=_i("The ID of the referenced registry of a proxy cache project"),
+            creation_time=_t("The creation time of the project."),
+            update_time=_t("The update time of the project."),
+            deleted=_b("A deletion mark of the project."),
+            owner_name=_s("The owner name of the project."),
+            togglable=_b("Whether the project's publicity is updatable (for UI)"),
+            current_user_role_id=_i("The highest role ID of the current user here", None),
+            current_user_role_ids={
+                "type": _ARRAY,
+                "items": {"type": "integer", "format": "int32"},
+                "description": "The role IDs of the current user here",
+            },
+            repo_count=_i("The number of the repositories under this project.", None),
+            metadata=_ref("ProjectMetadata"),
+            cve_allowlist=_ref("CVEAllowlist"),
+        ),
+        "ProjectReq": _object(
+            "The request to create or update a project",
+            project_name=_s("The name of the project.", maxLength=255),
+            public=_b("deprecated: use metadata.public"),
+            metadata=_ref("ProjectMetadata"),
+            cve_allowlist=_ref("CVEAllowlist"),
+            storage_limit=_i("The storage quota of the project in bytes (-1: unlimited)."),
+            registry_id=_i("The ID of the referenced registry (proxy cache projects)"),
+        ),
+        "ProjectDeletable": _object(
+            "Whether the project can be deleted",
+            deletable=_b("Whether the project can be deleted."),
+            message=_s("The detail message when the project can not be deleted."),
+        ),
+        "ResourceList": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "format": "int64"},
+        },
+        "ProjectSummaryQuota": _object(
+            "The storage quota of a project", hard=_ref("ResourceList"), used=_ref("ResourceList")
+        ),
+        "ProjectSummary": _object(
+            "The summary of a project",
+            repo_count=_i("The number of the repositories under this project.", None),
+            project_admin_count=_i("The total number of project admin members.", None),
+            maintainer_count=_i("The total number of maintainer members.", None),
+            developer_count=_i("The total number of developer members.", None),
+            guest_count=_i("The total number of guest members.", None),
+            limited_guest_count=_i("The total number of limited guest members.", None),
+            quota=_ref("ProjectSummaryQuota"),
+        ),
+        "UserEntity": _object(
+            "A user, by id or name",
+            user_id=_i("The ID of the user.", None),
+            username=_s("The name of the user."),
+        ),
+        "UserGroup": _object(
+            "A user group",
+            id=_i("The ID of the user group", None),
+            group_name=_s("The name of the user group"),
+            group_type=_i(
+                "The group type, 1 for LDAP group, 2 for HTTP group, 3 for OIDC group.", None
+            ),
+            ldap_group_dn=_s("The DN of the LDAP group if group type is 1 (LDAP group)."),
+        ),
+        "ProjectMember": _object(
+            "A new member: a user or a group, with a role",
+            role_id=_i(
+                "The role id 1 for projectAdmin, 2 for developer, 3 for guest, 4 for "
+                "maintainer, 5 for limitedGuest",
+                None,
+            ),
+            member_user=_ref("UserEntity"),
+            member_group=_ref("UserGroup"),
+        ),
+        "ProjectMemberEntity": _object(
+            "A member of a project",
+            id=_i("the project member id", None),
+            project_id=_i("the project id", None),
+            entity_name=_s("the name of the user or group member."),
+            role_name=_s("the name of the role"),
+            role_id=_i("the role id", None),
+            entity_id=_i("the id of the user or group", None),
+            entity_type=_s("the entity's type, u for user entity, g for group entity."),
+        ),
+        "RoleRequest": _object(
+            "A member's new role",
+            role_id=_i(
+                "The role id 1 for projectAdmin, 2 for developer, 3 for guest, 4 for "
+                "maintainer, 5 for limitedGuest",
+                None,
+            ),
+        ),
+        "AuditLog": _object(
+            "An audit log entry",
+            id=_i("The ID of the audit log entry.", None),
+            username=_s("Username of the user in this log entry."),
+            resource=_s("Name of the resource in this log entry."),
+            resource_type=_s("Type of the resource in this log entry."),
+            operation=_s("The operation against the resource in this log entry."),
+            op_time=_t("The time when this operation is triggered."),
+        ),
+        "UserResp": _object(
+            "A user",
+            email={"type": "string"},
+            realname={"type": "string"},
+            comment={"type": "string"},
+            user_id={"type": "integer", "format": "int"},
+            username={"type": "string"},
+            sysadmin_flag={"type": "boolean"},
+            admin_role_in_auth=_b("Whether the admin privilege is granted by the directory"),
+            creation_time=_t("The creation time of the user."),
+            update_time=_t("The update time of the user."),
+        ),
+        "UserCreationReq": _object(
+            "A new local user",
+            email={"type": "string", "maxLength": 255},
+            realname={"type": "string"},
+            comment={"type": "string"},
+            password={"type": "string"},
+            username={"type": "string", "maxLength": 255},
+        ),
+        "UserProfile": _object(
+            "A user's profile",
+            email={"type": "string"},
+            realname={"type": "string"},
+            comment={"type": "string"},
+        ),
+        "PasswordReq": _object(
+            "A password change",
+            old_password=_s("The user's existing password."),
+            new_password=_s("New password for marking as to be updated."),
+        ),
+        "UserSysAdminFlag": _object(
+            "Whether a user is a system administrator",
+            sysadmin_flag=_b("true-admin, false-not admin."),
+        ),
+        "OIDCCliSecretReq": _object("A CLI secret", secret=_s("The new secret")),
+        "UserSearchRespItem": _object(
+            "A user found by name",
+            user_id=_i("The ID of the user.", "int"),
+            username={"type": "string"},
+        ),
+        "Permission": _object(
+            "A permission the current user holds",
+            resource=_s("The permission resoruce"),
+            action=_s("The permission action"),
+        ),
+        "Access": _object(
+            "One (resource, action) a robot holds",
+            resource=_s("The resource of the access"),
+            action=_s("The action of the access"),
+            effect=_s("The effect of the access"),
+        ),
+        "RobotPermission": _object(
+            "A robot's accesses in one namespace",
+            kind=_s("The kind of the permission: system or project"),
+            namespace=_s('The namespace: "/" (system), a project name, or "*" (every project)'),
+            access=_list("Access"),
+        ),
+        "Robot": _object(
+            "A robot account",
+            id=_i("The ID of the robot"),
+            name=_s("The name of the robot"),
+            description=_s("The description of the robot"),
+            secret=_s("The secret of the robot"),
+            level=_s("The level of the robot, project or system"),
+            duration=_i("The duration of the robot in days, -1 (never expires) or positive"),
+            editable=_b("The editable status of the robot"),
+            disable=_b("The disable status of the robot"),
+            expires_at=_i("The expiration date of the robot (epoch seconds, -1 never)"),
+            permissions=_list("RobotPermission"),
+            creator_type=_s("The type of the robot creator, like local(harbor_user) or robot."),
+            creator_ref=_i("The reference of the robot creator, like the id of harbor user."),
+            creation_time=_t("The creation time of the robot."),
+            update_time=_t("The update time of the robot."),
+        ),
+        "RobotCreate": _object(
+            "The request for robot account creation.",
+            name=_s("The name of the robot"),
+            description=_s("The description of the robot"),
+            secret=_s("The secret of the robot"),
+            level=_s("The level of the robot, project or system"),
+            disable=_b("The disable status of the robot"),
+            duration=_i("The duration of the robot in days, -1 (never expires) or positive"),
+            permissions=_list("RobotPermission"),
+        ),
+        "RobotCreated": _object(
+            "The response for robot account creation.",
+            id=_i("The ID of the robot"),
+            name=_s("The name of the robot"),
+            secret=_s("The secret of the robot"),
+            creation_time=_t("The creation time of the robot."),
+            expires_at=_i("The expiration date of the robot"),
+        ),
+        "RobotSec": _object(
+            "The response for refresh/update robot account secret.",
+            secret=_s("The secret of the robot"),
+        ),
+        "QuotaRefObject": {"type": "object", "additionalProperties": {}},
+        "Quota": _object(
+            "The quota object",
+            id=_i("ID of the quota (the project's ID)", None),
+            ref=_ref("QuotaRefObject"),
+            hard=_ref("ResourceList"),
+            used=_ref("ResourceList"),
+            creation_time=_t("the creation time of the quota"),
+            update_time=_t("the update time of the quota"),
+        ),
+        "QuotaUpdateReq": _object("The new hard limits for a quota", hard=_ref("ResourceList")),
+    }
+)
+
+
+def repository_json(
+    row: RepositoryRow, description: str | None = None, project_id: int | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": row.id,
         "name": row.name,
@@ -172,6 +438,8 @@ def repository_json(row: RepositoryRow, description: str | None = None) -> dict[
     }
     if description:
         out["description"] = description
+    if project_id is not None:
+        out["project_id"] = project_id
     return out
 
 

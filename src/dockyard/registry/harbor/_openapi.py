@@ -20,6 +20,7 @@ _ERRORS = {
     "405": "Method not allowed.",
     "409": "Conflict.",
     "412": "Precondition failed.",
+    "429": "Too many requests: failed logins from this address or name; retry later.",
     "500": "Internal server error.",
 }
 _REQUEST_ID = {"$ref": "#/parameters/requestId"}
@@ -31,6 +32,13 @@ def _schema(response: str) -> dict[str, Any]:
     if response.startswith("["):
         return {"type": "array", "items": {"$ref": f"#/definitions/{response[1:-1]}"}}
     return {"$ref": f"#/definitions/{response}"}
+
+
+def _body(body: str) -> dict[str, Any]:
+    """A request body: a definition, or ``object`` (a map of strings, as project metadata)."""
+    if body == "object":
+        return {"type": "object", "additionalProperties": {"type": "string"}}
+    return {"$ref": f"#/definitions/{body}"}
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -53,11 +61,10 @@ def _operation(route: Route) -> dict[str, Any]:
                 entry[key] = value
         params.append(entry)
     if route.body is not None:
-        params.append(
-            {"name": "body", "in": "body", "required": True,
-             "schema": {"$ref": f"#/definitions/{route.body}"}}
-        )  # fmt: skip
+        params.append({"name": "body", "in": "body", "required": True, "schema": _body(route.body)})
     ok: dict[str, Any] = {"description": "Success"}
+    if route.status == 201:
+        ok["headers"] = {"Location": {"type": "string", "description": "The new resource"}}
     if route.response is not None:
         ok["schema"] = _schema(route.response)
     if route.paged:

@@ -1,7 +1,9 @@
 """``/repositories`` and ``/projects/{project_name}/repositories[/{repository_name}]``.
 
-Until projects live in the access model, a repository's project is its first path component:
-``team/app`` is ``app`` in project ``team``; repositories without one are not in any project.
+A repository's project is its first path component: ``team/app`` is ``app`` in project
+``team``. With the access model, projects are its projects (a project without repositories
+exists, one that was never made does not: 404) and repositories carry their ``project_id``;
+without it, a project exists while it holds a repository.
 """
 
 from __future__ import annotations
@@ -66,9 +68,24 @@ def _name_filter(call: Call) -> tuple[tuple[str, ...] | None, str | None]:
     return names, contains
 
 
+def _project_ids(call: Call, names: list[str]) -> dict[str, int]:
+    """project name → id of the access model's projects among the repositories' ``names``."""
+    access = call.api.access
+    if access is None:
+        return {}
+    out: dict[str, int] = {}
+    for project in {n.partition("/")[0] for n in names if "/" in n}:
+        found = access.projects.ref(project)
+        if found is not None:
+            out[project] = found[0]
+    return out
+
+
 async def _reply(call: Call, total: int, rows: list[RepositoryRow]) -> Reply:
-    notes = await call.run(call.api.descriptions(call.registry).get_many, [r.name for r in rows])
-    items = [repository_json(r, notes.get(r.name)) for r in rows]
+    names = [r.name for r in rows]
+    notes = await call.run(call.api.descriptions(call.registry).get_many, names)
+    ids = await call.run(_project_ids, call, names)
+    items = [repository_json(r, notes.get(r.name), ids.get(r.name.partition("/")[0])) for r in rows]
     return call.paged(items, total, call.page())
 
 
@@ -89,6 +106,10 @@ async def list_all_repositories(call: Call) -> Reply:
 async def _require_project(call: Call, project: str, action: str) -> str:
     await call.require(project, "repository", action)
     prefix = _project_prefix(project)
+    if call.api.access is not None:
+        if await call.run(call.api.access.projects.ref, project) is None:
+            raise NotFound(f"project {project} not found")
+        return prefix
     inventory = call.api.inventory(call.registry)
     found, _ = await call.run(inventory.repositories, RepositoryQuery(prefixes=(prefix,), limit=1))
     if not found:
@@ -121,7 +142,8 @@ async def _repository(call: Call, action: str) -> tuple[str, RepositoryRow]:
 async def get_repository(call: Call) -> Reply:
     name, row = await _repository(call, "read")
     description = await call.run(call.api.descriptions(call.registry).get, name)
-    return Reply(json=repository_json(row, description))
+    ids = await call.run(_project_ids, call, [name])
+    return Reply(json=repository_json(row, description, ids.get(name.partition("/")[0])))
 
 
 async def update_repository(call: Call) -> Reply:

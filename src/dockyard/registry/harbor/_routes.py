@@ -3,7 +3,20 @@ from it)."""
 
 from __future__ import annotations
 
-from dockyard.registry.harbor import _artifacts, _openapi, _repositories, _system
+from dockyard.registry.harbor import (
+    _artifacts,
+    _audit,
+    _members,
+    _metadatas,
+    _openapi,
+    _permissions,
+    _projects,
+    _quotas,
+    _repositories,
+    _robots,
+    _system,
+    _users,
+)
 from dockyard.registry.harbor._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from dockyard.registry.harbor._router import PathParam, QueryParam, Route
 
@@ -33,7 +46,30 @@ LISTING = (Q, SORT, PAGE, PAGE_SIZE)
 WITH_TAG = QueryParam("with_tag", "Whether the tags are included", "boolean", True)
 WITH_LABEL = QueryParam("with_label", "Whether the labels are included", "boolean", False)
 
+PROJECT_REF = PathParam(
+    "project_name_or_id",
+    "The name or id of the project (a name when the header X-Is-Resource-Name is true)",
+)
+MEMBER = PathParam("mid", "Member ID.", "integer")
+META = PathParam("meta_name", "The name of the metadata.")
+USER = PathParam("user_id", "The ID of the user", "integer")
+ROBOT = PathParam("robot_id", "Robot ID", "integer")
+QUOTA = PathParam("id", "Quota ID (the project's ID)", "integer")
+PAGING = (PAGE, PAGE_SIZE)
+PROJECT_FILTERS = (
+    QueryParam("name", "The name of project (contains)."),
+    QueryParam("public", "The project is public or private.", "boolean"),
+    QueryParam("owner", "The name of project owner."),
+    QueryParam("with_detail", "Bool value indicating whether return detailed information of "
+               "the project", "boolean", True),
+)  # fmt: skip
+
 _REPO = "/projects/{project_name}/repositories/{repository_name}"
+_P = "/projects/{project_name_or_id}"
+_MEMBER = _P + "/members/{mid}"
+_META = _P + "/metadatas/{meta_name}"
+_USER = "/users/{user_id}"
+_ROBOT = "/robots/{robot_id}"
 _ARTIFACT = _REPO + "/artifacts/{reference}"
 
 ROUTES: list[Route] = [
@@ -78,6 +114,125 @@ ROUTES: list[Route] = [
     Route("DELETE", _ARTIFACT + "/tags/{tag_name}", _artifacts.delete_tag, "deleteTag",
           "Delete the tag of the specified artifact", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE, TAG)),
+    # projects
+    Route("GET", "/projects", _projects.list_projects, "listProjects",
+          "List projects: public ones, the caller's, or (system administrators) all", "project",
+          response="[Project]", query=(*LISTING, *PROJECT_FILTERS), paged=True),
+    Route("HEAD", "/projects", _projects.head_project, "headProject",
+          "Check if the project name user provided already exists", "project",
+          query=(QueryParam("project_name", "Project name for checking exists."),)),
+    Route("POST", "/projects", _projects.create_project, "createProject",
+          "Create a new project (Location: its id, or its name with "
+          "X-Resource-Name-In-Location: true)", "project", status=201, body="ProjectReq"),
+    Route("GET", _P, _projects.get_project, "getProject", "Return specific project detail "
+          "information", "project", response="Project", params=(PROJECT_REF,)),
+    Route("PUT", _P, _projects.update_project, "updateProject",
+          "Update the project's metadata", "project", params=(PROJECT_REF,), body="ProjectReq"),
+    Route("DELETE", _P, _projects.delete_project, "deleteProject",
+          "Delete a project without repositories", "project", params=(PROJECT_REF,)),
+    Route("GET", _P + "/_deletable", _projects.get_project_deletable, "getProjectDeletable",
+          "Get the deletable status of the project", "project", response="ProjectDeletable",
+          params=(PROJECT_REF,)),
+    Route("GET", _P + "/summary", _projects.get_project_summary, "getProjectSummary",
+          "Get summary of the project", "project", response="ProjectSummary",
+          params=(PROJECT_REF,)),
+    Route("GET", "/projects/{project_name}/logs", _audit.list_project_logs, "getLogs",
+          "Get recent logs of the projects", "project", response="[AuditLog]",
+          params=(PROJECT,), query=LISTING, paged=True),
+    # project metadata
+    Route("GET", _P + "/metadatas/", _metadatas.list_metadatas, "listProjectMetadatas",
+          "Get the metadata of the specific project", "projectMetadata", response="object",
+          params=(PROJECT_REF,)),
+    Route("POST", _P + "/metadatas/", _metadatas.add_metadatas, "addProjectMetadatas",
+          "Add metadata for the specific project (one key)", "projectMetadata",
+          params=(PROJECT_REF,), body="object"),
+    Route("GET", _META, _metadatas.get_metadata, "getProjectMetadata",
+          "Get the specific metadata of the specific project", "projectMetadata",
+          response="object", params=(PROJECT_REF, META)),
+    Route("PUT", _META, _metadatas.update_metadata, "updateProjectMetadata",
+          "Update the specific metadata for the specific project", "projectMetadata",
+          params=(PROJECT_REF, META), body="object"),
+    Route("DELETE", _META, _metadatas.delete_metadata, "deleteProjectMetadata",
+          "Delete the specific metadata for the specific project", "projectMetadata",
+          params=(PROJECT_REF, META)),
+    # members
+    Route("GET", _P + "/members", _members.list_members, "listProjectMembers",
+          "Get all project member information", "member", response="[ProjectMemberEntity]",
+          params=(PROJECT_REF,), paged=True,
+          query=(*PAGING, QueryParam("entityname", "The entity name to search."))),
+    Route("POST", _P + "/members", _members.create_member, "createProjectMember",
+          "Create project member", "member", status=201, params=(PROJECT_REF,),
+          body="ProjectMember"),
+    Route("GET", _MEMBER, _members.get_member, "getProjectMember",
+          "Get the project member information", "member", response="ProjectMemberEntity",
+          params=(PROJECT_REF, MEMBER)),
+    Route("PUT", _MEMBER, _members.update_member, "updateProjectMember",
+          "Update project member", "member", params=(PROJECT_REF, MEMBER), body="RoleRequest"),
+    Route("DELETE", _MEMBER, _members.delete_member, "deleteProjectMember",
+          "Delete project member", "member", params=(PROJECT_REF, MEMBER)),
+    # users (the fixed paths before /users/{user_id})
+    Route("GET", "/users/current", _users.current_user, "getCurrentUserInfo",
+          "Get current user info.", "user", response="UserResp"),
+    Route("GET", "/users/current/permissions", _permissions.current_permissions,
+          "getCurrentUserPermissions", "Get current user permissions.", "user",
+          response="[Permission]",
+          query=(QueryParam("scope", "The scope for the permission, e.g. /project/1"),
+                 QueryParam("relative", "If true, the resources in the response are relative "
+                            "to the scope", "boolean", False))),
+    Route("GET", "/users/search", _users.search_users, "searchUsers",
+          "Search users by username", "user", response="[UserSearchRespItem]", paged=True,
+          query=(*PAGING, QueryParam("username", "Username for filtering results."))),
+    Route("GET", "/users", _users.list_users, "listUsers", "List users", "user",
+          response="[UserResp]", query=LISTING, paged=True),
+    Route("POST", "/users", _users.create_user, "createUser",
+          "Create a local user (system administrators)", "user", status=201,
+          body="UserCreationReq"),
+    Route("GET", _USER, _users.get_user, "getUser", "Get a user's profile.", "user",
+          response="UserResp", params=(USER,)),
+    Route("PUT", _USER, _users.update_profile, "updateUserProfile",
+          "Update user's profile.", "user", params=(USER,), body="UserProfile"),
+    Route("DELETE", _USER, _users.delete_user, "deleteUser",
+          "Mark a registered user as be removed.", "user", params=(USER,)),
+    Route("PUT", _USER + "/password", _users.update_password, "updateUserPassword",
+          "Change the password on a user that already exists.", "user", params=(USER,),
+          body="PasswordReq"),
+    Route("PUT", _USER + "/sysadmin", _users.set_sysadmin, "setUserSysAdmin",
+          "Update a registered user to change to be an administrator of Harbor.", "user",
+          params=(USER,), body="UserSysAdminFlag"),
+    Route("PUT", _USER + "/cli_secret", _users.set_cli_secret, "setCliSecret",
+          "Set the user's CLI secret (a made-up one, when empty, is answered once)", "user",
+          response="OIDCCliSecretReq", params=(USER,), body="OIDCCliSecretReq"),
+    # robots
+    Route("GET", "/robots", _robots.list_robots, "ListRobot",
+          "Get robot account (q=Level=system, or q=Level=project,ProjectID=1)", "robot",
+          response="[Robot]", query=LISTING, paged=True),
+    Route("POST", "/robots", _robots.create_robot, "CreateRobot",
+          "Create a robot account (its secret is answered once)", "robot", status=201,
+          response="RobotCreated", body="RobotCreate"),
+    Route("GET", _ROBOT, _robots.get_robot, "GetRobotByID", "Get a robot account",
+          "robot", response="Robot", params=(ROBOT,)),
+    Route("PUT", _ROBOT, _robots.update_robot, "UpdateRobot", "Update a robot account",
+          "robot", params=(ROBOT,), body="Robot"),
+    Route("PATCH", _ROBOT, _robots.refresh_secret, "RefreshSec",
+          "Refresh the robot secret (a made-up one is answered once)", "robot",
+          response="RobotSec", params=(ROBOT,), body="RobotSec"),
+    Route("DELETE", _ROBOT, _robots.delete_robot, "DeleteRobot", "Delete a robot account",
+          "robot", params=(ROBOT,)),
+    # quotas
+    Route("GET", "/quotas", _quotas.list_quotas, "listQuotas", "List quotas", "quota",
+          response="[Quota]", paged=True,
+          query=(*PAGING,
+                 QueryParam("reference", "The reference type of quota (project)."),
+                 QueryParam("reference_id", "The reference id of quota (a project id)."))),
+    Route("GET", "/quotas/{id}", _quotas.get_quota, "getQuota",
+          "Get the specified quota", "quota", response="Quota", params=(QUOTA,)),
+    Route("PUT", "/quotas/{id}", _quotas.update_quota, "updateQuota",
+          "Update the specified quota", "quota", params=(QUOTA,), body="QuotaUpdateReq"),
+    # audit logs
+    Route("GET", "/audit-logs", _audit.list_audit_logs, "listAuditLogs",
+          "Get recent logs of the projects which the user is a member with project admin "
+          "role, or all for system administrators", "auditlog", response="[AuditLog]",
+          query=LISTING, paged=True),
     Route("GET", "/swagger.json", _openapi.get_swagger, "getSwagger",
           "This API's own description (Swagger 2.0)", "swagger", response="object"),
 ]  # fmt: skip

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dockyard.errors import DockyardError, NotFound
 from dockyard.registry._authorize import Authorizer, needed_scopes
+from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry.auth import Authenticator
 from dockyard.registry.http import _blobs, _listings, _manifests, _pages, _uploads
@@ -107,11 +108,18 @@ class RegistryApp:
         prefix_routes: dict[str, Handler] | None = None,
         on_shutdown: list[Callable[[], None]] | None = None,
         limits: Limits | None = None,
+        push_guard: PushGuard | None = None,
     ) -> None:
         self.registry = registry
         self.authenticator = authenticator
         #: checks each /v2/ request's bearer token against the scopes its route needs
         self.authorizer = authorizer
+        #: an authorizer that may block (a password check) offers ``authorize_async``
+        self._authorize_async: Callable[..., Awaitable[None]] | None = getattr(
+            authorizer, "authorize_async", None
+        )
+        #: asked around manifest PUTs, upload finishes and deletes (a project's quota)
+        self.push_guard = push_guard
         self.observers = list(observers or [])
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
         self.extra_routes = dict(extra_routes or {})
@@ -205,7 +213,9 @@ class RegistryApp:
             raise UnknownEndpoint(
                 f"no such endpoint {path}; see the OCI distribution spec for the API"
             )
-        if self.authorizer is not None:
+        if self._authorize_async is not None:
+            await self._authorize_async(request, needed_scopes(target, request.method))
+        elif self.authorizer is not None:
             self.authorizer.authorize(request, needed_scopes(target, request.method))
         await self._api(request, target)
         return target.route.value
@@ -247,6 +257,11 @@ class RegistryApp:
             raise MethodNotAllowed(f"{method} is not allowed on {request.path}", allow=allow)
         if route is Route.UPLOADS or route is Route.TAGS:
             await handler(request, self.registry, target.name)
+        elif self.push_guard is not None and (
+            (route is Route.MANIFEST and method in ("PUT", "DELETE"))
+            or (route is Route.UPLOAD and method == "PUT")
+        ):
+            await handler(request, self.registry, target.name, target.arg, guard=self.push_guard)
         else:
             await handler(request, self.registry, target.name, target.arg)
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 from dockyard.errors import ManifestInvalid
 from dockyard.registry._names import parse_lookup_reference, parse_reference, parse_tags
+from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import API_VERSION, MethodNotAllowed, Request, read_body, send_bytes
 from dockyard.registry.metadata import ManifestRecord
@@ -61,7 +62,13 @@ async def get_manifest(request: Request, registry: Registry, name: str, referenc
     await send({"type": "http.response.body", "body": body})
 
 
-async def put_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
+async def put_manifest(
+    request: Request,
+    registry: Registry,
+    name: str,
+    reference: str,
+    guard: PushGuard | None = None,
+) -> None:
     reference = parse_reference(reference)
     # checked before the body is read: a request that cannot succeed costs no upload
     tags = parse_tags(reference, _tag_params(request))
@@ -75,9 +82,13 @@ async def put_manifest(request: Request, registry: Registry, name: str, referenc
     body = await read_body(
         request, request.limits.manifest_bytes, "manifest", "limits.manifestbytes"
     )
-    pushed = await request.run(
-        registry.put_manifest, name, reference, body, request.header("content-type"), tags
-    )
+    content_type = request.header("content-type")
+    ticket = None
+    if guard is not None:  # e.g. the project's quota: refused before anything is stored
+        ticket = await request.run(guard.check_manifest, name, body, content_type)
+    pushed = await request.run(registry.put_manifest, name, reference, body, content_type, tags)
+    if guard is not None:
+        await request.run(guard.pushed_manifest, name, ticket)
     headers = [
         (b"location", f"/v2/{name}/manifests/{pushed.digest}".encode()),
         (b"docker-content-digest", pushed.digest.encode()),
@@ -88,9 +99,17 @@ async def put_manifest(request: Request, registry: Registry, name: str, referenc
     await send_bytes(request.send, 201, b"", headers)
 
 
-async def delete_manifest(request: Request, registry: Registry, name: str, reference: str) -> None:
+async def delete_manifest(
+    request: Request,
+    registry: Registry,
+    name: str,
+    reference: str,
+    guard: PushGuard | None = None,
+) -> None:
     reference = parse_lookup_reference(reference)
     if not registry.delete_enabled:
         raise MethodNotAllowed("deleting is disabled on this registry (storage.delete.enabled)")
     await request.run(registry.delete_manifest, name, reference)
+    if guard is not None:
+        await request.run(guard.deleted, name)
     await send_bytes(request.send, 202)

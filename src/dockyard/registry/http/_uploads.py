@@ -11,6 +11,7 @@ from dockyard.digest import Digest
 from dockyard.errors import BlobUploadInvalid, DigestInvalid, RangeNotSatisfiable, SizeInvalid
 from dockyard.registry._access import can_read
 from dockyard.registry._names import check_name, parse_digest
+from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry._uploads import UploadWriter
 from dockyard.registry.http._io import ClientGone, PayloadTooLarge, Request, send_bytes
@@ -169,7 +170,13 @@ async def patch_upload(request: Request, registry: Registry, name: str, upload_i
     await send_bytes(request.send, 202, b"", _upload_headers(name, upload_id, offset))
 
 
-async def finish_upload(request: Request, registry: Registry, name: str, upload_id: str) -> None:
+async def finish_upload(
+    request: Request,
+    registry: Registry,
+    name: str,
+    upload_id: str,
+    guard: PushGuard | None = None,
+) -> None:
     digest = _required_digest(request)
     length = request.content_length()
     start = _chunk_start(request)
@@ -179,6 +186,8 @@ async def finish_upload(request: Request, registry: Registry, name: str, upload_
         size = await _append(request, writer)
     else:
         size = await request.run(uploads.offset, name, upload_id)
+    if guard is not None:  # e.g. the project's quota; the session stays, to be cancelled
+        await request.run(guard.check_blob, name, str(digest), size)
     await request.run(uploads.finish, name, upload_id, digest, size)
     await send_bytes(request.send, 201, b"", _blob_created(name, digest))
 

@@ -1,0 +1,134 @@
+"""The audit log's entries for ``/v2/``: pushes, pulls and deletes (who, what, when, from
+where), kept off the request path.
+
+A response observer notes each event in memory (a dictionary update on the event loop); one
+background thread writes what has gathered, in one transaction, every ``interval`` seconds.
+Identical events within one interval (the same user pulling the same reference from the same
+address) become one entry saying how many times (``description``: "3 times"), so a client
+pulling in a loop neither slows the registry nor pushes older entries out of the bounded log.
+A pull of a cached manifest costs no database write of its own. When more than ``size``
+distinct events wait (the database far behind), further ones are dropped and counted, and the
+log says so: the registry keeps serving. Entries follow Harbor's: a push is operation
+``create`` on resource type ``artifact`` named ``<repository>:<tag or digest>``; a pull is
+``pull`` (user ``anonymous`` without credentials); a delete is ``delete``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from dockyard.registry.access import AuditLog
+from dockyard.registry.http import Request, ResponseObserver
+from dockyard.registry.http._routes import match
+
+__all__ = ["AuditWriter", "audit_observer"]
+
+_log = logging.getLogger("dockyard.registry.audit")
+
+#: Distinct events waiting to be written, at most (beyond: dropped and counted).
+PENDING = 20_000
+#: Seconds between writes.
+INTERVAL = 0.5
+
+#: (operation, resource_type, resource, username, project, client_ip)
+Event = tuple[str, str, str, str, str, str]
+
+
+class AuditWriter:
+    """Writes noted events to ``audit`` from one background thread, every ``interval``."""
+
+    def __init__(self, audit: AuditLog, *, size: int = PENDING, interval: float = INTERVAL) -> None:
+        self.audit = audit
+        self.size = size
+        self.interval = interval
+        self.dropped = 0
+        self.written = 0
+        self._lock = threading.Lock()
+        #: event → [times seen, first seen]
+        self._pending: dict[Event, list[Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def note(self, event: Event) -> None:
+        """Count one event; never blocks on the database."""
+        with self._lock:
+            seen = self._pending.get(event)
+            if seen is not None:
+                seen[0] += 1
+                return
+            if len(self._pending) < self.size:
+                self._pending[event] = [1, time.time()]
+                return
+            self.dropped += 1
+            dropped = self.dropped
+        if dropped == 1 or dropped % 1000 == 0:
+            _log.warning("audit log: %d entries dropped, the database cannot keep up", dropped)
+
+    def flush(self) -> int:
+        """Write what has gathered now; returns the entries written."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        entries = [
+            {
+                "operation": event[0], "resource_type": event[1], "resource": event[2],
+                "username": event[3], "project": event[4], "client_ip": event[5],
+                "op_time": first, "description": f"{count} times" if count > 1 else "",
+            }
+            for event, (count, first) in pending.items()
+        ]  # fmt: skip
+        try:
+            written = self.audit.record_many(entries)
+        except Exception:
+            _log.exception("audit log: cannot write %d entries", len(entries))
+            return 0
+        self.written += written
+        return written
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+        self.flush()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is pending, then stop the thread."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+
+_OPERATIONS = {
+    ("manifest", "GET", 200): "pull",
+    ("manifest", "PUT", 201): "create",
+    ("manifest", "DELETE", 202): "delete",
+    ("blob", "DELETE", 202): "delete",
+}
+
+
+def audit_observer(writer: AuditWriter) -> ResponseObserver:
+    """The observer noting ``/v2/`` pushes, pulls and deletes that succeeded."""
+
+    def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
+        operation = _OPERATIONS.get((route, request.method, status))
+        if operation is None:
+            return
+        target = match(request.path)
+        if target is None:
+            return
+        client = request.scope.get("client")
+        writer.note(
+            (
+                operation,
+                "artifact" if route == "manifest" else "blob",
+                f"{target.name}:{target.arg}",
+                request.user or "anonymous",
+                target.name.partition("/")[0],
+                str(client[0]) if client else "",
+            )
+        )
+
+    return observe
