@@ -69,7 +69,9 @@ HEREDOC = ("17-heredoc-run", "18-heredoc-copy")
 KNOWN: dict[str, str] = {}
 BASE = "debian:bookworm"
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+#: One xdist worker builds the corpus, entry after entry (each entry already builds with docker
+#: and dockyard at once); the other workers take the rest of the suite meanwhile.
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("corpus")]
 
 
 def _corpus() -> Path:
