@@ -1,6 +1,8 @@
 """``auth: projects`` put together: the access model in the registry's database as the token
 service's granter, the API's security and the judge of Basic credentials at ``/v2/``; LDAP
-users through its directory hook; the audit log fed from ``/v2/``; quotas checked at push.
+users through its directory hook; the audit log fed from ``/v2/`` and kept within its
+retention and row limit (:class:`AuditUpkeep`); quotas checked at push and given back after
+deletes (``/v2/`` and the API alike).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockyard.registry._audit_hook import AuditWriter, audit_observer
+from dockyard.registry._maintenance import AuditUpkeep
 from dockyard.registry._projects_auth import BasicLogins, ProjectsAuthorizer, ProjectsSecurity
 from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry.access import AccessConfig, AccessService
@@ -81,12 +84,16 @@ class ProjectsMode:
     observer: ResponseObserver
     guard: QuotaGuard
     writer: AuditWriter
+    upkeep: AuditUpkeep
 
     def close(self) -> None:
+        self.upkeep.close()
         self.writer.close()
 
 
 def open_projects_mode(config: AccessConfig, db: Database, key_dir: Path) -> ProjectsMode:
+    """Everything ``auth: projects`` serves with; the audit log's upkeep starts here (its
+    first run now, in its own thread). :meth:`ProjectsMode.close` stops what was started."""
     access = open_access(config, db)
     bearer, service = _token_service(access, config, key_dir)
     logins = BasicLogins(access)
@@ -104,4 +111,5 @@ def open_projects_mode(config: AccessConfig, db: Database, key_dir: Path) -> Pro
         observer=audit_observer(writer),
         guard=QuotaGuard(access, db),
         writer=writer,
+        upkeep=AuditUpkeep(access.purge_audit).start(),
     )

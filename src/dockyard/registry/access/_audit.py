@@ -2,7 +2,8 @@
 
 Harbor's ``/audit-logs`` filters (``q=operation=push,resource=~team/,op_time=[a~b]``, paging,
 newest first) map onto :meth:`AuditLog.query`. The log is bounded: ``max_rows`` keeps the
-newest rows (the oldest go first) and :meth:`AuditLog.purge` drops rows older than an age.
+newest rows (the oldest go first, as entries are written, and in bounded steps by
+:meth:`AuditLog.trim`) and :meth:`AuditLog.purge` drops rows older than an age.
 """
 
 from __future__ import annotations
@@ -86,6 +87,17 @@ def _entry(r: Any) -> AuditEntry:
     )  # fmt: skip
 
 
+#: Ids below the newest ``max_rows`` a write deletes besides the ones it pushes out: a log
+#: far over a lowered ``max_rows`` is cut down by :meth:`AuditLog.trim`, not by one request.
+TRIM_SLACK = 1000
+
+
+def _beyond(last_out: int, written: int) -> Any:
+    """The delete for ids up to ``last_out`` that ``written`` new rows push out (bounded)."""
+    low = last_out - written - TRIM_SLACK
+    return audit_log.delete().where(audit_log.c.id <= last_out, audit_log.c.id > low)
+
+
 class AuditLog:
     def __init__(self, db: Database, *, clock: Callable[[], float], max_rows: int) -> None:
         if max_rows < 1:
@@ -120,7 +132,7 @@ class AuditLog:
                 )
             )
             if entry_id > self.max_rows:
-                conn.execute(audit_log.delete().where(audit_log.c.id <= entry_id - self.max_rows))
+                conn.execute(_beyond(entry_id - self.max_rows, 1))
         return entry_id
 
     def record_many(self, entries: Sequence[Mapping[str, Any]]) -> int:
@@ -140,7 +152,7 @@ class AuditLog:
             conn.execute(audit_log.insert(), rows)
             last = conn.execute(select(func.max(audit_log.c.id))).scalar_one()
             if last is not None and int(last) > self.max_rows:
-                conn.execute(audit_log.delete().where(audit_log.c.id <= int(last) - self.max_rows))
+                conn.execute(_beyond(int(last) - self.max_rows, len(rows)))
         return len(rows)
 
     def query(
@@ -173,11 +185,37 @@ class AuditLog:
             ).all()
         return Page([_entry(r) for r in rows], int(total), page, page_size)
 
-    def purge(self, older_than: timedelta) -> int:
-        """Delete entries older than ``older_than``; returns how many went."""
+    def purge(self, older_than: timedelta, *, limit: int | None = None) -> int:
+        """Delete entries older than ``older_than`` (the oldest first, at most ``limit``);
+        returns how many went."""
         if older_than.total_seconds() < 0:
             raise InvalidArgument("purge needs a positive age (e.g. 30 days)")
         cutoff = self._clock() - older_than.total_seconds()
+        where = audit_log.c.op_time < cutoff
         with self._db.write() as conn:
-            done = conn.execute(audit_log.delete().where(audit_log.c.op_time < cutoff))
+            if limit is not None:
+                oldest = select(audit_log.c.id).where(where).order_by(audit_log.c.op_time)
+                where = audit_log.c.id.in_(oldest.limit(limit).scalar_subquery())
+            done = conn.execute(audit_log.delete().where(where))
+        return int(done.rowcount)
+
+    def trim(self, *, limit: int | None = None) -> int:
+        """Delete the oldest entries beyond ``max_rows`` (at most ``limit``): what
+        :meth:`record` keeps to as it writes, applied to a log that has grown past a lowered
+        ``max_rows``. Returns how many went."""
+        with self._db.write() as conn:
+            newest = (
+                select(audit_log.c.id)
+                .order_by(audit_log.c.id.desc())
+                .offset(self.max_rows - 1)
+                .limit(1)
+            )
+            keep_from = conn.execute(newest).scalar()
+            if keep_from is None:
+                return 0
+            where = audit_log.c.id < keep_from
+            if limit is not None:
+                oldest = select(audit_log.c.id).where(where).order_by(audit_log.c.id)
+                where = audit_log.c.id.in_(oldest.limit(limit).scalar_subquery())
+            done = conn.execute(audit_log.delete().where(where))
         return int(done.rowcount)

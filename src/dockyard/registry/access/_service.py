@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Literal
@@ -46,6 +48,11 @@ from dockyard.registry.metadata import Database
 
 __all__ = ["AccessService"]
 
+#: Seconds within which repeated Basic logins of one user from one address are one audit
+#: entry; how many (user, address) pairs are remembered (least recently used forgotten).
+LOGIN_WINDOW = 600.0
+LOGIN_KEYS = 10_000
+
 
 class AccessService:
     def __init__(
@@ -76,13 +83,22 @@ class AccessService:
             directory=directory,
         )  # fmt: skip
         self.challenge = basic_challenge(self.config.realm)
+        #: (user, address) → when its last login was audited (see :meth:`identify`)
+        self._logins: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._logins_lock = threading.Lock()
 
     # --- who: Granter.authenticate and ApiSecurity.identify ---------------------------------
 
     def authenticate(self, username: str, password: str, *, client_ip: str) -> Identity:
         """The identity these credentials belong to. AuthenticationRequired when they are
         wrong (or the robot is disabled or expired); TooManyRequests when this address or name
-        has failed too often (the credentials are then not checked at all)."""
+        has failed too often (the credentials are then not checked at all). Every success is
+        audited as a ``login`` (what the token service calls: one entry per token issued)."""
+        identity = self._check(username, password, client_ip)
+        self._logged_in(username, client_ip)
+        return identity
+
+    def _check(self, username: str, password: str, client_ip: str) -> Identity:
         delay = self.lockout.check(client_ip, username)
         if delay:
             self._sleep(delay)
@@ -93,10 +109,26 @@ class AccessService:
                 f"authentication failure for {username[:80]!r}", challenge=self.challenge
             )
         self.lockout.succeed(client_ip, username)
-        self.audit.record("login", "user", username, username, client_ip=client_ip, ok=True)
         return verdict.identity
 
+    def _logged_in(self, username: str, client_ip: str, *, once: bool = False) -> None:
+        """Audit a successful login; ``once``: only the first of (user, address) within
+        ``LOGIN_WINDOW`` seconds (credentials sent with every request are one login)."""
+        key = (username, client_ip)
+        now = self._clock()
+        with self._logins_lock:
+            last = self._logins.get(key)
+            if once and last is not None and now - last < LOGIN_WINDOW:
+                return
+            self._logins[key] = now
+            self._logins.move_to_end(key)
+            while len(self._logins) > LOGIN_KEYS:
+                self._logins.popitem(last=False)
+        self.audit.record("login", "user", username, username, client_ip=client_ip, ok=True)
+
     def _failed(self, username: str, client_ip: str, reason: str) -> None:
+        with self._logins_lock:  # the next success is a login worth an entry again
+            self._logins.pop((username, client_ip), None)
         self.audit.record(
             "login", "user", username, username, client_ip=client_ip, ok=False,
             description=reason,
@@ -113,7 +145,9 @@ class AccessService:
 
     def identify(self, authorization: str | None, *, client_ip: str) -> Identity:
         """ANONYMOUS without credentials; the identity of Basic credentials; else
-        AuthenticationRequired (a malformed or non-Basic header included)."""
+        AuthenticationRequired (a malformed or non-Basic header included). Credentials sent
+        with every request (API calls, ``/v2/``) are audited as one ``login`` per user and
+        address within ``LOGIN_WINDOW`` seconds; every failure is audited."""
         if authorization is None or not authorization.strip():
             return ANONYMOUS
         parsed = parse_basic_authorization(authorization)
@@ -128,7 +162,9 @@ class AccessService:
             raise AuthenticationRequired(
                 "the password is not UTF-8", challenge=self.challenge
             ) from None
-        return self.authenticate(username, password, client_ip=client_ip)
+        identity = self._check(username, password, client_ip)
+        self._logged_in(username, client_ip, once=True)
+        return identity
 
     def identity_of(self, subject: str) -> Identity | None:
         """The identity a token subject (a user or robot name) names now, or None when the
@@ -444,8 +480,12 @@ class AccessService:
 
     # --- upkeep -------------------------------------------------------------------------
 
-    def purge_audit(self) -> int:
-        """Apply the configured retention; returns the entries deleted."""
-        if self.config.audit_retention is None:
-            return 0
-        return self.audit.purge(timedelta(seconds=self.config.audit_retention))
+    def purge_audit(self, limit: int | None = None) -> int:
+        """Apply the configured retention, then ``max_rows``; returns the entries deleted
+        (at most ``limit``: a caller wanting bounded work calls again while it gets ``limit``)."""
+        deleted = 0
+        if self.config.audit_retention is not None:
+            deleted = self.audit.purge(timedelta(seconds=self.config.audit_retention), limit=limit)
+        if limit is None or deleted < limit:
+            deleted += self.audit.trim(limit=None if limit is None else limit - deleted)
+        return deleted

@@ -26,7 +26,7 @@ from dockyard.registry.harbor._query import (
     parse_query,
     parse_sort,
 )
-from dockyard.registry.harbor._repositories import full_name
+from dockyard.registry.harbor._repositories import full_name, give_back_quota
 from dockyard.registry.metadata import ArtifactQuery, ArtifactRow, TagQuery
 
 __all__ = [
@@ -198,6 +198,7 @@ async def delete_artifact(call: Call) -> Reply:
         await call.run(call.registry.delete_manifest, name, row.digest)
     except ManifestUnknown:
         raise NotFound(f"artifact {name}@{row.digest} not found") from None
+    await give_back_quota(call, name)
     return Reply()
 
 
@@ -257,4 +258,5 @@ async def delete_tag(call: Call) -> Reply:
         await call.run(call.registry.delete_manifest, name, tag)
     except ManifestUnknown:
         raise NotFound(f"tag {tag} not found") from None
+    await give_back_quota(call, name)
     return Reply()

@@ -3,13 +3,17 @@
 A repository's project is its first path component: ``team/app`` is ``app`` in project
 ``team``. With the access model, projects are its projects (a project without repositories
 exists, one that was never made does not: 404) and repositories carry their ``project_id``;
-without it, a project exists while it holds a repository.
+without it, a project exists while it holds a repository. With it, deletes give the project's
+quota back what no manifest holds any more (:func:`give_back_quota`).
 """
 
 from __future__ import annotations
 
+import logging
+
 from dockyard.errors import NameInvalid, NameUnknown, NotFound
 from dockyard.registry._names import check_name
+from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._descriptions import MAX_DESCRIPTION
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
@@ -21,12 +25,15 @@ __all__ = [
     "delete_repository",
     "full_name",
     "get_repository",
+    "give_back_quota",
     "list_all_repositories",
     "list_repositories",
     "update_repository",
 ]
 
 SORT_KEYS = ("name", "creation_time", "update_time", "artifact_count")
+
+log = logging.getLogger("dockyard.registry")
 
 
 def full_name(call: Call) -> tuple[str, str]:
@@ -41,6 +48,19 @@ def full_name(call: Call) -> tuple[str, str]:
     except NameInvalid:
         raise NotFound(f"repository {name} not found") from None
     return project, name
+
+
+async def give_back_quota(call: Call, name: str) -> None:
+    """After a delete in repository ``name``: with the access model, its project gives back
+    every counted blob no manifest references any more (as a ``/v2/`` delete does). The delete
+    has happened: a failure here is logged, and the next delete reconciles again."""
+    access = call.api.access
+    if access is None:
+        return
+    try:
+        await call.run(QuotaGuard(access, call.registry.meta.db).deleted, name)
+    except Exception:
+        log.exception("cannot give quota back after a delete in %s", name)
 
 
 def _project_prefix(project: str) -> str:
@@ -172,4 +192,5 @@ async def delete_repository(call: Call) -> Reply:
     except NameUnknown:
         raise NotFound(f"repository {name} not found") from None
     await call.run(call.api.descriptions(call.registry).forget, name)
+    await give_back_quota(call, name)
     return Reply()
