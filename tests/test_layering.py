@@ -7,7 +7,10 @@ Every module under ``src/dockyard`` is parsed (never imported) and each of its i
   public module exports;
 - no module imports a package drawn above its own in ``docs/architecture.md``'s layer diagram
   (``oci/`` importing ``registry/``); the diagram is read from the page itself, so the page and
-  the code cannot drift apart.
+  the code cannot drift apart;
+- no module defines a module-level ``__getattr__`` or ``__dir__`` (PEP 562): a package either
+  imports its names eagerly or leaves them to public modules its callers import; what a path
+  loads is plain to read, and ``tests/test_import_budget.py`` holds the fast paths to it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ SRC = ROOT / "src" / "dockyard"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 #: Small modules every layer may use; they import nothing of dockyard but ``errors``.
-FOUNDATION = frozenset({"_lazy", "atomicfile", "progress"})
+FOUNDATION = frozenset({"atomicfile", "progress"})
 
 #: Cross-package private imports not fixed yet: (importing module, private module) patterns
 #: (``fnmatch``) → why. Each pattern must still match something (a fixed one is removed).
@@ -84,7 +87,7 @@ def private_target(imp: Import) -> str | None:
         return None
     for i, part in enumerate(parts[1:], start=1):
         if part.startswith("_") and not part.startswith("__"):
-            if i == 1:  # dockyard._lazy and friends: the root's helpers, for every package
+            if i == 1:  # dockyard._x: the root package's own helpers, for every package
                 return None
             owner = ".".join(parts[:i])
             if _top(imp.importer) == _top(owner):
@@ -181,6 +184,54 @@ def test_no_module_imports_a_layer_above_its_own(
     )
 
 
+def module_getattrs(source: str) -> list[int]:
+    """Lines where ``source`` defines a module-level ``__getattr__`` or ``__dir__`` (by ``def``,
+    assignment or import), the hooks of names loaded on first use."""
+    hooks = {"__getattr__", "__dir__"}
+    lines: list[int] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names = {node.name}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = {a.asname or a.name for a in node.names}
+        else:
+            continue
+        if names & hooks:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_module_loads_its_names_on_first_use() -> None:
+    bad = [
+        f"{module_name(path)}:{line}"
+        for path in sorted(SRC.rglob("*.py"))
+        for line in module_getattrs(path.read_text())
+    ]
+    assert bad == [], (
+        "import the package's names eagerly, or give them public modules that callers "
+        "import (tests/test_import_budget.py holds what the fast paths may load):\n"
+        + "\n".join(bad)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "lines"),
+    [
+        ("def __getattr__(name):\n    raise AttributeError(name)\n", [1]),
+        ("x = 1\n__getattr__, __dir__ = make(__name__)\n", [2]),
+        ("from helpers import lazy as __getattr__\n", [1]),
+        ("class A:\n    def __getattr__(self, name):\n        return name\n", []),
+        ("def f():\n    def __getattr__(name):\n        return name\n", []),
+        ("from helpers import load\n__all__ = ['load']\n", []),
+    ],
+)
+def test_module_getattrs_finds_the_hooks(source: str, lines: list[int]) -> None:
+    assert module_getattrs(source) == lines
+
+
 def test_foundation_modules_import_only_errors(all_imports: list[Import]) -> None:
     bad = sorted(
         f"{imp.importer}:{imp.line} imports {imp.target}"
@@ -234,7 +285,7 @@ def test_layer_tiers_reads_the_diagram() -> None:
         ("dockyard.sign._a", False, "from dockyard.sign._keys import Key", None),
         ("dockyard.registry.x._a", False, "from dockyard.registry._gc import gc", None),
         ("dockyard.sign._a", False, "from dockyard.oci import Manifest", None),
-        ("dockyard.sign._a", False, "from dockyard._lazy import lazy_exports", None),
+        ("dockyard.sign._a", False, "from dockyard._version import VERSION", None),
         ("dockyard.sign._a", False, "from dockyard import __version__", None),
         ("dockyard.sign._a", False, "from json import _default_decoder", None),
     ],

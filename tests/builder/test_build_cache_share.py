@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from _infra import RunningRegistry, docker_registry, dockyard_registry, run_dockyard
-from dockyard.builder.cache import CacheSpec, parse_cache_spec
+from dockyard.builder.cache.spec import CacheSpec, parse_cache_spec
 from dockyard.errors import InvalidArgument, Unsupported
 from dockyard.local import LocalStore
 from dockyard.reference import Reference

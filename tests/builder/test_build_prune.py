@@ -318,7 +318,8 @@ def test_a_prune_during_a_build_leaves_that_build_alone(
 def test_while_the_cache_is_in_use_only_records_of_gone_layers_go(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
-    from dockyard.builder.cache import BuildCache, prune_cache
+    from dockyard.builder.cache.prune import prune_cache
+    from dockyard.builder.cache.records import BuildCache
     from dockyard.local import LocalStore
 
     _build(dockyard_root, _ctx(tmp_path, SINGLE))
@@ -349,7 +350,7 @@ def test_while_the_cache_is_in_use_only_records_of_gone_layers_go(
 def test_size_and_filter_values_read_as_docker_reads_them() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from dockyard.builder.cache import parse_prune_filters, parse_storage_size
+    from dockyard.builder.cache.prune_args import parse_prune_filters, parse_storage_size
 
     sizes = {"512": 512, "100k": 100 << 10, "10GB": 10 << 30, "2 GiB": 2 << 30, "1.5m": 3 << 19}
     assert {text: parse_storage_size(text) for text in sizes} == sizes
@@ -367,7 +368,7 @@ def test_choice_goes_least_recently_used_first_and_children_before_parents() -> 
     from datetime import UTC, datetime, timedelta
 
     from dockyard.builder.cache._inventory import CacheEntry, Item
-    from dockyard.builder.cache._prune import _choose
+    from dockyard.builder.cache.prune import _choose
 
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -12,7 +12,8 @@ from _infra import RunningRegistry, run_command, run_dockyard
 from _infra.client_helpers import make_image, make_multiarch_layout, manifest_digest
 from dockyard.client import ClientOptions, RegistryClient
 from dockyard.client import _repository as repository_module
-from dockyard.image import LayoutSource, copy
+from dockyard.image.copy import copy
+from dockyard.image.layout import LayoutSource
 from dockyard.reference import Reference
 
 

@@ -17,7 +17,7 @@ from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, RunningRegistry, run_d
 from _infra.client_helpers import PASSWORD, USER, make_image
 from _infra.token_server import TokenServer
 from dockyard.client import ClientOptions, Credentials, RegistryClient
-from dockyard.image import copy
+from dockyard.image.copy import copy
 from dockyard.reference import Reference
 
 TokenAuth = tuple[TokenServer, RunningRegistry]

@@ -9,7 +9,7 @@ import pytest
 from dockyard.client import config_key, is_localhost, parse_challenge
 from dockyard.client._errors import parse_retry_after, response_error
 from dockyard.errors import InvalidArgument, ManifestUnknown, NotFound, Unauthorized
-from dockyard.image import parse_location
+from dockyard.image.transports import parse_location
 
 
 def test_parse_bearer_challenge() -> None:

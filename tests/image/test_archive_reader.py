@@ -19,16 +19,11 @@ from _infra import BuiltImage, DockerDaemon, run_command, run_dockyard, save_ima
 from _infra.analyze_helpers import write_archive
 from dockyard.client import RegistryClient
 from dockyard.errors import DockyardError
-from dockyard.image import (
-    ArchiveFormat,
-    ArchiveImage,
-    StoreSource,
-    load_archive,
-    open_archive,
-    open_source,
-    parse_location,
-    save_archive,
-)
+from dockyard.image.archive import ArchiveFormat, ArchiveImage, open_archive, save_archive
+from dockyard.image.load import load_archive
+from dockyard.image.open import open_source
+from dockyard.image.store import StoreSource
+from dockyard.image.transports import parse_location
 from dockyard.imageservice import import_image
 from dockyard.local import LocalStore
 from dockyard.reference import Reference

@@ -1,4 +1,4 @@
-"""``dockyard.local.files`` and ``dockyard.metadata.lookup`` (what the no-op rebuild reads of
+"""``dockyard.storefiles`` (what the no-op rebuild reads of
 the store before the rest loads) agree with the store they describe."""
 
 from __future__ import annotations
@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 
 from dockyard.local import LocalStore, default_root
-from dockyard.local.files import blob_file, db_file, root_dir
-from dockyard.metadata.lookup import Error, image_recorded, open_read_only, tag_targets
 from dockyard.oci import Descriptor, mediatypes
 from dockyard.reference import Reference
+from dockyard.storefiles import (
+    Error,
+    blob_file,
+    db_file,
+    image_recorded,
+    open_read_only,
+    root_dir,
+    tag_targets,
+)
 
 
 def test_the_default_root_is_the_stores_own(monkeypatch: pytest.MonkeyPatch) -> None:

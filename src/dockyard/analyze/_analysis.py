@@ -10,7 +10,8 @@ from dockyard.analyze._dive import Inefficiency, build_tree, efficiency
 from dockyard.analyze._fs import FsNode, LayerChanges, apply_layer, new_root
 from dockyard.analyze._source import read_layers
 from dockyard.analyze._tarscan import TarEntry
-from dockyard.image import BlobImage, Image
+from dockyard.image import Image
+from dockyard.image.blob import BlobImage
 from dockyard.oci import HistoryEntry
 from dockyard.progress import Progress
 

@@ -9,7 +9,9 @@ from typing import BinaryIO, cast
 
 from dockyard.analyze._tarscan import TarEntry, scan_tar
 from dockyard.errors import SizeInvalid
-from dockyard.image import BlobImage, BlobIndex, BlobSource, Layer, StoreSource, open_any
+from dockyard.image import BlobSource, Layer
+from dockyard.image.blob import BlobImage, BlobIndex, open_any
+from dockyard.image.store import StoreSource
 from dockyard.imageservice import find_image, summaries
 from dockyard.layers import decompressor, detect
 from dockyard.local import LocalStore

@@ -27,7 +27,7 @@ from dockyard.oci import Platform
 from dockyard.reference import Reference
 
 if TYPE_CHECKING:
-    from dockyard.builder.cache import CacheSpec
+    from dockyard.builder.cache.spec import CacheSpec
 
 __all__ = ["run_build"]
 
@@ -151,7 +151,7 @@ def _cache_specs(values: tuple[str, ...], *, export: bool) -> list[CacheSpec]:
     loads only when a build names a cache location."""
     if not values:
         return []
-    from dockyard.builder.cache import parse_cache_spec
+    from dockyard.builder.cache.spec import parse_cache_spec
 
     return [parse_cache_spec(v, export=export) for v in values]
 

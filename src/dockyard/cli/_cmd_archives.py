@@ -13,13 +13,15 @@ from dockyard.cli._cmd_images import image_group
 from dockyard.cli._main import cli, open_store
 from dockyard.cli._progress import make_progress
 from dockyard.errors import InvalidArgument
-from dockyard.image import ArchiveImage, StoreSource, load_archive, save_archive
+from dockyard.image.archive import ArchiveImage, save_archive
+from dockyard.image.load import load_archive
+from dockyard.image.store import StoreSource
 from dockyard.imageservice import find_image, import_image, summaries
 from dockyard.oci import Platform
 from dockyard.reference import Reference
 
 if TYPE_CHECKING:
-    from dockyard.image import LoadedImage
+    from dockyard.image.load import LoadedImage
     from dockyard.local import LocalStore
 
 

@@ -25,7 +25,7 @@ cli.add_command(builder_group)
 
 
 def _until(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> datetime | None:
-    from dockyard.builder.cache import parse_prune_filters
+    from dockyard.builder.cache.prune_args import parse_prune_filters
 
     try:
         return parse_prune_filters(values)
@@ -34,7 +34,7 @@ def _until(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    from dockyard.builder.cache import parse_storage_size
+    from dockyard.builder.cache.prune_args import parse_storage_size
 
     if value is None:
         return None
@@ -83,7 +83,7 @@ def prune_cmd(
 ) -> None:
     """Remove build cache: snapshots, step records, cache mounts and the layers only the cache
     kept. Without -a only cache no recorded image uses ("dangling")."""
-    from dockyard.builder.cache import prune_cache
+    from dockyard.builder.cache.prune import prune_cache
 
     if not force and not _confirm(_WARNING_ALL if all_cache else _WARNING, fmt == "json"):
         raise FailedPrecondition(

@@ -22,18 +22,10 @@ from dockyard.client import (
     registry_host,
 )
 from dockyard.errors import BlobUnknown, InvalidArgument
-from dockyard.image import (
-    COMPRESSION_NAMES,
-    CompressionPolicy,
-    CopyResult,
-    ImageDestination,
-    ImageSource,
-    Location,
-    copy,
-    open_destination,
-    open_source,
-    parse_location,
-)
+from dockyard.image import COMPRESSION_NAMES, CompressionPolicy, ImageDestination, ImageSource
+from dockyard.image.copy import CopyResult, copy
+from dockyard.image.open import open_destination, open_source
+from dockyard.image.transports import Location, parse_location
 from dockyard.oci import Index, Platform, parse_manifest_or_index
 from dockyard.reference import Reference
 
@@ -241,7 +233,7 @@ def pull_cmd(
     client: RegistryClient,
 ) -> None:
     """Pull an image (or one platform of it) from a registry into the local store."""
-    from dockyard.image import StoreDestination
+    from dockyard.image.store import StoreDestination
 
     reference = _remote_ref(ref)
     store = open_store(ctx)
@@ -284,7 +276,7 @@ def push_cmd(
 
     Plain tar layers (from import or load) are gzipped on the way, as docker push does; the
     store keeps the compressed layer, so the next push does not compress it again."""
-    from dockyard.image import StoreImageSource
+    from dockyard.image.store import StoreImageSource
 
     reference = _remote_ref(ref)
     policy = CompressionPolicy.named(compression or "gzip", force=force_compression)

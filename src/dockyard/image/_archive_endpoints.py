@@ -15,7 +15,7 @@ from typing import Literal
 from dockyard.image._archive_reader import ArchiveBlobs, ArchiveImageSource, open_archive
 from dockyard.image._archive_write import ArchiveImage, save_archive
 from dockyard.image._endpoints import ImageSource, OpenStream
-from dockyard.image._layout import LayoutDestination, LayoutSource
+from dockyard.image.layout import LayoutDestination, LayoutSource
 from dockyard.oci import Descriptor
 from dockyard.reference import Reference
 

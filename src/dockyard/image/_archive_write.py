@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import IO, BinaryIO, Literal
 
 from dockyard.errors import InvalidArgument
-from dockyard.image._blob_image import BlobImage, BlobIndex, open_any
 from dockyard.image._protocols import BlobSource
+from dockyard.image.blob import BlobImage, BlobIndex, open_any
 from dockyard.oci import Descriptor, Index, Platform, mediatypes
 from dockyard.progress import NullProgress, Progress
 from dockyard.reference import Reference

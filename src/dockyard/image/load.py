@@ -22,9 +22,9 @@ from dockyard.image._archive_reader import (
     open_archive,
     present_platforms,
 )
-from dockyard.image._copy import copy
 from dockyard.image._endpoints import ImageDestination, ImageSource, OpenStream
-from dockyard.image._store_endpoints import StoreDestination
+from dockyard.image.copy import copy
+from dockyard.image.store import StoreDestination
 from dockyard.local import LocalStore
 from dockyard.oci import Descriptor
 from dockyard.progress import NullProgress, Progress

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from dockyard.errors import InvalidArgument
 from dockyard.image._endpoints import ImageDestination, ImageSource
-from dockyard.image._layout import LayoutDestination, LayoutSource
-from dockyard.image._transports import Location
+from dockyard.image.layout import LayoutDestination, LayoutSource
+from dockyard.image.transports import Location
 from dockyard.reference import Reference
 
 # The store and archive endpoints are imported where they are used: they pull in the local
@@ -45,7 +45,7 @@ def open_source(
         assert location.ref is not None
         return registry.source(location.ref)
     if location.kind == "store":
-        from dockyard.image._store_endpoints import StoreImageSource
+        from dockyard.image.store import StoreImageSource
 
         assert location.ref is not None
         return StoreImageSource(store(), location.ref)
@@ -64,7 +64,7 @@ def open_destination(
         assert location.ref is not None
         return registry.destination(location.ref)
     if location.kind == "store":
-        from dockyard.image._store_endpoints import StoreDestination
+        from dockyard.image.store import StoreDestination
 
         assert location.ref is not None
         names = [location.ref] if location.ref.tag is not None else []

@@ -1,24 +1,51 @@
-"""The local store as a copy source and destination (what pull and push use)."""
+"""The local store as a blob source (:class:`StoreSource`, :func:`open_store_image`) and as a copy
+source and destination (:class:`StoreImageSource`, :class:`StoreDestination`: what pull and push
+use)."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import BinaryIO
 
 from dockyard.content import ContentStore
 from dockyard.digest import Digest
 from dockyard.errors import DigestInvalid, FailedPrecondition, Unsupported
 from dockyard.image._compression_policy import LayerCompression
 from dockyard.image._endpoints import ImageSource, OpenStream
-from dockyard.image._store import StoreSource
+from dockyard.image.blob import BlobImage, BlobIndex, open_any
 from dockyard.local import GC_REF_LABEL, LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Manifest, parse_manifest_or_index
 from dockyard.reference import Reference
 
-__all__ = ["StoreDestination", "StoreImageSource", "StoreLayerVariants"]
+__all__ = [
+    "StoreDestination",
+    "StoreImageSource",
+    "StoreLayerVariants",
+    "StoreSource",
+    "open_store_image",
+]
 
 #: Label on a layer naming its compressed variant (docker keeps the same cache). It is a gc
 #: reference, so the variant lives exactly as long as the layer does.
 VARIANT_LABEL = GC_REF_LABEL + "variant."
+
+
+class StoreSource:
+    """Blobs from the local content store, verified as they are read."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        return self.store.content.open(descriptor.digest, size=descriptor.size)
+
+    def read_blob(self, descriptor: Descriptor) -> bytes:
+        return self.store.content.read_bytes(descriptor.digest)
+
+
+def open_store_image(store: LocalStore, ref: Reference) -> BlobImage | BlobIndex:
+    """The image or index a reference names in the store (NotFound with docker's message)."""
+    return open_any(StoreSource(store), store.resolve(ref))
 
 
 class StoreImageSource:

@@ -84,7 +84,8 @@ def history(store: LocalStore, summary: ImageSummary) -> list[HistoryRow]:
     """Newest first, as docker prints it."""
     if summary.config is None:
         return []
-    from dockyard.image import BlobImage, StoreSource, open_any
+    from dockyard.image.blob import BlobImage, open_any
+    from dockyard.image.store import StoreSource
 
     root = open_any(StoreSource(store), summary.descriptor)
     layer_sizes: list[int] = []

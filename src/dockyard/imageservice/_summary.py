@@ -7,15 +7,13 @@ from datetime import UTC, datetime
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
-from dockyard.image import BlobImage, BlobIndex, StoreSource, open_any
-from dockyard.local import LocalStore
+from dockyard.image.blob import BlobImage, BlobIndex, open_any
+from dockyard.image.store import StoreSource
+from dockyard.local import PARENT_LABEL, LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Platform, parse_manifest_or_index
 from dockyard.reference import Reference
 
-__all__ = ["PARENT_LABEL", "ImageSummary", "parse_time", "summaries"]
-
-#: label on an image record naming the image it was built on (``docker inspect``'s Parent)
-PARENT_LABEL = "dockyard.parent"
+__all__ = ["ImageSummary", "parse_time", "summaries"]
 
 
 def parse_time(text: str | None) -> datetime | None:

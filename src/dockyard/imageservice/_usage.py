@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard import __version__
-from dockyard.image import StoreSource, reachable
+from dockyard.image.blob import reachable
+from dockyard.image.store import StoreSource
 from dockyard.imageservice._summary import ImageSummary, summaries
 from dockyard.local import LocalStore
 from dockyard.oci import Platform

@@ -11,16 +11,12 @@ from pathlib import Path
 from dockyard.content import ContentStore
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
+from dockyard.local._labels import GC_REF_LABEL, GC_ROOT_LABEL
 from dockyard.metadata import MetadataStore
 from dockyard.oci import Descriptor, Index, Manifest, parse_manifest_or_index
 from dockyard.oci.mediatypes import is_index, is_manifest
 
-__all__ = ["GC_REF_LABEL", "GC_ROOT_LABEL", "GcResult", "collect"]
-
-#: A label on a digest that makes it a gc root (any value), like ``containerd.io/gc.root``.
-GC_ROOT_LABEL = "dockyard.gc.root"
-#: Labels ``dockyard.gc.ref.<anything>=<digest>`` on a kept blob keep ``<digest>`` too.
-GC_REF_LABEL = "dockyard.gc.ref."
+__all__ = ["GcResult", "collect"]
 
 _MAX_MANIFEST = 4 << 20  # the OCI distribution spec's manifest size limit
 _STALE_INGEST = 24 * 3600.0  # seconds

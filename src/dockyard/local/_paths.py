@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard.local.files import root_dir
+from dockyard.storefiles import root_dir
 
 __all__ = ["default_root"]
 
 
 def default_root() -> Path:
     """``$DOCKYARD_ROOT``, else ``$XDG_DATA_HOME/dockyard``, else ``~/.local/share/dockyard``
-    (:func:`dockyard.local.files.root_dir`)."""
+    (:func:`dockyard.storefiles.root_dir`)."""
     return Path(root_dir())

@@ -17,11 +17,11 @@ from dockyard.local._layout import ensure_layout, write_index
 from dockyard.local._lease import Lease
 from dockyard.local._lock import file_lock
 from dockyard.local._paths import default_root
-from dockyard.local.files import DB_FILE
 from dockyard.metadata import ImageRecord, LeaseRecord, MetadataStore, TagRecord
 from dockyard.oci import Descriptor
 from dockyard.oci.mediatypes import is_index, is_manifest
 from dockyard.reference import Reference
+from dockyard.storefiles import DB_FILE
 
 __all__ = ["DB_FILE", "LOCK_FILE", "LocalStore"]
 

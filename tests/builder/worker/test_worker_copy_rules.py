@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from _infra import make_busybox_rootfs
-from dockyard.builder.cache import ChecksumIndex
+from dockyard.builder.cache.checksums import ChecksumIndex
 from dockyard.builder.worker import CopyRequest, copy_into, resolve_chown, resolve_user
 from dockyard.builder.worker._fetch import add_url
 from dockyard.builder.worker._runtime import find_runtime

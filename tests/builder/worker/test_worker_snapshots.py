@@ -11,7 +11,8 @@ from pathlib import Path
 from _infra import make_busybox_rootfs
 from dockyard.builder.worker import Snapshot, SnapshotManager, WorkSnapshot, chain_id
 from dockyard.digest import Digester
-from dockyard.image import BlobLayer, StoreSource
+from dockyard.image.blob import BlobLayer
+from dockyard.image.store import StoreSource
 from dockyard.layers import write_layer
 from dockyard.local import LocalStore
 from dockyard.oci import Descriptor

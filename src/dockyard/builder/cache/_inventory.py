@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dockyard.builder.cache._checksums import CHECKSUM_DB, indexed_roots
-from dockyard.builder.cache._records import CACHE_DB, read_records
+from dockyard.builder.cache.checksums import CHECKSUM_DB, indexed_roots
 from dockyard.builder.cache.noop import RECORD_DIR as NOOP_DIR
+from dockyard.builder.cache.records import CACHE_DB, read_records
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.local import LocalStore

@@ -11,11 +11,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from dockyard.builder.cache._checksums import CHECKSUM_DB, forget_roots
 from dockyard.builder.cache._inventory import Item
-from dockyard.builder.cache._records import CACHE_DB
-from dockyard.builder.cache._records import delete_records as _delete_records
 from dockyard.builder.cache._sqlite import vacuum as _vacuum
+from dockyard.builder.cache.checksums import CHECKSUM_DB, forget_roots
+from dockyard.builder.cache.records import CACHE_DB
+from dockyard.builder.cache.records import delete_records as _delete_records
 
 __all__ = ["delete_records", "remove", "rmtree", "vacuum"]
 

@@ -1,6 +1,6 @@
 """The SQLite plumbing the build cache's two databases share: a read-only connection, a write
 transaction, and giving deleted pages back to the file system. The tables and their SQL are
-each database's own module's (``_records``: ``cache.db``, ``_checksums``: ``checksums.db``)."""
+each database's own module's (``records``: ``cache.db``, ``checksums``: ``checksums.db``)."""
 
 from __future__ import annotations
 

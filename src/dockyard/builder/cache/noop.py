@@ -18,8 +18,7 @@ Then it writes ``--iidfile``, prints what the recorded run printed, and exits; a
 the full build, which is always correct. The command line is never parsed here: the full build
 decides (:func:`replayable`, from the options click read) whether a record is made at all, and
 a record only answers the same arguments. Only plain, JSON and quiet progress are replayed.
-The store is read through its own light modules (:mod:`dockyard.local.files`,
-:mod:`dockyard.metadata.lookup`).
+The store is read through its own light package (:mod:`dockyard.storefiles`).
 """
 
 from __future__ import annotations
@@ -29,9 +28,15 @@ import marshal
 import os
 import sys
 
-from dockyard.local.files import blob_file, db_file, root_dir
-from dockyard.metadata.lookup import Error as DatabaseError
-from dockyard.metadata.lookup import image_recorded, open_read_only, tag_targets
+from dockyard.storefiles import Error as DatabaseError
+from dockyard.storefiles import (
+    blob_file,
+    db_file,
+    image_recorded,
+    open_read_only,
+    root_dir,
+    tag_targets,
+)
 
 TYPE_CHECKING = False  # typing, pathlib and json are not loaded on the fast path
 if TYPE_CHECKING:
@@ -59,7 +64,7 @@ RECORD_DIR = "noop"
 
 def store_of(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
     """The store ``dockyard`` + ``argv`` builds in, when ``argv`` is ``[--root R] build …``
-    (else None): ``--root``, else the store's own default (:func:`dockyard.local.files.root_dir`,
+    (else None): ``--root``, else the store's own default (:func:`dockyard.storefiles.root_dir`,
     which reads ``$DOCKYARD_ROOT`` as click's ``--root`` does)."""
     root: str | None = None
     i = 0

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from dockyard.builder.cache._records import CachedLayer
-from dockyard.builder.cache._spec import CacheSpec
+from dockyard.builder.cache.records import CachedLayer
+from dockyard.builder.cache.spec import CacheSpec
 from dockyard.digest import Digest, digest_of
 from dockyard.errors import DockyardError, ManifestInvalid
 from dockyard.oci import Descriptor, Index, Manifest, mediatypes, parse_manifest_or_index
@@ -103,7 +103,7 @@ class _ArtifactBlobs:
     """The config from memory, the layers from the local store."""
 
     def __init__(self, store: LocalStore, config: bytes, config_digest: Digest) -> None:
-        from dockyard.image import StoreSource
+        from dockyard.image.store import StoreSource
 
         self._store = StoreSource(store)
         self._config = config
@@ -143,7 +143,7 @@ def _destination(spec: CacheSpec, factory: ClientFactory | None) -> ImageDestina
     if spec.type == "registry":
         dst: ImageDestination = _client(factory).destination(_reference(spec))
         return dst
-    from dockyard.image import LayoutDestination
+    from dockyard.image.layout import LayoutDestination
 
     assert spec.path is not None
     return LayoutDestination(spec.path, name=spec.tag or "latest")
@@ -157,7 +157,7 @@ def export_cache(
     client_factory: ClientFactory | None = None,
 ) -> Digest:
     """Write ``records`` and their layers to ``spec``; returns the manifest digest."""
-    from dockyard.image import copy
+    from dockyard.image.copy import copy
 
     where = "registry" if spec.type == "registry" else "client directory"
     v = reporter.vertex(f"exporting cache to {where}")
@@ -214,7 +214,7 @@ class ImportedCache:
         if spec.type == "registry":
             src: ImageSource = _client(self._factory).source(_reference(spec))
             return src
-        from dockyard.image import LayoutSource
+        from dockyard.image.layout import LayoutSource
 
         assert spec.path is not None
         return LayoutSource(spec.path, name=spec.tag)

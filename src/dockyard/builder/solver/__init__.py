@@ -7,7 +7,7 @@ writes the image to the store (or an archive, or a directory).
 
 from __future__ import annotations
 
-from dockyard.builder.cache._records import BuildCache, CachedLayer, cache_key
+from dockyard.builder.cache.records import BuildCache, CachedLayer, cache_key
 from dockyard.builder.solver._build import build
 from dockyard.builder.solver._export import BuiltImage
 from dockyard.builder.solver._options import (

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
-from dockyard.builder.cache._records import CACHE_DB, BuildCache
+from dockyard.builder.cache.records import CACHE_DB, BuildCache
 from dockyard.builder.context import ignore_patterns
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
 from dockyard.builder.solver._context import BuildContext
@@ -32,7 +32,7 @@ from dockyard.local import LocalStore
 from dockyard.reference import Reference
 
 if TYPE_CHECKING:  # --cache-from code loads only when a build has it
-    from dockyard.builder.cache._transfer import ImportedCache
+    from dockyard.builder.cache.transfer import ImportedCache
 
 __all__ = ["build"]
 
@@ -161,7 +161,7 @@ def _build(
                 write_atomic(options.iidfile, str(image.id).encode(), durable=False)
             v.done()
             for spec in options.cache_to:
-                from dockyard.builder.cache._transfer import export_cache
+                from dockyard.builder.cache.transfer import export_cache
 
                 export_cache(store, solver.cache_records(spec.mode), spec, reporter, client_factory)
             if options.push:
@@ -182,7 +182,7 @@ def _import_cache(
     """The records of every ``--cache-from`` location (none with ``--no-cache``)."""
     if not options.cache_from or options.no_cache:
         return None
-    from dockyard.builder.cache._transfer import ImportedCache
+    from dockyard.builder.cache.transfer import ImportedCache
 
     imported = ImportedCache(store, client_factory)
     for spec in options.cache_from:
@@ -198,7 +198,8 @@ def _push(
     client_factory: Callable[[], object] | None,
 ) -> None:
     from dockyard.client import RegistryClient
-    from dockyard.image import StoreImageSource, copy
+    from dockyard.image.copy import copy
+    from dockyard.image.store import StoreImageSource
 
     if not tags:
         raise InvalidArgument("--push needs a name: add -t registry/repository:tag")

@@ -14,7 +14,7 @@ from dockyard.builder.solver._results import StageResult
 from dockyard.builder.worker import Worker
 from dockyard.digest import Digest
 from dockyard.errors import FailedPrecondition, InvalidArgument
-from dockyard.local import LocalStore
+from dockyard.local import PARENT_LABEL, LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Manifest, Platform, mediatypes
 from dockyard.reference import Reference
 
@@ -100,8 +100,6 @@ def is_recorded(
 ) -> bool:
     """Whether the store already has ``image`` recorded, with its base noted and every tag
     pointing at it (a rebuild with nothing changed), so that recording it would change nothing."""
-    from dockyard.imageservice import PARENT_LABEL
-
     digest = image.manifest.digest
     if not (store.content.exists(digest) and store.content.exists(image.id)):
         return False
@@ -121,8 +119,6 @@ def record_image(
     store: LocalStore, image: BuiltImage, tags: list[Reference], parent: Digest | None
 ) -> None:
     """Record the image in the store, name it, and note its base (docker's Parent)."""
-    from dockyard.imageservice import PARENT_LABEL
-
     store.record_image(image.manifest.digest, image.id, image.config.created)
     if parent is not None:
         store.set_labels(image.manifest.digest, {PARENT_LABEL: str(parent)})
@@ -135,7 +131,8 @@ def write_archive(
     store: LocalStore, image: BuiltImage, kind: str, dest: Path, tags: list[Reference]
 ) -> None:
     """``--output type=oci|docker,dest=F`` (``-`` is stdout); written atomically."""
-    from dockyard.image import ArchiveImage, StoreSource, save_archive
+    from dockyard.image.archive import ArchiveImage, save_archive
+    from dockyard.image.store import StoreSource
 
     item = ArchiveImage(StoreSource(store), image.descriptor, list(tags))
     fmt = "oci" if kind == "oci" else "docker"

@@ -6,7 +6,8 @@ import threading
 from collections.abc import Callable
 
 from dockyard.errors import DockyardError, NotFound, ReferenceInvalid
-from dockyard.image import BlobImage, BlobIndex, StoreDestination, StoreSource, open_any
+from dockyard.image.blob import BlobImage, BlobIndex, open_any
+from dockyard.image.store import StoreDestination, StoreSource
 from dockyard.local import LocalStore
 from dockyard.oci import Platform
 from dockyard.reference import Reference
@@ -77,7 +78,7 @@ class ImageResolver:
         dest = StoreDestination(self.store, [ref] if ref.tag else [], digest_names=[ref])
         src = client.source(ref)
         try:
-            from dockyard.image import copy  # pulls only: its thread pool loads logging
+            from dockyard.image.copy import copy  # pulls only: its thread pool loads logging
 
             copy(src, dest, platform=platform)
         finally:

@@ -13,7 +13,7 @@ from dockyard.errors import InvalidArgument
 from dockyard.oci.platform import Platform
 
 if TYPE_CHECKING:  # --cache-from/--cache-to code loads only when a build has them
-    from dockyard.builder.cache._spec import CacheSpec
+    from dockyard.builder.cache.spec import CacheSpec
 
 __all__ = ["BuildOptions", "OutputSpec", "parse_output", "parse_secret", "source_date_epoch"]
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from dockyard.builder.frontend import StagePlan
 from dockyard.digest import Digest
 from dockyard.errors import RunFailed
-from dockyard.image import BlobLayer, BlobSource
+from dockyard.image import BlobSource
+from dockyard.image.blob import BlobLayer
 from dockyard.oci import Descriptor, Platform
 from dockyard.oci.config import HistoryEntry
 

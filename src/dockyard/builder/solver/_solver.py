@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.builder.cache._records import BuildCache, CachedLayer, cache_key
+from dockyard.builder.cache.records import BuildCache, CachedLayer, cache_key
 from dockyard.builder.frontend import (
     BuildGraph,
     CopyStep,
@@ -29,10 +29,11 @@ from dockyard.builder.solver._results import LayerRef, StageResult, StepFailed, 
 from dockyard.builder.solver._steps import StepExecutor
 from dockyard.builder.worker import Snapshot, Worker, chain_id
 from dockyard.errors import RunFailed
-from dockyard.image import BlobImage, StoreSource
+from dockyard.image.blob import BlobImage
+from dockyard.image.store import StoreSource
 
 if TYPE_CHECKING:
-    from dockyard.builder.cache._transfer import CacheRecord, ImportedCache
+    from dockyard.builder.cache.transfer import CacheRecord, ImportedCache
     from dockyard.layers import LayerBlob
 
 __all__ = ["Solver"]
@@ -318,7 +319,7 @@ class Solver:
     def cache_records(self, mode: str) -> list[CacheRecord]:
         """The records this build used, for ``--cache-to``: ``max`` every stage's, ``min``
         those of the stages the result is made of (the target and its base stages)."""
-        from dockyard.builder.cache._transfer import CacheRecord
+        from dockyard.builder.cache.transfer import CacheRecord
 
         wanted: set[int] | None = None
         if mode == "min":

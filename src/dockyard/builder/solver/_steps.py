@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from dockyard.builder.cache._records import cache_key
+from dockyard.builder.cache.records import cache_key
 from dockyard.builder.frontend import CopyStep, MkdirStep, RunStep, Step
 from dockyard.errors import Unsupported
 

@@ -51,8 +51,8 @@ class Worker:
         self.store = store
         self.root = store.root / BUILD_DIR
         self.snapshots = SnapshotManager(self.root, overlay=overlay)
-        # here: builder.cache._checksums imports worker helpers, a cycle at import time
-        from dockyard.builder.cache._checksums import ChecksumIndex
+        # here: builder.cache.checksums imports worker helpers, a cycle at import time
+        from dockyard.builder.cache.checksums import ChecksumIndex
 
         self.checksums = ChecksumIndex(self.root / "checksums.db")
         self.cache_root = self.root / "cache"

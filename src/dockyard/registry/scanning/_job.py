@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from dockyard.content import VerifyingReader
 from dockyard.digest import Digest, Digester
 from dockyard.errors import BlobUnknown, DigestInvalid, DockyardError
-from dockyard.image import BlobImage
+from dockyard.image.blob import BlobImage
 from dockyard.oci import Descriptor
 from dockyard.scan import (
     Report,
