@@ -40,14 +40,20 @@ class SubjectLookup(Protocol):
 
 
 def granted_subset(requested: Sequence[Scope], granted: Sequence[Scope]) -> list[Scope]:
-    """``granted`` cut down to what was ``requested`` (a granter can never widen a request)."""
-    allowed: dict[tuple[str, str], set[str]] = {}
+    """``granted`` cut down to what was ``requested`` (a granter can never widen a request).
+
+    A requested ``*`` asks for every action: whatever the granter gave for that resource is
+    within it (Harbor answers ``repository:x:*`` from a guest with ``pull``)."""
+    allowed: dict[tuple[str, str], dict[str, None]] = {}
     for scope in granted:
-        allowed.setdefault((scope.type, scope.name), set()).update(scope.actions)
+        allowed.setdefault((scope.type, scope.name), {}).update(dict.fromkeys(scope.actions))
     out: list[Scope] = []
     for scope in requested:
-        have = allowed.get((scope.type, scope.name), set())
-        actions = [a for a in scope.actions if a in have or "*" in have]
+        have = allowed.get((scope.type, scope.name), {})
+        if "*" in scope.actions:
+            actions = list(have)
+        else:
+            actions = [a for a in scope.actions if a in have or "*" in have]
         if actions:
             out.append(scope.with_actions(actions))
     return out
