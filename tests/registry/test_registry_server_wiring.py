@@ -39,7 +39,7 @@ def test_htpasswd_auth_and_metrics(tmp_path: Path) -> None:
         assert client.get("/v2/").status_code == 200
         img = push_image(client, "app")
         assert client.delete(f"/v2/app/manifests/{img.digest}").status_code == 202
-        # auth is on: metrics are served on http.debug.addr only (test_debug_address.py)
+        # auth is on: metrics are served on http.debug.addr only (test_registry_debug_address.py)
         assert client.get("/metrics").status_code == 404
     app.registry.close()
     assert (tmp_path / "data" / "registry.db").exists()

@@ -10,7 +10,10 @@ A pull of a cached manifest costs no database write of its own. When more than `
 distinct events wait (the database far behind), further ones are dropped and counted, and the
 log says so: the registry keeps serving. Entries follow Harbor's: a push is operation
 ``create`` on resource type ``artifact`` named ``<repository>:<tag or digest>``; a pull is
-``pull`` (user ``anonymous`` without credentials); a delete is ``delete``.
+``pull`` (user ``anonymous`` without credentials); a delete is ``delete``. A refused attempt
+(401/403 on a push, pull, delete, tag list or catalog) is an entry too, marked not ok, when the
+client sent credentials or was refused outright (403): the bare 401 every client meets first,
+before it fetches a token, is the protocol's handshake, not an attempt.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ PENDING = 20_000
 #: Seconds between writes.
 INTERVAL = 0.5
 
-#: (operation, resource_type, resource, username, project, client_ip)
-Event = tuple[str, str, str, str, str, str]
+#: (operation, resource_type, resource, username, project, client_ip, ok)
+Event = tuple[str, str, str, str, str, str, bool]
 
 
 class AuditWriter:
@@ -79,6 +82,7 @@ class AuditWriter:
                 "operation": event[0], "resource_type": event[1], "resource": event[2],
                 "username": event[3], "project": event[4], "client_ip": event[5],
                 "op_time": first, "description": f"{count} times" if count > 1 else "",
+                "ok": event[6],
             }
             for event, (count, first) in pending.items()
         ]  # fmt: skip
@@ -109,11 +113,37 @@ _OPERATIONS = {
 }
 
 
+#: What a refused request on a route tried to do, by method.
+_ATTEMPTS = {"GET": "pull", "HEAD": "pull", "PUT": "create", "POST": "create",
+             "PATCH": "create", "DELETE": "delete"}  # fmt: skip
+_REFUSABLE = {"manifest", "blob", "uploads", "upload", "tags", "catalog"}
+_RESOURCE_TYPES = {"manifest": "artifact", "tags": "repository", "catalog": "registry"}
+
+
+def _refused(request: Request, route: str, status: int) -> str | None:
+    """The operation a refused attempt tried, or None when this is no refused attempt."""
+    if status not in (401, 403) or route not in _REFUSABLE:
+        return None
+    if status == 401 and not request.header("authorization"):
+        return None  # the challenge before a token: every client's first request
+    return _ATTEMPTS.get(request.method)
+
+
 def audit_observer(writer: AuditWriter) -> ResponseObserver:
-    """The observer noting ``/v2/`` pushes, pulls and deletes that succeeded."""
+    """The observer noting ``/v2/`` pushes, pulls and deletes: those that succeeded, and
+    refused attempts."""
 
     def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
         operation = _OPERATIONS.get((route, request.method, status))
+        ok = operation is not None
+        if operation is None and status in (401, 403) and request.path.startswith("/v2/"):
+            # a refusal ends the request before the app names its route
+            try:
+                found = match(request.path)
+            except Exception:
+                return
+            route = found.route.value if found is not None else route
+            operation = _refused(request, route, status)
         if operation is None:
             return
         target = match(request.path)
@@ -123,11 +153,12 @@ def audit_observer(writer: AuditWriter) -> ResponseObserver:
         writer.note(
             (
                 operation,
-                "artifact" if route == "manifest" else "blob",
+                _RESOURCE_TYPES.get(route, "blob"),
                 f"{target.name}:{target.arg}",
                 request.user or "anonymous",
                 target.name.partition("/")[0],
                 str(client[0]) if client else "",
+                ok,
             )
         )
 

@@ -177,6 +177,8 @@ class ProjectsAuthorizer:
         self, request: Request, identity: Identity, needed: Sequence[Scope], granted: list[Scope]
     ) -> None:
         access = AccessSet.of(granted)
+        if not identity.anonymous:
+            request.user = identity.name  # also on a refusal: the audit log names who tried
         for scope in needed:
             if not access.covers(scope):
                 actions = ",".join(scope.actions)

@@ -1,5 +1,5 @@
 """How the worker reads the cgroup layout crun will see (the real crun is asked for each layout
-in tests/builder/test_runtime_choice.py; this is the reading of mountinfo and the table)."""
+in tests/builder/test_build_runtime_choice.py; this is the reading of mountinfo and the table)."""
 
 from __future__ import annotations
 

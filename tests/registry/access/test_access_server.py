@@ -324,3 +324,25 @@ def _manifest(config: bytes, layer: bytes) -> bytes:
             ],
         }
     ).encode()
+
+
+def test_refused_attempts_are_audited_but_not_the_token_handshake(served: Served) -> None:
+    team_with_people(served.access)
+    admin = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
+    push_image(admin, "team/app", "1", seed="admin")
+    guest = _Authed(served.client, basic("guest", PASSWORD))
+    assert guest.post("/v2/team/app/blobs/uploads/").status_code == 401
+    assert guest.request("DELETE", "/v2/team/app/manifests/1").status_code == 401
+    # the bare challenge every client meets before asking for a token is no attempt
+    assert served.client.get("/v2/team/app/manifests/1").status_code == 401
+
+    def refused() -> list[AuditEntry] | None:
+        found = [e for e in audit_entries(served.access, username="guest") if not e.ok]
+        return found if len(found) == 2 else None
+
+    entries = wait_for(refused)
+    assert {(e.operation, e.resource_type, e.project) for e in entries} == {
+        ("create", "blob", "team"),
+        ("delete", "artifact", "team"),
+    }
+    assert not [e for e in audit_entries(served.access, username="anonymous") if not e.ok]
