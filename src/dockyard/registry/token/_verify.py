@@ -97,10 +97,10 @@ class BearerAuthorizer:
         except InvalidToken as exc:
             raise self._challenge(request, needed, "invalid_token", str(exc)) from None
         access = token.access
+        request.user = token.subject or None  # also on a refusal: the audit log names who tried
         for scope in needed:
             if not access.covers(scope):
                 raise self._challenge(request, needed, "insufficient_scope")
-        request.user = token.subject
         request.access = access
 
     def realm_for(self, request: Request) -> str:
