@@ -266,3 +266,24 @@ def flip_a_byte(path: Path) -> None:
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0xFF]))
+
+
+class AuthedClient:
+    """A client that sends the same credentials with every request (as push_image needs)."""
+
+    def __init__(self, client: ASGIClient, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    def request(self, method: str, url: str, **kw: object) -> httpx.Response:
+        headers = {**self.headers, **dict(kw.pop("headers", None) or {})}  # type: ignore[call-overload]
+        return self.client.request(method, url, headers=headers, **kw)
+
+    def get(self, url: str, **kw: object) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: object) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: object) -> httpx.Response:
+        return self.request("PUT", url, **kw)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from _infra.projects_registry import (
@@ -23,7 +22,7 @@ from _infra.projects_registry import (
     team_with_people,
     wait_for,
 )
-from _infra.registry_server import ASGIClient, error_code, push_blob, push_image
+from _infra.registry_server import ASGIClient, AuthedClient, error_code, push_blob, push_image
 from dockyard.registry import RegistryApp
 from dockyard.registry._projects_mode import open_access
 from dockyard.registry._server import build_app
@@ -67,27 +66,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
-class _Authed:
-    """A client that sends the same credentials with every request (as push_image needs)."""
-
-    def __init__(self, client: ASGIClient, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def request(self, method: str, url: str, **kw: object) -> httpx.Response:
-        headers = {**self.headers, **dict(kw.pop("headers", None) or {})}  # type: ignore[call-overload]
-        return self.client.request(method, url, headers=headers, **kw)
-
-    def get(self, url: str, **kw: object) -> httpx.Response:
-        return self.request("GET", url, **kw)
-
-    def post(self, url: str, **kw: object) -> httpx.Response:
-        return self.request("POST", url, **kw)
-
-    def put(self, url: str, **kw: object) -> httpx.Response:
-        return self.request("PUT", url, **kw)
-
-
 def test_anonymous_push_is_refused_with_the_token_challenge(served: Served) -> None:
     team_with_people(served.access, public=True)
     for method, path in (
@@ -111,9 +89,9 @@ def test_anonymous_push_is_refused_with_the_token_challenge(served: Served) -> N
 
 def test_basic_credentials_grant_by_project_role(served: Served) -> None:
     team_with_people(served.access)
-    admin = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
-    dev = _Authed(served.client, basic("dev", PASSWORD))
-    guest = _Authed(served.client, basic("guest", PASSWORD))
+    admin = AuthedClient(served.client, basic("admin", ADMIN_PASSWORD))
+    dev = AuthedClient(served.client, basic("dev", PASSWORD))
+    guest = AuthedClient(served.client, basic("guest", PASSWORD))
     assert admin.get("/v2/").status_code == 200
     pushed = push_image(admin, "team/app", "1", seed="admin")
     push_image(dev, "team/app", "2", seed="dev")
@@ -126,11 +104,11 @@ def test_basic_credentials_grant_by_project_role(served: Served) -> None:
     assert error_code(refused) == "UNAUTHORIZED"
     assert refused.headers["www-authenticate"] == 'Basic realm="dockyard"'
     assert "team/app" in refused.json()["errors"][0]["message"]
-    wrong = _Authed(served.client, basic("dev", "Wrong1234"))
+    wrong = AuthedClient(served.client, basic("dev", "Wrong1234"))
     assert wrong.get("/v2/team/app/manifests/1").status_code == 401
     outsider = served.access.users.create("outsider", PASSWORD)
     assert outsider.username == "outsider"
-    other = _Authed(served.client, basic("outsider", PASSWORD))
+    other = AuthedClient(served.client, basic("outsider", PASSWORD))
     assert other.get("/v2/").status_code == 200
     assert other.get("/v2/team/app/manifests/1").status_code == 401  # a private project
     assert admin.get("/v2/_catalog").json() == {"repositories": ["team/app"]}
@@ -140,7 +118,7 @@ def test_basic_credentials_grant_by_project_role(served: Served) -> None:
 def test_anonymous_tokens_pull_public_projects_only(served: Served) -> None:
     admin = team_with_people(served.access, "private")
     served.access.create_project(admin, "pub", public=True)
-    root = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
+    root = AuthedClient(served.client, basic("admin", ADMIN_PASSWORD))
     push_image(root, "pub/app", "1", seed="p")
     push_image(root, "private/app", "1", seed="q")
     token = _token(served, "repository:pub/app:pull,push")
@@ -171,7 +149,7 @@ def test_refresh_tokens_follow_the_account(served: Served) -> None:
     r = served.client.post("/service/token", data=again)
     assert r.status_code == 200 and r.json()["scope"] == "repository:team/app:pull,push"
     token = r.json()["access_token"]
-    push_image(_Authed(served.client, _bearer(token)), "team/app", "1")
+    push_image(AuthedClient(served.client, _bearer(token)), "team/app", "1")
     # the account gone: its refresh token is worth nothing
     served.access.users.delete(served.access.users.by_name("dev").id)
     r = served.client.post("/service/token", data=again)
@@ -189,9 +167,9 @@ def test_robot_pushes_with_its_secret_until_refreshed(served: Served) -> None:
         admin, "ci", level="project", permissions=permissions, duration=-1
     )
     assert robot.name == "robot$team+ci"
-    push_image(_Authed(served.client, basic(robot.name, secret)), "team/app", "1")
+    push_image(AuthedClient(served.client, basic(robot.name, secret)), "team/app", "1")
     token = _token(served, "repository:team/app:pull,push", basic(robot.name, secret))
-    push_image(_Authed(served.client, _bearer(token)), "team/app", "2", seed="t")
+    push_image(AuthedClient(served.client, _bearer(token)), "team/app", "2", seed="t")
     fresh = served.access.refresh_robot_secret(admin, robot.id)
     r = served.client.get(
         "/service/token",
@@ -206,7 +184,7 @@ def test_robot_pushes_with_its_secret_until_refreshed(served: Served) -> None:
 
 def test_quota_refuses_the_push_that_would_exceed_it(served: Served) -> None:
     team_with_people(served.access, storage_limit=4000)
-    dev = _Authed(served.client, basic("dev", PASSWORD))
+    dev = AuthedClient(served.client, basic("dev", PASSWORD))
     first = push_image(dev, "team/app", "1", seed="a")  # ~2.3 KB of layers
     used = served.access.quotas.usage("team")
     assert used == len(first.manifest) + len(first.config) + sum(map(len, first.layers))
@@ -239,14 +217,14 @@ def test_quota_refuses_the_push_that_would_exceed_it(served: Served) -> None:
     assert r.status_code == 403 and "quota" in r.json()["errors"][0]["message"]
     assert served.access.quotas.usage("team") == used
     # deleting gives the bytes back
-    admin = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
+    admin = AuthedClient(served.client, basic("admin", ADMIN_PASSWORD))
     assert admin.request("DELETE", f"/v2/team/app/manifests/{first.digest}").status_code == 202
     assert served.access.quotas.usage("team") == 0
 
 
 def test_push_into_a_missing_project_is_refused_even_for_admin(served: Served) -> None:
     served.access.users.ensure_admin(ADMIN_PASSWORD)
-    admin = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
+    admin = AuthedClient(served.client, basic("admin", ADMIN_PASSWORD))
     location = admin.post("/v2/nowhere/app/blobs/uploads/").headers["location"]
     r = admin.put(location, params={"digest": _sha256(b"abc")}, content=b"abc")
     assert r.status_code == 403 and "project 'nowhere' does not exist" in r.text
@@ -254,7 +232,7 @@ def test_push_into_a_missing_project_is_refused_even_for_admin(served: Served) -
 
 def test_pushes_pulls_and_logins_are_audited(served: Served) -> None:
     team_with_people(served.access, public=True)
-    dev = _Authed(served.client, basic("dev", PASSWORD))
+    dev = AuthedClient(served.client, basic("dev", PASSWORD))
     pushed = push_image(dev, "team/app", "1")
     assert dev.get("/v2/team/app/manifests/1").status_code == 200
     token = _token(served, "repository:team/app:pull")
@@ -328,9 +306,9 @@ def _manifest(config: bytes, layer: bytes) -> bytes:
 
 def test_refused_attempts_are_audited_but_not_the_token_handshake(served: Served) -> None:
     team_with_people(served.access)
-    admin = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
+    admin = AuthedClient(served.client, basic("admin", ADMIN_PASSWORD))
     push_image(admin, "team/app", "1", seed="admin")
-    guest = _Authed(served.client, basic("guest", PASSWORD))
+    guest = AuthedClient(served.client, basic("guest", PASSWORD))
     assert guest.post("/v2/team/app/blobs/uploads/").status_code == 401
     assert guest.request("DELETE", "/v2/team/app/manifests/1").status_code == 401
     # the bare challenge every client meets before asking for a token is no attempt

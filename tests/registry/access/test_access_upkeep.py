@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from _infra.access import Clock, access_database, access_service
@@ -25,7 +24,7 @@ from _infra.projects_registry import (
     team_with_people,
     wait_for,
 )
-from _infra.registry_server import ASGIClient, push_image
+from _infra.registry_server import ASGIClient, AuthedClient, push_image
 from dockyard.registry import Registry, RegistryApp
 from dockyard.registry._maintenance import AuditUpkeep
 from dockyard.registry._projects_mode import open_access
@@ -53,27 +52,6 @@ def served(tmp_path: Path) -> Iterator[Served]:
     for stop in app.on_shutdown:
         stop()
     app.registry.close()
-
-
-class _Authed:
-    """A client sending the same credentials with every request (as push_image needs)."""
-
-    def __init__(self, client: ASGIClient, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def request(self, method: str, url: str, **kw: object) -> httpx.Response:
-        headers = {**self.headers, **dict(kw.pop("headers", None) or {})}  # type: ignore[call-overload]
-        return self.client.request(method, url, headers=headers, **kw)
-
-    def get(self, url: str, **kw: object) -> httpx.Response:
-        return self.request("GET", url, **kw)
-
-    def post(self, url: str, **kw: object) -> httpx.Response:
-        return self.request("POST", url, **kw)
-
-    def put(self, url: str, **kw: object) -> httpx.Response:
-        return self.request("PUT", url, **kw)
 
 
 def _count(access: AccessService) -> int:
@@ -223,7 +201,7 @@ def test_projects_mode_records_logins_at_the_token_service_and_once_for_basic(
 ) -> None:
     team_with_people(served.access)
     before = _logins(served.access, "dev", ok=True)
-    dev = _Authed(served.client, basic("dev", PASSWORD))
+    dev = AuthedClient(served.client, basic("dev", PASSWORD))
     for _ in range(10):
         assert dev.get(f"{API}/projects").status_code == 200
         assert dev.get("/v2/").status_code == 200
@@ -232,7 +210,7 @@ def test_projects_mode_records_logins_at_the_token_service_and_once_for_basic(
     for _ in range(2):  # every token issued is a login, as Harbor records them
         assert dev.get("/service/token", params=params).status_code == 200
     assert _logins(served.access, "dev", ok=True) == before + 3
-    wrong = _Authed(served.client, basic("dev", "Wrong1234"))
+    wrong = AuthedClient(served.client, basic("dev", "Wrong1234"))
     assert wrong.get(f"{API}/projects").status_code == 401
     assert _logins(served.access, "dev", ok=False) == 1
 
@@ -267,8 +245,8 @@ def _used(served: Served, project: str) -> int:
 
 def test_deletes_through_the_api_give_quota_bytes_back(served: Served) -> None:
     team_with_people(served.access, storage_limit=1 << 20)
-    dev = _Authed(served.client, basic("dev", PASSWORD))
-    admin = _Authed(served.client, basic("admin", ADMIN_PASSWORD))
+    dev = AuthedClient(served.client, basic("dev", PASSWORD))
+    admin = AuthedClient(served.client, basic("admin", ADMIN_PASSWORD))
     first = push_image(dev, "team/app", "1", seed="one")
     push_image(dev, "team/app", "2", seed="two")
     push_image(dev, "team/db", "1", seed="three")
