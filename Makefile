@@ -69,17 +69,18 @@ docker-host:
 	else echo "not root on Linux: leaving cgroups and kernel modules as they are"; fi
 
 # Exit status 5 (no tests collected) fails like any other failure.
-# pytest-xdist runs one worker per core (each worker starts its own dockerd); `loadgroup` keeps
-# the Dockerfile corpus (the heaviest tests) on one worker. WORKERS=0 runs the suite in one process.
+# pytest-xdist runs one worker per core (each worker starts its own dockerd); `loadfile` keeps each
+# test module on one worker, so the Dockerfile corpus (the heaviest module) never builds two
+# entries at once. WORKERS=0 runs the suite in one process.
 WORKERS ?= auto
 test: install system-deps docker-host
-	$(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
 # marked `docker` automatically), nothing `slow` (the corpus, long interop runs) and no `fuzz`.
 # `make test` runs everything.
 check: install system-deps docker-host
-	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup -m "not docker and not slow and not fuzz"
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile -m "not docker and not slow and not fuzz"
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.

@@ -69,9 +69,10 @@ HEREDOC = ("17-heredoc-run", "18-heredoc-copy")
 KNOWN: dict[str, str] = {}
 BASE = "debian:bookworm"
 
-#: One xdist worker builds the corpus, entry after entry (each entry already builds with docker
-#: and dockyard at once); the other workers take the rest of the suite meanwhile.
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("corpus")]
+#: `make test` runs with `--dist loadfile`: one xdist worker builds the corpus, entry after
+#: entry (each entry already builds with docker and dockyard at once), while the others take the
+#: rest of the suite.
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def _corpus() -> Path:
