@@ -145,6 +145,23 @@ class Inventory:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def _page(
+        self,
+        q: Select[Any],
+        columns: dict[str, Any],
+        sort: Sorting,
+        default: Sorting,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[Any]]:
+        """How many rows ``q`` matches, and the rows of one page of them, in one read."""
+        with self.db.read() as conn:
+            total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+            if offset >= total:
+                return total, []
+            page = q.order_by(*_order(columns, sort, default)).offset(offset)
+            return total, list(conn.execute(page.limit(limit)).all())
+
     # --- repositories ------------------------------------------------------------------------
 
     def _repository_select(self) -> tuple[Select[Any], dict[str, Any]]:
@@ -196,12 +213,7 @@ class Inventory:
                 return 0, []
             q = q.where(or_(*(name.startswith(p, autoescape=True) for p in query.prefixes)))
         default = (("creation_time", True), ("id", True))
-        with self.db.read() as conn:
-            total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
-            if query.offset >= total:
-                return total, []
-            page = q.order_by(*_order(columns, query.sort, default)).offset(query.offset)
-            rows = conn.execute(page.limit(query.limit)).all()
+        total, rows = self._page(q, columns, query.sort, default, query.offset, query.limit)
         return total, [RepositoryRow(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows]
 
     def project_names(self) -> list[str]:
@@ -295,12 +307,7 @@ class Inventory:
             "id": manifests.c.id,
         }
         default = (("push_time", True), ("id", True))
-        with self.db.read() as conn:
-            total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
-            if query.offset >= total:
-                return total, []
-            page = q.order_by(*_order(columns, query.sort, default)).offset(query.offset)
-            rows = conn.execute(page.limit(query.limit)).all()
+        total, rows = self._page(q, columns, query.sort, default, query.offset, query.limit)
         return total, [self._artifact(r) for r in rows]
 
     def artifact(self, repository: str, digest: str) -> ArtifactRow | None:
@@ -356,12 +363,7 @@ class Inventory:
             q = q.where(tags.c.name.contains(query.name_contains, autoescape=True))
         columns = {"name": tags.c.name, "push_time": tags.c.updated_at}
         default = (("push_time", True), ("name", False))
-        with self.db.read() as conn:
-            total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
-            if query.offset >= total:
-                return total, []
-            page = q.order_by(*_order(columns, query.sort, default)).offset(query.offset)
-            rows = conn.execute(page.limit(query.limit)).all()
+        total, rows = self._page(q, columns, query.sort, default, query.offset, query.limit)
         return total, [TagRow(int(r[0]), int(r[1]), r[2], float(r[3])) for r in rows]
 
     def tag(self, repository: str, name: str) -> TagRow | None:
