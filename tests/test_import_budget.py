@@ -180,8 +180,9 @@ HEAVY = (
 )
 
 #: what the fast paths also leave out: the no-op answers with file reads and one SQLite query
-#: (and no typing), the plain build command line is read without click
-NOT_ON_NOOP = (*HEAVY, "dataclasses", "inspect", "json", "typing")
+#: (and no typing), the plain build command line is read without click; its query goes through
+#: the ``_sqlite3`` driver without the ``sqlite3`` package (and its ``datetime``) around it
+NOT_ON_NOOP = (*HEAVY, "dataclasses", "datetime", "inspect", "json", "sqlite3", "typing")
 
 
 def _imported(args: list[str], cwd: Path, root: Path) -> set[str]:
@@ -244,6 +245,33 @@ def test_changed_file_build_imports_only_the_build_path(built: tuple[Path, Path]
     assert "dockyard.builder.solver._solver" in names  # really a full build, not the no-op
     # the command line is read by click (the no-op path alone is read before it loads)
     assert _over(names, CHANGED_BUILD, tuple(h for h in HEAVY if h != "click")) == []
+
+
+#: what a ``RUN`` without ``--mount`` leaves out: the ``--mount`` types and their preparation,
+#: and ``logging`` (the runtime choice logs only where ``--debug`` set logging up)
+NOT_ON_PLAIN_RUN = (
+    "dockyard.builder.worker._mounts",
+    "dockyard.dockerfile.mounts",
+    "logging",
+)
+
+
+@pytest.mark.privileged
+def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path) -> None:
+    from _infra import make_busybox_rootfs, tar_rootfs
+
+    root = tmp_path / "store"
+    base = tar_rootfs(make_busybox_rootfs(tmp_path / "rootfs"), tmp_path / "base.tar")
+    _imported(["import", str(base), "budget-base:1"], tmp_path, root)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        "FROM budget-base:1\nCOPY a.txt /a.txt\nRUN wc -c /a.txt > /size\n"
+    )
+    (context / "a.txt").write_text("one\n")
+    names = _imported(["build", "-q", "-t", "budget-run:1", "ctx"], tmp_path, root)
+    assert "dockyard.builder.worker._run" in names  # really ran the step
+    assert sorted(n for n in names if n in NOT_ON_PLAIN_RUN) == []
 
 
 #: what a copy between two OCI layouts leaves out: the local store and its SQL metadata, the

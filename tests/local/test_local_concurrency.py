@@ -7,6 +7,8 @@ import multiprocessing
 import time
 from pathlib import Path
 
+import pytest
+
 from _infra.store_workers import ROUNDS, collector, leaking_child, writer
 from dockyard.local import REF_NAME, LocalStore
 from dockyard.oci import parse_manifest_or_index
@@ -14,6 +16,7 @@ from dockyard.oci.manifest import Manifest
 from dockyard.reference import Reference
 
 
+@pytest.mark.slow
 def test_two_writers_and_a_collector(tmp_path: Path) -> None:
     root = tmp_path / "store"
     stop = tmp_path / "stop"

@@ -17,6 +17,11 @@ class Lease:
     Blobs written through the lease (``writer``/``ingest``/``put_bytes``) are added to it before
     they become visible; other digests can be added with :meth:`add`. Any blob written while
     some lease is live is also kept by gc. The expiry is pushed back as blobs are added.
+
+    Lease rows matter only while the process that holds them lives, so they are written
+    without waiting for the disk (atomic, and seen by every other process at once; a power
+    loss may undo them, and it ends the lease's process too): publishing a blob costs the
+    blob's own syncs, not one more of the database.
     """
 
     def __init__(
@@ -36,7 +41,7 @@ class Lease:
 
     def add(self, digest: Digest) -> None:
         """Keep ``digest`` (present or still to come) until the lease ends."""
-        with self._metadata.write():
+        with self._metadata.write(durable=False):
             self._metadata.add_to_lease(self.id, digest)
             if self._metadata.now() > self._expires_at - self._expires_in / 2:
                 self.renew()
@@ -49,7 +54,8 @@ class Lease:
 
     def release(self) -> None:
         if not self.released:
-            self._metadata.release_lease(self.id)
+            with self._metadata.write(durable=False):
+                self._metadata.release_lease(self.id)
             self.released = True
 
     def writer(

@@ -177,7 +177,8 @@ class LocalStore:
     ) -> Iterator[Lease]:
         """Hold a lease for the block: blobs written meanwhile survive a concurrent gc."""
         seconds = expires_in.total_seconds()
-        record = self.metadata.create_lease(seconds, description)
+        with self.metadata.write(durable=False):  # a lease lives with its process (see Lease)
+            record = self.metadata.create_lease(seconds, description)
         lease = Lease(self.metadata, self.content, record, seconds)
         try:
             yield lease

@@ -9,7 +9,23 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["read_only", "transaction", "vacuum"]
+__all__ = ["open_cache", "read_only", "transaction", "vacuum"]
+
+
+def open_cache(path: Path) -> sqlite3.Connection:
+    """A build's connection to cache database ``path`` (shared by its threads; autocommit).
+
+    In WAL mode with ``synchronous=NORMAL`` a commit does not wait for the disk: it is atomic
+    and seen by every other connection at once, and only a power loss may undo the last ones.
+    Both databases are caches (a lost record is a step run again, a lost checksum a file hashed
+    again, and a layer blob is synced before the record naming it is written), so a build does
+    not pay a sync per record.
+    """
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
 
 
 def read_only(path: Path) -> sqlite3.Connection:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockyard.builder.cache._sqlite import read_only, transaction
+from dockyard.builder.cache._sqlite import open_cache, read_only, transaction
 from dockyard.builder.worker._match import matches_or_parent
 from dockyard.builder.worker._sources import match_sources
 from dockyard.digest import Digest
@@ -75,9 +75,7 @@ class ChecksumIndex:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = open_cache(path)
         self._db.execute(_SCHEMA)
         self._db.execute("DROP TABLE IF EXISTS file_hashes")  # the row-per-file layout before
         self._lock = threading.Lock()

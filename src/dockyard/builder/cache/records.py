@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.builder.cache._lock import BuildLock
-from dockyard.builder.cache._sqlite import read_only, transaction
+from dockyard.builder.cache._sqlite import open_cache, read_only, transaction
 from dockyard.digest import Digest
 
 __all__ = ["CACHE_DB", "BuildCache", "CachedLayer", "cache_key", "delete_records", "read_records"]
@@ -92,9 +92,7 @@ class BuildCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._hold = BuildLock.shared(path.parent) if lock else None
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db = open_cache(path)
             self._db.execute(_SCHEMA)
         except BaseException:
             if self._hold is not None:

@@ -119,9 +119,10 @@ def record_image(
     store: LocalStore, image: BuiltImage, tags: list[Reference], parent: Digest | None
 ) -> None:
     """Record the image in the store, name it, and note its base (docker's Parent)."""
-    store.record_image(image.manifest.digest, image.id, image.config.created)
-    if parent is not None:
-        store.set_labels(image.manifest.digest, {PARENT_LABEL: str(parent)})
+    with store.metadata.write():  # the record and its base label: one commit
+        store.record_image(image.manifest.digest, image.id, image.config.created)
+        if parent is not None:
+            store.set_labels(image.manifest.digest, {PARENT_LABEL: str(parent)})
     for ref in tags:
         store.set_tag(ref, image.descriptor)
     image.tags = list(tags)

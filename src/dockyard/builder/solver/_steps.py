@@ -7,7 +7,7 @@ import json
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -115,8 +115,6 @@ class StepExecutor:
         yield stack.enter_context(self.worker.mounted(snapshot))
 
     def _run(self, step: RunStep, work: WorkSnapshot, on_output: Callable[[str], None]) -> None:
-        from dockyard.builder.worker import make_dirs
-        from dockyard.builder.worker._mounts import BindMount, CacheMount, TmpfsMount
         from dockyard.builder.worker._run import RunRequest
 
         s = self.solver
@@ -125,6 +123,8 @@ class StepExecutor:
             for m in step.mounts:
                 mounts.append(self._mount(m, stack))
             if step.inline_files:
+                from dockyard.builder.worker._mounts import BindMount
+
                 pipes = Path(tempfile.mkdtemp(prefix="heredoc-", dir=s.scratch))
                 stack.callback(_rmtree, pipes)
                 for n, (path, data, mode) in enumerate(step.inline_files):
@@ -132,12 +132,8 @@ class StepExecutor:
                     (pipes / name).write_text(data)
                     os.chmod(pipes / name, mode)
                     mounts.append(BindMount(target=path, root=pipes, source=name))
-            for m, made in zip(step.mounts, mounts, strict=False):
-                # BuildKit (as in docker 20.10) leaves mount points of directories in the layer
-                if isinstance(made, CacheMount | TmpfsMount) or (
-                    isinstance(made, BindMount) and _is_dir_source(made)
-                ):
-                    make_dirs(work.root, m.target)
+            if step.mounts:  # RUN --mount's code loads only for a step with mounts
+                _make_mount_points(work.root, step.mounts, mounts)
             network = step.network if step.network in ("host", "none") else s.options.network
             request = RunRequest(
                 args=step.argv,
@@ -285,6 +281,19 @@ class StepExecutor:
                 )
             if local:
                 self.worker.copy(work, s.context.view(), replace(base, sources=local))
+
+
+def _make_mount_points(root: Path, wanted: Sequence[Mount], made: Sequence[RunMount]) -> None:
+    """The directories of RUN --mount targets, which BuildKit (as in docker 20.10) leaves in
+    the layer: cache and tmpfs mounts, and binds of a directory."""
+    from dockyard.builder.worker import make_dirs
+    from dockyard.builder.worker._mounts import BindMount, CacheMount, TmpfsMount
+
+    for m, mount in zip(wanted, made, strict=False):
+        if isinstance(mount, CacheMount | TmpfsMount) or (
+            isinstance(mount, BindMount) and _is_dir_source(mount)
+        ):
+            make_dirs(root, m.target)
 
 
 def _is_dir_source(m: BindMount) -> bool:

@@ -15,13 +15,14 @@ from typing import Any
 
 from dockyard.errors import FailedPrecondition
 
-__all__ = ["mount_overlay", "overlay_supported", "unmount"]
+__all__ = ["mount_overlay", "overlay_supported", "overlay_volatile", "unmount"]
 
 _MNT_DETACH = 2
 #: The kernel copies at most one page of mount options.
 _MAX_OPTIONS = 4000
 _probe_lock = threading.Lock()
 _probed: dict[Path, bool] = {}
+_probed_volatile: dict[Path, bool] = {}
 
 # Renaming a lower directory must copy it (EXDEV → tools fall back to copy + delete), so that the
 # upper directory alone is the complete change set: no redirects, no metadata-only copy-ups.
@@ -35,18 +36,22 @@ def mount_overlay(
     work: Path | None = None,
     *,
     base: Path,
+    volatile: bool = False,
 ) -> None:
     """Mount an overlay at ``target``: ``lowers`` top-down, read-only when ``upper`` is None.
 
+    ``volatile`` (with an upper directory; see :func:`overlay_volatile`): the overlay ignores
+    syncs and its unmount does not sync the upper directory's whole file system.
     Options longer than the kernel's one-page limit (long chains of lower directories) are
     given to mount(8) relative to ``base``, where it runs.
     """
 
+    extra = "," + _OPTIONS + (",volatile" if volatile and upper is not None else "")
     lower = ":".join(str(p) for p in lowers)
     options = f"lowerdir={lower}"
     if upper is not None and work is not None:
         options += f",upperdir={upper},workdir={work}"
-    options += "," + _OPTIONS
+    options += extra
     if len(options) < _MAX_OPTIONS:
         # the common case: one system call, no mount(8) process
         if _libc().mount(b"overlay", os.fsencode(target), b"overlay", 0, os.fsencode(options)) == 0:
@@ -66,7 +71,7 @@ def mount_overlay(
     options = "lowerdir=" + ":".join(rel(p) for p in lowers)
     if upper is not None and work is not None:
         options += f",upperdir={rel(upper)},workdir={rel(work)}"
-    options += "," + _OPTIONS
+    options += extra
     result = subprocess.run(
         ["mount", "-t", "overlay", "overlay", "-o", options, str(target)],
         cwd=base,
@@ -114,33 +119,65 @@ def overlay_supported(base: Path, *, remember: Path | None = None) -> bool:
             ok_known = _recall(remember, facts)
             ok = _probe(base) if ok_known is None else ok_known
             if ok_known is None and remember is not None:
-                _keep(remember, facts, ok)
+                _keep(remember, facts, ok=ok)
         _probed[base] = ok
         return ok
 
 
-def _recall(path: Path | None, facts: str) -> bool | None:
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if isinstance(data, dict) and data.get("facts") == facts and isinstance(data.get("ok"), bool):
-        return bool(data["ok"])
+def overlay_volatile(base: Path, *, remember: Path | None = None) -> bool:
+    """Whether an overlay with an upper directory can be mounted ``volatile`` on ``base``'s file
+    system (Linux 5.10 and later; :func:`overlay_supported` must hold).
+
+    Unmounting a plain overlay syncs the upper directory's whole file system (every file anyone
+    wrote there, not only the snapshot's), so a step's commit would wait for that; a volatile
+    overlay skips it, and what it leaves is trusted only in this boot (see ``_snapshots``).
+    ``remember`` as for :func:`overlay_supported` (the same file).
+    """
+    base = base.resolve()
+    with _probe_lock:
+        if base in _probed_volatile:
+            return _probed_volatile[base]
+        facts = f"{os.uname().release} {os.geteuid()} {os.stat(base).st_dev}"
+        known = _recall(remember, facts, "volatile")
+        ok = _probe(base, volatile=True) if known is None else known
+        if known is None and remember is not None:
+            _keep(remember, facts, volatile=ok)
+        _probed_volatile[base] = ok
+        return ok
+
+
+def _recall(path: Path | None, facts: str, key: str = "ok") -> bool | None:
+    data = _read(path)
+    if data.get("facts") == facts and isinstance(data.get(key), bool):
+        return bool(data[key])
     return None
 
 
-def _keep(path: Path, facts: str, ok: bool) -> None:
+def _read(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _keep(path: Path, facts: str, **answers: bool) -> None:
+    """Remember ``answers`` for ``facts`` (with the other answers kept for the same facts)."""
+    data = _read(path)
+    if data.get("facts") != facts:
+        data = {}
+    data.update(answers, facts=facts)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({"facts": facts, "ok": ok}))
+        tmp.write_text(json.dumps(data))
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
 
 
-def _probe(base: Path) -> bool:
+def _probe(base: Path, *, volatile: bool = False) -> bool:
     base.mkdir(parents=True, exist_ok=True)
     probe = Path(tempfile.mkdtemp(prefix=".overlay-probe-", dir=base))
     try:
@@ -154,10 +191,13 @@ def _probe(base: Path) -> bool:
                 probe / "upper",
                 probe / "work",
                 base=probe,
+                volatile=volatile,
             )
         except FailedPrecondition:
             return False
         try:
+            if volatile:
+                return True
             os.unlink(probe / "merged" / "f")
             st = os.lstat(probe / "upper" / "f")
             return st.st_rdev == 0 and (st.st_mode & 0o170000) == 0o020000

@@ -22,14 +22,17 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.builder.worker._copy import make_dirs
-from dockyard.builder.worker._mounts import RunMount, prepare_mounts
 from dockyard.builder.worker._runtime import OciRuntime, OutputCallback
 from dockyard.builder.worker._scope import clean_path, resolve_in_root
 from dockyard.builder.worker._spec import Mount, NetworkMode, ProcessSpec, runtime_spec
 from dockyard.builder.worker._users import resolve_user
 from dockyard.errors import RunFailed
+
+if TYPE_CHECKING:  # RUN --mount's code loads only for a step with mounts
+    from dockyard.builder.worker._mounts import RunMount
 
 __all__ = ["RunRequest", "run_in_snapshot"]
 
@@ -143,13 +146,16 @@ def run_in_snapshot(
         etc = bundle / "etc"
         etc.mkdir()
         mounts = _etc_files(etc, request.hostname)
-        mounts += prepare_mounts(
-            request.mounts,
-            cache_root=cache_root,
-            secrets=secrets or {},
-            scratch=bundle,
-            stack=stack,
-        )
+        if request.mounts:
+            from dockyard.builder.worker._mounts import prepare_mounts
+
+            mounts += prepare_mounts(
+                request.mounts,
+                cache_root=cache_root,
+                secrets=secrets or {},
+                scratch=bundle,
+                stack=stack,
+            )
         process = ProcessSpec(
             args=request.args,
             env=request.env,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import logging
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +25,8 @@ RUNTIMES = {"crun": "crun", "runc": "runc"}
 
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
-_log = logging.getLogger("dockyard.builder.runtime")
+#: the logger of the runtime choice (``dockyard build --debug`` shows it)
+_LOGGER = "dockyard.builder.runtime"
 
 #: Receives each line of the step's output (stdout and stderr interleaved), newline stripped.
 OutputCallback = Callable[[str], None]
@@ -135,8 +136,14 @@ def _which(name: str) -> str | None:
 
 @functools.cache
 def _say_fallback(reason: str) -> None:
-    """Log (once per process) why the default choice is runc."""
-    _log.debug("using runc for RUN steps: crun cannot run them here: %s", reason)
+    """Log (once per process) why the default choice is runc. Only a process that set up
+    logging (``--debug``, or a program using the library) has a handler for a debug line, and
+    it has loaded ``logging``; a build without one does not load it (~8 ms) to drop the line."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(_LOGGER).debug(
+            "using runc for RUN steps: crun cannot run them here: %s", reason
+        )
 
 
 def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:

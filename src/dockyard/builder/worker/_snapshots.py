@@ -13,10 +13,12 @@ shared by every build in the store. With overlayfs a child is an upper directory
 parent's; without it (not root, or no overlay on this file system) every snapshot is a full copy
 (``cp -a``, reflinked where the file system can) and diffs compare trees.
 
-A snapshot committed from an overlay is on disk once the overlay is unmounted (the unmount
-syncs the file system); one extracted or copied into place is not synced (that would cost a
-file system sync per image root), so it is trusted only in the boot that made it: after a
-crash or a reboot it is discarded and made again from its layers.
+A snapshot is not synced to disk when it is made (that would cost a sync of the whole file
+system per step), so it is trusted only in the boot that made it: after a crash or a reboot it
+is discarded and made again from its layers, which the content store keeps synced. Writable
+snapshots are mounted ``volatile`` where the kernel can (Linux 5.10+), so that unmounting them
+does not sync the file system either; where it cannot, the unmount syncs the upper directory's
+file system, and a snapshot committed from it is kept whatever the boot.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from dockyard.builder.worker._overlay import mount_overlay, overlay_supported, unmount
+from dockyard.builder.worker._overlay import (
+    mount_overlay,
+    overlay_supported,
+    overlay_volatile,
+    unmount,
+)
 from dockyard.errors import FailedPrecondition
 
 if TYPE_CHECKING:  # layer code (and its compressors) loads when a layer is read or written
@@ -100,6 +107,7 @@ class SnapshotManager:
         for d in (self._snapshots, self._work):
             d.mkdir(parents=True, exist_ok=True)
         self._overlay = overlay
+        self._volatile: bool | None = None
         scratch = self._snapshots / SCRATCH / "fs"
         if not scratch.is_dir():
             scratch.mkdir(parents=True, exist_ok=True)
@@ -111,6 +119,15 @@ class SnapshotManager:
         if self._overlay is None:
             self._overlay = overlay_supported(self._work, remember=self.root / "overlay.json")
         return self._overlay
+
+    @property
+    def volatile(self) -> bool:
+        """Whether writable overlays are mounted ``volatile`` (their unmount does not sync)."""
+        if self._volatile is None:
+            self._volatile = self.overlay and overlay_volatile(
+                self._work, remember=self.root / "overlay.json"
+            )
+        return self._volatile
 
     # --- committed snapshots -----------------------------------------------------------------
 
@@ -265,6 +282,7 @@ class WorkSnapshot:
         self.parent = parent
         self._dir = directory
         self._overlay = manager.overlay and len(parent.lowers) < MAX_DEPTH
+        self._volatile = self._overlay and manager.volatile
         self._mounted = False
         if self._overlay:
             for name in ("upper", "work", "merged"):
@@ -276,6 +294,7 @@ class WorkSnapshot:
                 directory / "upper",
                 directory / "work",
                 base=manager.root,
+                volatile=self._volatile,
             )
             self._mounted = True
             self.root = directory / "merged"
@@ -318,10 +337,11 @@ class WorkSnapshot:
             self._unmount()
             os.rename(self._dir / "upper", self._dir / "fs")
             parent = None if self.parent.is_scratch else _dir_name(self.parent.key)
-            # the unmount synced the upper directory's file system
+            # unless volatile, the unmount synced the upper directory's file system
+            synced = not self._volatile
             if parent is None:
-                return self._manager._publish(key, self._dir, "flat", None, synced=True)
-            return self._manager._publish(key, self._dir, "upper", parent, synced=True)
+                return self._manager._publish(key, self._dir, "flat", None, synced=synced)
+            return self._manager._publish(key, self._dir, "upper", parent, synced=synced)
         return self._manager._publish(key, self._dir, "flat", None, synced=False)
 
     def _unmount(self) -> None:
