@@ -1,0 +1,235 @@
+"""run, ps, rm, commit, container prune: containers from local images, without a daemon."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from dockyard.cli._format import emit_rows, human_size
+from dockyard.cli._main import cli, exit_without_teardown, open_store
+from dockyard.errors import DockyardError
+
+#: docker run's status for its own failures (the container's statuses are its own)
+RUN_FAILED = 125
+
+
+@cli.command(
+    "run",
+    context_settings={"allow_interspersed_args": False},
+    short_help="Create and run a new container from an image.",
+)
+@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
+@click.option("-e", "--env", "env", multiple=True, help="Set an environment variable (K=V or K).")
+@click.option(
+    "--env-file",
+    "env_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read environment variables from a file.",
+)
+@click.option("-v", "--volume", "volumes", multiple=True, help="Bind mount HOST:CONTAINER[:ro].")
+@click.option("-w", "--workdir", help="Working directory inside the container.")
+@click.option("-u", "--user", help="User (name|uid[:group|gid]).")
+@click.option("--entrypoint", help="Overwrite the image's ENTRYPOINT (and clear its CMD).")
+@click.option("--network", type=click.Choice(["host", "none"]), default="host", show_default=True)
+@click.option("--platform", help="Platform of the image (only this machine's).")
+@click.option("--name", help="Name of the container.")
+@click.option("--read-only", is_flag=True, help="Mount the root filesystem read-only.")
+@click.option("--tmpfs", multiple=True, help="Mount a tmpfs at PATH[:OPTIONS].")
+@click.option("-h", "--hostname", help="Container host name.")
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run_cmd(
+    ctx: click.Context,
+    remove: bool,
+    interactive: bool,
+    tty: bool,
+    env: tuple[str, ...],
+    env_files: tuple[Path, ...],
+    volumes: tuple[str, ...],
+    workdir: str | None,
+    user: str | None,
+    entrypoint: str | None,
+    network: str,
+    platform: str | None,
+    name: str | None,
+    read_only: bool,
+    tmpfs: tuple[str, ...],
+    hostname: str | None,
+    image: str,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND (else the image's) in a new container from IMAGE, in the foreground.
+
+    Exits with the container's status; 125 when dockyard fails, 126 when the command cannot
+    be executed, 127 when it is not found.
+    """
+    from dockyard.container import (
+        RunOptions,
+        parse_env,
+        parse_volume,
+        read_env_file,
+        run_container,
+    )
+
+    try:
+        entries: list[str] = []
+        for env_file in env_files:
+            entries += read_env_file(env_file)
+        entries += parse_env(env)
+        options = RunOptions(
+            image=image,
+            command=command,
+            entrypoint=entrypoint,
+            env=tuple(entries),
+            volumes=tuple(parse_volume(v) for v in volumes),
+            workdir=workdir,
+            user=user,
+            network="none" if network == "none" else "host",
+            name=name,
+            hostname=hostname,
+            read_only=read_only,
+            tmpfs=tmpfs,
+            tty=tty,
+            interactive=interactive,
+            remove=remove,
+        )
+        status = run_container(open_store(ctx), options, platform=platform)
+    except (DockyardError, OSError) as exc:
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"dockyard: {message}\n")
+        sys.exit(RUN_FAILED)
+    exit_without_teardown()  # the container's record is written: skip freeing every object
+    ctx.exit(status)
+
+
+@cli.command("ps")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all containers.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display container IDs.")
+@click.option("--format", "fmt", help="table, json, or a Go template.")
+@click.pass_context
+def ps_cmd(ctx: click.Context, show_all: bool, quiet: bool, fmt: str | None) -> None:
+    """List containers.
+
+    Running ones only; every container with -a.
+    """
+    from dockyard.container import list_containers
+
+    records = list_containers(open_store(ctx), all=show_all)
+    if quiet:
+        for record in records:
+            click.echo(record.id[:12])
+        return
+    if fmt == "json":
+        for record in records:
+            click.echo(
+                json.dumps(_ps_row(record) | {"ExitCode": record.exit_code}, ensure_ascii=False)
+            )
+        return
+    emit_rows(
+        fmt,
+        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
+        ["ID", "Image", "Command", "RunningFor", "Status", "Names"],
+        [_ps_row(r) for r in records],
+    )
+
+
+def _ago(stamp: str) -> str:
+    """docker's "5 minutes ago" for an RFC 3339 time."""
+    from datetime import UTC, datetime
+
+    try:
+        then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return stamp
+    seconds = int((datetime.now(UTC) - then).total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "Less than a second ago" if seconds < 1 else f"{seconds} seconds ago"
+
+
+def _ps_row(record: object) -> dict[str, object]:
+    from dockyard.container import ContainerRecord
+
+    assert isinstance(record, ContainerRecord)
+    command = record.command
+    shown = json.dumps(command if len(command) <= 20 else command[:19] + "…")
+    if record.is_running():
+        status = "Up"
+    elif record.exit_code is None:
+        status = "Created"
+    else:
+        status = f"Exited ({record.exit_code})"
+    return {
+        "ID": record.id[:12],
+        "Image": record.image,
+        "Command": shown,
+        "CreatedAt": record.created,
+        "RunningFor": _ago(record.created),
+        "Status": status,
+        "State": "running" if record.is_running() else record.status,
+        "Names": record.name,
+    }
+
+
+@cli.command("rm")
+@click.option("-f", "--force", is_flag=True, help="Force the removal of a running container.")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def rm_cmd(ctx: click.Context, force: bool, containers: tuple[str, ...]) -> None:
+    """Remove one or more containers."""
+    from dockyard.container import remove_containers
+
+    failed = False
+    for name, error in remove_containers(open_store(ctx), containers, force=force):
+        if error is None:
+            click.echo(name)
+        else:
+            failed = True
+            click.echo(f"Error response from daemon: {error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command("commit")
+@click.argument("container")
+@click.argument("repository", required=False)
+@click.pass_context
+def commit_cmd(ctx: click.Context, container: str, repository: str | None) -> None:
+    """Create a new image from a container's changes."""
+    from dockyard.container import commit_container
+
+    click.echo(str(commit_container(open_store(ctx), container, repository)))
+
+
+@cli.group("container")
+def container_group() -> None:
+    """Manage containers."""
+
+
+@container_group.command("prune")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+@click.pass_context
+def prune_cmd(ctx: click.Context, force: bool) -> None:
+    """Remove all stopped containers."""
+    from dockyard.container import prune_containers
+
+    if not force and not click.confirm(
+        "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"
+    ):
+        return
+    removed, freed = prune_containers(open_store(ctx))
+    if removed:
+        click.echo("Deleted Containers:")
+        for record in removed:
+            click.echo(record.id)
+        click.echo("")
+    click.echo(f"Total reclaimed space: {human_size(freed)}")

@@ -1,0 +1,42 @@
+"""Containers from images in the local store, daemonless: ``run``, ``ps``, ``rm``, ``commit``,
+``container prune``.
+
+A container's root filesystem is an overlay (its own upper directory over an init layer of
+mount points over the image's cached snapshot); its process runs in the foreground on crun or
+runc, as the builder's RUN steps do. Containers are kept under ``<store>/containers/`` until
+removed (see ``_records``).
+"""
+
+from dockyard.container._commit import commit_container
+from dockyard.container._image import check_platform
+from dockyard.container._manage import list_containers, prune_containers, remove_containers
+from dockyard.container._options import (
+    BindVolume,
+    RunOptions,
+    parse_env,
+    parse_volume,
+    read_env_file,
+)
+from dockyard.container._process import command_line, merge_env
+from dockyard.container._records import ContainerRecord, ContainerStore
+from dockyard.container._run import container_store, remove_container, run_container
+
+__all__ = [
+    "BindVolume",
+    "ContainerRecord",
+    "ContainerStore",
+    "RunOptions",
+    "check_platform",
+    "command_line",
+    "commit_container",
+    "container_store",
+    "list_containers",
+    "merge_env",
+    "parse_env",
+    "parse_volume",
+    "prune_containers",
+    "read_env_file",
+    "remove_container",
+    "remove_containers",
+    "run_container",
+]

@@ -1,0 +1,270 @@
+"""``run``: a container from an image in the local store, in the foreground, on crun or runc.
+
+The root filesystem is an overlay: the container's ``upper`` directory over an init layer (mount
+points) over the image's cached snapshot (the builder's, shared). stdout and stderr are the
+caller's; stdin too with ``-i``; ``-t`` gives the process a pty (the runtime's console).
+SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the container's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from dockyard.builder.worker import BUILD_DIR, SnapshotManager, make_dirs
+from dockyard.container._engine import (
+    OciRuntime,
+    ProcessSpec,
+    find_runtime,
+    mount_overlay,
+    runtime_spec,
+    unmount,
+)
+from dockyard.container._image import check_platform, open_image
+from dockyard.container._mounts import etc_mounts, fill_volumes, init_layer, volume_mounts
+from dockyard.container._options import RunOptions
+from dockyard.container._process import check_executable, command_line, process_for
+from dockyard.container._records import CONTAINERS_DIR, ContainerRecord, ContainerStore, now
+from dockyard.local import LocalStore
+
+__all__ = [
+    "RUNTIME_DIR",
+    "container_store",
+    "kill_container",
+    "remove_container",
+    "run_container",
+]
+
+RUNTIME_DIR = ".runtime"
+_FORWARDED = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+
+
+def container_store(store: LocalStore) -> ContainerStore:
+    return ContainerStore(store.root / CONTAINERS_DIR)
+
+
+def _runtime(containers: ContainerStore) -> OciRuntime:
+    return find_runtime(containers.root / RUNTIME_DIR)
+
+
+def _runtime_argv(runtime: OciRuntime, *args: str) -> list[str]:
+    extra = ["--cgroup-manager=disabled"] if runtime.name == "crun" else []
+    return [runtime.path, "--root", str(runtime.state_root), *extra, *args]
+
+
+def remove_container(store: LocalStore, record: ContainerRecord) -> None:
+    """Delete a stopped container: runtime state, mounts, upper directory, record."""
+    containers = container_store(store)
+    directory = containers.directory(record.id)
+    with contextlib.suppress(OSError):
+        unmount(directory / "merged")
+    with contextlib.suppress(Exception):
+        runtime = _runtime(containers)
+        if (runtime.state_root / record.id).exists():
+            subprocess.run(
+                _runtime_argv(runtime, "delete", "--force", record.id),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                check=False,
+            )
+    containers.remove(record)
+
+
+def kill_container(store: LocalStore, record: ContainerRecord, *, wait: float = 10.0) -> None:
+    """SIGKILL a running container's process; its ``dockyard run`` then records the end."""
+    import time
+
+    runtime = _runtime(container_store(store))
+    subprocess.run(
+        _runtime_argv(runtime, "kill", record.id, "KILL"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
+    deadline = time.monotonic() + wait
+    while record.is_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _hostname(options: RunOptions, container_id: str) -> str:
+    if options.hostname:
+        return options.hostname
+    return socket.gethostname() if options.network == "host" else container_id[:12]
+
+
+def run_container(
+    store: LocalStore,
+    options: RunOptions,
+    *,
+    platform: str | None = None,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """Run the container to its end; returns its exit status (126/127 when its command cannot
+    start, with docker's message on ``stderr``). Errors before the start raise and leave
+    nothing behind."""
+    check_platform(platform)
+    image = open_image(store, options.image)
+    config_data = image.config().data
+    config = dict(config_data.get("config") or {})
+    entrypoint, cmd = command_line(config, options.entrypoint, options.command)
+    runtime = _runtime(container_store(store))
+    snapshots = SnapshotManager(store.root / BUILD_DIR)
+    base = snapshots.from_layers(image.layers())
+    containers = container_store(store)
+    from dockyard.container._process import merge_env
+
+    record = containers.create(
+        ContainerRecord(
+            id="",
+            name=options.name or "",
+            image=options.image,
+            image_id=str(image.config().digest),
+            manifest=str(image.descriptor().digest),
+            entrypoint=entrypoint,
+            cmd=cmd,
+            env=tuple(merge_env(list(config.get("Env") or ()), options.env)),
+            workdir=options.workdir or str(config.get("WorkingDir") or ""),
+            user=options.user if options.user is not None else str(config.get("User") or ""),
+            created=now(),
+            volumes=tuple(f"{v.source}:{v.target}" for v in options.volumes),
+        )
+    )
+    directory = containers.directory(record.id)
+    merged = directory / "merged"
+    mounted = False
+    started = False
+    try:
+        hostname = _hostname(options, record.id)
+        mounts = etc_mounts(directory / "etc", hostname, host_network=options.network == "host")
+        mounts += volume_mounts(
+            directory / "volumes",
+            options.volumes,
+            options.tmpfs,
+            list(config.get("Volumes") or {}),
+        )
+        init_layer(directory / "init", base.lowers, mounts)
+        for name in ("upper", "work", "merged"):
+            (directory / name).mkdir()
+        os.chmod(directory / "upper", os.lstat(base.lowers[0]).st_mode & 0o7777)
+        mount_overlay(
+            merged,
+            [directory / "init", *base.lowers],
+            directory / "upper",
+            directory / "work",
+            base=snapshots.root,
+            volatile=snapshots.volatile,  # no sync of the whole file system at unmount
+        )
+        mounted = True
+        fill_volumes(merged, directory / "volumes", mounts)
+        process = process_for(
+            merged,
+            config,
+            args=(*entrypoint, *cmd),
+            env=options.env,
+            hostname=hostname,
+            workdir=options.workdir,
+            user=options.user,
+            tty=options.tty,
+        )
+        make_dirs(merged, process.cwd)
+        problem = check_executable(merged, process)
+        if problem is not None:
+            stderr.write(f"dockyard: {problem.message}\n")
+            stderr.flush()
+            status = problem.status
+        else:
+            spec = runtime_spec(
+                merged,
+                ProcessSpec(
+                    args=process.args,
+                    env=process.env,
+                    cwd=process.cwd,
+                    user=process.user,
+                    hostname=hostname,
+                    network=options.network,
+                    extra_mounts=tuple(mounts),
+                ),
+            )
+            spec["process"]["terminal"] = options.tty
+            spec["root"]["readonly"] = options.read_only
+            bundle = directory / "bundle"
+            bundle.mkdir()
+            (bundle / "config.json").write_text(json.dumps(spec))
+            record = replace(record, status="running", pid=os.getpid(), started=now())
+            containers.save(record)
+            started = True
+            status = _foreground(runtime, bundle, record.id, options)
+        record = replace(record, status="exited", exit_code=status, finished=now())
+    finally:
+        if mounted:
+            with contextlib.suppress(OSError):
+                unmount(merged)
+        if options.remove or (not started and record.status != "exited"):
+            remove_container(store, record)
+        else:
+            containers.save(replace(record, status="exited", finished=record.finished or now()))
+    return status
+
+
+def _foreground(runtime: OciRuntime, bundle: Path, container_id: str, options: RunOptions) -> int:
+    runtime.state_root.mkdir(parents=True, exist_ok=True)
+    attached = options.tty or options.interactive
+    # Without a terminal the runtime gets its own process group, so that a Ctrl-C reaches the
+    # container once (through us); with one it must stay in the terminal's foreground group.
+    proc = subprocess.Popen(
+        _runtime_argv(runtime, "run", "--bundle", str(bundle), container_id),
+        stdin=None if attached else subprocess.DEVNULL,
+        process_group=None if options.tty else 0,
+    )
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
+    for signum in _FORWARDED:
+        previous[signum] = signal.signal(signum, forward)
+    try:
+        while True:
+            try:
+                status = proc.wait()
+                break
+            except InterruptedError:
+                continue
+    except BaseException:
+        subprocess.run(
+            _runtime_argv(runtime, "kill", container_id, "KILL"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+        proc.wait()
+        raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if (runtime.state_root / container_id).exists():
+            subprocess.run(
+                _runtime_argv(runtime, "delete", "--force", container_id),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                check=False,
+            )
+    return 128 - status if status < 0 else status
