@@ -1,0 +1,142 @@
+"""The GitHub Action (``action.yml``) run step by step as GitHub's runner runs a composite
+action (``tests/_infra/actions_runner.py``): inputs and defaults, ``if:``, ``env:``,
+``$GITHUB_OUTPUT``, the action's outputs — against a real registry process in projects mode,
+with dockyard's own commands doing the work (no Docker daemon)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from _infra import run_dockyard
+from _infra.actions_runner import ActionRun, run_action
+from _infra.ci_pipeline import KEY_PASSWORD, REPO, CiSetup, build_context
+from _infra.projects_registry import ADMIN_PASSWORD
+
+# a real registry process and dockyard subprocesses per step
+pytestmark = pytest.mark.slow
+
+
+def _run(ci: CiSetup, tmp_path: Path, **inputs: str) -> ActionRun:
+    return run_action(
+        REPO,
+        {"install": "false", **inputs},
+        workspace=tmp_path,
+        env=ci.env,
+        scratch=tmp_path / "runner",
+        github={"repository": "team/app", "sha": "0" * 40, "ref_name": "main"},
+    )
+
+
+def _failed(run: ActionRun) -> str:
+    return "\n".join(
+        f"{s.name}: rc={s.returncode}\n{s.stdout}\n{s.stderr}" for s in run.steps if s.returncode
+    )
+
+
+def test_build_push_sign_scan_outputs(ci: CiSetup, tmp_path: Path) -> None:
+    context = build_context(tmp_path, "1.0.0")
+    repository = f"{ci.host}/team/app"
+    run = _run(
+        ci,
+        tmp_path,
+        context=str(context),
+        tags=f"{repository}:1.0.0\n{repository}:staging",
+        push="true",
+        **{"build-args": "VERSION=1.0.0", "labels": "org.example.team=platform"},
+        registry=ci.host,
+        username="admin",
+        password=ADMIN_PASSWORD,
+        **{"sign-key": str(ci.keys / "cosign.key"), "sign-key-password": KEY_PASSWORD},
+        scan="true",
+        **{"sarif-file": str(tmp_path / "scan.sarif")},
+    )
+    assert not _failed(run), _failed(run)
+    ran = [s.name for s in run.steps if not s.skipped]
+    assert ran == ["Log in", "Build", "Push", "Sign", "Scan"]
+
+    digest = run.outputs["digest"]
+    assert digest.startswith("sha256:")
+    assert run.outputs["image"] == f"{repository}@{digest}"
+    # both tags point at the pushed digest, as the registry itself says
+    for tag in ("1.0.0", "staging"):
+        artifact = ci.api(f"/projects/team/repositories/app/artifacts/{tag}")
+        assert artifact.status_code == 200, artifact.text
+        assert artifact.json()["digest"] == digest
+    metadata = json.loads(run.outputs["metadata"])
+    assert metadata["containerimage.digest"] == digest
+    assert metadata["image.name"] == f"{repository}:1.0.0,{repository}:staging"
+
+    # the image ID is the local image's config digest, with the build-arg and label applied
+    inspected = json.loads(
+        run_dockyard("image", "inspect", f"{repository}:1.0.0", root=ci.store).stdout
+    )[0]
+    assert inspected["Id"] == run.outputs["imageid"]
+    labels = inspected["Config"]["Labels"]
+    assert labels["org.opencontainers.image.version"] == "1.0.0"
+    assert labels["org.example.team"] == "platform"
+
+    # the signature verifies with the public key, on the pushed digest
+    verified = run_dockyard(
+        "verify",
+        "--key",
+        ci.keys / "cosign.pub",
+        run.outputs["image"],
+        root=ci.store,
+        env=ci.env,
+    )
+    payloads = json.loads(verified.stdout)
+    assert payloads[0]["critical"]["image"]["docker-manifest-digest"] == digest
+
+    # SARIF ready for code scanning, with the old urllib3's advisories as results
+    sarif = json.loads(Path(run.outputs["sarif"]).read_text())
+    assert sarif["version"] == "2.1.0"
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert "PYSEC-2019-132" in rules
+
+
+def test_skipped_steps_and_no_push(ci: CiSetup, tmp_path: Path) -> None:
+    """push: false builds only; sign and scan need their inputs; outputs of skipped steps
+    are empty, as GitHub gives them."""
+    context = build_context(tmp_path, "2.0.0")
+    run = _run(ci, tmp_path, context=str(context), tags=f"{ci.host}/team/app:local")
+    assert not _failed(run), _failed(run)
+    assert [s.name for s in run.steps if not s.skipped] == ["Build"]
+    assert run.outputs["imageid"].startswith("sha256:")
+    assert run.outputs["digest"] == ""
+    missing = ci.api("/projects/team/repositories/app/artifacts/local")
+    assert missing.status_code == 404
+
+
+def test_wrong_password_stops_before_the_build(ci: CiSetup, tmp_path: Path) -> None:
+    context = build_context(tmp_path, "3.0.0")
+    run = _run(
+        ci,
+        tmp_path,
+        context=str(context),
+        tags=f"{ci.host}/team/app:3.0.0",
+        push="true",
+        registry=ci.host,
+        username="admin",
+        password="not-the-password",
+    )
+    login = run.step("Log in")
+    assert login.returncode != 0
+    assert "refused user 'admin'" in login.stderr
+    assert [s.name for s in run.steps] == ["Install dockyard", "Log in"]
+    assert ci.api("/projects/team/repositories/app/artifacts/3.0.0").status_code == 404
+
+
+def test_push_without_tags_says_what_to_set(ci: CiSetup, tmp_path: Path) -> None:
+    context = build_context(tmp_path, "4.0.0")
+    run = _run(ci, tmp_path, context=str(context), push="true")
+    push = run.step("Push")
+    assert push.returncode != 0
+    assert "set the tags input" in push.stderr
+
+
+def test_undeclared_input_is_refused(ci: CiSetup, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does not declare"):
+        _run(ci, tmp_path, tag="x")  # build-push-action's input is `tags`
