@@ -8,7 +8,7 @@ APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry 
 # Only for benchmarks/: public timing and load tools.
 BENCH_PACKAGES := hyperfine wrk hey
 
-.PHONY: install install-runtime test check lint format serve bench-deps system-deps docker-host clean
+.PHONY: install install-runtime js-deps test check lint format serve bench-deps system-deps docker-host clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,13 @@ install-runtime: $(VENV)/.runtime-synced
 
 # dockyard and everything the tests and linters use
 install: $(VENV)/.dev-synced
+
+# JavaScript the console's browser tests inject (axe-core), pinned by package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+js-deps: node_modules/.package-lock.json
 
 # Debian packages the interop tests use (real docker, skopeo, umoci, runtimes). Root on Debian only.
 # policy-rc.d keeps the packages from starting system services: the tests run their own dockerd.
@@ -73,13 +80,14 @@ docker-host:
 # test module on one worker, so the Dockerfile corpus (the heaviest module) never builds two
 # entries at once. WORKERS=0 runs the suite in one process.
 WORKERS ?= auto
-test: install system-deps docker-host
+test: install system-deps docker-host js-deps
 	$(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
-# marked `docker` automatically), nothing `slow` (the corpus, long interop runs) and no `fuzz`.
-# `make test` runs everything.
-check: install system-deps docker-host
+# marked `docker` automatically), nothing `slow` (the corpus, long interop runs, and any test
+# over ~3 s on a quiet machine because it drives a real process or client) and no `fuzz`.
+# Budget: a minute or two on 2 cores. `make test` runs everything.
+check: install system-deps docker-host js-deps
 	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile -m "not docker and not slow and not fuzz"
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,

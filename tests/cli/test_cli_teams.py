@@ -267,6 +267,7 @@ def test_projects_create_ls_inspect_quota_rm(team: Team) -> None:
 
 
 @needs_team_api
+@pytest.mark.slow
 def test_users_members_and_roles(team: Team, tmp_path: Path) -> None:
     team.run("project", "create", "crew")
     user = team.run("user", "create", "bob", "--email", "bob@example.com", "--password-stdin",

@@ -15,9 +15,10 @@ from _infra.cli_contract import assert_help, assert_usage_error, import_image
 from _infra.registry_server import RegistryProcess, start_registry
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryProcess]:
-    with start_registry(tmp_path / "registry", "--delete") as server:
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
+    """One registry process for the module: each test pushes (or re-pushes) what it reads."""
+    with start_registry(tmp_path_factory.mktemp("registry"), "--delete") as server:
         yield server
 
 

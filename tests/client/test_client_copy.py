@@ -66,6 +66,7 @@ def test_multiarch_index_copied_with_all_keeps_its_digest(
     assert pushed.stdout.strip() == single.stdout.strip()
 
 
+@pytest.mark.slow
 def test_oci_to_docker_archive_to_registry_to_oci_preserves_digest(
     registry: RunningRegistry, dockyard_root: Path, tmp_path: Path
 ) -> None:

@@ -94,6 +94,7 @@ def test_credentials_are_docker_compatible(
     assert store.get(auth_registry.host) == Credentials(USER, PASSWORD)
 
 
+@pytest.mark.slow
 def test_credential_helper_protocol(
     auth_registry: RunningRegistry,
     dockyard_root: Path,

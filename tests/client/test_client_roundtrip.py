@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from _infra import (
     MULTILAYER_REF,
     BuiltImage,
@@ -122,6 +124,7 @@ def test_login_with_wrong_password_fails(
     assert not (docker_config / "config.json").exists()
 
 
+@pytest.mark.slow
 def test_push_pull_plain_registry_and_commands(
     registry: RunningRegistry, dockyard_root: Path, docker_config: Path, tmp_path: Path
 ) -> None:

@@ -13,6 +13,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, RunningRegistry, run_dockyard
 from _infra.client_helpers import PASSWORD, USER, make_image
 from _infra.token_server import TokenServer
@@ -52,6 +54,7 @@ def test_docker_itself_works_with_the_token_server(
     dockerd.run("rmi", ref, locked)
 
 
+@pytest.mark.slow
 def test_dockyard_login_push_pull_copy_with_mount(
     token_auth: TokenAuth, dockyard_root: Path, docker_config: Path, tmp_path: Path
 ) -> None:
@@ -112,6 +115,7 @@ def test_push_to_a_repository_the_user_may_only_pull_is_denied_by_name(
     assert "dockyard login" not in out.stderr.split("denied", 1)[1].split("\n")[0]
 
 
+@pytest.mark.slow
 def test_anonymous_pull_where_the_token_server_allows_it(
     token_auth: TokenAuth, dockyard_root: Path, docker_config: Path
 ) -> None:
@@ -135,6 +139,7 @@ def test_anonymous_pull_where_the_token_server_allows_it(
     assert private.returncode == 1 and f"dockyard login {host}" in private.stderr
 
 
+@pytest.mark.slow
 def test_token_refresh_after_expiry_and_after_the_registry_refuses_it(
     token_auth: TokenAuth, dockyard_root: Path, docker_config: Path
 ) -> None:

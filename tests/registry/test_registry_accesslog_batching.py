@@ -87,6 +87,7 @@ def test_bad_interval() -> None:
         AccessLog(io.StringIO(), flush_interval=0)
 
 
+@pytest.mark.slow
 def test_server_writes_every_line_by_shutdown(tmp_path: Path) -> None:
     with start_registry(tmp_path / "data") as server:
         with httpx.Client(base_url=server.url) as client:

@@ -180,13 +180,13 @@ def test_env_auth_replaces_a_file_provider_and_sorts_before_its_params(tmp_path:
 
 
 def test_unknown_keys_are_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    text = GUIDE_YAML + "notifications:\n  endpoints: []\nhttpp:\n  addr: x\n"
+    text = GUIDE_YAML + "reporting:\n  bugsnag: {}\nhttpp:\n  addr: x\n"
     text = text.replace("  addr: 0.0.0.0:5000\n", "  addr: 0.0.0.0:5000\n  adr: typo\n")
     with caplog.at_level(logging.WARNING, logger="dockyard.registry.config"):
         config = from_yaml(write(tmp_path, text))
     assert any("'httpp'" in w and "unknown" in w for w in config.warnings)
     assert any("'http.adr'" in w for w in config.warnings)
-    assert any("'notifications'" in w and "not used" in w for w in config.warnings)
+    assert any("'reporting'" in w and "not used" in w for w in config.warnings)
     assert len(config.warnings) == 3
     assert "'http.adr'" in caplog.text
 

@@ -29,7 +29,10 @@ from dockyard.registry.config import SCHEMA, load
 from dockyard.registry.scanning._config import _KEYS as scanning_keys
 
 #: The sections that guard security: a key under one of these paths must never be ignored.
-STRICT_PREFIXES = ("auth", "policies", "scanning", "limits", "http.tls")
+#: ``notifications`` too: a misspelt endpoint key would lose events without a word.
+#: ``storage.maintenance.gc`` too: a misspelt knob would collect with the default window.
+STRICT_PREFIXES = ("auth", "policies", "scanning", "limits", "http.tls", "notifications",
+                   "storage.maintenance.gc")  # fmt: skip
 
 #: Stands for "the first element of a list" in a schema path.
 ITEM = 0
@@ -319,6 +322,7 @@ def test_serve_checks_policy_keys_and_htpasswd_before_binding(tmp_path: Path, wo
     assert "no-such-htpasswd" in line and "auth.htpasswd.path" in line
 
 
+@pytest.mark.slow
 def test_errors_reach_the_cli_as_one_line(tmp_path: Path) -> None:
     """``registry gc`` reads the same config: the same error, the same category exit code."""
     config = write_config(tmp_path, {"auth": {"htpassword": {"realm": "r", "path": "/p"}}})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from _infra.registry_server import free_port, start_registry
@@ -24,6 +25,7 @@ def _auth_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_metrics_on_the_debug_address_not_on_the_api_port(tmp_path: Path) -> None:
     debug = f"127.0.0.1:{free_port()}"
     env = {**_auth_env(tmp_path), "REGISTRY_HTTP_DEBUG_ADDR": debug}
@@ -50,6 +52,7 @@ def test_metrics_on_the_debug_address_not_on_the_api_port(tmp_path: Path) -> Non
         assert httpx.get(f"http://{debug}/v2/").status_code == 404  # no API there
 
 
+@pytest.mark.slow
 def test_with_auth_and_no_debug_address_metrics_are_not_served(tmp_path: Path) -> None:
     with start_registry(tmp_path / "data", env=_auth_env(tmp_path)) as server:
         for auth in (None, ("alice", "s3cret")):

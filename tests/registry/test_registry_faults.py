@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from _infra.registry_server import OCI_MANIFEST, make_manifest, sha256, start_registry
 
@@ -41,6 +42,7 @@ def _location(response: httpx.Response, host: str) -> str:
     return location if location.startswith("http") else f"http://{host}{location}"
 
 
+@pytest.mark.slow
 def test_kill_9_during_chunked_upload_then_resume(tmp_path: Path) -> None:
     root = tmp_path / "data"
     blob = os.urandom(5 << 20)
@@ -101,6 +103,7 @@ def test_kill_9_during_chunked_upload_then_resume(tmp_path: Path) -> None:
         assert got.status_code == 200 and got.content == blob
 
 
+@pytest.mark.slow
 def test_kill_9_during_monolithic_put_then_restart_the_upload(tmp_path: Path) -> None:
     """A blob whose upload died mid-body is never served; a new upload of it succeeds, and a
     manifest can only be pushed once it has."""

@@ -6,6 +6,8 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from _infra import run_dockyard
 from _infra.registry_server import (
     OCI_INDEX,
@@ -176,6 +178,7 @@ def test_pushes_racing_gc_lose_nothing(tmp_path: Path) -> None:
     registry.close()
 
 
+@pytest.mark.slow
 def test_gc_command(tmp_path: Path) -> None:
     root = tmp_path / "data"
     registry = Registry.open(root)

@@ -59,13 +59,18 @@ def test_gc_loop_while_skopeo_pushes_loses_nothing(tmp_path: Path) -> None:
         reports: list[dict[str, object]] = []
 
         def collector() -> None:
+            rounds = 0
             while not stop.is_set():
+                # every other run deletes with several threads; the window is 10 s (in hours)
+                workers = "4" if rounds % 2 else "1"
+                rounds += 1
                 out = subprocess.run(
-                    [*GC, str(root), "--grace", "10", "--delete-untagged", "--format", "json"],
+                    [*GC, str(root), "--time-window", str(10 / 3600), "--workers", workers,
+                     "--delete-untagged", "--format", "json"],
                     capture_output=True,
                     text=True,
                     timeout=120,
-                )
+                )  # fmt: skip
                 assert out.returncode == 0, out.stderr
                 reports.append(json.loads(out.stdout))
 

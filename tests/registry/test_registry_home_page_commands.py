@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 
 import httpx
+import pytest
 
 from _infra import run_command, run_dockyard
 from _infra.registry_server import RegistryProcess
@@ -32,6 +33,7 @@ def _layout_image(root: Path, context: Path, layout: Path) -> None:
     run_dockyard("copy", "homepage/hello:1", f"oci:{layout}:latest", root=root)
 
 
+@pytest.mark.slow
 def test_suggested_skopeo_commands_work_over_plain_http(
     registry_server: RegistryProcess, tmp_path: Path
 ) -> None:

@@ -3,10 +3,21 @@ that has the blob (and that the caller may read); anything else is a normal uplo
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Iterator
 
-from _infra.registry_server import RegistryProcess, push_blob, sha256
+import httpx
+import pytest
+
+from _infra.registry_server import RegistryProcess, push_blob, sha256, start_registry
 from dockyard.registry import can_read
+
+
+@pytest.fixture(scope="module")
+def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
+    """One server process for the module: each test pushes its own blobs (distinct bytes) and
+    mounts into repositories no other test links anything into."""
+    with start_registry(tmp_path_factory.mktemp("served")) as server:
+        yield server
 
 
 def _mount(server: RegistryProcess, target: str, digest: str, **params: str) -> httpx.Response:

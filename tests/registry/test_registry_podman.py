@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from _infra import Podman, run_command, run_dockyard
 from _infra.oci_layout import gzip_tar, oci_layout
@@ -24,6 +25,7 @@ def _remote_digest(url: str, name: str, tag: str, **kw: object) -> str:
     return str(r.headers["docker-content-digest"])
 
 
+@pytest.mark.slow
 def test_podman_push_pull(podman: Podman, tmp_path: Path) -> None:
     layers = [gzip_tar(f"f{i}", os.urandom(50_000)) for i in range(3)]
     oci_layout(tmp_path / "src", layers)
@@ -54,6 +56,7 @@ def test_podman_push_pull(podman: Podman, tmp_path: Path) -> None:
             assert "sha256:" + hashlib.sha256(blob).hexdigest() == layer["digest"]
 
 
+@pytest.mark.slow
 def test_podman_with_htpasswd(podman: Podman, tmp_path: Path) -> None:
     htpasswd = tmp_path / "htpasswd"
     run_dockyard("htpasswd", "-Bbc", htpasswd, "alice", "s3cret", root=tmp_path / "store")
@@ -87,6 +90,7 @@ def test_podman_with_htpasswd(podman: Podman, tmp_path: Path) -> None:
         assert r.json()["tags"] == ["1"]
 
 
+@pytest.mark.slow
 def test_podman_pulls_each_platform_of_an_index(podman: Podman, tmp_path: Path) -> None:
     for arch in ("amd64", "arm64"):
         oci_layout(tmp_path / arch, [gzip_tar(arch, arch.encode() * 1000)], arch=arch)

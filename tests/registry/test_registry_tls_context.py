@@ -90,6 +90,7 @@ def test_errors_name_the_file_and_the_problem(tmp_path: Path, pair: tuple[Path, 
         check_tls_files(cert, encrypted)
 
 
+@pytest.mark.slow
 def test_tls_from_registry2s_variables(tmp_path: Path) -> None:
     """REGISTRY_HTTP_TLS_CERTIFICATE/_KEY: the server speaks HTTPS with that pair, and a bad
     pair stops it at startup with a message naming the file."""

@@ -181,6 +181,7 @@ def client_context(cert: Path, maximum: ssl.TLSVersion | None = None) -> ssl.SSL
     return context
 
 
+@pytest.mark.slow
 def test_minimum_tls13_refuses_a_tls12_client(
     tmp_path: Path, server_pair: tuple[Path, Path]
 ) -> None:
@@ -190,6 +191,7 @@ def test_minimum_tls13_refuses_a_tls12_client(
             handshake(served.port, client_context(served.cert, ssl.TLSVersion.TLSv1_2))
 
 
+@pytest.mark.slow
 def test_every_client_ca_is_trusted(tmp_path: Path, server_pair: tuple[Path, Path]) -> None:
     first, second, unknown = (make_ca(tmp_path, n) for n in ("ca1", "ca2", "ca3"))
     clientcas = f"clientcas: [{first.cert_path}, {second.cert_path}]"
@@ -214,6 +216,7 @@ def answered(port: int, context: ssl.SSLContext) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_configured_cipher_suites_are_negotiated(
     tmp_path: Path, server_pair: tuple[Path, Path]
 ) -> None:
@@ -229,6 +232,7 @@ def test_configured_cipher_suites_are_negotiated(
         assert handshake(served.port, client_context(served.cert))[0] == "TLSv1.3"
 
 
+@pytest.mark.slow
 def test_an_unknown_cipher_suite_stops_startup(
     tmp_path: Path, server_pair: tuple[Path, Path]
 ) -> None:
@@ -248,6 +252,7 @@ def test_an_unknown_cipher_suite_stops_startup(
     assert "unknown TLS cipher suite TLS_FANCY_WITH_NOTHING" in failed.stderr, failed.stderr
 
 
+@pytest.mark.slow
 def test_plain_http_to_the_tls_port_gets_gos_400(
     tmp_path: Path, server_pair: tuple[Path, Path]
 ) -> None:
@@ -262,6 +267,7 @@ def test_plain_http_to_the_tls_port_gets_gos_400(
         assert handshake(served.port, client_context(served.cert))[0] == "TLSv1.3"
 
 
+@pytest.mark.slow
 def test_a_directory_as_certificate_says_so(tmp_path: Path, server_pair: tuple[Path, Path]) -> None:
     _, key = server_pair
     directory = tmp_path / "certs"

@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 import httpx
+import pytest
 
 from _infra.registry_server import start_registry
 
@@ -20,6 +21,7 @@ def _start(client: httpx.Client) -> str:
     return r.headers["location"]
 
 
+@pytest.mark.slow
 def test_a_blob_over_the_limit_is_refused_and_the_session_keeps_its_bytes(
     tmp_path: Path,
 ) -> None:

@@ -7,12 +7,21 @@ from __future__ import annotations
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from _infra.registry_server import RegistryProcess, sha256, start_registry
+
+
+@pytest.fixture(scope="module")
+def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
+    """One server process for the module's client-side cuts: each test opens its own upload."""
+    with start_registry(tmp_path_factory.mktemp("served")) as server:
+        yield server
+
 
 #: Declared size of the PATCH that never finishes, and how much of it is sent.
 DECLARED = 64 << 20

@@ -203,6 +203,7 @@ SAMPLES = {
 }
 
 
+@pytest.mark.slow
 def test_classifiers_agree_with_syft(tmp_path: Path) -> None:
     rootfs = tmp_path / "rootfs"
     for path, content in SAMPLES.items():

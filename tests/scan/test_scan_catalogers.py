@@ -11,6 +11,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from dockyard.scan import catalog_source, open_source
 
 SYFT = Path(sys.executable).parent / "syft"
@@ -110,6 +112,7 @@ def test_apk_npm_gem_java_cargo_rpm(tmp_path: Path) -> None:
     assert bash.version == "5.1.8-6.el9" and bash.licenses == ["GPLv3+"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_go_binary_modules_match_syft(tmp_path: Path) -> None:
     """The syft executable is a real Go binary: both tools must read the same modules from it."""
     root = tmp_path / "bin"

@@ -65,6 +65,7 @@ def test_scan_without_data_says_how_to_get_it(tmp_path: Path) -> None:
     ), out.stderr
 
 
+@pytest.mark.slow
 def test_db_update_imports_every_feed(feeds: FeedServer, tmp_path: Path, vulndb: Path) -> None:
     root = tmp_path / "store"
     out = _update(root, feeds, "--format", "json")

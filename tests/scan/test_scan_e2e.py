@@ -103,6 +103,7 @@ def test_scan_needs_a_database(tmp_path: Path, python_image: TestImage) -> None:
     assert "dockyard db import" in out.stderr
 
 
+@pytest.mark.slow
 def test_python_image_findings(db_root: Path, tmp_path: Path) -> None:
     rootfs = tmp_path / "rootfs"
     shutil.copytree(python_site_packages(), rootfs / SITE)

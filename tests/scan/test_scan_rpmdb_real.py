@@ -160,6 +160,7 @@ def _dockyard_rpms(root: Path, store: Path) -> set[Triple]:
     return {(p["name"], p["version"], p["arch"]) for p in doc["packages"] if p["type"] == "rpm"}
 
 
+@pytest.mark.slow
 def test_sqlite_rpmdb_equals_rpm_qa(rpm_trees: Path, tmp_path: Path) -> None:
     truth = _rpm_qa(rpm_trees / "sqlite", "sqlite")
     assert len(truth) == 31
@@ -169,6 +170,7 @@ def test_sqlite_rpmdb_equals_rpm_qa(rpm_trees: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("variant", sorted(BDB_VARIANTS))
+@pytest.mark.slow
 def test_berkeley_db_packages_equals_rpm_qa(rpm_trees: Path, tmp_path: Path, variant: str) -> None:
     root = rpm_trees / variant
     truth = _rpm_qa(root, "bdb_ro")
@@ -182,6 +184,7 @@ def test_berkeley_db_packages_equals_rpm_qa(rpm_trees: Path, tmp_path: Path, var
     assert _dockyard_rpms(root, tmp_path) == truth
 
 
+@pytest.mark.slow
 def test_syft_reads_the_same_rpmdbs(rpm_trees: Path) -> None:
     """One syft run over every tree; each package is attributed by its database's path."""
     proc = subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from _scanenv import TestImage
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -14,6 +15,7 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from _infra import run_dockyard
 
 
+@pytest.mark.slow
 def test_spdx_json_validates(debian_image: TestImage, tmp_path: Path) -> None:
     out = tmp_path / "sbom.spdx.json"
     run_dockyard(
@@ -32,6 +34,7 @@ def test_spdx_json_validates(debian_image: TestImage, tmp_path: Path) -> None:
     assert "GPL-3.0-or-later" in bash["licenseDeclared"]
 
 
+@pytest.mark.slow
 def test_cyclonedx_json_validates(
     python_image: TestImage, debian_image: TestImage, tmp_path: Path
 ) -> None:

@@ -184,6 +184,7 @@ def _sig_layers(root: Path, image: str) -> list[tuple[bytes, bytes]]:
     return out
 
 
+@pytest.mark.slow
 def test_imported_ed25519_key_signs_images_like_cosign(
     cosign_vectors: Path, layout_image: Any, tmp_path: Path
 ) -> None:

@@ -202,6 +202,7 @@ def test_attestations(layout_image: Any) -> None:
     assert layer["annotations"]["predicateType"] == "https://slsa.dev/provenance/v0.2"
 
 
+@pytest.mark.slow
 def test_cli_sign_verify_roundtrip(layout_image: Any, tmp_path: Path) -> None:
     root = tmp_path / "store"
     prefix = tmp_path / "cosign"
@@ -240,6 +241,7 @@ def test_cli_verify_unsigned_image_exits_1(layout_image: Any, tmp_path: Path) ->
     assert f"Error: no signatures found for {layout_image.manifest.digest}" in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_attest_and_verify_attestation(layout_image: Any, tmp_path: Path) -> None:
     root = tmp_path / "store"
     prefix = tmp_path / "cosign"

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from _infra import ROOT_ENV, dockyard_executable, run_dockyard
 from dockyard.sign import load_private_key
 
@@ -45,6 +47,7 @@ def test_generate_key_pair_without_terminal_says_set_cosign_password(tmp_path: P
     assert not (tmp_path / "k.key").exists() and not (tmp_path / "k.pub").exists()
 
 
+@pytest.mark.slow
 def test_sign_with_encrypted_key_without_terminal_says_set_cosign_password(
     tmp_path: Path, layout_image: Any
 ) -> None:

@@ -55,6 +55,7 @@ def test_policy_config_picks_the_most_specific_rule(tmp_path: Path) -> None:
     assert policy.rule_for("dev/app") is None
 
 
+@pytest.mark.slow
 def test_unsigned_and_untrusted_pulls_are_denied(
     dockyard_registry: Any, served: Registry, make_layout_image: Any, tmp_path: Path
 ) -> None:
@@ -99,6 +100,7 @@ def test_unsigned_and_untrusted_pulls_are_denied(
     check_pull(policy, served, "open/app", open_, served.manifest("open/app", open_))  # no rule
 
 
+@pytest.mark.slow
 def test_signed_index_lets_its_children_through(
     dockyard_registry: Any, served: Registry, make_layout_image: Any, tmp_path: Path
 ) -> None:

@@ -43,6 +43,7 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
     return prefix.with_suffix(".key"), prefix.with_suffix(".pub")
 
 
+@pytest.mark.slow
 def test_sign_and_verify_in_distribution_registry(
     docker_registry: Any,
     layout_image: Any,
@@ -133,6 +134,7 @@ def test_tampered_annotation_in_registry_fails(
     assert "signature does not verify" in bad.stderr
 
 
+@pytest.mark.slow
 def test_referrers_fall_back_to_the_tag_schema_on_distribution(
     docker_registry: Any, layout_image: Any, keys: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -156,6 +158,7 @@ def test_referrers_fall_back_to_the_tag_schema_on_distribution(
     assert len(json.loads(out.stdout)) == 1
 
 
+@pytest.mark.slow
 def test_referrers_api_on_dockyard_registry(
     dockyard_registry: Any, layout_image: Any, keys: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -125,32 +125,66 @@ def _where_the_registry_is(command: Callable[..., Any]) -> Callable[..., Any]:
 @_where_the_registry_is
 @click.option("-d", "--dry-run", is_flag=True, help="Only say what would be deleted.")
 @click.option(
-    "-m", "--delete-untagged", is_flag=True, help="Also delete manifests no tag points at."
+    "-m",
+    "--delete-untagged",
+    is_flag=True,
+    default=None,
+    help="Also delete manifests no tag points at (default: storage.maintenance.gc).",
+)
+@click.option(
+    "--time-window",
+    type=click.FloatRange(min=0),
+    help="Keep anything pushed or linked within this many hours (default: "
+    "storage.maintenance.gc.timewindow, else 1).",
 )
 @click.option(
     "--grace",
     type=click.FloatRange(min=0),
-    default=3600.0,
-    show_default=True,
-    help="Keep anything pushed within this many seconds.",
+    help="The time window in seconds (instead of --time-window).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 10),
+    help="Threads deleting files, 1 to 10 (default: storage.maintenance.gc.workers, else 1).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
 def gc_cmd(
+    ctx: click.Context,
     config_file: Path | None,
     data_root: Path | None,
     dry_run: bool,
-    delete_untagged: bool,
-    grace: float,
+    delete_untagged: bool | None,
+    time_window: float | None,
+    grace: float | None,
+    workers: int | None,
     fmt: str,
 ) -> None:
-    """Delete blobs nothing refers to, while the registry keeps serving."""
+    """Delete blobs nothing refers to, while the registry keeps serving.
+
+    The JSON report lists every manifest, blob and unrecorded file deleted (or, with
+    --dry-run, that would be), the bytes freed and the seconds taken.
+    """
+    if time_window is not None and grace is not None:
+        click.UsageError("give --time-window (hours) or --grace (seconds), not both", ctx).show()
+        ctx.exit(2)
     from dockyard.registry import Registry, collect_garbage
 
     config = _config(config_file, data_root, {})
+    storage = config.storage
+    window = storage.gc_time_window
+    if time_window is not None:
+        window = time_window * 3600
+    elif grace is not None:
+        window = grace
     registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
     try:
         report = collect_garbage(
-            registry, dry_run=dry_run, delete_untagged=delete_untagged, grace=grace
+            registry,
+            dry_run=dry_run,
+            delete_untagged=storage.gc_delete_untagged if delete_untagged is None else True,
+            grace=window,
+            workers=workers or storage.gc_workers,
         )
     finally:
         registry.close()
@@ -162,10 +196,14 @@ def gc_cmd(
     verb = "would delete" if dry_run else "deleted"
     for repository, digest in report.manifests:
         click.echo(f"{verb} manifest {repository}@{digest}")
+    for repository, digest, reason in report.kept:
+        click.echo(f"kept manifest {repository}@{digest}: {reason}")
     for digest in report.blobs:
         click.echo(f"{verb} blob {digest}")
     for key in report.orphans:
         click.echo(f"{verb} unrecorded file {key}")
+    for key, error in report.errors:
+        click.echo(f"cannot remove {key}: {error}", err=True)
     click.echo(
         f"{len(report.manifests)} manifest(s), {len(report.blobs) + len(report.orphans)} "
         f"blob(s), {human_size(report.bytes_freed, 4)} {'to free' if dry_run else 'freed'}"

@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "Build an image from a Dockerfile and a context (a directory, or - for a tar on stdin).",
     ),
     "builder": (("_cmd_builder",), "Manage the build cache."),
+    "commit": (("_cmd_container",), "Create a new image from a container's changes."),
+    "container": (("_cmd_container",), "Manage containers."),
     "copy": (
         ("_cmd_client",),
         "Copy an image between registries (docker://), OCI layouts (oci:), archives (oci-archive:, docker-archive:) and the local store (a plain name).",
@@ -85,16 +87,27 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "logout": (("_cmd_client",), "Forget the credentials of a registry."),
     "manifest": (("_cmd_client",), "Look at manifests in a registry."),
     "project": (
-        ("_cmd_project",),
+        ("_cmd_project", "_cmd_immutable"),
         "Manage the projects of a registry (Harbor's API): members, roles and quotas.",
     ),
+    "promote": (
+        ("_cmd_promote",),
+        "Move TAG (e.g. prod) to the digest SRC_REF names, if every gate holds.",
+    ),
+    "ps": (("_cmd_container",), "List containers."),
     "pull": (
         ("_cmd_client",),
         "Pull an image (or one platform of it) from a registry into the local store.",
     ),
     "push": (("_cmd_client",), "Push an image from the local store to its registry."),
     "registry": (("_cmd_registry",), "Run and maintain dockyard's container registry."),
+    "retention": (
+        ("_cmd_retention",),
+        "Tag retention policies of a registry's projects (Harbor's API).",
+    ),
+    "rm": (("_cmd_container",), "Remove one or more containers."),
     "rmi": (("_cmd_images",), "Remove one or more images."),
+    "run": (("_cmd_container",), "Create and run a new container from an image."),
     "robot": (("_cmd_robot",), "Manage the robot accounts of a registry (Harbor's API)."),
     "save": (
         ("_cmd_archives",),
@@ -124,6 +137,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "verify-attestation": (
         ("_cmd_sign",),
         "Verify IMAGE's attestations offline; print each verified DSSE envelope.",
+    ),
+    "webhook": (
+        ("_cmd_webhook",),
+        "Webhook policies of a registry's projects (Harbor's API).",
     ),
 }
 

@@ -14,6 +14,13 @@ log says so: the registry keeps serving. Entries follow Harbor's: a push is oper
 (401/403 on a push, pull, delete, tag list or catalog) is an entry too, marked not ok, when the
 client sent credentials or was refused outright (403): the bare 401 every client meets first,
 before it fetches a token, is the protocol's handshake, not an attempt.
+
+Refused ``/api/v2.0`` calls are entries the same way: a 403, or a 401 to a caller that sent
+credentials, is written not ok, as the permission it lacked (operation = the action, resource
+type = the resource of Harbor's permission table, in the project it asked about), the API path
+as the resource, the caller (or the name its failed credentials claimed) and its address. The
+token service's ``login`` entries come through here too (:meth:`AuditWriter.login`), so issuing
+a token costs no database write of its own; :meth:`AuditWriter.close` writes what is pending.
 """
 
 from __future__ import annotations
@@ -23,7 +30,12 @@ import threading
 import time
 from typing import Any
 
+from dockyard.errors import DockyardError
 from dockyard.registry.access import AuditLog
+from dockyard.registry.auth import parse_basic_authorization
+from dockyard.registry.harbor import PREFIX
+from dockyard.registry.harbor._call import REFUSED
+from dockyard.registry.harbor._router import Router
 from dockyard.registry.http import Request, ResponseObserver
 from dockyard.registry.http._routes import match
 
@@ -70,6 +82,10 @@ class AuditWriter:
             dropped = self.dropped
         if dropped == 1 or dropped % 1000 == 0:
             _log.warning("audit log: %d entries dropped, the database cannot keep up", dropped)
+
+    def login(self, username: str, client_ip: str) -> None:
+        """Note a successful login (the access model's ``login_audit`` hook)."""
+        self.note(("login", "user", username, username, "", client_ip, True))
 
     def flush(self) -> int:
         """Write what has gathered now; returns the entries written."""
@@ -129,11 +145,59 @@ def _refused(request: Request, route: str, status: int) -> str | None:
     return _ATTEMPTS.get(request.method)
 
 
-def audit_observer(writer: AuditWriter) -> ResponseObserver:
-    """The observer noting ``/v2/`` pushes, pulls and deletes: those that succeeded, and
-    refused attempts."""
+#: What a refused API call tried to do, by method, when no permission check named it.
+_API_ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update",
+                "PATCH": "update", "DELETE": "delete"}  # fmt: skip
+
+
+def _client_ip(request: Request) -> str:
+    client = request.scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def _api_refusal(request: Request, status: int, router: Router | None) -> Event | None:
+    """The entry for a refused ``/api/v2.0`` call, or None when this is none."""
+    if status not in (401, 403) or not request.path.startswith(PREFIX + "/"):
+        return None
+    header = request.header("authorization")
+    if status == 401 and not header:
+        return None  # anonymous callers meet the Basic challenge: not an attempt of someone's
+    path = request.path[len(PREFIX) :]
+    refused = request.scope.get(REFUSED)
+    if refused is not None:
+        project, resource_type, operation = refused
+    else:  # refused before a permission was asked (wrong credentials): what the route is
+        project, resource_type = "", "api"
+        operation = _API_ACTIONS.get(request.method, request.method.lower())
+        method = "GET" if request.method == "HEAD" else request.method
+        try:
+            found = router.match(method, path) if router is not None else None
+        except DockyardError:  # a path the router refuses names no route
+            found = None
+        if found is not None:
+            route, params = found
+            resource_type = route.tag
+            named = params.get("project_name", params.get("project_name_or_id"))
+            if isinstance(named, str) and not named.isdigit():
+                project = named
+    username = request.user
+    if username is None:
+        claimed = parse_basic_authorization(header)
+        username = claimed[0] if claimed is not None and claimed[0] else "anonymous"
+    return (operation, resource_type, path, username, project, _client_ip(request), False)
+
+
+def audit_observer(writer: AuditWriter, api: Router | None = None) -> ResponseObserver:
+    """The observer noting ``/v2/`` pushes, pulls and deletes (those that succeeded, and
+    refused attempts) and refused ``/api/v2.0`` calls (``api``: its router, to name the
+    resource a call was refused before its permission was checked)."""
 
     def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
+        if status in (401, 403) and request.path.startswith(PREFIX + "/"):
+            event = _api_refusal(request, status, api)
+            if event is not None:
+                writer.note(event)
+            return
         operation = _OPERATIONS.get((route, request.method, status))
         ok = operation is not None
         if operation is None and status in (401, 403) and request.path.startswith("/v2/"):
@@ -149,7 +213,6 @@ def audit_observer(writer: AuditWriter) -> ResponseObserver:
         target = match(request.path)
         if target is None:
             return
-        client = request.scope.get("client")
         writer.note(
             (
                 operation,
@@ -157,7 +220,7 @@ def audit_observer(writer: AuditWriter) -> ResponseObserver:
                 f"{target.name}:{target.arg}",
                 request.user or "anonymous",
                 target.name.partition("/")[0],
-                str(client[0]) if client else "",
+                _client_ip(request),
                 ok,
             )
         )

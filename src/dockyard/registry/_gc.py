@@ -1,29 +1,54 @@
 """Online garbage collection: runs while the registry serves pushes and pulls.
 
 Nothing is made read-only. A blob is deleted only when no manifest refers to it and it was
-neither pushed nor linked (mounted) within the grace period; the final check and the file
-removal happen inside one write transaction, and a push records its blob (refreshing the
-blob's time) before it relies on the file, so a push racing the collector never loses a blob.
+neither pushed nor linked (mounted) within the time window (``grace``, Harbor's
+``time_window``); the final check and the file removal happen inside one write transaction,
+and a push records its blob (refreshing the blob's time) before it relies on the file, so a
+push racing the collector never loses a blob. Deletes go in batches of :data:`BATCH` per
+transaction, the files of a batch removed by ``workers`` threads; after each batch the
+collector pauses as long as it held the write lock, so pushes waiting for it get their turn
+(SQLite's busy handler backs off: a collector writing back to back would starve them).
+
 Index children are manifests the index refers to, so they are kept; ``delete_untagged``
-removes manifests with no tag, no parent index and no subject, repeatedly, before blobs.
+removes manifests with no tag, no parent index and no subject, repeatedly (an index's
+children go once the index has), before blobs; each is first offered to the registry's guard
+chain (``check_delete``), and the repositories that lost manifests are reported to it
+(``deleted``: projects give back quota) and each deletion is published as Harbor's
+``DELETE_ARTIFACT`` event to ``events``. A dry run does all of this in a transaction that is
+rolled back, so it reports exactly what a real run would delete and deletes nothing.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from dockyard.digest import Digest
+from dockyard.errors import DockyardError
 from dockyard.registry._registry import Registry
+from dockyard.registry.events import DELETE_ARTIFACT, NO_EVENTS, Event, EventSink
 from dockyard.registry.metadata import GCQueries
+from dockyard.registry.metadata._gc import batches
 from dockyard.registry.storage import StorageDriver, blob_key, parse_blob_key
 
-__all__ = ["DEFAULT_GRACE", "GCReport", "collect_garbage"]
+__all__ = ["DEFAULT_GRACE", "MAX_WORKERS", "GCReport", "collect_garbage"]
+
+log = logging.getLogger("dockyard.registry.gc")
+
+T = TypeVar("T")
 
 #: Blobs pushed or linked more recently than this are kept even when nothing refers to them
 #: (a push uploads its layers before its manifest).
 DEFAULT_GRACE = 3600.0
+#: Blobs or manifests deleted per write transaction: small, so that a push waiting for the
+#: lock waits little (the collector holds it at most half of the time, see ``_paced``).
+BATCH = 500
+#: Harbor's bound on ``workers``.
+MAX_WORKERS = 10
 
 
 @dataclass
@@ -35,6 +60,14 @@ class GCReport:
     uploads: int = 0
     dry_run: bool = False
     seconds: float = 0.0
+    #: untagged manifests a guard refused to delete: (repository, digest, reason)
+    kept: list[tuple[str, str, str]] = field(default_factory=list)
+    #: files that could not be removed (their records stay): (key, error)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    #: the run was stopped before it finished (what it reports is done)
+    stopped: bool = False
+    workers: int = 1
+    time_window: float = DEFAULT_GRACE
 
 
 def collect_garbage(
@@ -43,49 +76,214 @@ def collect_garbage(
     dry_run: bool = False,
     delete_untagged: bool = False,
     grace: float = DEFAULT_GRACE,
+    workers: int = 1,
     upload_age: float = 7 * 24 * 3600.0,
+    progress: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+    events: EventSink = NO_EVENTS,
 ) -> GCReport:
+    """Collect once. ``grace``: seconds (the time window) within which pushed or linked
+    content is kept; ``workers``: threads removing files; ``progress`` is told each step in
+    a line (a job's log); ``stop`` set ends the run between batches."""
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     began = time.monotonic()
     cutoff = time.time() - grace
+    say = progress or (lambda line: log.debug("%s", line))
+    report = GCReport(dry_run=dry_run, workers=workers, time_window=grace)
     queries = GCQueries(registry.meta.db)
-    storage = registry.storage
-    report = GCReport(dry_run=dry_run)
-    if delete_untagged:
-        while True:
-            found = [m for m in queries.untagged_manifests(cutoff) if m not in report.manifests]
-            if not found:
-                break
-            report.manifests += found
-            if dry_run:
-                break  # children of these would follow in a real run
-            for repository, digest in found:
-                registry.delete_manifest(repository, digest)
-        if report.manifests and not dry_run:
-            queries.bump_generation()
-    for digest, size in queries.unused_blobs(cutoff):
-        remove = _remover(storage, blob_key(Digest.parse(digest)))
-        if dry_run or queries.delete_blob(digest, cutoff, remove):
-            report.blobs.append(digest)
-            report.bytes_freed += size
-    known = queries.known_blobs()
-    for key in list(storage.list("blobs")):
-        parsed = parse_blob_key(key)
-        info = storage.stat(key)
-        if info is None or info.mtime >= cutoff:
-            continue
-        if parsed is not None and str(parsed) in known:
-            continue
-        if dry_run or queries.delete_orphan(str(parsed), _remover(storage, key)):
-            report.orphans.append(key)
-            report.bytes_freed += info.size
-    if not dry_run:
-        report.uploads = registry.purge_uploads(upload_age)
+    say(
+        f"start: dry_run={dry_run} delete_untagged={delete_untagged} "
+        f"time_window={grace / 3600:g}h workers={workers}"
+    )
+    if dry_run:
+        # ``progress`` may write (a job's log): not while the rehearsal holds the write lock
+        held: list[str] = []
+        run = _Run(registry, report, cutoff, workers, held.append, stop or threading.Event())
+        with queries.rehearsal() as rehearsal:
+            run.collect(rehearsal, delete_untagged)
+        for line in held:
+            say(line)
+    else:
+        run = _Run(registry, report, cutoff, workers, say, stop or threading.Event())
+        run.events = events
+        run.collect(queries, delete_untagged)
+        if not run.stopped():
+            report.uploads = registry.purge_uploads(upload_age)
+    report.stopped = run.stopped()
     report.seconds = time.monotonic() - began
+    say(
+        f"{'would delete' if dry_run else 'deleted'} {len(report.manifests)} manifest(s), "
+        f"{len(report.blobs)} blob(s), {len(report.orphans)} unrecorded file(s): "
+        f"{report.bytes_freed} bytes in {report.seconds:.1f} s"
+        + ("; stopped" if report.stopped else "")
+    )
     return report
 
 
-def _remover(storage: StorageDriver, key: str) -> Callable[[], None]:
-    def remove() -> None:
-        storage.delete(key)
+class _Run:
+    def __init__(
+        self,
+        registry: Registry,
+        report: GCReport,
+        cutoff: float,
+        workers: int,
+        say: Callable[[str], None],
+        stop: threading.Event,
+    ) -> None:
+        self.registry = registry
+        self.storage: StorageDriver = registry.storage
+        self.report = report
+        self.cutoff = cutoff
+        self.workers = workers
+        self.say = say
+        self.stop = stop
+        self.pool: ThreadPoolExecutor | None = None
+        self.events: EventSink = NO_EVENTS
 
-    return remove
+    def stopped(self) -> bool:
+        return self.stop.is_set()
+
+    def _paced(self, write: Callable[..., list[T]], *args: Any) -> list[T]:
+        """Run one write transaction, then leave the lock free as long as it was held."""
+        began = time.monotonic()
+        done = write(*args)
+        if not self.report.dry_run:
+            self.stop.wait(time.monotonic() - began)
+        return done
+
+    def collect(self, queries: GCQueries, delete_untagged: bool) -> None:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="gc") as self.pool:
+            if delete_untagged:
+                self._untagged(queries)
+            if not self.stopped():
+                self._blobs(queries)
+            if not self.stopped():
+                self._orphans(queries)
+
+    # --- manifests ---------------------------------------------------------------------
+
+    def _untagged(self, queries: GCQueries) -> None:
+        guard = self.registry.guard
+        refused: set[int] = set()
+        touched: set[str] = set()
+        while not self.stopped():
+            found = [m for m in queries.untagged(self.cutoff) if m[0] not in refused]
+            if not found:
+                break
+            names = {mid: (repo, digest) for mid, repo, digest in found}
+            allowed: list[int] = []
+            for mid, repo, digest in found:
+                try:
+                    if guard is not None:
+                        guard.check_delete(repo, digest)
+                except DockyardError as exc:
+                    refused.add(mid)
+                    self.report.kept.append((repo, digest, str(exc)))
+                    self.say(f"kept manifest {repo}@{digest}: {exc}")
+                    continue
+                allowed.append(mid)
+            for chunk in _int_batches(allowed):
+                if self.stopped():
+                    break
+                for mid in self._paced(queries.delete_untagged, chunk, self.cutoff):
+                    repo, digest = names[mid]
+                    self.report.manifests.append((repo, digest))
+                    touched.add(repo)
+                    if not self.report.dry_run:
+                        self.events.publish(_deleted(repo, digest))
+            self.say(f"untagged manifests: {len(self.report.manifests)} so far")
+        if self.report.dry_run or not touched:
+            return
+        queries.bump_generation()
+        for repo in sorted(touched):
+            self.registry.cache.invalidate(repo)
+            if guard is not None:
+                try:
+                    guard.deleted(repo)
+                except Exception:  # the delete happened; the next delete reconciles again
+                    log.exception("gc: cannot reconcile %s after deleting manifests", repo)
+
+    # --- blobs -------------------------------------------------------------------------
+
+    def _remove(self, keys: dict[str, str]) -> list[str]:
+        """Remove the files of ``keys`` (name → storage key) with the worker threads; the
+        names whose files are gone. A dry run removes nothing and answers every name."""
+        if self.report.dry_run:
+            return list(keys)
+        assert self.pool is not None
+
+        def remove(name: str) -> str | None:
+            try:
+                self.storage.delete(keys[name])
+            except OSError as exc:
+                self.report.errors.append((keys[name], str(exc)))
+                self.say(f"cannot remove {keys[name]}: {exc}")
+                return None
+            return name
+
+        return [name for name in self.pool.map(remove, keys) if name is not None]
+
+    def _blobs(self, queries: GCQueries) -> None:
+        candidates = queries.unused_blobs(self.cutoff)
+        sizes = dict(candidates)
+        self.say(f"blobs: {len(candidates)} candidate(s)")
+        for done, chunk in enumerate(batches([d for d, _ in candidates], BATCH)):
+            if self.stopped():
+                return
+            if done and done % 20 == 0:
+                self.say(f"blobs: {len(self.report.blobs)} of {len(candidates)} deleted")
+
+            def remove(still: list[str]) -> list[str]:
+                return self._remove({d: blob_key_of(d) for d in still})
+
+            for digest in self._paced(queries.delete_blobs, chunk, self.cutoff, remove):
+                self.report.blobs.append(digest)
+                self.report.bytes_freed += sizes[digest]
+        self.say(f"blobs: {len(self.report.blobs)} deleted")
+
+    def _orphans(self, queries: GCQueries) -> None:
+        """Files under ``blobs/`` no record knows of (a crash between writing a file and
+        recording it), older than the window."""
+        known = queries.known_blobs()
+        if self.report.dry_run:
+            known.update(self.report.blobs)  # their files stay: not orphans
+        keys: dict[str, str] = {}
+        for key in self.storage.list("blobs"):
+            parsed = parse_blob_key(key)
+            name = key if parsed is None else str(parsed)
+            if parsed is not None and name in known:
+                continue
+            keys[name] = key
+        old: dict[str, tuple[str, int]] = {}
+        for name, key in keys.items():
+            info = self.storage.stat(key)
+            if info is not None and info.mtime < self.cutoff:
+                old[name] = (key, info.size)
+        names = list(old)
+        for chunk in batches(names, BATCH):
+            if self.stopped():
+                return
+
+            def remove(unknown: list[str]) -> list[str]:
+                return self._remove({n: old[n][0] for n in unknown})
+
+            for name in self._paced(queries.delete_orphans, chunk, remove):
+                key, size = old[name]
+                self.report.orphans.append(key)
+                self.report.bytes_freed += size
+
+
+def _deleted(repository: str, digest: str) -> Event:
+    project = repository.split("/", 1)[0] if "/" in repository else ""
+    return Event(DELETE_ARTIFACT, project, repository, operator="gc", digest=digest)
+
+
+def blob_key_of(digest: str) -> str:
+    from dockyard.digest import Digest
+
+    return blob_key(Digest.parse(digest))
+
+
+def _int_batches(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]

@@ -14,15 +14,22 @@ from typing import TYPE_CHECKING
 from dockyard.registry._audit_hook import AuditWriter, audit_observer
 from dockyard.registry._maintenance import AuditUpkeep
 from dockyard.registry._projects_auth import BasicLogins, ProjectsAuthorizer, ProjectsSecurity
+from dockyard.registry._push_guard import GuardChain
 from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry.access import AccessConfig, AccessService
+from dockyard.registry.events import NO_EVENTS
 from dockyard.registry.harbor import ApiSettings, HarborApi
+from dockyard.registry.harbor._promotion import promotion_guards
 from dockyard.registry.http import ResponseObserver
+from dockyard.registry.immutability import ImmutabilityGuard, rules_of
 from dockyard.registry.metadata import Database
+from dockyard.registry.retention._wiring import RetentionParts, open_retention, with_pulls
+from dockyard.registry.webhooks import Webhooks, open_webhooks, projects_of
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dockyard.registry._registry import Registry
     from dockyard.registry.http._app import Handler
     from dockyard.registry.token import BearerAuthorizer, TokenService
 
@@ -82,16 +89,51 @@ class ProjectsMode:
     token_handler: Handler
     api: HarborApi
     observer: ResponseObserver
-    guard: QuotaGuard
+    #: every push guard (quota, immutable tags…), in order; becomes ``Registry.guard``
+    guard: GuardChain
     writer: AuditWriter
     upkeep: AuditUpkeep
+    #: tag retention (service, schedule, pull times); None without the registry
+    retention: RetentionParts | None = None
+    #: webhook policies and their delivery (``webhooks.sink`` is the registry's EventSink);
+    #: None without the registry
+    webhooks: Webhooks | None = None
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.close()
         self.upkeep.close()
         self.writer.close()
+        if self.webhooks is not None:  # last: what the others published is queued
+            self.webhooks.close()
 
 
-def open_projects_mode(config: AccessConfig, db: Database, key_dir: Path) -> ProjectsMode:
+def _policies_go_with_projects(access: AccessService, db: Database) -> None:
+    """A deleted project's webhook and promotion policies go with it (a later project may be
+    given the same id)."""
+    from dockyard.registry.promotion import _schema as promotion_schema
+    from dockyard.registry.webhooks import _schema as webhook_schema
+
+    tables = (webhook_schema.policies, promotion_schema.promotion_policies)
+    for table in tables:
+        db.create_tables(table.metadata)
+
+    def forget(project_id: int) -> None:
+        with db.write() as conn:
+            for table in tables:
+                conn.execute(table.delete().where(table.c.project_id == project_id))
+
+    access.on_project_deleted.append(forget)
+
+
+def open_projects_mode(
+    config: AccessConfig,
+    db: Database,
+    key_dir: Path,
+    registry: Registry | None = None,
+    *,
+    vulndb: Path | None = None,
+) -> ProjectsMode:
     """Everything ``auth: projects`` serves with; the audit log's upkeep starts here (its
     first run now, in its own thread). :meth:`ProjectsMode.close` stops what was started."""
     access = open_access(config, db)
@@ -103,13 +145,40 @@ def open_projects_mode(config: AccessConfig, db: Database, key_dir: Path) -> Pro
         project_creation_restriction="everyone",
     )
     writer = AuditWriter(access.audit)
+    access.login_audit = writer.login  # a token issued is no database write of its own
+    api = HarborApi(ProjectsSecurity(access, logins), settings, access=access)
+    webhooks = (
+        open_webhooks(registry, projects=projects_of(access)) if registry is not None else None
+    )
+    _policies_go_with_projects(access, db)
+    retention = (
+        open_retention(api, registry, access, events=webhooks.sink if webhooks else NO_EVENTS)
+        if registry is not None
+        else None
+    )
     return ProjectsMode(
         access=access,
         authorizer=ProjectsAuthorizer(bearer, logins, realm=config.realm),
         token_handler=service.handle,
-        api=HarborApi(ProjectsSecurity(access, logins), settings, access=access),
-        observer=audit_observer(writer),
-        guard=QuotaGuard(access, db),
+        api=api,
+        observer=with_pulls(audit_observer(writer, api.router), retention),
+        guard=GuardChain(
+            [
+                # first: a push it refuses raises no quota event
+                ImmutabilityGuard(rules_of(db), access, db),
+                QuotaGuard(access, db, events=webhooks.sink if webhooks else NO_EVENTS),
+                *promotion_guards(
+                    api,
+                    registry,
+                    access,
+                    vulndb=vulndb,
+                    events=webhooks.sink if webhooks else NO_EVENTS,
+                ),
+                *([webhooks.guard] if webhooks else []),  # last: publishes stored pushes
+            ]
+        ),
         writer=writer,
         upkeep=AuditUpkeep(access.purge_audit).start(),
+        retention=retention,
+        webhooks=webhooks,
     )

@@ -24,11 +24,16 @@ from sqlalchemy import select, union
 from dockyard.errors import Denied, DockyardError, NameInvalid
 from dockyard.oci import Manifest, mediatypes, parse_manifest_or_index
 from dockyard.registry.access import AccessService, project_of
-from dockyard.registry.access._quotas import MAX_BLOBS
+from dockyard.registry.access._quotas import MAX_BLOBS, QuotaExceeded
+from dockyard.registry.events import NO_EVENTS, QUOTA_EXCEED, QUOTA_WARNING, Event, EventSink
 from dockyard.registry.metadata import Database
 from dockyard.registry.metadata._schema import manifest_refs, manifests, repositories
 
 __all__ = ["NoSuchProject", "QuotaGuard"]
+
+
+#: Harbor's default: a push that takes usage past this share of the limit raises a warning.
+WARNING_PERCENT = 85
 
 
 class NoSuchProject(Denied):
@@ -65,9 +70,37 @@ def _chunks(items: set[str]) -> Iterator[list[str]]:
 class QuotaGuard:
     """The :class:`~dockyard.registry._push_guard.PushGuard` of a projects-mode registry."""
 
-    def __init__(self, access: AccessService, db: Database) -> None:
+    def __init__(
+        self, access: AccessService, db: Database, *, events: EventSink = NO_EVENTS
+    ) -> None:
         self.access = access
         self._db = db
+        #: QUOTA_EXCEED when a push is refused, QUOTA_WARNING when one passes
+        #: ``WARNING_PERCENT`` of the hard limit (Harbor's quota events)
+        self.events = events
+
+    def _check(
+        self, project: str, repository: str, new_bytes: int, digest: str, *, warn: bool = True
+    ) -> None:
+        quotas = self.access.quotas
+        try:
+            quotas.check_push(project, new_bytes)
+        except QuotaExceeded as exc:
+            self._publish(QUOTA_EXCEED, project, repository, digest, str(exc.message))
+            raise
+        if not warn or self.events is NO_EVENTS or new_bytes <= 0:
+            return
+        quota = quotas.get(project)
+        if quota.hard > 0 and (quota.used + new_bytes) * 100 >= quota.hard * WARNING_PERCENT:
+            self._publish(
+                QUOTA_WARNING, project, repository, digest,
+                f"quota usage reach {WARNING_PERCENT}%: storage "
+                f"{quota.used + new_bytes} of {quota.hard} bytes",
+            )  # fmt: skip
+
+    def _publish(self, kind: str, project: str, repository: str, digest: str, msg: str) -> None:
+        details = {"Details": msg}  # Harbor: event_data.custom_attributes.Details
+        self.events.publish(Event(kind, project, repository, digest=digest, details=details))
 
     def _project(self, repository: str) -> str:
         try:
@@ -82,11 +115,13 @@ class QuotaGuard:
             )
         return project
 
-    def check_manifest(self, repository: str, body: bytes, content_type: str | None) -> object:
+    def check_manifest(
+        self, repository: str, tags: tuple[str, ...], body: bytes, content_type: str | None
+    ) -> object:
         project = self._project(repository)
         blobs = manifest_blobs(body, content_type)
-        quotas = self.access.quotas
-        quotas.check_push(project, quotas.new_bytes(project, blobs))
+        digest = next(iter(blobs), "")
+        self._check(project, repository, self.access.quotas.new_bytes(project, blobs), digest)
         return _Ticket(project, blobs)
 
     def pushed_manifest(self, repository: str, ticket: object) -> None:
@@ -95,8 +130,11 @@ class QuotaGuard:
 
     def check_blob(self, repository: str, digest: str, size: int) -> None:
         project = self._project(repository)
-        quotas = self.access.quotas
-        quotas.check_push(project, quotas.new_bytes(project, {digest: size}))
+        new_bytes = self.access.quotas.new_bytes(project, {digest: size})
+        self._check(project, repository, new_bytes, digest, warn=False)
+
+    def check_delete(self, repository: str, reference: str) -> None:
+        """A delete never needs quota."""
 
     def deleted(self, repository: str) -> None:
         try:

@@ -20,6 +20,7 @@ from dockyard.oci import mediatypes
 from dockyard.registry._cache import NoCache, RegistryCache
 from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import check_tag, is_digest, parse_tags
+from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._quarantine import quarantine_blob
 from dockyard.registry._shared import SharedGenerations
 from dockyard.registry._uploads import BlobUploads
@@ -101,6 +102,9 @@ class Registry:
         self.pull_policy: PullPolicy | None = None
         #: which children of a pushed index must be here already (default: all of them)
         self.index_validation = index_validation or IndexValidation()
+        #: asked around every change a client or a job makes (quotas, immutable tags…): the
+        #: ``/v2/`` handlers, the Harbor API and server-side jobs consult it; None: no guard
+        self.guard: PushGuard | None = None
 
     @classmethod
     def open(

@@ -217,6 +217,9 @@ def _build_app(
     purged = registry.purge_uploads(config.limits.upload_session_lifetime)
     if purged:
         log.info("removed %d stale upload session(s)", purged)
+    from dockyard.registry._push_guard import GuardChain
+    from dockyard.registry.webhooks import notification_endpoints, open_webhooks
+
     authenticator = None
     observers: list[ResponseObserver] = []
     on_shutdown: list[Callable[[], None]] = []
@@ -228,14 +231,42 @@ def _build_app(
         from dockyard.registry.token import TOKEN_PATH
 
         projects = open_projects_mode(
-            config.access, registry.meta.db, config.storage.rootdirectory / "token"
+            config.access,
+            registry.meta.db,
+            config.storage.rootdirectory / "token",
+            registry,
+            # the promotion's scan gate compares reports with this database's age
+            vulndb=scanning.config.db_path() if scanning is not None else None,
         )
+        registry.guard = projects.guard  # before any job starts: they ask it too
         authorizer = projects.authorizer
         extra = {TOKEN_PATH: projects.token_handler}
         observers.append(projects.observer)
         on_shutdown.append(projects.close)
+        if projects.webhooks is not None:  # pulls and deletes; pushes come from the guard
+            observers.append(projects.webhooks.observer)
+            projects.webhooks.add_endpoints(notification_endpoints(config.sections))
+            if scanning is not None:  # SCANNING_COMPLETED / SCANNING_FAILED
+                scanning.scanner.events = projects.webhooks.sink
+        from dockyard.registry.events import NO_EVENTS
+        from dockyard.registry.gcjobs import GcParameters, start_gc_jobs
+
+        # /api/v2.0/system/gc's runs; its schedule is followed by the first process only
+        gc = start_gc_jobs(
+            registry,
+            GcParameters.from_config(config.storage),
+            schedule=worker is None or worker.index == 0,
+            events=projects.webhooks.sink if projects.webhooks is not None else NO_EVENTS,
+        )
+        on_shutdown.append(gc.close)
     else:
         authorizer, extra = _token_auth(config, granter)
+    hooks = None
+    if projects is None and (endpoints := notification_endpoints(config.sections)):
+        # registry:2's notifications in any other auth mode
+        hooks = open_webhooks(registry, endpoints=endpoints, host=config.http.host or "")
+        observers.append(hooks.observer)
+        on_shutdown.append(hooks.close)
     if authorizer is None and config.htpasswd is not None:
         authenticator = HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     render: Callable[[], bytes] | None = None
@@ -262,6 +293,16 @@ def _build_app(
         observers.append(scanning.observer())
         on_shutdown.append(scanning.close)
     api = projects.api if projects is not None else harbor_api(config, authenticator)
+    console = None
+    if projects is not None:  # the web console at /, over the same API and access model
+        from dockyard.registry.console import Console, SessionStore
+
+        console = Console(
+            projects.api,
+            projects.access,
+            SessionStore(registry.meta.db),
+            scan_reports=scanning.reports if scanning is not None else None,
+        )
     app = RegistryApp(
         registry,
         authenticator=authenticator,
@@ -272,7 +313,14 @@ def _build_app(
         on_shutdown=on_shutdown,
         limits=config.limits,
         prefix_routes={f"{HARBOR_PREFIX}/": api},
-        push_guard=projects.guard if projects is not None else None,
+        console=console,
+        push_guard=(
+            projects.guard
+            if projects is not None
+            else GuardChain([hooks.guard])
+            if hooks is not None
+            else None
+        ),
     )
     return app, render
 

@@ -17,7 +17,8 @@ Configuration fails closed: in the sections that guard security (``auth``, ``pol
 ``http.tls``, ``scanning``, ``limits``) an unknown key is an InvalidArgument naming it and the
 known ones, and a registry:2 key dockyard does not implement (``auth.silly``,
 ``http.tls.letsencrypt``) is :class:`~dockyard.errors.Unsupported`; a typo must never turn a
-protection off. Elsewhere unknown keys give a warning (kept in
+protection off. ``notifications`` is held as strictly: a misspelt endpoint key would lose
+events without a word. Elsewhere unknown keys give a warning (kept in
 :attr:`RegistryConfig.warnings` and logged).
 """
 
@@ -104,6 +105,12 @@ SCHEMA = Section(
                         "uploadpurging": IGNORED,
                         # dockyard's own: `dockyard registry fsck` on a schedule, in the server
                         "fsck": Section({"enabled": BOOL, "interval": STR, "quarantine": BOOL}),
+                        # dockyard's own: the defaults of garbage collection runs (the CLI's
+                        # and /api/v2.0/system/gc's); a misspelt knob stops start-up
+                        "gc": Section(
+                            {"timewindow": STR, "workers": INT, "deleteuntagged": BOOL},
+                            strict=True,
+                        ),
                     }
                 ),
                 **{name: OPAQUE for name in ("inmemory", "s3", "azure", "gcs", "swift", "oss")},
@@ -231,10 +238,27 @@ SCHEMA = Section(
                 ),
             }
         ),
+        # registry:2's notifications (read by dockyard.registry.webhooks)
+        "notifications": Section(
+            {
+                "events": Section({"includereferences": BOOL}),
+                "endpoints": ListOf(
+                    Section(
+                        {
+                            "name": STR, "disabled": BOOL, "url": STR, "headers": OPAQUE,
+                            "timeout": STR, "threshold": INT, "backoff": STR,
+                            "ignoredmediatypes": STRLIST,
+                            "ignore": Section({"mediatypes": STRLIST, "actions": STRLIST}),
+                        }
+                    )
+                ),
+            },
+            strict=True,
+        ),
         **{
             name: IGNORED
             for name in (
-                "middleware", "reporting", "notifications", "redis", "health", "proxy",
+                "middleware", "reporting", "redis", "health", "proxy",
                 "compatibility", "policy", "catalog",
             )
         },
@@ -292,6 +316,12 @@ class StorageConfig:
     #: whether corrupt blobs are quarantined (else only reported in the log).
     fsck_interval: float | None = None
     fsck_quarantine: bool = False
+    #: ``storage.maintenance.gc``: seconds within which pushed or linked content is kept
+    #: (``timewindow``, Harbor's time window), deleting threads, and whether untagged
+    #: manifests go by default.
+    gc_time_window: float = 3600.0
+    gc_workers: int = 1
+    gc_delete_untagged: bool = False
 
 
 @dataclass(frozen=True)
@@ -453,7 +483,7 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
     # an empty `scanning:` or `policies:` turns nothing on, as before they were checked
     given = {str(k).lower() for k, v in raw.items() if v is not None and v != ""}
     sections: dict[str, Any] = {
-        k: tree[k] for k in ("policies", "scanning") if k in tree and k in given
+        k: tree[k] for k in ("policies", "scanning", "notifications") if k in tree and k in given
     }
     return RegistryConfig(
         storage=_storage(tree.get("storage", {}), environ),
@@ -503,7 +533,25 @@ def _storage(section: Tree, environ: Mapping[str, str]) -> StorageConfig:
         readonly=maintenance.get("readonly", {}).get("enabled", False),
         fsck_interval=interval,
         fsck_quarantine=fsck.get("quarantine", False),
+        **_gc_defaults(maintenance.get("gc", {})),
     )
+
+
+def _gc_defaults(section: Tree) -> dict[str, Any]:
+    window = 3600.0
+    if "timewindow" in section:
+        window = parse_duration(section["timewindow"], "storage.maintenance.gc.timewindow")
+    workers = section.get("workers", 1)
+    if not 1 <= workers <= 10:
+        raise InvalidArgument(
+            f"storage.maintenance.gc.workers is {workers}; it must be 1 to 10",
+            hint="as Harbor's gc workers",
+        )
+    return {
+        "gc_time_window": window,
+        "gc_workers": workers,
+        "gc_delete_untagged": section.get("deleteuntagged", False),
+    }
 
 
 def _http(section: Tree) -> HTTPConfig:

@@ -76,8 +76,9 @@ def test_robots_are_counted_too(service: AccessService) -> None:
         service.authenticate("robot$team+ci", "anything", client_ip=IP)
 
 
-def test_the_state_is_bounded(clock: Clock) -> None:
-    lockout = Lockout(LockoutPolicy(delay_after=1, refuse_after=2, max_entries=50), clock=clock)
+def test_the_state_is_bounded(db: Database, clock: Clock) -> None:
+    policy = LockoutPolicy(delay_after=1, refuse_after=2, max_entries=50)
+    lockout = Lockout(policy, clock=clock, db=db)
     for i in range(1000):
         lockout.fail(f"10.0.{i // 250}.{i % 250}", f"user{i}")
     assert len(lockout) <= 50

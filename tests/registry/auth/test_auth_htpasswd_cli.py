@@ -52,6 +52,7 @@ def test_cost_flag() -> None:
     assert code == 0 and out.startswith("u:$2y$07$")
 
 
+@pytest.mark.slow
 def test_password_from_stdin(tmp_path: Path) -> None:
     out = run_dockyard("htpasswd", "-B", "-n", "bob", root=tmp_path, input="pa ss:word\n").stdout
     path = tmp_path / "htpasswd"

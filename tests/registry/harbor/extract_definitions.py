@@ -15,12 +15,19 @@ import sys
 import yaml
 
 ROOTS = (
-    "Artifact", "AuditLog", "Errors", "GeneralInfo", "NewTag", "OIDCCliSecretReq",
+    "Artifact", "AuditLog", "AuditLogEventType", "AuditLogExt", "Errors", "GeneralInfo",
+    "NewTag", "OIDCCliSecretReq",
     "OverallHealthStatus", "PasswordReq", "Permission", "Project", "ProjectDeletable",
     "ProjectMember", "ProjectMemberEntity", "ProjectReq", "ProjectSummary", "Quota",
     "QuotaUpdateReq", "Repository", "RoleRequest", "Robot", "RobotCreate", "RobotCreated",
     "RobotSec", "Tag", "UserCreationReq", "UserProfile", "UserResp", "UserSearchRespItem",
     "UserSysAdminFlag",
+    # garbage collection
+    "GCHistory", "Schedule",
+    # webhooks
+    "Execution", "SupportedWebhookEventTypes", "Task", "WebhookPolicy",
+    # immutable tag rules
+    "ImmutableRule",
 )  # fmt: skip
 SOURCE = "goharbor/harbor v2.16.0, api/v2.0/swagger.yaml, #/definitions"
 

@@ -310,6 +310,7 @@ def test_slow_headers_time_out_with_408(tmp_path: Path) -> None:
     watch.check()
 
 
+@pytest.mark.slow
 def test_idle_kept_alive_connections_are_closed(tmp_path: Path) -> None:
     env = {"REGISTRY_LIMITS_KEEPALIVETIMEOUT": "1s"}
     with (
@@ -324,6 +325,7 @@ def test_idle_kept_alive_connections_are_closed(tmp_path: Path) -> None:
     assert time.monotonic() - began < 6
 
 
+@pytest.mark.slow
 def test_max_connections_answers_503(tmp_path: Path) -> None:
     env = {"REGISTRY_LIMITS_MAXCONNECTIONS": "10"}
     with start_registry(tmp_path / "data", env=env) as server:

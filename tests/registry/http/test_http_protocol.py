@@ -6,6 +6,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from _infra.registry_server import start_registry
 
 
@@ -16,6 +18,7 @@ def read_all(s: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.slow
 def test_pipelined_requests_and_connection_close(tmp_path: Path) -> None:
     with start_registry(tmp_path / "data") as server:
         host, port = server.host.split(":")

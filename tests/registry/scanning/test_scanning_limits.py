@@ -154,6 +154,7 @@ def assert_scanned_and_pullable(client: httpx.Client, server: RegistryProcess) -
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.slow
 def test_absolute_member_name_scan_ends_and_the_queue_moves_on(
     vulndb_store: Path, tmp_path: Path, client: httpx.Client
 ) -> None:

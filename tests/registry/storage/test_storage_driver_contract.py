@@ -331,6 +331,7 @@ def _child(case: DriverCase, body: str) -> subprocess.Popen[str]:
     return child
 
 
+@pytest.mark.slow
 def test_one_writer_per_key_across_processes(case: DriverCase, driver: StorageDriver) -> None:
     child = _child(case, f"w = driver.writer({KEY!r}); w.write(b'from the child')")
     try:
@@ -346,6 +347,7 @@ def test_one_writer_per_key_across_processes(case: DriverCase, driver: StorageDr
     driver.writer(KEY, size(driver, KEY)).close()
 
 
+@pytest.mark.slow
 def test_a_killed_writer_leaves_its_bytes_and_frees_the_key(
     case: DriverCase, driver: StorageDriver
 ) -> None:

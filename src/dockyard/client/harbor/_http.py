@@ -86,7 +86,9 @@ def harbor_error(
         return Unauthorized(
             text, hint=f"run `dockyard login {registry}` with an account of the registry"
         )
-    if status == 403 or code in ("FORBIDDEN", "DENIED"):
+    if code == "DENIED":  # a policy refused it (a gate, an immutable tag): the message says why
+        return Denied(text)
+    if status == 403 or code == "FORBIDDEN":
         return Denied(
             text, hint="the logged-in account lacks the permission; ask a project or system admin"
         )

@@ -31,6 +31,7 @@ __all__ = [
     "delete_robot_rows",
     "delete_user_rows",
     "groups",
+    "login_failures",
     "members",
     "metadata",
     "new_id",
@@ -184,6 +185,19 @@ quota_blobs = Table(
     Column("digest", String(200), primary_key=True),
     Column("size", BigInteger, nullable=False),
 )  # fmt: skip
+
+#: Failed logins still counted for brute-force protection, one row per (key, failure), where
+#: every worker process sees them; bounded and pruned by dockyard.registry.access._lockout.
+login_failures = Table(
+    "access_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: ``ip:<address>`` or ``user:<name>``
+    Column("key", String(330), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_access_login_failures_key", "key", "at"),
+    Index("ix_access_login_failures_at", "at"),
+)
 
 audit_log = Table(
     "access_audit_log",

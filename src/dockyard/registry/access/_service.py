@@ -68,14 +68,17 @@ class AccessService:
         self._db = db
         self._clock = clock
         self._sleep = sleep
-        metadata.create_all(db.engine)
+        db.create_tables(metadata)
         self.users = UserStore(db, cost=self.config.password_cost, clock=clock)
         self.projects = ProjectStore(db, clock=clock)
         self.members = MemberStore(db, clock=clock)
         self.robots = RobotStore(db, clock=clock)
         self.quotas = QuotaStore(db, clock=clock)
         self.audit = AuditLog(db, clock=clock, max_rows=self.config.audit_max_rows)
-        self.lockout = Lockout(self.config.lockout, clock=clock)
+        #: called with a deleted project's id: what other features keep per project goes too
+        #: (a later project may get the same id)
+        self.on_project_deleted: list[Callable[[int], None]] = []
+        self.lockout = Lockout(self.config.lockout, clock=clock, db=db)
         #: where non-local users are checked (LDAP), or None
         self.directory = directory
         self._checker = Checker(
@@ -85,6 +88,9 @@ class AccessService:
         self.challenge = basic_challenge(self.config.realm)
         #: (user, address) → when its last login was audited (see :meth:`identify`)
         self._logins: OrderedDict[tuple[str, str], float] = OrderedDict()
+        #: where successful logins go, (username, client_ip), instead of one write each: the
+        #: server's batched audit writer; None: written at once
+        self.login_audit: Callable[[str, str], None] | None = None
         self._logins_lock = threading.Lock()
 
     # --- who: Granter.authenticate and ApiSecurity.identify ---------------------------------
@@ -93,22 +99,24 @@ class AccessService:
         """The identity these credentials belong to. AuthenticationRequired when they are
         wrong (or the robot is disabled or expired); TooManyRequests when this address or name
         has failed too often (the credentials are then not checked at all). Every success is
-        audited as a ``login`` (what the token service calls: one entry per token issued)."""
+        audited as a ``login`` (what the token service calls: one per token issued; through
+        :attr:`login_audit` when set, where repeats are merged)."""
         identity = self._check(username, password, client_ip)
         self._logged_in(username, client_ip)
         return identity
 
     def _check(self, username: str, password: str, client_ip: str) -> Identity:
-        delay = self.lockout.check(client_ip, username)
-        if delay:
-            self._sleep(delay)
+        standing = self.lockout.standing(client_ip, username)
+        if standing.delay:
+            self._sleep(standing.delay)
         verdict = self._checker.check(username, password)
         if verdict.identity is None:
             self._failed(username, client_ip, verdict.reason)
             raise AuthenticationRequired(
                 f"authentication failure for {username[:80]!r}", challenge=self.challenge
             )
-        self.lockout.succeed(client_ip, username)
+        if standing.counted:  # a clean login writes nothing
+            self.lockout.succeed(client_ip, username)
         return verdict.identity
 
     def _logged_in(self, username: str, client_ip: str, *, once: bool = False) -> None:
@@ -124,6 +132,9 @@ class AccessService:
             self._logins.move_to_end(key)
             while len(self._logins) > LOGIN_KEYS:
                 self._logins.popitem(last=False)
+        if self.login_audit is not None:
+            self.login_audit(username, client_ip)
+            return
         self.audit.record("login", "user", username, username, client_ip=client_ip, ok=True)
 
     def _failed(self, username: str, client_ip: str, reason: str) -> None:
@@ -357,6 +368,8 @@ class AccessService:
     ) -> Project:
         deleted = self.projects.delete(project, force=force)
         self.audit.record("delete", "project", deleted.name, actor.name, deleted.name, client_ip)
+        for forget in self.on_project_deleted:
+            forget(deleted.id)
         return deleted
 
     def add_member(

@@ -7,10 +7,12 @@ garbage collection see them as they see a client's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
-from dockyard.errors import Conflict, ManifestUnknown, NotFound
+from dockyard.errors import Conflict, Denied, ManifestUnknown, NotFound
 from dockyard.registry._names import check_tag, parse_digest
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
@@ -27,6 +29,7 @@ from dockyard.registry.harbor._query import (
     parse_sort,
 )
 from dockyard.registry.harbor._repositories import full_name, give_back_quota
+from dockyard.registry.immutability import protecting_rule, rules_of
 from dockyard.registry.metadata import ArtifactQuery, ArtifactRow, TagQuery
 
 __all__ = [
@@ -46,12 +49,11 @@ class AlreadyTagged(Conflict):
 ARTIFACT_SORT = ("push_time", "digest")
 TAG_SORT = ("name", "push_time")
 #: Boolean query parameters Harbor defines that change nothing here (no scanner overview,
-#: no accessories, no immutability rules yet); still checked, so typos are errors.
+#: no accessories); still checked, so typos are errors.
 _IGNORED_FLAGS = (
     "with_scan_overview",
     "with_sbom_overview",
     "with_signature",
-    "with_immutable_status",
     "with_accessory",
     "with_inherited_accessory",
 )
@@ -64,6 +66,53 @@ def _flags(call: Call) -> tuple[bool, bool]:
         parse_bool("with_tag", call.query("with_tag"), True),
         parse_bool("with_label", call.query("with_label"), False),
     )
+
+
+def _immutable_status(call: Call) -> bool:
+    return parse_bool("with_immutable_status", call.query("with_immutable_status"), False)
+
+
+def _protected_tags(call: Call, project: str, name: str) -> Callable[[str], bool]:
+    """Blocking: whether a tag of repository ``name`` is protected by one of its project's
+    enabled immutability rules (never, without the access model)."""
+    access = call.api.access
+    ref = access.projects.ref(project) if access is not None else None
+    if ref is None:
+        return lambda tag: False
+    rules = rules_of(call.registry.meta.db).enabled(ref[0])
+    inside = name[len(project) + 1 :]
+    return lambda tag: protecting_rule(rules, inside, tag) is not None
+
+
+async def _mark_immutable(call: Call, project: str, name: str, tags: list[Any]) -> None:
+    """Fill in the ``immutable`` field of Harbor's ``Tag`` objects ``tags``."""
+    if not tags:
+        return
+    protected = await call.run(_protected_tags, call, project, name)
+    for tag in tags:
+        tag["immutable"] = protected(tag["name"])
+
+
+async def _mark_artifacts(call: Call, project: str, name: str, artifacts: list[object]) -> None:
+    tags = [
+        tag
+        for artifact in artifacts
+        if isinstance(artifact, dict)
+        for tag in artifact.get("tags") or ()
+    ]
+    await _mark_immutable(call, project, name, tags)
+
+
+async def _check_delete(call: Call, name: str, reference: str) -> None:
+    """The registry's guards may refuse the delete (an immutable tag): 412 PRECONDITION, as
+    Harbor's API answers, with the guard's message."""
+    guard = call.registry.guard
+    if guard is None:
+        return
+    try:
+        await call.run(guard.check_delete, name, reference)
+    except Denied as exc:
+        raise PreconditionFailed(exc.message, hint=exc.hint) from None
 
 
 def _time(value: Value | None) -> float | None:
@@ -143,7 +192,10 @@ async def list_artifacts(call: Call) -> Reply:
     if await call.run(inventory.repository, name) is None:
         raise NotFound(f"repository {name} not found")
     total, rows = await call.run(inventory.artifacts, name, query)
-    return call.paged(await _render(call, rows, with_tag, with_label), total, call.page())
+    listed = await _render(call, rows, with_tag, with_label)
+    if with_tag and _immutable_status(call):
+        await _mark_artifacts(call, project, name, listed)
+    return call.paged(listed, total, call.page())
 
 
 async def _resolve(call: Call, name: str) -> ArtifactRow:
@@ -171,7 +223,10 @@ async def get_artifact(call: Call) -> Reply:
     with_tag, with_label = _flags(call)
     await call.require(project, "artifact", "read")
     row = await _resolve(call, name)
-    return Reply(json=(await _render(call, [row], with_tag, with_label))[0])
+    listed = await _render(call, [row], with_tag, with_label)
+    if with_tag and _immutable_status(call):
+        await _mark_artifacts(call, project, name, listed)
+    return Reply(json=listed[0])
 
 
 def _deletes_allowed(call: Call) -> None:
@@ -194,6 +249,7 @@ async def delete_artifact(call: Call) -> Reply:
             f"artifact {name}@{row.digest} is listed by index {parents[0]}",
             hint="delete the index first",
         )
+    await _check_delete(call, name, row.digest)  # e.g. an immutable tag on it
     try:
         await call.run(call.registry.delete_manifest, name, row.digest)
     except ManifestUnknown:
@@ -206,7 +262,7 @@ async def list_tags(call: Call) -> Reply:
     project, name = full_name(call)
     page = call.page()
     sort = parse_sort(call.query("sort"), TAG_SORT)
-    parse_bool("with_immutable_status", call.query("with_immutable_status"), False)
+    immutable = _immutable_status(call)
     names: tuple[str, ...] | None = None
     contains = None
     for key, term in parse_query(call.query("q")).items():
@@ -224,7 +280,10 @@ async def list_tags(call: Call) -> Reply:
     row = await _resolve(call, name)
     query = TagQuery(names, contains, sort, page.offset, page.size)
     total, rows = await call.run(call.api.inventory(call.registry).tags, row.id, query)
-    return call.paged([tag_json(t) for t in rows], total, page)
+    listed = [tag_json(t) for t in rows]
+    if immutable:
+        await _mark_immutable(call, project, name, listed)
+    return call.paged(listed, total, page)
 
 
 async def create_tag(call: Call) -> Reply:
@@ -238,9 +297,15 @@ async def create_tag(call: Call) -> Reply:
     row = await _resolve(call, name)
     if await call.run(call.api.inventory(call.registry).tag, name, tag) is not None:
         raise AlreadyTagged(f"tag {tag} already exists in {name}", hint="delete it first")
+    guard = call.registry.guard
+    ticket = None
+    if guard is not None:
+        ticket = await call.run(guard.check_manifest, name, (tag,), row.content, row.media_type)
     await call.run(
         call.registry.put_manifest, name, row.digest, row.content, row.media_type, (tag,)
     )
+    if guard is not None:
+        await call.run(guard.pushed_manifest, name, ticket)
     location = f"{call.request.path}/{quote(tag)}"
     return Reply(status=201, headers=[("Location", location)])
 
@@ -254,6 +319,7 @@ async def delete_tag(call: Call) -> Reply:
     found = await call.run(call.api.inventory(call.registry).tag, name, tag)
     if found is None or found.artifact_id != row.id:
         raise NotFound(f"tag {tag} not found on artifact {name}@{row.digest}")
+    await _check_delete(call, name, tag)  # e.g. an immutable tag
     try:
         await call.run(call.registry.delete_manifest, name, tag)
     except ManifestUnknown:

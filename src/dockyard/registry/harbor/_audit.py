@@ -8,12 +8,12 @@ everything; anyone else signed in reads the logs of the projects whose ``log`` t
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from dockyard.registry.access import AccessService, AuditQuery, Match
+from dockyard.registry.access import AccessService, AuditEntry, AuditQuery, Match
 from dockyard.registry.harbor._access import access_of, require_project
 from dockyard.registry.harbor._access_json import audit_json
 from dockyard.registry.harbor._call import Call, Reply
@@ -29,7 +29,14 @@ from dockyard.registry.harbor._query import (
 )
 from dockyard.registry.identity import Identity
 
-__all__ = ["list_audit_logs", "list_project_logs"]
+__all__ = [
+    "audit_filters",
+    "audit_page",
+    "list_audit_logs",
+    "list_project_logs",
+    "oldest_first",
+    "readable_projects",
+]
 
 _TEXT_KEYS = ("operation", "resource", "resource_type", "username")
 
@@ -44,9 +51,21 @@ def _seconds(value: Value | None) -> float | None:
     raise BadRequest(f"op_time range ends must be times (2006-01-02T15:04:05), not {value!r}")
 
 
-def _filters(call: Call) -> dict[str, Any]:
+def _result(term: object) -> bool:
+    value = term.value if isinstance(term, Exact) else None
+    if value not in ("true", "false"):
+        raise BadRequest("op_result must be true or false", hint="e.g. q=op_result=false")
+    return value == "true"
+
+
+def audit_filters(call: Call, *, results: bool = False) -> dict[str, Any]:
+    """:class:`AuditQuery` arguments from ``q=``; ``results``: ``op_result=true|false`` too
+    (the ``auditlog-exts`` listings)."""
     out: dict[str, Any] = {}
     for key, term in parse_query(call.query("q")).items():
+        if results and key == "op_result":
+            out["ok"] = _result(term)
+            continue
         if key in _TEXT_KEYS and isinstance(term, Exact):
             out[key] = term.value
         elif key in _TEXT_KEYS and isinstance(term, Fuzzy):
@@ -59,17 +78,17 @@ def _filters(call: Call) -> dict[str, Any]:
             raise BadRequest(
                 f"cannot filter audit logs by {key!r} that way",
                 hint="filter by operation, resource, resource_type, username (=, =~, ={a b}) "
-                "or op_time=[min~max]",
+                "or op_time=[min~max]" + (", or op_result=true|false" if results else ""),
             )
     return out
 
 
-def _oldest_first(call: Call) -> bool:
+def oldest_first(call: Call) -> bool:
     keys = parse_sort(call.query("sort"), ("op_time",))
     return bool(keys) and not keys[0][1]
 
 
-def _readable(access: AccessService, identity: Identity) -> list[str]:
+def readable_projects(access: AccessService, identity: Identity) -> list[str]:
     """Projects whose logs a caller without the system's audit-log access may read: those it
     is a member of (directly or through a group) where it may list ``log``."""
     if identity.kind != "user" or identity.id is None:
@@ -83,32 +102,35 @@ def _readable(access: AccessService, identity: Identity) -> list[str]:
     return names
 
 
-async def _reply(call: Call, query: AuditQuery) -> Reply:
+async def audit_page(
+    call: Call, query: AuditQuery, render: Callable[[AuditEntry], dict[str, Any]] = audit_json
+) -> Reply:
+    """One page of the entries ``query`` matches, newest first unless ``sort=op_time``."""
     page = call.page()
     found = await call.run(
         partial(
             access_of(call).audit.query, query, page=page.number, page_size=page.size,
-            oldest_first=_oldest_first(call),
+            oldest_first=oldest_first(call),
         )
     )  # fmt: skip
-    return call.paged([audit_json(e) for e in found.items], found.total, page)
+    return call.paged([render(e) for e in found.items], found.total, page)
 
 
 async def list_audit_logs(call: Call) -> Reply:
     access = access_of(call)
     call.page()
-    filters = _filters(call)
-    _oldest_first(call)
+    filters = audit_filters(call)
+    oldest_first(call)
     identity = await call.authenticated()
     projects: Collection[str] | None = None
     if not await call.allowed(None, "audit-log", "list"):
-        projects = await call.run(_readable, access, identity)
-    return await _reply(call, AuditQuery(projects=projects, **filters))
+        projects = await call.run(readable_projects, access, identity)
+    return await audit_page(call, AuditQuery(projects=projects, **filters))
 
 
 async def list_project_logs(call: Call) -> Reply:
     call.page()
-    filters = _filters(call)
-    _oldest_first(call)
+    filters = audit_filters(call)
+    oldest_first(call)
     _, project = await require_project(call, call.param("project_name"), "log", "list")
-    return await _reply(call, AuditQuery(project=Match(project.name), **filters))
+    return await audit_page(call, AuditQuery(project=Match(project.name), **filters))

@@ -19,13 +19,15 @@ from dockyard.registry.identity import Identity
 if TYPE_CHECKING:
     from dockyard.registry.harbor._api import HarborApi
 
-__all__ = ["MAX_BODY", "Call", "Reply"]
+__all__ = ["MAX_BODY", "REFUSED", "Call", "Reply"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 #: Largest JSON request body the API reads.
 MAX_BODY = 64 << 10
+#: The ASGI scope key where :meth:`Call.require` leaves (project, resource, action) it refused.
+REFUSED = "dockyard.api.refused"
 
 
 @dataclass(slots=True)
@@ -79,6 +81,8 @@ class Call:
                 self.request.header("authorization"),
                 client_ip=self.client_ip,
             )
+            if not self._identity.anonymous:
+                self.request.user = self._identity.name  # the access and audit logs name them
         return self._identity
 
     async def authenticated(self) -> Identity:
@@ -101,6 +105,8 @@ class Call:
         if await self.run(self.api.security.can, identity, project, resource, action):
             return identity
         where = f" in project {project}" if project else ""
+        # what was refused, for the audit log (the response observer reads it)
+        self.request.scope[REFUSED] = (project or "", resource, action)
         if identity.anonymous:
             raise AuthenticationRequired(
                 f"authentication required to {action} {resource}{where}",

@@ -29,7 +29,7 @@ descriptions = Table(
 class Descriptions:
     def __init__(self, db: Database) -> None:
         self.db = db
-        _metadata.create_all(db.engine)
+        db.create_tables(_metadata)
 
     def get(self, name: str) -> str | None:
         with self.db.read() as conn:

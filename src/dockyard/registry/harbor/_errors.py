@@ -69,6 +69,8 @@ def harbor_status(exc: DockyardError) -> tuple[int, str]:
         return 413, "REQUEST_ENTITY_TOO_LARGE"
     if exc.http_status == 429:
         return 429, "TOO_MANY_REQUESTS"
+    if exc.http_status == 422:  # go-swagger's parameter validation (see _paging)
+        return 422, "UNPROCESSABLE_ENTITY"
     for category, status, code in _TABLE:
         if isinstance(exc, category):
             return status, code

@@ -313,6 +313,21 @@ DEFINITIONS.update(
             operation=_s("The operation against the resource in this log entry."),
             op_time=_t("The time when this operation is triggered."),
         ),
+        "AuditLogExt": _object(
+            "An audit log entry with the operation's result",
+            id=_i("The ID of the audit log entry.", None),
+            username=_s("The username of the operator in this log entry."),
+            resource=_s("Name of the resource in this log entry."),
+            resource_type=_s("Type of the resource in this log entry."),
+            operation=_s("The operation against the resource in this log entry."),
+            operation_description=_s("The operation's detail description"),
+            operation_result=_b("the operation's result, true for success, false for fail"),
+            op_time=_t("The time when this operation is triggered."),
+        ),
+        "AuditLogEventType": _object(
+            "An event type of the audit log",
+            event_type=_s("the event type, such as create_user.", example="create_user"),
+        ),
         "UserResp": _object(
             "A user",
             email={"type": "string"},

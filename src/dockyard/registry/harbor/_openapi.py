@@ -75,6 +75,11 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {str(route.status): ok}
     for code, text in _ERRORS.items():
         responses[code] = {"description": text, "schema": {"$ref": "#/definitions/Errors"}}
+    if route.paged:  # go-swagger's answer to page/page_size out of bounds (see _paging)
+        responses["422"] = {
+            "description": "Unprocessable: page or page_size is not an int64 or out of bounds.",
+            "schema": {"$ref": "#/definitions/Errors"},
+        }
     op: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from dockyard.errors import NameInvalid, NameUnknown, NotFound
+from dockyard.errors import Denied, NameInvalid, NameUnknown, NotFound
 from dockyard.registry._names import check_name
+from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._quota_hook import QuotaGuard
+from dockyard.registry._registry import Registry
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._descriptions import MAX_DESCRIPTION
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
@@ -53,12 +55,16 @@ def full_name(call: Call) -> tuple[str, str]:
 async def give_back_quota(call: Call, name: str) -> None:
     """After a delete in repository ``name``: with the access model, its project gives back
     every counted blob no manifest references any more (as a ``/v2/`` delete does). The delete
-    has happened: a failure here is logged, and the next delete reconciles again."""
+    has happened: a failure here is logged, and the next delete reconciles again. With the
+    registry's guard chain (``Registry.guard``), every guard hears of the delete."""
+    guard = call.registry.guard
     access = call.api.access
-    if access is None:
+    if guard is None and access is not None:
+        guard = QuotaGuard(access, call.registry.meta.db)
+    if guard is None:
         return
     try:
-        await call.run(QuotaGuard(access, call.registry.meta.db).deleted, name)
+        await call.run(guard.deleted, name)
     except Exception:
         log.exception("cannot give quota back after a delete in %s", name)
 
@@ -179,6 +185,15 @@ async def update_repository(call: Call) -> Reply:
     return Reply()
 
 
+def _check_delete_tags(guard: PushGuard, registry: Registry, name: str) -> None:
+    try:
+        tags = registry.tags(name)
+    except NameUnknown:
+        return
+    for tag in tags:
+        guard.check_delete(name, tag)
+
+
 async def delete_repository(call: Call) -> Reply:
     """Every artifact and tag goes; garbage collection reclaims the blobs."""
     name, _ = await _repository(call, "delete")
@@ -187,6 +202,12 @@ async def delete_repository(call: Call) -> Reply:
             "deleting is disabled on this registry",
             hint="set storage.delete.enabled: true to allow it",
         )
+    guard = call.registry.guard
+    if guard is not None:  # e.g. an immutable tag in it: 412, as Harbor's API answers
+        try:
+            await call.run(_check_delete_tags, guard, call.registry, name)
+        except Denied as exc:
+            raise PreconditionFailed(exc.message, hint=exc.hint) from None
     try:
         await call.run(call.registry.delete_repository, name)
     except NameUnknown:

@@ -6,19 +6,25 @@ from __future__ import annotations
 from dockyard.registry.harbor import (
     _artifacts,
     _audit,
+    _audit_ext,
+    _gc,
     _members,
     _metadatas,
     _openapi,
     _permissions,
     _projects,
+    _promotion,
     _quotas,
     _repositories,
+    _retentions,
     _robots,
     _system,
     _users,
+    _webhooks,
 )
 from dockyard.registry.harbor._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from dockyard.registry.harbor._router import PathParam, QueryParam, Route
+from dockyard.registry.immutability import _api as _immutable
 
 __all__ = ["ROUTES"]
 
@@ -45,6 +51,9 @@ PAGE_SIZE = QueryParam(
 LISTING = (Q, SORT, PAGE, PAGE_SIZE)
 WITH_TAG = QueryParam("with_tag", "Whether the tags are included", "boolean", True)
 WITH_LABEL = QueryParam("with_label", "Whether the labels are included", "boolean", False)
+WITH_IMMUTABLE = QueryParam("with_immutable_status", "Specify whether the immutable status is "
+                            "included inside the tags of the returning artifacts.", "boolean",
+                            False)  # fmt: skip
 
 PROJECT_REF = PathParam(
     "project_name_or_id",
@@ -55,6 +64,13 @@ META = PathParam("meta_name", "The name of the metadata.")
 USER = PathParam("user_id", "The ID of the user", "integer")
 ROBOT = PathParam("robot_id", "Robot ID", "integer")
 QUOTA = PathParam("id", "Quota ID (the project's ID)", "integer")
+IMMUTABLE_RULE = PathParam("immutable_rule_id", "The ID of the immutable rule", "integer")
+RETENTION = PathParam("id", "Retention ID.", "integer")
+RETENTION_EXEC = PathParam("eid", "Retention execution ID.", "integer")
+RETENTION_TASK = PathParam("tid", "Retention task ID.", "integer")
+_RET = "/retentions/{id}"
+_RET_EXEC = _RET + "/executions/{eid}"
+GC_ID = PathParam("gc_id", "The ID of the gc log", "integer")
 PAGING = (PAGE, PAGE_SIZE)
 PROJECT_FILTERS = (
     QueryParam("name", "The name of project (contains)."),
@@ -71,6 +87,13 @@ _META = _P + "/metadatas/{meta_name}"
 _USER = "/users/{user_id}"
 _ROBOT = "/robots/{robot_id}"
 _ARTIFACT = _REPO + "/artifacts/{reference}"
+POLICY = PathParam("id", "The ID of the promotion policy", "integer")
+
+_HOOK = _P + "/webhook/policies"
+_HOOK_EXEC = _HOOK + "/{webhook_policy_id}/executions"
+HOOK = PathParam("webhook_policy_id", "The ID of the webhook policy", "integer")
+EXECUTION = PathParam("execution_id", "Execution ID", "integer")
+TASK = PathParam("task_id", "Task ID", "integer")
 
 ROUTES: list[Route] = [
     Route("GET", "/ping", _system.get_ping, "getPing", "Ping the API server", "ping",
@@ -98,22 +121,44 @@ ROUTES: list[Route] = [
     Route("GET", _REPO + "/artifacts", _artifacts.list_artifacts, "listArtifacts",
           'List artifacts; q supports tags=*, tags=nil, tags=v, tags=~v, tags={a b}, '
           'tags=(a b), digest=…, push_time=[min~max]', "artifact", response="[Artifact]",
-          params=(PROJECT, REPOSITORY), query=(*LISTING, WITH_TAG, WITH_LABEL), paged=True),
+          params=(PROJECT, REPOSITORY), query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE),
+          paged=True),
     Route("GET", _ARTIFACT, _artifacts.get_artifact, "getArtifact",
           "Get the artifact specified by a digest or a tag", "artifact", response="Artifact",
-          params=(PROJECT, REPOSITORY, REFERENCE), query=(WITH_TAG, WITH_LABEL)),
+          params=(PROJECT, REPOSITORY, REFERENCE), query=(WITH_TAG, WITH_LABEL, WITH_IMMUTABLE)),
     Route("DELETE", _ARTIFACT, _artifacts.delete_artifact, "deleteArtifact",
           "Delete the artifact specified by a digest or a tag, with all its tags", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE)),
     Route("GET", _ARTIFACT + "/tags", _artifacts.list_tags, "listTags",
           "List tags of the specific artifact", "artifact", response="[Tag]",
-          params=(PROJECT, REPOSITORY, REFERENCE), query=LISTING, paged=True),
+          params=(PROJECT, REPOSITORY, REFERENCE), query=(*LISTING, WITH_IMMUTABLE), paged=True),
     Route("POST", _ARTIFACT + "/tags", _artifacts.create_tag, "createTag",
           "Create a tag for the specified artifact", "artifact", status=201,
           params=(PROJECT, REPOSITORY, REFERENCE), body="NewTag"),
     Route("DELETE", _ARTIFACT + "/tags/{tag_name}", _artifacts.delete_tag, "deleteTag",
           "Delete the tag of the specified artifact", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE, TAG)),
+    # promotion (a dockyard extension)
+    Route("POST", _ARTIFACT + "/promote", _promotion.promote, "promoteArtifact",
+          "dockyard extension: move a tag (e.g. prod) to this artifact if every gate holds "
+          "(the project's promotion policies and the request's)", "promotion",
+          response="Promotion", params=(PROJECT, REPOSITORY, REFERENCE),
+          body="PromotionRequest"),
+    Route("GET", _P + "/promotion_policies", _promotion.list_policies, "listPromotionPolicies",
+          "dockyard extension: the project's tags that require gates", "promotion",
+          response="[PromotionPolicy]", params=(PROJECT_REF,)),
+    Route("POST", _P + "/promotion_policies", _promotion.create_policy,
+          "createPromotionPolicy", "dockyard extension: make tags require gates", "promotion",
+          status=201, params=(PROJECT_REF,), body="PromotionPolicy"),
+    Route("GET", _P + "/promotion_policies/{id}", _promotion.get_policy,
+          "getPromotionPolicy", "dockyard extension: one promotion policy", "promotion",
+          response="PromotionPolicy", params=(PROJECT_REF, POLICY)),
+    Route("PUT", _P + "/promotion_policies/{id}", _promotion.replace_policy,
+          "updatePromotionPolicy", "dockyard extension: replace a promotion policy",
+          "promotion", params=(PROJECT_REF, POLICY), body="PromotionPolicy"),
+    Route("DELETE", _P + "/promotion_policies/{id}", _promotion.delete_policy,
+          "deletePromotionPolicy", "dockyard extension: delete a promotion policy",
+          "promotion", params=(PROJECT_REF, POLICY)),
     # projects
     Route("GET", "/projects", _projects.list_projects, "listProjects",
           "List projects: public ones, the caller's, or (system administrators) all", "project",
@@ -139,6 +184,9 @@ ROUTES: list[Route] = [
     Route("GET", "/projects/{project_name}/logs", _audit.list_project_logs, "getLogs",
           "Get recent logs of the projects", "project", response="[AuditLog]",
           params=(PROJECT,), query=LISTING, paged=True),
+    Route("GET", "/projects/{project_name}/auditlog-exts", _audit_ext.list_project_log_exts,
+          "getLogExts", "Get recent logs of the projects, with each operation's result",
+          "project", response="[AuditLogExt]", params=(PROJECT,), query=LISTING, paged=True),
     # project metadata
     Route("GET", _P + "/metadatas/", _metadatas.list_metadatas, "listProjectMetadatas",
           "Get the metadata of the specific project", "projectMetadata", response="object",
@@ -155,6 +203,20 @@ ROUTES: list[Route] = [
     Route("DELETE", _META, _metadatas.delete_metadata, "deleteProjectMetadata",
           "Delete the specific metadata for the specific project", "projectMetadata",
           params=(PROJECT_REF, META)),
+    # immutable tag rules
+    Route("GET", _P + "/immutabletagrules", _immutable.list_rules, "ListImmuRules",
+          "List all immutable tag rules of current project", "immutable",
+          response="[ImmutableRule]", params=(PROJECT_REF,), query=(*PAGING, Q, SORT),
+          paged=True),
+    Route("POST", _P + "/immutabletagrules", _immutable.create_rule, "CreateImmuRule",
+          "Add an immutable tag rule to current project", "immutable", status=201,
+          params=(PROJECT_REF,), body="ImmutableRule"),
+    Route("PUT", _P + "/immutabletagrules/{immutable_rule_id}", _immutable.update_rule,
+          "UpdateImmuRule", "Update the immutable tag rule or enable or disable the rule",
+          "immutable", params=(PROJECT_REF, IMMUTABLE_RULE), body="ImmutableRule"),
+    Route("DELETE", _P + "/immutabletagrules/{immutable_rule_id}", _immutable.delete_rule,
+          "DeleteImmuRule", "Delete the immutable tag rule.", "immutable",
+          params=(PROJECT_REF, IMMUTABLE_RULE)),
     # members
     Route("GET", _P + "/members", _members.list_members, "listProjectMembers",
           "Get all project member information", "member", response="[ProjectMemberEntity]",
@@ -233,6 +295,89 @@ ROUTES: list[Route] = [
           "Get recent logs of the projects which the user is a member with project admin "
           "role, or all for system administrators", "auditlog", response="[AuditLog]",
           query=LISTING, paged=True),
+    Route("GET", "/auditlog-exts", _audit_ext.list_audit_log_exts, "listAuditLogExts",
+          "Get recent logs, with each operation's result (q also takes op_result=true|false), "
+          "of the projects whose logs the user may list, or all for system administrators",
+          "auditlog", response="[AuditLogExt]", query=LISTING, paged=True),
+    Route("GET", "/auditlog-exts/events", _audit_ext.list_audit_log_event_types,
+          "listAuditLogEventTypes", "Get all event types of audit log", "auditlog",
+          response="[AuditLogEventType]"),
+    # tag retention
+    Route("GET", "/retentions/metadatas", _retentions.get_metadatas, "getRentenitionMetadata",
+          "Get Retention Metadatas", "Retention", response="RetentionMetadata"),
+    Route("POST", "/retentions", _retentions.create_retention, "createRetention",
+          "Create Retention Policy (one per project; the project's retention_id names it)",
+          "Retention", status=201, body="RetentionPolicy"),
+    Route("GET", _RET, _retentions.get_retention, "getRetention", "Get Retention Policy",
+          "Retention", response="RetentionPolicy", params=(RETENTION,)),
+    Route("PUT", _RET, _retentions.update_retention, "updateRetention",
+          "Update Retention Policy", "Retention", params=(RETENTION,), body="RetentionPolicy"),
+    Route("DELETE", _RET, _retentions.delete_retention, "deleteRetention",
+          "Delete Retention Policy", "Retention", params=(RETENTION,)),
+    Route("POST", _RET + "/executions", _retentions.trigger_execution,
+          "triggerRetentionExecution", "Trigger a Retention Execution, if dry_run is True, "
+          "nothing would be deleted actually.", "Retention", status=201, params=(RETENTION,),
+          body="object"),
+    Route("GET", _RET + "/executions", _retentions.list_executions, "listRetentionExecutions",
+          "Get Retention executions", "Retention", response="[RetentionExecution]",
+          params=(RETENTION,), query=PAGING, paged=True),
+    Route("PATCH", _RET_EXEC, _retentions.operate_execution, "operateRetentionExecution",
+          'Stop a Retention execution, only support "stop" action now.', "Retention",
+          params=(RETENTION, RETENTION_EXEC), body="object"),
+    Route("GET", _RET_EXEC + "/tasks", _retentions.list_tasks, "listRetentionTasks",
+          "Get Retention tasks, each repository as a task.", "Retention",
+          response="[RetentionExecutionTask]", params=(RETENTION, RETENTION_EXEC),
+          query=PAGING, paged=True),
+    Route("GET", _RET_EXEC + "/tasks/{tid}", _retentions.get_task_log, "getRetentionTaskLog",
+          "Get Retention job task log, tags ratain or deletion detail will be shown in a "
+          "table.", "Retention", response="string",
+          params=(RETENTION, RETENTION_EXEC, RETENTION_TASK)),
+    # garbage collection (/system/gc/schedule before /system/gc/{gc_id})
+    Route("GET", "/system/gc", _gc.get_gc_history, "getGCHistory", "Get gc results.", "gc",
+          response="[GCHistory]", query=LISTING, paged=True),
+    Route("GET", "/system/gc/schedule", _gc.get_gc_schedule, "getGCSchedule",
+          "Get gc's schedule (no body when none is set).", "gc", response="GCHistory"),
+    Route("POST", "/system/gc/schedule", _gc.create_gc_schedule, "createGCSchedule",
+          "Create a gc schedule; type Manual runs one now (Location: the run), None removes "
+          "the schedule. parameters: delete_untagged, dry_run, workers (1-10), time_window "
+          "(hours)", "gc", status=201, body="Schedule"),
+    Route("PUT", "/system/gc/schedule", _gc.update_gc_schedule, "updateGCSchedule",
+          "Update gc's schedule (as POST)", "gc", body="Schedule"),
+    Route("GET", "/system/gc/{gc_id}", _gc.get_gc, "getGC", "Get gc status.", "gc",
+          response="GCHistory", params=(GC_ID,)),
+    Route("PUT", "/system/gc/{gc_id}", _gc.stop_gc, "stopGC",
+          "Stop the specific GC execution (after its current batch)", "gc", params=(GC_ID,)),
+    Route("GET", "/system/gc/{gc_id}/log", _gc.get_gc_log, "getGCLog", "Get gc job log.",
+          "gc", response="string", params=(GC_ID,)),
+    # webhooks
+    Route("GET", _HOOK, _webhooks.list_policies, "ListWebhookPoliciesOfProject",
+          "List project webhook policies.", "webhook", response="[WebhookPolicy]",
+          params=(PROJECT_REF,), query=(SORT, Q, PAGE, PAGE_SIZE), paged=True),
+    Route("POST", _HOOK, _webhooks.create_policy, "CreateWebhookPolicyOfProject",
+          "Create project webhook policy (secret: dockyard's write-only HMAC key)", "webhook",
+          status=201, params=(PROJECT_REF,), body="WebhookPolicy"),
+    Route("GET", _HOOK + "/{webhook_policy_id}", _webhooks.get_policy,
+          "GetWebhookPolicyOfProject", "Get project webhook policy", "webhook",
+          response="WebhookPolicy", params=(PROJECT_REF, HOOK)),
+    Route("PUT", _HOOK + "/{webhook_policy_id}", _webhooks.update_policy,
+          "UpdateWebhookPolicyOfProject", "Update webhook policy of a project.", "webhook",
+          params=(PROJECT_REF, HOOK), body="WebhookPolicy"),
+    Route("DELETE", _HOOK + "/{webhook_policy_id}", _webhooks.delete_policy,
+          "DeleteWebhookPolicyOfProject", "Delete webhook policy of a project", "webhook",
+          params=(PROJECT_REF, HOOK)),
+    Route("GET", _HOOK_EXEC, _webhooks.list_executions, "ListExecutionsOfWebhookPolicy",
+          "List executions for a specific webhook policy", "webhook", response="[Execution]",
+          params=(PROJECT_REF, HOOK), query=PAGING, paged=True),
+    Route("GET", _HOOK_EXEC + "/{execution_id}/tasks", _webhooks.list_tasks,
+          "ListTasksOfWebhookExecution", "List tasks for a specific webhook execution",
+          "webhook", response="[Task]", params=(PROJECT_REF, HOOK, EXECUTION), query=PAGING,
+          paged=True),
+    Route("GET", _HOOK_EXEC + "/{execution_id}/tasks/{task_id}/log", _webhooks.task_log,
+          "GetLogsOfWebhookTask", "Get logs for a specific webhook task", "webhook",
+          response="string", params=(PROJECT_REF, HOOK, EXECUTION, TASK)),
+    Route("GET", _P + "/webhook/events", _webhooks.supported_events, "GetSupportedEventTypes",
+          "Get supported event types and notify types.", "webhook",
+          response="SupportedWebhookEventTypes", params=(PROJECT_REF,)),
     Route("GET", "/swagger.json", _openapi.get_swagger, "getSwagger",
           "This API's own description (Swagger 2.0)", "swagger", response="object"),
 ]  # fmt: skip

@@ -109,8 +109,11 @@ class RegistryApp:
         on_shutdown: list[Callable[[], None]] | None = None,
         limits: Limits | None = None,
         push_guard: PushGuard | None = None,
+        console: Handler | None = None,
     ) -> None:
         self.registry = registry
+        #: the web console: answers ``/`` and every page path no other handler takes
+        self.console = console
         self.authenticator = authenticator
         #: checks each /v2/ request's bearer token against the scopes its route needs
         self.authorizer = authorizer
@@ -118,8 +121,8 @@ class RegistryApp:
         self._authorize_async: Callable[..., Awaitable[None]] | None = getattr(
             authorizer, "authorize_async", None
         )
-        #: asked around manifest PUTs, upload finishes and deletes (a project's quota)
-        self.push_guard = push_guard
+        if push_guard is not None:  # asked around manifest PUTs, upload finishes and deletes
+            registry.guard = push_guard
         self.observers = list(observers or [])
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
         self.extra_routes = dict(extra_routes or {})
@@ -131,6 +134,11 @@ class RegistryApp:
         #: the size limits handlers apply to request bodies (``limits:`` in the config)
         self.limits = limits or Limits()
         self._sync_task: asyncio.Future[None] | None = None
+
+    @property
+    def push_guard(self) -> PushGuard | None:
+        """The registry's guard chain (``Registry.guard``)."""
+        return self.registry.guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -257,15 +265,18 @@ class RegistryApp:
             raise MethodNotAllowed(f"{method} is not allowed on {request.path}", allow=allow)
         if route is Route.UPLOADS or route is Route.TAGS:
             await handler(request, self.registry, target.name)
-        elif self.push_guard is not None and (
+        elif (guard := self.registry.guard) is not None and (
             (route is Route.MANIFEST and method in ("PUT", "DELETE"))
             or (route is Route.UPLOAD and method == "PUT")
         ):
-            await handler(request, self.registry, target.name, target.arg, guard=self.push_guard)
+            await handler(request, self.registry, target.name, target.arg, guard=guard)
         else:
             await handler(request, self.registry, target.name, target.arg)
 
     async def _page(self, request: Request, path: str) -> str:
+        if self.console is not None and path in ("/", "/index.html"):
+            await self.console(request, self.registry)
+            return "console"
         if path in ("/", "/index.html"):
             await _pages.home(request, self.registry)
             return "home"
@@ -280,4 +291,7 @@ class RegistryApp:
             if path.startswith(prefix):
                 await handler(request, self.registry)
                 return prefix.strip("/")
+        if self.console is not None:
+            await self.console(request, self.registry)
+            return "console"
         raise NotFound(f"no such page {path}; the registry API is under /v2/")

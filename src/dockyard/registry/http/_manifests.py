@@ -9,7 +9,12 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from dockyard.errors import ManifestInvalid
-from dockyard.registry._names import parse_lookup_reference, parse_reference, parse_tags
+from dockyard.registry._names import (
+    is_digest,
+    parse_lookup_reference,
+    parse_reference,
+    parse_tags,
+)
 from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import API_VERSION, MethodNotAllowed, Request, read_body, send_bytes
@@ -84,8 +89,9 @@ async def put_manifest(
     )
     content_type = request.header("content-type")
     ticket = None
-    if guard is not None:  # e.g. the project's quota: refused before anything is stored
-        ticket = await request.run(guard.check_manifest, name, body, content_type)
+    if guard is not None:  # quota, immutable tags…: refused before anything is stored
+        sets = tags if is_digest(reference) else (reference,)
+        ticket = await request.run(guard.check_manifest, name, sets, body, content_type)
     pushed = await request.run(registry.put_manifest, name, reference, body, content_type, tags)
     if guard is not None:
         await request.run(guard.pushed_manifest, name, ticket)
@@ -109,6 +115,8 @@ async def delete_manifest(
     reference = parse_lookup_reference(reference)
     if not registry.delete_enabled:
         raise MethodNotAllowed("deleting is disabled on this registry (storage.delete.enabled)")
+    if guard is not None:  # e.g. an immutable tag: refused before anything is deleted
+        await request.run(guard.check_delete, name, reference)
     await request.run(registry.delete_manifest, name, reference)
     if guard is not None:
         await request.run(guard.deleted, name)

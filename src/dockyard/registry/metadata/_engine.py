@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from dockyard.errors import Unavailable
@@ -53,7 +53,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = _sqlite_engine(path)
         try:
-            metadata.create_all(self.engine)
+            self.create_tables(metadata)
         except OperationalError as exc:
             raise Unavailable(
                 f"cannot open the registry database {text}: {exc.orig}; check that its "
@@ -71,6 +71,14 @@ class Database:
             conn = conn.execution_options(dockyard_write=True)
             with conn.begin():
                 yield conn
+
+    def create_tables(self, tables: MetaData) -> None:
+        """Create the tables of ``tables`` that are missing, in a write transaction (SQLite's
+        ``BEGIN IMMEDIATE``): a deferred transaction that upgrades to a write while another
+        process or thread writes fails at once with "database is locked" instead of waiting
+        its turn — as every worker process creating its tables at start-up would."""
+        with self.write() as conn:
+            tables.create_all(conn)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -57,7 +57,7 @@ class ScanRecords:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        _metadata.create_all(db.engine)
+        db.create_tables(_metadata)
 
     def get(self, digest: str) -> ScanRecord | None:
         with self.db.read() as conn:

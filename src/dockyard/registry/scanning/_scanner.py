@@ -22,6 +22,13 @@ from dockyard.errors import DockyardError, NotFound, Unsupported
 from dockyard.oci import Manifest, parse_manifest_or_index
 from dockyard.registry._names import is_digest
 from dockyard.registry._registry import Registry
+from dockyard.registry.events import (
+    NO_EVENTS,
+    SCANNING_COMPLETED,
+    SCANNING_FAILED,
+    Event,
+    EventSink,
+)
 from dockyard.registry.limits import Limits
 from dockyard.registry.scanning._images import scan_target
 from dockyard.registry.scanning._job import ScanJob
@@ -44,6 +51,10 @@ def scan_budget(limits: Limits) -> ScanBudget:
     )
 
 
+#: Harbor's scan_overview key for a vulnerability report.
+SCAN_REPORT_TYPE = "application/vnd.security.vulnerability.report; version=1.1"
+
+
 class Scanner:
     """Queues scans (``queue``, ``pushed``) and runs them on ``workers`` threads."""
 
@@ -57,6 +68,8 @@ class Scanner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan")
         self._workers = ScanWorkers()
         self._closed = threading.Event()
+        #: where finished scans are announced (the registry's webhooks)
+        self.events: EventSink = NO_EVENTS
 
     def close(self) -> None:
         """Stop taking work and kill running scan workers; their scans and the queued ones stay
@@ -127,20 +140,20 @@ class Scanner:
             outcome = self._workers.run(self._job(digest, repository))
         except DockyardError as exc:
             log.warning("scan of %s@%s failed: %s", repository, digest, exc)
-            self._finish(digest, None, str(exc), db_updated, advisories)
+            self._finish(repository, digest, None, str(exc), db_updated, advisories)
             return
         except Exception as exc:
             log.exception("scan of %s@%s failed", repository, digest)
-            self._finish(digest, None, f"internal error: {exc}", db_updated, advisories)
+            self._finish(repository, digest, None, f"internal error: {exc}", db_updated, advisories)
             return
         if outcome is None:  # shutting down: left pending, queued again at the next start
             return
         if outcome.error is not None:
             log.warning("scan of %s@%s failed: %s", repository, digest, outcome.error)
-            self._finish(digest, None, outcome.error, db_updated, advisories)
+            self._finish(repository, digest, None, outcome.error, db_updated, advisories)
             return
         log.info("scanned %s@%s: %s", repository, digest, outcome.summary)
-        self._finish(digest, outcome.report_json, None, db_updated, advisories)
+        self._finish(repository, digest, outcome.report_json, None, db_updated, advisories)
 
     def _open_db(self) -> VulnDB:
         if not self.db_path.is_file():
@@ -184,6 +197,7 @@ class Scanner:
 
     def _finish(
         self,
+        repository: str,
         digest: str,
         report_json: str | None,
         error: str | None,
@@ -200,3 +214,18 @@ class Scanner:
             )
         except Exception:
             log.exception("cannot store the scan report of %s", digest)
+            return
+        # Harbor's SCANNING_COMPLETED / SCANNING_FAILED webhook events
+        status = "Success" if error is None else "Error"
+        overview: dict[str, object] = {"report_id": digest, "scan_status": status}
+        if error is not None:
+            overview["message"] = error
+        self.events.publish(
+            Event(
+                SCANNING_COMPLETED if error is None else SCANNING_FAILED,
+                repository.partition("/")[0] if "/" in repository else "",
+                repository,
+                digest=digest,
+                details={"scan_overview": {SCAN_REPORT_TYPE: overview}},
+            )
+        )

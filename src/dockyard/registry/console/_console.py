@@ -1,0 +1,399 @@
+"""The web console's handler: sign-in/out, sessions, CSRF checks, and the pages.
+
+Every page asks ``/api/v2.0`` (in-process, as the signed-in user, see :mod:`._calls`) for
+what it shows, so a user sees in the console exactly what the API would let them read.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from dockyard.digest import Digest
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.registry._registry import Registry
+from dockyard.registry.access import AccessService
+from dockyard.registry.auth import AuthenticationRequired
+from dockyard.registry.console import _views as views
+from dockyard.registry.console._calls import ApiAnswer, call_api, segment
+from dockyard.registry.console._html import CSS, JS
+from dockyard.registry.console._sessions import Session, SessionStore
+from dockyard.registry.harbor import HarborApi
+from dockyard.registry.harbor._errors import harbor_status
+from dockyard.registry.http._io import Request, read_body, send_bytes
+from dockyard.registry.identity import Identity
+
+__all__ = ["SESSION_COOKIE", "Console"]
+
+log = logging.getLogger("dockyard.registry")
+
+SESSION_COOKIE = "dockyard_session"
+#: the pre-session token of the sign-in form (double submit: cookie and form field)
+LOGIN_COOKIE = "dockyard_login"
+MAX_FORM = 16 << 10
+_HTML = b"text/html; charset=utf-8"
+_SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class _Redirect(Exception):
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+@dataclass(frozen=True, slots=True)
+class _Who:
+    session: Session
+    identity: Identity
+
+
+def _cookies(request: Request) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in (request.header("cookie") or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name not in out:
+            out[name] = value
+    return out
+
+
+def _secure(request: Request) -> bool:
+    forwarded = (request.header("x-forwarded-proto") or "").split(",")[0].strip().lower()
+    return forwarded == "https" or request.scope.get("scheme") == "https"
+
+
+def _cookie(request: Request, name: str, value: str, *, max_age: int | None = None) -> bytes:
+    parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    if _secure(request):
+        parts.append("Secure")
+    return "; ".join(parts).encode()
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+class Console:
+    """A prefix-less page handler for :class:`~dockyard.registry.http.RegistryApp`
+    (``RegistryApp(console=…)``): it answers ``/`` and every path no other handler takes.
+    ``scan_reports``: the registry's vulnerability reports (``ScanReports``), when scanning is on."""
+
+    def __init__(
+        self,
+        api: HarborApi,
+        access: AccessService,
+        sessions: SessionStore,
+        *,
+        scan_reports: Any = None,
+    ) -> None:
+        self.api = api
+        self.access = access
+        self.sessions = sessions
+        self.scan_reports = scan_reports
+
+    async def __call__(self, request: Request, registry: Registry) -> None:
+        headers = list(_SECURITY_HEADERS)
+        try:
+            status, body, content_type = await self._route(request, registry, headers)
+        except _Redirect as moved:
+            status, body, content_type = 303, b"", _HTML
+            headers.append((b"location", moved.location.encode()))
+        if content_type == _HTML:
+            headers.append((b"cache-control", b"no-store"))
+        await send_bytes(
+            request.send, status, body, headers, content_type=content_type,
+            head=request.method == "HEAD",
+        )  # fmt: skip
+
+    async def _route(
+        self, request: Request, registry: Registry, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, bytes, bytes]:
+        path, method = request.path, request.method
+        if path == "/static/console.css":
+            headers.append((b"cache-control", b"max-age=3600"))
+            return 200, CSS, b"text/css; charset=utf-8"
+        if path == "/static/console.js":
+            headers.append((b"cache-control", b"max-age=3600"))
+            return 200, JS, b"text/javascript; charset=utf-8"
+        if path == "/login":
+            return await self._login(request, headers)
+        who = await self._who(request)
+        if who is None:
+            if method in ("GET", "HEAD"):
+                raise _Redirect("/login")
+            return 403, views.login_page(self._login_token(request, headers),
+                                         "Your session has ended: sign in again."), _HTML  # fmt: skip
+        form: dict[str, str] = {}
+        if method not in ("GET", "HEAD"):
+            form = await self._form(request)
+            if not _same(form.get("csrf", ""), who.session.csrf):
+                return 403, views.error_page(
+                    403, "The form's security token is missing or stale: reload the page and "
+                    "try again.", user=who.identity.name, csrf=who.session.csrf,
+                ), _HTML  # fmt: skip
+        try:
+            return 200, await self._page(request, registry, who, form), _HTML
+        except DockyardError as exc:
+            status, _ = harbor_status(exc)
+            if isinstance(exc, AuthenticationRequired):
+                status = 403
+            return status, views.error_page(
+                status, exc.message, user=who.identity.name, csrf=who.session.csrf
+            ), _HTML  # fmt: skip
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def _login_token(self, request: Request, headers: list[tuple[bytes, bytes]]) -> str:
+        token = _cookies(request).get(LOGIN_COOKIE, "")
+        if not token or len(token) > 64:
+            token = secrets.token_urlsafe(24)
+            headers.append((b"set-cookie", _cookie(request, LOGIN_COOKIE, token, max_age=3600)))
+        return token
+
+    async def _who(self, request: Request) -> _Who | None:
+        session_id = _cookies(request).get(SESSION_COOKIE, "")
+        if not session_id:
+            return None
+        session = await request.run(self.sessions.get, session_id)
+        if session is None:
+            return None
+        identity = await request.run(self.access.identity_of, session.username)
+        if identity is None or identity.kind != "user":
+            return None
+        request.user = identity.name
+        return _Who(session, identity)
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        body = await read_body(request, MAX_FORM, "form", "the console's 16 KiB")
+        try:
+            parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise InvalidArgument("the form is not UTF-8") from None
+        return {k: v[-1] for k, v in parsed.items()}
+
+    async def _login(
+        self, request: Request, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, bytes, bytes]:
+        if request.method in ("GET", "HEAD"):
+            return 200, views.login_page(self._login_token(request, headers)), _HTML
+        if request.method != "POST":
+            return 405, b"", _HTML
+        form = await self._form(request)
+        token = _cookies(request).get(LOGIN_COOKIE, "")
+        if not _same(form.get("csrf", ""), token):
+            fresh = self._login_token(request, headers)
+            return 403, views.login_page(fresh, "The sign-in form expired: try again."), _HTML
+        username, password = form.get("username", ""), form.get("password", "")
+        client = request.scope.get("client")
+        ip = str(client[0]) if client else ""
+        try:
+            identity = await request.run(
+                lambda: self.access.authenticate(username, password, client_ip=ip)
+            )
+        except DockyardError as exc:
+            status, _ = harbor_status(exc)
+            message = (
+                "Wrong user name or password."
+                if isinstance(exc, AuthenticationRequired)
+                else f"Cannot sign in now: {exc.message}"
+            )
+            return (401 if status == 401 else status), views.login_page(token, message), _HTML
+        if identity.kind != "user":
+            return 401, views.login_page(token, "Robot accounts cannot sign in here."), _HTML
+        old = _cookies(request).get(SESSION_COOKIE)
+        if old:  # never keep a session id from before the sign-in (fixation)
+            await request.run(self.sessions.delete, old)
+        session = await request.run(self.sessions.create, identity.name)
+        lifetime = int(self.sessions.lifetime)
+        headers.append(
+            (b"set-cookie", _cookie(request, SESSION_COOKIE, session.id, max_age=lifetime))
+        )
+        headers.append((b"set-cookie", _cookie(request, LOGIN_COOKIE, "", max_age=0)))
+        raise _Redirect("/")
+
+    # --- pages ----------------------------------------------------------------------------
+
+    async def _api(
+        self,
+        request: Request,
+        registry: Registry,
+        who: _Who,
+        method: str,
+        path: str,
+        query: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> ApiAnswer:
+        return await call_api(self.api, request, registry, who.identity, method, path, query, body)
+
+    async def _page(
+        self, request: Request, registry: Registry, who: _Who, form: dict[str, str]
+    ) -> bytes:
+        path, method = request.path, request.method
+        user, csrf = who.identity.name, who.session.csrf
+        parts = path.strip("/").split("/")
+        if method == "POST" and path == "/logout":
+            await request.run(self.sessions.delete, who.session.id)
+            raise _Redirect("/login")
+        if path in ("/", "/index.html", "/projects"):
+            if method == "POST" and path == "/projects":
+                name = form.get("project_name", "").strip()
+                body = {"project_name": name, "metadata": {"public": form.get("public") or "false"}}
+                await self._api(request, registry, who, "POST", "/projects", body=body)
+                raise _Redirect("/projects/" + quote(name, safe=""))
+            answer = await self._api(request, registry, who, "GET", "/projects",
+                                     {"page_size": "100"})  # fmt: skip
+            return views.projects_page(answer.json or [], user=user, csrf=csrf)
+        if path == "/audit" and method in ("GET", "HEAD"):
+            answer = await self._api(request, registry, who, "GET", "/audit-logs",
+                                     {"page_size": "100"})  # fmt: skip
+            return views.audit_page(answer.json or [], user=user, csrf=csrf)
+        if len(parts) >= 2 and parts[0] == "projects":
+            project = parts[1]
+            rest = parts[2:]
+            return await self._project(request, registry, who, project, rest, form)
+        raise NotFound(f"no such page {path}")
+
+    async def _project(
+        self,
+        request: Request,
+        registry: Registry,
+        who: _Who,
+        project: str,
+        rest: list[str],
+        form: dict[str, str],
+    ) -> bytes:
+        user, csrf, method = who.identity.name, who.session.csrf, request.method
+        base = f"/projects/{segment(project)}"
+        if method == "POST" and rest == ["members"]:
+            role = form.get("role_id", "")
+            if not role.isdigit():
+                raise InvalidArgument("choose a role")
+            body = {"role_id": int(role), "member_user": {"username": form.get("username", "")}}
+            await self._api(request, registry, who, "POST", base + "/members", body=body)
+            raise _Redirect("/projects/" + quote(project, safe=""))
+        if method == "POST" and len(rest) == 3 and rest[0] == "members" and rest[2] == "delete":
+            if not rest[1].isdigit():
+                raise NotFound("no such member")
+            await self._api(request, registry, who, "DELETE", f"{base}/members/{rest[1]}")
+            raise _Redirect("/projects/" + quote(project, safe=""))
+        if method not in ("GET", "HEAD"):
+            raise NotFound("no such form")
+        if not rest:
+            repos = await self._api(request, registry, who, "GET", base + "/repositories",
+                                    {"page_size": "100"})  # fmt: skip
+            members: list[Any] | None = None
+            if await self._can(request, who, project, "member", "list"):
+                found = await self._api(request, registry, who, "GET", base + "/members",
+                                        {"page_size": "100"})  # fmt: skip
+                members = found.json or []
+            return views.project_page(project, repos.json or [], members, user=user, csrf=csrf)
+        if rest == ["repository"]:
+            name = request.query("name") or ""
+            search = (request.query("q") or "").strip()
+            sort = request.query("sort") or "-push_time"
+            if sort not in ("-push_time", "push_time", "digest"):
+                sort = "-push_time"
+            answer = await self._api(
+                request, registry, who, "GET",
+                f"{base}/repositories/{segment(name)}/artifacts",
+                {"page_size": "100", "sort": sort},
+            )  # fmt: skip
+            artifacts = answer.json or []
+            if search:
+                artifacts = [a for a in artifacts if _matches(a, search)]
+            return views.repository_page(project, name, artifacts, search=search, sort=sort,
+                                         user=user, csrf=csrf)  # fmt: skip
+        if rest == ["artifact"]:
+            return await self._artifact(request, registry, who, project)
+        raise NotFound(f"no such page {request.path}")
+
+    async def _can(
+        self, request: Request, who: _Who, project: str, resource: str, action: str
+    ) -> bool:
+        return await request.run(self.api.security.can, who.identity, project, resource, action)
+
+    async def _artifact(
+        self, request: Request, registry: Registry, who: _Who, project: str
+    ) -> bytes:
+        name = request.query("repo") or ""
+        digest = request.query("digest") or ""
+        severity = (request.query("severity") or "").upper()
+        base = f"/projects/{segment(project)}/repositories/{segment(name)}"
+        # the API decides whether this user may read it (403/404 otherwise)
+        answer = await self._api(request, registry, who, "GET",
+                                 f"{base}/artifacts/{quote(digest, safe='')}")  # fmt: skip
+        artifact = answer.json
+        full = f"{project}/{name}"
+        layers, config = await request.run(_layers, registry, full, str(artifact["digest"]))
+        vulnerabilities = None
+        if self.scan_reports is not None:
+            vulnerabilities = await request.run(_findings, self.scan_reports, registry, full,
+                                                str(artifact["digest"]))  # fmt: skip
+        host = request.header("host") or "localhost:5000"
+        return views.artifact_page(
+            project, name, artifact, layers, config, host=host,
+            vulnerabilities=vulnerabilities, severity=severity,
+            user=who.identity.name, csrf=who.session.csrf,
+        )  # fmt: skip
+
+
+def _matches(artifact: dict[str, Any], search: str) -> bool:
+    needle = search.lower()
+    if needle in str(artifact.get("digest", "")).lower():
+        return True
+    return any(needle in str(t.get("name", "")).lower() for t in artifact.get("tags") or ())
+
+
+def _layers(registry: Registry, repository: str, digest: str) -> tuple[list[views.Layer], str]:
+    """Blocking: the image's layers with the history step that made each, and its config
+    (pretty JSON). An index or an artifact without an image config has no layers to show."""
+    record = registry.manifest(repository, digest)
+    manifest = json.loads(record.content)
+    config_desc = manifest.get("config")
+    if not isinstance(config_desc, dict):
+        return [], "(an index: open one of its images)"
+    raw = registry.verified_bytes(registry.blob(repository, Digest.parse(config_desc["digest"])))
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        return [], raw.decode("utf-8", "replace")[:20000]
+    steps = [h for h in config.get("history") or () if isinstance(h, dict)]
+    made = [str(h.get("created_by", "")) for h in steps if not h.get("empty_layer")]
+    layers = []
+    for i, layer in enumerate(manifest.get("layers") or ()):
+        command = made[i] if i < len(made) else ""
+        layers.append(views.Layer(str(layer.get("digest", "")), int(layer.get("size", 0)), command))
+    return layers, json.dumps(config, indent=2)[:100000]
+
+
+def _findings(
+    reports: Any, registry: Registry, repository: str, digest: str
+) -> list[dict[str, Any]]:
+    """Blocking: the scan report's findings as rows (empty while the scan is pending)."""
+    doc = reports.document(registry, repository, digest)
+    rows = []
+    for result in (doc.get("report") or {}).get("Results") or ():
+        rows.append(
+            {
+                "id": result.get("VulnerabilityID", ""),
+                "severity": result.get("Severity", ""),
+                "package": result.get("PkgName", ""),
+                "version": result.get("InstalledVersion", ""),
+                "fix_version": result.get("FixedVersion", ""),
+            }
+        )
+    return rows

@@ -1,0 +1,338 @@
+"""GcJobs: garbage collection runs in background threads, with a history table, a bounded
+log per run, and the schedule the scheduler thread follows.
+
+At most one run is Pending or Running in the registry at a time (decided in a write
+transaction, so across server processes too); a Running row not heard from for
+:data:`STALE` seconds belongs to a process that died and is marked Error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select
+
+from dockyard.errors import Conflict, NotFound
+from dockyard.registry._gc import GCReport, collect_garbage
+from dockyard.registry._registry import Registry
+from dockyard.registry.events import NO_EVENTS, EventSink
+from dockyard.registry.gcjobs._model import GcParameters, GcRun, GcSchedule, schedule_cron
+from dockyard.registry.gcjobs._schema import gc_runs, gc_schedule, metadata
+
+__all__ = ["LOG_LINES", "STALE", "GcJobs", "RunLog"]
+
+log = logging.getLogger("dockyard.registry.gc")
+
+#: Lines a run's log keeps: the first half and the last half of them, the middle elided.
+LOG_LINES = 1000
+#: Seconds after which a Running run nobody updates is taken for dead.
+STALE = 600.0
+_ACTIVE = ("Pending", "Running")
+
+
+class GcRunUnknown(NotFound):
+    pass
+
+
+class GcRunning(Conflict):
+    pass
+
+
+class RunLog:
+    """A run's log lines, bounded: the first ``limit // 2`` and the last ``limit // 2``."""
+
+    def __init__(self, clock: Callable[[], float], limit: int = LOG_LINES) -> None:
+        self.clock = clock
+        self.head: list[str] = []
+        self.tail: list[str] = []
+        self.dropped = 0
+        self.half = max(1, limit // 2)
+
+    def add(self, level: str, text: str) -> None:
+        moment = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        line = f"{moment} [{level}] [/registry/gc]: {text}"
+        if len(self.head) < self.half:
+            self.head.append(line)
+            return
+        self.tail.append(line)
+        if len(self.tail) > self.half:
+            self.tail.pop(0)
+            self.dropped += 1
+
+    def text(self) -> str:
+        middle = [f"... {self.dropped} line(s) omitted ..."] if self.dropped else []
+        return "".join(f"{line}\n" for line in (*self.head, *middle, *self.tail))
+
+
+class GcJobs:
+    """Runs of :func:`~dockyard.registry.collect_garbage` on ``registry`` as jobs.
+    ``defaults``: the parameters a request leaves out (the config's time window and
+    workers); ``clock``: the wall clock (tests inject one)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        defaults: GcParameters | None = None,
+        clock: Callable[[], float] = time.time,
+        log_lines: int = LOG_LINES,
+        events: EventSink = NO_EVENTS,
+    ) -> None:
+        self.registry = registry
+        #: where the untagged manifests a run deletes are published (DELETE_ARTIFACT)
+        self.events = events
+        self.db = registry.meta.db
+        self.defaults = defaults or GcParameters()
+        self.clock = clock
+        self.log_lines = log_lines
+        self._threads: dict[int, tuple[threading.Thread, threading.Event]] = {}
+        self._lock = threading.Lock()
+        with self.db.write() as conn:  # IMMEDIATE: waits for a busy writer, never deadlocks
+            metadata.create_all(conn)
+
+    # --- runs ----------------------------------------------------------------------------
+
+    def start(self, parameters: GcParameters | None = None, trigger: str = "MANUAL") -> int:
+        """Queue a run and start it in a thread of this process; its id. Conflict while
+        another run is pending or running."""
+        params = parameters or self.defaults
+        now = self.clock()
+        with self.db.write() as conn:
+            active = conn.execute(
+                select(gc_runs.c.id, gc_runs.c.updated_at).where(gc_runs.c.status.in_(_ACTIVE))
+            ).first()
+            if active is not None and now - float(active[1]) < STALE:
+                raise GcRunning(
+                    f"garbage collection {active[0]} is still running",
+                    hint="wait for it to finish, or stop it (PUT /system/gc/{id})",
+                )
+            if active is not None:
+                conn.execute(
+                    gc_runs.update()
+                    .where(gc_runs.c.id == active[0])
+                    .values(status="Error", updated_at=now)
+                )
+            run_id = int(
+                conn.execute(
+                    gc_runs.insert().values(
+                        trigger=trigger,
+                        status="Pending",
+                        parameters=params.json(),
+                        log="",
+                        stop_requested=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._work, args=(run_id, params, stop), name=f"gc-{run_id}", daemon=True
+        )
+        with self._lock:
+            self._threads[run_id] = (thread, stop)
+        thread.start()
+        return run_id
+
+    def _work(self, run_id: int, params: GcParameters, stop: threading.Event) -> None:
+        lines = RunLog(self.clock, self.log_lines)
+
+        def progress(text: str) -> None:
+            lines.add("INFO", text)
+            if self._heartbeat(run_id, "Running", lines):
+                stop.set()
+
+        status, report = "Error", None
+        try:
+            progress(f"garbage collection {run_id} started")
+            result = collect_garbage(
+                self.registry,
+                dry_run=params.dry_run,
+                delete_untagged=params.delete_untagged,
+                grace=params.time_window * 3600,
+                workers=params.workers,
+                progress=progress,
+                stop=stop,
+                events=self.events,
+            )
+            report = _summary(result)
+            status = "Stopped" if result.stopped else "Success"
+            for key, error in result.errors:
+                lines.add("WARNING", f"{key} stays: {error}")
+        except Exception as exc:
+            log.exception("garbage collection %d failed", run_id)
+            lines.add("ERROR", f"garbage collection failed: {exc}")
+        finally:
+            lines.add("INFO", f"garbage collection {run_id}: {status}")
+            self._finish(run_id, status, lines, report)
+            with self._lock:
+                self._threads.pop(run_id, None)
+
+    def _heartbeat(self, run_id: int, status: str, lines: RunLog) -> bool:
+        """Store the log and status; whether a stop was asked for."""
+        with self.db.write() as conn:
+            conn.execute(
+                gc_runs.update()
+                .where(gc_runs.c.id == run_id)
+                .values(status=status, log=lines.text(), updated_at=self.clock())
+            )
+            row = conn.execute(
+                select(gc_runs.c.stop_requested).where(gc_runs.c.id == run_id)
+            ).first()
+        return bool(row and row[0])
+
+    def _finish(
+        self, run_id: int, status: str, lines: RunLog, report: dict[str, Any] | None
+    ) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                gc_runs.update()
+                .where(gc_runs.c.id == run_id)
+                .values(
+                    status=status,
+                    log=lines.text(),
+                    report=None if report is None else json.dumps(report),
+                    updated_at=self.clock(),
+                )
+            )
+
+    def wait(self, run_id: int, timeout: float | None = None) -> GcRun:
+        """Block until run ``run_id`` (started in this process) has finished; the run."""
+        with self._lock:
+            entry = self._threads.get(run_id)
+        if entry is not None:
+            entry[0].join(timeout)
+        return self.get(run_id)
+
+    def stop(self, run_id: int) -> None:
+        """Ask run ``run_id`` to stop after its current batch (NotFound for no such run;
+        a finished run stays as it is, as in Harbor)."""
+        with self.db.write() as conn:
+            done = conn.execute(
+                gc_runs.update().where(gc_runs.c.id == run_id).values(stop_requested=True)
+            )
+            if not done.rowcount:
+                raise GcRunUnknown(f"garbage collection {run_id} not found")
+        with self._lock:
+            entry = self._threads.get(run_id)
+        if entry is not None:
+            entry[1].set()
+
+    def get(self, run_id: int) -> GcRun:
+        with self.db.read() as conn:
+            row = conn.execute(select(gc_runs).where(gc_runs.c.id == run_id)).first()
+        if row is None:
+            raise GcRunUnknown(f"garbage collection {run_id} not found")
+        return _run(row)
+
+    def log_text(self, run_id: int) -> str:
+        with self.db.read() as conn:
+            row = conn.execute(select(gc_runs.c.log).where(gc_runs.c.id == run_id)).first()
+        if row is None:
+            raise GcRunUnknown(f"garbage collection {run_id} log is not found")
+        return str(row[0])
+
+    def history(self, offset: int = 0, limit: int = 10) -> tuple[list[GcRun], int]:
+        """Runs, newest first, and how many there are."""
+        with self.db.read() as conn:
+            total = int(conn.execute(select(func.count()).select_from(gc_runs)).scalar_one())
+            rows = conn.execute(
+                select(gc_runs).order_by(gc_runs.c.id.desc()).offset(offset).limit(limit)
+            ).all()
+        return [_run(r) for r in rows], total
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop this process's runs and wait for them."""
+        with self._lock:
+            entries = list(self._threads.values())
+        for _, stop in entries:
+            stop.set()
+        for thread, _ in entries:
+            thread.join(timeout)
+
+    # --- the schedule -------------------------------------------------------------------
+
+    def schedule(self) -> GcSchedule | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(gc_schedule).where(gc_schedule.c.id == 1)).first()
+        if row is None:
+            return None
+        return GcSchedule(
+            type=row.type,
+            cron=row.cron,
+            parameters=GcParameters.loads(row.parameters),
+            created_at=float(row.created_at),
+            updated_at=float(row.updated_at),
+            fired_at=float(row.fired_at),
+        )
+
+    def set_schedule(self, kind: str, cron: str | None, parameters: GcParameters) -> GcSchedule:
+        """Run on ``cron`` (a preset's for Hourly/Daily/Weekly without one) from now on."""
+        cron = schedule_cron(kind, cron)
+        now = self.clock()
+        values = {
+            "type": kind,
+            "cron": cron,
+            "parameters": parameters.json(),
+            "updated_at": now,
+            "fired_at": now,
+        }
+        with self.db.write() as conn:
+            done = conn.execute(gc_schedule.update().where(gc_schedule.c.id == 1).values(values))
+            if not done.rowcount:
+                conn.execute(gc_schedule.insert().values(id=1, created_at=now, **values))
+        found = self.schedule()
+        assert found is not None
+        return found
+
+    def delete_schedule(self) -> None:
+        with self.db.write() as conn:
+            conn.execute(gc_schedule.delete())
+
+    def tick(self) -> int | None:
+        """Start the scheduled run when it is due (once across processes: the schedule's
+        ``fired_at`` moves in the same transaction that decides); its id, else None."""
+        found = self.schedule()
+        now = self.clock()
+        if found is None or found.next_after(found.fired_at) > now:
+            return None
+        with self.db.write() as conn:
+            moved = conn.execute(
+                gc_schedule.update()
+                .where(gc_schedule.c.id == 1, gc_schedule.c.fired_at == found.fired_at)
+                .values(fired_at=now)
+            )
+        if not moved.rowcount:
+            return None  # another process took it
+        try:
+            return self.start(found.parameters, trigger="SCHEDULE")
+        except GcRunning as exc:
+            log.warning("scheduled garbage collection skipped: %s", exc)
+            return None
+
+
+def _run(row: Row[Any]) -> GcRun:
+    return GcRun(
+        id=int(row.id),
+        trigger=row.trigger,
+        status=row.status,
+        parameters=GcParameters.loads(row.parameters),
+        created_at=float(row.created_at),
+        updated_at=float(row.updated_at),
+        report=None if row.report is None else json.loads(row.report),
+    )
+
+
+def _summary(report: GCReport) -> dict[str, Any]:
+    """Counts and bytes (the lists can be long: the log has the details)."""
+    data = dataclasses.asdict(report)
+    for key in ("manifests", "blobs", "orphans", "kept", "errors"):
+        data[key] = len(data[key])
+    return data

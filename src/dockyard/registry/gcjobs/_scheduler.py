@@ -1,0 +1,79 @@
+"""The thread that starts scheduled garbage collections, and the one :class:`GcJobs` of a
+registry (the API's handlers and the scheduler share it)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+
+from dockyard.registry._registry import Registry
+from dockyard.registry.events import NO_EVENTS, EventSink
+from dockyard.registry.gcjobs._jobs import GcJobs
+from dockyard.registry.gcjobs._model import GcParameters
+
+__all__ = ["GcScheduler", "gc_jobs", "start_gc_jobs"]
+
+log = logging.getLogger("dockyard.registry.gc")
+
+#: Seconds between looks at the schedule (Harbor's cron has second resolution; a run due
+#: is started within this).
+TICK = 15.0
+
+_JOBS: weakref.WeakKeyDictionary[Registry, GcJobs] = weakref.WeakKeyDictionary()
+_JOBS_LOCK = threading.Lock()
+
+
+def gc_jobs(
+    registry: Registry, defaults: GcParameters | None = None, events: EventSink = NO_EVENTS
+) -> GcJobs:
+    """The registry's GcJobs, made (and its tables created) on first use; ``defaults`` and
+    ``events`` count only then. Blocking: call from a thread."""
+    with _JOBS_LOCK:
+        jobs = _JOBS.get(registry)
+        if jobs is None:
+            jobs = _JOBS[registry] = GcJobs(registry, defaults=defaults, events=events)
+        return jobs
+
+
+class GcScheduler:
+    """A daemon thread: every ``interval`` seconds, :meth:`GcJobs.tick`."""
+
+    def __init__(self, jobs: GcJobs, *, interval: float = TICK) -> None:
+        self.jobs = jobs
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gc-schedule", daemon=True)
+
+    def start(self) -> GcScheduler:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.jobs.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                started = self.jobs.tick()
+            except Exception:
+                log.exception("gc schedule: the check failed; next in %g s", self.interval)
+                continue
+            if started is not None:
+                log.info("garbage collection %d started by its schedule", started)
+
+
+def start_gc_jobs(
+    registry: Registry,
+    defaults: GcParameters | None = None,
+    *,
+    schedule: bool = True,
+    events: EventSink = NO_EVENTS,
+) -> GcScheduler:
+    """The registry's jobs with ``defaults`` publishing to ``events``, and (``schedule``) the
+    scheduler thread started; :meth:`GcScheduler.close` stops both."""
+    scheduler = GcScheduler(gc_jobs(registry, defaults, events))
+    return scheduler.start() if schedule else scheduler

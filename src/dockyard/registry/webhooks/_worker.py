@@ -1,0 +1,179 @@
+"""The delivery worker: a thread that claims due deliveries from the queue, POSTs each (with
+its timeout), and records the outcome. A failure (a connection error, a timeout, any status
+but 2xx) is tried again after ``backoff * 2**(attempt-1)`` seconds (at most ``MAX_WAIT``),
+scaled by a random factor in [0.5, 1] (jitter, so that many deliveries to a target that was
+down do not all return at once); after ``max_attempts`` attempts it is marked failed, and
+stays in the log. The clock and the random source are injectable (tests)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import httpx
+
+from dockyard.registry.webhooks._payloads import DISTRIBUTION_EVENTS
+from dockyard.registry.webhooks._queue import Delivery, DeliveryQueue, Outcome
+
+__all__ = ["DeliveryWorker", "retry_delay"]
+
+log = logging.getLogger("dockyard.registry.webhooks")
+
+#: Longest wait between two attempts; idle poll (other processes' rows, leases run out).
+MAX_WAIT = 3600.0
+POLL = 1.0
+#: Most events in one envelope to a registry:2 notification endpoint.
+MAX_ENVELOPE = 64
+
+
+def retry_delay(backoff: float, attempt: int, jitter: float) -> float:
+    """The wait after failed attempt number ``attempt`` (1-based); ``jitter`` in [0, 1]."""
+    return float(min(MAX_WAIT, backoff * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2))
+
+
+class DeliveryWorker:
+    """Delivers what the queue holds, from one daemon thread (:meth:`start`), or one round at
+    a time (:meth:`run_once`)."""
+
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        *,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+        poll: float = POLL,
+        batch: int = 64,
+    ) -> None:
+        self.queue = queue
+        self.clock = clock
+        self.jitter = jitter
+        self.poll = poll
+        self.batch = batch
+        self.delivered = 0
+        self.failed = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="webhook-delivery", daemon=True)
+        self._clients: dict[bool, httpx.Client] = {}
+
+    def start(self) -> DeliveryWorker:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def run_once(self) -> int:
+        """Claim what is due now and attempt each; the number of deliveries attempted."""
+        claimed = self.queue.claim(self.clock(), self.batch)
+        self.deliver(claimed)
+        return len(claimed)
+
+    def deliver(self, claimed: Sequence[Delivery]) -> None:
+        """Attempt claimed deliveries and record the outcomes (one transaction). Deliveries
+        of distribution's envelope to the same endpoint go as one envelope of their events,
+        as distribution's own endpoints batch them."""
+        groups = _groups(claimed)
+        outcomes: list[Outcome] = []
+        for n, group in enumerate(groups):
+            if self._stop.is_set():  # stopping: the rest are due again at once, anywhere
+                self.queue.release([d for g in groups[n:] for d in g])
+                break
+            outcomes += self._attempt(group)
+        self.queue.finish_many(outcomes, self.clock())
+
+    def _client(self, verify: bool) -> httpx.Client:
+        client = self._clients.get(verify)
+        if client is None:
+            client = self._clients[verify] = httpx.Client(verify=verify, trust_env=False)
+        return client
+
+    def _attempt(self, group: list[Delivery]) -> list[Outcome]:
+        first = group[0]
+        body = first.payload if len(group) == 1 else _envelope(group)
+        started = self.clock()
+        try:
+            response = self._client(first.verify).post(
+                first.address,
+                content=body,
+                headers=first.headers,
+                timeout=max(d.timeout for d in group),
+            )
+            ok = 200 <= response.status_code < 300
+            outcome = f"{response.status_code} {response.reason_phrase}".strip()
+        except httpx.HTTPError as exc:
+            ok = False
+            outcome = f"{type(exc).__name__}: {exc}"[:300]
+        now = self.clock()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        shared = f" ({len(group)} events in one envelope)" if len(group) > 1 else ""
+        out = []
+        for delivery in group:
+            attempt = delivery.run_count + 1
+            line = (
+                f"{stamp} attempt {attempt}/{delivery.max_attempts}: POST {delivery.address} "
+                f"-> {outcome} ({now - started:.3f} s){shared}"
+            )
+            retry_at = None
+            if not ok and attempt < delivery.max_attempts:
+                wait = retry_delay(delivery.backoff, attempt, self.jitter())
+                retry_at = now + wait
+                line += f"; next attempt in {wait:.1f} s"
+            elif not ok:
+                line += "; no attempts left, marked failed"
+                self.failed += 1
+                log.warning("webhook delivery %d to %s failed: %s", delivery.id,
+                            delivery.address, outcome)  # fmt: skip
+            else:
+                self.delivered += 1
+            out.append(Outcome(delivery, ok, outcome, line, retry_at))
+        return out
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("webhook delivery round failed; trying again in %g s", self.poll)
+                busy = 0
+            if busy:
+                continue
+            self._wake.wait(self.poll)
+            self._wake.clear()
+
+
+def _groups(claimed: Sequence[Delivery]) -> list[list[Delivery]]:
+    """Each delivery alone, except distribution envelopes to the same endpoint (same address,
+    headers and verification), which go together, at most ``MAX_ENVELOPE`` at a time."""
+    out: list[list[Delivery]] = []
+    open_groups: dict[tuple[str, str, bool], list[Delivery]] = {}
+    for delivery in claimed:
+        if delivery.headers.get("Content-Type") != DISTRIBUTION_EVENTS:
+            out.append([delivery])
+            continue
+        key = (delivery.address, json.dumps(delivery.headers, sort_keys=True), delivery.verify)
+        group = open_groups.get(key)
+        if group is None or len(group) >= MAX_ENVELOPE:
+            group = open_groups[key] = []
+            out.append(group)
+        group.append(delivery)
+    return out
+
+
+def _envelope(group: Sequence[Delivery]) -> bytes:
+    events = [e for d in group for e in json.loads(d.payload)["events"]]
+    return json.dumps({"events": events}, separators=(",", ":")).encode()

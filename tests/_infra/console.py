@@ -1,0 +1,130 @@
+"""Helpers for the web console's tests: sign in through the form, read a page's CSRF token,
+push a small image whose config has a history (so the artifact page lists commands)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from _infra.registry_server import OCI_MANIFEST, PushedImage, make_manifest, push_blob, sha256
+
+__all__ = ["csrf_of", "push_with_history", "python_packages_layout", "sign_in"]
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(page: str) -> str:
+    found = _CSRF.search(page)
+    assert found is not None, "the page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(client: Any, username: str, password: str) -> httpx.Response:
+    """GET /login (for its token), then POST the form; the 303 (or the error page)."""
+    form = client.get("/login")
+    assert form.status_code == 200, form.text
+    response: httpx.Response = client.post(
+        "/login",
+        data={"csrf": csrf_of(form.text), "username": username, "password": password},
+    )
+    return response
+
+
+def push_with_history(
+    client: Any,
+    name: str,
+    tag: str,
+    *,
+    commands: tuple[str, ...] = ("ADD rootfs.tar /", "RUN make install"),
+    annotations: dict[str, str] | None = None,
+) -> PushedImage:
+    """An image with one layer per command, through ``/v2/``."""
+    layers = [f"{name}:{tag}:{i}:{c}".encode() * 50 for i, c in enumerate(commands)]
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": [sha256(b) for b in layers]},
+            "history": [{"created_by": c} for c in commands]
+            + [{"created_by": 'CMD ["sh"]', "empty_layer": True}],
+        }
+    ).encode()
+    for blob in (config, *layers):
+        push_blob(client, name, blob)
+    fields: dict[str, Any] = {"annotations": annotations} if annotations else {}
+    manifest = make_manifest(config, layers, **fields)
+    r = client.put(
+        f"/v2/{name}/manifests/{tag}", content=manifest, headers={"content-type": OCI_MANIFEST}
+    )
+    assert r.status_code == 201, r.text
+    return PushedImage(manifest, sha256(manifest), config, layers)
+
+
+def python_packages_layout(root: Path, packages: dict[str, str], commands: tuple[str, str]) -> str:
+    """A one-image OCI layout (tag ``1``) whose second layer installs Python distributions
+    ``packages`` (name → version, as ``*.dist-info/METADATA``); its config's history names
+    ``commands`` (one per layer). The manifest's digest."""
+    site = "usr/local/lib/python3.11/site-packages"
+    files = {
+        f"{site}/{name}-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        ).encode()
+        for name, version in packages.items()
+    }
+    layers = [_gzip_tar({"etc/os-release": b"ID=console-test\n"}), _gzip_tar(files)]
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes) -> dict[str, object]:
+        (blobs / sha256(data).split(":", 1)[1]).write_bytes(data)
+        return {"digest": sha256(data), "size": len(data)}
+
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": [sha256(gzip.decompress(layer)) for layer in layers],
+            },
+            "history": [{"created_by": c} for c in commands],
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config)},
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **put(layer)}
+                for layer in layers
+            ],
+        }
+    ).encode()
+    entry = {
+        "mediaType": OCI_MANIFEST,
+        **put(manifest),
+        "annotations": {"org.opencontainers.image.ref.name": "1"},
+    }
+    (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    return str(entry["digest"])
+
+
+def _gzip_tar(files: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)

@@ -1,0 +1,239 @@
+"""The console in a real browser (Debian's chromium through Playwright) against a real
+``dockyard registry serve`` in projects mode, with scanning on and skopeo pushing: sign in,
+create a project, add a member, push, find the image, its layers and its vulnerabilities,
+sign out; a user without permission sees nothing. Every page is checked by axe-core (no
+serious or critical violations), logs no JavaScript error and no failed request, stays under
+200 KB, and is photographed at desktop and phone width."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
+
+from _infra import run_command, run_dockyard
+from _infra.console import python_packages_layout
+from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, projects_env
+from _infra.registry_server import RegistryProcess, start_registry
+from scan._scanenv import VULNDB
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+#: old versions with known advisories in the shared test data: PYSEC-2024-60 (idna) is HIGH,
+#: PYSEC-2023-212 (urllib3) MEDIUM
+PACKAGES = {"urllib3": "1.26.17", "idna": "3.6"}
+COMMANDS = ("ADD os-release /etc/", "RUN pip install urllib3==1.26.17 idna==3.6")
+
+
+@dataclass
+class Watched:
+    """What went wrong on a page: JavaScript errors, console errors, failed requests."""
+
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Console:
+    server: RegistryProcess
+    browser: Browser
+    shots: list[Path]
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make system-deps)")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make js-deps` (npm ci)")
+    work = tmp_path_factory.mktemp("console-browser")
+    store = work / "store"
+    run_dockyard("db", "import", VULNDB / "osv" / "PyPI", root=store)
+    config = work / "config.yml"
+    config.write_text(f"version: 0.1\nscanning:\n  on-push: true\n  db: {store}\n")
+    env = projects_env(work / "data", DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    with (
+        start_registry(work / "data", "--config", str(config), env=env) as server,
+        sync_playwright() as playwright,
+    ):
+        for name in ("dev", "outsider"):
+            r = httpx.post(
+                f"{server.url}/api/v2.0/users",
+                json={"username": name, "password": PASSWORD, "email": f"{name}@example.org",
+                      "realname": name},
+                headers=basic("admin", ADMIN_PASSWORD),
+            )  # fmt: skip
+            assert r.status_code == 201, r.text
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield Console(server, browser, [])
+        finally:
+            browser.close()
+
+
+def _context(console: Console, width: str = "desktop") -> BrowserContext:
+    # axe is injected as an inline script, which the console's CSP forbids
+    return console.browser.new_context(viewport=WIDTHS[width], bypass_csp=True)  # type: ignore[arg-type]
+
+
+def _watch(page: Page) -> Watched:
+    watched = Watched()
+    page.on("pageerror", lambda exc: watched.problems.append(f"JavaScript error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            watched.problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    page.on("requestfailed", lambda req: watched.problems.append(f"failed: {req.url}"))
+
+    def response(resp: Response) -> None:
+        if resp.status >= 400:
+            watched.problems.append(f"{resp.status}: {resp.url}")
+
+    page.on("response", response)
+    return watched
+
+
+def _check(console: Console, page: Page, name: str, tmp_path: Path) -> None:
+    """axe, size, and screenshots at both widths of the page now shown."""
+    html = page.content()  # before axe is injected
+    assert len(html.encode()) < 200_000, f"{name} is {len(html)} bytes"
+    page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}))"""
+    )
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{name}: {bad}"
+    out = [tmp_path / "screenshots"]
+    if extra := os.environ.get("DOCKYARD_TEST_ARTIFACTS"):
+        out.append(Path(extra) / "console-screenshots")
+    for width, size in WIDTHS.items():
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        for folder in out:
+            folder.mkdir(parents=True, exist_ok=True)
+            shot = folder / f"{name}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            console.shots.append(shot)
+        if width == "phone":  # readable: nothing wider than the screen but scrolling tables
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+            )
+            assert not overflow, f"{name} scrolls sideways at phone width"
+    page.set_viewport_size(WIDTHS["desktop"])  # type: ignore[arg-type]
+
+
+def _sign_in(page: Page, url: str, user: str, password: str) -> None:
+    page.goto(url + "/")
+    assert page.url.endswith("/login")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+
+
+def _push(server: RegistryProcess, layout: Path, user: str, ref: str) -> None:
+    run_command(
+        ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds",
+         f"{user}:{PASSWORD}", f"oci:{layout}:1", f"docker://{server.host}/{ref}"]
+    )  # fmt: skip
+
+
+def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: Path) -> None:
+    url = console.server.url
+    context = _context(console)
+    page = context.new_page()
+    watched = _watch(page)
+
+    page.goto(url + "/")
+    _check(console, page, "login", tmp_path)
+    _sign_in(page, url, "admin", ADMIN_PASSWORD)
+    _check(console, page, "projects", tmp_path)
+
+    page.fill("#project_name", "shop")
+    page.click("text=Create project")
+    page.wait_for_url(url + "/projects/shop")
+    page.fill("#member", "dev")
+    page.select_option("#role", "2")  # developer: may push
+    page.click("text=Add member")
+    page.wait_for_url(url + "/projects/shop")
+    members = page.locator("table", has_text="Members")
+    assert members.locator("tr", has_text="dev").locator("td").nth(2).inner_text() == "developer"
+
+    layout = tmp_path / "layout"
+    digest = python_packages_layout(layout, PACKAGES, COMMANDS)
+    _push(console.server, layout, "dev", "shop/pyold:1")
+    page.reload()
+    _check(console, page, "project", tmp_path)  # after the push: a repository and a member
+    page.click("text=shop/pyold")
+    assert "1" in page.locator("table tbody tr").first.inner_text()
+    page.fill("#q", "no-such-tag")
+    page.click("text=Show")
+    assert digest[:19] not in page.content()
+    page.fill("#q", "1")
+    page.click("text=Show")
+    _check(console, page, "repository", tmp_path)
+    page.click(f"text={digest[:19]}")
+    layers = page.locator("table", has_text="Layers")
+    assert COMMANDS[1] in layers.inner_text() and COMMANDS[0] in layers.inner_text()
+    pull = page.input_value("#pull-docker")
+    assert pull == f"docker pull {console.server.host}/shop/pyold@{digest}"
+    assert page.input_value("#pull-dockyard").startswith("dockyard pull ")
+
+    # the scan runs after the push: reload until its findings are there
+    findings = page.locator("table", has_text="Vulnerabilities").locator("tbody tr")
+    for _ in range(150):
+        if "PYSEC-2024-60" in findings.all_inner_texts().__str__():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    everything = findings.all_inner_texts()
+    assert any("PYSEC-2024-60" in row for row in everything), everything
+    assert any("PYSEC-2023-212" in row for row in everything), everything
+    page.select_option("#severity", "HIGH")
+    page.click("text=Filter")
+    high = findings.all_inner_texts()
+    assert high and all("HIGH" in row for row in high), high
+    assert any("PYSEC-2024-60" in row for row in high)
+    assert not any("PYSEC-2023-212" in row for row in high)  # MEDIUM: filtered out
+    _check(console, page, "artifact", tmp_path)
+
+    page.click("text=Audit log")
+    assert "shop" in page.locator("table").inner_text()
+    _check(console, page, "audit", tmp_path)
+
+    page.click("text=Sign out")
+    page.wait_for_url(url + "/login")
+    page.goto(url + "/projects/shop")
+    assert page.url.endswith("/login")  # the session is gone
+    assert not watched.problems, watched.problems
+    context.close()
+    assert len(console.shots) >= 12
+
+
+def test_a_user_without_permission_sees_neither_pages_nor_data(console: Console) -> None:
+    url = console.server.url
+    context = _context(console, "phone")
+    page = context.new_page()
+    _sign_in(page, url, "outsider", PASSWORD)
+    assert "shop" not in page.locator("main").inner_text()
+    for path in ("/projects/shop", "/projects/shop/repository?name=pyold"):
+        response = page.goto(url + path)
+        assert response is not None and response.status in (403, 404), path
+        assert "pyold" not in page.locator("table").all_inner_texts().__str__()
+        assert re.search(r"outsider may not|not found", page.content())
+    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories", headers=basic("outsider", PASSWORD))
+    assert r.status_code == 403
+    context.close()
