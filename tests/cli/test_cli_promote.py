@@ -17,10 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from _infra import run_command, run_dockyard
 from _infra.cli_contract import assert_help, assert_usage_error
 from _infra.oci_layout import gzip_tar, oci_layout
-from _infra.registry_server import RegistryProcess, start_registry
+from _infra.team_cli import ADMIN_PASSWORD, Team, team_registry
 from dockyard.sign import PrivateKey
 
-ADMIN_PASSWORD = "Harbor12345"
 COSIGN = {"COSIGN_PASSWORD": "promote-pw"}
 TESTS_PASSED = "https://example.com/attestations/tests-passed/v1"
 
@@ -56,37 +55,9 @@ def _skopeo_push(layout: Path, host: str, ref: str) -> Any:
     )  # fmt: skip
 
 
-class Team:
-    def __init__(self, registry: RegistryProcess, root: Path, env: dict[str, str]) -> None:
-        self.registry = registry
-        self.root = root
-        self.env = env
-
-    def run(self, *args: Any, check: bool = True) -> Any:
-        return run_dockyard(*args, root=self.root, env=self.env, check=check, timeout=120)
-
-
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
-    base = tmp_path_factory.mktemp("promote")
-    env = {
-        "REGISTRY_AUTH": "projects",
-        "REGISTRY_AUTH_PROJECTS_PASSWORDCOST": "4",
-        "DOCKYARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "DOCKER_CONFIG": str(base / "docker"),
-        "DOCKYARD_REGISTRIES_CONFIG": str(base / "no-registries.json"),
-        "DOCKYARD_REGISTRY": "",
-        **COSIGN,
-    }
-    root = base / "store"
-    root.mkdir()
-    with start_registry(base / "registry", env=env) as registry:
-        team = Team(registry, root, env)
-        run_dockyard(
-            "login", "-u", "admin", "--password-stdin", registry.host,
-            root=root, env=env, input=ADMIN_PASSWORD + "\n",
-        )  # fmt: skip
-        team.run("project", "create", "team", "--registry", registry.host)
+    with team_registry(tmp_path_factory.mktemp("promote"), COSIGN, with_registry=False) as team:
         yield team
 
 

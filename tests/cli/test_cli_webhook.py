@@ -8,17 +8,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from _infra import run_dockyard
 from _infra.cli_contract import assert_help, json_lines
-from _infra.registry_server import RegistryProcess, push_image, start_registry
+from _infra.registry_server import push_image
+from _infra.team_cli import ADMIN_PASSWORD, Team, team_registry
 from _infra.webhook_sink import WebhookReceiver, valid_signature
-
-ADMIN_PASSWORD = "Harbor12345"
 
 
 def test_help(dockyard_root: Path) -> None:
@@ -29,37 +27,9 @@ def test_help(dockyard_root: Path) -> None:
     assert "  webhook " in run_dockyard("--help", root=dockyard_root).stdout
 
 
-class Team:
-    def __init__(self, registry: RegistryProcess, root: Path, env: dict[str, str]) -> None:
-        self.registry = registry
-        self.root = root
-        self.env = env
-
-    def run(self, *args: Any, check: bool = True) -> Any:
-        return run_dockyard(*args, "--registry", self.registry.host, root=self.root,
-                            env=self.env, check=check, timeout=120)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
-    base = tmp_path_factory.mktemp("webhook-cli")
-    env = {
-        "REGISTRY_AUTH": "projects",
-        "REGISTRY_AUTH_PROJECTS_PASSWORDCOST": "4",
-        "DOCKYARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "DOCKER_CONFIG": str(base / "docker"),
-        "DOCKYARD_REGISTRIES_CONFIG": str(base / "no-registries.json"),
-        "DOCKYARD_REGISTRY": "",
-    }
-    root = base / "store"
-    root.mkdir()
-    with start_registry(base / "registry", env=env) as registry:
-        run_dockyard(
-            "login", "-u", "admin", "--password-stdin", registry.host,
-            root=root, env=env, input=ADMIN_PASSWORD + "\n",
-        )  # fmt: skip
-        team = Team(registry, root, env)
-        team.run("project", "create", "team")
+    with team_registry(tmp_path_factory.mktemp("webhook-cli")) as team:
         yield team
 
 
