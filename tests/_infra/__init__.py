@@ -1,10 +1,12 @@
 """Shared test infrastructure: a real dockerd, offline base images, the dockyard CLI.
 
 The helpers of one test area are submodules, imported by name (``from _infra.registry_server
-import start_registry``): ``registry_server`` (dockyard's registry in process and as a process),
-``oci_layout``, ``build_helpers``, ``worker_helpers``, ``analyze_helpers``, ``client_helpers``,
-``proxy``, ``token_server``, ``store_images``, ``store_workers``. ``tests`` is on ``sys.path``
-(pytest's ``pythonpath``): test modules import these without patching ``sys.path``.
+import start_registry``), e.g. ``registry_server`` (dockyard's registry in process and as a
+process), ``projects_registry`` and ``harbor_api`` (the teams model and Harbor's definitions),
+``team_cli``, ``oci_layout``, ``build_helpers``, ``scan_env``/``scan_pyenv``/``scan_hostile``/
+``scan_feeds`` (the scanner's test data, old Python packages, hostile layers, feed mirrors),
+``actions_runner``/``gitlab_runner`` (CI runners). ``tests`` is on ``sys.path`` (pytest's
+``pythonpath``): test modules import these without patching ``sys.path``.
 """
 
 from _infra._cli import ROOT_ENV, dockyard_executable, run_dockyard

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from _infra import run_dockyard
-
-# Make the helper modules next to this file importable by these tests.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from _debian import debian_rootfs_tarball  # noqa: E402
-from _pyenv import python_site_packages  # noqa: E402
-from _scanenv import SITE, VULNDB, TestImage  # noqa: E402
+from _infra._debian import debian_rootfs_tarball
+from _infra.scan_env import SITE, VULNDB, TestImage
+from _infra.scan_pyenv import python_site_packages
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from _infra import run_dockyard
-from scan._feedserver import FeedServer, feed_mirror
+from _infra.scan_feeds import FeedServer, feed_mirror
 
 
 @pytest.fixture(scope="module")

@@ -7,30 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _pyenv import python_site_packages
-from _scanenv import SITE, TestImage
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from _infra import BuiltImage, DockerDaemon, run_dockyard, save_image
-
-# Every PYSEC advisory in the test data whose ranges contain the pinned versions of _pyenv.
-PYTHON_FINDINGS = {
-    ("jinja2", "PYSEC-2019-217"),
-    ("jinja2", "PYSEC-2021-66"),
-    ("certifi", "PYSEC-2022-42986"),
-    ("certifi", "PYSEC-2023-135"),
-    ("idna", "PYSEC-2024-60"),
-    ("requests", "PYSEC-2018-28"),
-    ("requests", "PYSEC-2023-74"),
-    ("urllib3", "PYSEC-2019-132"),
-    ("urllib3", "PYSEC-2019-133"),
-    ("urllib3", "PYSEC-2020-148"),
-    ("urllib3", "PYSEC-2021-108"),
-    ("urllib3", "PYSEC-2023-192"),
-    ("urllib3", "PYSEC-2023-207"),
-    ("urllib3", "PYSEC-2023-212"),
-}
+from _infra.scan_env import SITE, TestImage
+from _infra.scan_pyenv import PYTHON_FINDINGS, python_site_packages
 
 OS_RELEASE = """PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"

@@ -11,7 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _hostile import (
+
+from _infra import run_dockyard
+from _infra.scan_hostile import (
     DPKG_STATUS,
     FINDING_STANZAS,
     FINDING_STATUS_BYTES,
@@ -20,8 +22,6 @@ from _hostile import (
     docker_archive,
     tar_layer,
 )
-
-from _infra import run_dockyard
 from dockyard.errors import InvalidArgument
 from dockyard.registry.limits import Limits
 from dockyard.scan import LayerInput, ScanBudget, ScanLimitExceeded, compile_globs, walk_layers

@@ -9,9 +9,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from _scanenv import SITE, TestImage
 
 from _infra import run_dockyard
+from _infra.scan_env import SITE, TestImage
 
 SYFT = Path(sys.executable).parent / "syft"
 

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from _scanenv import TestImage
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from _infra import run_dockyard
+from _infra.scan_env import TestImage
 
 
 @pytest.mark.slow

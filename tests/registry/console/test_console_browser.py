@@ -22,7 +22,7 @@ from _infra import run_command, run_dockyard
 from _infra.console import python_packages_layout
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, projects_env
 from _infra.registry_server import RegistryProcess, start_registry
-from scan._scanenv import VULNDB
+from _infra.scan_env import VULNDB
 
 pytestmark = pytest.mark.slow
 

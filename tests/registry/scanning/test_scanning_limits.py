@@ -16,7 +16,8 @@ import pytest
 from _infra import run_dockyard
 from _infra.registry_server import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, RegistryProcess, push_blob
 from _infra.registry_server import start_registry as _start_registry
-from scan._hostile import (
+from _infra.scan_env import VULNDB
+from _infra.scan_hostile import (
     DPKG_STATUS,
     Layer,
     abs_path_layer,
@@ -25,7 +26,6 @@ from scan._hostile import (
     tar_layer,
     zeros_layer,
 )
-from scan._scanenv import VULNDB
 
 OS_RELEASE = b'ID=debian\nVERSION_ID="12"\n'
 OK_STATUS = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,9 @@ import pytest
 from _infra import BuiltImage, DockerDaemon, run_command, run_dockyard
 from _infra.registry_server import RegistryProcess, start_registry
 
-# the scan tests' fixtures: an environment of old pip-installed packages and the test data
-# (appended, not prepended: their conftest must not shadow the one other modules import)
-_SCAN_TESTS = str(Path(__file__).resolve().parents[2] / "scan")
-if _SCAN_TESTS not in sys.path:
-    sys.path.append(_SCAN_TESTS)
-
-from _pyenv import python_site_packages  # noqa: E402
-from _scanenv import SITE, VULNDB  # noqa: E402
-from test_scan_e2e import PYTHON_FINDINGS  # noqa: E402
+# the scan tests' helpers: an environment of old pip-installed packages and the test data
+from _infra.scan_env import SITE, VULNDB
+from _infra.scan_pyenv import PYTHON_FINDINGS, python_site_packages
 
 pytestmark = pytest.mark.docker
 

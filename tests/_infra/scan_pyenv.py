@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _debian import cache_dir
+from _infra._debian import cache_dir
 
 REQUIREMENTS = (
     "requests==2.19.1",
@@ -72,3 +72,22 @@ def python_site_packages() -> Path:
         (work / ".complete").touch()
         work.rename(target)
     return target
+
+
+#: Every PYSEC advisory in the test data whose ranges contain the versions pinned above.
+PYTHON_FINDINGS = {
+    ("jinja2", "PYSEC-2019-217"),
+    ("jinja2", "PYSEC-2021-66"),
+    ("certifi", "PYSEC-2022-42986"),
+    ("certifi", "PYSEC-2023-135"),
+    ("idna", "PYSEC-2024-60"),
+    ("requests", "PYSEC-2018-28"),
+    ("requests", "PYSEC-2023-74"),
+    ("urllib3", "PYSEC-2019-132"),
+    ("urllib3", "PYSEC-2019-133"),
+    ("urllib3", "PYSEC-2020-148"),
+    ("urllib3", "PYSEC-2021-108"),
+    ("urllib3", "PYSEC-2023-192"),
+    ("urllib3", "PYSEC-2023-207"),
+    ("urllib3", "PYSEC-2023-212"),
+}
