@@ -42,7 +42,7 @@ from _infra.access_matrix import (
     skopeo_push,
 )
 from _infra.harbor_api import check_error
-from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, SERVICE
+from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, SERVICE, wait_for
 from _infra.registry_server import push_image
 
 pytestmark = pytest.mark.slow
@@ -249,6 +249,20 @@ def _mount(matrix: Matrix, ident: Ident, project: str, cell: str) -> None:
 # --- members and robots: the API ----------------------------------------------------------
 
 
+def _refusal_logged(matrix: Matrix, username: str, path: str, cell: str) -> None:
+    """``username``'s refused call of ``path`` is in ``/auditlog-exts``, marked failed."""
+
+    def found() -> list[dict[str, Any]] | None:
+        with matrix.admin() as admin:
+            r = admin.get(f"{API}/auditlog-exts", params={
+                "q": f"username={username},op_result=false", "page_size": 100})  # fmt: skip
+        assert r.status_code == 200, r.text
+        return [e for e in r.json() if e["resource"] == path] or None
+
+    entries = wait_for(found)
+    assert all(e["operation_result"] is False for e in entries), (cell, entries)
+
+
 def _api_refused(r: httpx.Response, ident: Ident, cell: str) -> None:
     """Harbor's refusal: 401 UNAUTHORIZED for anonymous, 403 FORBIDDEN for anyone signed in,
     with its error body."""
@@ -272,6 +286,7 @@ def test_api_action(matrix: Matrix, ident: Ident, project: str, action: str) -> 
             member = {"role_id": 3, "member_user": {"username": newcomer}}
             with matrix.client(ident) as c:
                 r = c.post(f"{API}/projects/{project}/members", json=member)
+            path = f"/projects/{project}/members"
             listed = admin.get(f"{API}/projects/{project}/members",
                                params={"entityname": newcomer}).json()  # fmt: skip
             names = [m["entity_name"] for m in listed]
@@ -283,6 +298,7 @@ def test_api_action(matrix: Matrix, ident: Ident, project: str, action: str) -> 
                  "access": [{"resource": "repository", "action": "pull"}]}]}  # fmt: skip
             with matrix.client(ident) as c:
                 r = c.post(f"{API}/robots", json=body)
+            path = "/robots"
             pid = admin.get(f"{API}/projects/{project}").json()["project_id"]
             listed = admin.get(f"{API}/robots", params={"q": f"Level=project,ProjectID={pid}",
                                                         "page_size": 100}).json()  # fmt: skip
@@ -299,6 +315,8 @@ def test_api_action(matrix: Matrix, ident: Ident, project: str, action: str) -> 
         _api_refused(r, ident, cell)
         assert newcomer not in names, (cell, names)  # nothing changed
         assert matrix.audit(operation="create", resource=resource) == []
+        if not ident.anonymous:  # the attempt is in the log, refused (anonymous: a challenge)
+            _refusal_logged(matrix, ident.username, path, cell)
 
 
 # --- docker, podman, dockyard: a representative subset of cells ---------------------------
