@@ -274,6 +274,72 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
     assert sorted(n for n in names if n in NOT_ON_PLAIN_RUN) == []
 
 
+#: what ``dockyard run --rm IMG true`` leaves out (its image's snapshot made by an earlier run):
+#: the builder but for snapshots and the runtime (no solver, frontend or build cache; of the
+#: worker no COPY, build RUN, ``--mount`` or ``ADD <url>`` code), the Dockerfile language,
+#: ``commit`` (layer writing from a container), other image transports, registry, client,
+#: scan, sign and analyze code, and heavy packages none of it needs
+NOT_ON_CONTAINER_RUN = (
+    "dockyard.analyze",
+    "dockyard.builder.cache",
+    "dockyard.builder.context",
+    "dockyard.builder.frontend",
+    "dockyard.builder.solver",
+    "dockyard.builder.worker._chmod",
+    "dockyard.builder.worker._copy",
+    "dockyard.builder.worker._copy_layer",
+    "dockyard.builder.worker._fetch",
+    "dockyard.builder.worker._match",
+    "dockyard.builder.worker._mounts",
+    "dockyard.builder.worker._run",
+    "dockyard.builder.worker._sources",
+    "dockyard.client",
+    "dockyard.container.commit",
+    "dockyard.dockerfile",
+    "dockyard.image.archive",
+    "dockyard.image.copy",
+    "dockyard.image.layout",
+    "dockyard.image.remote",
+    "dockyard.registry",
+    "dockyard.scan",
+    "dockyard.sign",
+    "asyncio",
+    "concurrent.futures",
+    "cryptography",
+    "email",
+    "http.client",
+    "httpx",
+    "logging",
+    "rich",
+    "socket",
+    "sqlalchemy",
+    "urllib3",
+    "yaml",
+    "zstandard",
+)
+
+
+def _packages(name: str) -> set[str]:
+    """``name`` and the packages it is in (``a.b.c`` → ``a``, ``a.b``, ``a.b.c``)."""
+    parts = name.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+@pytest.mark.privileged
+def test_container_run_loads_only_the_snapshot_and_runtime_code(tmp_path: Path) -> None:
+    from _infra import make_busybox_rootfs, tar_rootfs
+
+    root = tmp_path / "store"
+    base = tar_rootfs(make_busybox_rootfs(tmp_path / "rootfs"), tmp_path / "base.tar")
+    _imported(["import", str(base), "budget-run:1"], tmp_path, root)
+    _imported(["run", "--rm", "budget-run:1", "true"], tmp_path, root)  # makes the snapshot
+    names = _imported(["run", "--rm", "budget-run:1", "true"], tmp_path, root)
+    assert "dockyard.builder.worker.runtime" in names  # really ran a container
+    left_out = set(NOT_ON_CONTAINER_RUN)
+    assert sorted(n for n in names if left_out & _packages(n)) == []
+    assert not any((root / "containers").glob("*/merged"))  # --rm left nothing behind
+
+
 #: what a copy between two OCI layouts leaves out: the local store and its SQL metadata, the
 #: image formats it does not touch (archives, the store's endpoints, blob-backed images) and the
 #: layer tools and compressors (see benchmarks/RESULTS.md, the registry client's copy)

@@ -33,11 +33,7 @@ FOUNDATION = frozenset({"atomicfile", "progress"})
 
 #: Cross-package private imports not fixed yet: (importing module, private module) patterns
 #: (``fnmatch``) → why. Each pattern must still match something (a fixed one is removed).
-ALLOWED_PRIVATE: dict[tuple[str, str], str] = {
-    ("dockyard.container._engine", "dockyard.builder.worker._*"): (
-        "dockyard run uses the worker's runtime, spec and overlay mounts, not exported yet"
-    ),
-}
+ALLOWED_PRIVATE: dict[tuple[str, str], str] = {}
 
 
 def allowed(importer: str, target: str) -> bool:

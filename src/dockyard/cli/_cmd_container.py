@@ -205,7 +205,7 @@ def rm_cmd(ctx: click.Context, force: bool, containers: tuple[str, ...]) -> None
 @click.pass_context
 def commit_cmd(ctx: click.Context, container: str, repository: str | None) -> None:
     """Create a new image from a container's changes."""
-    from dockyard.container import commit_container
+    from dockyard.container.commit import commit_container
 
     click.echo(str(commit_container(open_store(ctx), container, repository)))
 

@@ -5,9 +5,11 @@ A container's root filesystem is an overlay (its own upper directory over an ini
 mount points over the image's cached snapshot); its process runs in the foreground on crun or
 runc, as the builder's RUN steps do. Containers are kept under ``<store>/containers/`` until
 removed (see ``_records``).
+
+``commit`` writes a layer, so it is the public module :mod:`dockyard.container.commit`
+(``commit_container``): ``run``, ``ps`` and ``rm`` load no layer-writing code.
 """
 
-from dockyard.container._commit import commit_container
 from dockyard.container._image import check_platform
 from dockyard.container._manage import list_containers, prune_containers, remove_containers
 from dockyard.container._options import (
@@ -28,7 +30,6 @@ __all__ = [
     "RunOptions",
     "check_platform",
     "command_line",
-    "commit_container",
     "container_store",
     "list_containers",
     "merge_env",

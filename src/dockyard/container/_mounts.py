@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard.builder.worker import make_dirs, resolve_in_root
-from dockyard.container._engine import Mount
+from dockyard.builder.worker.runtime import Mount
 from dockyard.container._options import BindVolume
 from dockyard.errors import InvalidArgument
 

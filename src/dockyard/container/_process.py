@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.builder.worker import ResolvedUser, resolve_in_root, resolve_user
-from dockyard.container._engine import DEFAULT_PATH
+from dockyard.builder.worker.runtime import DEFAULT_PATH
 from dockyard.errors import InvalidArgument
 
 __all__ = ["ExecProblem", "Process", "check_executable", "command_line", "merge_env", "process_for"]

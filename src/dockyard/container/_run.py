@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from types import FrameType
 from typing import TextIO
 
 from dockyard.builder.worker import BUILD_DIR, SnapshotManager, make_dirs
-from dockyard.container._engine import (
+from dockyard.builder.worker.runtime import (
     OciRuntime,
     ProcessSpec,
     find_runtime,
@@ -106,7 +105,8 @@ def kill_container(store: LocalStore, record: ContainerRecord, *, wait: float = 
 def _hostname(options: RunOptions, container_id: str) -> str:
     if options.hostname:
         return options.hostname
-    return socket.gethostname() if options.network == "host" else container_id[:12]
+    # the host's name with the host's network (gethostname(2) is uname(2)'s nodename on Linux)
+    return os.uname().nodename if options.network == "host" else container_id[:12]
 
 
 def run_container(

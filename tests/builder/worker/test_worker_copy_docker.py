@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from _infra import BuiltImage, DockerDaemon, make_busybox_rootfs
-from dockyard.builder.worker import CopyRequest, SnapshotManager, copy_into, make_dirs
+from dockyard.builder.worker import SnapshotManager, make_dirs
+from dockyard.builder.worker._copy import CopyRequest, copy_into
 
 pytestmark = pytest.mark.docker
 

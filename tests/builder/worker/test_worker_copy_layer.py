@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from _infra.worker_helpers import busybox_snapshot, commit
-from dockyard.builder.worker import CopyRequest, Snapshot, Worker, copy_into
+from dockyard.builder.worker import Snapshot, Worker
+from dockyard.builder.worker._copy import CopyRequest, copy_into
 from dockyard.builder.worker._copy_layer import Uncovered, write_copy_layer
 from dockyard.layers import decompressor
 from dockyard.local import LocalStore

@@ -19,7 +19,8 @@ import pytest
 
 from _infra import make_busybox_rootfs
 from dockyard.builder.cache.checksums import ChecksumIndex
-from dockyard.builder.worker import CopyRequest, copy_into, resolve_chown, resolve_user
+from dockyard.builder.worker import resolve_chown, resolve_user
+from dockyard.builder.worker._copy import CopyRequest, copy_into
 from dockyard.builder.worker._fetch import add_url
 from dockyard.builder.worker._runtime import find_runtime
 from dockyard.errors import DigestInvalid, InvalidArgument, NotFound, RuntimeMissing

@@ -18,7 +18,8 @@ import pytest
 
 from _infra.layer_trees import CHANGED_CLAMP, change_tree, make_rich_tree
 from _infra.worker_helpers import commit
-from dockyard.builder.worker import CopyRequest, Worker
+from dockyard.builder.worker import Worker
+from dockyard.builder.worker._copy import CopyRequest
 from dockyard.builder.worker._copy_layer import write_copy_layer
 from dockyard.local import LocalStore
 

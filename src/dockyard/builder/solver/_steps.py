@@ -186,7 +186,7 @@ class StepExecutor:
         """The layer of COPY ``step`` on ``parent``, written from its sources without copying
         (with the number of entries: 0 is an empty layer), or None when the step needs the
         copying path (heredocs, URLs, archives ADD may unpack)."""
-        from dockyard.builder.worker import CopyRequest
+        from dockyard.builder.worker._copy import CopyRequest
         from dockyard.builder.worker._copy_layer import Uncovered, write_copy_layer
         from dockyard.layers import write_layer
 
@@ -227,7 +227,7 @@ class StepExecutor:
         return layer, entries
 
     def _copy(self, step: CopyStep, work: WorkSnapshot) -> None:
-        from dockyard.builder.worker import CopyRequest
+        from dockyard.builder.worker._copy import CopyRequest
 
         s = self.solver
         chown = step.chown or None

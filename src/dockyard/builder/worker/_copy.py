@@ -36,13 +36,13 @@ from pathlib import Path
 
 from dockyard.builder.worker._chmod import parse_chmod
 from dockyard.builder.worker._match import matches_or_parent
-from dockyard.builder.worker._scope import clean_path, resolve_in_root
+from dockyard.builder.worker._scope import clean_path, make_dirs, resolve_in_root
 from dockyard.builder.worker._sources import SourceMatch, match_sources
 from dockyard.builder.worker._users import resolve_chown
 from dockyard.errors import InvalidArgument
 from dockyard.layers import read_xattrs
 
-__all__ = ["CopyRequest", "CopyRules", "Placement", "check_sources", "copy_into", "make_dirs"]
+__all__ = ["CopyRequest", "CopyRules", "Placement", "check_sources", "copy_into"]
 
 
 @dataclass(frozen=True)
@@ -58,24 +58,6 @@ class CopyRequest:
     parents: bool = False
     preserve_owner: bool = False  #: keep source owners (COPY --from a stage or image)
     unpack_archives: bool = False  #: ADD: extract local tar archives
-
-
-def make_dirs(root: Path, path: str, uid: int = 0, gid: int = 0, mode: int = 0o755) -> Path:
-    """``mkdir -p`` of ``path`` inside ``root``; directories made here get ``uid:gid``/``mode``."""
-    current = "/"
-    host = root
-    for part in clean_path(path).strip("/").split("/"):
-        if not part:
-            continue
-        current = current.rstrip("/") + "/" + part
-        host = resolve_in_root(root, current)
-        if not os.path.lexists(host):
-            os.makedirs(host, mode)  # a symlink resolved inside the root may need parents too
-            os.chown(host, uid, gid)
-            os.chmod(host, mode)
-        elif not host.is_dir():
-            raise InvalidArgument(f"cannot create directory {current}: a file is in the way")
-    return host
 
 
 def check_sources(request: CopyRequest) -> None:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import urllib3
 
-from dockyard.builder.worker._copy import make_dirs
-from dockyard.builder.worker._scope import clean_path, resolve_in_root
+from dockyard.builder.worker._scope import clean_path, make_dirs, resolve_in_root
 from dockyard.builder.worker._users import resolve_chown
 from dockyard.digest import Digest
 from dockyard.errors import DigestInvalid, InvalidArgument, Unavailable

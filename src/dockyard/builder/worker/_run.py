@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.builder.worker._copy import make_dirs
 from dockyard.builder.worker._runtime import OciRuntime, OutputCallback
-from dockyard.builder.worker._scope import clean_path, resolve_in_root
+from dockyard.builder.worker._scope import clean_path, make_dirs, resolve_in_root
 from dockyard.builder.worker._spec import Mount, NetworkMode, ProcessSpec, runtime_spec
 from dockyard.builder.worker._users import resolve_user
 from dockyard.errors import RunFailed

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["clean_path", "resolve_in_root"]
+__all__ = ["clean_path", "make_dirs", "resolve_in_root"]
 
 _MAX_LINKS = 255
 
@@ -57,3 +57,21 @@ def resolve_in_root(root: Path, path: str, *, follow_last: bool = True) -> Path:
             resolved = []
         parts = [p for p in target.split("/") if p] + parts
     return root.joinpath(*resolved)
+
+
+def make_dirs(root: Path, path: str, uid: int = 0, gid: int = 0, mode: int = 0o755) -> Path:
+    """``mkdir -p`` of ``path`` inside ``root``; directories made here get ``uid:gid``/``mode``."""
+    current = "/"
+    host = root
+    for part in clean_path(path).strip("/").split("/"):
+        if not part:
+            continue
+        current = current.rstrip("/") + "/" + part
+        host = resolve_in_root(root, current)
+        if not os.path.lexists(host):
+            os.makedirs(host, mode)  # a symlink resolved inside the root may need parents too
+            os.chown(host, uid, gid)
+            os.chmod(host, mode)
+        elif not host.is_dir():
+            raise InvalidArgument(f"cannot create directory {current}: a file is in the way")
+    return host

@@ -8,7 +8,14 @@ from typing import Any, Literal
 
 from dockyard.builder.worker._users import ResolvedUser
 
-__all__ = ["DEFAULT_CAPABILITIES", "DEFAULT_PATH", "Mount", "NetworkMode", "runtime_spec"]
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "DEFAULT_PATH",
+    "Mount",
+    "NetworkMode",
+    "ProcessSpec",
+    "runtime_spec",
+]
 
 NetworkMode = Literal["host", "none"]
 

@@ -114,8 +114,7 @@ class Worker:
 
     def workdir(self, work: WorkSnapshot, path: str, *, user: str = "") -> None:
         """WORKDIR: create ``path`` (0755, owned by the current USER as BuildKit does)."""
-        from dockyard.builder.worker._copy import make_dirs
-        from dockyard.builder.worker._scope import clean_path
+        from dockyard.builder.worker._scope import clean_path, make_dirs
         from dockyard.builder.worker._users import resolve_chown
 
         uid, gid = resolve_chown(work.root, user) if user else (0, 0)
