@@ -9,22 +9,22 @@ from pathlib import Path
 import bcrypt
 
 from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error
+from _infra.cli_contract import assert_help, assert_usage_error, run_in_process
 from _infra.registry_server import start_registry
 
 
 def test_htpasswd_line_file_and_verify(dockyard_root: Path, tmp_path: Path) -> None:
-    out = run_dockyard("htpasswd", "-Bbn", "alice", "s3cret", root=dockyard_root)
+    out = run_in_process("htpasswd", "-Bbn", "alice", "s3cret", root=dockyard_root)
     user, _, hashed = out.stdout.strip().partition(":")
     assert user == "alice" and bcrypt.checkpw(b"s3cret", hashed.encode())
     path = tmp_path / "htpasswd"
-    run_dockyard("htpasswd", "-Bbc", path, "alice", "s3cret", root=dockyard_root)
-    ok = run_dockyard("htpasswd", "-bv", path, "alice", "s3cret", root=dockyard_root)
+    run_in_process("htpasswd", "-Bbc", path, "alice", "s3cret", root=dockyard_root)
+    ok = run_in_process("htpasswd", "-bv", path, "alice", "s3cret", root=dockyard_root)
     assert "Password for user alice correct." in ok.stderr
     # Apache's exit 3 for a wrong password or an unknown user
-    bad = run_dockyard("htpasswd", "-bv", path, "alice", "nope", root=dockyard_root, check=False)
+    bad = run_in_process("htpasswd", "-bv", path, "alice", "nope", root=dockyard_root, check=False)
     assert bad.returncode == 3, bad.stderr
-    missing = run_dockyard(
+    missing = run_in_process(
         "htpasswd", "-bv", tmp_path / "none", "a", "b", root=dockyard_root, check=False
     )
     assert missing.returncode == 1 and missing.stderr.startswith("Error: "), missing.stderr
@@ -32,7 +32,7 @@ def test_htpasswd_line_file_and_verify(dockyard_root: Path, tmp_path: Path) -> N
 
 def test_htpasswd_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_usage_error(
-        run_dockyard("htpasswd", "-Bbn", "alice", root=dockyard_root, check=False),
+        run_in_process("htpasswd", "-Bbn", "alice", root=dockyard_root, check=False),
         "expected USER PASSWORD, got 1",
     )
     assert_help(dockyard_root, "htpasswd")
@@ -40,7 +40,7 @@ def test_htpasswd_usage_errors_exit_125(dockyard_root: Path) -> None:
 
 def test_login_logout(dockyard_root: Path, tmp_path: Path) -> None:
     auth = tmp_path / "htpasswd"
-    run_dockyard("htpasswd", "-Bbc", auth, "alice", "s3cret", root=dockyard_root)
+    run_in_process("htpasswd", "-Bbc", auth, "alice", "s3cret", root=dockyard_root)
     env = {
         "REGISTRY_AUTH": "htpasswd",
         "REGISTRY_AUTH_HTPASSWD_REALM": "test",
@@ -77,6 +77,6 @@ def test_login_logout(dockyard_root: Path, tmp_path: Path) -> None:
         assert out.stdout == f"Removing login credentials for {registry.host}\n"
         out = run_dockyard("logout", registry.host, root=dockyard_root, env=env)
         assert out.stdout == f"Not logged in to {registry.host}\n"
-    assert_usage_error(run_dockyard("login", root=dockyard_root, check=False), "Missing argument")
+    assert_usage_error(run_in_process("login", root=dockyard_root, check=False), "Missing argument")
     assert_help(dockyard_root, "login")
     assert_help(dockyard_root, "logout")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error
+from _infra.cli_contract import assert_help, assert_usage_error, run_in_process
 
 
 def _context(tmp_path: Path, dockerfile: str) -> Path:
@@ -53,14 +53,14 @@ def test_builder_prune_json(dockyard_root: Path, tmp_path: Path) -> None:
 
 def test_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_usage_error(
-        run_dockyard("build", root=dockyard_root, check=False), "Missing argument 'CONTEXT'"
+        run_in_process("build", root=dockyard_root, check=False), "Missing argument 'CONTEXT'"
     )
     assert_usage_error(
-        run_dockyard("build", "--bogus", ".", root=dockyard_root, check=False),
+        run_in_process("build", "--bogus", ".", root=dockyard_root, check=False),
         "No such option '--bogus'",
     )
     assert_usage_error(
-        run_dockyard("builder", "prune", "--format", "xml", root=dockyard_root, check=False),
+        run_in_process("builder", "prune", "--format", "xml", root=dockyard_root, check=False),
         "Invalid value for '--format'",
     )
     assert_help(dockyard_root, "build")

@@ -8,26 +8,73 @@ import sys
 
 from dockyard.cli._main import COMMAND_MODULES
 
-# What the top-level commands look like (with their subcommands) after importing some modules.
+# What the top-level commands look like (with their subcommands) after importing some modules:
+# for each list of modules on stdin, a child forked from an interpreter that has imported only
+# the command group imports them (a fresh start each, one Python started for all). The parent
+# first imports the libraries the commands use (everything but dockyard.cli), so that each child
+# imports only command modules.
 _PROBE = """
-import importlib, json, sys
+import importlib, json, os, sys
 import click
 from dockyard.cli._main import cli
-for module in sys.argv[1:]:
-    importlib.import_module("dockyard.cli." + module)
-print(json.dumps({
-    name: sorted(command.commands) if isinstance(command, click.Group) else []
-    for name, command in cli.commands.items()
-}))
+
+def _fork(work):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(read)
+            result = work()
+            with os.fdopen(write, "w") as out:
+                json.dump(result, out)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        text = pipe.read()
+    if os.waitpid(pid, 0)[1] != 0:
+        sys.exit("a probe failed")
+    return json.loads(text)
+
+def _libraries(modules):
+    for module in modules:
+        importlib.import_module("dockyard.cli." + module)
+    return sorted(m for m in sys.modules if m.startswith("dockyard.") and not m.startswith("dockyard.cli"))
+
+sets = json.load(sys.stdin)
+for name in _fork(lambda: _libraries(sets[0])):
+    importlib.import_module(name)
+loaded = [m for m in sys.modules if m.startswith("dockyard.cli._cmd_")]
+if loaded:
+    sys.exit(f"the libraries import command modules: {loaded}")
+shapes = []
+for modules in sets:
+    def shape(modules=modules):
+        for module in modules:
+            importlib.import_module("dockyard.cli." + module)
+        return {
+            name: sorted(command.commands) if isinstance(command, click.Group) else []
+            for name, command in cli.commands.items()
+        }
+    shapes.append(_fork(shape))
+print(json.dumps(shapes))
 """
 
 
-def _shape(*modules: str) -> dict[str, list[str]]:
+def _shapes(*module_sets: tuple[str, ...]) -> list[dict[str, list[str]]]:
+    """The command group after importing each set of modules (the first: every command module),
+    each in a fresh interpreter."""
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, *modules], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE],
+        input=json.dumps(module_sets),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    shape: dict[str, list[str]] = json.loads(out)
-    return shape
+    shapes: list[dict[str, list[str]]] = json.loads(out)
+    return shapes
 
 
 def _all_modules() -> list[str]:
@@ -41,11 +88,12 @@ def _all_modules() -> list[str]:
 
 
 def test_table_names_every_command_and_all_its_modules() -> None:
-    full = _shape(*_all_modules())
+    sets = sorted(set(COMMAND_MODULES.values()))
+    full, *each = _shapes(tuple(_all_modules()), *sets)
     assert set(COMMAND_MODULES) == set(full), (
         f"cli/_main.py COMMAND_MODULES is out of date: {set(COMMAND_MODULES) ^ set(full)}"
     )
-    shapes = {modules: _shape(*modules) for modules in set(COMMAND_MODULES.values())}
+    shapes = dict(zip(sets, each, strict=True))
     for name, modules in COMMAND_MODULES.items():
         assert shapes[modules].get(name) == full[name], (
             f"loading {modules} does not give all of {name!r}: add the missing module"

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error
+from _infra.cli_contract import assert_help, assert_usage_error, run_in_process
 from _infra.registry_server import ASGIClient, backdate, push_blob, push_image
 from dockyard.registry import Registry, RegistryApp
 
@@ -32,15 +31,15 @@ def registry_root(tmp_path: Path) -> Path:
 
 
 def test_gc_text_shows_sizes_humanised(registry_root: Path, dockyard_root: Path) -> None:
-    out = run_dockyard("registry", "gc", "--root", registry_root, "--dry-run", root=dockyard_root)
+    out = run_in_process("registry", "gc", "--root", registry_root, "--dry-run", root=dockyard_root)
     summary = out.stdout.splitlines()[-1]
     assert summary == "0 manifest(s), 1 blob(s), 2.5kB to free", out.stdout
-    out = run_dockyard("registry", "gc", "--root", registry_root, root=dockyard_root)
+    out = run_in_process("registry", "gc", "--root", registry_root, root=dockyard_root)
     assert out.stdout.splitlines()[-1] == "0 manifest(s), 1 blob(s), 2.5kB freed", out.stdout
 
 
 def test_gc_json_keeps_bytes(registry_root: Path, dockyard_root: Path) -> None:
-    out = run_dockyard(
+    out = run_in_process(
         "registry", "gc", "--root", registry_root, "--format", "json", root=dockyard_root
     )
     report = json.loads(out.stdout)
@@ -50,7 +49,7 @@ def test_gc_json_keeps_bytes(registry_root: Path, dockyard_root: Path) -> None:
 
 
 def test_fsck_clean_exits_0_with_humanised_total(registry_root: Path, dockyard_root: Path) -> None:
-    out = run_dockyard("registry", "fsck", "--root", registry_root, root=dockyard_root)
+    out = run_in_process("registry", "fsck", "--root", registry_root, root=dockyard_root)
     last = out.stdout.splitlines()[-1]
     assert re.fullmatch(r"checked \d+ blob\(s\), \d+(\.\d+)?(B|kB|MB): no problems found", last), (
         out.stdout
@@ -61,7 +60,7 @@ def test_fsck_clean_exits_0_with_humanised_total(registry_root: Path, dockyard_r
 def test_fsck_json_counts_bytes_and_exits_1_on_problems(
     registry_root: Path, dockyard_root: Path
 ) -> None:
-    out = run_dockyard(
+    out = run_in_process(
         "registry", "fsck", "--root", registry_root, "--format", "json", root=dockyard_root
     )
     report = json.loads(out.stdout)
@@ -75,26 +74,28 @@ def test_fsck_json_counts_bytes_and_exits_1_on_problems(
         if p.is_file() and p.stat().st_size == len(STRAY)
     )
     blob.write_bytes(b"t" * len(STRAY))
-    bad = run_dockyard("registry", "fsck", "--root", registry_root, root=dockyard_root, check=False)
+    bad = run_in_process(
+        "registry", "fsck", "--root", registry_root, root=dockyard_root, check=False
+    )
     assert bad.returncode == 1, bad.stderr
     line = next(x for x in bad.stdout.splitlines() if x.startswith("corrupt blob"))
     assert ": 2.5kB hash to sha256:" in line, line
 
 
 def test_fsck_usage_errors_exit_2(tmp_path: Path, dockyard_root: Path) -> None:
-    out = run_dockyard("registry", "fsck", "--bogus", root=dockyard_root, check=False)
+    out = run_in_process("registry", "fsck", "--bogus", root=dockyard_root, check=False)
     assert out.returncode == 2, out.stderr
     assert "No such option '--bogus'" in out.stderr
     # not a registry data directory: said, and exit 2 (usage), not 1 (problems)
-    out = run_dockyard("registry", "fsck", "--root", tmp_path, root=dockyard_root, check=False)
+    out = run_in_process("registry", "fsck", "--root", tmp_path, root=dockyard_root, check=False)
     assert out.returncode == 2
     assert "is not a registry data directory" in out.stderr
 
 
 def test_gc_usage_errors_exit_125(dockyard_root: Path) -> None:
-    out = run_dockyard("registry", "gc", "--grace", "-1", root=dockyard_root, check=False)
+    out = run_in_process("registry", "gc", "--grace", "-1", root=dockyard_root, check=False)
     assert_usage_error(out, "Invalid value for '--grace'")
-    out = run_dockyard("registry", "nosuch", root=dockyard_root, check=False)
+    out = run_in_process("registry", "nosuch", root=dockyard_root, check=False)
     assert_usage_error(out, "No such command 'nosuch'")
 
 

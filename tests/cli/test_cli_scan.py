@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error
+from _infra.cli_contract import assert_help, assert_usage_error, run_in_process
 
 METADATA = "usr/lib/python3/site-packages/demo-1.0.dist-info/METADATA"
 ADVISORY = {
@@ -45,7 +45,7 @@ def advisories(tmp_path: Path) -> Path:
 
 
 def test_sbom_json_lists_the_package(rootfs: Path, dockyard_root: Path) -> None:
-    doc = json.loads(run_dockyard("sbom", rootfs, "--format", "json", root=dockyard_root).stdout)
+    doc = json.loads(run_in_process("sbom", rootfs, "--format", "json", root=dockyard_root).stdout)
     assert {"source", "distro", "packages"} <= set(doc)
     assert doc["source"]["type"] == "directory"
     [package] = doc["packages"]
@@ -55,17 +55,21 @@ def test_sbom_json_lists_the_package(rootfs: Path, dockyard_root: Path) -> None:
         "pkg:pypi/demo@1.0",
     )
     spdx = json.loads(
-        run_dockyard("sbom", rootfs, "--format", "spdx-json", root=dockyard_root).stdout
+        run_in_process("sbom", rootfs, "--format", "spdx-json", root=dockyard_root).stdout
     )
     assert spdx["spdxVersion"] == "SPDX-2.3"
 
 
 def test_scan_json_and_exit_code(rootfs: Path, advisories: Path, dockyard_root: Path) -> None:
-    out = run_dockyard("db", "import", advisories, root=dockyard_root)
+    out = run_in_process("db", "import", advisories, root=dockyard_root)
     assert "1 osv advisories imported" in out.stdout
-    status = json.loads(run_dockyard("db", "status", "--format", "json", root=dockyard_root).stdout)
+    status = json.loads(
+        run_in_process("db", "status", "--format", "json", root=dockyard_root).stdout
+    )
     assert status["advisories"] == 1 and {"sources", "ecosystems", "stale"} <= set(status)
-    report = json.loads(run_dockyard("scan", rootfs, "--format", "json", root=dockyard_root).stdout)
+    report = json.loads(
+        run_in_process("scan", rootfs, "--format", "json", root=dockyard_root).stdout
+    )
     assert report["Summary"]["CRITICAL"] == 1
     [finding] = report["Results"]
     assert finding["VulnerabilityID"] == "PYSEC-0000-1"
@@ -75,7 +79,7 @@ def test_scan_json_and_exit_code(rootfs: Path, advisories: Path, dockyard_root: 
         "1.1",
     )
     # --exit-code: that code when findings at the chosen severities remain, else 0
-    hit = run_dockyard(
+    hit = run_dockyard(  # the console script: the status as a CI job's shell sees it
         "scan",
         rootfs,
         "--exit-code",
@@ -86,22 +90,24 @@ def test_scan_json_and_exit_code(rootfs: Path, advisories: Path, dockyard_root: 
         check=False,
     )
     assert hit.returncode == 3, hit.stderr
-    miss = run_dockyard("scan", rootfs, "--exit-code", "3", "--severity", "LOW", root=dockyard_root)
+    miss = run_in_process(
+        "scan", rootfs, "--exit-code", "3", "--severity", "LOW", root=dockyard_root
+    )
     assert miss.returncode == 0
 
 
 def test_scan_without_a_database_exits_1(rootfs: Path, dockyard_root: Path) -> None:
-    out = run_dockyard("scan", rootfs, root=dockyard_root, check=False)
+    out = run_in_process("scan", rootfs, root=dockyard_root, check=False)
     assert out.returncode == 1
     assert "Error: no vulnerability data: run `dockyard db update`" in out.stderr
 
 
 def test_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_usage_error(
-        run_dockyard("sbom", "--format", "bogus", "x", root=dockyard_root, check=False),
+        run_in_process("sbom", "--format", "bogus", "x", root=dockyard_root, check=False),
         "Invalid value for '--format'",
     )
-    assert_usage_error(run_dockyard("scan", root=dockyard_root, check=False), "Missing argument")
+    assert_usage_error(run_in_process("scan", root=dockyard_root, check=False), "Missing argument")
     for command in (
         ["sbom"],
         ["scan"],

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error, import_image
+from _infra.cli_contract import assert_help, assert_usage_error, import_image, run_in_process
 
 NO_PASSWORD = {"COSIGN_PASSWORD": ""}
 
@@ -77,11 +77,11 @@ def test_existing_key_is_kept_unless_confirmed(
 
 def test_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_usage_error(
-        run_dockyard("sign", "oci:x", root=dockyard_root, check=False),
+        run_in_process("sign", "oci:x", root=dockyard_root, check=False),
         "Missing option '--key'",
     )
     assert_usage_error(
-        run_dockyard("tree", "--format", "xml", "x", root=dockyard_root, check=False),
+        run_in_process("tree", "--format", "xml", "x", root=dockyard_root, check=False),
         "Invalid value for '--format'",
     )
     for command in (

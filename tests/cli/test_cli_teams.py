@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error, json_lines
+from _infra.cli_contract import assert_help, assert_usage_error, json_lines, run_in_process
 from _infra.registry_server import RegistryProcess, free_port, start_registry
 
 ADMIN_PASSWORD = "Harbor12345"
@@ -68,7 +68,7 @@ def test_help(dockyard_root: Path) -> None:
         text = assert_help(dockyard_root, *command)
         if len(command) > 1 and command[-1] not in ("member", "quota"):
             assert "--registry URL" in text and "--format [table|json]" in text, command
-    top = run_dockyard("--help", root=dockyard_root).stdout
+    top = run_in_process("--help", root=dockyard_root).stdout
     for name in ("audit", "project", "robot", "user"):
         assert f"  {name} " in top
 
@@ -112,7 +112,7 @@ def test_usage_errors_exit_125_before_any_network(
     """Checked before connecting: the registry named is not even listening."""
     closed = f"http://127.0.0.1:{free_port()}"
     extra = ["--registry", closed] if args[-1] not in ("create", "set-admin") else []
-    result = run_dockyard(*args, *extra, root=dockyard_root, env=env, check=False)
+    result = run_in_process(*args, *extra, root=dockyard_root, env=env, check=False)
     assert_usage_error(result, message)
 
 
@@ -120,7 +120,7 @@ def test_usage_errors_exit_125_before_any_network(
 
 
 def test_no_registry_given_and_none_logged_in(dockyard_root: Path, env: dict[str, str]) -> None:
-    result = run_dockyard("project", "ls", root=dockyard_root, env=env, check=False)
+    result = run_in_process("project", "ls", root=dockyard_root, env=env, check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("Error: no registry given and none logged in to")
     assert "pass --registry URL" in result.stderr
@@ -131,7 +131,7 @@ def test_several_logged_in_means_say_which(
 ) -> None:
     auths = {"a.example:5000": {"auth": "YTpi"}, "b.example": {"auth": "YTpi"}}
     (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": auths}))
-    result = run_dockyard("user", "ls", root=dockyard_root, env=env, check=False)
+    result = run_in_process("user", "ls", root=dockyard_root, env=env, check=False)
     assert result.returncode == 1
     assert "several logged in to (a.example:5000, b.example)" in result.stderr
     assert "--registry" in result.stderr
@@ -139,7 +139,7 @@ def test_several_logged_in_means_say_which(
 
 def test_unreachable_registry_is_an_error(dockyard_root: Path, env: dict[str, str]) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
-    result = run_dockyard(
+    result = run_in_process(
         "audit", "ls", "--registry", closed, root=dockyard_root, env=env, check=False
     )
     assert result.returncode == 1 and result.stdout == ""
@@ -152,7 +152,7 @@ def test_a_registry_without_the_team_api_says_so(
 ) -> None:
     """A plain dockyard registry (no auth) answers /api/v2.0 but has no such projects."""
     with start_registry(tmp_path / "plain") as registry:
-        result = run_dockyard(
+        result = run_in_process(
             "project", "inspect", "nope", "--registry", registry.url,
             root=dockyard_root, env=env, check=False,
         )  # fmt: skip
@@ -191,7 +191,8 @@ needs_team_api = pytest.mark.skipif(
 
 
 class Team:
-    """A projects-mode registry and a dockyard CLI logged in to it as admin."""
+    """A projects-mode registry and a dockyard CLI logged in to it as admin (the logins run the
+    console script; the commands run in process)."""
 
     def __init__(self, registry: RegistryProcess, root: Path, env: dict[str, str]) -> None:
         self.registry = registry
@@ -199,9 +200,7 @@ class Team:
         self.env = env
 
     def run(self, *args: str, check: bool = True, input: str | None = None) -> Any:
-        return run_dockyard(
-            *args, root=self.root, env=self.env, check=check, input=input, timeout=120
-        )
+        return run_in_process(*args, root=self.root, env=self.env, check=check, input=input)
 
     def json(self, *args: str) -> Any:
         out = self.run(*args, "--format", "json").stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
+from _infra.cli_contract import run_in_process
 
 # what a Python repr of a list, dict, tuple or path looks like in text
 _REPR = re.compile(r"\['|\{'|\('|PosixPath\(|': ")
@@ -66,7 +67,7 @@ def test_diff_shows_config_values_as_json_not_python(
     dockyard_root: Path, two_images: tuple[str, str]
 ) -> None:
     old, new = two_images
-    text = run_dockyard("diff", old, new, root=dockyard_root).stdout
+    text = run_in_process("diff", old, new, root=dockyard_root).stdout
     assert not _REPR.search(text), text
     rows = _config_rows(text)
     # lists as a Dockerfile's exec form writes them (JSON): an argument with a space stays one
@@ -79,7 +80,9 @@ def test_diff_shows_config_values_as_json_not_python(
     assert rows["config.ExposedPorts"] == ["added", "", '["8080/tcp"]'], text
     assert rows["config.Volumes"] == ["added", "", '["/data"]'], text
     # and the JSON output carries the same values as JSON values
-    data = json.loads(run_dockyard("diff", old, new, "--format", "json", root=dockyard_root).stdout)
+    data = json.loads(
+        run_in_process("diff", old, new, "--format", "json", root=dockyard_root).stdout
+    )
     by_key = {c["key"]: c for c in data["config"]}
     assert by_key["config.Cmd"]["new"] == ["echo hi", "x"]
     assert by_key["config.ExposedPorts"]["new"] == ["8080/tcp"]
@@ -95,7 +98,7 @@ def _info_fields(text: str) -> dict[str, str]:
 
 
 def test_info_reads_like_docker_info(dockyard_root: Path) -> None:
-    text = run_dockyard("info", root=dockyard_root).stdout
+    text = run_in_process("info", root=dockyard_root).stdout
     assert not _REPR.search(text), text
     fields = _info_fields(text)
     runtimes = [name for name in ("crun", "runc") if shutil.which(name)]
@@ -106,6 +109,6 @@ def test_info_reads_like_docker_info(dockyard_root: Path) -> None:
     # docker: "Total Memory: 15.52GiB" (binary units, 4 significant digits)
     assert re.fullmatch(r"\d{1,4}(\.\d{1,3})?(B|KiB|MiB|GiB|TiB|PiB)", fields["Disk Free"]), text
     # the machine-readable forms keep the raw values
-    raw = json.loads(run_dockyard("info", "--format", "json", root=dockyard_root).stdout)
+    raw = json.loads(run_in_process("info", "--format", "json", root=dockyard_root).stdout)
     assert isinstance(raw["DiskFree"], int)
     assert list(raw["Runtimes"]) == runtimes

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
-from _infra.cli_contract import assert_help, assert_usage_error, import_image
+from _infra.cli_contract import assert_help, assert_usage_error, import_image, run_in_process
 from _infra.registry_server import RegistryProcess, start_registry
 
 
@@ -96,14 +96,14 @@ def test_not_found_exits_1_with_one_error_line(registry: RegistryProcess, tmp_pa
 
 def test_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_usage_error(
-        run_dockyard("pull", root=dockyard_root, check=False), "Missing argument 'REF'"
+        run_in_process("pull", root=dockyard_root, check=False), "Missing argument 'REF'"
     )
     assert_usage_error(
-        run_dockyard("copy", "a", root=dockyard_root, check=False),
+        run_in_process("copy", "a", root=dockyard_root, check=False),
         "Missing argument 'DESTINATION'",
     )
     assert_usage_error(
-        run_dockyard("push", "x", "--compression", "lz4", root=dockyard_root, check=False),
+        run_in_process("push", "x", "--compression", "lz4", root=dockyard_root, check=False),
         "Invalid value for '--compression'",
     )
     for command in (["pull"], ["push"], ["copy"], ["tags"], ["digest"], ["manifest", "inspect"]):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from _infra import run_dockyard
+from _infra.cli_contract import run_in_process
 
 
 def _rootfs(tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:
@@ -27,11 +28,11 @@ def _import(root: Path, src: Path, ref: str | None, *changes: str) -> str:
     args.append(str(src))
     if ref:
         args.append(ref)
-    return str(run_dockyard(*args, root=root).stdout.strip())
+    return str(run_in_process(*args, root=root).stdout.strip())
 
 
 def _images_json(root: Path, *args: str) -> list[dict[str, str]]:
-    out = run_dockyard("images", "--format", "json", "--no-trunc", *args, root=root).stdout
+    out = run_in_process("images", "--format", "json", "--no-trunc", *args, root=root).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 
