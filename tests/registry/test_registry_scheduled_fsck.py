@@ -39,9 +39,12 @@ def test_scheduled_fsck_finds_and_quarantines_a_corrupt_blob(tmp_path: Path) -> 
             path = blob_path(server.root, digest)
             flip_a_byte(path)
             _wait_for(lambda: not path.exists(), "the corrupt blob is quarantined")
-            log = server.log.read_text(errors="replace")
-            assert f"fsck: corrupt blob {digest}" in log
-            assert "team/app" in log
+            # the line is logged just after the move: wait for it too
+            _wait_for(
+                lambda: f"fsck: corrupt blob {digest}" in server.log.read_text(errors="replace"),
+                "the corrupt blob is logged",
+            )
+            assert "team/app" in server.log.read_text(errors="replace")
             quarantined = [p for p in (server.root / "quarantine").rglob("*") if p.is_file()]
             assert len(quarantined) == 1
             assert client.head(f"/v2/team/app/blobs/{digest}").status_code == 404
