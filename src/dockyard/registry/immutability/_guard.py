@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
-
 from dockyard.errors import Denied, NameInvalid
 from dockyard.registry._names import is_digest
 from dockyard.registry.access import AccessService, project_of
 from dockyard.registry.immutability._rules import ImmutableRule, protecting_rule
 from dockyard.registry.immutability._store import ImmutableRules
-from dockyard.registry.metadata import Database
-from dockyard.registry.metadata._schema import manifests, repositories, tags
+from dockyard.registry.metadata import Database, RegistryMetadata
 
 __all__ = ["ImmutabilityGuard", "TagImmutable"]
 
@@ -48,7 +45,7 @@ class ImmutabilityGuard:
     def __init__(self, rules: ImmutableRules, access: AccessService, db: Database) -> None:
         self.rules = rules
         self.access = access
-        self._db = db
+        self._meta = RegistryMetadata(db)
 
     def _rules(self, repository: str) -> tuple[list[ImmutableRule], str]:
         """The enabled rules of ``repository``'s project, and its name inside the project."""
@@ -81,7 +78,7 @@ class ImmutabilityGuard:
             rule = protecting_rule(rules, inside, tag)
             if rule is None:
                 continue
-            current = self._tag_digest(repository, tag)
+            current = self._meta.tag_digest(repository, tag)
             if current is not None and current != digest:
                 raise TagImmutable(repository, tag, rule, f"moved from {current}")
         return None
@@ -96,7 +93,7 @@ class ImmutabilityGuard:
         rules, inside = self._rules(repository)
         if not rules:
             return
-        names = self._tags_on(repository, reference) if is_digest(reference) else [reference]
+        names = self._meta.tags_on(repository, reference) if is_digest(reference) else [reference]
         for tag in names:
             rule = protecting_rule(rules, inside, tag)
             if rule is not None:
@@ -105,29 +102,3 @@ class ImmutabilityGuard:
 
     def deleted(self, repository: str) -> None:
         return None
-
-    # --- what the registry holds ---------------------------------------------------------
-
-    def _tag_digest(self, repository: str, tag: str) -> str | None:
-        query = (
-            select(manifests.c.digest)
-            .select_from(
-                tags.join(manifests).join(repositories, repositories.c.id == tags.c.repo_id)
-            )
-            .where(repositories.c.name == repository, tags.c.name == tag)
-        )
-        with self._db.read() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else str(row[0])
-
-    def _tags_on(self, repository: str, digest: str) -> list[str]:
-        query = (
-            select(tags.c.name)
-            .select_from(
-                tags.join(manifests).join(repositories, repositories.c.id == tags.c.repo_id)
-            )
-            .where(repositories.c.name == repository, manifests.c.digest == digest)
-            .order_by(tags.c.name)
-        )
-        with self._db.read() as conn:
-            return [str(r[0]) for r in conn.execute(query)]

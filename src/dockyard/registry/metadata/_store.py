@@ -270,6 +270,28 @@ class RegistryMetadata:
             row = conn.execute(q).first()
         return None if row is None else ManifestRecord(row[0], row[1], bytes(row[2]))
 
+    def tag_digest(self, repository: str, tag: str) -> str | None:
+        """The digest ``repository:tag`` names, without reading the manifest itself."""
+        q = (
+            select(manifests.c.digest)
+            .select_from(tags.join(manifests).join(repositories, repositories.c.id == tags.c.repo_id))
+            .where(repositories.c.name == repository, tags.c.name == tag)
+        )  # fmt: skip
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else str(row[0])
+
+    def tags_on(self, repository: str, digest: str) -> list[str]:
+        """The tags of ``repository`` that name ``digest``, sorted."""
+        q = (
+            select(tags.c.name)
+            .select_from(tags.join(manifests).join(repositories, repositories.c.id == tags.c.repo_id))
+            .where(repositories.c.name == repository, manifests.c.digest == digest)
+            .order_by(tags.c.name)
+        )  # fmt: skip
+        with self.db.read() as conn:
+            return [str(r[0]) for r in conn.execute(q)]
+
     def parent_indexes(self, repository: str, digest: str) -> list[str]:
         """Digests of the indexes in ``repository`` that list manifest ``digest``."""
         q = (
