@@ -201,9 +201,11 @@ class ApiConnection:
         query: Mapping[str, str | int] | None = None,
         limit: int | None = None,
         page_size: int = PAGE_SIZE,
+        headers: Mapping[str, str] | None = None,
     ) -> Iterator[Mapping[str, Any]]:
         """Every item of a paged listing, following ``Link: <…>; rel="next"`` (stopping at
-        ``X-Total-Count`` items, ``limit``, or :data:`MAX_PAGES` pages)."""
+        ``X-Total-Count`` items, ``limit``, or :data:`MAX_PAGES` pages); ``headers`` go with
+        every request (e.g. ``X-Is-Resource-Name``)."""
         size = max(1, min(PAGE_SIZE, page_size, limit or PAGE_SIZE))
         params: dict[str, str | int] = {**(query or {}), "page": 1, "page_size": size}
         url: str | None = path
@@ -211,7 +213,7 @@ class ApiConnection:
         for _ in range(MAX_PAGES):
             if url is None:
                 return
-            resp = self.request("GET", url, what=what, query=params)
+            resp = self.request("GET", url, what=what, query=params, headers=headers)
             items = resp.json()
             if not isinstance(items, list):
                 raise Unavailable(f"{what}: the registry did not answer with a list")

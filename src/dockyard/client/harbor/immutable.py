@@ -116,24 +116,8 @@ def _path(project: str) -> str:
 
 def list_immutable_rules(client: HarborClient, project: str) -> list[ImmutableTagRule]:
     what = f"list the immutable tag rules of project {project}"
-    out: list[ImmutableTagRule] = []
-    page = 1
-    while True:
-        resp = client.api.request(
-            "GET",
-            _path(project),
-            what=what,
-            query={"page": page, "page_size": _PAGE},
-            headers=_BY_NAME,
-        )
-        items = resp.json()
-        if not isinstance(items, list):
-            raise Unavailable(f"{what}: the registry did not answer with a list")
-        out += [ImmutableTagRule.from_json(r) for r in items if isinstance(r, Mapping)]
-        total = resp.headers.get("x-total-count", "")
-        if not items or not total.isdigit() or len(out) >= int(total):
-            return out
-        page += 1
+    items = client.api.pages(_path(project), what=what, page_size=_PAGE, headers=_BY_NAME)
+    return [ImmutableTagRule.from_json(r) for r in items]
 
 
 def _find(client: HarborClient, project: str, rule_id: int) -> ImmutableTagRule:

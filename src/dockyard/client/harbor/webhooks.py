@@ -104,20 +104,7 @@ def _path(project: str) -> str:
 
 
 def _pages(client: HarborClient, path: str, what: str) -> list[Mapping[str, Any]]:
-    out: list[Mapping[str, Any]] = []
-    page = 1
-    while True:
-        resp = client.api.request(
-            "GET", path, what=what, query={"page": page, "page_size": _PAGE}, headers=_BY_NAME
-        )
-        items = resp.json()
-        if not isinstance(items, list):
-            raise Unavailable(f"{what}: the registry did not answer with a list")
-        out += [i for i in items if isinstance(i, Mapping)]
-        total = resp.headers.get("x-total-count", "")
-        if not items or not total.isdigit() or len(out) >= int(total):
-            return out
-        page += 1
+    return list(client.api.pages(path, what=what, page_size=_PAGE, headers=_BY_NAME))
 
 
 def list_webhooks(client: HarborClient, project: str) -> list[WebhookPolicy]:
