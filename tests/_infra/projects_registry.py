@@ -73,16 +73,22 @@ def audit_entries(access: AccessService, **filters: str) -> list[AuditEntry]:
     return list(access.audit.query(AuditQuery(**filters), page_size=100).items)  # type: ignore[arg-type]
 
 
-def wait_for(what: Callable[[], T | None], timeout: float = 10.0) -> T:
+def wait_for(
+    what: Callable[[], T | None],
+    timeout: float = 10.0,
+    explain: Callable[[], str] | None = None,
+) -> T:
     """``what()``'s first truthy answer, polled (entries the audit writer has not written
-    yet); AssertionError after ``timeout`` seconds."""
+    yet); AssertionError after ``timeout`` seconds, with ``explain()``'s text (what the
+    server logged, what it did write) when given."""
     deadline = time.monotonic() + timeout
     while True:
         got = what()
         if got:
             return got
         if time.monotonic() > deadline:
-            raise AssertionError(f"still {got!r} after {timeout}s")
+            detail = f"\n{explain()}" if explain is not None else ""
+            raise AssertionError(f"still {got!r} after {timeout}s{detail}")
         time.sleep(0.05)
 
 

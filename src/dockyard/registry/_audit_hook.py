@@ -8,7 +8,8 @@ address) become one entry saying how many times (``description``: "3 times"), so
 pulling in a loop neither slows the registry nor pushes older entries out of the bounded log.
 A pull of a cached manifest costs no database write of its own. When more than ``size``
 distinct events wait (the database far behind), further ones are dropped and counted, and the
-log says so: the registry keeps serving. Entries follow Harbor's: a push is operation
+log says so: the registry keeps serving. A write that fails (the database locked past its busy
+timeout, a full disk) keeps its entries for the next interval instead of dropping them. Entries follow Harbor's: a push is operation
 ``create`` on resource type ``artifact`` named ``<repository>:<tag or digest>``; a pull is
 ``pull`` (user ``anonymous`` without credentials); a delete is ``delete``. A refused attempt
 (401/403 on a push, pull, delete, tag list or catalog) is an entry too, marked not ok, when the
@@ -105,10 +106,33 @@ class AuditWriter:
         try:
             written = self.audit.record_many(entries)
         except Exception:
-            _log.exception("audit log: cannot write %d entries", len(entries))
+            _log.exception(
+                "audit log: cannot write %d entries now; they wait for the next try", len(entries)
+            )
+            self._requeue(pending)
             return 0
         self.written += written
         return written
+
+    def _requeue(self, failed: dict[Event, list[Any]]) -> None:
+        """Put entries a failed write took back in front of what arrived meanwhile (merging
+        counts of the same event), within ``size``: nothing is lost to a passing failure of
+        the database (locked, full, restarting)."""
+        with self._lock:
+            arrived, self._pending = self._pending, {}
+            for event, (count, first) in failed.items():
+                if len(self._pending) < self.size:
+                    self._pending[event] = [count, first]
+                else:
+                    self.dropped += 1
+            for event, (count, first) in arrived.items():
+                seen = self._pending.get(event)
+                if seen is not None:
+                    seen[0] += count
+                elif len(self._pending) < self.size:
+                    self._pending[event] = [count, first]
+                else:
+                    self.dropped += 1
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -42,3 +42,23 @@ def test_failures_are_still_written_at_once(db: Database, clock: Clock) -> None:
     (entry,) = service.audit.query(AuditQuery(operation="login")).items
     assert (entry.username, entry.ok, entry.description) == ("nobody", False, "unknown user")
     writer.close()
+
+
+def test_a_failed_write_keeps_its_entries_for_the_next_try(db: Database, clock: Clock) -> None:
+    """The database refusing one write (here: its audit table gone for a moment) loses no
+    entry: the next flush writes what the failed one held, merged with what came since."""
+    service = access_service(db, clock)
+    writer = AuditWriter(service.audit, interval=3600)
+    writer.login("alice", "10.0.0.1")
+    with db.write() as conn:
+        conn.exec_driver_sql("ALTER TABLE access_audit_log RENAME TO audit_away")
+    assert writer.flush() == 0
+    writer.login("alice", "10.0.0.1")
+    writer.login("bob", "10.0.0.2")
+    with db.write() as conn:
+        conn.exec_driver_sql("ALTER TABLE audit_away RENAME TO access_audit_log")
+    assert writer.flush() == 2
+    entries = service.audit.query(AuditQuery(operation="login")).items
+    assert {(e.username, e.description) for e in entries} == {("alice", "2 times"), ("bob", "")}
+    assert writer.dropped == 0
+    writer.close()

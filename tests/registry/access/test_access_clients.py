@@ -76,6 +76,13 @@ def _docker(
     return dockerd.run("--config", str(config), *args, check=check)
 
 
+def _what_was_written(served: Served) -> str:
+    entries = audit_entries(served.access)
+    lines = [f"{e.operation} {e.resource} by {e.username} ok={e.ok}" for e in entries]
+    log = served.server.log.read_text(errors="replace")[-4000:]
+    return "audit entries:\n" + "\n".join(lines) + "\nregistry log (end):\n" + log
+
+
 def test_docker_roles_decide_push_and_pull(
     served: Served, dockerd: DockerDaemon, busybox_image: BuiltImage, tmp_path: Path
 ) -> None:
@@ -106,7 +113,11 @@ def test_docker_roles_decide_push_and_pull(
     for tag in ("1", "2", "3"):
         dockerd.run("rmi", f"{host}/team/app:{tag}")
     # the audit writer batches; a loaded CI machine can take a while
-    wait_for(lambda: audit_entries(served.access, operation="pull", username="guest"), 60)
+    wait_for(
+        lambda: audit_entries(served.access, operation="pull", username="guest"),
+        60,
+        explain=lambda: _what_was_written(served),
+    )
     pushes = {(e.username, e.ok) for e in audit_entries(served.access, operation="create",
                                                         resource_type="artifact")}  # fmt: skip
     # the guest's refused push is in the log too, marked not ok
