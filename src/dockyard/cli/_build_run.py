@@ -122,7 +122,7 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
             target=params["target"],
             no_cache=params["no_cache"],
             pull=params["pull"],
-            platform=Platform.parse(platform).normalized() if platform else None,
+            platform=_one_platform(platform),
             network="none" if params["network"] == "none" else "host",
             secrets=dict(parse_secret(s) for s in secrets),
             labels=_pairs(labels, "--label"),
@@ -137,6 +137,9 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
             cache_to=_cache_specs(params["cache_to"], export=True),
         )
         stdout_archive = any(o.dest is not None and str(o.dest) == "-" for o in options.outputs)
+        if platform is not None and "," in platform:  # the multi-platform code loads only here
+            _build_platforms(store, options, platform, mode, quiet and not stdout_archive)
+            return
         err = _Tee(sys.stderr)
         image = build(store, options, out=err, progress=mode)  # type: ignore[arg-type]
         printed = f"{image.id}\n" if quiet and not stdout_archive else ""
@@ -144,6 +147,36 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
         sys.stdout.flush()
         if command_line is not None and image.all_cached:
             _record_noop(store, command_line, image, options, "".join(err.parts), printed, before)
+
+
+def _one_platform(text: str | None) -> Platform | None:
+    """``--platform P`` (checked as buildable); ``None`` for none or a list (built apart)."""
+    if not text or "," in text:
+        return None
+    if Platform.parse(text).normalized() == Platform.current():
+        return Platform.current()
+    from dockyard.builder.platforms import parse_platforms
+
+    return parse_platforms(text)[0]
+
+
+def _build_platforms(
+    store: LocalStore, options: BuildOptions, text: str, mode: str, print_id: bool
+) -> None:
+    """``--platform a,b``: one image index over a build of each platform."""
+    from dockyard.builder.multi import build_platforms
+    from dockyard.builder.platforms import parse_platforms
+
+    platforms = parse_platforms(text)
+    if len(platforms) == 1:
+        options.platform = platforms[0]
+        image = build(store, options, out=sys.stderr, progress=mode)  # type: ignore[arg-type]
+        built_id = str(image.id)
+    else:
+        built_id = str(build_platforms(store, options, platforms, out=sys.stderr, progress=mode).id)  # type: ignore[arg-type]
+    if print_id:
+        sys.stdout.write(f"{built_id}\n")
+        sys.stdout.flush()
 
 
 def _cache_specs(values: tuple[str, ...], *, export: bool) -> list[CacheSpec]:

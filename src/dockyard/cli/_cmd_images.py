@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from dockyard.imageservice import (
     summaries,
     tag_image,
 )
+
+if TYPE_CHECKING:
+    from dockyard.local import LocalStore
 
 _IMAGE_HEADERS = ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
 _IMAGE_KEYS = ["Repository", "Tag", "Digest", "ID", "CreatedSince", "Size"]
@@ -249,13 +252,20 @@ def prune_cmd(
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.option("--format", "fmt", help="table, json, or a Go template.")
+@click.option("--platform", help="Show this platform's image of a multi-platform image.")
 @click.pass_context
 def history_cmd(
-    ctx: click.Context, image: str, human: bool, no_trunc: bool, quiet: bool, fmt: str | None
+    ctx: click.Context,
+    image: str,
+    human: bool,
+    no_trunc: bool,
+    quiet: bool,
+    fmt: str | None,
+    platform: str | None,
 ) -> None:
     """Show the history of an image."""
     store = open_store(ctx)
-    summary = find_image(image, summaries(store))
+    summary = _pick_platform(store, find_image(image, summaries(store)), platform)
     rows = history(store, summary)
     if quiet:
         for row in rows:
@@ -304,8 +314,11 @@ image_group.add_command(history_cmd, "history")
 @click.argument("images", nargs=-1, required=True)
 @click.option("-f", "--format", "fmt", help="Format the output using a Go template.")
 @click.option("--type", "kind", type=click.Choice(["image"]), default="image")
+@click.option("--platform", help="Inspect this platform's image of a multi-platform image.")
 @click.pass_context
-def inspect_cmd(ctx: click.Context, images: tuple[str, ...], fmt: str | None, kind: str) -> None:
+def inspect_cmd(
+    ctx: click.Context, images: tuple[str, ...], fmt: str | None, kind: str, platform: str | None
+) -> None:
     """Return low-level information on images."""
     store = open_store(ctx)
     all_images = summaries(store)
@@ -313,7 +326,13 @@ def inspect_cmd(ctx: click.Context, images: tuple[str, ...], fmt: str | None, ki
     missing: list[str] = []
     for text in images:
         try:
-            results.append(inspect_image(store, find_image(text, all_images)))
+            found = find_image(text, all_images)
+        except NotFound:
+            missing.append(text)
+            continue
+        found = _pick_platform(store, found, platform)  # a platform it lacks: that error
+        try:
+            results.append(inspect_image(store, found))
         except NotFound:
             missing.append(text)
     if fmt and fmt != "json":
@@ -328,3 +347,13 @@ def inspect_cmd(ctx: click.Context, images: tuple[str, ...], fmt: str | None, ki
 
 
 image_group.add_command(inspect_cmd, "inspect")
+
+
+def _pick_platform(store: LocalStore, summary: ImageSummary, platform: str | None) -> ImageSummary:
+    """``--platform``: the child of a multi-platform image for that platform."""
+    if not platform:
+        return summary
+    from dockyard.imageservice.platform_child import for_platform
+    from dockyard.oci import Platform
+
+    return for_platform(store, summary, Platform.parse(platform))

@@ -92,6 +92,10 @@ def _build(
         target=options.target,
         platform=options.platform,
     )
+    if options.platform is not None or any(st.platform for st in graph.stages):
+        from dockyard.builder.emulation import check_graph  # a foreign RUN needs qemu
+
+        check_graph(graph)
     if not options.context.is_dir():
         raise NotFound(f"build context {options.context} is not a directory")
     patterns = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from dockyard.errors import DockyardError, NotFound, ReferenceInvalid
+from dockyard.errors import DockyardError, InvalidArgument, NotFound, ReferenceInvalid
 from dockyard.image.blob import BlobImage, BlobIndex, open_any
 from dockyard.image.store import StoreDestination, StoreSource
 from dockyard.local import LocalStore
@@ -55,7 +55,10 @@ class ImageResolver:
             raise ReferenceInvalid(f"invalid base image name {name!r}: {e.message}") from None
         if not self.pull:
             try:
-                return _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
+                image = _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
+                if self.store.content.exists(image.descriptor().digest):
+                    return _check_platform(name, image, platform)
+                # an index pulled for other platforms: this platform's child is fetched below
             except NotFound:
                 pass
         try:
@@ -66,7 +69,8 @@ class ImageResolver:
                 f"local store and pulling it failed: {e.message}",
                 hint=f"load it (dockyard load / import) or make {ref.domain} reachable",
             ) from None
-        return _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
+        image = _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
+        return _check_platform(name, image, platform)
 
     def _pull(self, ref: Reference, platform: Platform) -> None:
         from dockyard.client import RegistryClient
@@ -90,3 +94,19 @@ def _pick(root: BlobImage | BlobIndex, platform: Platform) -> BlobImage:
     if isinstance(root, BlobImage):
         return root
     return root.image(root.index().select(platform))
+
+
+def _check_platform(name: str, image: BlobImage, platform: Platform) -> BlobImage:
+    """A single-platform base used for a platform it cannot run on is an error naming both."""
+    config = image.config()
+    if not config.architecture:
+        return image
+    have = config.platform().normalized()
+    if not have.matches(platform.normalized()):
+        raise InvalidArgument(
+            f"base image {name} is for {have}, not {platform.normalized()} (the platform this "
+            "stage builds for)",
+            hint=f"use a multi-platform base, or one for {platform.normalized()}, or pin the "
+            "stage with FROM --platform=…",
+        )
+    return image

@@ -31,6 +31,7 @@ from dockyard.builder.worker import Snapshot, Worker, chain_id
 from dockyard.errors import RunFailed
 from dockyard.image.blob import BlobImage
 from dockyard.image.store import StoreSource
+from dockyard.oci.platform import Platform
 
 if TYPE_CHECKING:
     from dockyard.builder.cache.transfer import CacheRecord, ImportedCache
@@ -161,7 +162,9 @@ class Solver:
             state = StageState.from_image(None, os=platform.os)
             from dockyard.builder.frontend import StagePlan
 
-            return StageResult(StagePlan(stage, [], state), "scratch", [], [], platform, "")
+            # a foreign platform's scratch stage keys apart: its RUN steps run emulated
+            key = "scratch" if platform == Platform.current() else f"scratch:{platform}"
+            return StageResult(StagePlan(stage, [], state), key, [], [], platform, "")
         image = self.resolver.get(stage.base_name, platform)
         config = image.config()
         state = StageState.from_image(config.data)
