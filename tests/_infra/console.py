@@ -15,7 +15,13 @@ import httpx
 
 from _infra.registry_server import OCI_MANIFEST, PushedImage, make_manifest, push_blob, sha256
 
-__all__ = ["csrf_of", "push_with_history", "python_packages_layout", "sign_in"]
+__all__ = [
+    "csrf_of",
+    "push_files_image",
+    "push_with_history",
+    "python_packages_layout",
+    "sign_in",
+]
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -117,6 +123,30 @@ def python_packages_layout(root: Path, packages: dict[str, str], commands: tuple
     (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
     return str(entry["digest"])
+
+
+def push_files_image(
+    client: Any, name: str, tag: str, layers: list[dict[str, bytes]], commands: list[str]
+) -> str:
+    """An image whose layers are gzipped tars of ``layers`` (path → bytes), one history
+    step a layer, pushed through ``/v2/``; its manifest's digest."""
+    blobs = [_gzip_tar(files) for files in layers]
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [sha256(gzip.decompress(b)) for b in blobs]},
+            "history": [{"created_by": c} for c in commands],
+        }
+    ).encode()
+    for blob in (config, *blobs):
+        push_blob(client, name, blob)
+    manifest = make_manifest(config, blobs)
+    r = client.put(
+        f"/v2/{name}/manifests/{tag}", content=manifest, headers={"content-type": OCI_MANIFEST}
+    )
+    assert r.status_code == 201, r.text
+    return sha256(manifest)
 
 
 def _gzip_tar(files: dict[str, bytes]) -> bytes:

@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's chromium through Playwright) against a real
 ``dockyard registry serve`` in projects mode, with scanning on and skopeo pushing: sign in,
-create a project, add a member, push, find the image, its layers and its vulnerabilities,
+create a project, add a member, push, set the quota, make a robot, find the image,
+see it counted on the dashboard, compare it with a second tag, its layers and its vulnerabilities,
 sign out; a user without permission sees nothing. Every page is checked by axe-core (no
 serious or critical violations), logs no JavaScript error and no failed request, stays under
 200 KB, and is photographed at desktop and phone width."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +59,14 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         pytest.fail(f"{AXE} is missing: run `make js-deps` (npm ci)")
     work = tmp_path_factory.mktemp("console-browser")
     store = work / "store"
-    run_dockyard("db", "import", VULNDB / "osv" / "PyPI", root=store)
+    # only the advisories of the packages the images hold: a small database, a quick import
+    advisories = work / "advisories"
+    advisories.mkdir()
+    for path in (VULNDB / "osv" / "PyPI").glob("*.json"):
+        if any(f'"name": "{name}"' in path.read_text() for name in PACKAGES):
+            shutil.copy(path, advisories)
+    assert len(list(advisories.iterdir())) >= 2
+    run_dockyard("db", "import", advisories, root=store)
     config = work / "config.yml"
     config.write_text(f"version: 0.1\nscanning:\n  on-push: true\n  db: {store}\n")
     env = projects_env(work / "data", DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
@@ -175,10 +184,16 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     layout = tmp_path / "layout"
     digest = python_packages_layout(layout, PACKAGES, COMMANDS)
     _push(console.server, layout, "dev", "shop/pyold:1")
+    # a second tag with idna 3.7 (which fixes PYSEC-2024-60), compared with the first below;
+    # pushed now so that its scan runs while the other pages are looked at
+    python_packages_layout(tmp_path / "layout2", {**PACKAGES, "idna": "3.7"}, COMMANDS)
+    _push(console.server, tmp_path / "layout2", "dev", "shop/pyold:2")
     page.reload()
     _check(console, page, "project", tmp_path)  # after the push: a repository and a member
+    _robot_and_quota(console, page, tmp_path)
     page.click("text=shop/pyold")
-    assert "1" in page.locator("table tbody tr").first.inner_text()
+    rows = page.locator("table", has_text="Artifacts").locator("tbody tr").all_inner_texts()
+    assert [r.split("\t")[0] for r in rows] == ["2", "1"], rows  # newest first
     page.fill("#q", "no-such-tag")
     page.click("text=Show")
     assert digest[:19] not in page.content()
@@ -210,6 +225,24 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     assert not any("PYSEC-2023-212" in row for row in high)  # MEDIUM: filtered out
     _check(console, page, "artifact", tmp_path)
 
+    page.click("text=Dashboard")
+    vulns = page.locator("table", has_text="Artifacts by their worst vulnerability (table)")
+    assert "High1" in vulns.inner_text().replace("\t", "").replace(" ", ""), vulns.inner_text()
+    storage = page.locator("table", has_text="Storage used by project (table)")
+    assert "shop" in storage.inner_text()
+    for _ in range(50):  # the audit writer's batch
+        if (
+            page.locator("#activity-chart rect.push").count()
+            and "Pushes\t2" in page.locator("table", has_text="Pushes and pulls").first.inner_text()
+        ):
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    totals = page.locator("table", has_text="Pushes and pulls").first.inner_text()
+    assert "Pushes\t2\t2" in totals, totals
+    _check(console, page, "dashboard", tmp_path)
+    _compare(console, page, tmp_path)
+
     page.click("text=Audit log")
     assert "shop" in page.locator("table").inner_text()
     _check(console, page, "audit", tmp_path)
@@ -221,6 +254,56 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     assert not watched.problems, watched.problems
     context.close()
     assert len(console.shots) >= 12
+
+
+def _robot_and_quota(console: Console, page: Page, tmp_path: Path) -> None:
+    """On the project page: a robot made (its secret shown once, and working), the storage
+    limit set by the administrator and shown as used of the limit."""
+    url = console.server.url
+    page.fill("#quota-limit", "1")
+    page.select_option("#quota-unit", "GiB")
+    page.click("text=Set limit")
+    page.wait_for_url(url + "/projects/shop")
+    assert "used of 1.0 GiB" in page.locator("#quota-text").inner_text()
+    assert page.locator("#quota-meter").get_attribute("max") == str(1 << 30)
+    page.fill("#robot_name", "ci")
+    page.fill("#robot_description", "<b>deploys</b>")
+    page.check("input[name=access_push]")
+    page.click("text=Create robot")
+    secret = page.input_value("#robot-secret")
+    page.click("button[data-copy=robot-secret]")
+    assert page.locator("button[data-copy=robot-secret]").inner_text() == "Copied"
+    robots = page.locator("table", has_text="Robot accounts")
+    assert "<b>deploys</b>" in robots.inner_text()  # text, not markup
+    _check(console, page, "project-robot", tmp_path)
+    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories",
+                  headers=basic("robot$shop+ci", secret))  # fmt: skip
+    assert r.status_code == 200 and "shop/pyold" in r.text
+    page.goto(url + "/projects/shop")
+    assert secret not in page.content()  # shown once
+
+
+def _compare(console: Console, page: Page, tmp_path: Path) -> None:
+    """Tags 1 and 2 compared: PYSEC-2024-60 fixed by idna 3.7, the os-release layer shared."""
+    url = console.server.url
+    page.goto(url + "/projects/shop/repository?name=pyold")
+    page.select_option("#a", "1")
+    page.select_option("#b", "2")
+    page.click("button:has-text('Compare')")
+    fixed = page.locator("table", has_text="Vulnerabilities fixed and introduced")
+    for _ in range(150):  # the second image's scan
+        if fixed.count() and "PYSEC-2024-60" in fixed.inner_text():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    rows = fixed.locator("tbody tr").all_inner_texts()
+    assert any(r.startswith("fixed") and "PYSEC-2024-60" in r for r in rows), rows
+    assert not any(r.startswith("introduced") for r in rows), rows
+    packages = page.locator("table", has_text="Packages").locator("tbody tr").all_inner_texts()
+    assert any("idna" in r and "3.6" in r and "3.7" in r for r in packages), packages
+    layers = page.locator("table", has_text="Layers").locator("tbody tr").all_inner_texts()
+    assert sum(r.startswith("shared") for r in layers) == 1, layers  # os-release
+    _check(console, page, "compare", tmp_path)
 
 
 def test_a_user_without_permission_sees_neither_pages_nor_data(console: Console) -> None:

@@ -9,16 +9,26 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.errors import Denied, DockyardError, InvalidArgument, NotFound
 from dockyard.registry._registry import Registry
 from dockyard.registry.access import AccessService
 from dockyard.registry.auth import AuthenticationRequired
+from dockyard.registry.console import _compare as compare
+from dockyard.registry.console import _compare_view as compare_view
+from dockyard.registry.console import _dashboard as dashboard
+from dockyard.registry.console import _dashboard_view as dashboard_view
+from dockyard.registry.console import _paging as paging
+from dockyard.registry.console import _project_views as project_views
+from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
 from dockyard.registry.console._html import CSS, JS
@@ -90,7 +100,8 @@ def _same(a: str, b: str) -> bool:
 class Console:
     """A prefix-less page handler for :class:`~dockyard.registry.http.RegistryApp`
     (``RegistryApp(console=…)``): it answers ``/`` and every path no other handler takes.
-    ``scan_reports``: the registry's vulnerability reports (``ScanReports``), when scanning is on."""
+    ``scan_reports``: the registry's vulnerability reports (``ScanReports``), when scanning is on;
+    ``clock``: the dashboard's now (the days its activity chart counts)."""
 
     def __init__(
         self,
@@ -99,7 +110,9 @@ class Console:
         sessions: SessionStore,
         *,
         scan_reports: Any = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.api = api
         self.access = access
         self.sessions = sessions
@@ -257,10 +270,13 @@ class Console:
             answer = await self._api(request, registry, who, "GET", "/projects",
                                      {"page_size": "100"})  # fmt: skip
             return views.projects_page(answer.json or [], user=user, csrf=csrf)
+        if path == "/dashboard" and method in ("GET", "HEAD"):
+            return await self._dashboard(request, registry, who)
         if path == "/audit" and method in ("GET", "HEAD"):
-            answer = await self._api(request, registry, who, "GET", "/audit-logs",
-                                     {"page_size": "100"})  # fmt: skip
-            return views.audit_page(answer.json or [], user=user, csrf=csrf)
+            at = paging.paging(request.query("page"), request.query("page_size"))
+            answer = await self._api(request, registry, who, "GET", "/audit-logs", at.query())
+            more = paging.pager("/audit", {}, at, answer.total, "entries")
+            return views.audit_page(answer.json or [], user=user, csrf=csrf, extra=more)
         if len(parts) >= 2 and parts[0] == "projects":
             project = parts[1]
             rest = parts[2:]
@@ -290,36 +306,126 @@ class Console:
                 raise NotFound("no such member")
             await self._api(request, registry, who, "DELETE", f"{base}/members/{rest[1]}")
             raise _Redirect("/projects/" + quote(project, safe=""))
+        ask, can = self._asker(request, registry, who), self._checker(request, who)
+        if method == "POST" and rest == ["robots"]:
+            created = await robots.create_robot(ask, project, form)
+            return await self._project_page(request, registry, who, project,
+                                            project_views.created_robot_card(created))  # fmt: skip
+        if method == "POST" and len(rest) == 3 and rest[0] == "robots":
+            if rest[2] == "delete":
+                await robots.delete_robot(ask, project, rest[1])
+            elif rest[2] in ("disable", "enable"):
+                await robots.switch_robot(ask, project, rest[1], disable=rest[2] == "disable")
+            else:
+                raise NotFound("no such form")
+            raise _Redirect("/projects/" + quote(project, safe=""))
+        if method == "POST" and rest == ["quota"]:
+            if not await can(None, "quota", "update"):  # before reading the form's numbers
+                raise Denied(f"{user} may not change quotas: ask a system administrator")
+            await robots.set_quota(ask, project, form)
+            raise _Redirect("/projects/" + quote(project, safe=""))
         if method not in ("GET", "HEAD"):
             raise NotFound("no such form")
         if not rest:
-            repos = await self._api(request, registry, who, "GET", base + "/repositories",
-                                    {"page_size": "100"})  # fmt: skip
-            members: list[Any] | None = None
-            if await self._can(request, who, project, "member", "list"):
-                found = await self._api(request, registry, who, "GET", base + "/members",
-                                        {"page_size": "100"})  # fmt: skip
-                members = found.json or []
-            return views.project_page(project, repos.json or [], members, user=user, csrf=csrf)
+            return await self._project_page(request, registry, who, project)
         if rest == ["repository"]:
             name = request.query("name") or ""
             search = (request.query("q") or "").strip()
             sort = request.query("sort") or "-push_time"
             if sort not in ("-push_time", "push_time", "digest"):
                 sort = "-push_time"
+            at = paging.paging(request.query("page"), request.query("page_size"))
+            query = {**at.query(), "sort": sort}
+            if q := _search(search):
+                query["q"] = q
             answer = await self._api(
                 request, registry, who, "GET",
-                f"{base}/repositories/{segment(name)}/artifacts",
-                {"page_size": "100", "sort": sort},
+                f"{base}/repositories/{segment(name)}/artifacts", query,
             )  # fmt: skip
             artifacts = answer.json or []
-            if search:
-                artifacts = [a for a in artifacts if _matches(a, search)]
+            tags = _tags(artifacts)
+            picker = compare_view.compare_form(project, name, tags) if len(tags) > 1 else ""
+            kept = {"name": name, "sort": sort, **({"q": search} if search else {})}
+            more = paging.pager(f"/projects/{project}/repository", kept, at, answer.total,
+                                "artifacts")  # fmt: skip
             return views.repository_page(project, name, artifacts, search=search, sort=sort,
-                                         user=user, csrf=csrf)  # fmt: skip
+                                         user=user, csrf=csrf, extra=more + picker)  # fmt: skip
         if rest == ["artifact"]:
             return await self._artifact(request, registry, who, project)
+        if rest == ["compare"]:
+            return await self._compare(request, registry, who, project)
         raise NotFound(f"no such page {request.path}")
+
+    async def _compare(
+        self, request: Request, registry: Registry, who: _Who, project: str
+    ) -> bytes:
+        name = request.query("repo") or ""
+        a, b = (request.query("a") or "").strip(), (request.query("b") or "").strip()
+        if not a or not b:
+            raise InvalidArgument("name two tags to compare: ?repo=<repository>&a=<tag>&b=<tag>")
+        base = f"/projects/{segment(project)}/repositories/{segment(name)}"
+        listed = await self._api(request, registry, who, "GET", base + "/artifacts",
+                                 {"page_size": "100"})  # fmt: skip
+        digests = []
+        for ref in (a, b):  # the API decides whether this user may read them
+            found = await self._api(request, registry, who, "GET",
+                                    f"{base}/artifacts/{quote(ref, safe='')}")  # fmt: skip
+            digests.append(str(found.json["digest"]))
+        result = await request.run(compare.compare, registry, f"{project}/{name}", digests[0],
+                                   digests[1], self.scan_reports)  # fmt: skip
+        return compare_view.compare_page(
+            project, name, a, b, result, _tags(listed.json or []),
+            user=who.identity.name, csrf=who.session.csrf,
+        )  # fmt: skip
+
+    async def _dashboard(self, request: Request, registry: Registry, who: _Who) -> bytes:
+        reports = self.scan_reports
+
+        async def read(artifacts: list[tuple[str, str]]) -> dict[str, int]:
+            return await request.run(dashboard.worst_severities, reports, registry, artifacts)
+
+        board = await dashboard.collect(
+            self._asker(request, registry, who), now=self.clock(), reports=reports, read=read
+        )
+        return dashboard_view.dashboard_page(board, user=who.identity.name,
+                                             csrf=who.session.csrf)  # fmt: skip
+
+    async def _project_page(
+        self, request: Request, registry: Registry, who: _Who, project: str, notice: str = ""
+    ) -> bytes:
+        base = f"/projects/{segment(project)}"
+        repos = await self._api(request, registry, who, "GET", base + "/repositories",
+                                {"page_size": "100"})  # fmt: skip
+        members: list[Any] | None = None
+        if await self._can(request, who, project, "member", "list"):
+            found = await self._api(request, registry, who, "GET", base + "/members",
+                                    {"page_size": "100"})  # fmt: skip
+            members = found.json or []
+        extras = await robots.project_extras(
+            self._asker(request, registry, who), self._checker(request, who), project
+        )
+        csrf = who.session.csrf
+        extra = project_views.quota_section(project, extras, csrf) + project_views.robots_section(
+            project, extras, csrf
+        )
+        return views.project_page(project, repos.json or [], members, user=who.identity.name,
+                                  csrf=csrf, notice=notice, extra=extra)  # fmt: skip
+
+    def _asker(self, request: Request, registry: Registry, who: _Who) -> robots.Ask:
+        async def ask(
+            method: str, path: str, query: dict[str, str] | None = None,
+            body: dict[str, Any] | None = None,
+        ) -> ApiAnswer:  # fmt: skip
+            return await self._api(request, registry, who, method, path, query, body)
+
+        return ask
+
+    def _checker(self, request: Request, who: _Who) -> robots.Can:
+        async def can(project: str | None, resource: str, action: str) -> bool:
+            return await request.run(self.api.security.can, who.identity, project, resource,
+                                     action)  # fmt: skip
+
+        return can
 
     async def _can(
         self, request: Request, who: _Who, project: str, resource: str, action: str
@@ -351,11 +457,24 @@ class Console:
         )  # fmt: skip
 
 
-def _matches(artifact: dict[str, Any], search: str) -> bool:
-    needle = search.lower()
-    if needle in str(artifact.get("digest", "")).lower():
-        return True
-    return any(needle in str(t.get("name", "")).lower() for t in artifact.get("tags") or ())
+def _tags(artifacts: list[dict[str, Any]]) -> list[str]:
+    """The tags of a listing, newest push first."""
+    return [str(t.get("name", "")) for a in artifacts for t in a.get("tags") or ()]
+
+
+def _search(text: str) -> str | None:
+    """The API's ``q`` for the repository page's search: a digest (``sha256:…`` or 7+ hex
+    digits) by part of it, anything else by part of a tag; None when nothing is left once
+    the query language's own characters are dropped."""
+    clean = re.sub(r"[\s,=~{}\[\]()]", "", text)[:128]
+    if not clean:
+        return None
+    bare = clean.removeprefix("sha256:")
+    if clean.startswith("sha256:") or (
+        len(bare) >= 7 and all(c in "0123456789abcdef" for c in bare)
+    ):
+        return f"digest=~{clean}"
+    return f"tags=~{clean}"
 
 
 def _layers(registry: Registry, repository: str, digest: str) -> tuple[list[views.Layer], str]:

@@ -36,7 +36,8 @@ def page(title: str, body: str, *, user: str | None = None, csrf: str | None = N
     nav = ""
     if user is not None:
         nav = (
-            '<nav aria-label="main"><a href="/">Projects</a> <a href="/audit">Audit log</a>'
+            '<nav aria-label="main"><a href="/">Projects</a> <a href="/dashboard">Dashboard</a>'
+            ' <a href="/audit">Audit log</a>'
             f'<form method="post" action="/logout" class="inline">'
             f'<input type="hidden" name="csrf" value="{e(csrf or "")}">'
             f'<span class="who">{e(user)}</span> <button type="submit">Sign out</button></form>'
@@ -88,6 +89,19 @@ button{background:var(--accent);color:var(--bg);border-color:var(--accent);curso
 .error{color:var(--bad);font-weight:600}
 .muted{color:var(--muted)}
 .copy{display:flex;gap:.5em;flex-wrap:wrap}.copy input{flex:1;min-width:12em}
+fieldset{border:1px solid var(--line);border-radius:4px;margin:.6em 0}
+meter{width:100%;height:1.2em}
+figure{margin:1em 0}figcaption{font-weight:600}
+svg.chart{display:block;max-width:48em;height:auto;margin:.5em 0}
+svg.chart text{fill:var(--fg);font:13px system-ui,sans-serif}
+svg.chart .axis{stroke:var(--line)}
+svg.chart .bar{fill:var(--accent)}
+svg.chart .pull{fill:var(--muted)}
+svg.chart .rest{fill:var(--muted)}
+svg.chart .critical{fill:#8b1a1a}svg.chart .high{fill:#d1242f}svg.chart .medium{fill:#bf8700}
+svg.chart .low{fill:#2da44e}svg.chart .unknown,svg.chart .unscanned{fill:var(--muted)}
+svg.chart .none{fill:var(--line)}
+nav.pager{display:flex;flex-wrap:wrap;gap:.5em 1em;margin:.5em 0 1.5em}
 """
 
 JS = b"""

@@ -107,7 +107,10 @@ def project_page(
     user: str,
     csrf: str,
     error: str | None = None,
+    notice: str = "",
+    extra: str = "",
 ) -> bytes:
+    """``notice`` and ``extra``: HTML already escaped, shown first and after the members."""
     prefix = project + "/"
     repo_rows = []
     for r in repositories:
@@ -121,7 +124,11 @@ def project_page(
                 e(r.get("update_time", "")),
             ]
         )
-    body = _message(error) + table("Repositories", ["Name", "Artifacts", "Updated"], repo_rows)
+    body = (
+        _message(error)
+        + notice
+        + table("Repositories", ["Name", "Artifacts", "Updated"], repo_rows)
+    )
     if members is not None:
         member_rows = [
             [
@@ -144,7 +151,7 @@ def project_page(
             + f'<label for="role">Role</label><select id="role" name="role_id">{options}</select>'
             + '<p><button type="submit">Add member</button></p></form>'
         )
-    return page(f"Project {project}", body, user=user, csrf=csrf)
+    return page(f"Project {project}", body + extra, user=user, csrf=csrf)
 
 
 def repository_page(
@@ -156,7 +163,9 @@ def repository_page(
     sort: str,
     user: str,
     csrf: str,
+    extra: str = "",
 ) -> bytes:
+    """``extra``: HTML already escaped, after the artifacts (the compare form)."""
     rows = []
     for a in artifacts:
         tags = ", ".join(str(t.get("name", "")) for t in a.get("tags") or ())
@@ -183,6 +192,7 @@ def repository_page(
         f'<label for="sort">Sort</label><select id="sort" name="sort">{options}</select>'
         ' <button type="submit">Show</button></form>'
         + table("Artifacts", ["Tags", "Digest", "Size", "Pushed"], rows)
+        + extra
     )
     return page(f"Repository {project}/{name}", body, user=user, csrf=csrf)
 
@@ -263,7 +273,10 @@ def artifact_page(
     return page(f"Artifact {project}/{name}", body, user=user, csrf=csrf)
 
 
-def audit_page(entries: Sequence[dict[str, Any]], *, user: str, csrf: str) -> bytes:
+def audit_page(
+    entries: Sequence[dict[str, Any]], *, user: str, csrf: str, extra: str = ""
+) -> bytes:
+    """``extra``: HTML already escaped, after the entries (the page links)."""
     rows = [
         [e(x.get("op_time", "")), e(x.get("username", "")), e(x.get("operation", "")),
          e(x.get("resource_type", "")), e(x.get("resource", ""))]
@@ -271,4 +284,4 @@ def audit_page(entries: Sequence[dict[str, Any]], *, user: str, csrf: str) -> by
     ]  # fmt: skip
     body = table("Recent entries you may read", ["Time", "User", "Operation", "Type",
                                                  "Resource"], rows)  # fmt: skip
-    return page("Audit log", body, user=user, csrf=csrf)
+    return page("Audit log", body + extra, user=user, csrf=csrf)

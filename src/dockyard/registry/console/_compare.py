@@ -1,0 +1,185 @@
+"""Comparing two images of a repository (blocking: run it in a thread): layers added,
+removed and shared; files added, removed and changed (``dockyard.analyze.diff_images``, as
+``dockyard diff``); packages added, removed and changed (the scanner's catalogue); and, when
+both have scan reports, the vulnerabilities fixed and introduced.
+
+Bounded: images whose layers hold more than :data:`MAX_BYTES` compressed bytes together, or
+more than :data:`MAX_FILES` files together, are refused with a message that says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.analyze import ImageDiff, diff_images
+from dockyard.digest import Digest
+from dockyard.errors import FailedPrecondition, Unsupported
+from dockyard.image.blob import BlobImage, open_any
+from dockyard.oci import Descriptor
+from dockyard.registry._registry import Registry
+from dockyard.registry.scanning import RegistryBlobs
+from dockyard.scan import ScanBudget, catalog_source, image_source
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_FILES",
+    "Comparison",
+    "LayerRow",
+    "PackageChange",
+    "TooBig",
+    "VulnChange",
+    "compare",
+]
+
+MAX_BYTES = 512 << 20
+MAX_FILES = 100_000
+
+
+class TooBig(FailedPrecondition):
+    """The images are past what the console compares."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    digest: str
+    size: int
+    command: str
+    status: str  # "shared", "removed" (only in a), "added" (only in b)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageChange:
+    type: str
+    name: str
+    old: str  # "" when added
+    new: str  # "" when removed
+
+    @property
+    def status(self) -> str:
+        return "added" if not self.old else "removed" if not self.new else "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class VulnChange:
+    id: str
+    severity: str
+    package: str
+    version: str
+    status: str  # "fixed" (in a only) or "introduced" (in b only)
+
+
+@dataclass(slots=True)
+class Comparison:
+    layers: list[LayerRow]
+    #: the files (``diff.files``) and their totals (``diff.totals()``)
+    diff: ImageDiff
+    packages: list[PackageChange]
+    #: None when either image has no finished scan report
+    vulnerabilities: list[VulnChange] | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _image(registry: Registry, repository: str, digest: str) -> BlobImage:
+    record = registry.manifest(repository, digest)
+    source = RegistryBlobs(registry, repository)
+    desc = Descriptor(record.media_type, Digest.parse(record.digest), len(record.content))
+    opened = open_any(source, desc)
+    if not isinstance(opened, BlobImage):
+        raise Unsupported(
+            f"{digest} is an index of several images: compare two of its images by digest "
+            "(open the artifact to see them)"
+        )
+    return opened
+
+
+def _commands(image: BlobImage) -> list[str]:
+    history = image.config().data.get("history") or ()
+    return [
+        str(h.get("created_by", ""))
+        for h in history
+        if isinstance(h, dict) and not h.get("empty_layer")
+    ]
+
+
+def _layers(a: BlobImage, b: BlobImage) -> list[LayerRow]:
+    in_a = {str(x.descriptor.digest) for x in a.layers()}
+    in_b = {str(x.descriptor.digest) for x in b.layers()}
+    rows = []
+    for image, commands, other, status in ((a, _commands(a), in_b, "removed"),
+                                           (b, _commands(b), in_a, "added")):  # fmt: skip
+        for i, layer in enumerate(image.layers()):
+            digest = str(layer.descriptor.digest)
+            if digest in other:
+                if status == "removed":
+                    continue  # listed once, from b
+                mark = "shared"
+            else:
+                mark = status
+            command = commands[i] if i < len(commands) else ""
+            rows.append(LayerRow(digest, layer.descriptor.size, command, mark))
+    return rows
+
+
+def _packages(image: BlobImage, name: str) -> dict[tuple[str, str], str]:
+    with image_source("registry", name, image) as source:
+        inventory = catalog_source(source, budget=ScanBudget(layer_bytes=MAX_BYTES))
+    return {(p.type, p.name): p.version for p in inventory.packages}
+
+
+def _package_changes(a: BlobImage, b: BlobImage, name: str) -> list[PackageChange]:
+    old, new = _packages(a, name), _packages(b, name)
+    changes = [
+        PackageChange(kind, pkg, old.get((kind, pkg), ""), new.get((kind, pkg), ""))
+        for kind, pkg in sorted(old.keys() | new.keys())
+        if old.get((kind, pkg)) != new.get((kind, pkg))
+    ]
+    return changes
+
+
+def _findings(reports: Any, digest: str) -> set[tuple[str, str, str, str]] | None:
+    record = reports.scanner.records.get(digest)
+    if record is None or record.report is None:
+        return None
+    return {
+        (str(r.get("VulnerabilityID", "")), str(r.get("Severity", "")),
+         str(r.get("PkgName", "")), str(r.get("InstalledVersion", "")))
+        for r in record.report.get("Results") or ()
+    }  # fmt: skip
+
+
+def _vulnerabilities(reports: Any, a: str, b: str) -> list[VulnChange] | None:
+    old, new = _findings(reports, a), _findings(reports, b)
+    if old is None or new is None:
+        return None
+    old_ids = {(v[0], v[2]) for v in old}
+    new_ids = {(v[0], v[2]) for v in new}
+    out = [VulnChange(*v, status="fixed") for v in sorted(old) if (v[0], v[2]) not in new_ids]
+    out += [VulnChange(*v, status="introduced") for v in sorted(new) if (v[0], v[2]) not in old_ids]
+    return out
+
+
+def compare(
+    registry: Registry, repository: str, digest_a: str, digest_b: str, reports: Any = None
+) -> Comparison:
+    """How image ``digest_b`` differs from ``digest_a`` in ``repository``."""
+    a, b = _image(registry, repository, digest_a), _image(registry, repository, digest_b)
+    total = sum(x.descriptor.size for x in a.layers()) + sum(x.descriptor.size for x in b.layers())
+    if total > MAX_BYTES:
+        raise TooBig(
+            f"these images' layers hold {total:,} bytes together; the console compares at most "
+            f"{MAX_BYTES:,} bytes: compare them with `dockyard diff` on your machine instead"
+        )
+    diff = diff_images(a, b, digest_a, digest_b)
+    files = len(diff.files)
+    if files > MAX_FILES:
+        raise TooBig(
+            f"these images differ in {files:,} files; the console shows at most {MAX_FILES:,}: "
+            "compare them with `dockyard diff` on your machine instead"
+        )
+    vulns = None if reports is None else _vulnerabilities(reports, digest_a, digest_b)
+    return Comparison(
+        layers=_layers(a, b),
+        diff=diff,
+        packages=_package_changes(a, b, repository),
+        vulnerabilities=vulns,
+    )

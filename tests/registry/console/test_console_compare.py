@@ -1,0 +1,129 @@
+"""Comparing two tags, in-process: layers added, removed and shared; files added, removed
+and changed; package changes from the images' own files; markup in paths rendered inert;
+a user who may not read the repository sees nothing of it; images past the console's
+limit are refused with a message that says what to do instead."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from _infra.console import push_files_image, sign_in
+from _infra.projects_registry import (
+    ADMIN_PASSWORD,
+    PASSWORD,
+    basic,
+    projects_config,
+    team_with_people,
+)
+from _infra.registry_server import ASGIClient, AuthedClient
+from dockyard.registry import RegistryApp
+from dockyard.registry._projects_mode import open_access
+from dockyard.registry._server import build_app
+from dockyard.registry.console import _compare
+
+SITE = "usr/local/lib/python3.11/site-packages"
+IMG = '<img src=x onerror="alert(1)">'
+BASE = {"etc/os-release": b"ID=console-test\n", "bin/tool": b"tool v1\n"}
+V1 = {f"{SITE}/idna-3.6.dist-info/METADATA": b"Metadata-Version: 2.1\nName: idna\nVersion: 3.6\n",
+      "etc/old.conf": b"old\n", "etc/app.conf": b"a=1\n"}  # fmt: skip
+V2 = {f"{SITE}/idna-3.7.dist-info/METADATA": b"Metadata-Version: 2.1\nName: idna\nVersion: 3.7\n",
+      f"srv/{IMG}.txt": b"new\n", "etc/app.conf": b"a=22\n"}  # fmt: skip
+
+
+@dataclass
+class Served:
+    app: RegistryApp
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root: Path = tmp_path_factory.mktemp("console-compare") / "data"
+    config = projects_config(root)
+    app = build_app(config, access_log=False)
+    assert config.access is not None
+    access = open_access(config.access, app.registry.meta.db)
+    team_with_people(access)
+    access.users.create("outsider", PASSWORD)
+    with ASGIClient(app) as client:
+        dev = AuthedClient(client, basic("dev", PASSWORD))
+        push_files_image(dev, "team/app", "v1", [BASE, V1], ["ADD base /", "RUN install v1"])
+        push_files_image(dev, "team/app", "v2", [BASE, V2], ["ADD base /", "RUN install v2"])
+    yield Served(app)
+    for stop in app.on_shutdown:
+        stop()
+    app.registry.close()
+
+
+@pytest.fixture
+def client(served: Served) -> Iterator[ASGIClient]:
+    with ASGIClient(served.app) as c:
+        yield c
+
+
+def _rows(page: str, caption: str) -> list[list[str]]:
+    found = re.search(
+        rf"<caption>{re.escape(caption)}</caption>.*?<tbody>(.*?)</tbody>", page, re.S
+    )
+    assert found is not None, f"no table {caption!r}"
+    return [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)
+    ]
+
+
+def test_two_tags_compared(client: ASGIClient) -> None:
+    assert sign_in(client, "guest", PASSWORD).status_code == 303  # reading is enough
+    repo = client.get("/projects/team/repository", params={"name": "app"}).text
+    assert "Compare two tags" in repo and '<option value="v1"' in repo
+    r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"})
+    assert r.status_code == 200, r.text
+    page = r.text
+    layers = sorted((row[0], row[1]) for row in _rows(page, "Layers"))
+    assert layers == [("added", "RUN install v2"), ("removed", "RUN install v1"),
+                      ("shared", "ADD base /")]  # fmt: skip
+    files = {row[1]: (row[0], row[5]) for row in _rows(page, "Files")}
+    assert files["/etc/old.conf"] == ("removed", "")
+    assert files["/etc/app.conf"] == ("changed", "size")
+    assert files["/srv/&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.txt"] == ("added", "")
+    assert "/bin/tool" not in files  # the shared layer: unchanged
+    assert IMG not in page
+    packages = _rows(page, "Packages")
+    assert ["changed", "idna", "python", "3.6", "3.7"] in packages
+    summary = dict((row[0], row[1]) for row in _rows(page, "From v1 to v2"))
+    assert summary["Layers"] == "1 added, 1 removed, 1 shared"
+    assert summary["Packages"] == "0 added, 0 removed, 1 changed"
+    assert "Vulnerabilities" not in summary  # scanning is off here
+
+
+def test_what_the_user_may_not_read_is_not_compared(client: ASGIClient) -> None:
+    assert sign_in(client, "outsider", PASSWORD).status_code == 303
+    r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"})
+    assert r.status_code in (403, 404)
+    assert "old.conf" not in r.text and "idna" not in r.text
+
+
+def test_bad_requests_say_what_is_wrong(client: ASGIClient) -> None:
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1"})
+    assert r.status_code == 400 and "name two tags" in r.text
+    r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "nope"})
+    assert r.status_code == 404
+
+
+def test_images_past_the_limit_are_refused(
+    client: ASGIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_compare, "MAX_BYTES", 100)
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"})
+    assert r.status_code == 412, r.status_code
+    assert "compares at most 100 bytes" in r.text and "dockyard diff" in r.text
+    monkeypatch.setattr(_compare, "MAX_BYTES", 1 << 30)
+    monkeypatch.setattr(_compare, "MAX_FILES", 2)
+    r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"})
+    assert r.status_code == 412 and "shows at most 2" in r.text

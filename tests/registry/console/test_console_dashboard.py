@@ -1,0 +1,176 @@
+"""The dashboard, in-process: storage by project, pushes and pulls a day from the audit log,
+only what the user may see (an administrator every project, a member theirs), charts as
+inline SVG with a table of the same numbers, and the days moving with the console's clock.
+(The vulnerability chart, which needs scanning on, is in the browser test.) Also the paging
+of the repository and audit pages, over the same registry's artifacts and entries."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from _infra.console import push_with_history, sign_in
+from _infra.projects_registry import (
+    ADMIN_PASSWORD,
+    PASSWORD,
+    audit_entries,
+    basic,
+    projects_config,
+    team_with_people,
+    wait_for,
+)
+from _infra.registry_server import ASGIClient, AuthedClient
+from dockyard.registry import RegistryApp
+from dockyard.registry._projects_mode import open_access
+from dockyard.registry._server import build_app
+from dockyard.registry.access import AccessService
+from dockyard.registry.console._charts import Bar, bars
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+@dataclass
+class Served:
+    app: RegistryApp
+    access: AccessService
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root: Path = tmp_path_factory.mktemp("console-dashboard") / "data"
+    config = projects_config(root)
+    app = build_app(config, access_log=False)
+    assert config.access is not None
+    access = open_access(config.access, app.registry.meta.db)
+    admin = team_with_people(access)
+    access.create_project(admin, "secret-stuff")
+    with ASGIClient(app) as client:
+        as_dev = AuthedClient(client, basic("dev", PASSWORD))
+        push_with_history(as_dev, "team/app", "v1")
+        push_with_history(as_dev, "team/app", "v2", commands=("ADD big.tar /",) * 3)
+        pulled = as_dev.get("/v2/team/app/manifests/v1")
+        assert pulled.status_code == 200
+        as_admin = AuthedClient(client, basic("admin", ADMIN_PASSWORD))
+        push_with_history(as_admin, "secret-stuff/hidden", "v1")
+    wait_for(lambda: len(audit_entries(access, operation="create", resource_type="artifact")) >= 3)
+    wait_for(lambda: audit_entries(access, operation="pull", resource_type="artifact"))
+    yield Served(app, access)
+    for stop in app.on_shutdown:
+        stop()
+    app.registry.close()
+
+
+@pytest.fixture
+def client(served: Served) -> Iterator[ASGIClient]:
+    with ASGIClient(served.app) as c:
+        yield c
+
+
+def _table(page: str, caption: str) -> list[list[str]]:
+    """The rows (cell texts) of the table with this caption."""
+    found = re.search(
+        rf"<caption>{re.escape(caption)}</caption>.*?<tbody>(.*?)</tbody>", page, re.S
+    )
+    assert found is not None, f"no table {caption!r}"
+    return [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)
+    ]
+
+
+def test_an_administrator_sees_every_project_and_the_activity(
+    client: ASGIClient, served: Served
+) -> None:
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    assert '<a href="/dashboard">Dashboard</a>' in client.get("/").text  # linked from the header
+    r = client.get("/dashboard")
+    assert r.status_code == 200 and len(r.content) < 200_000
+    page = r.text
+    storage = dict((row[0], row[1]) for row in _table(page, "Storage used by project (table)"))
+    assert set(storage) == {"team", "secret-stuff"}
+    assert storage["team"] != "0 B" and storage["secret-stuff"] != "0 B"
+    assert '<svg class="chart" id="storage-chart"' in page and 'role="img"' in page
+    totals = {row[0]: row[1:] for row in _table(page, "Pushes and pulls")}
+    assert totals["Pushes"] == ["3", "3"] and int(totals["Pulls"][0]) >= 1
+    days = _table(page, "Pushes and pulls a day, last 30 days: days with any (table, count)")
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert days[-1][0] == today and days[-1][1] == "3"
+    assert "Vulnerable artifacts" not in page  # scanning is off here
+    assert "<script>" not in page.replace('<script src="/static/console.js" defer></script>', "")
+
+
+def test_a_member_sees_only_their_projects(client: ASGIClient, served: Served) -> None:
+    assert sign_in(client, "dev", PASSWORD).status_code == 303
+    page = client.get("/dashboard").text
+    storage = [row[0] for row in _table(page, "Storage used by project (table)")]
+    assert storage == ["team"]
+    assert "secret-stuff" not in page
+    # a developer may not read the project's logs: no activity counted for them
+    totals = {row[0]: row[1:] for row in _table(page, "Pushes and pulls")}
+    assert totals["Pushes"] == ["0", "0"]
+
+
+def test_the_days_follow_the_clock(client: ASGIClient, served: Served) -> None:
+    console = served.app.console
+    assert console is not None
+    later = time.time() + 40 * 86400
+    console.clock = lambda: later  # type: ignore[attr-defined]
+    try:
+        assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+        page = client.get("/dashboard").text
+    finally:
+        console.clock = time.time  # type: ignore[attr-defined]
+    totals = {row[0]: row[1:] for row in _table(page, "Pushes and pulls")}
+    assert totals["Pushes"] == ["0", "0"] and totals["Pulls"] == ["0", "0"]
+    last = _table(page, "Pushes and pulls a day, last 30 days: days with any (table, count)")
+    assert last == [["none"]]
+
+
+def test_labels_are_text_in_charts() -> None:
+    # project names cannot hold markup; the chart's labels are escaped all the same
+    html = bars("x", "caption", [Bar(SCRIPT, 5)], unit="n", label="l")
+    assert SCRIPT not in html and "&lt;script&gt;" in html
+
+
+def _links(page: str) -> dict[str, str]:
+    """rel → href of the page links."""
+    found = re.findall(r'<a rel="(prev|next)" href="([^"]+)"', page)
+    return {rel: link.replace("&amp;", "&") for rel, link in found}
+
+
+def test_repository_and_audit_pages_go_page_by_page(client: ASGIClient, served: Served) -> None:
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    first = client.get("/projects/team/repository", params={"name": "app", "page_size": "1"})
+    assert first.status_code == 200 and "Page 1 of 2 (2 artifacts)" in first.text
+    links = _links(first.text)
+    assert set(links) == {"next"} and "q=" not in links["next"]
+    second = client.get(links["next"])
+    assert "Page 2 of 2" in second.text and set(_links(second.text)) == {"prev"}
+    shown = [re.findall(r"<td>(v\d)</td>", p.text) for p in (first, second)]
+    assert sorted(shown[0] + shown[1]) == ["v1", "v2"]  # each once, newest first
+    assert shown[0] == ["v2"]
+    # searching keeps to the API's filters: by tag, by digest, and markup is harmless
+    found = client.get("/projects/team/repository", params={"name": "app", "q": "v1"})
+    assert re.findall(r"<td>(v\d)</td>", found.text) == ["v1"]
+    assert "Page 1" not in found.text  # one page: no links
+    digest = re.search(r"<code>(sha256:[0-9a-f]{12})", second.text)
+    assert digest is not None
+    by_digest = client.get(
+        "/projects/team/repository", params={"name": "app", "q": digest.group(1)}
+    )
+    assert re.findall(r"<td>(v\d)</td>", by_digest.text) == shown[1]
+    odd = client.get("/projects/team/repository", params={"name": "app", "q": "{a,b}=~[x]"})
+    assert odd.status_code == 200
+    # the audit log, two entries a page
+    audit = client.get("/audit", params={"page_size": "2"})
+    assert audit.status_code == 200 and "Page 1 of" in audit.text
+    nxt = _links(audit.text)["next"]
+    assert "page=2" in nxt and "page_size=2" in nxt
+    assert client.get(nxt).status_code == 200
+    nonsense = client.get("/audit", params={"page": "x", "page_size": "100000"})
+    assert nonsense.status_code == 200  # read as the first page of 100
