@@ -1,6 +1,8 @@
-"""Helpers of webhooks_overhead.sh: ``receiver PORT`` answers every POST with 204 and counts
-them; ``push HOST N`` pushes N small images (distinct manifests, one tag each) and prints
-pushes per second; ``count PORT`` prints how many deliveries the receiver got."""
+"""Helpers of webhooks_overhead.sh: ``receiver PORT`` answers every POST with 204 (over
+HTTP/1.1 keep-alive connections) and counts what it got; ``push HOST N`` pushes N small
+images (distinct manifests, one tag each) and prints pushes per second; ``count PORT`` prints
+how many requests the events received stand for (an envelope holds several events; a merged
+pull event counts its ``count`` pulls)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,18 @@ def receiver(port: int) -> None:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers answer
+
         def do_POST(self) -> None:
             nonlocal count
-            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            try:  # the requests the events stand for (merged pulls carry their count)
+                events = json.loads(body).get("events", [{}])
+                n = sum(int(e.get("count", 1)) for e in events)
+            except (ValueError, AttributeError):
+                n = 1
             with lock:
-                count += 1
+                count += n
             self.send_response(204)
             self.send_header("content-length", "0")
             self.end_headers()

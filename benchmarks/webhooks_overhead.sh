@@ -67,4 +67,4 @@ echo "| manifest GET by tag, wrk -c32 (requests/s) | $og | $ng | $(awk "BEGIN {p
 echo
 echo "rounds off (pushes/s rps): $(tr '\n' ';' <"$WORK/off.txt")"
 echo "rounds on  (pushes/s rps): $(tr '\n' ';' <"$WORK/on.txt")"
-echo "deliveries the receiver got by the end: $delivered"
+echo "requests the events the receiver got stand for, by the end: $delivered"

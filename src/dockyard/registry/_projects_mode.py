@@ -109,19 +109,28 @@ class ProjectsMode:
 
 
 def _policies_go_with_projects(access: AccessService, db: Database) -> None:
-    """A deleted project's webhook and promotion policies go with it (a later project may be
-    given the same id)."""
+    """A deleted project's policies go with it, in one transaction (a later project may be
+    given the same id): webhook policies with their delivery log and pending deliveries,
+    promotion policies, the retention policy with its history, immutable-tag rules."""
+    from dockyard.registry.immutability import _schema as immutability_schema
     from dockyard.registry.promotion import _schema as promotion_schema
+    from dockyard.registry.retention import _schema as retention_schema
+    from dockyard.registry.retention._store import forget_project as forget_retention
     from dockyard.registry.webhooks import _schema as webhook_schema
+    from dockyard.registry.webhooks._policies import forget_project as forget_webhooks
 
-    tables = (webhook_schema.policies, promotion_schema.promotion_policies)
-    for table in tables:
-        db.create_tables(table.metadata)
+    promotion = promotion_schema.promotion_policies
+    rules = immutability_schema.immutable_rules
+    for metadata in (webhook_schema.metadata, promotion.metadata, rules.metadata,
+                     retention_schema.metadata):  # fmt: skip
+        db.create_tables(metadata)
 
     def forget(project_id: int) -> None:
         with db.write() as conn:
-            for table in tables:
-                conn.execute(table.delete().where(table.c.project_id == project_id))
+            forget_webhooks(conn, project_id)
+            forget_retention(conn, project_id)
+            conn.execute(promotion.delete().where(promotion.c.project_id == project_id))
+            conn.execute(rules.delete().where(rules.c.project_id == project_id))
 
     access.on_project_deleted.append(forget)
 
@@ -150,6 +159,10 @@ def open_projects_mode(
     webhooks = (
         open_webhooks(registry, projects=projects_of(access)) if registry is not None else None
     )
+    if webhooks is not None:  # the API's artifact and repository deletes raise events too
+        from dockyard.registry.harbor._delete_events import attach_events
+
+        attach_events(api, webhooks.sink)
     _policies_go_with_projects(access, db)
     retention = (
         open_retention(api, registry, access, events=webhooks.sink if webhooks else NO_EVENTS)

@@ -17,16 +17,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Connection, Row, func, select
 
 from dockyard.errors import Conflict, NotFound
 from dockyard.registry._gc import GCReport, collect_garbage
 from dockyard.registry._registry import Registry
+from dockyard.registry._run_locks import HeldRun, RunLocks
 from dockyard.registry.events import NO_EVENTS, EventSink
 from dockyard.registry.gcjobs._model import GcParameters, GcRun, GcSchedule, schedule_cron
 from dockyard.registry.gcjobs._schema import gc_runs, gc_schedule, metadata
 
-__all__ = ["LOG_LINES", "STALE", "GcJobs", "RunLog"]
+__all__ = ["HISTORY", "LOG_LINES", "STALE", "GcJobs", "RunLog"]
 
 log = logging.getLogger("dockyard.registry.gc")
 
@@ -34,6 +35,9 @@ log = logging.getLogger("dockyard.registry.gc")
 LOG_LINES = 1000
 #: Seconds after which a Running run nobody updates is taken for dead.
 STALE = 600.0
+#: Ended runs kept in the history (older ones are deleted when a run ends).
+HISTORY = 50
+
 _ACTIVE = ("Pending", "Running")
 
 
@@ -84,8 +88,11 @@ class GcJobs:
         clock: Callable[[], float] = time.time,
         log_lines: int = LOG_LINES,
         events: EventSink = NO_EVENTS,
+        keep_runs: int = HISTORY,
     ) -> None:
         self.registry = registry
+        #: ended runs the history keeps
+        self.keep_runs = keep_runs
         #: where the untagged manifests a run deletes are published (DELETE_ARTIFACT)
         self.events = events
         self.db = registry.meta.db
@@ -96,6 +103,37 @@ class GcJobs:
         self._lock = threading.Lock()
         with self.db.write() as conn:  # IMMEDIATE: waits for a busy writer, never deadlocks
             metadata.create_all(conn)
+        self.locks = RunLocks(self.db, "gc")
+        self.close_abandoned()
+
+    def close_abandoned(self) -> list[int]:
+        """Mark Error the runs left Pending or Running by a process that died (at start-up,
+        and before a run starts), with a line in their log; their ids."""
+        now = self.clock()
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(gc_runs.c.id, gc_runs.c.created_at).where(gc_runs.c.status.in_(_ACTIVE))
+            ).all()
+        closed = []
+        for run_id, _ in rows:
+            if not self.locks.abandoned(int(run_id)):
+                continue
+            stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            line = (
+                f"{stamp} [ERROR] [/registry/gc]: the registry process running garbage "
+                f"collection {run_id} stopped before it ended (killed or crashed); marked Error\n"
+            )
+            with self.db.write() as conn:
+                done = conn.execute(
+                    gc_runs.update()
+                    .where(gc_runs.c.id == run_id, gc_runs.c.status.in_(_ACTIVE))
+                    .values(status="Error", log=gc_runs.c.log + line, updated_at=now)
+                )
+            if done.rowcount:
+                log.warning("garbage collection %d was abandoned by a process that stopped; "
+                            "marked Error", run_id)  # fmt: skip
+                closed.append(int(run_id))
+        return closed
 
     # --- runs ----------------------------------------------------------------------------
 
@@ -103,6 +141,7 @@ class GcJobs:
         """Queue a run and start it in a thread of this process; its id. Conflict while
         another run is pending or running."""
         params = parameters or self.defaults
+        self.close_abandoned()
         now = self.clock()
         with self.db.write() as conn:
             active = conn.execute(
@@ -132,16 +171,21 @@ class GcJobs:
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
             )
+            # the lock before the row can be seen: no other process takes it for abandoned
+            held = self.locks.hold(run_id)
         stop = threading.Event()
         thread = threading.Thread(
-            target=self._work, args=(run_id, params, stop), name=f"gc-{run_id}", daemon=True
-        )
+            target=self._work, args=(run_id, params, stop, held), name=f"gc-{run_id}",
+            daemon=True,
+        )  # fmt: skip
         with self._lock:
             self._threads[run_id] = (thread, stop)
         thread.start()
         return run_id
 
-    def _work(self, run_id: int, params: GcParameters, stop: threading.Event) -> None:
+    def _work(
+        self, run_id: int, params: GcParameters, stop: threading.Event, held: HeldRun
+    ) -> None:
         lines = RunLog(self.clock, self.log_lines)
 
         def progress(text: str) -> None:
@@ -172,6 +216,7 @@ class GcJobs:
         finally:
             lines.add("INFO", f"garbage collection {run_id}: {status}")
             self._finish(run_id, status, lines, report)
+            held.release()
             with self._lock:
                 self._threads.pop(run_id, None)
 
@@ -202,6 +247,17 @@ class GcJobs:
                     updated_at=self.clock(),
                 )
             )
+            self._sweep(conn)
+
+    def _sweep(self, conn: Connection) -> None:
+        """Keep the newest ``keep_runs`` ended runs."""
+        ended = gc_runs.c.status.not_in(_ACTIVE)
+        cut = conn.execute(
+            select(gc_runs.c.id).where(ended).order_by(gc_runs.c.id.desc())
+            .offset(self.keep_runs).limit(1)
+        ).scalar()  # fmt: skip
+        if cut is not None:
+            conn.execute(gc_runs.delete().where(ended, gc_runs.c.id <= cut))
 
     def wait(self, run_id: int, timeout: float | None = None) -> GcRun:
         """Block until run ``run_id`` (started in this process) has finished; the run."""

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from dockyard.errors import Conflict, Denied, ManifestUnknown, NotFound
 from dockyard.registry._names import check_tag, parse_digest
 from dockyard.registry.harbor._call import Call, Reply
+from dockyard.registry.harbor._delete_events import doomed_artifacts, publish_deleted
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import artifact_json, children, tag_json
 from dockyard.registry.harbor._query import (
@@ -250,11 +251,13 @@ async def delete_artifact(call: Call) -> Reply:
             hint="delete the index first",
         )
     await _check_delete(call, name, row.digest)  # e.g. an immutable tag on it
+    doomed = await call.run(doomed_artifacts, call.registry, call.api, name, [row.digest])
     try:
         await call.run(call.registry.delete_manifest, name, row.digest)
     except ManifestUnknown:
         raise NotFound(f"artifact {name}@{row.digest} not found") from None
     await give_back_quota(call, name)
+    await publish_deleted(call, name, doomed)  # DELETE_ARTIFACT
     return Reply()
 
 

@@ -17,6 +17,7 @@ from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry.harbor._call import Call, Reply
+from dockyard.registry.harbor._delete_events import doomed_artifacts, publish_deleted
 from dockyard.registry.harbor._descriptions import MAX_DESCRIPTION
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import repository_json
@@ -208,10 +209,12 @@ async def delete_repository(call: Call) -> Reply:
             await call.run(_check_delete_tags, guard, call.registry, name)
         except Denied as exc:
             raise PreconditionFailed(exc.message, hint=exc.hint) from None
+    doomed = await call.run(doomed_artifacts, call.registry, call.api, name)
     try:
         await call.run(call.registry.delete_repository, name)
     except NameUnknown:
         raise NotFound(f"repository {name} not found") from None
     await call.run(call.api.descriptions(call.registry).forget, name)
     await give_back_quota(call, name)
+    await publish_deleted(call, name, doomed)  # DELETE_ARTIFACT for each
     return Reply()

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.registry.http import Request, ResponseObserver
@@ -25,13 +25,32 @@ log = logging.getLogger("dockyard.registry.retention")
 #: References waiting to be written, at most (beyond: dropped, the registry keeps serving).
 PENDING = 20_000
 INTERVAL = 1.0
+#: The table's bounds: artifacts not pulled for ``MAX_AGE`` seconds lose their row (retention
+#: then takes them for never pulled), and beyond ``MAX_ROWS`` rows the oldest pulls go;
+#: checked every ``PRUNE_EVERY`` seconds.
+MAX_AGE = 400 * 86400.0
+MAX_ROWS = 1_000_000
+PRUNE_EVERY = 3600.0
 
 
 class PullRecorder:
-    def __init__(self, db: Database, *, interval: float = INTERVAL, size: int = PENDING) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        interval: float = INTERVAL,
+        size: int = PENDING,
+        max_age: float = MAX_AGE,
+        max_rows: int = MAX_ROWS,
+        prune_every: float = PRUNE_EVERY,
+    ) -> None:
         self._db = db
         self.interval = interval
         self.size = size
+        self.max_age = max_age
+        self.max_rows = max_rows
+        self.prune_every = prune_every
+        self._pruned_at = 0.0
         create_tables(db)
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], float] = {}
@@ -107,9 +126,33 @@ class PullRecorder:
                         pass
         return len(latest)
 
+    def prune(self, now: float | None = None) -> int:
+        """Hold the table to its bounds; the rows deleted."""
+        now = time.time() if now is None else now
+        with self._db.write() as conn:
+            gone = conn.execute(pulls.delete().where(pulls.c.pulled_at < now - self.max_age))
+            deleted = int(gone.rowcount or 0)
+            rows = int(conn.execute(select(func.count()).select_from(pulls)).scalar_one())
+            if rows > self.max_rows:
+                cut = conn.execute(
+                    select(pulls.c.pulled_at)
+                    .order_by(pulls.c.pulled_at.desc())
+                    .offset(self.max_rows)
+                    .limit(1)
+                ).scalar_one()
+                gone = conn.execute(pulls.delete().where(pulls.c.pulled_at <= cut))
+                deleted += int(gone.rowcount or 0)
+        return deleted
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
+            if time.time() - self._pruned_at >= self.prune_every:
+                self._pruned_at = time.time()
+                try:
+                    self.prune()
+                except Exception:
+                    log.exception("pull times: cannot prune the table")
         self.flush()
 
     def close(self, timeout: float = 10.0) -> None:

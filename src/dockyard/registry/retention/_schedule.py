@@ -56,6 +56,7 @@ class RetentionSchedule:
         """Start every policy whose schedule fired in (last look, ``now``]; their executions."""
         now = self.clock() if now is None else now
         since, self._since = self._since, now
+        self.service.close_abandoned()  # a run a dead process left blocks nothing
         started: list[int] = []
         for policy in self.service.policies.all():
             if not policy.cron or not policy.rules:

@@ -4,6 +4,7 @@ and their history."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Any
 
 from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from dockyard.registry._registry import Registry
+from dockyard.registry._run_locks import HeldRun, RunLocks
 from dockyard.registry.access import AccessService
 from dockyard.registry.events import NO_EVENTS, EventSink
 from dockyard.registry.retention._model import Policy, parse_policy
@@ -20,8 +22,12 @@ from dockyard.registry.retention._store import Execution, ExecutionStore, Policy
 
 __all__ = ["MANUAL", "SCHEDULE", "RetentionService"]
 
+log = logging.getLogger("dockyard.registry.retention")
+
 MANUAL = "MANUAL"
 SCHEDULE = "SCHEDULE"
+#: Ended executions kept per policy (older ones are deleted with their tasks and logs).
+HISTORY = 50
 _META = "retention_id"
 
 
@@ -35,8 +41,10 @@ class RetentionService:
         *,
         events: EventSink = NO_EVENTS,
         clock: Callable[[], float] = time.time,
+        history: int = HISTORY,
     ) -> None:
         self.registry = registry
+        self.history = history
         self.access = access
         db = registry.meta.db
         self.policies = PolicyStore(db, clock=clock)
@@ -49,8 +57,30 @@ class RetentionService:
             events=events,
             clock=clock,
         )
+        self.clock = clock
+        self.locks = RunLocks(db, "retention")
         self._lock = threading.Lock()
         self._threads: dict[int, threading.Thread] = {}
+        self.close_abandoned()
+
+    def close_abandoned(self) -> list[int]:
+        """Mark Error the executions left Running by a process that died (at start-up, and
+        before scheduled runs), so that they do not stay Running for ever; their ids."""
+        closed = []
+        now = self.clock()
+        for execution in self.executions.running():
+            if not self.locks.abandoned(execution.id):
+                continue
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+            message = (
+                f"{stamp} the registry process running execution {execution.id} stopped "
+                "before it ended (it was killed or crashed); marked Error"
+            )
+            if self.executions.abandon(execution.id, message):
+                log.warning("retention: execution %d was abandoned by a process that stopped; "
+                            "marked Error", execution.id)  # fmt: skip
+                closed.append(execution.id)
+        return closed
 
     def _project_name(self, project_id: int) -> str:
         return self.access.projects.get(project_id).name
@@ -105,16 +135,20 @@ class RetentionService:
     def run(self, policy_id: int, *, dry_run: bool, trigger: str = MANUAL) -> int:
         """Run the policy now, in this thread; the execution's id."""
         policy = self.policies.get(policy_id)
-        eid = self.executions.start(policy_id, trigger, dry_run)
-        self.runner.run(policy, eid, dry_run=dry_run, trigger=trigger)
+        eid, held = self._start(policy_id, trigger, dry_run)
+        try:
+            self.runner.run(policy, eid, dry_run=dry_run, trigger=trigger)
+        finally:
+            held.release()
+        self.executions.sweep(policy_id, self.history)
         return eid
 
     def trigger(self, policy_id: int, *, dry_run: bool, trigger: str = MANUAL) -> int:
         """Start an execution in a background thread; its id (Running until it ends)."""
         policy = self.policies.get(policy_id)
-        eid = self.executions.start(policy_id, trigger, dry_run)
+        eid, held = self._start(policy_id, trigger, dry_run)
         thread = threading.Thread(
-            target=self._background, args=(policy, eid, dry_run, trigger),
+            target=self._background, args=(policy, eid, dry_run, trigger, held),
             name=f"retention-{eid}", daemon=True,
         )  # fmt: skip
         with self._lock:
@@ -122,10 +156,28 @@ class RetentionService:
         thread.start()
         return eid
 
-    def _background(self, policy: Policy, eid: int, dry_run: bool, trigger: str) -> None:
+    def _start(self, policy_id: int, trigger: str, dry_run: bool) -> tuple[int, HeldRun]:
+        """A new execution, its lock held from before its row can be seen."""
+        held: list[HeldRun] = []
+        try:
+            eid = self.executions.start(
+                policy_id, trigger, dry_run, before_commit=lambda i: held.append(self.locks.hold(i))
+            )
+        except BaseException:
+            for h in held:
+                h.release()
+            raise
+        return eid, held[0]
+
+    def _background(
+        self, policy: Policy, eid: int, dry_run: bool, trigger: str, held: HeldRun
+    ) -> None:
         try:
             self.runner.run(policy, eid, dry_run=dry_run, trigger=trigger)
+            held.release()
+            self.executions.sweep(policy.id, self.history)
         finally:
+            held.release()
             with self._lock:
                 self._threads.pop(eid, None)
 

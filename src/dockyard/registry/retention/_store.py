@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import NotFound
@@ -128,6 +128,19 @@ class PolicyStore:
             raise NotFound(f"retention policy {policy_id} not found")
 
 
+def forget_project(conn: Connection, project_id: int) -> None:
+    """A deleted project's retention policy and its history, inside the caller's
+    transaction."""
+    mine = select(policies.c.id).where(policies.c.project_id == project_id)
+    ids = select(executions.c.id).where(executions.c.policy_id.in_(mine))
+    task_ids = select(tasks.c.id).where(tasks.c.execution_id.in_(ids))
+    conn.execute(results.delete().where(results.c.task_id.in_(task_ids)))
+    conn.execute(tasks.delete().where(tasks.c.execution_id.in_(ids)))
+    conn.execute(executions.delete().where(executions.c.policy_id.in_(mine)))
+    conn.execute(fires.delete().where(fires.c.policy_id.in_(mine)))
+    conn.execute(policies.delete().where(policies.c.project_id == project_id))
+
+
 def _with_id(policy: Policy, pid: int) -> Policy:
     from dataclasses import replace
 
@@ -165,7 +178,16 @@ class ExecutionStore:
         self._clock = clock
         create_tables(db)
 
-    def start(self, policy_id: int, trigger: str, dry_run: bool) -> int:
+    def start(
+        self,
+        policy_id: int,
+        trigger: str,
+        dry_run: bool,
+        *,
+        before_commit: Callable[[int], object] | None = None,
+    ) -> int:
+        """A new Running execution's id; ``before_commit`` is called with it inside the
+        transaction (the run's lock is taken before any other process can see the row)."""
         with self._db.write() as conn:
             row = conn.execute(
                 insert(executions).values(
@@ -173,7 +195,10 @@ class ExecutionStore:
                     stop_requested=False, start_time=self._clock(),
                 )
             )  # fmt: skip
-            return _new_id(row)
+            eid = _new_id(row)
+            if before_commit is not None:
+                before_commit(eid)
+            return eid
 
     def finish(self, execution_id: int, status: str) -> None:
         with self._db.write() as conn:
@@ -182,6 +207,57 @@ class ExecutionStore:
                 .where(executions.c.id == execution_id)
                 .values(status=status, end_time=self._clock())
             )
+
+    def running(self) -> list[Execution]:
+        """Every execution marked Running, of any process."""
+        with self._db.read() as conn:
+            rows = conn.execute(select(*_EXEC_COLUMNS).where(executions.c.status == RUNNING)).all()
+        return [_execution(r) for r in rows]
+
+    def abandon(self, execution_id: int, message: str) -> bool:
+        """Close an execution whose process died: it and its Running tasks become Error, the
+        tasks' logs end with ``message``. False when it was no longer running."""
+        now = self._clock()
+        with self._db.write() as conn:
+            done = conn.execute(
+                update(executions)
+                .where(executions.c.id == execution_id, executions.c.status == RUNNING)
+                .values(status="Error", end_time=now)
+            )
+            if not done.rowcount:
+                return False
+            conn.execute(
+                update(tasks)
+                .where(tasks.c.execution_id == execution_id, tasks.c.status == RUNNING)
+                .values(status="Error", end_time=now, log=tasks.c.log + message + "\n")
+            )
+        return True
+
+    def sweep(self, policy_id: int, keep: int) -> int:
+        """Keep ``policy_id``'s newest ``keep`` ended executions (Harbor's execution sweeper
+        does the same); the older ones go with their tasks and results. Running ones stay.
+        The number deleted."""
+        ended = and_(executions.c.policy_id == policy_id, executions.c.status != RUNNING)
+        with self._db.write() as conn:
+            newest = select(executions.c.id).where(ended).order_by(executions.c.id.desc())
+            old = [
+                int(r[0]) for r in conn.execute(newest.offset(keep).limit(10_000)).all()
+            ]  # fmt: skip
+            if not old:
+                return 0
+            task_ids = select(tasks.c.id).where(tasks.c.execution_id.in_(old))
+            conn.execute(results.delete().where(results.c.task_id.in_(task_ids)))
+            conn.execute(tasks.delete().where(tasks.c.execution_id.in_(old)))
+            conn.execute(executions.delete().where(executions.c.id.in_(old)))
+            # scheduled firings older than what is kept are of no use any more
+            first = conn.execute(
+                select(func.min(executions.c.start_time)).where(executions.c.policy_id == policy_id)
+            ).scalar()
+            if first is not None:
+                conn.execute(
+                    fires.delete().where(fires.c.policy_id == policy_id, fires.c.fire_at < first)
+                )
+        return len(old)
 
     def claim_fire(self, policy_id: int, fire_at: float) -> bool:
         """Record that ``policy_id``'s schedule fired at ``fire_at``; False when some process

@@ -2,19 +2,21 @@
 
 A push is published by :class:`PushEvents`, a push guard (the chain runs it around every
 manifest PUT, through ``/v2/`` or the API): the ticket of ``check_manifest`` carries the
-manifest's digest, type, size and tags, and ``pushed_manifest`` publishes once it is stored.
-Pulls (``GET`` of a manifest, 200) and deletes (``/v2/`` manifest DELETE, 202; the API's
-artifact DELETE, 200) are seen by a response observer: it only builds an :class:`Event` and
-hands it to the sink, which resolves a pulled tag's digest off the request path.
+manifest's digest, type, size and tags, and ``pushed_manifest`` publishes once it is stored;
+the response observer then notes who made the request, and the sink gives the push its
+operator. Pulls (``GET`` of a manifest, 200) and ``/v2/`` deletes (manifest DELETE, 202) are
+seen by the response observer: it only records the request; the sink makes the events. The
+Harbor API's artifact and repository deletes publish from their handlers
+(:mod:`dockyard.registry.harbor._delete_events`), which know what they deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote
+from typing import Protocol
 
 from dockyard.oci import mediatypes
 from dockyard.registry.events import (
@@ -26,24 +28,13 @@ from dockyard.registry.events import (
 )
 from dockyard.registry.http import Request, ResponseObserver
 from dockyard.registry.http._routes import match
+from dockyard.registry.webhooks._sink import Seen
 
 __all__ = ["PushEvents", "event_observer"]
-
-_API_ARTIFACT = re.compile(
-    r"^/api/v2\.0/projects/(?P<project>[^/]+)/repositories/(?P<repo>[^/]+)"
-    r"/artifacts/(?P<ref>[^/]+)$"
-)
 
 
 def _project(repository: str) -> str:
     return repository.partition("/")[0] if "/" in repository else ""
-
-
-def _reference(reference: str) -> tuple[str, str]:
-    """(digest, tag) of a path's reference."""
-    if reference.startswith(("sha256:", "sha512:")):
-        return reference, ""
-    return "", reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,25 +79,25 @@ class PushEvents:
         return None
 
 
-def _details(request: Request) -> dict[str, object]:
-    client = request.scope.get("client")
-    return {
-        "request_id": request.header("x-request-id") or "",
-        "client_addr": f"{client[0]}:{client[1]}" if client else "",
-        "method": request.method,
-        "user_agent": request.header("user-agent") or "",
-    }
+class Noter(Protocol):
+    """Where the observer's records go (:class:`~dockyard.registry.webhooks.WebhookSink`)."""
+
+    def note(self, seen: Seen) -> None: ...
+
+    def wants(self, event_type: str) -> bool: ...
 
 
 #: (repository, reference) → (digest, media type, size) from memory only, or None
 CachedLookup = Callable[[str, str], tuple[str, str, int] | None]
 
 
-def event_observer(sink: EventSink, cached: CachedLookup | None = None) -> ResponseObserver:
-    """The observer publishing pulls and deletes (``/v2/`` and the API's artifact DELETE);
-    pushes come from :class:`PushEvents`. It runs on the event loop: no I/O here; a pulled
-    tag's digest is taken from ``cached`` (the registry's manifest cache) when it is there,
-    else the sink looks it up."""
+def event_observer(sink: Noter, cached: CachedLookup | None = None) -> ResponseObserver:
+    """The observer noting pulls and deletes (``/v2/`` and the API's artifact DELETE);
+    pushes come from :class:`PushEvents`. It runs on the event loop: it only records what
+    the request was (a :class:`Seen`, with what a pulled reference names from ``cached``,
+    the registry's manifest cache: the tag may move or go before the sink looks); the sink
+    makes the event and merges repeated pulls off the request path (and looks up a digest
+    the cache did not have). Kinds nobody takes are not noted."""
 
     def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
         kind = None
@@ -114,31 +105,26 @@ def event_observer(sink: EventSink, cached: CachedLookup | None = None) -> Respo
             kind = PULL_ARTIFACT
         elif route == "manifest" and request.method == "DELETE" and status == 202:
             kind = DELETE_ARTIFACT
+        elif route == "manifest" and request.method == "PUT" and status == 201:
+            kind = PUSH_ARTIFACT  # the push's events are published by PushEvents: who it was
         if kind is not None:
+            if not sink.wants(kind):
+                return
             target = match(request.path)
             if target is None:
                 return
             repository, reference = target.name, target.arg
-        elif request.method == "DELETE" and status == 200:
-            found = _API_ARTIFACT.match(request.path)
-            if found is None:
-                return
-            kind = DELETE_ARTIFACT
-            project = unquote(found["project"])
-            repository = f"{project}/{unquote(unquote(found['repo']))}"
-            reference = unquote(found["ref"])
         else:
             return
-        digest, tag = _reference(reference)
-        media_type, size = "", 0
+        named = None
         if kind == PULL_ARTIFACT and cached is not None:
-            hit = cached(repository, reference)
-            if hit is not None:
-                digest, media_type, size = hit
-        sink.publish(
-            Event(kind, _project(repository), repository, operator=request.user or "",
-                  digest=digest, tag=tag, media_type=media_type, size=size,
-                  details=_details(request))
+            named = cached(repository, reference)
+        client = request.scope.get("client")
+        sink.note(
+            Seen(kind, repository, reference, request.user or "",
+                 request.header("x-request-id") or "",
+                 f"{client[0]}:{client[1]}" if client else "", request.method,
+                 request.header("user-agent") or "", time.time(), named)
         )  # fmt: skip
 
     return observe

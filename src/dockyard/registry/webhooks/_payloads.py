@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ __all__ = [
     "cloudevents_type",
     "default_payload",
     "distribution_envelope",
+    "distribution_envelope_of",
+    "distribution_event",
     "sign",
 ]
 
@@ -150,6 +153,17 @@ def distribution_action(event_type: str) -> str | None:
 def distribution_envelope(event: Event, *, host: str = "", instance: str = "") -> bytes:
     """registry:2's notification envelope ``{"events": [...]}`` holding one event; ``host``
     is the registry's ``http.host`` (its scheme, if given, starts the target's ``url``)."""
+    return distribution_envelope_of([distribution_event(event, host=host, instance=instance)])
+
+
+def distribution_envelope_of(items: Sequence[Mapping[str, Any]]) -> bytes:
+    """The envelope holding ``items`` (built by :func:`distribution_event`), in order."""
+    return json.dumps({"events": list(items)}, separators=(",", ":")).encode()
+
+
+def distribution_event(event: Event, *, host: str = "", instance: str = "") -> dict[str, Any]:
+    """One event of registry:2's envelope (its own ``id``, as each request has in
+    distribution)."""
     target: dict[str, Any] = {
         "mediaType": event.media_type,
         "size": event.size,
@@ -164,7 +178,7 @@ def distribution_envelope(event: Event, *, host: str = "", instance: str = "") -
         target["url"] = f"{base}/v2/{event.repository}/manifests/{reference}"
     if event.tag:
         target["tag"] = event.tag
-    one = {
+    one: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "timestamp": datetime.fromtimestamp(event.occurred_at, UTC)
         .isoformat()
@@ -181,4 +195,7 @@ def distribution_envelope(event: Event, *, host: str = "", instance: str = "") -
         "actor": {"name": event.operator} if event.operator else {},
         "source": {"addr": host, "instanceID": instance},
     }
-    return json.dumps({"events": [one]}, separators=(",", ":")).encode()
+    count = event.details.get("count")
+    if isinstance(count, int) and count > 1:  # pulls merged by the sink
+        one["count"] = count
+    return one

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
@@ -231,6 +231,16 @@ class PolicyStore:
             conn.execute(executions.delete().where(executions.c.policy_id == policy_id))
 
 
+def forget_project(conn: Connection, project_id: int) -> None:
+    """A deleted project's policies, their executions and tasks (pending deliveries are
+    dropped), inside the caller's transaction."""
+    mine = select(policies.c.id).where(policies.c.project_id == project_id)
+    ran = select(executions.c.id).where(executions.c.policy_id.in_(mine))
+    conn.execute(tasks.delete().where(tasks.c.execution_id.in_(ran)))
+    conn.execute(executions.delete().where(executions.c.policy_id.in_(mine)))
+    conn.execute(policies.delete().where(policies.c.project_id == project_id))
+
+
 def new_policy(
     project_id: int,
     body: dict[str, Any],
@@ -262,6 +272,8 @@ def new_policy(
         raise InvalidArgument("description must be a string and enabled a boolean")
     if not isinstance(secret, str) or len(secret) > 255:
         raise InvalidArgument("secret must be a string of at most 255 characters")
+    if len(description) > 1024:  # the column's size (PostgreSQL enforces it, SQLite does not)
+        raise InvalidArgument("description must be at most 1024 characters; shorten it")
     return Policy(
         id=base.id if base else 0,
         project_id=project_id,

@@ -21,6 +21,10 @@ __all__ = ["Delivery", "DeliveryQueue", "ExecutionInfo", "NewTask", "Outcome", "
 
 #: Seconds a claim's lease lasts beyond its deliveries' timeouts.
 LEASE_MARGIN = 30.0
+#: The delivery log's bounds (see :meth:`DeliveryQueue.sweep`): ended executions kept per
+#: policy; ended deliveries kept of the notification endpoints.
+KEEP_EXECUTIONS = 50
+KEEP_BARE = 10_000
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -39,6 +43,8 @@ class NewTask:
     timeout: float = 10.0
     max_attempts: int = 8
     backoff: float = 1.0
+    #: events the payload carries (a notification envelope may hold several)
+    events: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +275,45 @@ class DeliveryQueue:
                 )
 
     # --- the delivery log ---------------------------------------------------------------
+
+    def sweep(self, *, keep: int = KEEP_EXECUTIONS, keep_bare: int = KEEP_BARE) -> int:
+        """Bound the delivery log: each policy keeps its newest ``keep`` executions whose
+        deliveries all ended (older ones go with their tasks; Harbor's execution sweeper
+        does the same), and notification endpoints' ended deliveries (which have no
+        execution) the newest ``keep_bare``. A delivery still pending is never deleted.
+        The rows deleted."""
+        unfinished = select(tasks.c.execution_id).where(tasks.c.status.in_((PENDING, RUNNING)))
+        deleted = 0
+        with self.db.write() as conn:
+            crowded = conn.execute(
+                select(executions.c.policy_id).group_by(executions.c.policy_id)
+                .having(func.count() > keep)
+            ).scalars().all()  # fmt: skip
+            for policy_id in crowded:
+                newest = (
+                    select(executions.c.id)
+                    .where(executions.c.policy_id == policy_id)
+                    .order_by(executions.c.id.desc())
+                    .limit(keep)
+                )
+                old = and_(
+                    executions.c.policy_id == policy_id,
+                    executions.c.id.not_in(newest.scalar_subquery()),
+                    executions.c.id.not_in(unfinished),
+                )
+                ids = select(executions.c.id).where(old)
+                deleted += conn.execute(
+                    tasks.delete().where(tasks.c.execution_id.in_(ids))
+                ).rowcount
+                deleted += conn.execute(executions.delete().where(old)).rowcount
+            ended = and_(tasks.c.execution_id == 0, tasks.c.status.in_((SUCCESS, ERROR)))
+            cut = conn.execute(
+                select(tasks.c.id).where(ended).order_by(tasks.c.id.desc())
+                .offset(keep_bare).limit(1)
+            ).scalar()  # fmt: skip
+            if cut is not None:
+                deleted += conn.execute(tasks.delete().where(ended, tasks.c.id <= cut)).rowcount
+        return deleted
 
     def executions(
         self, policy_id: int, *, page: int = 1, size: int = 10

@@ -34,7 +34,7 @@ class Webhooks:
 
     def add_endpoints(self, endpoints: Sequence[Endpoint]) -> None:
         """registry:2's notification endpoints, besides the policies."""
-        self.sink.endpoints += tuple(endpoints)
+        self.sink.add_endpoints(endpoints)
 
     def close(self) -> None:
         """Queue what was published, then stop delivering (rows left wait in the database)."""

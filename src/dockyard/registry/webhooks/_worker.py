@@ -26,6 +26,8 @@ log = logging.getLogger("dockyard.registry.webhooks")
 #: Longest wait between two attempts; idle poll (other processes' rows, leases run out).
 MAX_WAIT = 3600.0
 POLL = 1.0
+#: Seconds between two sweeps of the delivery log (:meth:`DeliveryQueue.sweep`).
+SWEEP_EVERY = 600.0
 #: Most events in one envelope to a registry:2 notification endpoint.
 MAX_ENVELOPE = 64
 
@@ -47,12 +49,15 @@ class DeliveryWorker:
         jitter: Callable[[], float] = random.random,
         poll: float = POLL,
         batch: int = 64,
+        sweep_every: float = SWEEP_EVERY,
     ) -> None:
         self.queue = queue
         self.clock = clock
         self.jitter = jitter
         self.poll = poll
         self.batch = batch
+        self.sweep_every = sweep_every
+        self._swept_at = 0.0
         self.delivered = 0
         self.failed = 0
         self._wake = threading.Event()
@@ -89,11 +94,11 @@ class DeliveryWorker:
         as distribution's own endpoints batch them."""
         groups = _groups(claimed)
         outcomes: list[Outcome] = []
-        for n, group in enumerate(groups):
+        for n, (group, body) in enumerate(groups):
             if self._stop.is_set():  # stopping: the rest are due again at once, anywhere
-                self.queue.release([d for g in groups[n:] for d in g])
+                self.queue.release([d for g, _ in groups[n:] for d in g])
                 break
-            outcomes += self._attempt(group)
+            outcomes += self._attempt(group, body)
         self.queue.finish_many(outcomes, self.clock())
 
     def _client(self, verify: bool) -> httpx.Client:
@@ -102,9 +107,8 @@ class DeliveryWorker:
             client = self._clients[verify] = httpx.Client(verify=verify, trust_env=False)
         return client
 
-    def _attempt(self, group: list[Delivery]) -> list[Outcome]:
+    def _attempt(self, group: list[Delivery], body: bytes) -> list[Outcome]:
         first = group[0]
-        body = first.payload if len(group) == 1 else _envelope(group)
         started = self.clock()
         try:
             response = self._client(first.verify).post(
@@ -150,30 +154,56 @@ class DeliveryWorker:
             except Exception:
                 log.exception("webhook delivery round failed; trying again in %g s", self.poll)
                 busy = 0
+            if time.monotonic() - self._swept_at >= self.sweep_every:
+                self._swept_at = time.monotonic()
+                try:
+                    self.queue.sweep()
+                except Exception:
+                    log.exception("webhook delivery log: cannot sweep")
             if busy:
                 continue
             self._wake.wait(self.poll)
             self._wake.clear()
 
 
-def _groups(claimed: Sequence[Delivery]) -> list[list[Delivery]]:
+_HEAD = b'{"events":['
+_TAIL = b"]}"
+_EVENT_KEY = b'"action":'
+
+
+def _count(payload: bytes) -> int:
+    """Events in a compact envelope: each has one ``action`` key (inside a JSON string the
+    quotes would be escaped, so the bytes cannot occur there)."""
+    return payload.count(_EVENT_KEY)
+
+
+def _groups(claimed: Sequence[Delivery]) -> list[tuple[list[Delivery], bytes]]:
     """Each delivery alone, except distribution envelopes to the same endpoint (same address,
-    headers and verification), which go together, at most ``MAX_ENVELOPE`` at a time."""
-    out: list[list[Delivery]] = []
-    open_groups: dict[tuple[str, str, bool], list[Delivery]] = {}
+    headers and verification), which go together as one envelope of their events (at most
+    ``MAX_ENVELOPE`` events, unless one row holds more); with the body to send. Envelopes
+    are spliced, not parsed again."""
+    out: list[tuple[list[Delivery], bytes]] = []
+    open_groups: dict[tuple[str, str, bool], tuple[list[Delivery], list[int]]] = {}
     for delivery in claimed:
-        if delivery.headers.get("Content-Type") != DISTRIBUTION_EVENTS:
-            out.append([delivery])
+        body = delivery.payload
+        if delivery.headers.get("Content-Type") != DISTRIBUTION_EVENTS or not (
+            body.startswith(_HEAD) and body.endswith(_TAIL)
+        ):
+            out.append(([delivery], body))
             continue
+        count = _count(body)
         key = (delivery.address, json.dumps(delivery.headers, sort_keys=True), delivery.verify)
         group = open_groups.get(key)
-        if group is None or len(group) >= MAX_ENVELOPE:
-            group = open_groups[key] = []
-            out.append(group)
-        group.append(delivery)
-    return out
+        if group is None or group[1][0] + count > MAX_ENVELOPE:
+            group = open_groups[key] = ([], [0])
+            out.append((group[0], b""))
+        group[0].append(delivery)
+        group[1][0] += count
+    return [(group, body or _envelope(group)) for group, body in out]
 
 
 def _envelope(group: Sequence[Delivery]) -> bytes:
-    events = [e for d in group for e in json.loads(d.payload)["events"]]
-    return json.dumps({"events": events}, separators=(",", ":")).encode()
+    if len(group) == 1:
+        return group[0].payload
+    inner = b",".join(d.payload[len(_HEAD) : -len(_TAIL)] for d in group)
+    return _HEAD + inner + _TAIL
