@@ -111,8 +111,11 @@ def reused_daemon(host: str) -> Iterator[DockerDaemon]:
 
 
 @contextmanager
-def started_daemon(timeout: float = START_TIMEOUT) -> Iterator[DockerDaemon]:
-    """Start dockerd under a fresh short directory in /tmp; stop it and remove the dir after."""
+def started_daemon(
+    timeout: float = START_TIMEOUT, extra_args: tuple[str, ...] = ()
+) -> Iterator[DockerDaemon]:
+    """Start dockerd under a fresh short directory in /tmp; stop it and remove the dir after.
+    ``extra_args`` are more dockerd flags (e.g. ``--registry-mirror``)."""
     dockerd = find_dockerd()
     # Unix socket paths must stay under 108 bytes, so not pytest's long tmp_path.
     workdir = Path(tempfile.mkdtemp(prefix="dy-", dir="/tmp"))
@@ -127,6 +130,7 @@ def started_daemon(timeout: float = START_TIMEOUT) -> Iterator[DockerDaemon]:
         "--host", host,
         "--iptables=false",
         "--bridge=none",
+        *extra_args,
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -11,8 +11,26 @@ from pathlib import Path
 import pytest
 
 from _infra import Podman
+from _infra.postgres import PostgresServer, available, module_database, start_postgres
 from _infra.registry_server import ASGIClient, RegistryProcess, start_registry
 from dockyard.registry import Registry, RegistryApp
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session, started on first use."""
+    if not available():
+        pytest.skip("PostgreSQL 15 is not installed (apt-get install postgresql-15)")
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated PostgreSQL database for this test module (dropped after it)."""
+    with module_database(postgres, request.module.__name__) as url:
+        yield url
 
 
 @pytest.fixture

@@ -31,8 +31,9 @@ from dockyard.registry.scanning._config import _KEYS as scanning_keys
 #: The sections that guard security: a key under one of these paths must never be ignored.
 #: ``notifications`` too: a misspelt endpoint key would lose events without a word.
 #: ``storage.maintenance.gc`` too: a misspelt knob would collect with the default window.
+#: ``database``, ``redis`` and ``proxy`` too: they hold credentials and TLS settings.
 STRICT_PREFIXES = ("auth", "policies", "scanning", "limits", "http.tls", "notifications",
-                   "storage.maintenance.gc")  # fmt: skip
+                   "storage.maintenance.gc", "database", "redis", "proxy")  # fmt: skip
 
 #: Stands for "the first element of a list" in a schema path.
 ITEM = 0

@@ -177,7 +177,12 @@ def gc_cmd(
         window = time_window * 3600
     elif grace is not None:
         window = grace
-    registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
+    registry = Registry.open(
+        config.storage.rootdirectory,
+        database=config.database,
+        redis=config.redis,
+        s3=config.storage.s3,
+    )
     try:
         report = collect_garbage(
             registry,
@@ -257,7 +262,7 @@ def fsck_cmd(
             err=True,
         )
         ctx.exit(2)
-    registry = Registry.open(root, database=config.database_url, cache=False)
+    registry = Registry.open(root, database=config.database, cache=False, s3=config.storage.s3)
     try:
         with make_progress(quiet=fmt == "json") as progress:
             report = fsck(registry, quarantine=quarantine, progress=progress)

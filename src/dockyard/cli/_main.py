@@ -100,7 +100,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "Pull an image (or one platform of it) from a registry into the local store.",
     ),
     "push": (("_cmd_client",), "Push an image from the local store to its registry."),
-    "registry": (("_cmd_registry",), "Run and maintain dockyard's container registry."),
+    "registry": (
+        ("_cmd_registry", "_cmd_registry_migrate"),
+        "Run and maintain dockyard's container registry.",
+    ),
     "retention": (
         ("_cmd_retention",),
         "Tag retention policies of a registry's projects (Harbor's API).",

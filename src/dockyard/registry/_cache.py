@@ -4,14 +4,16 @@ Every write to a repository's manifests or tags drops that repository's entries 
 reader in this process never sees stale data. Processes sharing one data directory also share
 change counters (:class:`~dockyard.registry._shared.SharedGenerations`): a write anywhere bumps
 the repository's counter, and an entry cached under an older counter is dropped when read.
-Processes that share only a database (several hosts) must turn the cache off (``cache=False``).
+Replicas on several hosts share the counters through Redis instead
+(:class:`~dockyard.registry.redis.RedisGenerations`, when the ``redis:`` section is set); without
+it, processes that share only a database must turn the cache off (``cache=False``).
 """
 
 from __future__ import annotations
 
 import threading
 
-from dockyard.registry._shared import SharedGenerations
+from dockyard.registry._shared import Generations
 from dockyard.registry.metadata import ManifestRecord
 
 #: What :meth:`RegistryCache.generation` returns: (this process's count, the shared count).
@@ -25,7 +27,7 @@ class RegistryCache:
         self,
         max_bytes: int = 64 << 20,
         max_entries: int = 50_000,
-        shared: SharedGenerations | None = None,
+        shared: Generations | None = None,
     ) -> None:
         self._manifests: dict[str, dict[str, ManifestRecord]] = {}
         self._tags: dict[str, list[str]] = {}

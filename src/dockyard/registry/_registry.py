@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from dockyard.digest import Digest, Digester
 from dockyard.errors import BlobUnknown, ManifestUnknown, NameUnknown, NotFound
@@ -22,17 +22,21 @@ from dockyard.registry._manifests import check_manifest
 from dockyard.registry._names import check_tag, is_digest, parse_tags
 from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._quarantine import quarantine_blob
-from dockyard.registry._shared import SharedGenerations
+from dockyard.registry._shared import Generations, SharedGenerations
 from dockyard.registry._uploads import BlobUploads
 from dockyard.registry._validation import IndexValidation
 from dockyard.registry.metadata import (
     Database,
+    DatabaseSettings,
     GCQueries,
     Inventory,
     ManifestRecord,
     RegistryMetadata,
 )
-from dockyard.registry.storage import FilesystemDriver, StorageDriver, blob_key
+from dockyard.registry.storage import FilesystemDriver, S3Config, StorageDriver, blob_key
+
+if TYPE_CHECKING:
+    from dockyard.registry.redis import RedisConfig
 
 __all__ = ["BlobHandle", "PullPolicy", "PushedManifest", "Registry"]
 
@@ -87,7 +91,7 @@ class Registry:
         *,
         delete_enabled: bool = True,
         cache: bool = True,
-        shared: SharedGenerations | None = None,
+        shared: Generations | None = None,
         index_validation: IndexValidation | None = None,
     ) -> None:
         self.storage = storage
@@ -105,24 +109,50 @@ class Registry:
         #: asked around every change a client or a job makes (quotas, immutable tags…): the
         #: ``/v2/`` handlers, the Harbor API and server-side jobs consult it; None: no guard
         self.guard: PushGuard | None = None
+        #: answer blob GETs with a redirect to the storage's own URL where it has one
+        #: (registry:2's ``storage.redirect``; a presigned URL on S3)
+        self.redirect = False
 
     @classmethod
     def open(
         cls,
         root: Path,
         *,
-        database: str | None = None,
+        database: str | DatabaseSettings | None = None,
         delete_enabled: bool = True,
         cache: bool = True,
         index_validation: IndexValidation | None = None,
+        redis: RedisConfig | None = None,
+        s3: S3Config | None = None,
     ) -> Registry:
         """A registry keeping blobs under ``root`` and metadata in ``root/registry.db``
         (or ``database``, an SQLAlchemy URL). Every process opening ``root`` shares the
-        change counters in ``root/cache-generations``, so their caches stay coherent."""
+        change counters in ``root/cache-generations``, so their caches stay coherent; with ``redis``, the counters live in
+        Redis instead, shared by every replica using it."""
+        from dockyard.registry.migrations import prepare
+
         root = Path(root)
-        storage = FilesystemDriver(root)
+        storage: StorageDriver = FilesystemDriver(root)
+        if s3 is not None:  # blobs in the bucket; root keeps only the local state
+            from dockyard.registry.storage.s3 import S3Driver
+
+            storage = S3Driver(s3)
+        if isinstance(database, DatabaseSettings) and database.url is None:
+            database = None
         db = Database(database or root / "registry.db")
-        shared = SharedGenerations(root / SHARED_GENERATIONS) if cache else None
+        try:  # the schema first: embedded SQLite is migrated, PostgreSQL must be current
+            prepare(db)
+        except BaseException:
+            db.close()
+            raise
+        shared: Generations | None = None
+        if cache and redis is not None:
+            from dockyard.registry.redis.client import connect
+            from dockyard.registry.redis.generations import RedisGenerations
+
+            shared = RedisGenerations(connect(redis), redis.prefix)
+        elif cache:
+            shared = SharedGenerations(root / SHARED_GENERATIONS)
         return cls(
             storage,
             RegistryMetadata(db),
@@ -136,6 +166,9 @@ class Registry:
         self.meta.db.close()
         if self.shared is not None:
             self.shared.close()
+        close_storage = getattr(self.storage, "close", None)  # the S3 driver's connections
+        if close_storage is not None:
+            close_storage()
 
     def _changed(self, repository: str) -> None:
         """After a committed write: drop cached reads here and in every other process."""
@@ -164,6 +197,10 @@ class Registry:
         if size is None or self.storage.stat(key) is None:
             raise BlobUnknown(f"blob {digest} is unknown to {repository}")
         return BlobHandle(digest, size, self.storage.local_path(key), self.storage)
+
+    def blob_url(self, blob: BlobHandle) -> str | None:
+        """Where a client may fetch ``blob`` itself (redirects on), else None."""
+        return self.storage.url_for(blob_key(blob.digest)) if self.redirect else None
 
     def verified_bytes(self, blob: BlobHandle) -> bytes:
         """The whole of a small blob, checked against its digest. A mismatch (bit rot, a bad

@@ -188,10 +188,14 @@ def _build_app(
     """The app, and the metrics renderer for the debug server (None: metrics off)."""
     registry = Registry.open(
         config.storage.rootdirectory,
-        database=config.database_url,
+        database=config.database,
         delete_enabled=config.storage.delete_enabled,
         index_validation=config.index_validation,
+        redis=config.redis,
+        s3=config.storage.s3,
     )
+    # only a store with URLs of its own can redirect (no extra hop per GET on a filesystem)
+    registry.redirect = config.storage.redirect and config.storage.s3 is not None
     if config.sections.get("policies") is not None:
         from dockyard.registry.policy import signature_enforcement
 
@@ -270,8 +274,10 @@ def _build_app(
     if authorizer is None and config.htpasswd is not None:
         authenticator = HtpasswdAuthenticator(config.htpasswd.path, config.htpasswd.realm)
     render: Callable[[], bytes] | None = None
+    metrics_registry = None
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
+        metrics_registry = metrics.registry
         observers.append(_metrics_observer(metrics))
         render = metrics.render
         if worker is not None and worker.count > 1:
@@ -292,7 +298,16 @@ def _build_app(
     if scanning is not None:
         observers.append(scanning.observer())
         on_shutdown.append(scanning.close)
+    proxy_handlers = None
+    if config.proxy is not None:  # a pull-through cache: reads fall through, pushes refused
+        from dockyard.registry.proxy.cache import ProxyCache
+
+        proxy_handlers = ProxyCache(registry, config.proxy, metrics=metrics_registry).handlers()
     api = projects.api if projects is not None else harbor_api(config, authenticator)
+    if hooks is not None:  # the API's deletes notify the endpoints too
+        from dockyard.registry.harbor._delete_events import attach_events
+
+        attach_events(api, hooks.sink)
     console = None
     if projects is not None:  # the web console at /, over the same API and access model
         from dockyard.registry.console import Console, SessionStore
@@ -314,6 +329,7 @@ def _build_app(
         limits=config.limits,
         prefix_routes={f"{HARBOR_PREFIX}/": api},
         console=console,
+        handlers=proxy_handlers,
         push_guard=(
             projects.guard
             if projects is not None
@@ -378,7 +394,7 @@ def serve(config: RegistryConfig) -> None:
         return
     # create the database (schema, WAL mode, the scan tables) once, before the workers open it
     # together: concurrent CREATE TABLEs in SQLite fail with "database is locked"
-    registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
+    registry = Registry.open(config.storage.rootdirectory, database=config.database)
     try:
         if config.sections.get("scanning") is not None:
             from dockyard.registry.scanning import ScanRecords
@@ -397,7 +413,7 @@ def _prepare_projects(config: RegistryConfig) -> None:
     from dockyard.registry._projects_mode import prepare_projects_mode
 
     assert config.access is not None
-    registry = Registry.open(config.storage.rootdirectory, database=config.database_url)
+    registry = Registry.open(config.storage.rootdirectory, database=config.database)
     try:
         generated = prepare_projects_mode(
             config.access,

@@ -16,12 +16,24 @@ import struct
 import threading
 import zlib
 from pathlib import Path
+from typing import Protocol
 
-__all__ = ["SharedGenerations"]
+__all__ = ["Generations", "SharedGenerations"]
 
 SLOTS = 4096
 _SIZE = SLOTS * 8
 _COUNTER = struct.Struct("<Q")
+
+
+class Generations(Protocol):
+    """Change counters shared by every process serving the same registry: this module's file
+    (one machine) or :class:`dockyard.registry.redis.RedisGenerations` (several)."""
+
+    def get(self, repository: str) -> int: ...
+
+    def bump(self, repository: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class SharedGenerations:

@@ -52,6 +52,10 @@ from dockyard.registry._config_tree import (
 )
 from dockyard.registry._validation import IndexValidation, index_validation_from_section
 from dockyard.registry.limits import Limits, limits_from_section, parse_duration
+from dockyard.registry.metadata import DatabaseSettings
+from dockyard.registry.proxy.config import PROXY_SCHEMA, ProxyConfig, proxy_from_section
+from dockyard.registry.redis import REDIS_SCHEMA, RedisConfig, redis_from_section
+from dockyard.registry.storage import S3Config, s3_config_from_section
 
 if TYPE_CHECKING:
     from dockyard.registry.access import AccessConfig
@@ -114,7 +118,9 @@ SCHEMA = Section(
                     }
                 ),
                 **{name: OPAQUE for name in ("inmemory", "s3", "azure", "gcs", "swift", "oss")},
-                **{name: IGNORED for name in ("cache", "redirect", "tag")},
+                # registry:2's: GETs of blobs answered by a redirect to the store (s3)
+                "redirect": Section({"disable": BOOL}),
+                **{name: IGNORED for name in ("cache", "tag")},
             }
         ),
         "auth": DRIVERS(
@@ -196,7 +202,15 @@ SCHEMA = Section(
         ),
         # dockyard's own sections
         "metrics": Section({"enabled": BOOL, "path": STR}),
-        "database": Section({"url": STR}),
+        # dockyard.registry.metadata.DatabaseSettings; strict: a misspelt sslmode must not
+        # leave a connection unencrypted
+        "database": Section(
+            {
+                "url": STR, "pool": INT, "sslmode": STR, "sslrootcert": STR, "sslcert": STR,
+                "sslkey": STR, "connecttimeout": STR,
+            },
+            strict=True,
+        ),
         # read by dockyard.registry.policy (signature_enforcement), which takes lists as lists
         "policies": Section(
             {
@@ -238,6 +252,10 @@ SCHEMA = Section(
                 ),
             }
         ),
+        # registry:2's pull-through cache, and dockyard's several upstreams (registry.proxy)
+        "proxy": PROXY_SCHEMA,
+        # registry:2's redis (strict: a password and TLS); shared state of several replicas
+        "redis": REDIS_SCHEMA,
         # registry:2's notifications (read by dockyard.registry.webhooks)
         "notifications": Section(
             {
@@ -258,7 +276,7 @@ SCHEMA = Section(
         **{
             name: IGNORED
             for name in (
-                "middleware", "reporting", "redis", "health", "proxy",
+                "middleware", "reporting", "health",
                 "compatibility", "policy", "catalog",
             )
         },
@@ -322,6 +340,12 @@ class StorageConfig:
     gc_time_window: float = 3600.0
     gc_workers: int = 1
     gc_delete_untagged: bool = False
+    #: ``storage.s3``: blobs in an S3 bucket (None: on the filesystem under ``rootdirectory``,
+    #: which with s3 holds only the local state: the SQLite database, the cache counters)
+    s3: S3Config | None = None
+    #: ``storage.redirect``: blob GETs are redirected to the store's presigned URLs where the
+    #: driver has them (s3); on unless ``disable: true``, as in registry:2
+    redirect: bool = True
 
 
 @dataclass(frozen=True)
@@ -389,10 +413,16 @@ class RegistryConfig:
     limits: Limits = field(default_factory=Limits)
     #: SQLAlchemy URL of the metadata database (None: SQLite inside the root directory).
     database_url: str | None = None
+    #: The whole ``database:`` section (url, pool, TLS), what ``Registry.open`` is given.
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
     #: The ``scanning:`` section, validated (None: no scanning).
     scanning: ScanningConfig | None = None
     #: Which children of a pushed index must exist (``validation.manifests.indexes``).
     index_validation: IndexValidation = field(default_factory=IndexValidation)
+    #: The ``proxy:`` section: a pull-through cache of one or more upstreams (None: off).
+    proxy: ProxyConfig | None = None
+    #: The ``redis:`` section: shared cache counters of several replicas (None: off).
+    redis: RedisConfig | None = None
     #: ``policies`` and ``scanning`` as checked against SCHEMA, for the modules that read them.
     sections: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -494,9 +524,12 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         log=_log_config(tree.get("log", {})),
         metrics=MetricsConfig(**tree.get("metrics", {})),
         limits=limits_from_section(tree.get("limits")),
-        database_url=tree.get("database", {}).get("url"),
+        database_url=tree.get("database", {}).get("url") or None,
+        database=DatabaseSettings.from_section(tree.get("database", {})),
         scanning=_scanning(sections.get("scanning")),
         index_validation=index_validation_from_section(tree.get("validation")),
+        proxy=proxy_from_section(tree.get("proxy") if "proxy" in given else None),
+        redis=redis_from_section(tree.get("redis") if "redis" in given else None),
         sections=sections,
         warnings=tuple(warnings),
     )
@@ -511,16 +544,22 @@ def _scanning(section: Any) -> ScanningConfig | None:
 
 
 def _storage(section: Tree, environ: Mapping[str, str]) -> StorageConfig:
-    drivers = [k for k in section if k not in ("delete", "maintenance")]
+    drivers = [k for k in section if k not in ("delete", "maintenance", "redirect")]
+    # dockyard's own: beside s3, a filesystem section holding only rootdirectory (what
+    # `--root` sets) names the directory of the local state (SQLite, cache counters, keys)
+    if sorted(drivers) == ["filesystem", "s3"] and set(section["filesystem"]) <= {"rootdirectory"}:
+        drivers = ["s3"]
     if len(drivers) > 1:
         raise InvalidArgument(
             f"storage names several drivers ({', '.join(sorted(drivers))})",
             hint="configure exactly one storage driver, as registry:2 requires",
         )
-    if drivers and drivers[0] != "filesystem":
+    if drivers and drivers[0] not in ("filesystem", "s3"):
         raise Unsupported(
-            f"storage driver {drivers[0]!r} is not supported yet", hint="use storage.filesystem"
+            f"storage driver {drivers[0]!r} is not supported yet",
+            hint="use storage.filesystem or storage.s3",
         )
+    s3 = s3_config_from_section(section["s3"]) if drivers == ["s3"] else None
     root = section.get("filesystem", {}).get("rootdirectory")
     maintenance = section.get("maintenance", {})
     fsck = maintenance.get("fsck", {})
@@ -534,6 +573,9 @@ def _storage(section: Tree, environ: Mapping[str, str]) -> StorageConfig:
         fsck_interval=interval,
         fsck_quarantine=fsck.get("quarantine", False),
         **_gc_defaults(maintenance.get("gc", {})),
+        driver="s3" if s3 is not None else "filesystem",
+        s3=s3,
+        redirect=not section.get("redirect", {}).get("disable", False),
     )
 
 

@@ -2,7 +2,9 @@
 
 A driver joins by adding a ``DriverCase`` to ``_CASES``: how to open it (twice over the same
 storage, as two registry processes share one), and the Python source that opens it in another
-process (for the writer lock, which holds across processes).
+process (for the writer lock, which holds across processes). The S3 driver runs against a
+real SeaweedFS (one per session, ``conftest.py``), each test under its own root directory of
+one bucket.
 """
 
 from __future__ import annotations
@@ -12,22 +14,27 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from _infra.seaweed import Seaweed, create_bucket
 from dockyard.digest import Digest
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.registry.storage import (
     FilesystemDriver,
+    FileWriter,
+    S3Config,
     StorageDriver,
     blob_key,
     quarantine_key,
     upload_data_key,
     upload_prefix,
 )
+from dockyard.registry.storage.s3 import S3Driver
 
 UPLOAD = "0123456789abcdef0123456789abcdef"
 OTHER_UPLOAD = "fedcba9876543210fedcba9876543210"
@@ -39,13 +46,15 @@ OTHER_BLOB = blob_key(Digest.parse("sha256:" + "cd" * 32))
 @dataclass(frozen=True, slots=True)
 class DriverCase:
     """``open()`` gives a driver over this case's storage (each call a new instance over the
-    same bytes); ``child_source`` is Python that binds ``driver`` to one in another process."""
+    same bytes); ``child_source`` is Python that binds ``driver`` to one in another process;
+    ``lease``: seconds a killed process's writer lock outlives it (0: freed with the process)."""
 
     open: Callable[[], StorageDriver]
     child_source: str
+    lease: float = 0.0
 
 
-def _filesystem(tmp_path: Path) -> DriverCase:
+def _filesystem(request: pytest.FixtureRequest, tmp_path: Path) -> DriverCase:
     root = tmp_path / "storage"
     return DriverCase(
         open=lambda: FilesystemDriver(root),
@@ -57,12 +66,61 @@ def _filesystem(tmp_path: Path) -> DriverCase:
     )
 
 
-_CASES: dict[str, Callable[[Path], DriverCase]] = {"filesystem": _filesystem}
+#: the S3 driver's lock time to live in these tests (a killed writer's key is free after it)
+_S3_LEASE = 1.5
+_S3_BUCKET = "dockyard-contract"
+
+
+def _s3(request: pytest.FixtureRequest, tmp_path: Path) -> DriverCase:
+    seaweed: Seaweed = request.getfixturevalue("seaweed")
+    if not request.config.stash.get(_bucket_made, False):
+        create_bucket(seaweed, _S3_BUCKET)
+        request.config.stash[_bucket_made] = True
+    config = S3Config(
+        bucket=_S3_BUCKET,
+        region=seaweed.region,
+        accesskey=seaweed.access_key,
+        secretkey=seaweed.secret_key,
+        regionendpoint=seaweed.endpoint,
+        forcepathstyle=True,
+        rootdirectory=f"contract/{uuid.uuid4().hex}",
+    )
+    opened: list[S3Driver] = []
+
+    def open_driver() -> StorageDriver:
+        driver = S3Driver(config, lock_ttl=_S3_LEASE)
+        opened.append(driver)
+        return driver
+
+    def close_all() -> None:
+        for driver in opened:
+            driver.close()
+
+    request.addfinalizer(close_all)
+    return DriverCase(
+        open=open_driver,
+        child_source=(
+            "from dockyard.registry.storage.s3 import S3Config, S3Driver\n"
+            f"driver = S3Driver(S3Config(**{_fields(config)!r}), lock_ttl={_S3_LEASE!r})\n"
+        ),
+        lease=_S3_LEASE,
+    )
+
+
+def _fields(config: S3Config) -> dict[str, object]:
+    return {name: getattr(config, name) for name in S3Config.__dataclass_fields__}
+
+
+_bucket_made = pytest.StashKey[bool]()
+_CASES: dict[str, Callable[[pytest.FixtureRequest, Path], DriverCase]] = {
+    "filesystem": _filesystem,
+    "s3": _s3,
+}
 
 
 @pytest.fixture(params=sorted(_CASES))
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> DriverCase:
-    return _CASES[request.param](tmp_path)
+    return _CASES[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -283,6 +341,7 @@ def test_one_writer_per_key(driver: StorageDriver) -> None:
     first = driver.writer(KEY)
     try:
         first.write(b"abc")
+        first.commit()  # what a store shows before commit is the driver's own business
         with pytest.raises(Conflict):
             driver.writer(KEY)
         with pytest.raises(Conflict):
@@ -363,13 +422,43 @@ def test_a_killed_writer_leaves_its_bytes_and_frees_the_key(
     child.stdin.close()
     assert child.stderr is not None
     child.stderr.close()
-    w = driver.writer(KEY, len(b"good part|"))
+    w = _writer_once_free(driver, KEY, len(b"good part|"), case.lease)
     try:
         w.write(b"rest")
         w.commit()
     finally:
         w.close()
     assert get(driver, KEY) == b"good part|rest"
+
+
+def _writer_once_free(driver: StorageDriver, key: str, offset: int, lease: float) -> FileWriter:
+    """A writer on ``key``, waiting out at most a dead holder's ``lease`` (plus slack for a
+    loaded machine) while the key still reads as taken."""
+    deadline = time.monotonic() + lease * 2 + 5
+    while True:
+        try:
+            return driver.writer(key, offset)
+        except Conflict:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_live_writer_keeps_its_key_past_the_lease(case: DriverCase) -> None:
+    """A writer that stays open longer than the lock's time to live is still the only one:
+    its lock is renewed while it lives (a takeover only ever follows a dead holder)."""
+    first, second = case.open(), case.open()
+    w = first.writer(KEY)
+    try:
+        w.write(b"slow ")
+        time.sleep(case.lease * 1.5)
+        with pytest.raises(Conflict):
+            second.writer(KEY)
+        w.write(b"request")
+        w.commit()
+    finally:
+        w.close()
+    assert get(second, KEY) == b"slow request"
 
 
 def test_truncate_drops_a_failed_request_s_bytes(driver: StorageDriver) -> None:

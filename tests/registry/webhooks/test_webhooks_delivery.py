@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from _infra.postgres import engine_database, reopen
 from _infra.webhook_sink import WebhookReceiver
 from dockyard.registry.metadata import Database
 from dockyard.registry.webhooks import (
@@ -29,9 +30,9 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "registry.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    database = engine_database(request, request.param, tmp_path / "registry.db")
     yield database
     database.close()
 
@@ -114,7 +115,8 @@ def test_two_workers_sharing_the_database_deliver_each_row_once(
     db: Database, receiver: WebhookReceiver
 ) -> None:
     clock = Clock()
-    first, second = DeliveryQueue(db), DeliveryQueue(Database(db.engine.url.database or ""))
+    other = reopen(db)  # a second process's
+    first, second = DeliveryQueue(db), DeliveryQueue(other)
     for _ in range(10):
         queue_one(first, receiver.url, clock.now)
     a = first.claim(clock.now, limit=6)
@@ -132,6 +134,7 @@ def test_two_workers_sharing_the_database_deliver_each_row_once(
     DeliveryWorker(second, clock=clock).deliver(again)
     assert len(receiver.received) == 10
     assert queue_counts(first) == {"Success": 10}
+    other.close()
 
 
 def queue_counts(queue: DeliveryQueue) -> dict[str, int]:

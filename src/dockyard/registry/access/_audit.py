@@ -39,7 +39,7 @@ class Match:
         if isinstance(self.value, tuple):
             return column.in_(self.value)
         if self.fuzzy:
-            return column.contains(self.value, autoescape=True)
+            return column.icontains(self.value, autoescape=True)  # as on SQLite and Harbor
         return column == self.value
 
 

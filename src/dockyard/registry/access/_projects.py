@@ -209,7 +209,7 @@ class ProjectStore:
             project_metadata.c.name == "public", project_metadata.c.value == "true"
         )
         if name is not None:
-            conds.append(projects.c.name.contains(name, autoescape=True))
+            conds.append(projects.c.name.icontains(name, autoescape=True))
         if public is not None:
             conds.append(
                 projects.c.id.in_(public_ids) if public else ~projects.c.id.in_(public_ids)

@@ -292,7 +292,7 @@ class RobotStore:
         if project_id is not None:
             conds.append(robots.c.project_id == project_id)
         if name is not None:
-            conds.append(robots.c.name.contains(name, autoescape=True))
+            conds.append(robots.c.name.icontains(name, autoescape=True))
         with self._db.read() as conn:
             total = conn.execute(
                 select(func.count()).select_from(robots).where(*conds)

@@ -114,7 +114,7 @@ class UserStore:
         count = select(func.count()).select_from(users)
         if username is not None:
             cond = (
-                users.c.username.contains(username, autoescape=True)
+                users.c.username.icontains(username, autoescape=True)
                 if fuzzy
                 else users.c.username == username
             )

@@ -110,8 +110,12 @@ class RegistryApp:
         limits: Limits | None = None,
         push_guard: PushGuard | None = None,
         console: Handler | None = None,
+        handlers: dict[tuple[Route, str], Handler] | None = None,
     ) -> None:
         self.registry = registry
+        #: the /v2/ resource handlers, by route and method (``handlers`` replaces some, e.g.
+        #: a pull-through cache's reads)
+        self._handlers = {**_HANDLERS, **handlers} if handlers else _HANDLERS
         #: the web console: answers ``/`` and every page path no other handler takes
         self.console = console
         self.authenticator = authenticator
@@ -259,9 +263,9 @@ class RegistryApp:
                 raise UnknownEndpoint(f"no such extension _{ext} on this registry")
             await extension(request, self.registry, target.name, rest)
             return
-        handler = _HANDLERS.get((route, method))
+        handler = self._handlers.get((route, method))
         if handler is None:
-            allow = tuple(m for (r, m) in _HANDLERS if r is route)
+            allow = tuple(m for (r, m) in self._handlers if r is route)
             raise MethodNotAllowed(f"{method} is not allowed on {request.path}", allow=allow)
         if route is Route.UPLOADS or route is Route.TAGS:
             await handler(request, self.registry, target.name)

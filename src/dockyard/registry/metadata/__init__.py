@@ -1,6 +1,6 @@
 """The registry's metadata in SQL: repositories, manifests, tags, blob links, uploads."""
 
-from dockyard.registry.metadata._engine import Database
+from dockyard.registry.metadata._engine import WRITE_LOCK, Database
 from dockyard.registry.metadata._gc import GCQueries
 from dockyard.registry.metadata._integrity import IntegrityQueries
 from dockyard.registry.metadata._inventory import (
@@ -18,12 +18,15 @@ from dockyard.registry.metadata._records import (
     ReferrerRecord,
     UploadRecord,
 )
+from dockyard.registry.metadata._settings import DatabaseSettings, engine_url
 from dockyard.registry.metadata._store import RegistryMetadata
 
 __all__ = [
+    "WRITE_LOCK",
     "ArtifactQuery",
     "ArtifactRow",
     "Database",
+    "DatabaseSettings",
     "GCQueries",
     "IntegrityQueries",
     "Inventory",
@@ -36,4 +39,5 @@ __all__ = [
     "TagQuery",
     "TagRow",
     "UploadRecord",
+    "engine_url",
 ]

@@ -1,4 +1,13 @@
-"""Opening the metadata database: SQLite (WAL, busy timeout, IMMEDIATE writes) or any URL."""
+"""Opening the metadata database: SQLite (WAL, busy timeout, IMMEDIATE writes) or PostgreSQL.
+
+Every write transaction is serialised with every other, on both engines: SQLite's ``BEGIN
+IMMEDIATE`` takes the database's write lock; on PostgreSQL the first statement of a write
+transaction takes one transaction-scoped advisory lock (:data:`WRITE_LOCK`), held until commit
+or rollback. The registry's writes read, then write (is the manifest there? which rows does a
+delete reach?), and hold their invariants because no other writer runs between the read and
+the write, whichever process, machine or engine. Reads never wait for that lock, and see one
+snapshot, as a SQLite read transaction does.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from dockyard.errors import Unavailable
 from dockyard.registry.metadata._schema import metadata
+from dockyard.registry.metadata._settings import DatabaseSettings, engine_url
 
-__all__ = ["Database"]
+__all__ = ["WRITE_LOCK", "Database"]
+
+#: The advisory lock key every PostgreSQL write transaction takes (``b"dockyard"`` as a number).
+WRITE_LOCK = int.from_bytes(b"dockyard", "big")
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -41,29 +55,76 @@ def _sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-class Database:
-    """The engine plus the two kinds of transaction the registry uses."""
+def _postgresql_engine(url: URL, settings: DatabaseSettings) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=settings.pool,
+        max_overflow=settings.pool,
+        pool_pre_ping=True,
+        connect_args=dict(settings.options),
+    )
 
-    def __init__(self, url_or_path: str | Path) -> None:
-        text = str(url_or_path)
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("dockyard_write", False):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+    return engine
+
+
+class Database:
+    """The engine plus the two kinds of transaction the registry uses.
+
+    ``target`` is a path (SQLite, made with the registry's tables), a URL or the ``database:``
+    settings. A PostgreSQL database is opened as it is: its tables are the migrations' business
+    (``dockyard registry migrate``), checked by :mod:`dockyard.registry.migrations`.
+    """
+
+    def __init__(self, target: str | Path | DatabaseSettings) -> None:
+        settings = target if isinstance(target, DatabaseSettings) else None
+        text = str(target) if settings is None else (settings.url or "")
         if "://" in text:
-            self.engine = create_engine(text, pool_pre_ping=True)
+            url = engine_url(text)
+            #: the URL with its password hidden, for messages
+            self.where = url.render_as_string(hide_password=True)
+            self.is_postgresql = url.get_backend_name() == "postgresql"
+            if self.is_postgresql:
+                self.engine = _postgresql_engine(url, settings or DatabaseSettings(url=text))
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
         else:
             path = Path(text)
             path.parent.mkdir(parents=True, exist_ok=True)
+            self.where = str(path)
+            self.is_postgresql = False
             self.engine = _sqlite_engine(path)
         try:
-            self.create_tables(metadata)
+            if self.is_postgresql:
+                with self.engine.connect():
+                    pass
+            else:
+                self.create_tables(metadata)
         except OperationalError as exc:
+            self.engine.dispose()
             raise Unavailable(
-                f"cannot open the registry database {text}: {exc.orig}; check that its "
-                "directory exists and is writable"
+                f"cannot open the registry database {self.where}: {exc.orig}; "
+                + (
+                    "check database.url, that PostgreSQL runs there and takes the credentials"
+                    if self.is_postgresql
+                    else "check that its directory exists and is writable"
+                )
             ) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction: one snapshot for all its statements (SQLite's deferred
+        transaction in WAL mode; PostgreSQL's REPEATABLE READ, which never waits nor fails
+        for a transaction that only reads)."""
+        with self.engine.connect() as conn:
+            if self.is_postgresql:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -76,7 +137,8 @@ class Database:
         """Create the tables of ``tables`` that are missing, in a write transaction (SQLite's
         ``BEGIN IMMEDIATE``): a deferred transaction that upgrades to a write while another
         process or thread writes fails at once with "database is locked" instead of waiting
-        its turn — as every worker process creating its tables at start-up would."""
+        its turn — as every worker process creating its tables at start-up would. On a
+        migrated database (every PostgreSQL one) the tables are there and nothing is made."""
         with self.write() as conn:
             tables.create_all(conn)
 

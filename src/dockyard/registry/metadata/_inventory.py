@@ -207,7 +207,7 @@ class Inventory:
         if query.names is not None:
             q = q.where(name.in_(query.names))
         if query.name_contains is not None:
-            q = q.where(name.contains(query.name_contains, autoescape=True))
+            q = q.where(name.icontains(query.name_contains, autoescape=True))
         if query.prefixes is not None:
             if not query.prefixes:
                 return 0, []
@@ -291,11 +291,11 @@ class Inventory:
         for tag in query.tags_all:
             q = q.where(has_tag(tags.c.name == tag))
         if query.tag_contains is not None:
-            q = q.where(has_tag(tags.c.name.contains(query.tag_contains, autoescape=True)))
+            q = q.where(has_tag(tags.c.name.icontains(query.tag_contains, autoescape=True)))
         if query.digests is not None:
             q = q.where(manifests.c.digest.in_(query.digests))
         if query.digest_contains is not None:
-            q = q.where(manifests.c.digest.contains(query.digest_contains, autoescape=True))
+            q = q.where(manifests.c.digest.icontains(query.digest_contains, autoescape=True))
         low, high = query.pushed
         if low is not None:
             q = q.where(manifests.c.created_at >= low)
@@ -360,7 +360,7 @@ class Inventory:
         if query.names is not None:
             q = q.where(tags.c.name.in_(query.names))
         if query.name_contains is not None:
-            q = q.where(tags.c.name.contains(query.name_contains, autoescape=True))
+            q = q.where(tags.c.name.icontains(query.name_contains, autoescape=True))
         columns = {"name": tags.c.name, "push_time": tags.c.updated_at}
         default = (("push_time", True), ("name", False))
         total, rows = self._page(q, columns, query.sort, default, query.offset, query.limit)

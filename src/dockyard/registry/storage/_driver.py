@@ -79,3 +79,8 @@ class StorageDriver(Protocol):
     def local_path(self, key: str) -> Path | None:
         """A filesystem path for ``key`` when the driver has one (for zero-copy sends)."""
         ...
+
+    def url_for(self, key: str) -> str | None:
+        """A URL a client may GET ``key``'s bytes from directly for a while (a presigned
+        object URL), or None when the driver has none; the key must exist."""
+        ...

@@ -158,3 +158,7 @@ class FilesystemDriver:
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+    def url_for(self, key: str) -> str | None:
+        self._path(key)
+        return None
