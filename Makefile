@@ -4,11 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap rpm db5.3-util golang-go slapd ldap-utils chromium
+APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap rpm db5.3-util golang-go slapd ldap-utils chromium postgresql redis-server qemu-user-static binfmt-support
 # Only for benchmarks/: public timing and load tools.
 BENCH_PACKAGES := hyperfine wrk hey
 
-.PHONY: install install-runtime js-deps test check lint format serve bench-deps system-deps docker-host clean
+.PHONY: install install-runtime js-deps test check lint format serve bench-deps system-deps docker-host binfmt clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -17,12 +17,14 @@ $(BIN)/uv:
 # Two stamps over one venv: the runtime dependencies alone (what `make serve` needs), and those
 # plus the dev group (pytest, ruff, mypy, syft, dive, hadolint…) for `make test` and `make lint`.
 # --inexact: a runtime sync leaves the dev tools (and uv itself) where an earlier sync put them.
+# --compile-bytecode: every process (each test's CLI run, each registry server) then loads the
+# dependencies' bytecode instead of compiling them from source (as pip-installed packages do).
 $(VENV)/.runtime-synced: pyproject.toml uv.lock | $(BIN)/uv
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --no-dev --python $(BIN)/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --compile-bytecode --no-dev --python $(BIN)/python
 	@touch $@
 
 $(VENV)/.dev-synced: pyproject.toml uv.lock | $(BIN)/uv
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --compile-bytecode --python $(BIN)/python
 	@touch $@ $(VENV)/.runtime-synced
 
 # dockyard with its runtime dependencies only
@@ -75,20 +77,35 @@ docker-host:
 	    echo "warning: no overlayfs in this kernel; dockerd will use the vfs storage driver"; \
 	else echo "not root on Linux: leaving cgroups and kernel modules as they are"; fi
 
+# Emulated RUN steps of multi-platform builds (linux/arm64, linux/arm/v7): binfmt_misc mounted
+# and qemu-user-static's handlers (registered with the F flag) enabled. Root only.
+binfmt: system-deps
+	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \
+	  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then \
+	    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || exit 1; fi; \
+	  for a in aarch64 arm; do [ -e /proc/sys/fs/binfmt_misc/qemu-$$a ] || \
+	    update-binfmts --enable qemu-$$a || exit 1; done; \
+	else echo "not root on Linux: leaving binfmt_misc as it is"; fi
+
 # Exit status 5 (no tests collected) fails like any other failure.
 # pytest-xdist runs one worker per core (each worker starts its own dockerd); `loadfile` keeps each
 # test module on one worker, so the Dockerfile corpus (the heaviest module) never builds two
 # entries at once. WORKERS=0 runs the suite in one process.
+# PYTHONDONTWRITEBYTECODE is cleared for the test run: with it set, every worker and every process
+# a test starts compiles dockyard's modules from source, and pytest rewrites every test module,
+# each time (about a fifth of the quick set's CPU, benchmarks/RESULTS.md "make check"); the
+# caches are __pycache__ directories, which git ignores.
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 WORKERS ?= auto
-test: install system-deps docker-host js-deps
-	$(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
+test: install system-deps docker-host binfmt js-deps
+	$(TEST_ENV) $(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
 # marked `docker` automatically), nothing `slow` (the corpus, long interop runs, and any test
 # over ~3 s on a quiet machine because it drives a real process or client) and no `fuzz`.
 # Budget: a minute or two on 2 cores. `make test` runs everything.
-check: install system-deps docker-host js-deps
-	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile -m "not docker and not slow and not fuzz"
+check: install system-deps docker-host binfmt js-deps
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile -m "not docker and not slow and not fuzz"
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.

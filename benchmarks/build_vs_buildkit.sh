@@ -66,8 +66,19 @@ export DOCKER DOCKYARD BUILDAH
 bench() { # title, then hyperfine args
   local title=$1; shift
   echo "### $title"
-  hyperfine --shell bash --runs "$RUNS" --warmup 1 --export-markdown "$WORK/t.md" "$@" >/dev/null
+  hyperfine --shell bash --runs "$RUNS" --warmup 1 --export-markdown "$WORK/t.md" \
+    --export-json "$WORK/t.json" "$@" >/dev/null
   cat "$WORK/t.md"
+  # one stalled run (a sync behind another process's writes) moves a mean by seconds: the
+  # medians, and each tool's median against BuildKit's, are the figures to compare
+  python3 - "$WORK/t.json" <<'PY'
+import json, sys
+runs = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+anchor = runs.get("docker build (BuildKit)")
+print("medians: " + ", ".join(
+    f"{name} {1000 * m:.1f} ms" + (f" ({m / anchor:.2f}x BuildKit)" if anchor else "")
+    for name, m in runs.items()))
+PY
   echo
 }
 
