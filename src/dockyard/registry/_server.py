@@ -372,6 +372,18 @@ def serve(config: RegistryConfig) -> None:
         from dockyard.registry.policy import signature_enforcement
 
         signature_enforcement(config.sections)
+    # the database (its schema revision checked, or the embedded SQLite migrated; WAL mode; the
+    # scan tables) once, before any port is bound and before the workers open it together
+    # (concurrent CREATE TABLEs in SQLite fail with "database is locked"): a database this
+    # version cannot use is one error line, never "listening" first
+    registry = Registry.open(config.storage.rootdirectory, database=config.database)
+    try:
+        if config.sections.get("scanning") is not None:
+            from dockyard.registry.scanning import ScanRecords
+
+            ScanRecords(registry.meta.db)
+    finally:
+        registry.close()
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
     workers = config.http.workers
@@ -392,16 +404,6 @@ def serve(config: RegistryConfig) -> None:
     if workers == 1:
         _serve(config, None, context, bound)
         return
-    # create the database (schema, WAL mode, the scan tables) once, before the workers open it
-    # together: concurrent CREATE TABLEs in SQLite fail with "database is locked"
-    registry = Registry.open(config.storage.rootdirectory, database=config.database)
-    try:
-        if config.sections.get("scanning") is not None:
-            from dockyard.registry.scanning import ScanRecords
-
-            ScanRecords(registry.meta.db)
-    finally:
-        registry.close()
     code = run_workers(workers, host, port, lambda worker: _serve(config, worker, context))
     if code:
         raise SystemExit(code)

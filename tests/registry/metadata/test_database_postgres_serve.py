@@ -88,12 +88,17 @@ def test_serving_an_unmigrated_database_stops_with_the_command_to_run(
 ) -> None:
     url = postgres.create_database("t_serve_unmigrated")
     try:
-        env = {
-            **os.environ,
-            **projects_env(tmp_path / "data", REGISTRY_DATABASE_URL=url),
-        }
+        env = {**os.environ, "REGISTRY_DATABASE_URL": url}  # open mode: no access tables first
         done = subprocess.run(
-            [dockyard_executable(), "registry", "serve", "--addr", "127.0.0.1:0"],
+            [
+                dockyard_executable(),
+                "registry",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--root",
+                str(tmp_path / "data"),
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -102,5 +107,6 @@ def test_serving_an_unmigrated_database_stops_with_the_command_to_run(
         assert done.returncode != 0
         assert "has no schema yet" in done.stderr
         assert "dockyard registry migrate" in done.stderr
+        assert "listening" not in done.stderr  # refused before any port was bound
     finally:
         postgres.drop_database("t_serve_unmigrated")
