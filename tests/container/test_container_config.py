@@ -8,7 +8,7 @@ import pytest
 
 from dockyard.container import command_line, merge_env, parse_env, parse_volume, read_env_file
 from dockyard.container._image import check_platform
-from dockyard.errors import InvalidArgument, Unsupported
+from dockyard.errors import FailedPrecondition, InvalidArgument
 
 IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["default", "args"]}
 
@@ -70,10 +70,14 @@ def test_bad_volumes(spec: str) -> None:
         parse_volume(spec)
 
 
-def test_only_this_platform_runs() -> None:
+def test_a_foreign_platform_needs_an_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dockyard.oci import Platform
 
-    check_platform(None)
-    check_platform(str(Platform.current()))
-    with pytest.raises(Unsupported, match="linux/s390x"):
+    assert check_platform(None) is None
+    assert check_platform(str(Platform.current())) == Platform.current().normalized()
+    (tmp_path / "register").touch()  # binfmt_misc mounted, no handler registered
+    monkeypatch.setenv("DOCKYARD_BINFMT_MISC", str(tmp_path))
+    with pytest.raises(FailedPrecondition, match="linux/s390x: no qemu-s390x binfmt_misc handler"):
         check_platform("linux/s390x")

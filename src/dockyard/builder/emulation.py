@@ -117,7 +117,9 @@ def check_graph(graph: BuildGraph, directory: Path | None = None) -> None:
     check_platforms(emulated_platforms(graph), directory)
 
 
-def check_platforms(platforms: Iterable[Platform], directory: Path | None = None) -> None:
+def check_platforms(
+    platforms: Iterable[Platform], directory: Path | None = None, *, what: str = "RUN steps"
+) -> None:
     """Raise :class:`FailedPrecondition` naming the first of ``platforms`` (foreign ones) whose
     binfmt_misc handler is missing, disabled or without the ``F`` flag, and how to fix it."""
     where = directory or binfmt_dir()
@@ -127,26 +129,26 @@ def check_platforms(platforms: Iterable[Platform], directory: Path | None = None
         install = f"apt-get install qemu-user-static binfmt-support, then {enable}"
         if not (where / "register").exists() and not (where / "status").exists():
             raise FailedPrecondition(
-                f"cannot run RUN steps for {platform}: binfmt_misc is not mounted at {where}, "
+                f"cannot run {what} for {platform}: binfmt_misc is not mounted at {where}, "
                 "so no qemu emulator can be registered",
                 hint=f"mount -t binfmt_misc binfmt_misc {where}; {install}",
             )
         handler = handler_for(platform, where)
         if handler is None:
             raise FailedPrecondition(
-                f"cannot run RUN steps for {platform}: no qemu-{arch} binfmt_misc handler is "
+                f"cannot run {what} for {platform}: no qemu-{arch} binfmt_misc handler is "
                 "registered on this machine",
                 hint=f"install one: {install}",
             )
         if not handler.enabled:
             raise FailedPrecondition(
-                f"cannot run RUN steps for {platform}: the qemu-{arch} binfmt_misc handler is "
+                f"cannot run {what} for {platform}: the qemu-{arch} binfmt_misc handler is "
                 "disabled",
                 hint=f"enable it: {enable}",
             )
         if not handler.fix_binary:
             raise FailedPrecondition(
-                f"cannot run RUN steps for {platform}: the qemu-{arch} binfmt_misc handler lacks "
+                f"cannot run {what} for {platform}: the qemu-{arch} binfmt_misc handler lacks "
                 f"the F flag (flags: {handler.flags or 'none'}), so its interpreter "
                 f"{handler.interpreter or '?'} cannot start inside a container",
                 hint=f"register the static one: {install}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.errors import NotFound, Unsupported
+from dockyard.errors import NotFound
 from dockyard.image.blob import BlobImage, BlobIndex
 from dockyard.image.store import open_store_image
 from dockyard.local import LocalStore
@@ -12,23 +12,24 @@ from dockyard.reference import Reference
 __all__ = ["check_platform", "open_image"]
 
 
-def check_platform(text: str | None) -> None:
-    """``--platform``: only this machine's is supported (no emulation)."""
+def check_platform(text: str | None) -> Platform | None:
+    """``--platform``, parsed; a foreign one needs a qemu-user binfmt_misc handler, checked
+    now (FailedPrecondition naming the command that installs one) rather than failing with
+    ``exec format error`` once the container starts."""
     if not text:
-        return
+        return None
     wanted = Platform.parse(text).normalized()
-    host = Platform.current().normalized()
-    if (wanted.os, wanted.architecture) != (host.os, host.architecture) or (
-        wanted.variant and wanted.variant != host.variant
-    ):
-        raise Unsupported(
-            f"platform {text} cannot run on this {host} machine (no emulation); "
-            f"use --platform {host} or leave it out"
-        )
+    if wanted.rank(Platform.current()) is None:
+        from dockyard.builder.emulation import check_platforms
+
+        check_platforms([wanted], what="containers")
+    return wanted
 
 
-def open_image(store: LocalStore, name: str) -> BlobImage:
-    """The image ``name`` (a reference; ``:latest`` implied) names in the store."""
+def open_image(store: LocalStore, name: str, platform: Platform | None = None) -> BlobImage:
+    """The image ``name`` (a reference; ``:latest`` implied) names in the store: of an index,
+    the child for ``platform`` (default: this machine's); a single image must be for
+    ``platform`` when one is given (docker's "does not match the specified platform")."""
     ref = Reference.parse(name)
     try:
         root = open_store_image(store, ref)
@@ -38,5 +39,13 @@ def open_image(store: LocalStore, name: str) -> BlobImage:
             f"Unable to find image '{tagged}' locally; pull, load or build it first"
         ) from None
     if isinstance(root, BlobIndex):
-        return root.image(root.index().select(Platform.current()))
+        return root.image(root.index().select(platform or Platform.current()))
+    if platform is not None:
+        actual = root.config().platform().normalized()
+        if actual.rank(platform) is None:
+            raise NotFound(
+                f"image with reference {name} was found but does not match the specified "
+                f"platform: wanted {platform}, actual: {actual}",
+                hint=f"build or pull it for {platform}, or leave --platform out",
+            )
     return root

@@ -119,8 +119,7 @@ def run_container(
     """Run the container to its end; returns its exit status (126/127 when its command cannot
     start, with docker's message on ``stderr``). Errors before the start raise and leave
     nothing behind."""
-    check_platform(platform)
-    image = open_image(store, options.image)
+    image = open_image(store, options.image, check_platform(platform))
     config_data = image.config().data
     config = dict(config_data.get("config") or {})
     entrypoint, cmd = command_line(config, options.entrypoint, options.command)
