@@ -9,11 +9,15 @@ import json
 import re
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from _infra.registry_server import OCI_MANIFEST, PushedImage, make_manifest, push_blob, sha256
+
+if TYPE_CHECKING:
+    from dockyard.registry import RegistryApp
+    from dockyard.registry.access import AccessService
 
 __all__ = [
     "csrf_of",
@@ -158,3 +162,16 @@ def _gzip_tar(files: dict[str, bytes]) -> bytes:
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
     return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def projects_app(root: Path) -> tuple[RegistryApp, AccessService]:
+    """An in-process registry app in projects mode (data under ``root``) and its access
+    service, for console tests that need no real server process."""
+    from _infra.projects_registry import projects_config
+    from dockyard.registry._projects_mode import open_access
+    from dockyard.registry._server import build_app
+
+    config = projects_config(root)
+    app = build_app(config, access_log=False)
+    assert config.access is not None
+    return app, open_access(config.access, app.registry.meta.db)

@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import push_files_image, sign_in
+from _infra.console import projects_app, push_files_image, sign_in
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
     basic,
-    projects_config,
     team_with_people,
 )
 from _infra.registry_server import ASGIClient, AuthedClient
 from dockyard.registry import RegistryApp
-from dockyard.registry._projects_mode import open_access
-from dockyard.registry._server import build_app
 from dockyard.registry.console import _compare
 
 SITE = "usr/local/lib/python3.11/site-packages"
@@ -43,10 +40,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("console-compare") / "data"
-    config = projects_config(root)
-    app = build_app(config, access_log=False)
-    assert config.access is not None
-    access = open_access(config.access, app.registry.meta.db)
+    app, access = projects_app(root)
     team_with_people(access)
     access.users.create("outsider", PASSWORD)
     with ASGIClient(app) as client:

@@ -14,20 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import push_with_history, sign_in
+from _infra.console import projects_app, push_with_history, sign_in
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
     audit_entries,
     basic,
-    projects_config,
     team_with_people,
     wait_for,
 )
 from _infra.registry_server import ASGIClient, AuthedClient
 from dockyard.registry import RegistryApp
-from dockyard.registry._projects_mode import open_access
-from dockyard.registry._server import build_app
 from dockyard.registry.access import AccessService
 from dockyard.registry.console._charts import Bar, bars
 
@@ -43,10 +40,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("console-dashboard") / "data"
-    config = projects_config(root)
-    app = build_app(config, access_log=False)
-    assert config.access is not None
-    access = open_access(config.access, app.registry.meta.db)
+    app, access = projects_app(root)
     admin = team_with_people(access)
     access.create_project(admin, "secret-stuff")
     with ASGIClient(app) as client:

@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import csrf_of, push_with_history, sign_in
+from _infra.console import csrf_of, projects_app, push_with_history, sign_in
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
     basic,
-    projects_config,
     team_with_people,
 )
 from _infra.registry_server import ASGIClient, AuthedClient
 from dockyard.registry import RegistryApp
-from dockyard.registry._projects_mode import open_access
-from dockyard.registry._server import build_app
 from dockyard.registry.access import AccessService, Role
 
 SCRIPT = "<script>alert(1)</script>"
@@ -39,10 +36,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("console-robots") / "data"
-    config = projects_config(root)
-    app = build_app(config, access_log=False)
-    assert config.access is not None
-    access = open_access(config.access, app.registry.meta.db)
+    app, access = projects_app(root)
     admin = team_with_people(access, storage_limit=10 << 20)
     access.users.create("boss", PASSWORD)
     access.add_member(admin, "team", role_id=int(Role.PROJECT_ADMIN), username="boss")
