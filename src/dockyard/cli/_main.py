@@ -62,6 +62,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "image": (("_cmd_images", "_cmd_archives"), "Manage images in the local store."),
     "images": (("_cmd_images",), "List images."),
+    "imagetools": (
+        ("_cmd_imagetools",),
+        "Work on images in a registry without pulling them (buildx's imagetools).",
+    ),
     "import": (
         ("_cmd_archives",),
         "Import a root filesystem (a tarball, a directory, or - for STDIN) as an image.",

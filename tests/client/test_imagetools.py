@@ -1,0 +1,92 @@
+"""``dockyard imagetools create`` joins an amd64 and an arm64 image from two repositories of a
+real registry into one index under a third, registry-side (layers mounted, nothing pulled into
+the store); skopeo reads the index and copies every platform; ``imagetools inspect`` lists the
+platforms as buildx prints them. Two sources of one platform, and a digest as the target, are
+refused before anything is pushed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from _infra._cli import run_dockyard
+from _infra._images import make_busybox_rootfs, tar_rootfs
+from _infra._process import run_command
+from _infra._registry import RunningRegistry, dockyard_registry
+from _infra.arm64_images import arm64_busybox_tar
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningRegistry, Path]]:
+    work = tmp_path_factory.mktemp("imagetools")
+    store = work / "store"
+    amd = tar_rootfs(make_busybox_rootfs(work / "amd"), work / "amd.tar")
+    arm = arm64_busybox_tar(work)
+    other = make_busybox_rootfs(work / "other")
+    (other / "etc" / "other").write_text("another amd64 image\n")
+    other_tar = tar_rootfs(other, work / "other.tar")
+    with dockyard_registry(work / "registry") as registry:
+        host = registry.host
+        run_dockyard("import", amd, f"{host}/a/amd:1", root=store)
+        run_dockyard("import", "--platform", "linux/arm64", arm, f"{host}/b/arm:1", root=store)
+        run_dockyard("import", other_tar, f"{host}/c/amd:2", root=store)
+        for ref in (f"{host}/a/amd:1", f"{host}/b/arm:1", f"{host}/c/amd:2"):
+            run_dockyard("push", ref, root=store)
+        yield registry, store
+
+
+def test_create_joins_two_platforms_into_one_index(
+    pushed: tuple[RunningRegistry, Path], tmp_path: Path
+) -> None:
+    registry, _ = pushed
+    host = registry.host
+    empty = tmp_path / "empty-store"
+    done = run_dockyard("imagetools", "create", "-t", f"{host}/team/multi:1",
+                        f"{host}/a/amd:1", f"{host}/b/arm:1", root=empty)  # fmt: skip
+    digest = done.stdout.strip().rsplit("@", 1)[1]
+    assert not (empty / "blobs").exists() or not any((empty / "blobs").rglob("*"))
+    raw = json.loads(
+        run_command(
+            ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{host}/team/multi:1"]
+        ).stdout
+    )
+    assert [(m["platform"]["os"], m["platform"]["architecture"]) for m in raw["manifests"]] == [
+        ("linux", "amd64"),
+        ("linux", "arm64"),
+    ]
+    run_command(["skopeo", "copy", "--all", "--src-tls-verify=false",
+                 f"docker://{host}/team/multi:1", f"oci:{tmp_path / 'layout'}:multi"])  # fmt: skip
+    shown = run_dockyard("imagetools", "inspect", f"{host}/team/multi:1", root=empty).stdout
+    assert f"Digest:    {digest}" in shown
+    assert "Platform:  linux/amd64" in shown and "Platform:  linux/arm64" in shown
+    as_json = json.loads(
+        run_dockyard(
+            "imagetools", "inspect", "--format", "json", f"{host}/team/multi:1", root=empty
+        ).stdout
+    )
+    assert as_json["digest"] == digest and len(as_json["manifests"]) == 2
+
+
+def test_one_platform_twice_and_a_digest_target_are_refused(
+    pushed: tuple[RunningRegistry, Path],
+) -> None:
+    registry, store = pushed
+    host = registry.host
+    twice = run_dockyard("imagetools", "create", "-t", f"{host}/team/bad:1",
+                         f"{host}/a/amd:1", f"{host}/a/amd:1", f"{host}/b/arm:1",
+                         root=store, check=False)  # fmt: skip
+    assert twice.returncode == 0  # the same image twice is one entry
+    clash = run_dockyard("imagetools", "create", "-t", f"{host}/team/bad:2",
+                         f"{host}/c/amd:2", f"{host}/a/amd:1", f"{host}/b/arm:1", root=store,
+                         check=False)  # fmt: skip
+    assert clash.returncode != 0 and "linux/amd64" in clash.stderr
+    tags = run_dockyard("tags", f"{host}/team/bad", root=store).stdout.split()
+    assert tags == ["1"]
+    by_digest = run_dockyard("imagetools", "create", "-t", f"{host}/team/bad@sha256:{'0' * 64}",
+                             f"{host}/a/amd:1", root=store, check=False)  # fmt: skip
+    assert by_digest.returncode != 0 and "names a digest" in by_digest.stderr
