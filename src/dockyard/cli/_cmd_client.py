@@ -406,7 +406,7 @@ def _default_name(dst: Location, src: Location) -> Location:
 
 @cli.group("manifest")
 def manifest_group() -> None:
-    """Look at manifests in a registry."""
+    """Look at manifests in a registry; make, annotate and push manifest lists."""
 
 
 @manifest_group.command("inspect")

@@ -89,7 +89,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "Log in to a registry; credentials go to docker's config.json (or its credential helper).",
     ),
     "logout": (("_cmd_client",), "Forget the credentials of a registry."),
-    "manifest": (("_cmd_client",), "Look at manifests in a registry."),
+    "manifest": (
+        ("_cmd_client", "_cmd_manifest_lists"),
+        "Look at manifests in a registry; make, annotate and push manifest lists.",
+    ),
     "project": (
         ("_cmd_project", "_cmd_immutable"),
         "Manage the projects of a registry (Harbor's API): members, roles and quotas.",

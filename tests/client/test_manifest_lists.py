@@ -1,4 +1,6 @@
-"""``dockyard imagetools create`` joins an amd64 and an arm64 image from two repositories of a
+"""Manifest lists by hand, against a real registry: docker manifest's verbs (``manifest create``
+a local draft, ``annotate`` a platform, ``push`` it as one index, ``rm``; an existing draft only
+with ``--amend``; an index as a source refused) and buildx's ``imagetools create``, which joins an amd64 and an arm64 image from two repositories of a
 real registry into one index under a third, registry-side (layers mounted, nothing pulled into
 the store); skopeo reads the index and copies every platform; ``imagetools inspect`` lists the
 platforms as buildx prints them. Two sources of one platform, and a digest as the target, are
@@ -90,3 +92,33 @@ def test_one_platform_twice_and_a_digest_target_are_refused(
     by_digest = run_dockyard("imagetools", "create", "-t", f"{host}/team/bad@sha256:{'0' * 64}",
                              f"{host}/a/amd:1", root=store, check=False)  # fmt: skip
     assert by_digest.returncode != 0 and "names a digest" in by_digest.stderr
+
+
+def test_manifest_create_annotate_push(pushed: tuple[RunningRegistry, Path]) -> None:
+    registry, _ = pushed
+    host = registry.host
+    lists = registry.root / "lists-store"
+    name = f"{host}/team/listed:1"
+    amd, arm = f"{host}/a/amd:1", f"{host}/b/arm:1"
+    created = run_dockyard("manifest", "create", name, amd, root=lists)
+    assert created.stdout == f"Created manifest list {name}\n"
+    again = run_dockyard("manifest", "create", name, arm, root=lists, check=False)
+    assert again.returncode != 0
+    assert "refusing to amend an existing manifest list with no --amend flag" in again.stderr
+    run_dockyard("manifest", "create", "--amend", name, arm, root=lists)
+    run_dockyard("manifest", "annotate", "--variant", "v8", name, arm, root=lists)
+    index = run_dockyard("manifest", "create", "--amend", name, f"{host}/team/multi:1",
+                         root=lists, check=False)  # fmt: skip
+    assert index.returncode != 0 and "is a manifest list" in index.stderr
+    digest = run_dockyard("manifest", "push", "--purge", name, root=lists).stdout.strip()
+    raw = json.loads(
+        run_command(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{name}"]).stdout
+    )
+    platforms = [
+        (m["platform"]["architecture"], m["platform"].get("variant")) for m in raw["manifests"]
+    ]
+    assert platforms == [("amd64", None), ("arm64", "v8")]
+    shown = run_dockyard("imagetools", "inspect", name, root=lists).stdout
+    assert f"Digest:    {digest}" in shown and "Platform:  linux/arm64/v8" in shown
+    gone = run_dockyard("manifest", "push", name, root=lists, check=False)  # purged
+    assert gone.returncode != 0 and "No such manifest" in gone.stderr

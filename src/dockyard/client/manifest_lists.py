@@ -1,0 +1,193 @@
+"""docker manifest's local manifest lists: ``create`` a draft from images in a registry,
+``annotate`` an entry's platform, ``push`` it as one index, ``rm`` it.
+
+A draft is one JSON file per list under ``<store root>/manifests/`` (docker keeps them under
+``~/.docker/manifests``), written atomically: the list's name and, per entry, the source
+reference and the descriptor (digest, size, media type, platform from the image's config,
+changed by ``annotate``). ``push`` copies each entry into the list's repository by digest —
+blobs the registry has are skipped, blobs of a sibling repository mounted — then pushes the
+index under the list's tag: a Docker manifest list when every entry is a Docker schema 2
+manifest, else an OCI index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from dockyard.atomicfile import write_atomic
+from dockyard.client._remote import RegistryClient
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.image.copy import copy
+from dockyard.oci import (
+    Descriptor,
+    ImageConfig,
+    Index,
+    Platform,
+    mediatypes,
+    parse_manifest_or_index,
+)
+from dockyard.reference import Reference
+
+__all__ = ["Draft", "ManifestLists"]
+
+#: Entries one list takes, at most.
+MAX_ENTRIES = 128
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A manifest list not pushed yet."""
+
+    name: str
+    entries: tuple[tuple[str, Descriptor], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "entries": [{"ref": ref, "descriptor": d.to_json()} for ref, d in self.entries],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        return cls(
+            str(data["name"]),
+            tuple((str(e["ref"]), Descriptor.from_json(e["descriptor"])) for e in data["entries"]),
+        )
+
+
+class ManifestLists:
+    """The drafts kept under ``root`` (the local store's root)."""
+
+    def __init__(self, root: Path) -> None:
+        self.directory = Path(root) / "manifests"
+
+    def _path(self, name: Reference) -> Path:
+        return self.directory / (
+            str(name).replace("/", "_").replace(":", "-").replace("@", "-") + ".json"
+        )
+
+    def get(self, name: Reference) -> Draft:
+        path = self._path(name)
+        try:
+            return Draft.from_json(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise NotFound(
+                f"No such manifest: {name}",
+                hint=f"create it first: dockyard manifest create {name} IMAGE…",
+            ) from None
+
+    def _save(self, draft: Draft, name: Reference) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(self._path(name), json.dumps(draft.to_json(), indent=2).encode())
+
+    def create(
+        self,
+        client: RegistryClient,
+        name: Reference,
+        sources: list[Reference],
+        *,
+        amend: bool = False,
+    ) -> Draft:
+        """A draft of ``sources`` (images, not lists) as ``name``; an existing draft only with
+        ``amend`` (its entries kept, these added or replaced)."""
+        if not sources:
+            raise InvalidArgument("manifest create needs at least one image")
+        entries: dict[str, tuple[str, Descriptor]] = {}
+        if self._path(name).exists():
+            if not amend:
+                raise AlreadyExists(
+                    f"refusing to amend an existing manifest list with no --amend flag: {name}",
+                    hint="pass --amend, or dockyard manifest rm it first",
+                )
+            entries = {str(d.digest): (ref, d) for ref, d in self.get(name).entries}
+        for ref in sources:
+            source = client.source(ref)
+            descriptor, raw = source.root()
+            parsed = parse_manifest_or_index(raw, descriptor.media_type)
+            if isinstance(parsed, Index):
+                raise InvalidArgument(
+                    f"{ref} is a manifest list", hint="give the images of its platforms instead"
+                )
+            config = ImageConfig.parse(source.blobs.read_blob(parsed.config))
+            entries[str(descriptor.digest)] = (
+                str(ref),
+                replace(descriptor, platform=config.platform()),
+            )
+        if len(entries) > MAX_ENTRIES:
+            raise InvalidArgument(
+                f"{len(entries)} entries; a manifest list holds at most {MAX_ENTRIES}"
+            )
+        draft = Draft(str(name), tuple(entries.values()))
+        self._save(draft, name)
+        return draft
+
+    def annotate(
+        self,
+        name: Reference,
+        image: Reference,
+        *,
+        os: str | None = None,
+        arch: str | None = None,
+        variant: str | None = None,
+        os_version: str | None = None,
+        os_features: tuple[str, ...] = (),
+    ) -> Draft:
+        """Change the platform of ``image``'s entry in the draft ``name``."""
+        draft = self.get(name)
+        wanted = str(image)
+        found = [
+            i
+            for i, (ref, d) in enumerate(draft.entries)
+            if ref == wanted or (image.digest and d.digest == image.digest)
+        ]
+        if not found:
+            raise NotFound(f"manifest for image {image} does not exist in {name}")
+        entries = list(draft.entries)
+        for i in found:
+            ref, d = entries[i]
+            old = d.platform or Platform(os="linux", architecture="amd64")
+            platform = Platform(
+                os=os or old.os,
+                architecture=arch or old.architecture,
+                variant=variant if variant is not None else old.variant,
+                os_version=os_version if os_version is not None else old.os_version,
+                os_features=os_features or old.os_features,
+            )
+            entries[i] = (ref, replace(d, platform=platform))
+        draft = Draft(draft.name, tuple(entries))
+        self._save(draft, name)
+        return draft
+
+    def push(self, client: RegistryClient, name: Reference, *, purge: bool = False) -> Descriptor:
+        """Copy every entry into ``name``'s repository and push the index as ``name``."""
+        draft = self.get(name)
+        platforms = [str(d.platform) for _, d in draft.entries if d.platform is not None]
+        doubled = sorted({p for p in platforms if platforms.count(p) > 1})
+        if doubled:
+            raise InvalidArgument(
+                f"{name} has several images for {', '.join(doubled)}",
+                hint="annotate one of them with its real platform, or rm and create the list again",
+            )
+        base = name.without_tag_or_digest()
+        for ref, descriptor in draft.entries:
+            source = client.source(
+                Reference.parse(ref).without_tag_or_digest().with_digest(descriptor.digest)
+            )
+            copy(source, client.destination(base.with_digest(descriptor.digest)))
+        entries = [d for _, d in draft.entries]
+        docker = all(d.media_type == mediatypes.DOCKER_MANIFEST for d in entries)
+        media_type = mediatypes.DOCKER_MANIFEST_LIST if docker else mediatypes.OCI_INDEX
+        index = Index.build(entries, media_type=media_type)
+        client.repository(name).put_manifest(name.tag or "latest", index.raw, media_type)
+        if purge:
+            self.rm(name)
+        return Descriptor.of(index.raw, media_type)
+
+    def rm(self, name: Reference) -> None:
+        try:
+            self._path(name).unlink()
+        except FileNotFoundError:
+            raise NotFound(f"No such manifest: {name}") from None
