@@ -39,6 +39,7 @@ def _check(config: RegistryConfig) -> None:
     assert config.database.url is not None and config.database.url.startswith("postgresql")
     assert config.redis is not None and config.redis.address == "redis:6379"
     assert config.access is not None
+    assert config.access.key is not None  # one signing key for every replica
     assert config.http.debug_addr is not None
 
 
@@ -64,6 +65,8 @@ def test_the_objects_refer_to_each_other_correctly() -> None:
                 volume = volumes[mount["name"]]
                 if "configMap" in volume:
                     assert volume["configMap"]["name"] in maps
+                if "secret" in volume:  # the token key: made by the operator, not listed here
+                    assert volume["secret"]["secretName"] == "dockyard-registry-token"
     (registry,) = spec["template"]["spec"]["containers"]
     ports = {p["name"] for p in registry["ports"]}
     for probe in ("readinessProbe", "livenessProbe"):
