@@ -6,9 +6,13 @@ waiting for a timeout, and without touching the runs live sibling processes (ser
 sharing the database) are working on.
 
 With SQLite (one machine: the database is a local file) the locks are ``flock`` locks on one
-small file per run, next to the database. With another database the registry's processes may
-live on several machines, and :meth:`RunLocks.abandoned` answers None (cannot tell): callers
-fall back on their own staleness rules.
+small file per run, next to the database. With PostgreSQL the registry's processes may live on
+several machines, and the lock is a session-level advisory lock (two keys: the kind, the run
+id) on a connection the holder keeps open: PostgreSQL releases it the moment that connection
+drops — the process died, or its machine did (at the latest when the server's TCP keepalive
+gives up) — so another replica can close the run within seconds. With any other database
+:meth:`RunLocks.abandoned` answers None (cannot tell): callers fall back on their own
+staleness rules.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import fcntl
 import logging
 import os
 import threading
+import zlib
 from pathlib import Path
+from typing import Any
 
 from dockyard.registry.metadata import Database
 
@@ -30,14 +36,20 @@ log = logging.getLogger("dockyard.registry")
 class HeldRun:
     """This process's lock on one run; :meth:`release` when the run has ended."""
 
-    def __init__(self, locks: RunLocks, run_id: int, fd: int | None) -> None:
+    def __init__(
+        self, locks: RunLocks, run_id: int, fd: int | None, connection: Any = None
+    ) -> None:
         self._locks = locks
         self.run_id = run_id
         self._fd = fd
+        self._connection = connection
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
+        connection, self._connection = self._connection, None
         self._locks._released(self.run_id)
+        if connection is not None:
+            self._locks._unlock(connection, self.run_id)
         if fd is None:
             return
         path = self._locks._path(self.run_id)
@@ -59,6 +71,9 @@ class RunLocks:
             self.dir = database.parent / f"{database.name}-runs"
         self._mine: set[int] = set()
         self._lock = threading.Lock()
+        #: PostgreSQL: the engine whose sessions hold advisory locks, and this kind's key
+        self._engine = db.engine if url.get_backend_name() == "postgresql" else None
+        self._key = zlib.crc32(f"dockyard-runs:{kind}".encode()) & 0x7FFFFFFF
 
     def _path(self, run_id: int) -> Path | None:
         return None if self.dir is None else self.dir / f"{self.kind}-{run_id}.lock"
@@ -67,6 +82,8 @@ class RunLocks:
         """Take ``run_id``'s lock for this process (until :meth:`HeldRun.release`)."""
         with self._lock:
             self._mine.add(run_id)
+        if self._engine is not None:
+            return HeldRun(self, run_id, None, self._advisory(run_id))
         path = self._path(run_id)
         if path is None:
             return HeldRun(self, run_id, None)
@@ -79,6 +96,31 @@ class RunLocks:
             return HeldRun(self, run_id, None)
         return HeldRun(self, run_id, fd)
 
+    def _advisory(self, run_id: int) -> Any:
+        """A connection of its own holding ``run_id``'s session lock (None: could not take it;
+        the run goes on, only a crash would go unnoticed)."""
+        try:
+            connection = self._engine.connect()  # type: ignore[union-attr]
+            connection.exec_driver_sql(
+                f"SELECT pg_advisory_lock({self._key}, {int(run_id) & 0x7FFFFFFF})"
+            )
+            connection.commit()  # the session lock outlives the transaction; no open snapshot
+        except Exception as exc:
+            log.warning("cannot lock %s run %d in the database: %s", self.kind, run_id, exc)
+            return None
+        return connection
+
+    def _unlock(self, connection: Any, run_id: int) -> None:
+        try:
+            connection.exec_driver_sql(
+                f"SELECT pg_advisory_unlock({self._key}, {int(run_id) & 0x7FFFFFFF})"
+            )
+            connection.commit()
+        except Exception:
+            connection.invalidate()
+        finally:
+            connection.close()
+
     def _released(self, run_id: int) -> None:
         with self._lock:
             self._mine.discard(run_id)
@@ -89,6 +131,8 @@ class RunLocks:
         with self._lock:
             if run_id in self._mine:
                 return False
+        if self._engine is not None:
+            return self._advisory_free(run_id)
         path = self._path(run_id)
         if path is None:
             return None
@@ -107,3 +151,18 @@ class RunLocks:
         with contextlib.suppress(OSError):
             path.unlink()
         return True
+
+    def _advisory_free(self, run_id: int) -> bool | None:
+        key = int(run_id) & 0x7FFFFFFF
+        try:
+            with self._engine.connect() as connection:  # type: ignore[union-attr]
+                taken = connection.exec_driver_sql(
+                    f"SELECT pg_try_advisory_lock({self._key}, {key})"
+                ).scalar_one()
+                if taken:
+                    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({self._key}, {key})")
+                connection.commit()
+        except Exception as exc:
+            log.warning("cannot check %s run %d's lock: %s", self.kind, run_id, exc)
+            return None
+        return bool(taken)
