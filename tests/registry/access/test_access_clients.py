@@ -112,6 +112,11 @@ def test_docker_roles_decide_push_and_pull(
     assert "denied" in denied.stderr.lower() or "unauthorized" in denied.stderr.lower()
     for tag in ("1", "2", "3"):
         dockerd.run("rmi", f"{host}/team/app:{tag}")
+    # A pull is audited when the manifest is fetched (GET), as Harbor does. dockerd keeps the
+    # manifests it has seen (from any registry) and then only asks with HEAD which digest the
+    # tag names — no pull to record; skopeo always fetches it.
+    run_command(["skopeo", "inspect", "--tls-verify=false", "--creds", f"guest:{PASSWORD}",
+                 f"docker://{ref}"])  # fmt: skip
     # the audit writer batches; a loaded CI machine can take a while
     wait_for(
         lambda: audit_entries(served.access, operation="pull", username="guest"),

@@ -59,7 +59,8 @@ def test_events_queued_while_the_receiver_is_down_survive_a_restart(tmp_path: Pa
             return found if all(t["run_count"] >= 1 for t in tasks) else []
 
         executions = wait_for(all_tried, timeout=30)
-        assert all(e["status"] == "Pending" for e in executions)
+        # none delivered, none given up: waiting for its next try (or in one right now)
+        assert {e["status"] for e in executions} <= {"Pending", "Running"}, executions
         client.close()
     # the registry is down; the receiver comes back; the registry starts again
     receiver.start()
