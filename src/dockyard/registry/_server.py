@@ -376,7 +376,7 @@ def serve(config: RegistryConfig) -> None:
     # scan tables) once, before any port is bound and before the workers open it together
     # (concurrent CREATE TABLEs in SQLite fail with "database is locked"): a database this
     # version cannot use is one error line, never "listening" first
-    registry = Registry.open(config.storage.rootdirectory, database=config.database)
+    registry = Registry.open(config.storage.rootdirectory, database=config.database, cache=False)
     try:
         if config.sections.get("scanning") is not None:
             from dockyard.registry.scanning import ScanRecords
@@ -415,7 +415,7 @@ def _prepare_projects(config: RegistryConfig) -> None:
     from dockyard.registry._projects_mode import prepare_projects_mode
 
     assert config.access is not None
-    registry = Registry.open(config.storage.rootdirectory, database=config.database)
+    registry = Registry.open(config.storage.rootdirectory, database=config.database, cache=False)
     try:
         generated = prepare_projects_mode(
             config.access,
