@@ -20,7 +20,7 @@ from dockyard.image.copy import copy
 from dockyard.oci import Descriptor, ImageConfig, Index, mediatypes, parse_manifest_or_index
 from dockyard.reference import Reference
 
-__all__ = ["Inspected", "create", "inspect", "pretty"]
+__all__ = ["Inspected", "build_index", "create", "doubled_platforms", "inspect", "pretty"]
 
 #: Sources one ``create`` takes, at most (an index of more entries is refused by registries).
 MAX_SOURCES = 128
@@ -108,24 +108,32 @@ def create(
             if key not in seen:
                 seen.add(key)
                 entries.append(entry)
+    doubled_platforms(entries, "several sources give platform {}; an index holds one image "
+                      "per platform", "leave out one of the sources for that platform")  # fmt: skip
+    index = build_index(entries, annotations)
+    descriptor = Descriptor.of(index.raw, index.media_type)
+    if not dry_run:
+        client.repository(target).put_manifest(target.tag or "latest", index.raw, index.media_type)
+    return descriptor, index.raw
+
+
+def doubled_platforms(entries: list[Descriptor], message: str, hint: str) -> None:
+    """InvalidArgument (``message`` with the platforms for ``{}``) when two entries give one
+    platform: an index holds one image per platform."""
     platforms = [str(e.platform) for e in entries if e.platform is not None]
     doubled = sorted({p for p in platforms if platforms.count(p) > 1})
     if doubled:
-        raise InvalidArgument(
-            f"several sources give platform {', '.join(doubled)}; an index holds one image per "
-            "platform",
-            hint="leave out one of the sources for that platform",
-        )
+        raise InvalidArgument(message.format(", ".join(doubled)), hint=hint)
+
+
+def build_index(entries: list[Descriptor], annotations: dict[str, str] | None = None) -> Index:
+    """The index of ``entries``: a Docker manifest list when every entry is a Docker schema 2
+    manifest and nothing is annotated, else an OCI index (buildx's and docker's choice)."""
     docker_only = all(e.media_type == mediatypes.DOCKER_MANIFEST for e in entries)
     media_type = (
         mediatypes.DOCKER_MANIFEST_LIST if docker_only and not annotations else mediatypes.OCI_INDEX
     )
-    index = Index.build(entries, media_type=media_type, annotations=annotations or None)
-    descriptor = Descriptor.of(index.raw, media_type)
-    if not dry_run:
-        repository = client.repository(target)
-        repository.put_manifest(target.tag or "latest", index.raw, media_type)
-    return descriptor, index.raw
+    return Index.build(entries, media_type=media_type, annotations=annotations or None)
 
 
 def pretty(inspected: Inspected) -> str:

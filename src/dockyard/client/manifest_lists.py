@@ -19,6 +19,7 @@ from typing import Any
 
 from dockyard.atomicfile import write_atomic
 from dockyard.client._remote import RegistryClient
+from dockyard.client.imagetools import build_index, doubled_platforms
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.image.copy import copy
 from dockyard.oci import (
@@ -26,7 +27,6 @@ from dockyard.oci import (
     ImageConfig,
     Index,
     Platform,
-    mediatypes,
     parse_manifest_or_index,
 )
 from dockyard.reference import Reference
@@ -164,27 +164,20 @@ class ManifestLists:
     def push(self, client: RegistryClient, name: Reference, *, purge: bool = False) -> Descriptor:
         """Copy every entry into ``name``'s repository and push the index as ``name``."""
         draft = self.get(name)
-        platforms = [str(d.platform) for _, d in draft.entries if d.platform is not None]
-        doubled = sorted({p for p in platforms if platforms.count(p) > 1})
-        if doubled:
-            raise InvalidArgument(
-                f"{name} has several images for {', '.join(doubled)}",
-                hint="annotate one of them with its real platform, or rm and create the list again",
-            )
+        doubled_platforms([d for _, d in draft.entries], f"{name} has several images for {{}}",
+                          "annotate one of them with its real platform, or rm and create the "
+                          "list again")  # fmt: skip
         base = name.without_tag_or_digest()
         for ref, descriptor in draft.entries:
             source = client.source(
                 Reference.parse(ref).without_tag_or_digest().with_digest(descriptor.digest)
             )
             copy(source, client.destination(base.with_digest(descriptor.digest)))
-        entries = [d for _, d in draft.entries]
-        docker = all(d.media_type == mediatypes.DOCKER_MANIFEST for d in entries)
-        media_type = mediatypes.DOCKER_MANIFEST_LIST if docker else mediatypes.OCI_INDEX
-        index = Index.build(entries, media_type=media_type)
-        client.repository(name).put_manifest(name.tag or "latest", index.raw, media_type)
+        index = build_index([d for _, d in draft.entries])
+        client.repository(name).put_manifest(name.tag or "latest", index.raw, index.media_type)
         if purge:
             self.rm(name)
-        return Descriptor.of(index.raw, media_type)
+        return Descriptor.of(index.raw, index.media_type)
 
     def rm(self, name: Reference) -> None:
         try:
