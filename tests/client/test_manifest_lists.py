@@ -122,3 +122,17 @@ def test_manifest_create_annotate_push(pushed: tuple[RunningRegistry, Path]) -> 
     assert f"Digest:    {digest}" in shown and "Platform:  linux/arm64/v8" in shown
     gone = run_dockyard("manifest", "push", name, root=lists, check=False)  # purged
     assert gone.returncode != 0 and "No such manifest" in gone.stderr
+
+
+def test_drafts_of_different_names_never_share_a_file(tmp_path: Path) -> None:
+    from dockyard.client.manifest_lists import ManifestLists
+    from dockyard.errors import InvalidArgument
+    from dockyard.reference import Reference
+
+    lists = ManifestLists(tmp_path)
+    one, two = Reference.parse("host:5000/a_b/c:1"), Reference.parse("host:5000/a/b_c:1")
+    assert lists._path(one) != lists._path(two)
+    lists.directory.mkdir()
+    lists._path(one).write_text("{not json")
+    with pytest.raises(InvalidArgument, match="cannot be read"):
+        lists.get(one)

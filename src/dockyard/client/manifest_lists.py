@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dockyard.atomicfile import write_atomic
 from dockyard.client._remote import RegistryClient
@@ -65,9 +66,8 @@ class ManifestLists:
         self.directory = Path(root) / "manifests"
 
     def _path(self, name: Reference) -> Path:
-        return self.directory / (
-            str(name).replace("/", "_").replace(":", "-").replace("@", "-") + ".json"
-        )
+        # percent-encoded: one file per name, never shared by two (``a_b/c`` vs ``a/b_c``)
+        return self.directory / (quote(str(name), safe="") + ".json")
 
     def get(self, name: Reference) -> Draft:
         path = self._path(name)
@@ -77,6 +77,11 @@ class ManifestLists:
             raise NotFound(
                 f"No such manifest: {name}",
                 hint=f"create it first: dockyard manifest create {name} IMAGE…",
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidArgument(
+                f"the local manifest list {name} ({path}) cannot be read: {exc}",
+                hint=f"remove it (dockyard manifest rm {name}) and create it again",
             ) from None
 
     def _save(self, draft: Draft, name: Reference) -> None:
