@@ -175,3 +175,22 @@ def projects_app(root: Path) -> tuple[RegistryApp, AccessService]:
     app = build_app(config, access_log=False)
     assert config.access is not None
     return app, open_access(config.access, app.registry.meta.db)
+
+
+def close_app(app: RegistryApp) -> None:
+    """Stop what an in-process app started (its shutdown hooks) and close its registry."""
+    for stop in app.on_shutdown:
+        stop()
+    app.registry.close()
+
+
+def table_rows(page: str, caption: str) -> list[list[str]]:
+    """The rows (cell texts) of the page's table with this caption."""
+    found = re.search(
+        rf"<caption>{re.escape(caption)}</caption>.*?<tbody>(.*?)</tbody>", page, re.S
+    )
+    assert found is not None, f"no table {caption!r}"
+    return [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)
+    ]

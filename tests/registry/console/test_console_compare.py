@@ -5,14 +5,13 @@ limit are refused with a message that says what to do instead."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from _infra.console import projects_app, push_files_image, sign_in
+from _infra.console import close_app, projects_app, push_files_image, sign_in, table_rows
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -48,26 +47,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         push_files_image(dev, "team/app", "v1", [BASE, V1], ["ADD base /", "RUN install v1"])
         push_files_image(dev, "team/app", "v2", [BASE, V2], ["ADD base /", "RUN install v2"])
     yield Served(app)
-    for stop in app.on_shutdown:
-        stop()
-    app.registry.close()
+    close_app(app)
 
 
 @pytest.fixture
 def client(served: Served) -> Iterator[ASGIClient]:
     with ASGIClient(served.app) as c:
         yield c
-
-
-def _rows(page: str, caption: str) -> list[list[str]]:
-    found = re.search(
-        rf"<caption>{re.escape(caption)}</caption>.*?<tbody>(.*?)</tbody>", page, re.S
-    )
-    assert found is not None, f"no table {caption!r}"
-    return [
-        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-        for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)
-    ]
 
 
 def test_two_tags_compared(client: ASGIClient) -> None:
@@ -77,18 +63,18 @@ def test_two_tags_compared(client: ASGIClient) -> None:
     r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"})
     assert r.status_code == 200, r.text
     page = r.text
-    layers = sorted((row[0], row[1]) for row in _rows(page, "Layers"))
+    layers = sorted((row[0], row[1]) for row in table_rows(page, "Layers"))
     assert layers == [("added", "RUN install v2"), ("removed", "RUN install v1"),
                       ("shared", "ADD base /")]  # fmt: skip
-    files = {row[1]: (row[0], row[5]) for row in _rows(page, "Files")}
+    files = {row[1]: (row[0], row[5]) for row in table_rows(page, "Files")}
     assert files["/etc/old.conf"] == ("removed", "")
     assert files["/etc/app.conf"] == ("changed", "size")
     assert files["/srv/&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.txt"] == ("added", "")
     assert "/bin/tool" not in files  # the shared layer: unchanged
     assert IMG not in page
-    packages = _rows(page, "Packages")
+    packages = table_rows(page, "Packages")
     assert ["changed", "idna", "python", "3.6", "3.7"] in packages
-    summary = dict((row[0], row[1]) for row in _rows(page, "From v1 to v2"))
+    summary = dict((row[0], row[1]) for row in table_rows(page, "From v1 to v2"))
     assert summary["Layers"] == "1 added, 1 removed, 1 shared"
     assert summary["Packages"] == "0 added, 0 removed, 1 changed"
     assert "Vulnerabilities" not in summary  # scanning is off here

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import projects_app, push_with_history, sign_in
+from _infra.console import close_app, projects_app, push_with_history, sign_in, table_rows
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -54,27 +54,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     wait_for(lambda: len(audit_entries(access, operation="create", resource_type="artifact")) >= 3)
     wait_for(lambda: audit_entries(access, operation="pull", resource_type="artifact"))
     yield Served(app, access)
-    for stop in app.on_shutdown:
-        stop()
-    app.registry.close()
+    close_app(app)
 
 
 @pytest.fixture
 def client(served: Served) -> Iterator[ASGIClient]:
     with ASGIClient(served.app) as c:
         yield c
-
-
-def _table(page: str, caption: str) -> list[list[str]]:
-    """The rows (cell texts) of the table with this caption."""
-    found = re.search(
-        rf"<caption>{re.escape(caption)}</caption>.*?<tbody>(.*?)</tbody>", page, re.S
-    )
-    assert found is not None, f"no table {caption!r}"
-    return [
-        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-        for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)
-    ]
 
 
 def test_an_administrator_sees_every_project_and_the_activity(
@@ -85,13 +71,13 @@ def test_an_administrator_sees_every_project_and_the_activity(
     r = client.get("/dashboard")
     assert r.status_code == 200 and len(r.content) < 200_000
     page = r.text
-    storage = dict((row[0], row[1]) for row in _table(page, "Storage used by project (table)"))
+    storage = dict((row[0], row[1]) for row in table_rows(page, "Storage used by project (table)"))
     assert set(storage) == {"team", "secret-stuff"}
     assert storage["team"] != "0 B" and storage["secret-stuff"] != "0 B"
     assert '<svg class="chart" id="storage-chart"' in page and 'role="img"' in page
-    totals = {row[0]: row[1:] for row in _table(page, "Pushes and pulls")}
+    totals = {row[0]: row[1:] for row in table_rows(page, "Pushes and pulls")}
     assert totals["Pushes"] == ["3", "3"] and int(totals["Pulls"][0]) >= 1
-    days = _table(page, "Pushes and pulls a day, last 30 days: days with any (table, count)")
+    days = table_rows(page, "Pushes and pulls a day, last 30 days: days with any (table, count)")
     today = time.strftime("%Y-%m-%d", time.gmtime())
     assert days[-1][0] == today and days[-1][1] == "3"
     assert "Vulnerable artifacts" not in page  # scanning is off here
@@ -101,11 +87,11 @@ def test_an_administrator_sees_every_project_and_the_activity(
 def test_a_member_sees_only_their_projects(client: ASGIClient, served: Served) -> None:
     assert sign_in(client, "dev", PASSWORD).status_code == 303
     page = client.get("/dashboard").text
-    storage = [row[0] for row in _table(page, "Storage used by project (table)")]
+    storage = [row[0] for row in table_rows(page, "Storage used by project (table)")]
     assert storage == ["team"]
     assert "secret-stuff" not in page
     # a developer may not read the project's logs: no activity counted for them
-    totals = {row[0]: row[1:] for row in _table(page, "Pushes and pulls")}
+    totals = {row[0]: row[1:] for row in table_rows(page, "Pushes and pulls")}
     assert totals["Pushes"] == ["0", "0"]
 
 
@@ -119,9 +105,9 @@ def test_the_days_follow_the_clock(client: ASGIClient, served: Served) -> None:
         page = client.get("/dashboard").text
     finally:
         console.clock = time.time  # type: ignore[attr-defined]
-    totals = {row[0]: row[1:] for row in _table(page, "Pushes and pulls")}
+    totals = {row[0]: row[1:] for row in table_rows(page, "Pushes and pulls")}
     assert totals["Pushes"] == ["0", "0"] and totals["Pulls"] == ["0", "0"]
-    last = _table(page, "Pushes and pulls a day, last 30 days: days with any (table, count)")
+    last = table_rows(page, "Pushes and pulls a day, last 30 days: days with any (table, count)")
     assert last == [["none"]]
 
 

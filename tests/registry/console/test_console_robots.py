@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import csrf_of, projects_app, push_with_history, sign_in
+from _infra.console import close_app, csrf_of, projects_app, push_with_history, sign_in
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -43,9 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with ASGIClient(app) as client:
         push_with_history(AuthedClient(client, basic("dev", PASSWORD)), "team/app", "v1")
     yield Served(app, access)
-    for stop in app.on_shutdown:
-        stop()
-    app.registry.close()
+    close_app(app)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import csrf_of, projects_app, push_with_history, sign_in
+from _infra.console import close_app, csrf_of, projects_app, push_with_history, sign_in
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -46,9 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             annotations={"org.example.note": SCRIPT, SCRIPT: "key"},
         )
     yield Served(app, access, pushed.digest)
-    for stop in app.on_shutdown:
-        stop()
-    app.registry.close()
+    close_app(app)
 
 
 @pytest.fixture
