@@ -1,6 +1,7 @@
 """The deployment guide's files are real: ``docs/deploy/kubernetes.yml`` holds consistent
-Kubernetes objects (every reference between them resolves: the Secret and ConfigMap the pods
-use, the probes' and the Service's named ports, the Service's selector), and the registry
+Kubernetes objects (each one valid against the Kubernetes OpenAPI schema, strictly: no field
+the API server would drop; and every reference between them resolves: the Secret and ConfigMap
+the pods use, the probes' and the Service's named ports, the Service's selector), and the registry
 config in its ConfigMap — and ``docs/deploy/registry.yml`` — load through dockyard's own strict
 config loader with the Secret's variables, naming PostgreSQL, S3 and Redis."""
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -41,6 +43,29 @@ def _check(config: RegistryConfig) -> None:
     assert config.access is not None
     assert config.access.key is not None  # one signing key for every replica
     assert config.http.debug_addr is not None
+
+
+#: the Kubernetes release whose OpenAPI schema the manifests are checked against
+KUBERNETES = "1.31"
+
+
+def test_every_object_is_valid_against_the_kubernetes_schema() -> None:
+    objects = _objects()
+    assert {kind for kind, _ in objects} >= {"Deployment", "Service", "ConfigMap", "Secret", "Job"}
+    for (kind, name), doc in objects.items():
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{kind} {name}: {exc.message} at {list(exc.absolute_path)}")
+
+
+def test_the_schema_check_catches_a_misspelt_field() -> None:
+    """A probe's ``portt`` is dropped silently by a lenient API server: the strict check says."""
+    deployment = _objects()[("Deployment", "dockyard-registry")]
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+    probe["portt"] = probe.pop("port")
+    with pytest.raises(kubernetes_validate.ValidationError, match="portt"):
+        kubernetes_validate.validate(deployment, KUBERNETES, strict=True)
 
 
 def test_the_objects_refer_to_each_other_correctly() -> None:
