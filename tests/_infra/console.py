@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "csrf_of",
+    "push_cosign_signature",
     "push_files_image",
     "push_with_history",
     "python_packages_layout",
@@ -151,6 +152,39 @@ def push_files_image(
     )
     assert r.status_code == 201, r.text
     return sha256(manifest)
+
+
+def push_cosign_signature(client: Any, name: str, subject: str) -> tuple[str, str]:
+    """A signature in cosign's tag layout (``sha256-<hex>.sig``: an image whose one layer is
+    the simple-signing payload, annotated with its signature), pushed through ``/v2/``; the
+    signature manifest's digest and its layer's digest. The signature bytes are not a real
+    one: this is what a listing reads, not what a verifier checks."""
+    payload = json.dumps(
+        {"critical": {"identity": {"docker-reference": name},
+                      "image": {"docker-manifest-digest": subject},
+                      "type": "cosign container image signature"}, "optional": None},
+        separators=(",", ":"),
+    ).encode()  # fmt: skip
+    config = b'{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}'
+    for blob in (config, payload):
+        push_blob(client, name, blob)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha256(config), "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                        "digest": sha256(payload), "size": len(payload),
+                        "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ=="}}],
+        }
+    ).encode()  # fmt: skip
+    tag = subject.replace(":", "-") + ".sig"
+    r = client.put(
+        f"/v2/{name}/manifests/{tag}", content=manifest, headers={"content-type": OCI_MANIFEST}
+    )
+    assert r.status_code == 201, r.text
+    return sha256(manifest), sha256(payload)
 
 
 def _gzip_tar(files: dict[str, bytes]) -> bytes:

@@ -21,10 +21,16 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
 
 from _infra import run_command, run_dockyard
-from _infra.console import python_packages_layout
+from _infra.console import (
+    push_cosign_signature,
+    push_files_image,
+    push_with_history,
+    python_packages_layout,
+)
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, projects_env
 from _infra.registry_server import RegistryProcess, start_registry
 from _infra.scan_env import VULNDB
+from _infra.webhook_sink import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -320,3 +326,113 @@ def test_a_user_without_permission_sees_neither_pages_nor_data(console: Console)
     r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories", headers=basic("outsider", PASSWORD))
     assert r.status_code == 403
     context.close()
+
+
+def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> None:
+    """A retention rule added and dry-run (its result table), an immutability rule, a webhook
+    and its delivery log after a push, and a garbage collection dry run with its log."""
+    url = console.server.url
+    admin = basic("admin", ADMIN_PASSWORD)
+    r = httpx.post(f"{url}/api/v2.0/projects", json={"project_name": "ops"}, headers=admin)
+    assert r.status_code == 201, r.text
+    with httpx.Client(base_url=url, headers=admin) as api:
+        for tag in ("1", "2", "3"):
+            push_with_history(api, "ops/app", tag)
+    context = _context(console)
+    page = context.new_page()
+    watched = _watch(page)
+    _sign_in(page, url, "admin", ADMIN_PASSWORD)
+    page.goto(url + "/projects/ops")
+    page.click("text=Policies")
+    page.wait_for_url(url + "/projects/ops/policies")
+
+    page.select_option("#template", "latestPushedK")
+    page.fill("#rule-value", "2")
+    page.click("text=Save rule")
+    page.wait_for_url(url + "/projects/ops/policies")
+    rules = page.locator("table", has_text="Retention rules").locator("tbody tr")
+    assert "the most recently pushed 2 artifacts" in rules.first.inner_text()
+    page.fill("#imm_tag_pattern", "1")
+    page.click("text=Add immutability rule")
+    page.wait_for_url(url + "/projects/ops/policies")
+    with WebhookReceiver() as receiver:
+        page.fill("#webhook_name", "ci")
+        page.fill("#webhook_address", f"{receiver.url}/hook")
+        page.check("input[name=event_PUSH_ARTIFACT]")
+        page.click("text=Add webhook")
+        page.wait_for_url(url + "/projects/ops/policies")
+        _check(console, page, "policies", tmp_path)
+
+        page.click("button:has-text('Dry run')")
+        page.wait_for_url(re.compile(r".*/projects/ops/retention/runs/\d+$"))
+        for _ in range(100):  # the run goes on in the background
+            if page.locator("#run-status").inner_text() not in ("Pending", "Running"):
+                break
+            page.wait_for_timeout(100)
+            page.reload()
+        assert page.locator("#run-status").inner_text() == "Success"
+        results = page.locator("table", has_text="ops/app").locator("tbody tr").all_inner_texts()
+        # tag 1 would go, but the immutability rule keeps it (and the log says why)
+        outcomes = [row.split("\t")[-1] for row in results]
+        assert sorted(outcomes[:3]) == ["IMMUTABLE", "RETAIN", "RETAIN"], outcomes
+        assert "immutab" in outcomes[3], outcomes
+        _check(console, page, "retention-dry-run", tmp_path)
+
+        with httpx.Client(base_url=url, headers=admin) as api:
+            push_files_image(api, "ops/app", "4",
+                             [{"etc/os-release": b"ID=ops\n"}, {"srv/app/run.sh": b"#!/bin/sh\n"}],
+                             ["ADD os-release /etc/", "COPY run.sh /srv/app/"])  # fmt: skip
+        receiver.wait_for(1)
+        page.goto(url + "/projects/ops/policies")
+        page.get_by_role("link", name="ci", exact=True).click()
+        page.wait_for_url(re.compile(r".*/projects/ops/webhooks/\d+$"))
+        deliveries = page.locator("table", has_text="Deliveries").locator("tbody tr")
+        for _ in range(100):  # the worker records the attempt after the answer
+            if "Success" in deliveries.first.inner_text():
+                break
+            page.wait_for_timeout(100)
+            page.reload()
+        assert "PUSH_ARTIFACT" in deliveries.first.inner_text()
+        assert "Success" in deliveries.first.inner_text()
+        _check(console, page, "webhook", tmp_path)
+
+    _files_and_signatures(console, page, tmp_path)
+    page.click("text=Garbage collection")
+    page.wait_for_url(url + "/admin/gc")
+    page.check("#gc-dry-run")
+    page.click("text=Run garbage collection")
+    page.wait_for_url(re.compile(r".*/admin/gc/\d+$"))
+    for _ in range(100):
+        if page.locator("#gc-status").inner_text() not in ("Pending", "Running"):
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    assert page.locator("#gc-status").inner_text() == "Success"
+    assert page.locator("#gc-log").inner_text().strip()
+    _check(console, page, "gc-run", tmp_path)
+    page.click("text=Back to garbage collection")
+    assert "dry run" in page.locator("table", has_text="Garbage collection runs").inner_text()
+    _check(console, page, "gc", tmp_path)
+    assert not watched.problems, watched.problems
+    context.close()
+
+
+def _files_and_signatures(console: Console, page: Page, tmp_path: Path) -> None:
+    """The artifact ops/app:4: a cosign signature listed with its digest, the SBOM links,
+    and the files of its layers browsed down to a file."""
+    url = console.server.url
+    with httpx.Client(base_url=url, headers=basic("admin", ADMIN_PASSWORD)) as api:
+        digest = api.get("/api/v2.0/projects/ops/repositories/app/artifacts/4").json()["digest"]
+        signature, layer = push_cosign_signature(api, "ops/app", digest)
+    page.goto(url + f"/projects/ops/artifact?repo=app&digest={digest}")
+    referrers = page.locator("table", has_text="Signatures and other referrers")
+    assert signature in referrers.inner_text() and layer in referrers.inner_text()
+    assert page.locator("#sbom a").count() == 2
+    page.get_by_role("link", name="Filesystem up to layer 2").click()
+    rows = page.locator("table", has_text="Files in /").locator("tbody tr")
+    assert rows.count() >= 1
+    first = rows.first.locator("a")
+    name = first.inner_text()
+    first.click()
+    assert page.locator("table", has_text=f"Files in /{name.rstrip('/')}").count() == 1
+    _check(console, page, "files", tmp_path)

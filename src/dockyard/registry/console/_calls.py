@@ -36,6 +36,16 @@ class ApiAnswer:
     status: int
     json: Any
     total: int | None
+    #: a text/plain answer (a job's log)
+    text: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def location_id(self) -> str:
+        """The last segment of the ``Location`` header (what a ``201`` created)."""
+        for key, value in self.headers:
+            if key.lower() == "location":
+                return value.rstrip("/").rsplit("/", 1)[-1]
+        return ""
 
 
 def segment(name: str) -> str:
@@ -92,4 +102,4 @@ async def call_api(
     if outer.user is None and not identity.anonymous:
         outer.user = identity.name  # the access log names them
     total = next((int(v) for k, v in reply.headers if k.lower() == "x-total-count"), None)
-    return ApiAnswer(reply.status, reply.json, total)
+    return ApiAnswer(reply.status, reply.json, total, reply.text, tuple(reply.headers))

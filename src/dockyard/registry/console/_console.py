@@ -22,16 +22,19 @@ from dockyard.errors import Denied, DockyardError, InvalidArgument, NotFound
 from dockyard.registry._registry import Registry
 from dockyard.registry.access import AccessService
 from dockyard.registry.auth import AuthenticationRequired
+from dockyard.registry.console import _artifact_extras as extras
+from dockyard.registry.console import _artifact_view as artifact_view
 from dockyard.registry.console import _compare as compare
 from dockyard.registry.console import _compare_view as compare_view
 from dockyard.registry.console import _dashboard as dashboard
 from dockyard.registry.console import _dashboard_view as dashboard_view
 from dockyard.registry.console import _paging as paging
+from dockyard.registry.console import _policy_pages as policy_pages
 from dockyard.registry.console import _project_views as project_views
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
-from dockyard.registry.console._html import CSS, JS
+from dockyard.registry.console._html import ADMIN_NAV, CSS, JS
 from dockyard.registry.console._sessions import Session, SessionStore
 from dockyard.registry.harbor import HarborApi
 from dockyard.registry.harbor._errors import harbor_status
@@ -62,6 +65,13 @@ _SECURITY_HEADERS = [
 class _Redirect(Exception):
     def __init__(self, location: str) -> None:
         self.location = location
+
+
+class _Download(Exception):
+    """A file to save (an SBOM) instead of a page."""
+
+    def __init__(self, body: bytes, content_type: bytes, filename: str) -> None:
+        self.body, self.content_type, self.filename = body, content_type, filename
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +129,18 @@ class Console:
         self.scan_reports = scan_reports
 
     async def __call__(self, request: Request, registry: Registry) -> None:
+        ADMIN_NAV.set(False)  # until the session names a system administrator
         headers = list(_SECURITY_HEADERS)
         try:
             status, body, content_type = await self._route(request, registry, headers)
         except _Redirect as moved:
             status, body, content_type = 303, b"", _HTML
             headers.append((b"location", moved.location.encode()))
+        except _Download as file:
+            status, body, content_type = 200, file.body, file.content_type
+            disposition = f'attachment; filename="{file.filename}"'
+            headers += [(b"content-disposition", disposition.encode()),
+                        (b"cache-control", b"no-store")]  # fmt: skip
         if content_type == _HTML:
             headers.append((b"cache-control", b"no-store"))
         await send_bytes(
@@ -188,6 +204,7 @@ class Console:
         if identity is None or identity.kind != "user":
             return None
         request.user = identity.name
+        ADMIN_NAV.set(identity.sysadmin)  # the header's link to the administration pages
         return _Who(session, identity)
 
     async def _form(self, request: Request) -> dict[str, str]:
@@ -277,6 +294,11 @@ class Console:
             answer = await self._api(request, registry, who, "GET", "/audit-logs", at.query())
             more = paging.pager("/audit", {}, at, answer.total, "entries")
             return views.audit_page(answer.json or [], user=user, csrf=csrf, extra=more)
+        if parts[0] == "admin":
+            ask = self._asker(request, registry, who)
+            found = await policy_pages.admin_page(ask, method, parts[1:], form, user=user,
+                                                  csrf=csrf)  # fmt: skip
+            return _answer(found)
         if len(parts) >= 2 and parts[0] == "projects":
             project = parts[1]
             rest = parts[2:]
@@ -324,6 +346,10 @@ class Console:
                 raise Denied(f"{user} may not change quotas: ask a system administrator")
             await robots.set_quota(ask, project, form)
             raise _Redirect("/projects/" + quote(project, safe=""))
+        found = await policy_pages.policy_page(ask, can, project, method, rest, form,
+                                               request.query, user=user, csrf=csrf)  # fmt: skip
+        if found is not None:
+            return _answer(found)
         if method not in ("GET", "HEAD"):
             raise NotFound("no such form")
         if not rest:
@@ -352,6 +378,10 @@ class Console:
                                          user=user, csrf=csrf, extra=more + picker)  # fmt: skip
         if rest == ["artifact"]:
             return await self._artifact(request, registry, who, project)
+        if rest == ["files"]:
+            return await self._files(request, registry, who, project)
+        if rest == ["sbom"]:
+            await self._sbom(request, registry, who, project)
         if rest == ["compare"]:
             return await self._compare(request, registry, who, project)
         raise NotFound(f"no such page {request.path}")
@@ -405,8 +435,10 @@ class Console:
             self._asker(request, registry, who), self._checker(request, who), project
         )
         csrf = who.session.csrf
-        extra = project_views.quota_section(project, extras, csrf) + project_views.robots_section(
-            project, extras, csrf
+        extra = (
+            project_views.policies_link(project)
+            + project_views.quota_section(project, extras, csrf)
+            + project_views.robots_section(project, extras, csrf)
         )
         return views.project_page(project, repos.json or [], members, user=who.identity.name,
                                   csrf=csrf, notice=notice, extra=extra)  # fmt: skip
@@ -449,12 +481,58 @@ class Console:
         if self.scan_reports is not None:
             vulnerabilities = await request.run(_findings, self.scan_reports, registry, full,
                                                 str(artifact["digest"]))  # fmt: skip
+        found = await request.run(extras.referrers, registry, full, str(artifact["digest"]))
+        extra = artifact_view.extras_section(project, name, str(artifact["digest"]), found,
+                                             image=bool(layers))  # fmt: skip
         host = request.header("host") or "localhost:5000"
         return views.artifact_page(
             project, name, artifact, layers, config, host=host,
             vulnerabilities=vulnerabilities, severity=severity,
-            user=who.identity.name, csrf=who.session.csrf,
+            user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
+
+    async def _readable(
+        self, request: Request, registry: Registry, who: _Who, project: str
+    ) -> tuple[str, str]:
+        """The query's repository and artifact digest, once the API has let the user read
+        the artifact (403/404 otherwise)."""
+        name = request.query("repo") or ""
+        reference = request.query("digest") or ""
+        base = f"/projects/{segment(project)}/repositories/{segment(name)}"
+        answer = await self._api(request, registry, who, "GET",
+                                 f"{base}/artifacts/{quote(reference, safe='')}")  # fmt: skip
+        return name, str(answer.json["digest"])
+
+    async def _files(self, request: Request, registry: Registry, who: _Who, project: str) -> bytes:
+        name, digest = await self._readable(request, registry, who, project)
+        raw = request.query("layer") or "1"
+        if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 4):
+            raise InvalidArgument(f"layer must be a layer's number (1, 2, …), not {raw[:20]!r}")
+        merged = request.query("view") == "merged"
+        path = (request.query("path") or "")[:4096]
+        found = await request.run(lambda: extras.listing(
+            registry, f"{project}/{name}", digest, int(raw) - 1, merged=merged, path=path))  # fmt: skip
+        return artifact_view.files_page(project, name, digest, found, user=who.identity.name,
+                                        csrf=who.session.csrf)  # fmt: skip
+
+    async def _sbom(self, request: Request, registry: Registry, who: _Who, project: str) -> None:
+        name, digest = await self._readable(request, registry, who, project)
+        fmt = request.query("format") or ""
+        if fmt not in extras.SBOM_FORMATS:
+            raise InvalidArgument(f"format must be one of {', '.join(extras.SBOM_FORMATS)}")
+        text = await request.run(extras.sbom, registry, f"{project}/{name}", digest, fmt)
+        suffix = extras.SBOM_FORMATS[fmt][1]
+        filename = f"{name.replace('/', '_')}-{digest.split(':')[-1][:12]}.{suffix}"
+        raise _Download(text.encode(), b"application/json", filename)
+
+
+def _answer(found: bytes | str | None) -> bytes:
+    """A page, or a redirect (a location), or not found."""
+    if found is None:
+        raise NotFound("no such page")
+    if isinstance(found, str):
+        raise _Redirect(found)
+    return found
 
 
 def _tags(artifacts: list[dict[str, Any]]) -> list[str]:

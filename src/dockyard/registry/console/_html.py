@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
-__all__ = ["CSS", "JS", "e", "href", "page", "table"]
+__all__ = ["ADMIN_NAV", "CSS", "JS", "e", "href", "page", "table"]
+
+#: whether this request's user is a system administrator (the header links the admin pages)
+ADMIN_NAV: ContextVar[bool] = ContextVar("ADMIN_NAV", default=False)
 
 
 def e(value: object) -> str:
@@ -38,7 +42,8 @@ def page(title: str, body: str, *, user: str | None = None, csrf: str | None = N
         nav = (
             '<nav aria-label="main"><a href="/">Projects</a> <a href="/dashboard">Dashboard</a>'
             ' <a href="/audit">Audit log</a>'
-            f'<form method="post" action="/logout" class="inline">'
+            + (' <a href="/admin/gc">Garbage collection</a>' if ADMIN_NAV.get() else "")
+            + f'<form method="post" action="/logout" class="inline">'
             f'<input type="hidden" name="csrf" value="{e(csrf or "")}">'
             f'<span class="who">{e(user)}</span> <button type="submit">Sign out</button></form>'
             "</nav>"

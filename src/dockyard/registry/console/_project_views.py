@@ -10,7 +10,14 @@ from dockyard.registry.console._html import e, href, table
 from dockyard.registry.console._robots import ACCESS_SETS, CreatedRobot, ProjectExtras, Quota
 from dockyard.registry.console._views import size_text
 
-__all__ = ["created_robot_card", "quota_section", "robots_section"]
+__all__ = ["created_robot_card", "policies_link", "quota_section", "robots_section"]
+
+
+def policies_link(project: str) -> str:
+    return (
+        f'<p><a href="{href(f"/projects/{project}/policies")}">Policies</a>: tag retention, '
+        "tag immutability, webhooks</p>"
+    )
 
 
 def _csrf(token: str) -> str:

@@ -217,7 +217,9 @@ def artifact_page(
     severity: str,
     user: str,
     csrf: str,
+    extra: str = "",
 ) -> bytes:
+    """``extra``: HTML already escaped (SBOM, referrers), shown before the config."""
     digest = str(artifact.get("digest", ""))
     tags = [str(t.get("name", "")) for t in artifact.get("tags") or ()]
     ref = f"{host}/{project}/{name}@{digest}"
@@ -229,9 +231,13 @@ def artifact_page(
         ["Pushed", e(artifact.get("push_time", ""))],
         ["Media type", e(artifact.get("manifest_media_type", ""))],
     ] + [[e(k), e(v)] for k, v in sorted(annotations.items())]
+    files = href(f"/projects/{project}/files", repo=name, digest=digest)
     layer_rows = [
         [e(i + 1), f"<code>{e(layer.command)}</code>", e(size_text(layer.size)),
-         f"<code>{e(layer.digest[:19])}</code>"]
+         f"<code>{e(layer.digest[:19])}</code>",
+         f'<a href="{files}&amp;layer={i + 1}" aria-label="Files of layer {i + 1}">files</a>'
+         f' · <a href="{files}&amp;layer={i + 1}&amp;view=merged" '
+         f'aria-label="Filesystem up to layer {i + 1}">up to here</a>']
         for i, layer in enumerate(layers)
     ]  # fmt: skip
     back = href(f"/projects/{project}/repository", name=name)
@@ -242,7 +248,7 @@ def artifact_page(
         + _copy("pull-docker", "docker", f"docker pull {ref}")
         + _copy("pull-dockyard", "dockyard", f"dockyard pull {ref}")
         + "</div>"
-        + table("Layers", ["#", "Made by", "Size", "Digest"], layer_rows)
+        + table("Layers", ["#", "Made by", "Size", "Digest", "Files"], layer_rows)
     )
     if vulnerabilities is not None:
         levels = ("", "CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
@@ -269,7 +275,7 @@ def artifact_page(
             f'{options}</select> <button type="submit">Filter</button></form>'
             + table("Vulnerabilities", ["ID", "Severity", "Package", "Version", "Fixed in"], rows)
         )
-    body += f"<h2>Config</h2><pre>{e(config)}</pre>"
+    body += extra + f"<h2>Config</h2><pre>{e(config)}</pre>"
     return page(f"Artifact {project}/{name}", body, user=user, csrf=csrf)
 
 

@@ -1,0 +1,205 @@
+"""What the artifact page adds to the API's answer (blocking: run it in a thread, after the
+API has let the user read the artifact): a layer's files, or the filesystem as the layers up
+to it build it, with the paths several layers wrote marked as wasted bytes (the analysis of
+``dockyard analyze``); an SBOM as SPDX or CycloneDX (the scanner's catalogue); the artifacts
+that refer to it (OCI referrers, and cosign's ``sha256-<hex>.sig``/``.att``/``.sbom`` tags)
+with each signature's digest.
+
+Bounded: images whose layers hold more than :data:`~._compare.MAX_BYTES` are refused, a
+directory shows at most :data:`MAX_ROWS` entries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from dockyard.analyze import FsNode, apply_layer, build_tree, efficiency, new_root, read_layers
+from dockyard.digest import Digest
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.blob import BlobImage
+from dockyard.registry._registry import Registry
+from dockyard.registry.console._compare import MAX_BYTES, TooBig, _image
+from dockyard.scan import ScanBudget, catalog_source, image_source, render_sbom
+
+__all__ = [
+    "MAX_ROWS",
+    "SBOM_FORMATS",
+    "FileRow",
+    "Listing",
+    "Referrer",
+    "listing",
+    "referrers",
+    "sbom",
+]
+
+MAX_ROWS = 1000
+#: the download formats: the console's name → (the scanner's format, a file suffix)
+SBOM_FORMATS = {"spdx": ("spdx-json", "spdx.json"), "cyclonedx": ("cyclonedx-json", "cdx.json")}
+_SIGNATURE = "dev.cosignproject.cosign/signature"
+_KINDS = {"0": "file", "1": "hard link", "2": "symlink", "3": "char device", "4": "block device",
+          "5": "directory", "6": "fifo"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    name: str
+    is_dir: bool
+    kind: str
+    size: int
+    mode: int
+    layer: int  # the layer that last wrote it (0-based); -1 for an implied directory
+    link: str
+    wasted: bool  # more than one layer wrote it (or something under it)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    layers: int
+    layer: int
+    merged: bool
+    path: str
+    rows: list[FileRow]
+    more: int
+    wasted_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Referrer:
+    """``how``: "referrer" (its ``subject`` names the artifact) or the cosign tag it is under.
+    ``signatures``: the digests of the signature layers it holds (cosign's annotation)."""
+
+    digest: str
+    media_type: str
+    artifact_type: str
+    size: int
+    how: str
+    signatures: list[str]
+
+
+def _bounded(registry: Registry, repository: str, digest: str) -> BlobImage:
+    image = _image(registry, repository, digest)
+    total = sum(x.descriptor.size for x in image.layers())
+    if total > MAX_BYTES:
+        raise TooBig(
+            f"this image's layers hold {total:,} bytes; the console reads at most "
+            f"{MAX_BYTES:,}: look at it with `dockyard analyze` on your machine instead"
+        )
+    return image
+
+
+def _find(root: FsNode, path: str) -> FsNode:
+    node = root
+    for part in [p for p in path.split("/") if p]:
+        child = (node.children or {}).get(part)
+        if child is None or child.children is None:
+            raise NotFound(f"no directory {path!r} in this filesystem")
+        node = child
+    return node
+
+
+def _with_parents(paths: set[str]) -> set[str]:
+    """The paths and every directory above them (a directory holds waste when any path
+    under it does)."""
+    out: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        for end in range(len(parts), 0, -1):
+            prefix = "/".join(parts[:end])
+            if prefix in out:
+                break
+            out.add(prefix)
+    return out
+
+
+def listing(
+    registry: Registry, repository: str, digest: str, layer: int, *, merged: bool, path: str
+) -> Listing:
+    """Directory ``path`` of layer ``layer`` alone, or (``merged``) of the filesystem the
+    layers up to it build."""
+    image = _bounded(registry, repository, digest)
+    layers = image.layers()
+    if not 0 <= layer < len(layers):
+        raise NotFound(f"the image has {len(layers)} layers; there is no layer {layer + 1}")
+    chosen = layers[: layer + 1] if merged else [layers[layer]]
+    try:
+        entries = read_layers(chosen, source=image.source)
+    except (ValueError, EOFError):  # how the tar reader says a blob is no tar
+        raise InvalidArgument(
+            "a layer of this image is not a tar archive: it holds no files to browse"
+        ) from None
+    root = new_root()
+    for index, layer_entries in enumerate(entries):
+        apply_layer(root, layer_entries, index if merged else layer)
+    wasted: set[str] = set()
+    wasted_bytes = 0
+    if merged:
+        _, inefficiencies = efficiency([build_tree(e) for e in entries])
+        wasted = _with_parents({i.path.strip("/") for i in inefficiencies})
+        wasted_bytes = sum(i.cumulative_size for i in inefficiencies)
+    clean = "/".join(p for p in path.split("/") if p and p not in (".", ".."))
+    node = _find(root, clean)
+    rows = []
+    for name in sorted(node.children or {}):
+        child = (node.children or {})[name]
+        entry = child.entry
+        full = f"{clean}/{name}" if clean else name
+        rows.append(
+            FileRow(
+                name=name,
+                is_dir=child.children is not None,
+                kind=_KINDS.get(entry.kind, entry.kind) if entry else "directory",
+                size=child.size,
+                mode=entry.mode if entry else 0,
+                layer=child.layer,
+                link=entry.linkname if entry else "",
+                wasted=full in wasted,
+            )
+        )
+    return Listing(len(layers), layer, merged, clean, rows[:MAX_ROWS],
+                   max(0, len(rows) - MAX_ROWS), wasted_bytes)  # fmt: skip
+
+
+def sbom(registry: Registry, repository: str, digest: str, fmt: str) -> str:
+    """The image's SBOM in ``fmt`` (a key of :data:`SBOM_FORMATS`)."""
+    if fmt not in SBOM_FORMATS:
+        raise InvalidArgument(f"the SBOM format must be one of {', '.join(SBOM_FORMATS)}")
+    image = _bounded(registry, repository, digest)
+    with image_source("registry", repository, image) as source:
+        inventory = catalog_source(source, budget=ScanBudget(layer_bytes=MAX_BYTES))
+    return render_sbom(inventory, SBOM_FORMATS[fmt][0])
+
+
+def _signatures(registry: Registry, repository: str, digest: str) -> list[str]:
+    try:
+        manifest = json.loads(registry.manifest(repository, digest).content)
+    except (NotFound, ValueError):
+        return []
+    return [
+        str(layer.get("digest", ""))
+        for layer in manifest.get("layers") or ()
+        if isinstance(layer, dict) and _SIGNATURE in (layer.get("annotations") or {})
+    ]
+
+
+def referrers(registry: Registry, repository: str, digest: str) -> list[Referrer]:
+    """The artifacts that refer to ``digest``: OCI referrers first, then cosign's tags."""
+    subject = Digest.parse(digest)
+    out: list[Referrer] = []
+    index = json.loads(registry.referrers(repository, subject, None))
+    for d in index.get("manifests") or ():
+        found = str(d.get("digest", ""))
+        out.append(Referrer(found, str(d.get("mediaType", "")), str(d.get("artifactType", "")),
+                            int(d.get("size", 0)), "referrer",
+                            _signatures(registry, repository, found)))  # fmt: skip
+    seen = {r.digest for r in out}
+    for suffix in ("sig", "att", "sbom"):
+        tag = f"{subject.algorithm}-{subject.hex}.{suffix}"
+        try:
+            record = registry.manifest(repository, tag)
+        except NotFound:
+            continue
+        if record.digest in seen:
+            continue
+        out.append(Referrer(record.digest, record.media_type, "", len(record.content),
+                            f"tag {tag}", _signatures(registry, repository, record.digest)))  # fmt: skip
+    return out

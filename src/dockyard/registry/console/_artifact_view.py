@@ -1,0 +1,122 @@
+"""The artifact page's additions (HTML): the file browser of a layer or of the filesystem
+the layers build, the SBOM download links, and the referrers with their signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from dockyard.registry.console._artifact_extras import SBOM_FORMATS, Listing, Referrer
+from dockyard.registry.console._html import e, href, page, table
+from dockyard.registry.console._views import size_text
+
+__all__ = ["extras_section", "files_page", "files_path"]
+
+_SBOM_NAMES = {"spdx": "SPDX 2.3 (JSON)", "cyclonedx": "CycloneDX 1.5 (JSON)"}
+
+
+def files_path(project: str, name: str, digest: str, layer: int, *, merged: bool,
+               path: str = "") -> str:  # fmt: skip
+    """The file browser's link (escaped for an attribute)."""
+    query = {"repo": name, "digest": digest, "layer": str(layer + 1)}
+    if merged:
+        query["view"] = "merged"
+    if path:
+        query["path"] = path
+    return e(f"/projects/{project}/files?{urlencode(query)}")
+
+
+def extras_section(
+    project: str, name: str, digest: str, referrers: Sequence[Referrer], *, image: bool
+) -> str:
+    out = ""
+    if image:
+        links = " · ".join(
+            f'<a href="{href(f"/projects/{project}/sbom", repo=name, digest=digest, format=key)}"'
+            f" download>{e(_SBOM_NAMES[key])}</a>"
+            for key in SBOM_FORMATS
+        )
+        out += f'<h2>SBOM</h2><p id="sbom">Download the packages it holds: {links}</p>'
+    rows = []
+    for r in referrers:
+        signatures = "".join(f"<li><code>{e(s)}</code></li>" for s in r.signatures)
+        rows.append(
+            [
+                f"<code>{e(r.digest)}</code>",
+                e(r.artifact_type or r.media_type),
+                e(r.how),
+                e(size_text(r.size)),
+                f"<ul>{signatures}</ul>" if signatures else "none",
+            ]
+        )
+    out += table("Signatures and other referrers",
+                 ["Digest", "Type", "Found by", "Size", "Signatures"], rows)  # fmt: skip
+    if any(r.signatures for r in referrers):
+        out += (
+            '<p class="muted">Signatures are listed, not verified here: verify them with '
+            "<code>dockyard verify --key &lt;public key&gt; &lt;the image&gt;</code>.</p>"
+        )
+    return out
+
+
+def files_page(
+    project: str, name: str, digest: str, listing: Listing, *, user: str, csrf: str
+) -> bytes:
+    layer, merged = listing.layer, listing.merged
+    back = href(f"/projects/{project}/artifact", repo=name, digest=digest)
+    switch = files_path(project, name, digest, layer, merged=not merged, path=listing.path)
+    what = f"layers 1 to {layer + 1}" if merged else f"layer {layer + 1} alone"
+    other = f"layer {layer + 1} alone" if merged else f"the filesystem of layers 1 to {layer + 1}"
+    crumbs = [f'<a href="{files_path(project, name, digest, layer, merged=merged)}">(root)</a>']
+    parts = [p for p in listing.path.split("/") if p]
+    for i, part in enumerate(parts):
+        link = files_path(
+            project, name, digest, layer, merged=merged, path="/".join(parts[: i + 1])
+        )
+        crumbs.append(f'<a href="{link}">{e(part)}</a>')
+    pick = "".join(
+        f'<option value="{i + 1}"{" selected" if i == layer else ""}>layer {i + 1}</option>'
+        for i in range(listing.layers)
+    )
+    body = (
+        f'<p><a href="{back}">Back to the artifact</a></p>'
+        f'<p>Showing {e(what)}: <a href="{switch}">show {e(other)}</a></p>'
+        f'<form class="card" method="get" action="{href(f"/projects/{project}/files")}">'
+        f'<input type="hidden" name="repo" value="{e(name)}">'
+        f'<input type="hidden" name="digest" value="{e(digest)}">'
+        + ('<input type="hidden" name="view" value="merged">' if merged else "")
+        + f'<label for="layer">Layer</label><select id="layer" name="layer">{pick}</select> '
+        '<button type="submit">Show</button></form>'
+        f'<nav aria-label="path" class="pager">{" / ".join(crumbs)}</nav>'
+    )
+    if merged and listing.wasted_bytes:
+        body += (
+            f"<p>Files written by more than one layer waste {e(size_text(listing.wasted_bytes))}"
+            " in all; they, and the directories holding them, are marked <strong>wasted</strong>."
+            "</p>"
+        )
+    rows = []
+    for row in listing.rows:
+        full = f"{listing.path}/{row.name}" if listing.path else row.name
+        label = e(row.name) + ("/" if row.is_dir else "")
+        cell = (
+            f'<a href="{files_path(project, name, digest, layer, merged=merged, path=full)}">'
+            f"{label}</a>"
+            if row.is_dir
+            else label + (f" → {e(row.link)}" if row.link else "")
+        )
+        rows.append(
+            [
+                cell,
+                e(row.kind),
+                "" if row.is_dir else e(size_text(row.size)),
+                e(f"{row.mode:o}") if row.mode else "",
+                e(row.layer + 1) if row.layer >= 0 else "",
+                "<strong>wasted</strong>" if row.wasted else "",
+            ]
+        )
+    body += table(f"Files in /{listing.path}",
+                  ["Name", "Kind", "Size", "Mode", "Layer", "Waste"], rows)  # fmt: skip
+    if listing.more:
+        body += f"<p>{e(listing.more)} more entries are not shown.</p>"
+    return page(f"Files of {project}/{name}", body, user=user, csrf=csrf)
