@@ -23,6 +23,7 @@ from dockyard.registry.harbor._promotion import promotion_guards
 from dockyard.registry.http import ResponseObserver
 from dockyard.registry.immutability import ImmutabilityGuard, rules_of
 from dockyard.registry.metadata import Database
+from dockyard.registry.replication import Replication, ReplicationSettings, open_replication
 from dockyard.registry.retention._wiring import RetentionParts, open_retention, with_pulls
 from dockyard.registry.webhooks import Webhooks, open_webhooks, projects_of
 
@@ -98,8 +99,13 @@ class ProjectsMode:
     #: webhook policies and their delivery (``webhooks.sink`` is the registry's EventSink);
     #: None without the registry
     webhooks: Webhooks | None = None
+    #: replication's queue and worker (pushes tell it through the guard chain); None
+    #: without the registry
+    replication: Replication | None = None
 
     def close(self) -> None:
+        if self.replication is not None:  # what is being copied is given back to the queue
+            self.replication.close()
         if self.retention is not None:
             self.retention.close()
         self.upkeep.close()
@@ -142,6 +148,7 @@ def open_projects_mode(
     registry: Registry | None = None,
     *,
     vulndb: Path | None = None,
+    replication: ReplicationSettings | None = None,
 ) -> ProjectsMode:
     """Everything ``auth: projects`` serves with; the audit log's upkeep starts here (its
     first run now, in its own thread). :meth:`ProjectsMode.close` stops what was started."""
@@ -164,6 +171,7 @@ def open_projects_mode(
 
         attach_events(api, webhooks.sink)
     _policies_go_with_projects(access, db)
+    replicating = open_replication(registry, replication) if registry is not None else None
     retention = (
         open_retention(api, registry, access, events=webhooks.sink if webhooks else NO_EVENTS)
         if registry is not None
@@ -187,6 +195,7 @@ def open_projects_mode(
                     vulndb=vulndb,
                     events=webhooks.sink if webhooks else NO_EVENTS,
                 ),
+                *([replicating.guard] if replicating else []),  # queues event-based copies
                 *([webhooks.guard] if webhooks else []),  # last: publishes stored pushes
             ]
         ),
@@ -194,4 +203,5 @@ def open_projects_mode(
         upkeep=AuditUpkeep(access.purge_audit).start(),
         retention=retention,
         webhooks=webhooks,
+        replication=replicating,
     )

@@ -232,6 +232,7 @@ def _build_app(
     extra: dict[str, Handler]
     if config.access is not None and granter is None:  # auth: projects, the access model
         from dockyard.registry._projects_mode import open_projects_mode
+        from dockyard.registry.replication import replication_settings
         from dockyard.registry.token import TOKEN_PATH
 
         projects = open_projects_mode(
@@ -241,6 +242,7 @@ def _build_app(
             registry,
             # the promotion's scan gate compares reports with this database's age
             vulndb=scanning.config.db_path() if scanning is not None else None,
+            replication=replication_settings(config.sections.get("replication")),
         )
         registry.guard = projects.guard  # before any job starts: they ask it too
         authorizer = projects.authorizer

@@ -55,6 +55,7 @@ from dockyard.registry.limits import Limits, limits_from_section, parse_duration
 from dockyard.registry.metadata import DatabaseSettings
 from dockyard.registry.proxy.config import PROXY_SCHEMA, ProxyConfig, proxy_from_section
 from dockyard.registry.redis import REDIS_SCHEMA, RedisConfig, redis_from_section
+from dockyard.registry.replication._settings import REPLICATION_SCHEMA
 from dockyard.registry.storage import S3Config, s3_config_from_section
 
 if TYPE_CHECKING:
@@ -256,6 +257,8 @@ SCHEMA = Section(
         "proxy": PROXY_SCHEMA,
         # registry:2's redis (strict: a password and TLS); shared state of several replicas
         "redis": REDIS_SCHEMA,
+        # dockyard's replication queue (read by dockyard.registry.replication)
+        "replication": REPLICATION_SCHEMA,
         # registry:2's notifications (read by dockyard.registry.webhooks)
         "notifications": Section(
             {
@@ -513,7 +516,9 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
     # an empty `scanning:` or `policies:` turns nothing on, as before they were checked
     given = {str(k).lower() for k, v in raw.items() if v is not None and v != ""}
     sections: dict[str, Any] = {
-        k: tree[k] for k in ("policies", "scanning", "notifications") if k in tree and k in given
+        k: tree[k]
+        for k in ("policies", "scanning", "notifications", "replication")
+        if k in tree and k in given
     }
     return RegistryConfig(
         storage=_storage(tree.get("storage", {}), environ),

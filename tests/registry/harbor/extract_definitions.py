@@ -28,6 +28,9 @@ ROOTS = (
     "Execution", "SupportedWebhookEventTypes", "Task", "WebhookPolicy",
     # immutable tag rules
     "ImmutableRule",
+    # replication
+    "Registry", "RegistryInfo", "RegistryPing", "RegistryUpdate", "ReplicationExecution",
+    "ReplicationPolicy", "ReplicationTask", "StartReplicationExecution",
 )  # fmt: skip
 SOURCE = "goharbor/harbor v2.16.0, api/v2.0/swagger.yaml, #/definitions"
 

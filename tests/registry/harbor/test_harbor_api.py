@@ -274,7 +274,8 @@ def test_swagger_json_describes_what_answers(api: httpx.Client) -> None:
     assert doc["basePath"] == API and doc["swagger"] == "2.0"
     # the access model's endpoints (projects, users, robots …) answer 412 without it
     access = {"project", "projectMetadata", "member", "user", "robot", "quota", "auditlog",
-              "Retention", "promotion", "immutable", "gc", "webhook"}  # fmt: skip
+              "Retention", "promotion", "immutable", "gc", "webhook", "registry",
+              "replication"}  # fmt: skip
     plain = [p for p, ops in doc["paths"].items() if "get" in ops and "{" not in p]
     assert {"/ping", "/health", "/systeminfo", "/repositories", "/swagger.json"} <= set(plain)
     for path, ops in doc["paths"].items():

@@ -15,6 +15,8 @@ from dockyard.registry.harbor import (
     _projects,
     _promotion,
     _quotas,
+    _registries,
+    _replication,
     _repositories,
     _retentions,
     _robots,
@@ -89,6 +91,14 @@ _ROBOT = "/robots/{robot_id}"
 _ARTIFACT = _REPO + "/artifacts/{reference}"
 POLICY = PathParam("id", "The ID of the promotion policy", "integer")
 
+_REGISTRY = "/registries/{id}"
+REGISTRY_ID = PathParam("id", "The ID of the registry", "integer")
+_REP_POLICY = "/replication/policies/{id}"
+REP_POLICY = PathParam("id", "Replication policy ID", "integer")
+_REP_EXEC = "/replication/executions/{id}"
+REP_EXEC = PathParam("id", "The ID of the execution.", "integer")
+REP_TASK = PathParam("task_id", "The task ID.", "integer")
+NAME = QueryParam("name", "Deprecated, use `query` instead. The name of the registry.")
 _HOOK = _P + "/webhook/policies"
 _HOOK_EXEC = _HOOK + "/{webhook_policy_id}/executions"
 HOOK = PathParam("webhook_policy_id", "The ID of the webhook policy", "integer")
@@ -378,6 +388,70 @@ ROUTES: list[Route] = [
     Route("GET", _P + "/webhook/events", _webhooks.supported_events, "GetSupportedEventTypes",
           "Get supported event types and notify types.", "webhook",
           response="SupportedWebhookEventTypes", params=(PROJECT_REF,)),
+    # endpoint registries and replication (system administrators)
+    Route("GET", "/registries", _registries.list_registries, "listRegistries",
+          "List the registries", "registry", response="[Registry]", query=(*LISTING, NAME),
+          paged=True),
+    Route("POST", "/registries", _registries.create_registry, "createRegistry",
+          "Create a registry (its credential's secret is written, never answered)",
+          "registry", status=201, body="Registry"),
+    Route("POST", "/registries/ping", _registries.ping_registry, "pingRegistry",
+          "Check status of a registry (400 saying why it cannot be reached)", "registry",
+          body="RegistryPing"),
+    Route("GET", _REGISTRY, _registries.get_registry, "getRegistry", "Get the specific "
+          "registry", "registry", response="Registry", params=(REGISTRY_ID,)),
+    Route("PUT", _REGISTRY, _registries.update_registry, "updateRegistry",
+          "Update the registry (a blank access_secret keeps the stored one)", "registry",
+          params=(REGISTRY_ID,), body="RegistryUpdate"),
+    Route("DELETE", _REGISTRY, _registries.delete_registry, "deleteRegistry",
+          "Delete the specific registry (412 while a policy uses it)", "registry",
+          params=(REGISTRY_ID,)),
+    Route("GET", _REGISTRY + "/info", _registries.get_registry_info, "getRegistryInfo",
+          "Get the registry info", "registry", response="RegistryInfo",
+          params=(REGISTRY_ID,)),
+    Route("GET", "/replication/adapters", _registries.list_adapters,
+          "listRegistryProviderTypes", "List registry adapters", "replication",
+          response="[string]"),
+    Route("GET", "/replication/policies", _replication.list_policies,
+          "listReplicationPolicies", "List replication policies", "replication",
+          response="[ReplicationPolicy]", query=(*LISTING, NAME), paged=True),
+    Route("POST", "/replication/policies", _replication.create_policy,
+          "createReplicationPolicy", "Create a replication policy (push: "
+          "dest_registry; pull: src_registry)", "replication", status=201,
+          body="ReplicationPolicy"),
+    Route("GET", _REP_POLICY, _replication.get_policy, "getReplicationPolicy",
+          "Get the specific replication policy", "replication",
+          response="ReplicationPolicy", params=(REP_POLICY,)),
+    Route("PUT", _REP_POLICY, _replication.update_policy, "updateReplicationPolicy",
+          "Update the replication policy", "replication", params=(REP_POLICY,),
+          body="ReplicationPolicy"),
+    Route("DELETE", _REP_POLICY, _replication.delete_policy, "deleteReplicationPolicy",
+          "Delete the specific replication policy (its pending tasks are stopped)",
+          "replication", params=(REP_POLICY,)),
+    Route("GET", "/replication/executions", _replication.list_executions,
+          "listReplicationExecutions", "List replication executions", "replication",
+          response="[ReplicationExecution]", paged=True,
+          query=(SORT, PAGE, PAGE_SIZE,
+                 QueryParam("policy_id", "The ID of the policy that the executions belong "
+                            "to.", "integer"),
+                 QueryParam("status", "The execution status."),
+                 QueryParam("trigger", "The trigger mode."))),
+    Route("POST", "/replication/executions", _replication.start_execution,
+          "startReplication", "Start one replication execution", "replication",
+          status=201, body="StartReplicationExecution"),
+    Route("GET", _REP_EXEC, _replication.get_execution, "getReplicationExecution",
+          "Get one specific replication execution", "replication",
+          response="ReplicationExecution", params=(REP_EXEC,)),
+    Route("PUT", _REP_EXEC, _replication.stop_execution, "stopReplication",
+          "Stop the specific replication execution", "replication", params=(REP_EXEC,)),
+    Route("GET", _REP_EXEC + "/tasks", _replication.list_tasks, "listReplicationTasks",
+          "List replication tasks for a specific execution", "replication",
+          response="[ReplicationTask]", params=(REP_EXEC,), paged=True,
+          query=(SORT, PAGE, PAGE_SIZE, QueryParam("status", "The task status."),
+                 QueryParam("resource_type", "The resource type."))),
+    Route("GET", _REP_EXEC + "/tasks/{task_id}/log", _replication.task_log,
+          "getReplicationLog", "Get the log of the specific replication task",
+          "replication", response="string", params=(REP_EXEC, REP_TASK)),
     Route("GET", "/swagger.json", _openapi.get_swagger, "getSwagger",
           "This API's own description (Swagger 2.0)", "swagger", response="object"),
 ]  # fmt: skip

@@ -23,6 +23,7 @@ def schema() -> MetaData:
     from dockyard.registry.immutability import _schema as immutability
     from dockyard.registry.metadata import _schema as registry
     from dockyard.registry.promotion import _schema as promotion
+    from dockyard.registry.replication import _schema as replication
     from dockyard.registry.retention import _schema as retention
     from dockyard.registry.scanning import _records as scanning
     from dockyard.registry.webhooks import _schema as webhooks
@@ -38,6 +39,7 @@ def schema() -> MetaData:
         harbor._metadata,
         scanning._metadata,
         console._meta,
+        replication.metadata,
     )
     combined = MetaData()
     for part in parts:

@@ -1,0 +1,277 @@
+"""Endpoint registries (Harbor's ``/registries``): where replication copies artifacts to, with
+the credential to use there. The credential's secret is stored and used, never answered."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from dockyard.registry.metadata import Database
+from dockyard.registry.replication._schema import metadata, policies, registries
+
+__all__ = [
+    "REGISTRY_TYPES",
+    "RegistryNotFound",
+    "RegistryStore",
+    "RemoteRegistry",
+    "check_url",
+    "ping_target",
+    "registry_from_json",
+    "registry_update",
+]
+
+#: The endpoint types dockyard replicates to (both speak the distribution API).
+REGISTRY_TYPES = ("docker-registry", "harbor")
+
+
+class RegistryNotFound(NotFound):
+    """No endpoint registry with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRegistry:
+    id: int
+    name: str
+    type: str
+    url: str
+    description: str = ""
+    #: "basic", or "" for none
+    credential_type: str = ""
+    access_key: str = ""
+    access_secret: str = ""
+    insecure: bool = False
+    creation_time: float = 0.0
+    update_time: float = 0.0
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of the URL (the key of its credential in the client)."""
+        return urlsplit(self.url).netloc
+
+
+def _text(body: dict[str, Any], key: str, default: str = "", *, limit: int = 255) -> str:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{key} must be a string")
+    if len(value) > limit:
+        raise InvalidArgument(f"{key} is longer than {limit} characters")
+    return value
+
+
+def _bool(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{key} must be true or false")
+    return value
+
+
+def check_url(url: str) -> str:
+    """An ``http(s)://host[:port]`` URL (a trailing slash dropped); InvalidArgument else."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidArgument(
+            f"registry url {url[:200]!r} must be http://host[:port] or https://host[:port]"
+        )
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        raise InvalidArgument(
+            f"registry url {url[:200]!r} must name only the scheme, host and port",
+            hint="give credentials in credential.access_key/access_secret",
+        )
+    return url
+
+
+def _check(registry: RemoteRegistry) -> RemoteRegistry:
+    if not registry.name.strip():
+        raise InvalidArgument("the registry needs a name")
+    if registry.type not in REGISTRY_TYPES:
+        raise InvalidArgument(
+            f"registry type {registry.type[:60]!r} is not supported",
+            hint="use one of " + ", ".join(REGISTRY_TYPES),
+        )
+    if registry.credential_type not in ("", "basic"):
+        raise InvalidArgument(
+            f"credential type {registry.credential_type[:60]!r} is not supported; use basic"
+        )
+    return replace(registry, url=check_url(registry.url))
+
+
+def registry_from_json(body: dict[str, Any]) -> RemoteRegistry:
+    """A new endpoint from Harbor's ``Registry`` body (``credential`` nested)."""
+    credential = body.get("credential") or {}
+    if not isinstance(credential, dict):
+        raise InvalidArgument("credential must be an object")
+    key = _text(credential, "access_key")
+    secret = _text(credential, "access_secret", limit=4096)
+    kind = _text(credential, "type", "basic" if key else "")
+    return _check(
+        RemoteRegistry(
+            id=0,
+            name=_text(body, "name"),
+            type=_text(body, "type", "docker-registry", limit=32),
+            url=_text(body, "url", limit=2048),
+            description=_text(body, "description", limit=1024),
+            credential_type=kind if key or secret else "",
+            access_key=key,
+            access_secret=secret,
+            insecure=_bool(body, "insecure", False),
+        )
+    )
+
+
+def registry_update(base: RemoteRegistry, body: dict[str, Any]) -> RemoteRegistry:
+    """``base`` with Harbor's ``RegistryUpdate`` applied (absent or null fields kept; an
+    empty ``access_secret`` keeps the stored one, as Harbor's console sends it blank)."""
+    key = _text(body, "access_key", base.access_key)
+    secret = _text(body, "access_secret", "", limit=4096) or base.access_secret
+    if "access_key" in body and not key:
+        secret = ""
+    return _check(
+        replace(
+            base,
+            name=_text(body, "name", base.name),
+            description=_text(body, "description", base.description, limit=1024),
+            url=_text(body, "url", base.url, limit=2048),
+            credential_type=_text(body, "credential_type", base.credential_type or "basic")
+            if key
+            else "",
+            access_key=key,
+            access_secret=secret,
+            insecure=_bool(body, "insecure", base.insecure),
+        )
+    )
+
+
+def ping_target(body: dict[str, Any], stored: RemoteRegistry | None) -> RemoteRegistry:
+    """What ``/registries/ping`` should try: the stored endpoint (``id``) with the body's
+    changes, or the body alone."""
+    if stored is not None:
+        return registry_update(stored, body)
+    return registry_from_json(
+        {
+            "name": "ping",
+            "type": body.get("type") or "docker-registry",
+            "url": body.get("url"),
+            "insecure": body.get("insecure"),
+            "credential": {
+                "type": body.get("credential_type") or "basic",
+                "access_key": body.get("access_key") or "",
+                "access_secret": body.get("access_secret") or "",
+            },
+        }
+    )
+
+
+def _registry(row: Row[Any]) -> RemoteRegistry:
+    return RemoteRegistry(
+        row.id, row.name, row.type, row.url, row.description, row.credential_type,
+        row.access_key, row.access_secret, row.insecure, row.creation_time, row.update_time,
+    )  # fmt: skip
+
+
+class RegistryStore:
+    """The endpoint registries in the registry's database (tables created when missing)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.create_tables(metadata)
+
+    def create(self, registry: RemoteRegistry, *, now: float | None = None) -> RemoteRegistry:
+        now = time.time() if now is None else now
+        values = _values(registry)
+        try:
+            with self.db.write() as conn:
+                self._unique(conn, registry.name, 0)
+                key = conn.execute(
+                    registries.insert().values(**values, creation_time=now, update_time=now)
+                ).inserted_primary_key
+        except IntegrityError:
+            raise _taken(registry.name) from None
+        assert key is not None
+        return replace(registry, id=int(key[0]), creation_time=now, update_time=now)
+
+    def get(self, registry_id: int) -> RemoteRegistry:
+        with self.db.read() as conn:
+            row = conn.execute(select(registries).where(registries.c.id == registry_id)).first()
+        if row is None:
+            raise RegistryNotFound(
+                f"registry {registry_id} not found", hint="list /api/v2.0/registries"
+            )
+        return _registry(row)
+
+    def listing(
+        self, *, name: str | None = None, page: int = 1, size: int = 10
+    ) -> tuple[list[RemoteRegistry], int]:
+        where = registries.c.name.contains(name, autoescape=True) if name else None
+        count = select(func.count()).select_from(registries)
+        rows = select(registries).order_by(registries.c.id)
+        if where is not None:
+            count, rows = count.where(where), rows.where(where)
+        with self.db.read() as conn:
+            total = int(conn.execute(count).scalar() or 0)
+            found = conn.execute(rows.limit(size).offset((page - 1) * size)).all()
+        return [_registry(r) for r in found], total
+
+    def update(self, registry: RemoteRegistry, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        try:
+            with self.db.write() as conn:
+                self._unique(conn, registry.name, registry.id)
+                done = conn.execute(
+                    registries.update()
+                    .where(registries.c.id == registry.id)
+                    .values(**_values(registry), update_time=now)
+                ).rowcount
+        except IntegrityError:
+            raise _taken(registry.name) from None
+        if not done:
+            raise RegistryNotFound(f"registry {registry.id} not found")
+
+    def delete(self, registry_id: int) -> None:
+        """Delete an endpoint no policy uses (412 while one does)."""
+        with self.db.write() as conn:
+            using = conn.execute(
+                select(policies.c.name).where(
+                    (policies.c.dest_registry_id == registry_id)
+                    | (policies.c.src_registry_id == registry_id)
+                )
+            ).first()
+            if using is not None:
+                raise FailedPrecondition(
+                    f"registry {registry_id} is used by replication policy {using.name!r}",
+                    hint="delete the policy or point it at another registry first",
+                )
+            done = conn.execute(registries.delete().where(registries.c.id == registry_id)).rowcount
+        if not done:
+            raise RegistryNotFound(f"registry {registry_id} not found")
+
+    @staticmethod
+    def _unique(conn: Any, name: str, own_id: int) -> None:
+        found = conn.execute(
+            select(registries.c.id).where(registries.c.name == name, registries.c.id != own_id)
+        ).first()
+        if found is not None:
+            raise _taken(name)
+
+
+def _taken(name: str) -> AlreadyExists:
+    return AlreadyExists(f"a registry named {name!r} exists already", hint="choose another name")
+
+
+def _values(registry: RemoteRegistry) -> dict[str, Any]:
+    return {
+        "name": registry.name, "description": registry.description, "type": registry.type,
+        "url": registry.url, "credential_type": registry.credential_type,
+        "access_key": registry.access_key, "access_secret": registry.access_secret,
+        "insecure": registry.insecure,
+    }  # fmt: skip
