@@ -87,6 +87,22 @@ class PostgresServer:
         with self._admin() as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def crash(self) -> None:
+        """Stop the server at once, as a crash does (``pg_ctl stop -m immediate``: every
+        connection cut, no shutdown checkpoint, recovery at the next start), keeping its data
+        for :meth:`start`: an outage."""
+        data = self.directory / "data"
+        run_command(_as_postgres(BIN / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"))
+        self.process.wait(timeout=20)
+
+    def start(self) -> None:
+        """Start the server again on its port and data directory (after :meth:`crash`);
+        returns once it accepts connections."""
+        if self.process.poll() is None:
+            raise RuntimeError("PostgreSQL is still running")
+        self.process = _launch(self.directory, self.port)
+        _wait_up(self)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()  # SIGTERM: postgres' "smart" shutdown
@@ -117,10 +133,17 @@ def start_postgres() -> PostgresServer:
         )
     )  # fmt: skip
     port = free_port()
-    log = open(directory / "postgres.log", "wb")  # noqa: SIM115 - the server's, closed by it
+    server = PostgresServer(directory, port, _launch(directory, port))
+    _wait_up(server)
+    return server
+
+
+def _launch(directory: Path, port: int) -> subprocess.Popen[bytes]:
+    """The server process on ``directory``'s data, listening on 127.0.0.1:``port``."""
+    log = open(directory / "postgres.log", "ab")  # noqa: SIM115 - the server's, closed by it
     process = subprocess.Popen(
         _as_postgres(
-            BIN / "postgres", "-D", data, "-p", str(port), "-k", directory,
+            BIN / "postgres", "-D", directory / "data", "-p", str(port), "-k", directory,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "max_connections=300", "-c", "shared_buffers=32MB",
@@ -130,12 +153,17 @@ def start_postgres() -> PostgresServer:
         preexec_fn=_die_with_parent,
     )  # fmt: skip
     log.close()
-    server = PostgresServer(directory, port, process)
+    return process
+
+
+def _wait_up(server: PostgresServer) -> None:
+    """Until ``server`` accepts connections; stops it and raises if it does not come up."""
+    process, directory = server.process, server.directory
     deadline = time.monotonic() + 60
     while True:
         try:
             server._admin().close()
-            return server
+            return
         except psycopg.OperationalError:
             if process.poll() is not None or time.monotonic() > deadline:
                 output = (directory / "postgres.log").read_text(errors="replace")

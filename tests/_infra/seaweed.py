@@ -20,7 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -40,10 +40,54 @@ class Seaweed:
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
     region: str = REGION
+    #: the running process, for an outage (:meth:`kill`, :meth:`start`)
+    weed: WeedProcess | None = field(default=None, compare=False, repr=False)
 
     def new_bucket(self) -> str:
         """A fresh bucket name (created on first use by the driver's test helper)."""
         return f"t-{uuid.uuid4().hex[:20]}"
+
+    def kill(self) -> None:
+        """SIGKILL the server (an outage); its data and ports stay for :meth:`start`."""
+        assert self.weed is not None
+        self.weed.kill()
+
+    def start(self) -> None:
+        """Start the server again on the same data and ports; returns once S3 answers."""
+        assert self.weed is not None
+        self.weed.start()
+
+
+@dataclass
+class WeedProcess:
+    """``weed server`` with fixed arguments: started, killed and started again."""
+
+    argv: list[str]
+    workdir: Path
+    endpoint: str
+    master: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "weed.log"
+
+    def start(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("weed is still running")
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
+        _wait_ready(self.endpoint, self.proc, self.log)
+        _wait_volume_server(self.master, self.proc, self.log)
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
 
 
 def weed_binary() -> str | None:
@@ -100,18 +144,15 @@ def run_seaweed(workdir: Path) -> Iterator[Seaweed]:
         f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",
         f"-s3.config={config}", "-volume.max=0", "-master.volumeSizeLimitMB=64",
+        # a restarted master (one node) leads again in about a second, not ten
+        "-master.electionTimeout=1s",
     ]  # fmt: skip
-    log = workdir / "weed.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
-    endpoint = f"http://127.0.0.1:{s3}"
+    server = WeedProcess(argv, workdir, f"http://127.0.0.1:{s3}", f"http://127.0.0.1:{master}")
     try:
-        _wait_ready(endpoint, proc, log)
-        yield Seaweed(endpoint)
+        server.start()
+        yield Seaweed(server.endpoint, weed=server)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        server.kill()
 
 
 def _wait_ready(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -129,6 +170,24 @@ def _wait_ready(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> None
             pass
         time.sleep(0.2)
     raise RuntimeError(f"SeaweedFS's S3 port did not answer in {_START_TIMEOUT}s:\n{_tail(log)}")
+
+
+def _wait_volume_server(master: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the master knows the volume server (after a restart the S3 port answers a moment
+    before that, and reads of stored objects fail with InternalError meanwhile)."""
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"weed exited with {proc.returncode}:\n{_tail(log)}")
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            topology = httpx.get(f"{master}/dir/status", timeout=2).json()["Topology"]
+            racks = [r for dc in topology.get("DataCenters") or [] for r in dc["Racks"]]
+            if any(rack.get("DataNodes") for rack in racks):
+                return
+        time.sleep(0.1)
+    raise RuntimeError(
+        f"SeaweedFS's volume server did not join in {_START_TIMEOUT}s:\n{_tail(log)}"
+    )
 
 
 def _tail(log: Path, lines: int = 40) -> str:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import DockyardError, NotFound, Unavailable
 from dockyard.registry._authorize import Authorizer, needed_scopes
 from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._registry import Registry
@@ -176,6 +176,8 @@ class RegistryApp:
             await asyncio.sleep(CACHE_SYNC_INTERVAL)
             try:
                 await loop.run_in_executor(self.executor, self.registry.sync_cache)
+            except Unavailable:
+                pass  # an outage: logged once by the service that is down
             except Exception:
                 log.exception("cannot check the database for changes")
 

@@ -6,6 +6,7 @@ import html
 import logging
 
 from dockyard import __version__
+from dockyard.errors import Unavailable
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import Request, send_bytes
 
@@ -73,6 +74,8 @@ async def healthz(request: Request, registry: Registry) -> None:
     check, the worker) is on the debug address, ``http.debug.addr``."""
     try:
         await request.run(registry.meta.repository_exists, "")
+    except Unavailable:  # an outage: logged once by the database, not once per check
+        status, body = 503, b'{"status":"down"}'
     except Exception:  # any failure of the database means down; the log has the cause
         log.exception("health check: the metadata database does not answer")
         status, body = 503, b'{"status":"down"}'

@@ -18,9 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dockyard.errors import Unavailable
+from dockyard.registry._outages import Outage
 from dockyard.registry.metadata._schema import metadata
 from dockyard.registry.metadata._settings import DatabaseSettings, engine_url
 
@@ -28,6 +30,18 @@ __all__ = ["WRITE_LOCK", "Database"]
 
 #: The advisory lock key every PostgreSQL write transaction takes (``b"dockyard"`` as a number).
 WRITE_LOCK = int.from_bytes(b"dockyard", "big")
+
+#: SQLSTATEs of a server that is gone or not ready: connection exceptions (class 08), and an
+#: administrator's or a crash's shutdown, or a start-up in progress (57P01 to 57P03).
+_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _server_gone(exc: DBAPIError) -> bool:
+    """Whether ``exc`` says the database server went away (rather than refusing a statement)."""
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    return isinstance(state, str) and state.startswith(_GONE_STATES)
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -98,6 +112,15 @@ class Database:
             self.where = str(path)
             self.is_postgresql = False
             self.engine = _sqlite_engine(path)
+        service = (
+            f"PostgreSQL at {self.where}" if self.is_postgresql else f"the database {self.where}"
+        )
+        #: this process's view of the database server: one log line per outage
+        self.outage = Outage(
+            service,
+            "check that the server runs and accepts connections at database.url; "
+            "the registry reconnects by itself",
+        )
         try:
             if self.is_postgresql:
                 with self.engine.connect():
@@ -116,11 +139,43 @@ class Database:
             ) from exc
 
     @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection. A server that cannot be reached (refused, gone mid-statement,
+        shutting down or starting up) or a pool with no free connection is
+        :class:`~dockyard.errors.Unavailable` (503 on the registry's HTTP API), logged once
+        per outage; the pool checks each connection before use (``pool_pre_ping``), so the
+        first request after the server returns reconnects."""
+        try:
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise self._unavailable(exc) from exc
+        except PoolTimeout as exc:
+            raise Unavailable(
+                "the registry is too busy: no free connection to its metadata database",
+                hint="retry; if it persists, raise database.pool or look for slow queries",
+            ) from exc
+        self.outage.succeeded()
+        try:
+            with conn:
+                yield conn
+        except DBAPIError as exc:
+            if _server_gone(exc):
+                raise self._unavailable(exc) from exc
+            raise
+
+    def _unavailable(self, exc: DBAPIError) -> Unavailable:
+        self.outage.failed(exc.orig if exc.orig is not None else exc)
+        return Unavailable(
+            "the registry's metadata database does not answer",
+            hint="retry later; the server's log says more",
+        )
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: one snapshot for all its statements (SQLite's deferred
         transaction in WAL mode; PostgreSQL's REPEATABLE READ, which never waits nor fails
         for a transaction that only reads)."""
-        with self.engine.connect() as conn:
+        with self.connection() as conn:
             if self.is_postgresql:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
@@ -128,7 +183,7 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self.connection() as conn:
             conn = conn.execution_options(dockyard_write=True)
             with conn.begin():
                 yield conn

@@ -15,7 +15,10 @@ things could make a replica trust a stale entry, and both are closed:
   replica's cache at once; until then the failure is logged.
 
 While Redis does not answer, every read is treated as changed (each call returns a value no
-other call returns), so replicas serve from the database — slower, never stale.
+other call returns), so replicas serve from the database — slower, never stale. After a
+failure Redis is left alone for ``retry`` seconds (a Redis whose machine is gone costs a
+connect timeout per try, not per request). An outage is logged once
+(:class:`~dockyard.registry._outages.Outage`), and once more when it ends.
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ import itertools
 import logging
 import secrets
 import threading
+import time
 
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+
+from dockyard.registry._outages import Outage
 
 __all__ = ["RedisGenerations"]
 
@@ -49,6 +56,16 @@ class RedisGenerations:
         self._closed = threading.Event()
         #: bumps that could not reach Redis (for tests and metrics)
         self.failed_bumps = 0
+        #: after a failure, Redis is not asked again before this (``time.monotonic()``)
+        self._quiet_until = 0.0
+        kwargs = client.connection_pool.connection_kwargs
+        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        #: Redis as this process sees it: one log line per outage
+        self.outage = Outage(
+            f"Redis at {where}",
+            "check redis.addr and that Redis runs there",
+            effect="manifests and tags are served from the database, uncached, until it does",
+        )
 
     def _key(self, repository: str) -> str:
         return f"{self.prefix}generations:repo:{repository}"
@@ -56,12 +73,15 @@ class RedisGenerations:
     def get(self, repository: str) -> int:
         """``repository``'s counter combined with the epoch; while Redis is unreachable (or a
         failed bump is not yet made good), a value no other call returns."""
-        if self._renew_needed:
+        if self._renew_needed or time.monotonic() < self._quiet_until:
             return next(self._unknown)
         try:
             epoch, count = self.client.mget(self._epoch_key, self._key(repository))
-        except RedisError:
+        except RedisError as exc:
+            self._quiet_until = time.monotonic() + self.retry
+            self.outage.failed(exc)
             return next(self._unknown)
+        self.outage.succeeded()
         if epoch is None:
             self._new_epoch()
             return next(self._unknown)
@@ -70,15 +90,19 @@ class RedisGenerations:
     def bump(self, repository: str) -> None:
         """Tell every replica that ``repository`` changed (call after the change committed)."""
         try:
+            if time.monotonic() < self._quiet_until:
+                raise RedisConnectionError("Redis failed a moment ago; not asked again yet")
             self.client.incr(self._key(repository))
         except RedisError as exc:
+            self._quiet_until = max(self._quiet_until, time.monotonic() + self.retry)
             self.failed_bumps += 1
-            _log.error(
-                "redis: cannot tell the other replicas that %s changed (%s); their caches are "
-                "dropped as soon as Redis answers again",
-                repository,
-                exc,
-            )
+            self.outage.failed(exc)
+            if not self._renew_needed:  # the first lost change of an outage, not every one
+                _log.warning(
+                    "redis: cannot tell the other replicas that %s changed; their caches are "
+                    "dropped as soon as Redis answers again",
+                    repository,
+                )
             self._start_renewal()
 
     def _new_epoch(self) -> None:
@@ -104,9 +128,14 @@ class RedisGenerations:
                 continue
             with self._lock:
                 self._renew_needed = False
-            _log.warning("redis: answering again; every replica's cache was dropped")
+                self._quiet_until = 0.0
+            self.outage.succeeded("every replica's cache was dropped")
             return
 
     def close(self) -> None:
         self._closed.set()
+        retrying = self._retrying
+        if retrying is not None:  # it may be waiting on Redis: at most a timeout
+            retrying.join(timeout=10)
         self.client.close()
+        self.client.connection_pool.disconnect()  # a pool given to the client stays open

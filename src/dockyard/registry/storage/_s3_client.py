@@ -33,6 +33,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 )
 
 from dockyard.errors import NotFound, Unavailable
+from dockyard.registry._outages import Outage
 from dockyard.registry.storage._s3_config import S3Config
 
 __all__ = ["S3Client", "error_code"]
@@ -63,6 +64,12 @@ class S3Client:
         self._client: Any = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._client_ready: asyncio.Lock | None = None
+        #: the store as this process sees it: one log line per outage
+        self.outage = Outage(
+            f"the S3 store at {config.endpoint_url() or 'AWS'} (bucket {config.bucket})",
+            "check storage.s3.regionendpoint and that the store runs there; "
+            "uploads in progress continue once it answers",
+        )
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -93,15 +100,22 @@ class S3Client:
     async def _call(self, work: Callable[[Any], Awaitable[T]]) -> T:
         try:
             client = await self._get_client()
-            return await work(client)
+            result = await work(client)
         except ClientError as exc:
+            if _status(exc) >= 500:
+                self.outage.failed(exc)
+            else:  # the store answered (NoSuchKey, PreconditionFailed…)
+                self.outage.succeeded()
             raise self.translate(exc) from exc
         except BotoCoreError as exc:
+            self.outage.failed(exc)
             raise Unavailable(
                 f"the S3 store at {self.config.endpoint_url() or 'AWS'} "
                 f"(bucket {self.config.bucket}) cannot be reached: {exc}",
                 hint="check storage.s3.regionendpoint and that the store is up",
             ) from exc
+        self.outage.succeeded()
+        return result
 
     def translate(self, exc: ClientError) -> Exception:
         code = error_code(exc) or "?"
@@ -187,6 +201,12 @@ class S3Client:
         thread.join(timeout=10)
         if not thread.is_alive():
             loop.close()
+
+
+def _status(exc: ClientError) -> int:
+    """The HTTP status of the store's answer (0 when unknown)."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status if isinstance(status, int) else 0
 
 
 def _no_such_bucket(exc: BaseException) -> ClientError:
