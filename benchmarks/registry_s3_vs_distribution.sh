@@ -9,48 +9,13 @@
 # Needs: docker-registry, skopeo, hyperfine, curl.
 # Usage: [DY_WORKERS=n] benchmarks/registry_s3_vs_distribution.sh [runs]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib/registry_bench.sh"
 RUNS=${1:-5}
 DY_WORKERS=${DY_WORKERS:-$(nproc)}
-DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
-PYTHON=${PYTHON:-$PWD/.venv/bin/python}
-WEED=${WEED:-$PWD/.venv/bin/weed}
-"$PYTHON" -m compileall -q src >/dev/null
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-s3bench-XXXXXX")
-export WORK DOCKYARD DY_WORKERS
-cleanup() {
-  for f in "$WORK"/*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-AK=bench SK=bench-secret-key
-cat >"$WORK/s3.json" <<JSON
-{"identities": [{"name": "bench", "credentials": [{"accessKey": "$AK", "secretKey": "$SK"}],
-                 "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
-JSON
-mkdir -p "$WORK/weed"
-S3=127.0.0.1:$(free_port)
-"$WEED" server -s3 -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$WORK/weed" \
-  -master.port="$(free_port)" -master.port.grpc="$(free_port)" \
-  -volume.port="$(free_port)" -volume.port.grpc="$(free_port)" \
-  -filer.port="$(free_port)" -filer.port.grpc="$(free_port)" \
-  -s3.port="${S3#*:}" -s3.port.grpc="$(free_port)" -s3.port.iceberg=0 -s3.port.lance=0 \
-  -s3.config="$WORK/s3.json" >"$WORK/weed.log" 2>&1 &
-echo $! >"$WORK/weed.pid"
-for _ in $(seq 600); do curl -s "http://$S3/" 2>/dev/null | grep -q '<' && break; sleep 0.1; done
-"$PYTHON" - "$S3" "$AK" "$SK" <<'PY'
-import asyncio, sys
-from aiobotocore.session import get_session
-async def main(endpoint, ak, sk):
-    async with get_session().create_client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
-                                           aws_access_key_id=ak, aws_secret_access_key=sk) as c:
-        for bucket in ("dist-bench", "dy-bench"):
-            await c.create_bucket(Bucket=bucket)
-asyncio.run(main(*sys.argv[1:]))
-PY
+bench_init s3bench
+export DY_WORKERS
+start_seaweed
+create_buckets dist-bench dy-bench
 
 DIST=127.0.0.1:$(free_port)
 DY=127.0.0.1:$(free_port)
@@ -101,17 +66,7 @@ chmod +x "$WORK/restart.sh"
 "$WORK/restart.sh" dist
 "$WORK/restart.sh" dy
 
-"$PYTHON" benchmarks/_make_layout.py "$WORK/src" "$WORK/big.bin"
-BIG=sha256:$(sha256sum "$WORK/big.bin" | cut -d' ' -f1)
-push_blob() {  # host: monolithic POST + PUT of the 100 MiB blob
-  local loc
-  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$1/v2/bench/big/blobs/uploads/" |
-    tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
-  case "$loc" in http*) ;; *) loc="http://$1$loc" ;; esac
-  case "$loc" in *\?*) loc="$loc&digest=$BIG" ;; *) loc="$loc?digest=$BIG" ;; esac
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/big.bin" \
-    "$loc" -o /dev/null
-}
+make_image
 for h in "$DIST" "$DY"; do
   skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$WORK/src:bench" "docker://$h/bench/img:1"
   push_blob "$h"

@@ -14,27 +14,13 @@
 # Needs: docker-registry, skopeo, wrk, hey, hyperfine, curl.
 # Usage: [DY_WORKERS=n] [REPEAT=n] benchmarks/registry_vs_distribution.sh [runs] [wrk-seconds]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib/registry_bench.sh"
 RUNS=${1:-5}
 SECONDS_WRK=${2:-10}
 REPEAT=${REPEAT:-3}
 DY_WORKERS=${DY_WORKERS:-$(nproc)}
-DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
-PYTHON=${PYTHON:-$PWD/.venv/bin/python}
-# An installed wheel has its bytecode compiled at install time; a checkout's editable install
-# writes it on first use, or never when PYTHONDONTWRITEBYTECODE is set. Compile it once here so
-# every run measures the start-up users get.
-"$PYTHON" -m compileall -q src >/dev/null
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-regbench-XXXXXX")
-export WORK DOCKYARD DY_WORKERS
-cleanup() {
-  for f in "$WORK"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_init regbench
+export DY_WORKERS
 DIST=127.0.0.1:$(free_port)
 DY=127.0.0.1:$(free_port)
 export DIST DY
@@ -72,8 +58,7 @@ chmod +x "$WORK/restart.sh"
 "$WORK/restart.sh" dy
 
 # the image: an OCI layout with 10 gzip layers of 20 MB random data; and a 100 MiB blob
-"$PYTHON" benchmarks/_make_layout.py "$WORK/src" "$WORK/big.bin"
-BIG=sha256:$(sha256sum "$WORK/big.bin" | cut -d' ' -f1)
+make_image
 du -sh "$WORK/src"
 
 push_image() {  # host
@@ -84,51 +69,9 @@ push_image() {  # host
       --src-tls-verify=false
   done
 }
-push_blob() {  # host: monolithic POST + PUT of the 100 MiB blob
-  local loc
-  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$1/v2/bench/big/blobs/uploads/" |
-    tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
-  case "$loc" in http*) ;; *) loc="http://$1$loc" ;; esac
-  case "$loc" in *\?*) loc="$loc&digest=$BIG" ;; *) loc="$loc?digest=$BIG" ;; esac
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/big.bin" \
-    "$loc" -o /dev/null
-}
 for h in "$DIST" "$DY"; do push_image "$h"; push_blob "$h"; done
 
-ACCEPT="application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json"
-ACCEPT="$ACCEPT,application/vnd.docker.distribution.manifest.v2+json"
-ACCEPT="$ACCEPT,application/vnd.docker.distribution.manifest.list.v2+json"
-cat >"$WORK/GET.lua" <<LUA
-wrk.method = "GET"
-wrk.headers["Accept"] = "$ACCEPT"
-LUA
-
-# one wrk run; prints requests/s (fails on any non-2xx answer or socket error)
-bench_wrk() {  # name host path lua connections
-  local out
-  out=$(wrk -t2 -c"$5" -d"${SECONDS_WRK}s" --latency -s "$WORK/$4.lua" "http://$2$3")
-  echo "$out" >>"$WORK/wrk.txt"
-  if echo "$out" | grep -q -e "Non-2xx" -e "Socket errors"; then
-    echo "$1 on $2 had errors:" >&2; echo "$out" >&2; exit 1
-  fi
-  echo "$out" | awk '/^Requests\/sec/ {print $2}'
-}
-# one hey run (HEAD or GET); prints requests/s (fails unless every answer is a 200)
-bench_hey() {  # name host path method
-  local out
-  out=$(hey -z "${SECONDS_WRK}s" -c 32 -m "$4" -H "Accept: $ACCEPT" "http://$2$3")
-  echo "$out" >>"$WORK/hey.txt"
-  if ! echo "$out" | grep -q "^  \[200\]" || echo "$out" | grep -q -e "^  \[[13-5]" -e "Error distribution"; then
-    echo "$1 on $2 had errors:" >&2; echo "$out" >&2; exit 1
-  fi
-  echo "$out" | awk '/Requests\/sec/ {print $2}'
-}
-transfer() { awk '/^Transfer\/sec/ {print $2}' <<<"$(tail -n 3 "$WORK/wrk.txt")"; }
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-# GB/MB → MB, for wrk's Transfer/sec
-mb() { awk '{v=$1; if (v ~ /GB$/) {sub(/GB$/,"",v); v*=1024} else if (v ~ /KB$/) {sub(/KB$/,"",v); v/=1024} else {sub(/MB$/,"",v)}; printf "%.1f", v}' <<<"$1"; }
+write_get_lua
 
 for _ in 1 2 3; do  # warm up both (every dockyard worker caches the manifest)
   for h in "$DIST" "$DY"; do curl -fsS -H "Accept: $ACCEPT" -o /dev/null "http://$h/v2/bench/img/manifests/1"; done

@@ -4,8 +4,8 @@ Configured as registry:2's ``storage.s3`` (:mod:`._s3_config`); the connection i
 aiobotocore client on a private loop thread (:mod:`._s3_client`, which says why). What each
 operation costs in requests:
 
-- ``reader(key, offset)``: one ranged GET, streamed (``read`` pulls the response body as
-  asked; memory stays at what the caller reads at a time).
+- ``reader(key, offset)``: one ranged GET, streamed and read ahead of the caller on the
+  client's loop, up to ``READ_AHEAD`` bytes per open reader (:mod:`._s3_reader`).
 - ``writer``: a lease (:mod:`._s3_lock`) and a HEAD on open; appends buffered up to
   ``chunksize`` and sent as multipart parts; ``commit()`` completes the object
   (:mod:`._s3_writer`).
@@ -18,7 +18,6 @@ operation costs in requests:
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import io
 import re
@@ -34,6 +33,7 @@ from dockyard.registry.storage._s3_client import S3Client, error_code
 from dockyard.registry.storage._s3_config import S3Config
 from dockyard.registry.storage._s3_lock import DEFAULT_TTL, S3Locks
 from dockyard.registry.storage._s3_objects import S3Objects
+from dockyard.registry.storage._s3_reader import S3ObjectReader
 from dockyard.registry.storage._s3_writer import S3Writer
 
 __all__ = ["S3Driver"]
@@ -88,7 +88,7 @@ class S3Driver:
             return r["Body"]
 
         body = self._client.run(open_body)
-        return io.BufferedReader(_BodyReader(self._client, body), buffer_size=1 << 20)
+        return io.BufferedReader(S3ObjectReader(self._client, body), buffer_size=1 << 20)
 
     def stat(self, key: str) -> FileInfo | None:
         name = self._name(key)
@@ -208,44 +208,3 @@ class S3Driver:
             await client.delete_object(Bucket=self.config.bucket, Key=src)
 
         self._client.run(move)
-
-
-class _BodyReader(io.RawIOBase):
-    """A streaming GET's body as a raw binary file (None: an empty read past the end)."""
-
-    def __init__(self, client: S3Client, body: Any) -> None:
-        self._client = client
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._body is None:
-            return 0
-        view = memoryview(buffer).cast("B")
-        body = self._body
-
-        async def fill(_client: Any) -> int:
-            # as much as asked in one trip to the loop (the body yields network-sized pieces)
-            filled = 0
-            while filled < len(view):
-                data: bytes = await body.read(len(view) - filled)
-                if not data:
-                    break
-                view[filled : filled + len(data)] = data
-                filled += len(data)
-            return filled
-
-        return self._client.run(fill)
-
-    def close(self) -> None:
-        body, self._body = self._body, None
-        if body is not None:
-
-            async def release(_client: Any) -> None:
-                body.close()
-
-            with contextlib.suppress(Exception):
-                self._client.run(release)
-        super().close()
