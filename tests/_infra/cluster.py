@@ -206,6 +206,9 @@ defaults
   timeout client 300s
   timeout server 300s
   timeout http-request 60s
+  # a check's answer may take a while on a busy machine (without this: `inter`, 200 ms, and
+  # one late answer takes a healthy replica out); a refused connection still fails at once
+  timeout check 2s
   retries 3
   option redispatch 1
   retry-on conn-failure empty-response response-timeout

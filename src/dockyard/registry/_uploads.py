@@ -214,7 +214,16 @@ class BlobUploads:
         with self._lock:
             state = self._hashes.get(upload_id)
         if state is None or state.offset != size or state.digester.algorithm != expected.algorithm:
-            state = self._rehash(upload_id, size, expected.algorithm)
+            try:
+                state = self._rehash(upload_id, size, expected.algorithm)
+            except BlobUploadInvalid:
+                if not self._published(repository, expected, size):
+                    raise
+                # a process that published this upload died before it closed the session
+                # (between _publish's move and its cancel); the client's PUT, sent again
+                # (by itself or by a load balancer), finds the blob in place: done
+                self.cancel(upload_id)
+                return size
         actual = state.digester.digest()
         if actual != expected:
             self.cancel(upload_id)
@@ -225,6 +234,13 @@ class BlobUploads:
             )
         self._publish(repository, upload_id, expected, size)
         return size
+
+    def _published(self, repository: str, digest: Digest, size: int) -> bool:
+        """Whether ``digest`` is linked into ``repository`` and stored with ``size`` bytes."""
+        if str(digest) not in self.meta.linked_blobs(repository, [str(digest)]):
+            return False
+        stored = self.storage.stat(blob_key(digest))
+        return stored is not None and stored.size == size
 
     def _publish(self, repository: str, upload_id: str, digest: Digest, size: int) -> None:
         # Record first, then make sure the bytes are in place: garbage collection deletes a
