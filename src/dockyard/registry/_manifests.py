@@ -58,14 +58,17 @@ def check_manifest(
         )
     blobs: set[str] = set()
     children: set[str] = set()
+    needed_blobs: frozenset[str] = frozenset()
+    required: set[str] = set()
     if isinstance(parsed, Manifest):
         needed = [parsed.config, *(d for d in parsed.layers if not d.urls)]
-        blobs = {str(d.digest) for d in needed}
+        needed_blobs = frozenset(str(d.digest) for d in needed)
+        blobs = set(needed_blobs)
         blobs.update(str(d.digest) for d in parsed.layers)
-        present = meta.linked_blobs(repository, {str(d.digest) for d in needed})
+        present = meta.linked_blobs(repository, needed_blobs)
         if storage is not None:
             present = {d for d in present if storage.stat(blob_key(Digest.parse(d))) is not None}
-        missing = {str(d.digest) for d in needed} - present
+        missing = set(needed_blobs - present)
         what = "blob"
         artifact_type: str | None = parsed.artifact_type or parsed.config.media_type
     else:
@@ -90,6 +93,8 @@ def check_manifest(
         annotations=json.dumps(parsed.annotations) if parsed.annotations else None,
         blobs=frozenset(blobs),
         children=frozenset(children),
+        needed_blobs=needed_blobs,
+        needed_children=frozenset(required),
     )
 
 

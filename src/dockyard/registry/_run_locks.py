@@ -44,6 +44,24 @@ class HeldRun:
         self._fd = fd
         self._connection = connection
 
+    @property
+    def held(self) -> bool:
+        """Whether a lock is really held (False: the database or file system refused it, or
+        this kind of database has none; other processes cannot tell this run is alive)."""
+        return self._fd is not None or self._connection is not None
+
+    def alive(self) -> bool:
+        """Whether the lock is still held: a PostgreSQL session lock goes with its connection
+        (the server restarted, the network dropped it), which this asks the server about."""
+        if self._connection is None:
+            return self._fd is not None
+        try:
+            self._connection.exec_driver_sql("SELECT 1")
+            self._connection.commit()
+        except Exception:
+            return False
+        return True
+
     def release(self) -> None:
         fd, self._fd = self._fd, None
         connection, self._connection = self._connection, None
@@ -74,6 +92,11 @@ class RunLocks:
         #: PostgreSQL: the engine whose sessions hold advisory locks, and this kind's key
         self._engine = db.engine if url.get_backend_name() == "postgresql" else None
         self._key = zlib.crc32(f"dockyard-runs:{kind}".encode()) & 0x7FFFFFFF
+
+    @property
+    def tells(self) -> bool:
+        """Whether :meth:`abandoned` can tell (PostgreSQL, or SQLite in a file)."""
+        return self._engine is not None or self.dir is not None
 
     def _path(self, run_id: int) -> Path | None:
         return None if self.dir is None else self.dir / f"{self.kind}-{run_id}.lock"

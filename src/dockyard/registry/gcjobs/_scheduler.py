@@ -16,9 +16,10 @@ __all__ = ["GcScheduler", "gc_jobs", "start_gc_jobs"]
 
 log = logging.getLogger("dockyard.registry.gc")
 
-#: Seconds between looks at the schedule (Harbor's cron has second resolution; a run due
-#: is started within this).
-TICK = 15.0
+#: Seconds between looks at the schedule and at runs a dead process left (Harbor's cron has
+#: second resolution; a run due is started within this, and a run whose process died is
+#: closed within this, by whichever replica looks first).
+TICK = 5.0
 
 _JOBS: weakref.WeakKeyDictionary[Registry, GcJobs] = weakref.WeakKeyDictionary()
 _JOBS_LOCK = threading.Lock()
@@ -37,7 +38,9 @@ def gc_jobs(
 
 
 class GcScheduler:
-    """A daemon thread: every ``interval`` seconds, :meth:`GcJobs.tick`."""
+    """A daemon thread: every ``interval`` seconds, :meth:`GcJobs.close_abandoned` (a run
+    whose process died, on this machine or another replica, is closed within seconds) and
+    :meth:`GcJobs.tick`."""
 
     def __init__(self, jobs: GcJobs, *, interval: float = TICK) -> None:
         self.jobs = jobs
@@ -58,6 +61,7 @@ class GcScheduler:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
+                self.jobs.close_abandoned()
                 started = self.jobs.tick()
             except Exception:
                 log.exception("gc schedule: the check failed; next in %g s", self.interval)
@@ -72,8 +76,10 @@ def start_gc_jobs(
     *,
     schedule: bool = True,
     events: EventSink = NO_EVENTS,
+    interval: float = TICK,
 ) -> GcScheduler:
     """The registry's jobs with ``defaults`` publishing to ``events``, and (``schedule``) the
-    scheduler thread started; :meth:`GcScheduler.close` stops both."""
-    scheduler = GcScheduler(gc_jobs(registry, defaults, events))
+    scheduler thread started, looking every ``interval`` seconds; :meth:`GcScheduler.close`
+    stops both."""
+    scheduler = GcScheduler(gc_jobs(registry, defaults, events), interval=interval)
     return scheduler.start() if schedule else scheduler

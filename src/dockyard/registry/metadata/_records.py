@@ -26,6 +26,11 @@ class NewManifest:
     annotations: str | None
     blobs: frozenset[str]
     children: frozenset[str]
+    #: what was checked present in the repository before the push stored it (blobs, and an
+    #: index's required children): checked again in the transaction that stores it, since a
+    #: garbage collection, on any replica, may have deleted them in between
+    needed_blobs: frozenset[str] = frozenset()
+    needed_children: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection, delete, exists, func, select, update
 
+from dockyard.errors import ManifestBlobUnknown
 from dockyard.registry.metadata._engine import Database
 from dockyard.registry.metadata._records import (
     ManifestRecord,
@@ -38,6 +39,29 @@ def _ensure_repo(conn: Connection, name: str) -> int:
     repo = _repo_id(conn, name)
     assert repo is not None
     return repo
+
+
+def _still_there(conn: Connection, repository: str, repo: int, m: NewManifest) -> None:
+    """ManifestBlobUnknown when a blob or child ``m`` was checked against is gone (garbage
+    collection deletes inside a write transaction too: once this one holds the lock, what it
+    sees stays until the manifest's references keep it)."""
+    missing: set[str] = set()
+    if m.needed_blobs:
+        have = select(repo_blobs.c.digest).join(blobs, blobs.c.digest == repo_blobs.c.digest)
+        have = have.where(repo_blobs.c.repo_id == repo, repo_blobs.c.digest.in_(m.needed_blobs))
+        missing |= set(m.needed_blobs) - set(conn.execute(have).scalars())
+    if m.needed_children:
+        have = select(manifests.c.digest).where(
+            manifests.c.repo_id == repo, manifests.c.digest.in_(m.needed_children)
+        )
+        missing |= set(m.needed_children) - set(conn.execute(have).scalars())
+    if missing:
+        raise ManifestBlobUnknown(
+            f"manifest references {len(missing)} blob(s) or manifest(s) that garbage "
+            f"collection removed from {repository} while it was pushed, e.g. "
+            f"{sorted(missing)[0]}; push them again, then the manifest",
+            detail={"digests": sorted(missing)},
+        )
 
 
 def _manifest_row_id(conn: Connection, repo: int, digest: str) -> int | None:
@@ -220,6 +244,7 @@ class RegistryMetadata:
             repo = _ensure_repo(conn, repository)
             mid = _manifest_row_id(conn, repo, m.digest)
             if mid is None:
+                _still_there(conn, repository, repo, m)
                 conn.execute(
                     manifests.insert().values(
                         repo_id=repo,

@@ -1,7 +1,8 @@
-"""Scheduled retention: a daemon thread that, every ``tick`` seconds, starts the executions
-whose 6-field cron (Harbor's: seconds first) came due since it last looked. Each firing is
-claimed in the database first, so several server processes (or replicas) sharing it start it
-once."""
+"""Scheduled retention: a daemon thread that, every ``tick`` seconds, closes the executions a
+dead process left Running (on this machine or another replica: see
+:class:`~dockyard.registry._run_locks.RunLocks`) and starts the executions whose 6-field cron
+(Harbor's: seconds first) came due since it last looked. Each firing is claimed in the
+database first, so several server processes (or replicas) sharing it start it once."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from croniter import croniter
 
 from dockyard.registry.retention._service import SCHEDULE, RetentionService
 
-__all__ = ["RetentionSchedule", "next_fire"]
+__all__ = ["TICK", "RetentionSchedule", "next_fire"]
 
 log = logging.getLogger("dockyard.registry.retention")
+
+#: Seconds between two looks (a due firing starts, an abandoned execution is closed, within it).
+TICK = 5.0
 
 
 def next_fire(cron: str, after: float) -> float:
@@ -32,7 +36,7 @@ class RetentionSchedule:
         self,
         service: RetentionService,
         *,
-        tick: float = 30.0,
+        tick: float = TICK,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.service = service

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.registry.events import NO_EVENTS, EventSink
 from dockyard.registry.retention._pulls import PullRecorder
-from dockyard.registry.retention._schedule import RetentionSchedule
+from dockyard.registry.retention._schedule import TICK, RetentionSchedule
 from dockyard.registry.retention._service import RetentionService
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def open_retention(
     access: AccessService,
     *,
     events: EventSink = NO_EVENTS,
-    tick: float = 30.0,
+    tick: float = TICK,
 ) -> RetentionParts:
     """Everything retention runs with, started; ``api`` serves the service."""
     from dockyard.registry.harbor._retentions import attach_retention

@@ -1,19 +1,29 @@
 """The delivery queue in the registry's database: one row per delivery to make (a task),
 claimed by a worker with a lease in one transaction, so that several registry processes
 sharing the database never deliver the same row twice, and rows of a process that stopped
-are taken up again when their lease runs out (or at once after a restart)."""
+are taken up again when their lease runs out (or at once after a restart).
+
+A process that claims also holds a lock the operating system or PostgreSQL releases when it
+dies (:class:`~dockyard.registry._run_locks.RunLocks`, keyed by its lease owner name): rows
+leased to an owner whose lock is free are due again at once, so another replica takes over
+the deliveries of a killed one within a poll, not after the lease."""
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+import weakref
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, case, func, or_, select
 
 from dockyard.errors import NotFound
+from dockyard.registry._run_locks import HeldRun, RunLocks
 from dockyard.registry.metadata import Database
 from dockyard.registry.webhooks._schema import executions, metadata, tasks
 
@@ -25,6 +35,8 @@ LEASE_MARGIN = 30.0
 #: policy; ended deliveries kept of the notification endpoints.
 KEEP_EXECUTIONS = 50
 KEEP_BARE = 10_000
+
+log = logging.getLogger("dockyard.registry.webhooks")
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -145,6 +157,12 @@ def enqueue_tasks(conn: Connection, items: Sequence[tuple[int, NewTask]], now: f
     )  # fmt: skip
 
 
+def _owner_key(owner: str) -> int:
+    """An owner's liveness lock (a 31-bit key: two owners sharing one only wait for the
+    lease)."""
+    return zlib.crc32(owner.encode()) & 0x7FFFFFFF
+
+
 def _status(counts: Mapping[str, int]) -> str:
     if counts.get(PENDING) or counts.get(RUNNING):
         return (
@@ -171,15 +189,64 @@ class DeliveryQueue:
         #: this process's name on the rows it holds
         self.owner = uuid.uuid4().hex
         db.create_tables(metadata)
+        #: the owners' liveness locks (taken at the first claim: a process that only queues
+        #: holds nothing)
+        self.locks = RunLocks(db, "webhook-owner")
+        self._alive: HeldRun | None = None
+        #: releases ``_alive`` when the queue is closed, or dropped unclosed
+        self._release: Callable[[], object] | None = None
+        self._retry_at = 0.0
+
+    def close(self) -> None:
+        """Let go of this process's liveness lock (its rows are finished or given back)."""
+        release, self._release, self._alive = self._release, None, None
+        if release is not None:
+            release()
+
+    def _holding(self) -> bool:
+        """This process's liveness lock, taken when missing; False while it cannot be taken
+        where others would check it (claiming then would let them take our rows)."""
+        if not self.locks.tells:
+            return True  # nobody can tell: rows wait for their lease
+        now = time.monotonic()
+        if self._alive is not None and self._alive.alive():
+            return True
+        if now < self._retry_at:
+            return False
+        self.close()
+        self._alive = self.locks.hold(_owner_key(self.owner))
+        self._release = weakref.finalize(self, self._alive.release)
+        if not self._alive.held:
+            self._retry_at = now + 10.0  # one warning per 10 s while the database refuses
+        return self._alive.held
+
+    def _dead_owners(self, conn: Connection, now: float) -> list[str]:
+        """Owners of rows whose lease still runs whose process is gone (its lock is free)."""
+        tokens = conn.execute(
+            select(tasks.c.lease_owner).distinct()
+            .where(tasks.c.status == RUNNING, tasks.c.lease_until >= now)
+        ).scalars().all()  # fmt: skip
+        owners = {str(t).partition(":")[0] for t in tokens} - {self.owner, ""}
+        dead = [o for o in sorted(owners) if self.locks.abandoned(_owner_key(o)) is True]
+        for owner in dead:
+            log.warning("webhook deliveries leased to %s are taken over: its process stopped",
+                        owner)  # fmt: skip
+        return dead
 
     def claim(self, now: float, limit: int = 16) -> list[Delivery]:
         """Up to ``limit`` due tasks, leased to this process in one transaction. A row whose
-        lease ran out (its process died mid-delivery) is due again."""
-        due = and_(
-            or_(tasks.c.status == PENDING, and_(tasks.c.status == RUNNING,
-                                                tasks.c.lease_until < now)),
-            tasks.c.next_time <= now,
-        )  # fmt: skip
+        lease ran out, or whose owner's process died mid-delivery (its liveness lock is
+        free), is due again."""
+        if not self._holding():
+            return []
+        with self.db.read() as conn:
+            dead = self._dead_owners(conn, now)
+        taken = and_(tasks.c.status == RUNNING, tasks.c.lease_until < now)
+        if dead:
+            taken = or_(taken, and_(tasks.c.status == RUNNING,
+                                    or_(*(tasks.c.lease_owner.startswith(f"{o}:")
+                                          for o in dead))))  # fmt: skip
+        due = and_(or_(tasks.c.status == PENDING, taken), tasks.c.next_time <= now)
         token = f"{self.owner}:{uuid.uuid4().hex[:12]}"
         with self.db.read() as conn:  # an idle poll writes nothing
             found = conn.execute(

@@ -40,6 +40,7 @@ class Webhooks:
         """Queue what was published, then stop delivering (rows left wait in the database)."""
         self.sink.close()
         self.worker.close()
+        self.queue.close()
 
 
 def _resolver(registry: Registry) -> Resolver:
