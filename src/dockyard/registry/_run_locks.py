@@ -134,12 +134,11 @@ class RunLocks:
         return connection
 
     def _unlock(self, connection: Any, run_id: int) -> None:
+        """Release by ending the session (the server drops its locks with it): the connection
+        never goes back to the pool, so it is closed even when the release comes late — from a
+        finalizer, after the engine was disposed — and a failed unlock cannot leave a pooled
+        session holding the lock."""
         try:
-            connection.exec_driver_sql(
-                f"SELECT pg_advisory_unlock({self._key}, {int(run_id) & 0x7FFFFFFF})"
-            )
-            connection.commit()
-        except Exception:
             connection.invalidate()
         finally:
             connection.close()
