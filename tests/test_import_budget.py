@@ -277,8 +277,11 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: what ``dockyard run --rm IMG true`` leaves out (its image's snapshot made by an earlier run):
 #: the builder but for snapshots and the runtime (no solver, frontend or build cache; of the
 #: worker no COPY, build RUN, ``--mount`` or ``ADD <url>`` code), the Dockerfile language,
-#: ``commit`` (layer writing from a container), other image transports, registry, client,
-#: scan, sign and analyze code, and heavy packages none of it needs
+#: ``commit`` (layer writing from a container), the layer tools and their tar and compression
+#: modules (an existing snapshot is never unpacked again), the store's image, content, metadata
+#: and OCI model code (the tag, manifest and config are read as files, see
+#: ``dockyard.container._quick``), registry, client, scan, sign and analyze code, and heavy
+#: packages none of it needs
 NOT_ON_CONTAINER_RUN = (
     "dockyard.analyze",
     "dockyard.builder.cache",
@@ -296,10 +299,12 @@ NOT_ON_CONTAINER_RUN = (
     "dockyard.client",
     "dockyard.container.commit",
     "dockyard.dockerfile",
-    "dockyard.image.archive",
-    "dockyard.image.copy",
-    "dockyard.image.layout",
-    "dockyard.image.remote",
+    "dockyard.content",
+    "dockyard.image",
+    "dockyard.layers",
+    "dockyard.local",
+    "dockyard.metadata",
+    "dockyard.oci",
     "dockyard.registry",
     "dockyard.scan",
     "dockyard.sign",
@@ -307,12 +312,16 @@ NOT_ON_CONTAINER_RUN = (
     "concurrent.futures",
     "cryptography",
     "email",
+    "gzip",
     "http.client",
     "httpx",
+    "isal",
     "logging",
     "rich",
     "socket",
     "sqlalchemy",
+    "sqlite3",
+    "tarfile",
     "urllib3",
     "yaml",
     "zstandard",

@@ -76,6 +76,7 @@ def run_cmd(
         parse_volume,
         read_env_file,
         run_container,
+        run_snapshot,
     )
 
     try:
@@ -100,13 +101,27 @@ def run_cmd(
             interactive=interactive,
             remove=remove,
         )
-        status = run_container(open_store(ctx), options, platform=platform)
+        status = None
+        if platform is None:  # an image whose snapshot exists runs without opening the store
+            status = run_snapshot(_store_root(ctx), options)
+        if status is None:
+            status = run_container(open_store(ctx), options, platform=platform)
     except (DockyardError, OSError) as exc:
         message = " ".join(str(exc).split())
         sys.stderr.write(f"dockyard: {message}\n")
         sys.exit(RUN_FAILED)
     exit_without_teardown()  # the container's record is written: skip freeing every object
     ctx.exit(status)
+
+
+def _store_root(ctx: click.Context) -> Path:
+    """The store's root as ``open_store`` would open it (``--root``, else the default)."""
+    root: Path | None = ctx.find_root().obj["root"]
+    if root is None:
+        from dockyard.storefiles import root_dir
+
+        return Path(root_dir())
+    return root
 
 
 @cli.command("ps")

@@ -7,10 +7,11 @@ runc, as the builder's RUN steps do. Containers are kept under ``<store>/contain
 removed (see ``_records``).
 
 ``commit`` writes a layer, so it is the public module :mod:`dockyard.container.commit`
-(``commit_container``): ``run``, ``ps`` and ``rm`` load no layer-writing code.
+(``commit_container``): ``run``, ``ps`` and ``rm`` load no layer-writing code. A ``run`` of an
+image whose snapshot exists (``run_snapshot``) does not open the store either: it reads the
+tag, manifest and config as files and loads no image, content or metadata code.
 """
 
-from dockyard.container._image import check_platform
 from dockyard.container._manage import list_containers, prune_containers, remove_containers
 from dockyard.container._options import (
     BindVolume,
@@ -19,9 +20,15 @@ from dockyard.container._options import (
     parse_volume,
     read_env_file,
 )
+from dockyard.container._platform import check_platform
 from dockyard.container._process import command_line, merge_env
 from dockyard.container._records import ContainerRecord, ContainerStore
-from dockyard.container._run import container_store, remove_container, run_container
+from dockyard.container._run import (
+    container_store,
+    remove_container,
+    run_container,
+    run_snapshot,
+)
 
 __all__ = [
     "BindVolume",
@@ -40,4 +47,5 @@ __all__ = [
     "remove_container",
     "remove_containers",
     "run_container",
+    "run_snapshot",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockyard.container._platform import check_platform
 from dockyard.errors import NotFound
 from dockyard.image.blob import BlobImage, BlobIndex
 from dockyard.image.store import open_store_image
@@ -10,20 +11,6 @@ from dockyard.oci import Platform
 from dockyard.reference import Reference
 
 __all__ = ["check_platform", "open_image"]
-
-
-def check_platform(text: str | None) -> Platform | None:
-    """``--platform``, parsed; a foreign one needs a qemu-user binfmt_misc handler, checked
-    now (FailedPrecondition naming the command that installs one) rather than failing with
-    ``exec format error`` once the container starts."""
-    if not text:
-        return None
-    wanted = Platform.parse(text).normalized()
-    if wanted.rank(Platform.current()) is None:
-        from dockyard.builder.emulation import check_platforms
-
-        check_platforms([wanted], what="containers")
-    return wanted
 
 
 def open_image(store: LocalStore, name: str, platform: Platform | None = None) -> BlobImage:

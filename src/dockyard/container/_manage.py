@@ -6,11 +6,14 @@ import contextlib
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.container._records import ContainerRecord
 from dockyard.container._run import container_store, kill_container, remove_container
 from dockyard.errors import Conflict
-from dockyard.local import LocalStore
+
+if TYPE_CHECKING:
+    from dockyard.local import LocalStore
 
 __all__ = ["list_containers", "prune_containers", "remove_containers"]
 

@@ -15,12 +15,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from dockyard.builder.worker import BUILD_DIR, SnapshotManager, make_dirs
+from dockyard.builder.worker import BUILD_DIR, Snapshot, SnapshotManager, make_dirs
 from dockyard.builder.worker.runtime import (
     OciRuntime,
     ProcessSpec,
@@ -29,19 +29,23 @@ from dockyard.builder.worker.runtime import (
     runtime_spec,
     unmount,
 )
-from dockyard.container._image import check_platform, open_image
 from dockyard.container._mounts import etc_mounts, fill_volumes, init_layer, volume_mounts
 from dockyard.container._options import RunOptions
+from dockyard.container._platform import check_platform
 from dockyard.container._process import check_executable, command_line, process_for
 from dockyard.container._records import CONTAINERS_DIR, ContainerRecord, ContainerStore, now
-from dockyard.local import LocalStore
+
+if TYPE_CHECKING:
+    from dockyard.local import LocalStore
 
 __all__ = [
     "RUNTIME_DIR",
+    "StoreRoot",
     "container_store",
     "kill_container",
     "remove_container",
     "run_container",
+    "run_snapshot",
 ]
 
 RUNTIME_DIR = ".runtime"
@@ -55,7 +59,20 @@ _FORWARDED = (
 )
 
 
-def container_store(store: LocalStore) -> ContainerStore:
+class StoreRoot(Protocol):
+    """Where a store is: what the container records and runtime state need of it (a
+    :class:`~dockyard.local.LocalStore`, or just its root when the store is not opened)."""
+
+    @property
+    def root(self) -> Path: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Root:
+    root: Path
+
+
+def container_store(store: StoreRoot) -> ContainerStore:
     return ContainerStore(store.root / CONTAINERS_DIR)
 
 
@@ -68,7 +85,7 @@ def _runtime_argv(runtime: OciRuntime, *args: str) -> list[str]:
     return [runtime.path, "--root", str(runtime.state_root), *extra, *args]
 
 
-def remove_container(store: LocalStore, record: ContainerRecord) -> None:
+def remove_container(store: StoreRoot, record: ContainerRecord) -> None:
     """Delete a stopped container: runtime state, mounts, upper directory, record."""
     containers = container_store(store)
     directory = containers.directory(record.id)
@@ -86,7 +103,7 @@ def remove_container(store: LocalStore, record: ContainerRecord) -> None:
     containers.remove(record)
 
 
-def kill_container(store: LocalStore, record: ContainerRecord, *, wait: float = 10.0) -> None:
+def kill_container(store: StoreRoot, record: ContainerRecord, *, wait: float = 10.0) -> None:
     """SIGKILL a running container's process; its ``dockyard run`` then records the end."""
     import time
 
@@ -119,13 +136,63 @@ def run_container(
     """Run the container to its end; returns its exit status (126/127 when its command cannot
     start, with docker's message on ``stderr``). Errors before the start raise and leave
     nothing behind."""
+    from dockyard.container._image import open_image  # the store's image code: this path only
+
     image = open_image(store, options.image, check_platform(platform))
     config_data = image.config().data
+    # no command or no runtime fails before the image's layers are extracted
+    command_line(dict(config_data.get("config") or {}), options.entrypoint, options.command)
+    _runtime(container_store(store))
+    snapshots = SnapshotManager(store.root / BUILD_DIR)
+    base = snapshots.from_layers(image.layers())
+    return _run(
+        store,
+        options,
+        manifest=str(image.descriptor().digest),
+        image_id=str(image.config().digest),
+        config_data=config_data,
+        base=base,
+        snapshots=snapshots,
+        stderr=stderr,
+    )
+
+
+def run_snapshot(root: Path, options: RunOptions, *, stderr: TextIO = sys.stderr) -> int | None:
+    """:func:`run_container` for an image whose root filesystem is already a snapshot, without
+    opening the store (see :mod:`dockyard.container._quick`); None, with nothing done, when the
+    image is not such a plain case (then :func:`run_container` runs it, or says what is wrong).
+    For the image of this machine's platform only (no ``--platform``)."""
+    from dockyard.container._quick import snapshot_image
+
+    found = snapshot_image(root, options.image)
+    if found is None:
+        return None
+    return _run(
+        _Root(root),
+        options,
+        manifest=found.manifest_digest,
+        image_id=found.config_digest,
+        config_data=found.config,
+        base=found.base,
+        snapshots=found.snapshots,
+        stderr=stderr,
+    )
+
+
+def _run(
+    store: StoreRoot,
+    options: RunOptions,
+    *,
+    manifest: str,
+    image_id: str,
+    config_data: dict[str, Any],
+    base: Snapshot,
+    snapshots: SnapshotManager,
+    stderr: TextIO,
+) -> int:
     config = dict(config_data.get("config") or {})
     entrypoint, cmd = command_line(config, options.entrypoint, options.command)
     runtime = _runtime(container_store(store))
-    snapshots = SnapshotManager(store.root / BUILD_DIR)
-    base = snapshots.from_layers(image.layers())
     containers = container_store(store)
     from dockyard.container._process import merge_env
 
@@ -134,8 +201,8 @@ def run_container(
             id="",
             name=options.name or "",
             image=options.image,
-            image_id=str(image.config().digest),
-            manifest=str(image.descriptor().digest),
+            image_id=image_id,
+            manifest=manifest,
             entrypoint=entrypoint,
             cmd=cmd,
             env=tuple(merge_env(list(config.get("Env") or ()), options.env)),
