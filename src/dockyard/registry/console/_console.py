@@ -284,9 +284,10 @@ class Console:
                 body = {"project_name": name, "metadata": {"public": form.get("public") or "false"}}
                 await self._api(request, registry, who, "POST", "/projects", body=body)
                 raise _Redirect("/projects/" + quote(name, safe=""))
-            answer = await self._api(request, registry, who, "GET", "/projects",
-                                     {"page_size": "100"})  # fmt: skip
-            return views.projects_page(answer.json or [], user=user, csrf=csrf)
+            at = paging.paging(request.query("page"), request.query("page_size"))
+            answer = await self._api(request, registry, who, "GET", "/projects", at.query())
+            more = paging.pager("/", {}, at, answer.total, "projects")
+            return views.projects_page(answer.json or [], user=user, csrf=csrf, pager=more)
         if path == "/dashboard" and method in ("GET", "HEAD"):
             return await self._dashboard(request, registry, who)
         if path == "/audit" and method in ("GET", "HEAD"):
@@ -424,8 +425,10 @@ class Console:
         self, request: Request, registry: Registry, who: _Who, project: str, notice: str = ""
     ) -> bytes:
         base = f"/projects/{segment(project)}"
+        at = paging.paging(request.query("page"), request.query("page_size"))
         repos = await self._api(request, registry, who, "GET", base + "/repositories",
-                                {"page_size": "100"})  # fmt: skip
+                                at.query())  # fmt: skip
+        more = paging.pager(f"/projects/{project}", {}, at, repos.total, "repositories")
         members: list[Any] | None = None
         if await self._can(request, who, project, "member", "list"):
             found = await self._api(request, registry, who, "GET", base + "/members",
@@ -441,7 +444,8 @@ class Console:
             + project_views.robots_section(project, extras, csrf)
         )
         return views.project_page(project, repos.json or [], members, user=who.identity.name,
-                                  csrf=csrf, notice=notice, extra=extra)  # fmt: skip
+                                  csrf=csrf, notice=notice, extra=extra,
+                                  pager=more)  # fmt: skip
 
     def _asker(self, request: Request, registry: Registry, who: _Who) -> robots.Ask:
         async def ask(

@@ -70,8 +70,14 @@ def error_page(status: int, message: str, *, user: str | None, csrf: str | None)
 
 
 def projects_page(
-    projects: Sequence[dict[str, Any]], *, user: str, csrf: str, error: str | None = None
+    projects: Sequence[dict[str, Any]],
+    *,
+    user: str,
+    csrf: str,
+    error: str | None = None,
+    pager: str = "",
 ) -> bytes:
+    """``pager``: the previous/next links (HTML) under the table."""
     rows = [
         [
             f'<a href="{href("/projects/" + str(p["name"]))}">{e(p["name"])}</a>',
@@ -84,6 +90,7 @@ def projects_page(
     body = (
         _message(error)
         + table("Projects you can see", ["Name", "Access", "Repositories", "Created"], rows)
+        + pager
         + '<form class="card" method="post" action="/projects"><h2>New project</h2>'
         + _csrf(csrf)
         + '<label for="project_name">Name</label>'
@@ -109,8 +116,10 @@ def project_page(
     error: str | None = None,
     notice: str = "",
     extra: str = "",
+    pager: str = "",
 ) -> bytes:
-    """``notice`` and ``extra``: HTML already escaped, shown first and after the members."""
+    """``notice`` and ``extra``: HTML already escaped, shown first and after the members;
+    ``pager``: the repositories' previous/next links (HTML)."""
     prefix = project + "/"
     repo_rows = []
     for r in repositories:
@@ -128,6 +137,7 @@ def project_page(
         _message(error)
         + notice
         + table("Repositories", ["Name", "Artifacts", "Updated"], repo_rows)
+        + pager
     )
     if members is not None:
         member_rows = [

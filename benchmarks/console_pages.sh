@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The web console with a large store: time to first byte and bytes transferred per page.
+#   - a projects-mode registry (`dockyard registry serve`, filesystem storage in a fresh temp
+#     dir, 127.0.0.1 on a free port) over benchmarks/_make_console_store.py's store: 50
+#     projects, 1,000 repositories (`bench` holds 951 of them), 10,000 tags, 20,000 audit entries
+#   - signed in as admin through the sign-in form with curl and a cookie jar (the form's
+#     double-submit token from GET /login, then POST /login → the session cookie)
+#   - each page fetched REPEAT times with `Accept-Encoding: gzip` (curl --compressed):
+#     median TTFB (curl's time_starttransfer) and the bytes on the wire (size_download), with the
+#     Content-Encoding the server answered (none means it sent the page uncompressed)
+# Pages: the projects list, the `bench` project (its repository list, first page and page 9),
+# a repository with 10 tags, an artifact, the dashboard, the audit log (first page and page 150).
+# Every process started here is stopped on exit.
+# Usage: [REPEAT=n] [DY_WORKERS=n] benchmarks/console_pages.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEAT=${REPEAT:-15}
+DY_WORKERS=${DY_WORKERS:-1}
+DOCKYARD=${DOCKYARD:-$PWD/.venv/bin/dockyard}
+PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+ADMIN_PASS=Bench-admin-1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dy-console-XXXXXX")
+cleanup() {
+  [ -e "$WORK/dy.pid" ] && kill "$(cat "$WORK/dy.pid")" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$PYTHON" benchmarks/_make_console_store.py "$WORK/data" "$ADMIN_PASS"
+DY=127.0.0.1:$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DOCKYARD_ADMIN_PASSWORD=$ADMIN_PASS REGISTRY_AUTH=projects REGISTRY_AUTH_PROJECTS_PASSWORDCOST=4 \
+  REGISTRY_LOG_ACCESSLOG_DISABLED=true \
+  "$DOCKYARD" registry serve --root "$WORK/data" --addr "$DY" --workers "$DY_WORKERS" \
+  >>"$WORK/dy.log" 2>&1 &
+echo $! >"$WORK/dy.pid"
+for _ in $(seq 300); do
+  curl -s -o /dev/null "http://$DY/v2/" && break
+  sleep 0.1
+done
+
+JAR=$WORK/cookies
+token=$(curl -fsS -c "$JAR" -b "$JAR" "http://$DY/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p')
+status=$(curl -sS -o /dev/null -w '%{http_code}' -c "$JAR" -b "$JAR" \
+  --data-urlencode "csrf=$token" --data-urlencode username=admin \
+  --data-urlencode "password=$ADMIN_PASS" "http://$DY/login")
+[ "$status" = 303 ] || { echo "sign-in answered $status, expected 303" >&2; exit 1; }
+
+artifact=$(curl -fsS -b "$JAR" "http://$DY/projects/bench/repository?name=r500" |
+  sed -n 's/.*href="\(\/projects\/bench\/artifact?[^"]*\)".*/\1/p' | head -1 | sed 's/&amp;/\&/g')
+[ -n "$artifact" ] || { echo "no artifact link on the repository page" >&2; exit 1; }
+
+pages=(
+  "projects|/"
+  "project bench, repositories page 1|/projects/bench"
+  "project bench, repositories page 9|/projects/bench?page=9"
+  "repository bench/r500 (10 tags)|/projects/bench/repository?name=r500"
+  "artifact bench/r500:t9|$artifact"
+  "dashboard|/dashboard"
+  "audit log page 1|/audit"
+  "audit log page 150|/audit?page=150"
+)
+printf '| page | HTTP | Content-Encoding | bytes transferred | bytes uncompressed | TTFB median (min–max) |\n'
+printf '|:---|---:|:---|---:|---:|---:|\n'
+for entry in "${pages[@]}"; do
+  label=${entry%%|*} path=${entry#*|}
+  times=()
+  for _ in $(seq "$REPEAT"); do
+    line=$(curl -sS --compressed -b "$JAR" -o "$WORK/body" -D "$WORK/headers" \
+      -w '%{http_code} %{time_starttransfer} %{size_download}' "http://$DY$path")
+    times+=("${line#* }")
+  done
+  code=${line%% *}
+  encoding=$(tr -d '\r' <"$WORK/headers" | sed -n 's/^[Cc]ontent-[Ee]ncoding: *//p')
+  plain=$(wc -c <"$WORK/body")
+  printf '%s\n' "${times[@]}" | "$PYTHON" -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+ttfb = sorted(float(t) * 1000 for t, _ in rows)
+size = rows[-1][1]
+encoding = sys.argv[3] or "none"
+print(f"| {sys.argv[1]} | {sys.argv[2]} | {encoding} | {int(size):,} | "
+      f"{int(sys.argv[4]):,} | {statistics.median(ttfb):.0f} ms ({ttfb[0]:.0f}–{ttfb[-1]:.0f}) |")
+' "$label" "$code" "$encoding" "$plain"
+done
