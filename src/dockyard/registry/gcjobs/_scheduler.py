@@ -7,6 +7,7 @@ import logging
 import threading
 import weakref
 
+from dockyard.errors import Unavailable
 from dockyard.registry._registry import Registry
 from dockyard.registry.events import NO_EVENTS, EventSink
 from dockyard.registry.gcjobs._jobs import GcJobs
@@ -63,6 +64,8 @@ class GcScheduler:
             try:
                 self.jobs.close_abandoned()
                 started = self.jobs.tick()
+            except Unavailable:
+                continue  # the database's outage is logged once, where it was noticed
             except Exception:
                 log.exception("gc schedule: the check failed; next in %g s", self.interval)
                 continue

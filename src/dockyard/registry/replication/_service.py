@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockyard.errors import FailedPrecondition
+from dockyard.errors import FailedPrecondition, Unavailable
 from dockyard.registry._registry import Registry
 from dockyard.registry.replication._policies import (
     MANUAL,
@@ -144,6 +144,8 @@ class ReplicationSchedule:
         while not self._stop.wait(self.tick):
             try:
                 self.run_due()
+            except Unavailable:
+                pass  # the database's outage is logged once, where it was noticed
             except Exception:
                 log.exception("replication schedule: cannot start due executions")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 
 from dockyard.client import Transport
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, Unavailable
 from dockyard.registry._registry import Registry
 from dockyard.registry.replication._copy import ArtifactCopy, destination_transport
 from dockyard.registry.replication._policies import EVENT_BASED, Policy, PolicyStore
@@ -279,6 +279,8 @@ class ReplicationWorker:
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
+            except Unavailable:
+                busy = 0  # the database's outage is logged once, where it was noticed
             except Exception:
                 log.exception("replication round failed; trying again in %g s", self.poll)
                 busy = 0

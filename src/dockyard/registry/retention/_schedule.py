@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
+from dockyard.errors import Unavailable
 from dockyard.registry.retention._service import SCHEDULE, RetentionService
 
 __all__ = ["TICK", "RetentionSchedule", "next_fire"]
@@ -75,5 +76,7 @@ class RetentionSchedule:
         while not self._stop.wait(self.tick):
             try:
                 self.run_due()
+            except Unavailable:
+                pass  # the database's outage is logged once, where it was noticed
             except Exception:
                 log.exception("retention schedule: cannot start due executions")

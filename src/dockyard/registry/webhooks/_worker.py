@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
+from dockyard.errors import Unavailable
 from dockyard.registry.webhooks._payloads import DISTRIBUTION_EVENTS
 from dockyard.registry.webhooks._queue import Delivery, DeliveryQueue, Outcome
 
@@ -151,6 +152,8 @@ class DeliveryWorker:
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
+            except Unavailable:
+                busy = 0  # the database's outage is logged once, where it was noticed
             except Exception:
                 log.exception("webhook delivery round failed; trying again in %g s", self.poll)
                 busy = 0
