@@ -97,8 +97,20 @@ binfmt: system-deps
 # caches are __pycache__ directories, which git ignores.
 TEST_ENV := PYTHONDONTWRITEBYTECODE=
 WORKERS ?= auto
+# The second pass: the registry's API, conformance and real-client (skopeo, podman) modules
+# again on PostgreSQL + S3 (SeaweedFS) + Redis (tests/_infra/backend.py), as replicas run;
+# tests that read the filesystem backend's own files are marked filesystem_only.
+CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
+  tests/registry/test_registry_uploads.py tests/registry/test_registry_mount.py \
+  tests/registry/test_registry_manifest_content_type.py \
+  tests/registry/test_registry_manifest_reference_parity.py \
+  tests/registry/test_registry_manifest_tags_param.py tests/registry/test_registry_sparse_index.py \
+  tests/registry/test_registry_podman.py tests/registry/test_registry_blob_integrity.py \
+  tests/registry/test_registry_gc.py tests/registry/test_registry_backend_switch.py
 test: install system-deps docker-host binfmt js-deps
 	$(TEST_ENV) $(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
+	DOCKYARD_TEST_BACKEND=cluster $(TEST_ENV) $(BIN)/python -m pytest -q --durations=10 \
+	  -n $(WORKERS) --dist loadfile -m "not filesystem_only and not docker" $(CLUSTER_TESTS)
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
 # marked `docker` automatically), nothing `slow` (the corpus, long interop runs, and any test

@@ -291,7 +291,10 @@ class Cluster:
         """Start replica ``name`` (again, on its own port); waits until it answers."""
         port = self.ports.setdefault(name, free_port())
         root = self.workdir / name
-        cm = start_registry(root, "-c", str(self.config), env=self.env, port=port)
+        # several replicas start at once on a busy machine: give each more than one start's time
+        cm = start_registry(
+            root, "-c", str(self.config), env=self.env, port=port, ready_timeout=180
+        )
         self.replicas[name] = self._stack.enter_context(cm)
         return self.replicas[name]
 

@@ -19,10 +19,13 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
+from _infra import backend
 from _infra._cli import dockyard_executable
 from _infra._registry import free_port
+from dockyard.digest import Digest
 from dockyard.registry import Registry
 from dockyard.registry.metadata._schema import blobs, manifests, repo_blobs
+from dockyard.registry.storage import StorageDriver, blob_key
 
 __all__ = [
     "OCI_CONFIG",
@@ -209,48 +212,52 @@ def start_registry(
     env: Mapping[str, str] | None = None,
     port: int | None = None,
     scheme: str = "http",
+    ready_timeout: float = 60,
 ) -> Iterator[RegistryProcess]:
     """Start ``dockyard registry serve --root ROOT --addr 127.0.0.1:PORT ARGS`` and wait for
     /v2/ to answer (``scheme`` "https" when the env configures TLS); stopped (SIGTERM, then
     SIGKILL) on exit."""
     root.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    host = f"127.0.0.1:{port}"
-    log = root.parent / f"registry-{port}.log"
-    full_env = {**os.environ, **(env or {})}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [
-                dockyard_executable(),
-                "registry",
-                "serve",
-                "--root",
-                str(root),
-                "--addr",
-                host,
-                *args,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-        )
-    server = RegistryProcess(process, host, root, log, scheme)
+    # DOCKYARD_TEST_BACKEND=cluster: on PostgreSQL, S3 and Redis (unless env chooses its own)
+    full_env = {**os.environ, **backend.serve_env(root, env or {}), **(env or {})}
+    for attempt in range(3):
+        chosen = port or free_port()
+        host = f"127.0.0.1:{chosen}"
+        log = root.parent / f"registry-{chosen}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [dockyard_executable(), "registry", "serve", "--root", str(root),
+                 "--addr", host, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=full_env,
+            )  # fmt: skip
+        server = RegistryProcess(process, host, root, log, scheme)
+        try:
+            wait_ready(server.url, process, log, ready_timeout)
+            break
+        except RuntimeError:
+            server.stop()
+            # the free port was taken between choosing and binding it: choose another
+            taken = "address already in use" in log.read_text(errors="replace")
+            if port is not None or not taken or attempt == 2:
+                raise
     try:
-        wait_ready(server.url, process, log)
         yield server
     finally:
         server.stop()
 
 
 def backdate(registry: Registry) -> None:
-    """Make everything look a day old (files and records)."""
+    """Make everything look a day old (records; and files, where blobs are files: an object
+    store keeps its own times)."""
     with registry.meta.db.write() as conn:
         for table in (blobs, repo_blobs, manifests):
             conn.execute(update(table).values(created_at=0.0))
     for key in registry.storage.list("blobs"):
         path = registry.storage.local_path(key)
-        assert path is not None
-        os.utime(path, (0, 0))
+        if path is not None:
+            os.utime(path, (0, 0))
 
 
 def blob_path(root: Path, digest: str) -> Path:
@@ -266,6 +273,22 @@ def flip_a_byte(path: Path) -> None:
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def flip_a_blob_byte(storage: StorageDriver, digest: str) -> None:
+    """:func:`flip_a_byte` through a storage driver (any backend): blob ``digest`` rewritten
+    whole with its middle byte flipped, replacing the stored one at once."""
+    key = blob_key(Digest.parse(digest))
+    with storage.reader(key) as f:
+        data = bytearray(f.read())
+    data[len(data) // 2] ^= 0xFF
+    writer = storage.writer(key + ".flipped")
+    try:
+        writer.write(data)
+        writer.commit()
+    finally:
+        writer.close()
+    storage.move(key + ".flipped", key)
 
 
 class AuthedClient:

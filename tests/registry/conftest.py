@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra import Podman
+from _infra import Podman, backend
 from _infra.postgres import PostgresServer, available, module_database, start_postgres
 from _infra.registry_server import ASGIClient, RegistryProcess, start_registry
 from dockyard.registry import Registry, RegistryApp
@@ -33,9 +33,37 @@ def postgres_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> It
         yield url
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """DOCKYARD_TEST_BACKEND=cluster: tests that read or edit the filesystem backend's own
+    files are skipped (``make test`` deselects them: -m "not filesystem_only")."""
+    if not backend.cluster():
+        return
+    skip = pytest.mark.skip(reason="filesystem_only: DOCKYARD_TEST_BACKEND=cluster")
+    for item in items:
+        if item.get_closest_marker("filesystem_only") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _backend_servers() -> Iterator[None]:
+    """DOCKYARD_TEST_BACKEND=cluster: PostgreSQL, SeaweedFS and Redis, started on first use
+    (tests/_infra/backend.py), stopped when the session ends."""
+    yield
+    backend.stop()
+
+
+@pytest.fixture(autouse=True)
+def _backend_per_test() -> Iterator[None]:
+    """DOCKYARD_TEST_BACKEND=cluster: the databases of the registries a test opened go with it."""
+    with backend.per_test():
+        yield
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry.open(tmp_path / "registry")
+    """A registry under ``tmp_path`` (SQLite and files; or, with DOCKYARD_TEST_BACKEND=cluster,
+    PostgreSQL, S3 and Redis)."""
+    reg = backend.open_registry(tmp_path / "registry")
     yield reg
     reg.close()
 

@@ -43,6 +43,7 @@ def _location(response: httpx.Response, host: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.filesystem_only  # waits for the upload's file to grow
 def test_kill_9_during_chunked_upload_then_resume(tmp_path: Path) -> None:
     root = tmp_path / "data"
     blob = os.urandom(5 << 20)
@@ -104,6 +105,7 @@ def test_kill_9_during_chunked_upload_then_resume(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.filesystem_only  # waits for the upload's file to grow
 def test_kill_9_during_monolithic_put_then_restart_the_upload(tmp_path: Path) -> None:
     """A blob whose upload died mid-body is never served; a new upload of it succeeds, and a
     manifest can only be pushed once it has."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _infra import run_dockyard
+from _infra import backend, run_dockyard
 from _infra.registry_server import (
     OCI_INDEX,
     OCI_MANIFEST,
@@ -66,9 +66,9 @@ def test_manifest_put_needs_the_blob_bytes_not_just_the_record(
     config, layer = b'{"os":"linux"}', b"layer bytes" * 100
     push_blob(client, "app", config)
     digest = push_blob(client, "app", layer)
-    path = registry.storage.local_path(f"blobs/sha256/{digest[7:9]}/{digest[7:]}")
-    assert path is not None and path.is_file()
-    path.unlink()
+    key = f"blobs/sha256/{digest[7:9]}/{digest[7:]}"
+    assert registry.storage.stat(key) is not None
+    registry.storage.delete(key)
     manifest = make_manifest(config, [layer])
     put = {"content": manifest, "headers": {"content-type": OCI_MANIFEST}}
     r = client.put("/v2/app/manifests/v1", **put)
@@ -88,8 +88,8 @@ def test_gc_removes_unrecorded_files(registry: Registry) -> None:
     writer.write(data)
     writer.close()
     assert collect_garbage(registry).orphans == []
-    backdate(registry)
-    assert collect_garbage(registry).orphans == [key]
+    # past a window of nothing (an object store keeps its own times: files cannot be backdated)
+    assert collect_garbage(registry, grace=0.0).orphans == [key]
     assert registry.storage.stat(key) is None
 
 
@@ -136,7 +136,7 @@ def test_gc_delete_untagged_keeps_index_children(client: ASGIClient, registry: R
 def test_pushes_racing_gc_lose_nothing(tmp_path: Path) -> None:
     """Re-pushing blobs that the collector is deleting at the same moment: every manifest the
     registry accepts still has all of its blobs afterwards."""
-    registry = Registry.open(tmp_path / "r")
+    registry = backend.open_registry(tmp_path / "r")
     layers = [f"shared layer {i}".encode() * 50 for i in range(20)]
     with ASGIClient(RegistryApp(registry, threads=4)) as client:
         for layer in layers:
@@ -181,15 +181,19 @@ def test_pushes_racing_gc_lose_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_gc_command(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    registry = Registry.open(root)
+    registry = backend.open_registry(root)
     with ASGIClient(RegistryApp(registry, threads=2)) as client:
         stray = push_blob(client, "app", b"stray")
     backdate(registry)
     registry.close()
-    out = run_dockyard("registry", "gc", "--root", root, "--dry-run", root=tmp_path / "store")
+    env = backend.serve_env(root, {})
+    out = run_dockyard(
+        "registry", "gc", "--root", root, "--dry-run", root=tmp_path / "store", env=env
+    )
     assert f"would delete blob {stray}" in out.stdout
     out = run_dockyard(
-        "registry", "gc", "--root", root, "--format", "json", root=tmp_path / "store"
+        "registry", "gc", "--root", root, "--format", "json", root=tmp_path / "store", env=env
     )
     assert json.loads(out.stdout)["blobs"] == [stray]
-    assert not any(root.joinpath("blobs").rglob(stray[7:]))
+    with backend.storage(root) as storage:
+        assert storage.stat(f"blobs/sha256/{stray[7:9]}/{stray[7:]}") is None

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from _infra import dockyard_executable, run_command
+from _infra import backend, dockyard_executable, run_command
 from _infra.oci_layout import gzip_tar, oci_layout
 from _infra.registry_server import backdate, start_registry
-from dockyard.registry import Registry
 
 GC: list[str | os.PathLike[str]] = [dockyard_executable(), "registry", "gc", "--root"]
 
@@ -51,9 +50,10 @@ def test_gc_loop_while_skopeo_pushes_loses_nothing(tmp_path: Path) -> None:
                 f"oci:{tmp_path}/src/old{i}:t",
                 dest,
             )
-        registry = Registry.open(root, cache=False)
+        registry = backend.open_registry(root, cache=False)
         backdate(registry)
         registry.close()
+        env = {**os.environ, **backend.serve_env(root, {})}  # the server's backend
 
         stop = threading.Event()
         reports: list[dict[str, object]] = []
@@ -70,6 +70,7 @@ def test_gc_loop_while_skopeo_pushes_loses_nothing(tmp_path: Path) -> None:
                     capture_output=True,
                     text=True,
                     timeout=120,
+                    env=env,
                 )  # fmt: skip
                 assert out.returncode == 0, out.stderr
                 reports.append(json.loads(out.stdout))
@@ -96,7 +97,7 @@ def test_gc_loop_while_skopeo_pushes_loses_nothing(tmp_path: Path) -> None:
         deleted = {d for r in reports for d in r["blobs"]}  # type: ignore[attr-defined]
         assert deleted, f"the collector deleted nothing in {len(reports)} runs"
         # one more collection with no grace at all: tagged images keep everything
-        run_command([*GC, str(root), "--grace", "0", "--delete-untagged"])
+        run_command([*GC, str(root), "--grace", "0", "--delete-untagged"], env=env)
         (tmp_path / "pulled").mkdir()
         for ref, layers in images.items():
             out = tmp_path / "pulled" / ref.replace(":", "-")

@@ -10,9 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _infra.registry_server import blob_path, flip_a_byte, push_blob, start_registry
+from _infra import backend
+from _infra.registry_server import flip_a_blob_byte, push_blob, start_registry
+from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument
 from dockyard.registry import config
+from dockyard.registry.storage import blob_key
 
 
 def _wait_for(predicate: object, what: str, timeout: float = 60.0) -> None:
@@ -34,19 +37,21 @@ def test_scheduled_fsck_finds_and_quarantines_a_corrupt_blob(tmp_path: Path) -> 
     with start_registry(tmp_path / "data", env=env) as server:
         # larger than limits.verifyreadbytes: a GET would serve it unhashed
         data = os.urandom(3 << 20)
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with (
+            httpx.Client(base_url=server.url, timeout=30) as client,
+            backend.storage(server.root) as storage,
+        ):
             digest = push_blob(client, "team/app", data)
-            path = blob_path(server.root, digest)
-            flip_a_byte(path)
-            _wait_for(lambda: not path.exists(), "the corrupt blob is quarantined")
+            key = blob_key(Digest.parse(digest))
+            flip_a_blob_byte(storage, digest)
+            _wait_for(lambda: storage.stat(key) is None, "the corrupt blob is quarantined")
             # the line is logged just after the move: wait for it too
             _wait_for(
                 lambda: f"fsck: corrupt blob {digest}" in server.log.read_text(errors="replace"),
                 "the corrupt blob is logged",
             )
             assert "team/app" in server.log.read_text(errors="replace")
-            quarantined = [p for p in (server.root / "quarantine").rglob("*") if p.is_file()]
-            assert len(quarantined) == 1
+            assert len(list(storage.list("quarantine"))) == 1
             assert client.head(f"/v2/team/app/blobs/{digest}").status_code == 404
             # the registry goes on serving, and an intact blob is left alone
             good = push_blob(client, "team/app", b"intact" * 1000)

@@ -15,6 +15,9 @@ import pytest
 
 from _infra.registry_server import RegistryProcess, sha256, start_registry
 
+# every test watches the upload's data file grow and shrink on the disk
+pytestmark = pytest.mark.filesystem_only
+
 
 @pytest.fixture(scope="module")
 def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from _infra import backend
 from _infra.registry_server import ASGIClient, error_code, push_blob, sha256, sha512
 from dockyard.registry import Registry, RegistryApp
+from dockyard.registry.storage import upload_data_key
 
 
 def _start(client: ASGIClient, name: str = "app") -> str:
@@ -199,15 +201,19 @@ def test_upload_survives_restart(tmp_path: Path) -> None:
     root = tmp_path / "r"
     data = b"first half|" * 1000 + b"second half" * 1000
     half = 11000
-    reg = Registry.open(root)
+    reg = backend.open_registry(root)
     with ASGIClient(RegistryApp(reg, threads=2)) as client:
         location = _start(client)
         assert client.patch(location, content=data[:half]).status_code == 202
+    # written but never acknowledged: what a crash leaves behind
+    writer = reg.storage.writer(upload_data_key(location.rsplit("/", 1)[1]), half)
+    try:
+        writer.write(b"garbage a crash left behind")
+        writer.commit()
+    finally:
+        writer.close()
     reg.close()
-    upload_id = location.rsplit("/", 1)[1]
-    with open(root / "uploads" / upload_id / "data", "ab") as f:
-        f.write(b"garbage a crash left behind")  # written but never acknowledged
-    reg = Registry.open(root)
+    reg = backend.open_registry(root)
     with ASGIClient(RegistryApp(reg, threads=2)) as client:
         assert client.get(location).headers["range"] == f"0-{half - 1}"
         r = client.patch(

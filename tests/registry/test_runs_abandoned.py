@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from _infra import backend
 from _infra.projects_registry import ADMIN_PASSWORD, projects_env, team_with_people
 from _infra.registry_server import push_image, start_registry
 from dockyard.registry import Registry
@@ -23,7 +24,6 @@ from dockyard.registry._run_locks import RunLocks
 from dockyard.registry.access import AccessConfig, AccessService
 from dockyard.registry.gcjobs import GcJobs
 from dockyard.registry.gcjobs._schema import gc_runs
-from dockyard.registry.metadata import Database
 
 ADMIN = ("admin", ADMIN_PASSWORD)
 REPOSITORIES = 40
@@ -54,7 +54,7 @@ def test_a_retention_run_killed_with_its_registry_is_error_after_the_restart(
     root = tmp_path / "data"
     env = projects_env(root, DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
     with start_registry(root, env=env) as server:
-        db = Database(root / "registry.db")
+        db = backend.database(root)
         access = AccessService(db, AccessConfig(password_cost=4))
         team_with_people(access)
         project_id = access.projects.get("team").id

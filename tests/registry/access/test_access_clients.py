@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, Podman
+from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, Podman, backend
 from _infra._process import run_command
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
@@ -29,7 +29,6 @@ from _infra.projects_registry import (
 from _infra.registry_server import RegistryProcess, start_registry
 from _infra.slapd import PEOPLE, READER_DN, READER_PASSWORD, SUFFIX, group_dn, started_slapd
 from dockyard.registry.access import Access, AccessConfig, AccessService, RobotPermission, Role
-from dockyard.registry.metadata import Database
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +50,7 @@ def _env(root: Path, **extra: str) -> dict[str, str]:
 def _serve(tmp_path: Path, **extra: str) -> Iterator[Served]:
     root = tmp_path / "data"
     with start_registry(root, env=_env(root, **extra)) as server:
-        db = Database(root / "registry.db")
+        db = backend.database(root)
         try:
             yield Served(server, AccessService(db, AccessConfig(password_cost=4)))
         finally:

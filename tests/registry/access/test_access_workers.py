@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _infra import backend
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -32,7 +33,7 @@ REFUSE_AFTER = 4
 def _access(root: Path) -> tuple[AccessService, Database]:
     config = projects_config(root)
     assert config.access is not None
-    db = Database(root / "registry.db")
+    db = backend.database(root)
     return open_access(config.access, db), db
 
 

@@ -14,13 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, Podman, run_dockyard
+from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, Podman, backend, run_dockyard
 from _infra._process import run_command
 from _infra.cli_contract import import_image, json_lines, rootfs_tar
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, projects_env, team_with_people
 from _infra.registry_server import RegistryProcess, start_registry
 from dockyard.registry.access import AccessConfig, AccessService
-from dockyard.registry.metadata import Database
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = base / "data"
     env = projects_env(root, DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
     with start_registry(root, env=env) as server:
-        db = Database(root / "registry.db")
+        db = backend.database(root)
         try:
             access = AccessService(db, AccessConfig(password_cost=4))
             team_with_people(access)

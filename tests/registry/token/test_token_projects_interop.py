@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from _infra import backend
 from _infra._process import run_command
 from _infra._registry import RunningRegistry, docker_registry
 from _infra.oci_layout import gzip_tar, oci_layout
@@ -24,7 +25,6 @@ from _infra.projects_registry import (
 from _infra.registry_server import start_registry
 from dockyard.registry._projects_mode import open_access
 from dockyard.registry.access import Access, RobotPermission
-from dockyard.registry.metadata import Database
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     with start_registry(root, env=env) as dockyard:
         config = projects_config(root)
         assert config.access is not None
-        db = Database(root / "registry.db")
+        db = backend.database(root)
         access = open_access(config.access, db)
         admin = team_with_people(access)  # private project "team": dev developer, guest guest
         access.users.create("outsider", PASSWORD)
