@@ -2,9 +2,11 @@
 
 ``initdb`` refuses to run as root, so the cluster belongs to the ``postgres`` user (Debian's
 package makes it) in a temporary directory it owns; the server listens on 127.0.0.1 on a free
-port (and its socket in that directory) with ``trust`` authentication, durability off (fsync,
-synchronous commit: nothing here must survive a crash) and the C collation, the one the registry
-documents (byte order, as SQLite sorts).
+port (and its socket in that directory) with ``trust`` authentication, no fsync (nothing here
+must survive a machine's crash) but synchronous commit (a committed transaction is in the
+operating system's hands, so it survives :meth:`PostgresServer.crash`, a killed server, as
+PostgreSQL promises) and the C collation, the one the registry documents (byte order, as SQLite
+sorts).
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def _launch(directory: Path, port: int) -> subprocess.Popen[bytes]:
         _as_postgres(
             BIN / "postgres", "-D", directory / "data", "-p", str(port), "-k", directory,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-            "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+            "-c", "full_page_writes=off",
             "-c", "max_connections=300", "-c", "shared_buffers=32MB",
         ),
         stdout=log,
