@@ -350,10 +350,17 @@ def test_a_delivery_whose_replica_is_killed_mid_delivery_is_completed_by_another
             # holder is gone and deliver it
             (hook,) = wait_until(lambda: list(target.answered), 60, cluster.logs)
             assert image.digest in hook.body.decode()
-            with db.read() as conn:
-                (task,) = conn.execute(
-                    select(webhook_tasks).where(webhook_tasks.c.address == target.url)
-                ).all()
+
+            def settled() -> Any:
+                """The task once its deliverer recorded the answer (it is recorded just after
+                the receiver saw the request)."""
+                with db.read() as conn:
+                    (row,) = conn.execute(
+                        select(webhook_tasks).where(webhook_tasks.c.address == target.url)
+                    ).all()
+                return row if row.status != "Running" else None
+
+            task = wait_until(settled, 30, cluster.logs)
             assert (task.status, task.run_count) == ("Success", 1), task.log
             time.sleep(2)  # and it is not delivered again
             assert len(target.answered) == 1
