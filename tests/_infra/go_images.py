@@ -8,7 +8,7 @@ golang-go`` in that root gives, less what building a program never reads (tests,
 pages, the compiler's own sources, the precompiled ``pkg/linux_amd64``).
 
 So that a test does not spend ~15 s compiling Go's runtime for arm64 on every build, the image
-carries a warm build cache (``/root/.cache/go-build``, Go's default for root) holding the
+carries a warm build cache (Go's default cache directory for the image's root user) holding the
 standard-library packages :data:`WARM_IMPORTS` need, for linux/amd64 and linux/arm64, compiled
 with ``CGO_ENABLED=0`` by the same toolchain at the same ``GOROOT`` (so the cache keys match).
 The tarball is made once per machine and cached beside the Debian one (``~/.cache/dockyard-tests``
