@@ -18,12 +18,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.registry.immutability import BadPattern, compile_pattern
 from dockyard.registry.metadata import Database
+from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.replication._schema import metadata, policies, registries, tasks
 
 __all__ = [
@@ -374,13 +375,8 @@ class PolicyStore:
         self, *, name: str | None = None, page: int = 1, size: int = 10
     ) -> tuple[list[Policy], int]:
         where = policies.c.name.contains(name, autoescape=True) if name else None
-        count = select(func.count()).select_from(policies)
-        rows = select(policies).order_by(policies.c.id)
-        if where is not None:
-            count, rows = count.where(where), rows.where(where)
         with self.db.read() as conn:
-            total = int(conn.execute(count).scalar() or 0)
-            found = conn.execute(rows.limit(size).offset((page - 1) * size)).all()
+            found, total = page_rows(conn, policies, where, policies.c.id, page, size)
         return [_policy(r) for r in found], total
 
     def triggered_by_events(self) -> list[Policy]:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, and_, case, func, or_, select
 
 from dockyard.errors import NotFound
 from dockyard.registry.metadata import Database
+from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.replication._schema import executions, metadata, tasks
 
 __all__ = [
@@ -305,13 +306,9 @@ class ReplicationQueue:
             conditions.append(executions.c.trigger == trigger)
         where = and_(True, *conditions)
         with self.db.read() as conn:
-            total = conn.execute(select(func.count()).select_from(executions).where(where)).scalar()
-            rows = conn.execute(
-                select(executions).where(where).order_by(executions.c.id.desc())
-                .limit(size).offset((page - 1) * size)
-            ).all()  # fmt: skip
+            rows, total = page_rows(conn, executions, where, executions.c.id.desc(), page, size)
             found = _summaries(conn, [r.id for r in rows])
-        return [_execution(r, found) for r in rows], int(total or 0)
+        return [_execution(r, found) for r in rows], total
 
     def execution(self, execution_id: int) -> ExecutionInfo:
         with self.db.read() as conn:
@@ -330,12 +327,8 @@ class ReplicationQueue:
         if status:
             where = and_(where, tasks.c.status == status)
         with self.db.read() as conn:
-            total = conn.execute(select(func.count()).select_from(tasks).where(where)).scalar()
-            rows = conn.execute(
-                select(tasks).where(where).order_by(tasks.c.id)
-                .limit(size).offset((page - 1) * size)
-            ).all()  # fmt: skip
-        return [_task(r) for r in rows], int(total or 0)
+            rows, total = page_rows(conn, tasks, where, tasks.c.id, page, size)
+        return [_task(r) for r in rows], total
 
     def task(self, execution_id: int, task_id: int) -> TaskInfo:
         with self.db.read() as conn:

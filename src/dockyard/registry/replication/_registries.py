@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from dockyard.registry.metadata import Database
+from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.replication._schema import metadata, policies, registries
 
 __all__ = [
@@ -213,13 +214,8 @@ class RegistryStore:
         self, *, name: str | None = None, page: int = 1, size: int = 10
     ) -> tuple[list[RemoteRegistry], int]:
         where = registries.c.name.contains(name, autoescape=True) if name else None
-        count = select(func.count()).select_from(registries)
-        rows = select(registries).order_by(registries.c.id)
-        if where is not None:
-            count, rows = count.where(where), rows.where(where)
         with self.db.read() as conn:
-            total = int(conn.execute(count).scalar() or 0)
-            found = conn.execute(rows.limit(size).offset((page - 1) * size)).all()
+            found, total = page_rows(conn, registries, where, registries.c.id, page, size)
         return [_registry(r) for r in found], total
 
     def update(self, registry: RemoteRegistry, *, now: float | None = None) -> None:

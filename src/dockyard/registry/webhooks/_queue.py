@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, case, func, or_, select
 from dockyard.errors import NotFound
 from dockyard.registry._run_locks import HeldRun, RunLocks
 from dockyard.registry.metadata import Database
+from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.webhooks._schema import executions, metadata, tasks
 
 __all__ = ["Delivery", "DeliveryQueue", "ExecutionInfo", "NewTask", "Outcome", "TaskInfo"]
@@ -435,12 +436,8 @@ class DeliveryQueue:
     ) -> tuple[list[TaskInfo], int]:
         where = tasks.c.execution_id == execution_id
         with self.db.read() as conn:
-            total = conn.execute(select(func.count()).select_from(tasks).where(where)).scalar()
-            rows = conn.execute(
-                select(tasks).where(where).order_by(tasks.c.id)
-                .limit(size).offset((page - 1) * size)
-            ).all()  # fmt: skip
-        return [_task(r) for r in rows], int(total or 0)
+            rows, total = page_rows(conn, tasks, where, tasks.c.id, page, size)
+        return [_task(r) for r in rows], total
 
     def task(self, execution_id: int, task_id: int) -> TaskInfo:
         with self.db.read() as conn:
