@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap rpm db5.3-util golang-go slapd ldap-utils chromium postgresql redis-server haproxy qemu-user-static binfmt-support
+APT_PACKAGES := docker.io skopeo umoci busybox-static crun runc docker-registry podman buildah apache2-utils debootstrap rpm db5.3-util golang-go slapd ldap-utils chromium postgresql redis-server haproxy opentracker iproute2 qemu-user-static binfmt-support
 # Only for benchmarks/: public timing and load tools.
 BENCH_PACKAGES := hyperfine wrk hey
 
