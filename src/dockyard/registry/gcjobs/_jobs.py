@@ -26,6 +26,7 @@ from dockyard.registry._run_locks import HeldRun, RunLocks
 from dockyard.registry.events import NO_EVENTS, EventSink
 from dockyard.registry.gcjobs._model import GcParameters, GcRun, GcSchedule, schedule_cron
 from dockyard.registry.gcjobs._schema import gc_runs, gc_schedule, metadata
+from dockyard.registry.jobs import fire_due
 
 __all__ = ["HISTORY", "LOG_LINES", "STALE", "GcJobs", "RunLog"]
 
@@ -357,21 +358,25 @@ class GcJobs:
         ``fired_at`` moves in the same transaction that decides); its id, else None."""
         found = self.schedule()
         now = self.clock()
-        if found is None or found.next_after(found.fired_at) > now:
+        if found is None:
             return None
-        with self.db.write() as conn:
-            moved = conn.execute(
-                gc_schedule.update()
-                .where(gc_schedule.c.id == 1, gc_schedule.c.fired_at == found.fired_at)
-                .values(fired_at=now)
-            )
-        if not moved.rowcount:
-            return None  # another process took it
-        try:
-            return self.start(found.parameters, trigger="SCHEDULE")
-        except GcRunning as exc:
-            log.warning("scheduled garbage collection skipped: %s", exc)
-            return None
+
+        def claim(schedule: GcSchedule, fire: float) -> bool:
+            """Move ``fired_at`` to now unless another process moved it first."""
+            with self.db.write() as conn:
+                moved = conn.execute(
+                    gc_schedule.update()
+                    .where(gc_schedule.c.id == 1, gc_schedule.c.fired_at == schedule.fired_at)
+                    .values(fired_at=now)
+                )
+            return bool(moved.rowcount)
+
+        for due in fire_due([(found, found.cron)], found.fired_at, now, claim):
+            try:
+                return self.start(due.parameters, trigger="SCHEDULE")
+            except GcRunning as exc:
+                log.warning("scheduled garbage collection skipped: %s", exc)
+        return None
 
 
 def _run(row: Row[Any]) -> GcRun:

@@ -8,10 +8,10 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from croniter import croniter
-
 from dockyard.errors import InvalidArgument
 from dockyard.registry._gc import DEFAULT_GRACE, MAX_WORKERS
+from dockyard.registry.jobs import next_fire as next_time
+from dockyard.registry.jobs import valid_cron
 
 if TYPE_CHECKING:
     from dockyard.registry.config import StorageConfig
@@ -137,14 +137,9 @@ def schedule_cron(kind: str, cron: str | None) -> str:
         raise InvalidArgument(
             f"a {kind} schedule needs a cron", hint="e.g. '0 0 2 * * *' (seconds first)"
         )
-    if len(cron.split()) != 6 or not croniter.is_valid(cron, second_at_beginning=True):
+    if not valid_cron(cron):
         raise InvalidArgument(
             f"invalid cron string for scheduled gc: {cron}",
             hint="six fields, seconds first: '0 0 2 * * *' is 02:00 every day",
         )
     return cron
-
-
-def next_time(cron: str, moment: float) -> float:
-    """The first time after ``moment`` that ``cron`` (6 fields, seconds first) names."""
-    return float(croniter(cron, moment, second_at_beginning=True).get_next(float))

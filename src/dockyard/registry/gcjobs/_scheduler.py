@@ -7,11 +7,11 @@ import logging
 import threading
 import weakref
 
-from dockyard.errors import Unavailable
 from dockyard.registry._registry import Registry
 from dockyard.registry.events import NO_EVENTS, EventSink
 from dockyard.registry.gcjobs._jobs import GcJobs
 from dockyard.registry.gcjobs._model import GcParameters
+from dockyard.registry.jobs import Ticker
 
 __all__ = ["GcScheduler", "gc_jobs", "start_gc_jobs"]
 
@@ -46,31 +46,24 @@ class GcScheduler:
     def __init__(self, jobs: GcJobs, *, interval: float = TICK) -> None:
         self.jobs = jobs
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gc-schedule", daemon=True)
+        self._ticker = Ticker(
+            self._step, tick=interval, name="gc-schedule", log=log,
+            failure=f"gc schedule: the check failed; next in {interval:g} s",
+        )  # fmt: skip
 
     def start(self) -> GcScheduler:
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._ticker.close()
         self.jobs.close()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.jobs.close_abandoned()
-                started = self.jobs.tick()
-            except Unavailable:
-                continue  # the database's outage is logged once, where it was noticed
-            except Exception:
-                log.exception("gc schedule: the check failed; next in %g s", self.interval)
-                continue
-            if started is not None:
-                log.info("garbage collection %d started by its schedule", started)
+    def _step(self) -> None:
+        self.jobs.close_abandoned()
+        started = self.jobs.tick()
+        if started is not None:
+            log.info("garbage collection %d started by its schedule", started)
 
 
 def start_gc_jobs(

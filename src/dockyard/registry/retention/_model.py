@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from dockyard.errors import InvalidArgument
+from dockyard.registry.jobs import valid_cron
 from dockyard.registry.retention._match import check_pattern
 
 __all__ = [
@@ -229,10 +230,7 @@ def _rule(raw: object, n: int) -> Rule:
 
 
 def _check_cron(cron: str) -> None:
-    from croniter import croniter
-
-    fields = cron.split()
-    if len(fields) != 6 or not croniter.is_valid(" ".join(fields[1:] + fields[:1])):
+    if not valid_cron(cron):
         raise InvalidArgument(
             f"the schedule {cron[:64]!r} is not a 6-field cron",
             hint='seconds minutes hours day month weekday, e.g. "0 0 0 * * *" (daily)',

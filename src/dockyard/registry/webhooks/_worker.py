@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 
 import httpx
 
-from dockyard.errors import Unavailable
+from dockyard.registry import jobs
+from dockyard.registry.jobs import Outcome, PollLoop, next_wait
 from dockyard.registry.webhooks._payloads import DISTRIBUTION_EVENTS
-from dockyard.registry.webhooks._queue import Delivery, DeliveryQueue, Outcome
+from dockyard.registry.webhooks._queue import Delivery, DeliveryQueue
 
 __all__ = ["DeliveryWorker", "retry_delay"]
 
@@ -35,7 +35,7 @@ MAX_ENVELOPE = 64
 
 def retry_delay(backoff: float, attempt: int, jitter: float) -> float:
     """The wait after failed attempt number ``attempt`` (1-based); ``jitter`` in [0, 1]."""
-    return float(min(MAX_WAIT, backoff * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2))
+    return jobs.retry_delay(backoff, attempt, jitter, MAX_WAIT)
 
 
 class DeliveryWorker:
@@ -61,24 +61,22 @@ class DeliveryWorker:
         self._swept_at = 0.0
         self.delivered = 0
         self.failed = 0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="webhook-delivery", daemon=True)
+        self._loop = PollLoop(
+            self.run_once, names=("webhook-delivery",), poll=poll, log=log,
+            what="webhook delivery", after=self._sweep,
+        )  # fmt: skip
         self._clients: dict[bool, httpx.Client] = {}
 
     def start(self) -> DeliveryWorker:
-        self._thread.start()
+        self._loop.start()
         return self
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
+        self._loop.close(timeout=15)
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -96,8 +94,8 @@ class DeliveryWorker:
         groups = _groups(claimed)
         outcomes: list[Outcome] = []
         for n, (group, body) in enumerate(groups):
-            if self._stop.is_set():  # stopping: the rest are due again at once, anywhere
-                self.queue.release([d for g, _ in groups[n:] for d in g])
+            if self._loop.stopping.is_set():  # stopping: the rest are due again, anywhere
+                self.queue.release([d for g, _ in groups[n:] for d in g], self.clock())
                 break
             outcomes += self._attempt(group, body)
         self.queue.finish_many(outcomes, self.clock())
@@ -134,8 +132,10 @@ class DeliveryWorker:
                 f"-> {outcome} ({now - started:.3f} s){shared}"
             )
             retry_at = None
-            if not ok and attempt < delivery.max_attempts:
-                wait = retry_delay(delivery.backoff, attempt, self.jitter())
+            wait = None if ok else next_wait(
+                attempt, delivery.max_attempts, delivery.backoff, self.jitter, MAX_WAIT
+            )  # fmt: skip
+            if wait is not None:
                 retry_at = now + wait
                 line += f"; next attempt in {wait:.1f} s"
             elif not ok:
@@ -148,25 +148,15 @@ class DeliveryWorker:
             out.append(Outcome(delivery, ok, outcome, line, retry_at))
         return out
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.run_once()
-            except Unavailable:
-                busy = 0  # the database's outage is logged once, where it was noticed
-            except Exception:
-                log.exception("webhook delivery round failed; trying again in %g s", self.poll)
-                busy = 0
-            if time.monotonic() - self._swept_at >= self.sweep_every:
-                self._swept_at = time.monotonic()
-                try:
-                    self.queue.sweep()
-                except Exception:
-                    log.exception("webhook delivery log: cannot sweep")
-            if busy:
-                continue
-            self._wake.wait(self.poll)
-            self._wake.clear()
+    def _sweep(self) -> None:
+        """Bound the delivery log, every ``sweep_every`` seconds."""
+        if time.monotonic() - self._swept_at < self.sweep_every:
+            return
+        self._swept_at = time.monotonic()
+        try:
+            self.queue.sweep()
+        except Exception:
+            log.exception("webhook delivery log: cannot sweep")
 
 
 _HEAD = b'{"events":['

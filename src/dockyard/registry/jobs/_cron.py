@@ -1,0 +1,46 @@
+"""Cron schedules: when a cron fires next — Harbor's 6 fields (seconds first) or the classic
+5 — and the firings that came due in a window of time, each claimed once across the
+processes sharing a database before it starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from croniter import croniter
+
+__all__ = ["fire_due", "next_fire", "valid_cron"]
+
+K = TypeVar("K")
+
+
+def valid_cron(cron: str, *, fields: int = 6) -> bool:
+    """Whether ``cron`` is a cron of ``fields`` fields: 6 (Harbor's: seconds first) or 5."""
+    if fields not in (5, 6) or len(cron.split()) != fields:
+        return False
+    return bool(croniter.is_valid(cron, second_at_beginning=fields == 6))
+
+
+def next_fire(cron: str, after: float) -> float:
+    """The first time after ``after`` (epoch seconds, UTC) that ``cron`` fires: 6 fields are
+    Harbor's (seconds first), 5 the classic minute-resolution ones."""
+    start = datetime.fromtimestamp(after, UTC)
+    seconds_first = len(cron.split()) == 6
+    return float(croniter(cron, start, second_at_beginning=seconds_first).get_next(float))
+
+
+def fire_due(
+    schedules: Iterable[tuple[K, str]],
+    since: float,
+    now: float,
+    claim: Callable[[K, float], bool],
+) -> Iterator[K]:
+    """Each schedule (a key and its cron) whose cron fired in (``since``, ``now``] and whose
+    firing ``claim(key, fire)`` took for this process — True once per firing, whichever of
+    the processes sharing the database asks first. Lazy: a schedule's firing is claimed only
+    when the caller asks for the next one (after it started the one before)."""
+    for key, cron in schedules:
+        fire = next_fire(cron, since)
+        if fire <= now and claim(key, fire):
+            yield key
