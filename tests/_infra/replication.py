@@ -1,6 +1,7 @@
 """Replication tests' helpers: a distribution registry (Debian's ``docker-registry``) that can
 be stopped and started again on the same port, skopeo's view of a destination, and Harbor's
-replication definitions from its swagger (held strictly, as the other API tests hold theirs)."""
+replication definitions from its swagger (held strictly, as the other API tests hold theirs),
+and images whose config carries labels."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ __all__ = [
     "check_harbor",
     "cosign_signature_manifest",
     "harbor_swagger_definitions",
+    "push_labelled",
     "skopeo_digest",
 ]
 
@@ -52,6 +54,8 @@ class Destination:
     root: Path
     user: str = "mirror"
     password: str = "Mirror123"
+    #: storage.delete.enabled (False: DELETE answers 405 UNSUPPORTED, as registry:2's default)
+    delete: bool = True
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -70,7 +74,11 @@ class Destination:
             line = run_command(["htpasswd", "-Bbn", self.user, self.password]).stdout.strip()
             htpasswd.write_text(line + "\n")
         config = self.root / "config.yml"
-        config.write_text(_config(self.root, self.port, htpasswd))
+        text = _config(self.root, self.port, htpasswd)
+        if not self.delete:
+            text = text.replace("  delete:\n    enabled: true", "  delete:\n    enabled: false")
+            assert "enabled: false" in text
+        config.write_text(text)
         self.process = subprocess.Popen(
             [DOCKER_REGISTRY, "serve", str(config)],
             stdout=subprocess.PIPE,
@@ -136,3 +144,35 @@ def cosign_signature_manifest(push_blob: Any, client: Any, repository: str) -> b
         "layers": [{"mediaType": attachment["mimeType"], "digest": payload_digest,
                     "size": len(payload), "annotations": attachment["annotations"]}],
     }).encode()  # fmt: skip
+
+
+def push_labelled(
+    client: Any,
+    name: str,
+    tag: str | None,
+    *,
+    labels: dict[str, str] | None = None,
+    seed: str = "x",
+    config_type: str = "application/vnd.oci.image.config.v1+json",
+) -> str:
+    """An image whose config carries ``labels`` (its config media type ``config_type``:
+    another than an image config's makes an OCI artifact); pushed by ``tag``, or by digest
+    when ``tag`` is None. Its digest."""
+    from _infra.registry_server import OCI_LAYER, push_blob, sha256
+
+    config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed,
+                         "config": {"Labels": labels or {}}}).encode()  # fmt: skip
+    layer = f"labelled-{seed}".encode() * 64
+    for blob in (config, layer):
+        push_blob(client, name, blob)
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": config_type, "digest": sha256(config), "size": len(config)},
+        "layers": [{"mediaType": OCI_LAYER, "digest": sha256(layer), "size": len(layer)}],
+    }).encode()  # fmt: skip
+    digest = sha256(manifest)
+    r = client.put(f"/v2/{name}/manifests/{tag or digest}", content=manifest,
+                   headers={"content-type": "application/vnd.oci.image.manifest.v1+json"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return digest

@@ -171,7 +171,11 @@ def open_projects_mode(
 
         attach_events(api, webhooks.sink)
     _policies_go_with_projects(access, db)
-    replicating = open_replication(registry, replication) if registry is not None else None
+    replicating = (  # REPLICATION events go to the webhooks
+        open_replication(registry, replication, events=webhooks.sink if webhooks else NO_EVENTS)
+        if registry is not None
+        else None
+    )
     retention = (
         open_retention(api, registry, access, events=webhooks.sink if webhooks else NO_EVENTS)
         if registry is not None

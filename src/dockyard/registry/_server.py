@@ -242,7 +242,9 @@ def _build_app(
             registry,
             # the promotion's scan gate compares reports with this database's age
             vulndb=scanning.config.db_path() if scanning is not None else None,
-            replication=replication_settings(config.sections.get("replication")),
+            replication=replication_settings(
+                config.sections.get("replication"), config.storage.rootdirectory
+            ),
         )
         registry.guard = projects.guard  # before any job starts: they ask it too
         authorizer = projects.authorizer
@@ -280,6 +282,8 @@ def _build_app(
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
         metrics_registry = metrics.registry
+        if projects is not None and projects.replication is not None:
+            projects.replication.attach_metrics(metrics.registry)  # registry_replication_*
         observers.append(_metrics_observer(metrics))
         render = metrics.render
         if worker is not None and worker.count > 1:

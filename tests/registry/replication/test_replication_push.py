@@ -105,7 +105,7 @@ def test_endpoint_registries_keep_their_secret_and_are_for_administrators(
 ) -> None:
     got = check_harbor(api.get(f"{API}/registries/{endpoint}").json(), "Registry")
     assert got["credential"] == {"type": "basic", "access_key": destination.user,
-                                 "access_secret": ""}  # fmt: skip
+                                 "access_secret": "*****"}  # fmt: skip
     listed = check_harbor(api.get(f"{API}/registries").json(), "Registry", many=True)
     assert [r["name"] for r in listed] == ["distribution"]
     assert api.post(f"{API}/registries/ping", json={"id": endpoint}).status_code == 200
@@ -154,7 +154,7 @@ def test_manual_replication_copies_exactly_the_selected_set_with_signatures(
     )  # fmt: skip
     got = check_harbor(api.get(f"{API}/replication/policies/{policy}").json(),
                        "ReplicationPolicy")  # fmt: skip
-    assert got["dest_registry"]["credential"]["access_secret"] == ""
+    assert got["dest_registry"]["credential"]["access_secret"] == "*****"
     execution = _run(api, policy)
     assert (execution["status"], execution["total"], execution["succeed"]) == ("Succeed", 2, 2)
     # exactly the selected tags, their digests equal, the signature with its subject
@@ -228,7 +228,9 @@ def test_policies_are_checked_and_deleting_an_endpoint_in_use_is_refused(
     base = {"name": "bad", "dest_registry": {"id": endpoint}}
     for wrong in (
         {"filters": [{"type": "name", "value": "a/[b"}]},
-        {"filters": [{"type": "label", "value": ["x"]}]},
+        {"filters": [{"type": "label", "value": "x", "decoration": "maybe"}]},
+        {"filters": [{"type": "resource", "value": "chart"}]},
+        {"replicate_deletion": True, "src_registry": {"id": endpoint}, "dest_registry": None},
         {"trigger": {"type": "sometimes"}},
         {"src_registry": {"id": endpoint}},
         {"dest_registry": {"id": 999}},

@@ -1,7 +1,7 @@
 """``/registries``: the endpoint registries replication copies to (create, list, get, update,
 delete, ping, info) and ``/replication/adapters``. System administrators only (Harbor's
-``registry`` resource). A credential's secret is stored and used, never answered:
-``access_secret`` is always blank."""
+``registry`` resource). A credential's secret is stored sealed and used, never answered:
+``access_secret`` reads ``*****`` (Harbor's mask), blank when there is none."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dockyard.registry.harbor._errors import BadRequest
 from dockyard.registry.harbor._models import DEFINITIONS, harbor_time
 from dockyard.registry.harbor._query import Exact, Fuzzy, parse_query, parse_sort
 from dockyard.registry.replication import (
+    MASK,
     REGISTRY_TYPES,
     RegistryStore,
     RemoteRegistry,
@@ -56,7 +57,7 @@ DEFINITIONS.update(
             "properties": {
                 "type": _str("Credential type, such as 'basic', 'oauth'."),
                 "access_key": _str("Access key, e.g. user name when credential type is 'basic'."),
-                "access_secret": _str("Access secret (write-only: always blank in answers)."),
+                "access_secret": _str("Access secret (write-only: ***** in answers)."),
             },
         },
         "Registry": {
@@ -136,7 +137,7 @@ def registry_json(registry: RemoteRegistry, status: str = "unknown") -> dict[str
         "credential": {
             "type": registry.credential_type,
             "access_key": registry.access_key,
-            "access_secret": "",
+            "access_secret": MASK if registry.access_secret else "",
         },
         "type": registry.type,
         "insecure": registry.insecure,
@@ -237,8 +238,10 @@ async def get_registry_info(call: Call) -> Reply:
             "supported_resource_filters": [
                 {"type": "name", "style": "input", "values": []},
                 {"type": "tag", "style": "input", "values": []},
+                {"type": "label", "style": "input", "values": []},
+                {"type": "resource", "style": "radio", "values": ["image", "artifact"]},
             ],
-            "supported_triggers": ["manual", "event_based"],
+            "supported_triggers": ["manual", "event_based", "scheduled"],
         }
     )
 

@@ -53,6 +53,9 @@ EXECUTION_STATUS = {RUNNING: "InProgress", SUCCESS: "Succeed", ERROR: "Failed",
 TASK_STATUS = {PENDING: "Pending", RUNNING: "InProgress", SUCCESS: "Succeed", ERROR: "Failed",
                STOPPED: "Stopped"}  # fmt: skip
 _FROM_TASK_STATUS = {v: k for k, v in TASK_STATUS.items()}
+#: Harbor's operation names of a task (the operation, whether its reference is a digest)
+_OPERATIONS = {("copy", False): "copy", ("copy", True): "copy", ("delete", True): "deletion",
+               ("delete", False): "tag deletion"}  # fmt: skip
 #: Executions looked through when a listing filters by status (the newest first).
 MAX_FILTERED = 1000
 
@@ -78,8 +81,10 @@ DEFINITIONS.update(
         "ReplicationFilter": {
             "type": "object",
             "properties": {
-                "type": _str("The replication policy filter type: name, tag or resource."),
-                "value": {"description": "The pattern (doublestar) of a name or tag filter."},
+                "type": _str("The replication policy filter type: name, tag, label or resource."),
+                "value": {"description": "The pattern (doublestar) of a name or tag filter, "
+                          "the labels of a label filter, image or artifact of a resource "
+                          "filter."},
                 "decoration": _str("matches or excludes the result"),
             },
         },
@@ -183,8 +188,8 @@ def policy_json(policy: Policy, endpoint: RemoteRegistry | None) -> dict[str, An
         "dest_namespace_replace_count": policy.dest_namespace_replace_count,
         "trigger": {"type": policy.trigger, "trigger_settings": {"cron": policy.cron}},
         "filters": [f.json() for f in policy.filters],
-        "replicate_deletion": False,
-        "deletion": False,
+        "replicate_deletion": policy.replicate_deletion,
+        "deletion": policy.replicate_deletion,
         "override": policy.override,
         "enabled": policy.enabled,
         "creation_time": harbor_time(policy.creation_time),
@@ -222,12 +227,14 @@ def execution_json(execution: ExecutionInfo) -> dict[str, Any]:
 def task_json(task: TaskInfo) -> dict[str, Any]:
     t = task.task
     dst = f"{t.dst_repository}:{t.dst_tag}" if t.dst_tag else t.dst_repository
+    if task.operation == "delete":  # Harbor's names: deletion, or tag deletion
+        dst = f"{t.dst_repository}{'@' if ':' in t.src_reference else ':'}{t.src_reference}"
     out = {
         "id": task.id,
         "execution_id": task.execution_id,
         "status": TASK_STATUS[task.status],
         "job_id": str(task.id),
-        "operation": task.operation,
+        "operation": _OPERATIONS.get((task.operation, ":" in t.src_reference), task.operation),
         "resource_type": "artifact",
         "src_resource": f"{t.src_repository}{'@' if ':' in t.src_reference else ':'}"
         f"{t.src_reference}",

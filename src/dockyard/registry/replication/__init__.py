@@ -4,15 +4,23 @@ database whose tasks copy one artifact each (blobs the other side lacks, the man
 signatures and referrers), retried with backoff, resumed after a restart."""
 
 from dockyard.registry.replication._copy import ArtifactCopy, CopyStats, SourceGone, ping
+from dockyard.registry.replication._delete import DELETE, DestinationDelete, deletion_tasks
+from dockyard.registry.replication._observe import (
+    ReplicationMetrics,
+    TaskObserver,
+    replication_payload,
+)
 from dockyard.registry.replication._policies import (
     EVENT_BASED,
     MANUAL,
     SCHEDULED,
+    ArtifactFacts,
     Filter,
     Policy,
     PolicyNotFound,
     PolicyStore,
     accessory_tag,
+    artifact_facts,
     next_fire,
     policy_from_json,
     replace_namespace,
@@ -30,6 +38,7 @@ from dockyard.registry.replication._queue import (
     TaskInfo,
 )
 from dockyard.registry.replication._registries import (
+    MASK,
     REGISTRY_TYPES,
     RegistryNotFound,
     RegistryStore,
@@ -38,6 +47,8 @@ from dockyard.registry.replication._registries import (
     registry_from_json,
     registry_update,
 )
+from dockyard.registry.replication._secrets import SecretBox, WrongSecretKey, load_box
+from dockyard.registry.replication._select import local_tasks
 from dockyard.registry.replication._service import (
     Replication,
     ReplicationPushes,
@@ -59,9 +70,11 @@ from dockyard.registry.replication._worker import (
 )
 
 __all__ = [
+    "DELETE",
     "ERROR",
     "EVENT_BASED",
     "MANUAL",
+    "MASK",
     "PENDING",
     "REGISTRY_TYPES",
     "REPLICATION_SCHEMA",
@@ -70,7 +83,9 @@ __all__ = [
     "STOPPED",
     "SUCCESS",
     "ArtifactCopy",
+    "ArtifactFacts",
     "CopyStats",
+    "DestinationDelete",
     "ExecutionInfo",
     "Filter",
     "NewTask",
@@ -82,14 +97,22 @@ __all__ = [
     "RegistryStore",
     "RemoteRegistry",
     "Replication",
+    "ReplicationMetrics",
     "ReplicationPushes",
     "ReplicationQueue",
     "ReplicationSchedule",
     "ReplicationSettings",
     "ReplicationWorker",
+    "SecretBox",
     "SourceGone",
     "TaskInfo",
+    "TaskObserver",
+    "WrongSecretKey",
     "accessory_tag",
+    "artifact_facts",
+    "deletion_tasks",
+    "load_box",
+    "local_tasks",
     "manual_tasks",
     "next_fire",
     "open_replication",
@@ -100,6 +123,7 @@ __all__ = [
     "registry_update",
     "replace_namespace",
     "replication_of",
+    "replication_payload",
     "replication_settings",
     "retry_delay",
     "tasks_for_push",

@@ -22,6 +22,7 @@ from dockyard.digest import Digest
 from dockyard.errors import DockyardError, ManifestUnknown, NotFound
 from dockyard.oci import Descriptor, mediatypes
 from dockyard.registry._registry import Registry
+from dockyard.registry.replication._policies import accessory_tag
 from dockyard.registry.replication._queue import NewTask
 from dockyard.registry.replication._registries import RemoteRegistry
 
@@ -120,7 +121,9 @@ class ArtifactCopy:
     ``url``. ``check`` is called between transfers (it raises to stop a copy, and renews the
     task's lease); ``speed`` is KB/s per copy (0 or less: unlimited); ``mounts`` remembers,
     for this destination, a repository known to hold each blob (a blob another repository
-    lacks is mounted from there rather than uploaded again)."""
+    lacks is mounted from there rather than uploaded again); ``select`` (repository, manifest
+    bytes) is asked of a policy with label or resource filters, whose verdict may have
+    changed since the task was queued."""
 
     def __init__(
         self,
@@ -132,8 +135,10 @@ class ArtifactCopy:
         speed: int = -1,
         check: Callable[[], None] = lambda: None,
         mounts: MutableMapping[str, str] | None = None,
+        select: Callable[[str, bytes], bool] | None = None,
     ) -> None:
         self.registry = registry
+        self.select = select
         self.transport = transport
         self.url = url
         self.override = override
@@ -153,6 +158,11 @@ class ArtifactCopy:
             raise SourceGone(
                 f"{src}:{task.src_reference} is no longer in this registry; nothing to copy"
             ) from None
+        if (self.select is not None and not accessory_tag(task.src_reference)
+                and not self.select(src, record.content)):  # fmt: skip
+            self._log(f"{src}:{task.src_reference} is not selected by the policy's label or "
+                      "resource filters: not copied")  # fmt: skip
+            return self.stats
         dest = RemoteRepository(self.transport, self.url, dst_name)
         shown = f"{dst_name}:{task.dst_tag}" if task.dst_tag else f"{dst_name}@{record.digest}"
         if task.dst_tag and not self.override:

@@ -3,10 +3,13 @@
 A policy is push-based (``dest_registry``: artifacts of this registry go to an endpoint
 registry) or pull-based (``src_registry``: an endpoint's artifacts come here). Its
 filters select repositories by name and artifacts by tag (doublestar patterns, ``matches``
-or ``excludes``); its trigger is ``manual``, ``event_based`` (every push that matches is
+or ``excludes``; an untagged artifact is matched as the empty tag, as Harbor does), by label
+(every label named present, or not) and by resource type (``image`` or ``artifact``); its
+trigger is ``manual``, ``event_based`` (every push that matches is
 copied) or ``scheduled`` (Harbor's 6-field cron, seconds first: a manual run at each firing); ``dest_namespace`` with ``dest_namespace_replace_count`` rewrites the repository's
 path as Harbor does; ``override`` false leaves a destination tag that exists alone; ``speed``
-limits each copy to that many KB/s.
+limits each copy to that many KB/s; ``replicate_deletion`` (event-based push policies)
+deletes at the destination what is deleted here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import posixpath
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.registry.immutability import BadPattern, compile_pattern
+from dockyard.registry.jobs import next_fire, valid_cron
 from dockyard.registry.metadata import Database
 from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.replication._schema import metadata, policies, registries, tasks
@@ -31,11 +36,13 @@ __all__ = [
     "EVENT_BASED",
     "MANUAL",
     "SCHEDULED",
+    "ArtifactFacts",
     "Filter",
     "Policy",
     "PolicyNotFound",
     "PolicyStore",
     "accessory_tag",
+    "artifact_facts",
     "next_fire",
     "policy_from_json",
     "replace_namespace",
@@ -46,7 +53,20 @@ MANUAL = "manual"
 EVENT_BASED = "event_based"
 SCHEDULED = "scheduled"
 TRIGGERS = (MANUAL, EVENT_BASED, SCHEDULED)
-FILTER_TYPES = ("name", "tag", "resource")
+FILTER_TYPES = ("name", "tag", "label", "resource")
+#: Harbor's resource types: ``image`` (a container image or an index of them) is a subset of
+#: ``artifact`` (anything a registry stores)
+RESOURCE_TYPES = ("image", "artifact")
+#: config media types of a container image
+_IMAGE_CONFIGS = (
+    "application/vnd.docker.container.image.v1+json",
+    "application/vnd.oci.image.config.v1+json",
+)
+#: media types of an index (a multi-platform image)
+_INDEXES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
 #: cosign's tags of a subject's signature, attestation and SBOM
 _ACCESSORY = re.compile(r"sha256-[0-9a-f]{64}\.(sig|att|sbom)")
 
@@ -61,18 +81,71 @@ class PolicyNotFound(NotFound):
 
 
 @dataclass(frozen=True, slots=True)
+class ArtifactFacts:
+    """What the label and resource filters look at: the artifact's labels (each label of its
+    image config and each annotation of its manifest, as ``key`` and as ``key=value``) and
+    whether it is a container image (or an index of them)."""
+
+    labels: frozenset[str] = frozenset()
+    image: bool = True
+
+
+def artifact_facts(manifest: bytes, config: Callable[[str], bytes | None]) -> ArtifactFacts:
+    """The facts of a manifest's bytes; ``config(digest)`` reads its config blob (None: not
+    there). A body that is no JSON object has no labels and is no image."""
+    try:
+        doc = json.loads(manifest)
+    except ValueError:
+        return ArtifactFacts(image=False)
+    if not isinstance(doc, dict):
+        return ArtifactFacts(image=False)
+    pairs: dict[str, str] = {}
+    desc = doc.get("config")
+    config_type = str(desc.get("mediaType") or "") if isinstance(desc, dict) else ""
+    image = config_type in _IMAGE_CONFIGS or (
+        "manifests" in doc and str(doc.get("mediaType") or _INDEXES[0]) in _INDEXES
+    )
+    if isinstance(desc, dict) and config_type in _IMAGE_CONFIGS and desc.get("digest"):
+        raw = config(str(desc["digest"]))
+        try:
+            found = json.loads(raw).get("config", {}).get("Labels") if raw else None
+        except (ValueError, AttributeError):
+            found = None
+        if isinstance(found, dict):
+            pairs.update({str(k): str(v) for k, v in found.items()})
+    annotations = doc.get("annotations")
+    if isinstance(annotations, dict):
+        pairs.update({str(k): str(v) for k, v in annotations.items()})
+    labels = {k for k in pairs} | {f"{k}={v}" for k, v in pairs.items()}
+    return ArtifactFacts(frozenset(labels), image)
+
+
+@dataclass(frozen=True, slots=True)
 class Filter:
-    """``type`` name (the repository's full name), tag, or resource (image or artifact)."""
+    """``type`` name (the repository's full name), tag, label (``value``: the labels, all
+    of which an artifact must carry) or resource (``value``: image or artifact)."""
 
     type: str
-    value: str
+    value: str | tuple[str, ...]
     decoration: str = "matches"
 
     def json(self) -> dict[str, Any]:
-        return {"type": self.type, "value": self.value, "decoration": self.decoration}
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"type": self.type, "value": value, "decoration": self.decoration}
 
     def selects(self, text: str) -> bool:
+        """A name or tag filter's verdict on ``text`` (an untagged artifact's tag is "")."""
+        assert isinstance(self.value, str)
         matched = compile_pattern(self.value).fullmatch(text) is not None
+        return matched if self.decoration == "matches" else not matched
+
+    def selects_facts(self, facts: ArtifactFacts) -> bool:
+        """A label or resource filter's verdict (Harbor's: a label filter matches an artifact
+        carrying every label it names; ``excludes`` keeps the others)."""
+        if self.type == "resource":
+            return self.value != "image" or facts.image
+        wanted = self.value if isinstance(self.value, tuple) else (self.value,)
+        matched = all(label in facts.labels for label in wanted)
         return matched if self.decoration == "matches" else not matched
 
 
@@ -96,6 +169,8 @@ class Policy:
     update_time: float = 0.0
     #: the endpoint artifacts come from (pull-based); 0: this registry (push-based)
     src_registry_id: int = 0
+    #: deletions here are deleted at the destination (event-based push policies)
+    replicate_deletion: bool = False
 
     @property
     def pull(self) -> bool:
@@ -117,8 +192,25 @@ class Policy:
         return all(f.selects(tag) for f in self.filters if f.type == "tag")
 
     @property
+    def selects_untagged(self) -> bool:
+        """Whether untagged artifacts are selected: Harbor matches the tag filters' patterns
+        against the empty string (no tag filter, ``**`` or an ``excludes`` of ``v*``: yes;
+        ``v*``: no)."""
+        return all(f.selects("") for f in self.filters if f.type == "tag")
+
+    @property
     def has_tag_filter(self) -> bool:
         return any(f.type == "tag" for f in self.filters)
+
+    @property
+    def reads_content(self) -> bool:
+        """Whether a label or resource filter needs the artifact's content to decide."""
+        return any(f.type in ("label", "resource") for f in self.filters)
+
+    def selects_facts(self, facts: ArtifactFacts) -> bool:
+        """What the label and resource filters say of an artifact."""
+        return all(f.selects_facts(facts) for f in self.filters
+                   if f.type in ("label", "resource"))  # fmt: skip
 
     def destination(self, repository: str) -> str:
         return replace_namespace(repository, self.dest_namespace, self.dest_namespace_replace_count)
@@ -141,23 +233,6 @@ def replace_namespace(repository: str, namespace: str, count: int) -> str:
     else:
         prefix = posixpath.join(namespace, *parts[count:-1])
     return posixpath.join(prefix, parts[-1])
-
-
-def valid_cron(cron: str) -> bool:
-    """Harbor's 6-field cron (seconds first)."""
-    from croniter import croniter
-
-    return len(cron.split()) == 6 and bool(croniter.is_valid(cron, second_at_beginning=True))
-
-
-def next_fire(cron: str, after: float) -> float:
-    """The first time after ``after`` (epoch seconds) Harbor's 6-field ``cron`` fires."""
-    from datetime import UTC, datetime
-
-    from croniter import croniter
-
-    start = datetime.fromtimestamp(after, UTC)
-    return float(croniter(cron, start, second_at_beginning=True).get_next(float))
 
 
 def _text(body: dict[str, Any], key: str, default: str = "", *, limit: int = 255) -> str:
@@ -208,23 +283,25 @@ def _filters(raw: object) -> tuple[Filter, ...]:
         if not isinstance(item, dict):
             raise InvalidArgument(f"filters[{n}] must be an object")
         kind = _text(item, "type")
-        if kind == "label":
-            raise InvalidArgument(
-                "label filters are not supported: dockyard's artifacts carry no labels",
-                hint="select artifacts with name and tag filters",
-            )
         if kind not in FILTER_TYPES:
             raise InvalidArgument(
                 f"filters[{n}].type {kind[:40]!r} is not one of {', '.join(FILTER_TYPES)}"
             )
-        value = _text(item, "value", limit=1024)
         decoration = _text(item, "decoration", "matches") or "matches"
         if decoration not in ("matches", "excludes"):
             raise InvalidArgument(f"filters[{n}].decoration must be matches or excludes")
+        if kind == "label":
+            labels = _labels(item.get("value"), n)
+            if labels:  # Harbor: an empty label filter selects everything
+                out.append(Filter(kind, labels, decoration))
+            continue
+        value = _text(item, "value", limit=1024)
         if kind == "resource":
-            if value not in ("image", "artifact", ""):
+            if value not in (*RESOURCE_TYPES, ""):
                 raise InvalidArgument(f"filters[{n}]: resource must be image or artifact")
-            continue  # every artifact dockyard holds is an image or an OCI artifact
+            if value == "image":  # artifact (or none): everything
+                out.append(Filter(kind, value, "matches"))
+            continue
         if not value:
             continue  # Harbor's console sends empty filters: no filter
         try:
@@ -233,6 +310,19 @@ def _filters(raw: object) -> tuple[Filter, ...]:
             raise InvalidArgument(f"filters[{n}].value: {exc.message}") from None
         out.append(Filter(kind, value, decoration))
     return tuple(out)
+
+
+def _labels(raw: object, n: int) -> tuple[str, ...]:
+    """A label filter's value: Harbor's list of label names (a comma list is taken too)."""
+    if raw is None:
+        return ()
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise InvalidArgument(f"filters[{n}].value of a label filter must be a list of labels")
+    labels = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+    if len(labels) > 64 or any(len(label) > 1024 for label in labels):
+        raise InvalidArgument(f"filters[{n}]: at most 64 labels of 1024 characters each")
+    return labels
 
 
 def policy_from_json(
@@ -280,8 +370,15 @@ def policy_from_json(
             "a pull-based policy cannot be event_based (the source's pushes are not seen here)",
             hint="use manual or scheduled",
         )
-    if _bool(body, "replicate_deletion", False) or _bool(body, "deletion", False):
-        raise InvalidArgument("replicating deletions is not supported yet")
+    deletion = _bool(body, "replicate_deletion", b.replicate_deletion)
+    if "replicate_deletion" not in body and body.get("deletion") is not None:
+        deletion = _bool(body, "deletion", b.replicate_deletion)  # Harbor's older name
+    if deletion and source:
+        raise InvalidArgument(
+            "a pull-based policy cannot replicate deletions (the source's deletions are not "
+            "seen here)",
+            hint="set replicate_deletion to false",
+        )
     count = _int(body, "dest_namespace_replace_count", b.dest_namespace_replace_count)
     if count < -1:
         raise InvalidArgument("dest_namespace_replace_count must be -1 or more")
@@ -300,19 +397,26 @@ def policy_from_json(
         speed=_int(body, "speed", b.speed),
         cron=cron.strip(),
         creator=b.creator or creator,
+        replicate_deletion=deletion,
     )
     if not policy.name:
         raise InvalidArgument("the policy needs a name")
     return policy
 
 
+def _filter(raw: dict[str, Any]) -> Filter:
+    value = raw["value"]
+    return Filter(raw["type"], tuple(value) if isinstance(value, list) else value,
+                  raw["decoration"])  # fmt: skip
+
+
 def _policy(row: Row[Any]) -> Policy:
-    filters = tuple(Filter(f["type"], f["value"], f["decoration"]) for f in json.loads(row.filters))
+    filters = tuple(_filter(f) for f in json.loads(row.filters))
     return Policy(
         row.id, row.name, row.dest_registry_id, row.trigger_type, row.description,
         row.dest_namespace, row.dest_namespace_replace_count, filters, row.override,
         row.enabled, row.speed, row.cron, row.creator, row.creation_time, row.update_time,
-        row.src_registry_id,
+        row.src_registry_id, bool(row.replicate_deletion),
     )  # fmt: skip
 
 
@@ -323,7 +427,7 @@ def _values(policy: Policy) -> dict[str, Any]:
         "dest_namespace_replace_count": policy.dest_namespace_replace_count,
         "filters": json.dumps([f.json() for f in policy.filters]),
         "trigger_type": policy.trigger, "cron": policy.cron, "override": policy.override,
-        "enabled": policy.enabled, "replicate_deletion": False, "speed": policy.speed,
+        "enabled": policy.enabled, "replicate_deletion": policy.replicate_deletion, "speed": policy.speed,
         "creator": policy.creator,
     }  # fmt: skip
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,12 @@ from dockyard.errors import DockyardError, ManifestUnknown, NotFound
 from dockyard.oci import Descriptor
 from dockyard.registry._registry import Registry
 from dockyard.registry.replication._copy import ACCESSORIES, CopyStats, SourceGone
-from dockyard.registry.replication._policies import Policy, accessory_tag
+from dockyard.registry.replication._policies import (
+    ArtifactFacts,
+    Policy,
+    accessory_tag,
+    artifact_facts,
+)
 from dockyard.registry.replication._queue import NewTask
 from dockyard.registry.storage import blob_key
 
@@ -58,8 +64,28 @@ def _catalog(transport: Transport, url: str) -> list[str]:
     return names
 
 
+#: The largest remote config read for its labels.
+MAX_CONFIG = 1 << 20
+
+
+def _config(remote: RemoteRepository, raw: bytes, digest: str) -> bytes | None:
+    """The bytes of the image config ``digest`` that the manifest ``raw`` names (None:
+    missing, unreadable or too large), verified against its digest and size."""
+    try:
+        size = int(json.loads(raw)["config"]["size"])
+        if size > MAX_CONFIG:
+            return None
+        descriptor = Descriptor(media_type="application/octet-stream",
+                                digest=Digest.parse(digest), size=size)  # fmt: skip
+        return remote.read_blob(descriptor)
+    except (DockyardError, OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class PullCopy:
-    """One copy of a task's artifact from the registry at ``url`` into ``registry``."""
+    """One copy of a task's artifact from the registry at ``url`` into ``registry``;
+    ``select`` is the verdict of a policy's label and resource filters on its facts (read from
+    the remote manifest and image config)."""
 
     def __init__(
         self,
@@ -69,8 +95,10 @@ class PullCopy:
         *,
         override: bool = True,
         check: Callable[[], None] = lambda: None,
+        select: Callable[[ArtifactFacts], bool] | None = None,
     ) -> None:
         self.registry = registry
+        self.select = select
         self.transport = transport
         self.url = url
         self.override = override
@@ -89,6 +117,11 @@ class PullCopy:
                 f"{task.src_repository}:{task.src_reference} is no longer in {self.url}"
             ) from None
         digest = str(descriptor.digest)
+        if (self.select is not None and not accessory_tag(task.src_reference)
+                and not self.select(artifact_facts(raw, partial(_config, remote, raw)))):  # fmt: skip
+            self._log(f"{remote.name}:{task.src_reference} is not selected by the policy's "
+                      "label or resource filters: not copied")  # fmt: skip
+            return self.stats
         dst = task.dst_repository
         shown = f"{dst}:{task.dst_tag}" if task.dst_tag else f"{dst}@{digest}"
         if task.dst_tag and not self.override:

@@ -1,5 +1,6 @@
 """Endpoint registries (Harbor's ``/registries``): where replication copies artifacts to, with
-the credential to use there. The credential's secret is stored and used, never answered."""
+the credential to use there. The credential's secret is stored sealed (:mod:`._secrets`),
+opened to be used, never answered (the API shows :data:`MASK`)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from dockyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, 
 from dockyard.registry.metadata import Database
 from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.replication._schema import metadata, policies, registries
+from dockyard.registry.replication._secrets import SecretBox, is_sealed
 
 __all__ = [
+    "MASK",
     "REGISTRY_TYPES",
     "RegistryNotFound",
     "RegistryStore",
@@ -29,6 +32,11 @@ __all__ = [
 
 #: The endpoint types dockyard replicates to (both speak the distribution API).
 REGISTRY_TYPES = ("docker-registry", "harbor")
+#: What the API answers for a secret (Harbor's mask); given back in an update, it keeps the
+#: stored secret, as a blank one does.
+MASK = "*****"
+#: The longest secret taken (sealed, it must fit the column's 4096 characters).
+MAX_SECRET = 2048
 
 
 class RegistryNotFound(NotFound):
@@ -113,7 +121,9 @@ def registry_from_json(body: dict[str, Any]) -> RemoteRegistry:
     if not isinstance(credential, dict):
         raise InvalidArgument("credential must be an object")
     key = _text(credential, "access_key")
-    secret = _text(credential, "access_secret", limit=4096)
+    secret = _text(credential, "access_secret", limit=MAX_SECRET)
+    if secret == MASK:
+        raise InvalidArgument(f"credential.access_secret {MASK!r} is the API's mask, no secret")
     kind = _text(credential, "type", "basic" if key else "")
     return _check(
         RemoteRegistry(
@@ -134,7 +144,8 @@ def registry_update(base: RemoteRegistry, body: dict[str, Any]) -> RemoteRegistr
     """``base`` with Harbor's ``RegistryUpdate`` applied (absent or null fields kept; an
     empty ``access_secret`` keeps the stored one, as Harbor's console sends it blank)."""
     key = _text(body, "access_key", base.access_key)
-    secret = _text(body, "access_secret", "", limit=4096) or base.access_secret
+    secret = _text(body, "access_secret", "", limit=MAX_SECRET)
+    secret = base.access_secret if secret in ("", MASK) else secret
     if "access_key" in body and not key:
         secret = ""
     return _check(
@@ -173,23 +184,48 @@ def ping_target(body: dict[str, Any], stored: RemoteRegistry | None) -> RemoteRe
     )
 
 
-def _registry(row: Row[Any]) -> RemoteRegistry:
+def _registry(row: Row[Any], box: SecretBox) -> RemoteRegistry:
     return RemoteRegistry(
         row.id, row.name, row.type, row.url, row.description, row.credential_type,
-        row.access_key, row.access_secret, row.insecure, row.creation_time, row.update_time,
+        row.access_key, box.open(row.access_secret), row.insecure, row.creation_time,
+        row.update_time,
     )  # fmt: skip
 
 
 class RegistryStore:
-    """The endpoint registries in the registry's database (tables created when missing)."""
+    """The endpoint registries in the registry's database (tables created when missing);
+    secrets sealed with ``box`` (without one, none can be stored or read)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox | None = None) -> None:
         self.db = db
+        self.box = box if box is not None else SecretBox(None)
         db.create_tables(metadata)
+
+    def seal_stored(self) -> int:
+        """Seal every secret stored in clear (by an older dockyard) and check that every
+        sealed one opens with this box's key (:class:`WrongSecretKey` else): run at start,
+        so that a wrong or missing key stops the registry rather than a copy. The number
+        of secrets sealed now."""
+        sealed = 0
+        with self.db.write() as conn:
+            rows = conn.execute(
+                select(registries.c.id, registries.c.access_secret)
+                .where(registries.c.access_secret != "")
+            ).all()  # fmt: skip
+            for row in rows:
+                if is_sealed(row.access_secret):
+                    self.box.open(row.access_secret)
+                    continue
+                conn.execute(
+                    registries.update().where(registries.c.id == row.id)
+                    .values(access_secret=self.box.seal(row.access_secret))
+                )  # fmt: skip
+                sealed += 1
+        return sealed
 
     def create(self, registry: RemoteRegistry, *, now: float | None = None) -> RemoteRegistry:
         now = time.time() if now is None else now
-        values = _values(registry)
+        values = _values(registry, self.box)
         try:
             with self.db.write() as conn:
                 self._unique(conn, registry.name, 0)
@@ -208,7 +244,7 @@ class RegistryStore:
             raise RegistryNotFound(
                 f"registry {registry_id} not found", hint="list /api/v2.0/registries"
             )
-        return _registry(row)
+        return _registry(row, self.box)
 
     def listing(
         self, *, name: str | None = None, page: int = 1, size: int = 10
@@ -216,7 +252,7 @@ class RegistryStore:
         where = registries.c.name.contains(name, autoescape=True) if name else None
         with self.db.read() as conn:
             found, total = page_rows(conn, registries, where, registries.c.id, page, size)
-        return [_registry(r) for r in found], total
+        return [_registry(r, self.box) for r in found], total
 
     def update(self, registry: RemoteRegistry, *, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -226,7 +262,7 @@ class RegistryStore:
                 done = conn.execute(
                     registries.update()
                     .where(registries.c.id == registry.id)
-                    .values(**_values(registry), update_time=now)
+                    .values(**_values(registry, self.box), update_time=now)
                 ).rowcount
         except IntegrityError:
             raise _taken(registry.name) from None
@@ -264,10 +300,10 @@ def _taken(name: str) -> AlreadyExists:
     return AlreadyExists(f"a registry named {name!r} exists already", hint="choose another name")
 
 
-def _values(registry: RemoteRegistry) -> dict[str, Any]:
+def _values(registry: RemoteRegistry, box: SecretBox) -> dict[str, Any]:
     return {
         "name": registry.name, "description": registry.description, "type": registry.type,
         "url": registry.url, "credential_type": registry.credential_type,
-        "access_key": registry.access_key, "access_secret": registry.access_secret,
+        "access_key": registry.access_key, "access_secret": box.seal(registry.access_secret),
         "insecure": registry.insecure,
     }  # fmt: skip

@@ -38,7 +38,7 @@ registries = Table(
     #: basic (or "" : no credential)
     Column("credential_type", String(16), nullable=False, default=""),
     Column("access_key", String(255), nullable=False, default=""),
-    #: written, never answered by the API
+    #: sealed with the replication key (``aesgcm:v1:…``; see ._secrets), never answered
     Column("access_secret", String(4096), nullable=False, default=""),
     Column("insecure", Boolean, nullable=False, default=False),
     Column("creation_time", Float, nullable=False),
@@ -81,6 +81,8 @@ executions = Table(
     Column("policy_id", Integer, nullable=False),
     #: manual, event_based or scheduled
     Column("trigger", String(16), nullable=False),
+    #: "" while running; how its tasks ended, once the last one did (written once: the
+    #: process that writes it sends the REPLICATION event)
     Column("status_text", String(1024), nullable=False, default=""),
     Column("start_time", Float, nullable=False),
     Index("ix_replication_executions_policy", "policy_id", "id"),
@@ -92,7 +94,8 @@ tasks = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("execution_id", Integer, nullable=False),
     Column("policy_id", Integer, nullable=False),
-    #: copy (an artifact, with its signatures and other referrers)
+    #: copy (an artifact, with its signatures and other referrers), or delete (a tag or a
+    #: digest deleted here, at the destination)
     Column("operation", String(16), nullable=False),
     Column("src_repository", String(255), nullable=False),
     #: the tag, or the digest of an untagged artifact

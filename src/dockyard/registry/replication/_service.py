@@ -13,19 +13,25 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockyard.errors import FailedPrecondition, Unavailable
+from dockyard.errors import FailedPrecondition
 from dockyard.registry._registry import Registry
+from dockyard.registry.events import NO_EVENTS, EventSink
+from dockyard.registry.jobs import CronSchedule
+from dockyard.registry.metrics import MetricsRegistry
+from dockyard.registry.replication._delete import deletion_tasks
+from dockyard.registry.replication._observe import ReplicationMetrics, TaskObserver
 from dockyard.registry.replication._policies import (
+    EVENT_BASED,
     MANUAL,
     SCHEDULED,
     Policy,
     PolicyStore,
-    accessory_tag,
-    next_fire,
 )
 from dockyard.registry.replication._pull import remote_tasks
 from dockyard.registry.replication._queue import NewTask, ReplicationQueue
 from dockyard.registry.replication._registries import RegistryStore
+from dockyard.registry.replication._secrets import load_box
+from dockyard.registry.replication._select import local_tasks
 from dockyard.registry.replication._settings import ReplicationSettings
 from dockyard.registry.replication._worker import Pushed, ReplicationWorker
 
@@ -74,24 +80,25 @@ class ReplicationPushes:
         return None
 
     def check_delete(self, repository: str, reference: str) -> None:
-        return None
+        """Queue the deletions of the event-based policies that replicate them (each task
+        waits for this deletion to land before it deletes at the destination)."""
+        queued = False
+        for policy in self.worker.policies.triggered_by_events():
+            items = deletion_tasks(self.worker.registry, policy, repository, reference)
+            if items:
+                self.worker.queue.start(policy.id, EVENT_BASED, items, time.time())
+                queued = True
+        if queued:
+            self.worker.wake()
 
     def deleted(self, repository: str) -> None:
         return None
 
 
 def manual_tasks(registry: Registry, policy: Policy) -> list[NewTask]:
-    """Every tagged artifact of this registry ``policy`` selects (cosign's accessory tags
-    are left out: they travel with their subjects)."""
-    out = []
-    for repository in registry.catalog(None, None):
-        if not policy.selects_repository(repository):
-            continue
-        target = policy.destination(repository)
-        for tag in registry.meta.tags(repository, None, None) or []:
-            if not accessory_tag(tag) and policy.selects_tag(tag):
-                out.append(NewTask(repository, tag, target, tag))
-    return out
+    """Every artifact of this registry ``policy`` selects (cosign's accessory tags are left
+    out: they travel with their subjects; untagged artifacts as Harbor's filters take them)."""
+    return local_tasks(registry, policy)
 
 
 #: Seconds between two looks at the scheduled policies.
@@ -99,7 +106,7 @@ TICK = 5.0
 log = logging.getLogger("dockyard.registry.replication")
 
 
-class ReplicationSchedule:
+class ReplicationSchedule(CronSchedule[Policy, int]):
     """A daemon thread that, every ``tick`` seconds, starts an execution of each scheduled
     policy whose cron fired since it last looked. Each firing is claimed in the database
     first, so several processes (or replicas) sharing it start it once."""
@@ -112,42 +119,14 @@ class ReplicationSchedule:
         tick: float = TICK,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.start_execution = start
         self.policies = policies
-        self.tick = tick
-        self.clock = clock
-        self._since = clock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="replication-schedule", daemon=True)
-
-    def start(self) -> ReplicationSchedule:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def run_due(self, now: float | None = None) -> list[int]:
-        """Start every policy whose cron fired in (last look, ``now``]; the executions."""
-        now = self.clock() if now is None else now
-        since, self._since = self._since, now
-        started = []
-        for policy in self.policies.scheduled():
-            fire = next_fire(policy.cron, since)
-            if fire <= now and self.policies.claim_fire(policy.id, fire):
-                started.append(self.start_execution(policy, SCHEDULED))
-        return started
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.tick):
-            try:
-                self.run_due()
-            except Unavailable:
-                pass  # the database's outage is logged once, where it was noticed
-            except Exception:
-                log.exception("replication schedule: cannot start due executions")
+        super().__init__(
+            lambda: [(p, p.cron) for p in policies.scheduled()],
+            lambda policy, fire: policies.claim_fire(policy.id, fire),
+            lambda policy: start(policy, SCHEDULED),
+            clock=clock, tick=tick, name="replication-schedule", log=log,
+            failure="replication schedule: cannot start due executions",
+        )  # fmt: skip
 
 
 @dataclass
@@ -160,6 +139,13 @@ class Replication:
     guard: ReplicationPushes
     running: bool = False
     schedule: ReplicationSchedule | None = None
+    #: told of every task attempt's end: metrics, REPLICATION events
+    observer: TaskObserver | None = None
+
+    def attach_metrics(self, metrics: MetricsRegistry) -> None:
+        """Count replication on ``metrics`` (the registry's metrics endpoint)."""
+        if self.observer is not None:
+            self.observer.metrics = ReplicationMetrics(metrics)
 
     def start_manual(self, policy_id: int, *, now: float | None = None) -> int:
         """Start a manual execution of a policy: one task per artifact it selects now."""
@@ -189,6 +175,7 @@ class Replication:
         if self.running:
             self.worker.close()
             self.running = False
+        self.queue.close()
         with _LOCK:
             if _OPEN.get(self.registry) is self:
                 del _OPEN[self.registry]
@@ -200,7 +187,8 @@ _OPEN: weakref.WeakKeyDictionary[Registry, Replication] = weakref.WeakKeyDiction
 
 def _make(registry: Registry, settings: ReplicationSettings) -> Replication:
     db = registry.meta.db
-    registries = RegistryStore(db)
+    box = load_box(settings.secret_key, settings.secret_key_file, make=settings.make_key_file)
+    registries = RegistryStore(db, box)
     policies = PolicyStore(db)
     queue = ReplicationQueue(
         db, lease=settings.lease, attempts=settings.attempts, backoff=settings.backoff
@@ -209,15 +197,27 @@ def _make(registry: Registry, settings: ReplicationSettings) -> Replication:
         registry, queue, policies, registries, threads=settings.workers,
         max_wait=settings.max_wait,
     )  # fmt: skip
-    return Replication(registry, registries, policies, queue, worker, ReplicationPushes(worker))
+    observer = worker.on_finish = TaskObserver(db, queue, policies, registries)
+    return Replication(registry, registries, policies, queue, worker, ReplicationPushes(worker),
+                       observer=observer)  # fmt: skip
 
 
 def open_replication(
-    registry: Registry, settings: ReplicationSettings | None = None, *, run: bool = True
+    registry: Registry,
+    settings: ReplicationSettings | None = None,
+    *,
+    run: bool = True,
+    events: EventSink = NO_EVENTS,
 ) -> Replication:
     """Replication over ``registry``'s database, its worker started unless ``run`` is false
-    (a process that only queues); the API's handlers find it with :func:`replication_of`."""
+    (a process that only queues); ``REPLICATION`` events go to ``events``. The API's
+    handlers find it with :func:`replication_of`."""
     replication = _make(registry, settings or ReplicationSettings())
+    if replication.observer is not None:
+        replication.observer.events = events
+    sealed = replication.registries.seal_stored()  # a wrong key stops the start here
+    if sealed:
+        log.info("sealed %d endpoint credential(s) stored in clear", sealed)
     if run:  # pending copies are tried again at once, then with their backoff
         replication.queue.resume(time.time())
         replication.worker.start()

@@ -6,25 +6,31 @@ replication:
   backoff: 2s       # the wait after the first failure (doubling, with jitter)
   maxwait: 10m      # the longest wait between two attempts
   lease: 5m         # how long a claimed copy is held before another process may take it
+  secretkey: …      # the key endpoint credentials are sealed with (16 characters or more)
+  secretkeyfile: …  # or a file holding it (default: replication.key in the root directory,
+                    # made when missing)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.registry._config_tree import INT, STR, Section
 from dockyard.registry.limits import parse_duration
+from dockyard.registry.replication._secrets import KEY_FILE
 
 __all__ = ["REPLICATION_SCHEMA", "ReplicationSettings", "replication_settings"]
 
 #: Not strict: a misspelt key is warned about and its default kept (nothing here guards
 #: security).
 REPLICATION_SCHEMA = Section(
-    {"workers": INT, "attempts": INT, "backoff": STR, "maxwait": STR, "lease": STR}
-)
+    {"workers": INT, "attempts": INT, "backoff": STR, "maxwait": STR, "lease": STR,
+     "secretkey": STR, "secretkeyfile": STR}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,12 @@ class ReplicationSettings:
     workers: int = 2
     #: seconds a claimed copy is held before another process may take it over
     lease: float = 300.0
+    #: the key endpoint credentials are sealed with ("": from ``secret_key_file``)
+    secret_key: str = ""
+    #: the file holding the key (None: no key, unless ``secret_key``)
+    secret_key_file: Path | None = None
+    #: whether ``secret_key_file`` is the default one, made when missing
+    make_key_file: bool = False
 
 
 def _count(section: Mapping[str, Any], key: str, default: int, top: int) -> int:
@@ -55,11 +67,16 @@ def _count(section: Mapping[str, Any], key: str, default: int, top: int) -> int:
     return value
 
 
-def replication_settings(section: Mapping[str, Any] | None) -> ReplicationSettings:
-    """The settings of a checked ``replication:`` section (None: the defaults)."""
+def replication_settings(
+    section: Mapping[str, Any] | None, root: Path | None = None
+) -> ReplicationSettings:
+    """The settings of a checked ``replication:`` section (None: the defaults); ``root``, the
+    registry's root directory, holds the default key file."""
+    key_file = root / KEY_FILE if root is not None else None
     if not section:
-        return ReplicationSettings()
+        return ReplicationSettings(secret_key_file=key_file, make_key_file=key_file is not None)
     default = ReplicationSettings()
+    given = section.get("secretkeyfile")
     return ReplicationSettings(
         attempts=_count(section, "attempts", default.attempts, 1000),
         backoff=parse_duration(section["backoff"], "replication.backoff")
@@ -72,4 +89,7 @@ def replication_settings(section: Mapping[str, Any] | None) -> ReplicationSettin
         lease=parse_duration(section["lease"], "replication.lease")
         if section.get("lease")
         else default.lease,
+        secret_key=str(section.get("secretkey") or ""),
+        secret_key_file=Path(given) if given else key_file,
+        make_key_file=not given and key_file is not None,
     )

@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 
 from dockyard.client import Transport
-from dockyard.errors import DockyardError, Unavailable
+from dockyard.errors import DockyardError
+from dockyard.registry import jobs
 from dockyard.registry._registry import Registry
-from dockyard.registry.replication._copy import ArtifactCopy, destination_transport
+from dockyard.registry.jobs import PollLoop, next_wait
+from dockyard.registry.replication._copy import CopyStats, destination_transport
 from dockyard.registry.replication._policies import EVENT_BASED, Policy, PolicyStore
-from dockyard.registry.replication._pull import PullCopy
 from dockyard.registry.replication._queue import Job, NewTask, ReplicationQueue
 from dockyard.registry.replication._registries import RegistryStore
+from dockyard.registry.replication._runner import task_runner
 
 __all__ = ["MAX_WAIT", "Pushed", "ReplicationWorker", "retry_delay", "tasks_for_push"]
 
@@ -38,7 +40,7 @@ RENEW_EVERY = 30.0
 
 def retry_delay(backoff: float, attempt: int, jitter: float, max_wait: float = MAX_WAIT) -> float:
     """The wait after failed attempt number ``attempt`` (1-based); ``jitter`` in [0, 1]."""
-    return float(min(max_wait, backoff * 2.0 ** min(attempt - 1, 64)) * (0.5 + jitter / 2))
+    return jobs.retry_delay(backoff, attempt, jitter, max_wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ def tasks_for_push(policy: Policy, pushed: Pushed) -> list[NewTask]:
     ]
     if not pushed.tags and pushed.subject:
         out.append(NewTask(pushed.repository, pushed.subject, target, ""))
+    elif not pushed.tags and policy.selects_untagged:  # Harbor: matched as the empty tag
+        out.append(NewTask(pushed.repository, pushed.digest, target, ""))
     return out
 
 
@@ -105,6 +109,10 @@ class _Mounts(MutableMapping[str, str]):
             return len(self._map)
 
 
+def _ignore(job: Job, ok: bool, retried: bool, stats: CopyStats | None) -> None:
+    return None
+
+
 class _Stopping(Exception):
     """The worker is closing: give the task back."""
 
@@ -136,41 +144,35 @@ class ReplicationWorker:
         self.max_wait = max_wait
         self.copied = 0
         self.failed = 0
+        #: told of each attempt's end (job, ok, retried, its stats): metrics, events
+        self.on_finish: Callable[[Job, bool, bool, CopyStats | None], None] = _ignore
         self._pushed: list[Pushed] = []
         self._lock = threading.Lock()
         self._transports: dict[tuple[int, float], Transport] = {}
         self._mounts: dict[str, _Mounts] = {}
         self._mounts_lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"replication-{n}", daemon=True)
-            for n in range(max(1, threads))
-        ]
+        self._loop = PollLoop(
+            self.run_once, names=[f"replication-{n}" for n in range(max(1, threads))],
+            poll=poll, log=log, what="replication",
+        )  # fmt: skip
 
     def start(self) -> ReplicationWorker:
-        for thread in self._threads:
-            thread.start()
+        self._loop.start()
         return self
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
-        with self._wake:
-            self._wake.notify_all()
+        self._loop.wake()
 
     def pushed(self, pushed: Pushed) -> None:
         """A push happened (called on request paths: only remembered here)."""
-        with self._wake:
+        with self._lock:
             self._pushed.append(pushed)
-            self._wake.notify()
+        self._loop.wake()
 
     def close(self) -> None:
         """Queue what pushes are pending, stop, and give back the tasks being copied."""
-        self._stop.set()
-        self.wake()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout=30)
+        self._loop.close(timeout=30)
         self.dispatch()
 
     # --- one round ---------------------------------------------------------------------------
@@ -218,7 +220,7 @@ class ReplicationWorker:
         renewed = [time.monotonic()]
 
         def check() -> None:
-            if self._stop.is_set():
+            if self._loop.stopping.is_set():
                 raise _Stopping
             if time.monotonic() - renewed[0] > RENEW_EVERY:
                 renewed[0] = time.monotonic()
@@ -227,22 +229,16 @@ class ReplicationWorker:
 
         what = f"{job.task.src_repository}:{job.task.src_reference}"
         lines: list[str] = []
+        used: CopyStats | None = None
         ok, message, retry = False, "", False
         try:
             policy = self.policies.get(job.policy_id)
             transport, url, mounts = self.transport(policy.endpoint_id)
-            copy: ArtifactCopy | PullCopy = (
-                PullCopy(self.registry, transport, url, override=policy.override, check=check)
-                if policy.pull
-                else ArtifactCopy(
-                    self.registry, transport, url, override=policy.override,
-                    speed=policy.speed, check=check, mounts=mounts,
-                )
-            )  # fmt: skip
+            copy = task_runner(self.registry, policy, job, transport, url, check, mounts)
             try:
                 stats = copy.run(job.task)
             finally:
-                lines = copy.stats.lines
+                lines, used = copy.stats.lines, copy.stats
             ok, message = True, stats.summary()
         except _Stopping:
             self.queue.release([job], self.clock())
@@ -254,14 +250,16 @@ class ReplicationWorker:
         now = self.clock()
         attempt = job.run_count + 1
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        head = f"{stamp} attempt {attempt}/{job.max_attempts}: copy {what} ({now - started:.3f} s)"
-        retry_at = None
+        head = (f"{stamp} attempt {attempt}/{job.max_attempts}: {job.task.operation} {what} "
+                f"({now - started:.3f} s)")  # fmt: skip
+        wait = None
+        if not ok and retry:
+            wait = next_wait(attempt, job.max_attempts, job.backoff, self.jitter, self.max_wait)
+        retry_at = None if wait is None else now + wait
         if ok:
             self.copied += 1
             tail = f"done: {message}"
-        elif retry and attempt < job.max_attempts:
-            wait = retry_delay(job.backoff, attempt, self.jitter(), self.max_wait)
-            retry_at = now + wait
+        elif wait is not None:
             tail = f"failed: {message}; next attempt in {wait:.1f} s"
         else:
             self.failed += 1
@@ -274,18 +272,4 @@ class ReplicationWorker:
             job, ok=ok, message=message, log=f"{head}\n{text}  {tail}\n", now=now,
             retry_at=retry_at,
         )  # fmt: skip
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.run_once()
-            except Unavailable:
-                busy = 0  # the database's outage is logged once, where it was noticed
-            except Exception:
-                log.exception("replication round failed; trying again in %g s", self.poll)
-                busy = 0
-            if busy:
-                continue
-            with self._wake:
-                if not self._pushed and not self._stop.is_set():
-                    self._wake.wait(self.poll)
+        self.on_finish(job, ok, retry_at is not None, used)
