@@ -225,7 +225,7 @@ SCHEMA = Section(
         "scanning": Section(
             {
                 "on-push": BOOL, "db": STR, "workers": INT, "block-severity": STR,
-                "block-unscanned": BOOL, "allow": STRLIST,
+                "block-unscanned": BOOL, "allow": STRLIST, "lease-seconds": INT,
             },
             strict=True,
             flags=True,

@@ -139,6 +139,9 @@ def test_scanning_section_shapes(tmp_path: Path) -> None:
         ScanningConfig.from_section({"on_push": True})
     with pytest.raises(InvalidArgument, match=r"workers must be 1\.\.64"):
         ScanningConfig.from_section({"workers": 0})
+    assert ScanningConfig.from_section({"lease-seconds": "5"}).lease_seconds == 5
+    with pytest.raises(InvalidArgument, match=r"lease-seconds must be whole seconds 1\.\.3600"):
+        ScanningConfig.from_section({"lease-seconds": 0})
     with pytest.raises(InvalidArgument, match="scanning must be a mapping"):
         ScanningConfig.from_section(["on-push"])
 
@@ -234,8 +237,9 @@ def test_unscanned_images(make_app: Any, vulndb_store: Path, tmp_path: Path) -> 
 def test_one_worker_of_several_resumes_pending_scans(
     vulndb_store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A scan left pending by a stopped registry is queued again by the first worker only:
-    with every worker resuming, each would scan it."""
+    """A scan left pending by a stopped registry (queued, never claimed) is taken up at start
+    by the first worker, which sweeps; the others only renew the claims of their own scans
+    (and a sweep claims a scan before it runs it: see test_scanning_claims)."""
     from dockyard.registry._workers import Worker
     from dockyard.registry.scanning._records import ScanRecords
 

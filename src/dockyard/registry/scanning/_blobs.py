@@ -8,9 +8,10 @@ from typing import BinaryIO
 
 from dockyard.content import VerifyingReader
 from dockyard.digest import Digester
-from dockyard.errors import BlobUnknown, DigestInvalid, ManifestUnknown
+from dockyard.errors import BlobUnknown, DigestInvalid, ManifestUnknown, NotFound
 from dockyard.oci import Descriptor, mediatypes
 from dockyard.registry._registry import Registry
+from dockyard.registry.scanning._blobfiles import VerifyingStream
 from dockyard.registry.storage import blob_key
 
 __all__ = ["RegistryBlobs"]
@@ -47,7 +48,13 @@ class RegistryBlobs:
                     f"blob {descriptor.digest} is not in the registry's storage"
                 ) from exc
             return io.BufferedReader(raw, 1 << 20)
-        return storage.reader(key)
+        try:
+            stream = storage.reader(key)
+        except NotFound as exc:
+            raise BlobUnknown(f"blob {descriptor.digest} is not in the registry's storage") from exc
+        return io.BufferedReader(
+            VerifyingStream(stream, descriptor.digest, descriptor.size), 1 << 20
+        )
 
     def read_blob(self, descriptor: Descriptor) -> bytes:
         digest = descriptor.digest

@@ -9,6 +9,8 @@ scanning:
   block-severity: HIGH   # refuse pulls of images with fixable findings at or above this
   block-unscanned: true  # also refuse images whose report is not ready (pending or failed)
   allow: [CVE-2023-43804]  # accepted findings: never block (IDs or aliases)
+  lease-seconds: 30      # a scan's claim lasts this long unless its process renews it: a
+                         # process that died mid-scan has its scans taken over after it
 ```
 
 ``scanning: on-push`` is short for ``scanning: {on-push: true}``. An unknown key is an error
@@ -28,7 +30,15 @@ from dockyard.scan import SEVERITIES
 
 __all__ = ["ScanningConfig"]
 
-_KEYS = ("on-push", "db", "workers", "block-severity", "block-unscanned", "allow")
+_KEYS = (
+    "on-push",
+    "db",
+    "workers",
+    "block-severity",
+    "block-unscanned",
+    "allow",
+    "lease-seconds",
+)
 _EXAMPLE = "e.g. scanning: {on-push: true, block-severity: HIGH, db: vulndb.sqlite}"
 
 
@@ -56,6 +66,8 @@ class ScanningConfig:
     block_severity: str | None = None
     block_unscanned: bool = True
     allow: frozenset[str] = frozenset()
+    #: how long a claim on a scan lasts unless renewed (see :mod:`._records`)
+    lease_seconds: int = 30
 
     @property
     def blocking(self) -> bool:
@@ -107,6 +119,13 @@ class ScanningConfig:
         allow = section.get("allow") or []
         if not isinstance(allow, list | tuple) or not all(isinstance(a, str) for a in allow):
             raise InvalidArgument("config: scanning.allow must be a list of advisory IDs")
+        lease = section.get("lease-seconds", 30)
+        if isinstance(lease, str) and lease.isdigit():
+            lease = int(lease)
+        if isinstance(lease, bool) or not isinstance(lease, int) or not 1 <= lease <= 3600:
+            raise InvalidArgument(
+                f"config: scanning.lease-seconds must be whole seconds 1..3600, not {lease!r}"
+            )
         db = section.get("db")
         if db is not None and not isinstance(db, str):
             raise InvalidArgument(f"config: scanning.db must be a path, not {db!r}")
@@ -117,4 +136,5 @@ class ScanningConfig:
             block_severity=severity,
             block_unscanned=_bool(section, "block-unscanned", True),
             allow=frozenset(allow),
+            lease_seconds=lease,
         )

@@ -1,8 +1,9 @@
 """One image scan as it runs in a scan worker process: what it is given, what it answers.
 
 The serving process hands a :class:`ScanJob` to a fresh worker process: the manifest's bytes,
-the *paths* of the config and layer blobs in the registry's filesystem storage (blobs are never
-pickled), the vulnerability database's path and the limits. :func:`worker_main` caps the
+the *paths* of files holding the config and layer blobs (the registry's own files on filesystem
+storage, verified copies of S3 objects: :mod:`._blobfiles`; blobs are never pickled), the
+vulnerability database's path and the limits. :func:`worker_main` caps the
 process's address space and CPU time, reads the blobs (verifying their digests), catalogs and
 matches, and sends back JSON (never pickles): the report, or an error saying which limit was
 exceeded. It opens the vulnerability database read-only and writes nothing else.
@@ -71,7 +72,7 @@ def memory_error(memory_bytes: int) -> str:
 
 
 class PathBlobs:
-    """Blobs read from files by path (the registry's filesystem storage), digests verified."""
+    """Blobs read from files by path (:class:`._blobfiles.BlobFiles`), digests verified."""
 
     def __init__(self, paths: dict[str, str], budget: ScanBudget) -> None:
         self.paths = paths

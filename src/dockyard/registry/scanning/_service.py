@@ -45,7 +45,9 @@ class ScanningService:
         self, registry: Registry, config: ScanningConfig, limits: Limits | None = None
     ) -> None:
         self.config = config
-        self.scanner = Scanner(registry, config.db_path(), config.workers, limits)
+        self.scanner = Scanner(
+            registry, config.db_path(), config.workers, limits, lease=config.lease_seconds
+        )
         self.policy = ScanEnforcement(config, self.scanner) if config.blocking else None
         self.reports = ScanReports(config, self.scanner, self.policy)
 
@@ -99,10 +101,12 @@ def _check_db(config: ScanningConfig) -> None:
 def start_scanning(
     registry: Registry, section: Any, *, limits: Limits | None = None, resume: bool = True
 ) -> ScanningService:
-    """From the config's ``scanning`` section: the service, installed into ``registry``, with
-    the scans a previous process left pending queued again (``resume``: one worker of several
-    does it, so that no scan runs twice). ``limits``: the registry's (``limits.scan*`` bound
-    each scan); the defaults without."""
+    """From the config's ``scanning`` section: the service, installed into ``registry``, its
+    lease keeper started. With ``resume``, it takes up pending scans nobody holds (left by a
+    stopped process, or by one that died once its lease ran out), now and as they turn up; a
+    scan another process is running is left to it, and each scan is claimed before it runs,
+    so that sweeping processes never run one twice. ``limits``: the registry's
+    (``limits.scan*`` bound each scan); the defaults without."""
     try:
         config = ScanningConfig.from_section(section)
     except InvalidArgument:
@@ -110,7 +114,7 @@ def start_scanning(
     _check_db(config)
     service = ScanningService(registry, config, limits)
     service.install(registry)
-    resumed = service.scanner.resume() if resume else 0
+    resumed = service.scanner.start(sweep=resume)
     if resumed:
         log.info("scanning: %d pending scan(s) queued again", resumed)
     log.info(
