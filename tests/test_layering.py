@@ -107,7 +107,7 @@ def layer_tiers(text: str) -> dict[str, int]:
         if line.strip() == "│":
             tier += 1
             continue
-        for name in re.findall(r"(?:^|[\s─])([a-z_]+)(?:/|\.py)(?=\s|$)", line):
+        for name in re.findall(r"(?:^|[\s─])([a-z0-9_]+)(?:/|\.py)(?=\s|$)", line):
             tiers.setdefault(name, tier)
     return tiers
 

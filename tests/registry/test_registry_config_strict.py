@@ -33,7 +33,7 @@ from dockyard.registry.scanning._config import _KEYS as scanning_keys
 #: ``storage.maintenance.gc`` too: a misspelt knob would collect with the default window.
 #: ``database``, ``redis`` and ``proxy`` too: they hold credentials and TLS settings.
 STRICT_PREFIXES = ("auth", "policies", "scanning", "limits", "http.tls", "notifications",
-                   "storage.maintenance.gc", "database", "redis", "proxy")  # fmt: skip
+                   "storage.maintenance.gc", "database", "redis", "proxy", "p2p")  # fmt: skip
 
 #: Stands for "the first element of a list" in a schema path.
 ITEM = 0

@@ -97,6 +97,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("_cmd_project", "_cmd_immutable"),
         "Manage the projects of a registry (Harbor's API): members, roles and quotas.",
     ),
+    "p2p": (
+        ("_cmd_p2p",),
+        "Peer-to-peer pulls: the node agent (a registry mirror) and preheating.",
+    ),
     "promote": (
         ("_cmd_promote",),
         "Move TAG (e.g. prod) to the digest SRC_REF names, if every gate holds.",

@@ -29,6 +29,7 @@ from dockyard.registry.config import RegistryConfig
 from dockyard.registry.harbor import PREFIX as HARBOR_PREFIX
 from dockyard.registry.harbor import ApiSettings, HarborApi, RegistrySecurity
 from dockyard.registry.http import RegistryApp, Request, ResponseObserver
+from dockyard.registry.http._app import ExtensionHandler
 from dockyard.registry.http._io import send_bytes
 from dockyard.registry.http._protocol import protocol_class
 from dockyard.registry.metrics import RegistryMetrics
@@ -330,7 +331,7 @@ def _build_app(
         authorizer=authorizer,
         observers=observers,
         extra_routes=extra,
-        extensions={"dockyard": scanning.reports} if scanning is not None else None,
+        extensions=_extensions(config, scanning.reports if scanning is not None else None),
         on_shutdown=on_shutdown,
         limits=config.limits,
         prefix_routes={f"{HARBOR_PREFIX}/": api},
@@ -345,6 +346,20 @@ def _build_app(
         ),
     )
     return app, render
+
+
+def _extensions(
+    config: RegistryConfig, scan_reports: ExtensionHandler | None
+) -> dict[str, ExtensionHandler] | None:
+    """``/v2/<name>/_dockyard/…``: blob torrents (``p2p:``) and scan reports."""
+    from dockyard.registry._torrents import TorrentRoute, dockyard_extension
+
+    torrents = None
+    if not config.p2p.disabled:
+        root = config.storage.rootdirectory / "p2p" / "torrents"
+        torrents = TorrentRoute(config.p2p, root, config.http.host)
+    handler = dockyard_extension(torrents, scan_reports)
+    return {"dockyard": handler} if handler is not None else None
 
 
 def serve(config: RegistryConfig) -> None:

@@ -50,6 +50,7 @@ from dockyard.registry._config_tree import (
     load_yaml_text,
     set_path,
 )
+from dockyard.registry._torrents import P2P_SCHEMA, P2PConfig, p2p_from_section
 from dockyard.registry._validation import IndexValidation, index_validation_from_section
 from dockyard.registry.limits import Limits, limits_from_section, parse_duration
 from dockyard.registry.metadata import DatabaseSettings
@@ -259,6 +260,8 @@ SCHEMA = Section(
         "redis": REDIS_SCHEMA,
         # dockyard's replication queue (read by dockyard.registry.replication)
         "replication": REPLICATION_SCHEMA,
+        # dockyard's torrents of blobs for peer-to-peer pulls (strict; docs/p2p.md)
+        "p2p": P2P_SCHEMA,
         # registry:2's notifications (read by dockyard.registry.webhooks)
         "notifications": Section(
             {
@@ -426,6 +429,8 @@ class RegistryConfig:
     proxy: ProxyConfig | None = None
     #: The ``redis:`` section: shared cache counters of several replicas (None: off).
     redis: RedisConfig | None = None
+    #: The ``p2p:`` section: torrents of blobs for ``dockyard p2p agent`` (docs/p2p.md).
+    p2p: P2PConfig = field(default_factory=P2PConfig)
     #: ``policies`` and ``scanning`` as checked against SCHEMA, for the modules that read them.
     sections: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -535,6 +540,7 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         index_validation=index_validation_from_section(tree.get("validation")),
         proxy=proxy_from_section(tree.get("proxy") if "proxy" in given else None),
         redis=redis_from_section(tree.get("redis") if "redis" in given else None),
+        p2p=p2p_from_section(tree.get("p2p") if "p2p" in given else None),
         sections=sections,
         warnings=tuple(warnings),
     )
