@@ -10,6 +10,7 @@
 #     Content-Encoding the server answered (none means it sent the page uncompressed)
 # Pages: the projects list, the `bench` project (its repository list, first page and page 9),
 # a repository with 10 tags, an artifact, the dashboard, the audit log (first page and page 150).
+# The date and load average at start and end go to stderr (for RESULTS.md).
 # Every process started here is stopped on exit.
 # Usage: [REPEAT=n] [DY_WORKERS=n] benchmarks/console_pages.sh
 set -euo pipefail
@@ -28,6 +29,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "start: $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$PYTHON" benchmarks/_make_console_store.py "$WORK/data" "$ADMIN_PASS"
 DY=127.0.0.1:$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DOCKYARD_ADMIN_PASSWORD=$ADMIN_PASS REGISTRY_AUTH=projects REGISTRY_AUTH_PROJECTS_PASSWORDCOST=4 \
@@ -84,3 +86,4 @@ print(f"| {sys.argv[1]} | {sys.argv[2]} | {encoding} | {int(size):,} | "
       f"{int(sys.argv[4]):,} | {statistics.median(ttfb):.0f} ms ({ttfb[0]:.0f}–{ttfb[-1]:.0f}) |")
 ' "$label" "$code" "$encoding" "$plain"
 done
+echo "end: $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2

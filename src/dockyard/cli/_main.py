@@ -143,6 +143,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("_cmd_sign",),
         "List the signatures, attestations, SBOMs and referrers attached to IMAGE.",
     ),
+    "ui": (
+        ("_cmd_ui",),
+        "See the local store's images in a browser: layers, files, wasted bytes, comparisons.",
+    ),
     "user": (("_cmd_user",), "Manage the user accounts of a registry (Harbor's API)."),
     "verify": (
         ("_cmd_sign",),

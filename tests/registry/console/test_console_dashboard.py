@@ -111,6 +111,38 @@ def test_the_days_follow_the_clock(client: ASGIClient, served: Served) -> None:
     assert last == [["none"]]
 
 
+def test_the_audit_log_counts_per_day_in_one_call(client: ASGIClient, served: Served) -> None:
+    """``bucket=`` (dockyard's, the dashboard's one call a chart): the same numbers as one
+    listing a day, a developer's counts limited to what they may read, Harbor's answer
+    unchanged without it, and bad buckets are Harbor's 400."""
+    admin = basic("admin", ADMIN_PASSWORD)
+    day = 86400
+    today = int(time.time()) // day * day
+    span = f"op_time=[{today - 2 * day}~{today + day - 1}]"
+    q = f"operation={{create pull}},resource_type=artifact,op_result=true,{span}"
+    r = client.get("/api/v2.0/auditlog-exts", params={"q": q, "bucket": str(day)}, headers=admin)
+    assert r.status_code == 200, r.text
+    counted = {(c["operation"], c["op_time"][:10]): c["count"] for c in r.json()}
+    for operation in ("create", "pull"):
+        for start in (today - 2 * day, today - day, today):
+            one = f"operation={operation},resource_type=artifact,op_result=true,"
+            one += f"op_time=[{start}~{start + day - 1}]"
+            listed = client.get("/api/v2.0/auditlog-exts", params={"q": one, "page_size": "1"},
+                                headers=admin)  # fmt: skip
+            date = time.strftime("%Y-%m-%d", time.gmtime(start))
+            assert counted.get((operation, date), 0) == int(listed.headers["x-total-count"])
+    assert counted[("create", time.strftime("%Y-%m-%d", time.gmtime(today)))] == 3
+    plain = client.get("/api/v2.0/auditlog-exts", params={"q": q}, headers=admin)
+    assert {"id", "operation", "op_time", "operation_result"} <= set(plain.json()[0])
+    dev = client.get("/api/v2.0/auditlog-exts", params={"q": q, "bucket": str(day)},
+                     headers=basic("dev", PASSWORD))  # fmt: skip
+    assert dev.status_code == 200 and dev.json() == []  # may not read the project's log
+    for bad in ({"q": q, "bucket": "0"}, {"q": q, "bucket": "day"}, {"bucket": "60"},
+                {"q": f"op_time=[0~{today}]", "bucket": "1"}):  # fmt: skip
+        refused = client.get("/api/v2.0/auditlog-exts", params=bad, headers=admin)
+        assert refused.status_code == 400 and "bucket" in refused.text
+
+
 def test_labels_are_text_in_charts() -> None:
     # project names cannot hold markup; the chart's labels are escaped all the same
     html = bars("x", "caption", [Bar(SCRIPT, 5)], unit="n", label="l")

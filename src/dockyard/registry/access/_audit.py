@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from dockyard.errors import InvalidArgument
 from dockyard.registry.access._records import AuditEntry, Page, check_paging
@@ -184,6 +184,28 @@ class AuditLog:
                 .limit(limit)
             ).all()
         return Page([_entry(r) for r in rows], int(total), page, page_size)
+
+    def counts(
+        self, filters: AuditQuery, *, start: float, step: float, steps: int
+    ) -> dict[str, list[int]]:
+        """How many entries ``filters`` match, per operation and per interval: ``steps``
+        intervals of ``step`` seconds from ``start`` (one grouped query). Entries outside
+        ``[start, start + steps * step)`` are not counted."""
+        if step <= 0 or not 0 < steps <= 1000:
+            raise InvalidArgument("counts need a positive step and between 1 and 1,000 steps")
+        t = audit_log.c.op_time
+        bucket = case(*[(t < start + (i + 1) * step, i) for i in range(steps)], else_=steps)
+        conds = [*filters.conditions(), t >= start, t < start + steps * step]
+        rows = select(audit_log.c.operation, bucket.label("bucket")).where(*conds).subquery()
+        query = select(rows.c.operation, rows.c.bucket, func.count()).group_by(
+            rows.c.operation, rows.c.bucket
+        )
+        out: dict[str, list[int]] = {}
+        with self._db.read() as conn:
+            for operation, index, count in conn.execute(query).all():
+                if 0 <= int(index) < steps:
+                    out.setdefault(str(operation), [0] * steps)[int(index)] = int(count)
+        return out
 
     def purge(self, older_than: timedelta, *, limit: int | None = None) -> int:
         """Delete entries older than ``older_than`` (the oldest first, at most ``limit``);

@@ -167,6 +167,19 @@ class ProjectStore:
             rows = self._select(conn, cond, None, None)
         return rows[0] if rows else None
 
+    def owner_names(self, ids: Collection[int]) -> dict[int, str]:
+        """Project id → its owner's user name ("" when the owner is gone), in one query (no
+        repository counts: what a listing of quotas needs)."""
+        if not ids:
+            return {}
+        query = (
+            select(projects.c.id, users.c.username)
+            .select_from(projects.outerjoin(users, users.c.id == projects.c.owner_id))
+            .where(projects.c.id.in_(sorted(set(ids))))
+        )
+        with self._db.read() as conn:
+            return {int(r[0]): r[1] or "" for r in conn.execute(query)}
+
     def ref(self, name: str) -> tuple[int, bool] | None:
         """(id, public) of a project by name, in one query (what a permission check needs)."""
         query = (

@@ -27,6 +27,8 @@ __all__ = [
     "FileRow",
     "Listing",
     "Referrer",
+    "bounded",
+    "image_listing",
     "listing",
     "referrers",
     "sbom",
@@ -77,7 +79,11 @@ class Referrer:
 
 
 def _bounded(registry: Registry, repository: str, digest: str) -> BlobImage:
-    image = _image(registry, repository, digest)
+    return bounded(_image(registry, repository, digest))
+
+
+def bounded(image: BlobImage) -> BlobImage:
+    """``image``, unless its layers hold more than :data:`~._compare.MAX_BYTES`."""
     total = sum(x.descriptor.size for x in image.layers())
     if total > MAX_BYTES:
         raise TooBig(
@@ -116,7 +122,12 @@ def listing(
 ) -> Listing:
     """Directory ``path`` of layer ``layer`` alone, or (``merged``) of the filesystem the
     layers up to it build."""
-    image = _bounded(registry, repository, digest)
+    return image_listing(_bounded(registry, repository, digest), layer, merged=merged, path=path)
+
+
+def image_listing(image: BlobImage, layer: int, *, merged: bool, path: str) -> Listing:
+    """:func:`listing` of an image from any blob source (the registry's, the local store's);
+    the caller checks its size first (:func:`bounded`)."""
     layers = image.layers()
     if not 0 <= layer < len(layers):
         raise NotFound(f"the image has {len(layers)} layers; there is no layer {layer + 1}")

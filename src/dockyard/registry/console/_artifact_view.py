@@ -3,14 +3,14 @@ the layers build, the SBOM download links, and the referrers with their signatur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
 from dockyard.registry.console._artifact_extras import SBOM_FORMATS, Listing, Referrer
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._views import size_text
 
-__all__ = ["extras_section", "files_page", "files_path"]
+__all__ = ["FilesLink", "extras_section", "files_page", "files_path", "files_section"]
 
 _SBOM_NAMES = {"spdx": "SPDX 2.3 (JSON)", "cyclonedx": "CycloneDX 1.5 (JSON)"}
 
@@ -59,31 +59,45 @@ def extras_section(
     return out
 
 
+#: a file browser's link: (layer, merged, path) → the URL, escaped for an attribute
+FilesLink = Callable[[int, bool, str], str]
+
+
 def files_page(
     project: str, name: str, digest: str, listing: Listing, *, user: str, csrf: str
 ) -> bytes:
-    layer, merged = listing.layer, listing.merged
+    def link(layer: int, merged: bool, path: str) -> str:
+        return files_path(project, name, digest, layer, merged=merged, path=path)
+
     back = href(f"/projects/{project}/artifact", repo=name, digest=digest)
-    switch = files_path(project, name, digest, layer, merged=not merged, path=listing.path)
+    body = f'<p><a href="{back}">Back to the artifact</a></p>' + files_section(
+        listing, link, action=f"/projects/{project}/files", hidden={"repo": name, "digest": digest}
+    )
+    return page(f"Files of {project}/{name}", body, user=user, csrf=csrf)
+
+
+def files_section(listing: Listing, link: FilesLink, *, action: str, hidden: dict[str, str]) -> str:
+    """The file browser (HTML) of ``listing``: which view it is and the other one, a layer
+    picker (a GET form to ``action`` with ``hidden`` fields), the path bar, the waste, and the
+    entries; ``link`` makes every URL, so the console and ``dockyard ui`` share it."""
+    layer, merged = listing.layer, listing.merged
+    switch = link(layer, not merged, listing.path)
     what = f"layers 1 to {layer + 1}" if merged else f"layer {layer + 1} alone"
     other = f"layer {layer + 1} alone" if merged else f"the filesystem of layers 1 to {layer + 1}"
-    crumbs = [f'<a href="{files_path(project, name, digest, layer, merged=merged)}">(root)</a>']
+    crumbs = [f'<a href="{link(layer, merged, "")}">(root)</a>']
     parts = [p for p in listing.path.split("/") if p]
     for i, part in enumerate(parts):
-        link = files_path(
-            project, name, digest, layer, merged=merged, path="/".join(parts[: i + 1])
-        )
-        crumbs.append(f'<a href="{link}">{e(part)}</a>')
+        crumbs.append(f'<a href="{link(layer, merged, "/".join(parts[: i + 1]))}">{e(part)}</a>')
     pick = "".join(
         f'<option value="{i + 1}"{" selected" if i == layer else ""}>layer {i + 1}</option>'
         for i in range(listing.layers)
     )
+    fields = "".join(
+        f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in hidden.items()
+    )
     body = (
-        f'<p><a href="{back}">Back to the artifact</a></p>'
         f'<p>Showing {e(what)}: <a href="{switch}">show {e(other)}</a></p>'
-        f'<form class="card" method="get" action="{href(f"/projects/{project}/files")}">'
-        f'<input type="hidden" name="repo" value="{e(name)}">'
-        f'<input type="hidden" name="digest" value="{e(digest)}">'
+        f'<form class="card" method="get" action="{href(action)}">{fields}'
         + ('<input type="hidden" name="view" value="merged">' if merged else "")
         + f'<label for="layer">Layer</label><select id="layer" name="layer">{pick}</select> '
         '<button type="submit">Show</button></form>'
@@ -100,8 +114,7 @@ def files_page(
         full = f"{listing.path}/{row.name}" if listing.path else row.name
         label = e(row.name) + ("/" if row.is_dir else "")
         cell = (
-            f'<a href="{files_path(project, name, digest, layer, merged=merged, path=full)}">'
-            f"{label}</a>"
+            f'<a href="{link(layer, merged, full)}">{label}</a>'
             if row.is_dir
             else label + (f" → {e(row.link)}" if row.link else "")
         )
@@ -119,4 +132,4 @@ def files_page(
                   ["Name", "Kind", "Size", "Mode", "Layer", "Waste"], rows)  # fmt: skip
     if listing.more:
         body += f"<p>{e(listing.more)} more entries are not shown.</p>"
-    return page(f"Files of {project}/{name}", body, user=user, csrf=csrf)
+    return body

@@ -29,6 +29,7 @@ __all__ = [
     "TooBig",
     "VulnChange",
     "compare",
+    "compare_images",
 ]
 
 MAX_BYTES = 512 << 20
@@ -163,23 +164,37 @@ def compare(
 ) -> Comparison:
     """How image ``digest_b`` differs from ``digest_a`` in ``repository``."""
     a, b = _image(registry, repository, digest_a), _image(registry, repository, digest_b)
+    vulns = None if reports is None else _vulnerabilities(reports, digest_a, digest_b)
+    return compare_images(a, b, digest_a, digest_b, name=repository, vulnerabilities=vulns)
+
+
+def compare_images(
+    a: BlobImage,
+    b: BlobImage,
+    name_a: str,
+    name_b: str,
+    *,
+    name: str,
+    vulnerabilities: list[VulnChange] | None = None,
+) -> Comparison:
+    """How image ``b`` differs from ``a``, from any blob source (the registry's, the local
+    store's); ``name``: what the package catalogue calls the images."""
     total = sum(x.descriptor.size for x in a.layers()) + sum(x.descriptor.size for x in b.layers())
     if total > MAX_BYTES:
         raise TooBig(
             f"these images' layers hold {total:,} bytes together; the console compares at most "
             f"{MAX_BYTES:,} bytes: compare them with `dockyard diff` on your machine instead"
         )
-    diff = diff_images(a, b, digest_a, digest_b)
+    diff = diff_images(a, b, name_a, name_b)
     files = len(diff.files)
     if files > MAX_FILES:
         raise TooBig(
             f"these images differ in {files:,} files; the console shows at most {MAX_FILES:,}: "
             "compare them with `dockyard diff` on your machine instead"
         )
-    vulns = None if reports is None else _vulnerabilities(reports, digest_a, digest_b)
     return Comparison(
         layers=_layers(a, b),
         diff=diff,
-        packages=_package_changes(a, b, repository),
-        vulnerabilities=vulns,
+        packages=_package_changes(a, b, name),
+        vulnerabilities=vulnerabilities,
     )

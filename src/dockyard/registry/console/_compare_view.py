@@ -9,7 +9,7 @@ from dockyard.registry.console._compare import Comparison
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._views import size_text
 
-__all__ = ["MAX_ROWS", "compare_form", "compare_page"]
+__all__ = ["MAX_ROWS", "compare_form", "compare_page", "comparison_section"]
 
 #: rows shown of each list (the page stays small); the rest are counted
 MAX_ROWS = 300
@@ -68,6 +68,18 @@ def compare_page(
     user: str,
     csrf: str,
 ) -> bytes:
+    back = href(f"/projects/{project}/repository", name=name)
+    body = (
+        f'<p><a href="{back}">Back to repository {e(project)}/{e(name)}</a></p>'
+        + compare_form(project, name, tags, a, b)
+        + comparison_section(a, b, result)
+    )
+    return page(f"Compare {project}/{name}", body, user=user, csrf=csrf)
+
+
+def comparison_section(a: str, b: str, result: Comparison) -> str:
+    """The tables of a comparison (HTML): the summary, layers, files, packages and, when
+    known, vulnerabilities; the console and ``dockyard ui`` share it."""
     counts = {s: sum(1 for x in result.layers if x.status == s) for s in ("shared", "removed",
                                                                         "added")}  # fmt: skip
     totals = result.diff.totals()
@@ -98,11 +110,8 @@ def compare_page(
         [[e(p.status), e(p.name), e(p.type), e(p.old), e(p.new)] for p in result.packages],
         "packages",
     )
-    back = href(f"/projects/{project}/repository", name=name)
     body = (
-        f'<p><a href="{back}">Back to repository {e(project)}/{e(name)}</a></p>'
-        + compare_form(project, name, tags, a, b)
-        + table(f"From {a} to {b}", ["Of", "Changes"], summary)
+        table(f"From {a} to {b}", ["Of", "Changes"], summary)
         + table("Layers", ["Status", "Made by", "Size", "Digest"], layer_rows)
         + table(
             "Files", ["Status", "Path", "Kind", f"Size in {a}", f"Size in {b}", "What"], file_rows
@@ -127,4 +136,4 @@ def compare_page(
             )
             + more
         )
-    return page(f"Compare {project}/{name}", body, user=user, csrf=csrf)
+    return body

@@ -34,7 +34,7 @@ from dockyard.registry.console import _project_views as project_views
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
-from dockyard.registry.console._html import ADMIN_NAV, CSS, JS
+from dockyard.registry.console._html import ADMIN_NAV, CSS, JS, SECURITY_HEADERS
 from dockyard.registry.console._sessions import Session, SessionStore
 from dockyard.registry.harbor import HarborApi
 from dockyard.registry.harbor._errors import harbor_status
@@ -50,16 +50,7 @@ SESSION_COOKIE = "dockyard_session"
 LOGIN_COOKIE = "dockyard_login"
 MAX_FORM = 16 << 10
 _HTML = b"text/html; charset=utf-8"
-_SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
+_SECURITY_HEADERS = SECURITY_HEADERS
 
 
 class _Redirect(Exception):

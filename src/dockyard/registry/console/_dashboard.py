@@ -8,6 +8,7 @@ says so when it stopped early."""
 
 from __future__ import annotations
 
+import calendar
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -112,10 +113,23 @@ async def _storage(ask: Ask, admin: bool, projects: list[str]) -> list[tuple[str
     return sorted(used, key=lambda x: (-x[1], x[0]))
 
 
-async def _count(ask: Ask, operation: str, start: int) -> int:
-    q = f"operation={operation},resource_type=artifact,op_result=true,op_time=[{start}~{start + DAY - 1}]"
-    answer = await ask("GET", "/auditlog-exts", {"q": q, "page_size": "1"})
-    return answer.total or 0
+async def _activity(ask: Ask, start: int) -> dict[str, list[int]]:
+    """Successful pushes (``create``) and pulls of artifacts a day for DAYS days from
+    ``start``: one grouped count of the audit log (``bucket=``), operation → counts."""
+    end = start + DAYS * DAY - 1
+    q = f"operation={{create pull}},resource_type=artifact,op_result=true,op_time=[{start}~{end}]"
+    answer = await ask("GET", "/auditlog-exts", {"q": q, "bucket": str(DAY)})
+    out = {"create": [0] * DAYS, "pull": [0] * DAYS}
+    for row in answer.json or ():
+        day = (_parse_harbor_time(str(row["op_time"])) - start) // DAY
+        if str(row["operation"]) in out and 0 <= day < DAYS:
+            out[str(row["operation"])][day] += int(row["count"])
+    return out
+
+
+def _parse_harbor_time(text: str) -> int:
+    """Harbor's ``2026-12-04T00:00:00.000Z`` as Unix seconds."""
+    return calendar.timegm(time.strptime(text.split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S"))
 
 
 def worst_severities(
@@ -167,8 +181,8 @@ async def collect(
     storage = await _storage(ask, admin, projects)
     today = int(now) - int(now) % DAY
     starts = [today - (DAYS - 1 - i) * DAY for i in range(DAYS)]
-    pushes = tuple([await _count(ask, "create", s) for s in starts])
-    pulls = tuple([await _count(ask, "pull", s) for s in starts])
+    activity = await _activity(ask, starts[0])
+    pushes, pulls = tuple(activity["create"]), tuple(activity["pull"])
     days = [_date(s) for s in starts]
     severities = None
     if reports is not None:

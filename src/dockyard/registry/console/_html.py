@@ -9,7 +9,19 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from urllib.parse import urlencode
 
-__all__ = ["ADMIN_NAV", "CSS", "JS", "e", "href", "page", "table"]
+__all__ = ["ADMIN_NAV", "CSS", "JS", "SECURITY_HEADERS", "e", "href", "page", "table"]
+
+#: the headers of every console response: only the console's own script and stylesheet
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
 
 #: whether this request's user is a system administrator (the header links the admin pages)
 ADMIN_NAV: ContextVar[bool] = ContextVar("ADMIN_NAV", default=False)
@@ -36,9 +48,18 @@ def table(caption: str, headers: Iterable[str], rows: Iterable[Iterable[str]]) -
     )
 
 
-def page(title: str, body: str, *, user: str | None = None, csrf: str | None = None) -> bytes:
-    nav = ""
-    if user is not None:
+def page(
+    title: str,
+    body: str,
+    *,
+    user: str | None = None,
+    csrf: str | None = None,
+    nav: str | None = None,
+) -> bytes:
+    """A whole page; ``nav``: the header's links (HTML), instead of the console's."""
+    if nav is None and user is None:
+        nav = ""
+    elif nav is None:
         nav = (
             '<nav aria-label="main"><a href="/">Projects</a> <a href="/dashboard">Dashboard</a>'
             ' <a href="/audit">Audit log</a>'

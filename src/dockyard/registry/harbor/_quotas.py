@@ -33,11 +33,8 @@ def _listed(
             return [], 0 if found is None else 1
         return [(access.quotas.get(found.name), found.owner_name)], 1
     listed = access.quotas.list(page=page, page_size=size)
-    owners = {}
-    for quota in listed.items:
-        project = access.projects.find(quota.project_id)
-        owners[quota.project_id] = project.owner_name if project else ""
-    return [(q, owners[q.project_id]) for q in listed.items], listed.total
+    owners = access.projects.owner_names([q.project_id for q in listed.items])
+    return [(q, owners.get(q.project_id, "")) for q in listed.items], listed.total
 
 
 async def list_quotas(call: Call) -> Reply:

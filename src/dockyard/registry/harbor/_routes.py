@@ -308,7 +308,10 @@ ROUTES: list[Route] = [
     Route("GET", "/auditlog-exts", _audit_ext.list_audit_log_exts, "listAuditLogExts",
           "Get recent logs, with each operation's result (q also takes op_result=true|false), "
           "of the projects whose logs the user may list, or all for system administrators",
-          "auditlog", response="[AuditLogExt]", query=LISTING, paged=True),
+          "auditlog", response="[AuditLogExt]", paged=True,
+          query=(*LISTING, QueryParam(
+              "bucket", "dockyard: instead of the entries, count them per operation and per "
+              "this many seconds of the q's op_time=[start~end] range", "integer"))),
     Route("GET", "/auditlog-exts/events", _audit_ext.list_audit_log_event_types,
           "listAuditLogEventTypes", "Get all event types of audit log", "auditlog",
           response="[AuditLogEventType]"),

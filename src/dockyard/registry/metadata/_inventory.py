@@ -201,19 +201,38 @@ class Inventory:
         return q, columns
 
     def repositories(self, query: RepositoryQuery) -> tuple[int, list[RepositoryRow]]:
-        """(how many match, the page ``offset``/``limit`` of them)."""
+        """(how many match, the page ``offset``/``limit`` of them). Sorted by name or
+        creation time, the page's ids are chosen first and the counts and update times
+        computed for that page only, so a page costs the same in a project of any size."""
         q, columns = self._repository_select()
         name = repositories.c.name
+        conds: list[ColumnElement[bool]] = []
         if query.names is not None:
-            q = q.where(name.in_(query.names))
+            conds.append(name.in_(query.names))
         if query.name_contains is not None:
-            q = q.where(name.icontains(query.name_contains, autoescape=True))
+            conds.append(name.icontains(query.name_contains, autoescape=True))
         if query.prefixes is not None:
             if not query.prefixes:
                 return 0, []
-            q = q.where(or_(*(name.startswith(p, autoescape=True) for p in query.prefixes)))
+            conds.append(or_(*(name.startswith(p, autoescape=True) for p in query.prefixes)))
         default = (("creation_time", True), ("id", True))
-        total, rows = self._page(q, columns, query.sort, default, query.offset, query.limit)
+        sort = query.sort or default
+        if any(key in ("update_time", "artifact_count") for key, _ in sort):
+            total, rows = self._page(q.where(*conds), columns, sort, default, query.offset,
+                                     query.limit)  # fmt: skip
+        else:
+            ids = select(repositories.c.id).where(
+                exists().where(manifests.c.repo_id == repositories.c.id), *conds
+            )
+            order = _order(columns, sort, default)
+            with self.db.read() as conn:
+                total = int(conn.execute(select(func.count()).select_from(ids.subquery()))
+                            .scalar_one())  # fmt: skip
+                if query.offset >= total:
+                    return total, []
+                chosen = [r[0] for r in conn.execute(
+                    ids.order_by(*order).offset(query.offset).limit(query.limit))]  # fmt: skip
+                rows = list(conn.execute(q.where(repositories.c.id.in_(chosen)).order_by(*order)))
         return total, [RepositoryRow(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows]
 
     def project_names(self) -> list[str]:
