@@ -106,7 +106,15 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/test_registry_manifest_reference_parity.py \
   tests/registry/test_registry_manifest_tags_param.py tests/registry/test_registry_sparse_index.py \
   tests/registry/test_registry_podman.py tests/registry/test_registry_blob_integrity.py \
-  tests/registry/test_registry_gc.py tests/registry/test_registry_backend_switch.py
+  tests/registry/test_registry_gc.py tests/registry/test_registry_backend_switch.py \
+  tests/registry/test_team_helpers_backend.py tests/registry/harbor tests/registry/token \
+  tests/registry/immutability tests/registry/promotion tests/registry/retention \
+  tests/registry/webhooks/test_webhooks_events.py tests/registry/webhooks/test_webhooks_api_events.py \
+  tests/registry/webhooks/test_webhooks_notifications.py tests/registry/webhooks/test_webhooks_restart.py \
+  tests/registry/access/test_access_server.py tests/registry/access/test_access_upkeep.py \
+  tests/registry/access/test_access_clients.py tests/registry/access/test_access_workers.py \
+  tests/registry/scanning/test_scanning_claims.py \
+  tests/registry/scanning/test_scanning_limits.py::test_absolute_member_name_scan_ends_and_the_queue_moves_on
 test: install system-deps docker-host binfmt js-deps
 	$(TEST_ENV) $(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
 	DOCKYARD_TEST_BACKEND=cluster $(TEST_ENV) $(BIN)/python -m pytest -q --durations=10 \

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import jsonschema
 
+from _infra import backend
+
 __all__ = [
     "ADMIN_PASSWORD",
     "HARBOR_DEFINITIONS",
@@ -181,7 +183,8 @@ class AccessRegistry:
 def access_registry(
     root: Path, *, creation: str = "everyone", auth_mode: str = "db_auth"
 ) -> Iterator[AccessRegistry]:
-    """The real app from a config (filesystem storage under ``root``, deletes on) with the
+    """The real app from a config (filesystem storage under ``root``, or with
+    DOCKYARD_TEST_BACKEND=cluster the cluster's servers; deletes on) with the
     access model wired as ``auth: projects`` wires it; served in process."""
     from _infra.registry_server import ASGIClient
     from dockyard.registry._server import build_app
@@ -192,6 +195,8 @@ def access_registry(
     config = load(
         None,
         {
+            # DOCKYARD_TEST_BACKEND=cluster: on PostgreSQL, S3 and Redis
+            **backend.serve_env(root / "data", {}),
             "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root / "data"),
             "REGISTRY_STORAGE_DELETE_ENABLED": "true",
             "REGISTRY_LOG_ACCESSLOG_DISABLED": "true",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from _infra import backend
 from dockyard.registry.access import AccessService, AuditEntry, AuditQuery, Role
 from dockyard.registry.config import RegistryConfig, load
 from dockyard.registry.identity import Identity
@@ -33,8 +34,11 @@ T = TypeVar("T")
 
 
 def projects_env(root: Path, **extra: str) -> dict[str, str]:
-    """``REGISTRY_*`` for a projects-mode registry keeping its data in ``root``."""
+    """``REGISTRY_*`` for a projects-mode registry keeping its data in ``root`` (with
+    DOCKYARD_TEST_BACKEND=cluster: its metadata, blobs and counters on the cluster's servers,
+    unless ``extra`` names its own database, bucket or Redis)."""
     return {
+        **backend.serve_env(root, extra),
         "REGISTRY_AUTH": "projects",
         "REGISTRY_AUTH_PROJECTS_PASSWORDCOST": "4",
         "REGISTRY_AUTH_PROJECTS_SERVICE": SERVICE,

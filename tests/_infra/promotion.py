@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from _infra import backend
 from _infra.harbor_api import ADMIN_PASSWORD, basic
 from _infra.registry_server import ASGIClient, push_image
 from dockyard.digest import Digest, digest_of
@@ -164,7 +165,8 @@ def _vulndb(path: Path) -> Path:
 
 @contextmanager
 def promotion_registry(root: Path) -> Iterator[PromotionRegistry]:
-    """The real app (filesystem storage under ``root``, deletes on, ``/v2/`` open) with the
+    """The real app (filesystem storage under ``root``, or with DOCKYARD_TEST_BACKEND=cluster
+    the cluster's servers; deletes on, ``/v2/`` open) with the
     access model behind ``/api/v2.0``, project ``team`` (``dev`` a developer, ``maint`` a
     maintainer) and promotions wired as ``auth: projects`` wires them."""
     from dockyard.registry._push_guard import GuardChain
@@ -177,6 +179,8 @@ def promotion_registry(root: Path) -> Iterator[PromotionRegistry]:
     config = load(
         None,
         {
+            # DOCKYARD_TEST_BACKEND=cluster: on PostgreSQL, S3 and Redis
+            **backend.serve_env(root / "data", {}),
             "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root / "data"),
             "REGISTRY_STORAGE_DELETE_ENABLED": "true",
             "REGISTRY_LOG_ACCESSLOG_DISABLED": "true",

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from _infra import backend
 from _infra._registry import free_port
 from dockyard.errors import TooManyRequests
 from dockyard.registry import RegistryApp
@@ -89,11 +90,13 @@ class TokenRegistry:
 
 
 def token_config_env(root: Path, users: dict[str, str]) -> dict[str, str]:
-    """``REGISTRY_*`` for htpasswd users and dockyard's own token service."""
+    """``REGISTRY_*`` for htpasswd users and dockyard's own token service (data under
+    ``root/data``: on the cluster's servers with DOCKYARD_TEST_BACKEND=cluster)."""
     root.mkdir(parents=True, exist_ok=True)
     htpasswd = root / "htpasswd"
     htpasswd.write_text("".join(htpasswd_line(u, p, cost=4) + "\n" for u, p in users.items()))
     return {
+        **backend.serve_env(root / "data", {}),
         "REGISTRY_AUTH": "htpasswd",
         "REGISTRY_AUTH_HTPASSWD_REALM": "dockyard-tests",
         "REGISTRY_AUTH_HTPASSWD_PATH": str(htpasswd),

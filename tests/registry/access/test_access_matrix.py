@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, Podman
+from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, Podman, backend
 from _infra._cli import run_dockyard
 from _infra.access_matrix import (
     ACTIONS,
@@ -577,17 +577,18 @@ def test_disabled_and_expired_robots_are_refused(matrix: Matrix, tmp_path: Path)
 
 
 def _backdate_robot(matrix: Matrix, robot_id: int) -> None:
-    """Make the robot's expiry a day ago, in the registry's own database."""
-    import sqlite3
+    """Make the robot's expiry a day ago, in the registry's own database (SQLite, or its
+    PostgreSQL database with DOCKYARD_TEST_BACKEND=cluster)."""
+    from sqlalchemy import text
 
-    db = sqlite3.connect(matrix.server.root / "registry.db")
+    db = backend.database(matrix.server.root)
     try:
-        with db:
-            cur = db.execute(
-                "UPDATE access_robots SET expires_at = ? WHERE id = ?",
-                (int(time.time()) - 86400, robot_id),
+        with db.write() as conn:
+            cur = conn.execute(
+                text("UPDATE access_robots SET expires_at = :at WHERE id = :id"),
+                {"at": int(time.time()) - 86400, "id": robot_id},
             )
-        assert cur.rowcount == 1
+            assert cur.rowcount == 1
     finally:
         db.close()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from _infra import backend
 from _infra.access import Clock, access_database, access_service
 from _infra.harbor_api import access_registry
 from _infra.projects_registry import (
@@ -25,7 +26,7 @@ from _infra.projects_registry import (
     wait_for,
 )
 from _infra.registry_server import ASGIClient, AuthedClient, push_image
-from dockyard.registry import Registry, RegistryApp
+from dockyard.registry import RegistryApp
 from dockyard.registry._maintenance import AuditUpkeep
 from dockyard.registry._projects_mode import open_access
 from dockyard.registry._server import build_app
@@ -88,7 +89,7 @@ def test_a_starting_registry_applies_retention_and_maxrows(tmp_path: Path) -> No
     assert config.access is not None
     # entries written while the registry was down, under a larger limit: 40 older than the
     # retention, 45 recent (15 more than maxrows allows)
-    registry = Registry.open(root)
+    registry = backend.open_registry(root)
     try:
         roomy = open_access(AccessConfig(audit_max_rows=1000), registry.meta.db)
         _old_and_new(roomy, old=40, new=45, age=2 * 86400)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from _infra import backend
 from _infra.harbor_api import (
     AccessRegistry,
     access_registry,
@@ -466,9 +467,11 @@ def test_without_the_access_model_the_endpoints_say_so(tmp_path: Path) -> None:
     from dockyard.registry._server import build_app
     from dockyard.registry.config import load
 
-    app = build_app(
-        load(None, {"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path)}), access_log=False
-    )
+    env = {
+        **backend.serve_env(tmp_path, {}),
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path),
+    }
+    app = build_app(load(None, env), access_log=False)
     with ASGIClient(app) as client:
         for path in ("/projects", "/users/current", "/robots", "/quotas", "/audit-logs"):
             msg = check_error(client.get(API + path), 412, "PRECONDITION")

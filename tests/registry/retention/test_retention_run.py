@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,10 +232,14 @@ def test_dry_run_lists_exactly_the_table_and_the_run_deletes_it(served: Served) 
     report = collect_garbage(served.app.registry, grace=0)
     assert report.bytes_freed > 0
     layers, manifest_bytes = _referenced(served)
-    root = Path(served.app.registry.storage.local_path("blobs")).parent  # type: ignore[arg-type]
-    every_file = {p.name: p.stat().st_size for p in (root / "blobs").rglob("*") if p.is_file()}
+    storage = served.app.registry.storage  # files, or objects in a bucket
+    every_file = {}
+    for key in storage.list("blobs"):
+        info = storage.stat(key)
+        assert info is not None, key
+        every_file[key.rpartition("/")[2]] = info.size
     assert set(every_file) == {d.removeprefix("sha256:") for d in layers}  # nothing else left
-    # manifests live in the database, whole; configs and layers are the files on disk
+    # manifests live in the database, whole; configs and layers are the stored blobs
     usage = served.access.quotas.usage("team")
     assert usage == sum(every_file.values()) + manifest_bytes
     assert usage < usage_before

@@ -9,6 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from _infra import backend
 from _infra.registry_server import ASGIClient, push_blob, push_image
 from _infra.token_registry import ISSUER, SERVICE, AclGranter, token_config_env
 from _infra.token_server import token_server
@@ -208,6 +209,7 @@ def test_external_issuer_is_trusted_as_registry2_auth_token(tmp_path: Path) -> N
     acl = {"alice": [("team/", frozenset({"pull"}))]}
     with token_server(tmp_path / "tokens", {"alice": "pw"}, acl) as tokens:
         env = {
+            **backend.serve_env(tmp_path / "data", {}),
             "REGISTRY_AUTH": "token",
             "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path / "data"),
             **{f"REGISTRY_AUTH_TOKEN_{k.upper()}": v for k, v in tokens.registry_auth().items()},
