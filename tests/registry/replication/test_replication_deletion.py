@@ -35,15 +35,6 @@ KEY = "replication-tests-secret-key"
 
 
 @pytest.fixture(scope="module")
-def destination(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Destination]:
-    dest = Destination(tmp_path_factory.mktemp("destination")).start()
-    try:
-        yield dest
-    finally:
-        dest.stop()
-
-
-@pytest.fixture(scope="module")
 def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Destination]:
     """A distribution registry whose deletes are off (registry:2's default)."""
     dest = Destination(tmp_path_factory.mktemp("locked"), delete=False).start()

@@ -31,15 +31,6 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 @pytest.fixture(scope="module")
-def destination(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Destination]:
-    dest = Destination(tmp_path_factory.mktemp("destination")).start()
-    try:
-        yield dest
-    finally:
-        dest.stop()
-
-
-@pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
     root = tmp_path_factory.mktemp("source") / "data"
     env = projects_env(root, DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD,
