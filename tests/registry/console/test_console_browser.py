@@ -413,6 +413,14 @@ def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> No
     page.click("text=Back to garbage collection")
     assert "dry run" in page.locator("table", has_text="Garbage collection runs").inner_text()
     _check(console, page, "gc", tmp_path)
+    page.get_by_role("link", name="Replication", exact=True).click()
+    page.wait_for_url(url + "/admin/replication")
+    page.fill("#reg-name", "nowhere")
+    page.fill("#reg-url", "http://127.0.0.1:9")
+    page.click("text=Add and test the connection")
+    assert "failed" in page.locator("#connection").inner_text()
+    assert page.locator("#pol-name").count() == 1  # the policy form, now there is a registry
+    _check(console, page, "replication", tmp_path)
     assert not watched.problems, watched.problems
     context.close()
 

@@ -31,6 +31,7 @@ from dockyard.registry.console import _dashboard_view as dashboard_view
 from dockyard.registry.console import _paging as paging
 from dockyard.registry.console import _policy_pages as policy_pages
 from dockyard.registry.console import _project_views as project_views
+from dockyard.registry.console import _replication_pages as replication_pages
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
@@ -286,6 +287,10 @@ class Console:
             answer = await self._api(request, registry, who, "GET", "/audit-logs", at.query())
             more = paging.pager("/audit", {}, at, answer.total, "entries")
             return views.audit_page(answer.json or [], user=user, csrf=csrf, extra=more)
+        if parts[:2] == ["admin", "replication"]:
+            ask = self._asker(request, registry, who)
+            return _answer(await replication_pages.replication_admin_page(
+                ask, method, parts[2:], form, user=user, csrf=csrf))  # fmt: skip
         if parts[0] == "admin":
             ask = self._asker(request, registry, who)
             found = await policy_pages.admin_page(ask, method, parts[1:], form, user=user,

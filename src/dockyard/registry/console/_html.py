@@ -63,7 +63,12 @@ def page(
         nav = (
             '<nav aria-label="main"><a href="/">Projects</a> <a href="/dashboard">Dashboard</a>'
             ' <a href="/audit">Audit log</a>'
-            + (' <a href="/admin/gc">Garbage collection</a>' if ADMIN_NAV.get() else "")
+            + (
+                ' <a href="/admin/gc">Garbage collection</a>'
+                ' <a href="/admin/replication">Replication</a>'
+                if ADMIN_NAV.get()
+                else ""
+            )
             + f'<form method="post" action="/logout" class="inline">'
             f'<input type="hidden" name="csrf" value="{e(csrf or "")}">'
             f'<span class="who">{e(user)}</span> <button type="submit">Sign out</button></form>'
