@@ -209,6 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         extra: list[tuple[str, str]] | None = None,
     ) -> None:
         self.send_response(status)
+        if self.close_connection:  # say so: a client must not send its next request here
+            self.send_header("Connection", "close")
         for name, content in SECURITY_HEADERS:
             self.send_header(name.decode(), content.decode())
         for key, value in extra or ():
