@@ -143,37 +143,54 @@ class GcJobs:
         another run is pending or running."""
         params = parameters or self.defaults
         self.close_abandoned()
-        now = self.clock()
-        with self.db.write() as conn:
-            active = conn.execute(
-                select(gc_runs.c.id, gc_runs.c.updated_at).where(gc_runs.c.status.in_(_ACTIVE))
-            ).first()
-            if active is not None and now - float(active[1]) < STALE:
-                raise GcRunning(
-                    f"garbage collection {active[0]} is still running",
-                    hint="wait for it to finish, or stop it (PUT /system/gc/{id})",
-                )
-            if active is not None:
-                conn.execute(
-                    gc_runs.update()
-                    .where(gc_runs.c.id == active[0])
-                    .values(status="Error", updated_at=now)
-                )
-            run_id = int(
-                conn.execute(
-                    gc_runs.insert().values(
-                        trigger=trigger,
-                        status="Pending",
-                        parameters=params.json(),
-                        log="",
-                        stop_requested=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
+        queued: list[tuple[int, HeldRun]] = []
+        try:
+            with self.db.write() as conn:
+                queued.append(self._queue(conn, params, trigger, self.clock()))
+        except BaseException:
+            _release(queued)
+            raise
+        run_id, held = queued[0]
+        return self._launch(run_id, params, held)
+
+    def _queue(
+        self, conn: Connection, params: GcParameters, trigger: str, now: float
+    ) -> tuple[int, HeldRun]:
+        """Insert a Pending run in the caller's write transaction and take its lock; its id
+        and the lock (the caller releases it if the transaction does not commit). GcRunning
+        (nothing written) while another run is pending or running."""
+        active = conn.execute(
+            select(gc_runs.c.id, gc_runs.c.updated_at).where(gc_runs.c.status.in_(_ACTIVE))
+        ).first()
+        if active is not None and now - float(active[1]) < STALE:
+            raise GcRunning(
+                f"garbage collection {active[0]} is still running",
+                hint="wait for it to finish, or stop it (PUT /system/gc/{id})",
             )
-            # the lock before the row can be seen: no other process takes it for abandoned
-            held = self.locks.hold(run_id)
+        if active is not None:
+            conn.execute(
+                gc_runs.update()
+                .where(gc_runs.c.id == active[0])
+                .values(status="Error", updated_at=now)
+            )
+        run_id = int(
+            conn.execute(
+                gc_runs.insert().values(
+                    trigger=trigger,
+                    status="Pending",
+                    parameters=params.json(),
+                    log="",
+                    stop_requested=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+        # the lock before the row can be seen: no other process takes it for abandoned
+        return run_id, self.locks.hold(run_id)
+
+    def _launch(self, run_id: int, params: GcParameters, held: HeldRun) -> int:
+        """Work queued run ``run_id`` in a thread of this process; its id."""
         stop = threading.Event()
         thread = threading.Thread(
             target=self._work, args=(run_id, params, stop, held), name=f"gc-{run_id}",
@@ -354,29 +371,50 @@ class GcJobs:
             conn.execute(gc_schedule.delete())
 
     def tick(self) -> int | None:
-        """Start the scheduled run when it is due (once across processes: the schedule's
-        ``fired_at`` moves in the same transaction that decides); its id, else None."""
+        """Start the scheduled run when it is due, once across processes; its id, else None.
+        One write transaction moves the schedule's ``fired_at`` (unless another process
+        moved it first) and inserts the run: a firing moves only with its run written, so a
+        process dying in between, or a failed insert, leaves the firing to the next tick.
+        While another run is active the firing is skipped (it moves, with a warning)."""
         found = self.schedule()
-        now = self.clock()
         if found is None:
             return None
+        now = self.clock()
+        queued: list[tuple[int, HeldRun]] = []
 
         def claim(schedule: GcSchedule, fire: float) -> bool:
-            """Move ``fired_at`` to now unless another process moved it first."""
-            with self.db.write() as conn:
-                moved = conn.execute(
-                    gc_schedule.update()
-                    .where(gc_schedule.c.id == 1, gc_schedule.c.fired_at == schedule.fired_at)
-                    .values(fired_at=now)
-                )
-            return bool(moved.rowcount)
+            """Move ``fired_at`` to now and queue the run, in one transaction."""
+            self.close_abandoned()
+            try:
+                with self.db.write() as conn:
+                    moved = conn.execute(
+                        gc_schedule.update()
+                        .where(gc_schedule.c.id == 1, gc_schedule.c.fired_at == schedule.fired_at)
+                        .values(fired_at=now)
+                    )
+                    if not moved.rowcount:
+                        return False
+                    try:
+                        queued.append(self._queue(conn, schedule.parameters, "SCHEDULE", now))
+                    except GcRunning as exc:  # nothing written but the firing: it is skipped
+                        log.warning("scheduled garbage collection skipped: %s", exc)
+                        return False
+            except BaseException:
+                _release(queued)
+                raise
+            return True
 
         for due in fire_due([(found, found.cron)], found.fired_at, now, claim):
-            try:
-                return self.start(due.parameters, trigger="SCHEDULE")
-            except GcRunning as exc:
-                log.warning("scheduled garbage collection skipped: %s", exc)
+            run_id, held = queued.pop()
+            return self._launch(run_id, due.parameters, held)
         return None
+
+
+def _release(queued: list[tuple[int, HeldRun]]) -> None:
+    """Release the locks of runs whose transaction did not commit."""
+    for _, held in queued:
+        held.release()
+    queued.clear()
 
 
 def _run(row: Row[Any]) -> GcRun:

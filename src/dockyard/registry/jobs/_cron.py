@@ -39,7 +39,10 @@ def fire_due(
     """Each schedule (a key and its cron) whose cron fired in (``since``, ``now``] and whose
     firing ``claim(key, fire)`` took for this process — True once per firing, whichever of
     the processes sharing the database asks first. Lazy: a schedule's firing is claimed only
-    when the caller asks for the next one (after it started the one before)."""
+    when the caller asks for the next one (after it started the one before). A ``claim``
+    that also writes what the firing starts (its run's row), in the transaction that moves
+    the firing, cannot lose the firing to a crash between the two; one that raises has
+    claimed nothing (its transaction rolled back) and the firing stays due."""
     for key, cron in schedules:
         fire = next_fire(cron, since)
         if fire <= now and claim(key, fire):
