@@ -1,9 +1,10 @@
 """What the artifact page adds to the API's answer (blocking: run it in a thread, after the
 API has let the user read the artifact): a layer's files, or the filesystem as the layers up
 to it build it, with the paths several layers wrote marked as wasted bytes (the analysis of
-``dockyard analyze``); an SBOM as SPDX or CycloneDX (the scanner's catalogue); the artifacts
-that refer to it (OCI referrers, and cosign's ``sha256-<hex>.sig``/``.att``/``.sbom`` tags)
-with each signature's digest.
+``dockyard analyze``); an SBOM as SPDX or CycloneDX (the scanner's catalogue), or its packages
+as rows; the artifacts that refer to it (OCI referrers, and cosign's
+``sha256-<hex>.sig``/``.att``/``.sbom`` tags) with each signature's digest and whether it
+verifies (:mod:`._artifact_trust`).
 
 Bounded: images whose layers hold more than :data:`~._compare.MAX_BYTES` are refused, a
 directory shows at most :data:`MAX_ROWS` entries."""
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from dockyard.analyze import FsNode, apply_layer, build_tree, efficiency, new_root, read_layers
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.blob import BlobImage
 from dockyard.registry._registry import Registry
+from dockyard.registry.console._artifact_trust import Verdict, judge, trusted_keys
 from dockyard.registry.console._compare import MAX_BYTES, TooBig, _image
 from dockyard.scan import ScanBudget, catalog_source, image_source, render_sbom
 
@@ -26,10 +29,12 @@ __all__ = [
     "SBOM_FORMATS",
     "FileRow",
     "Listing",
+    "PackageRow",
     "Referrer",
     "bounded",
     "image_listing",
     "listing",
+    "packages",
     "referrers",
     "sbom",
 ]
@@ -68,7 +73,9 @@ class Listing:
 @dataclass(frozen=True, slots=True)
 class Referrer:
     """``how``: "referrer" (its ``subject`` names the artifact) or the cosign tag it is under.
-    ``signatures``: the digests of the signature layers it holds (cosign's annotation)."""
+    ``signatures``: the digests of the signature layers it holds (cosign's annotation);
+    ``verdicts``: whether each of them verifies against the registry's trusted keys, in the
+    same order."""
 
     digest: str
     media_type: str
@@ -76,6 +83,17 @@ class Referrer:
     size: int
     how: str
     signatures: list[str]
+    verdicts: list[Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRow:
+    """One package of the image's SBOM."""
+
+    name: str
+    version: str
+    type: str
+    licences: tuple[str, ...]
 
 
 def _bounded(registry: Registry, repository: str, digest: str) -> BlobImage:
@@ -180,28 +198,44 @@ def sbom(registry: Registry, repository: str, digest: str, fmt: str) -> str:
     return render_sbom(inventory, SBOM_FORMATS[fmt][0])
 
 
-def _signatures(registry: Registry, repository: str, digest: str) -> list[str]:
+def packages(registry: Registry, repository: str, digest: str) -> list[PackageRow]:
+    """The packages the image holds (the ones its SBOM downloads list), sorted by name."""
+    image = _bounded(registry, repository, digest)
+    with image_source("registry", repository, image) as source:
+        inventory = catalog_source(source, budget=ScanBudget(layer_bytes=MAX_BYTES))
+    rows = [PackageRow(p.name, p.version, p.type, tuple(p.licenses)) for p in inventory.packages]
+    return sorted(rows, key=lambda r: (r.name.lower(), r.name, r.version, r.type))
+
+
+def _signature_layers(registry: Registry, repository: str, digest: str) -> list[dict[str, Any]]:
     try:
         manifest = json.loads(registry.manifest(repository, digest).content)
     except (NotFound, ValueError):
         return []
     return [
-        str(layer.get("digest", ""))
+        layer
         for layer in manifest.get("layers") or ()
         if isinstance(layer, dict) and _SIGNATURE in (layer.get("annotations") or {})
     ]
 
 
 def referrers(registry: Registry, repository: str, digest: str) -> list[Referrer]:
-    """The artifacts that refer to ``digest``: OCI referrers first, then cosign's tags."""
+    """The artifacts that refer to ``digest``: OCI referrers first, then cosign's tags; each
+    signature judged against the keys the registry trusts for ``repository``."""
     subject = Digest.parse(digest)
+    keys = trusted_keys(registry, repository)
+
+    def referrer(found: str, media_type: str, artifact_type: str, size: int, how: str) -> Referrer:
+        layers = _signature_layers(registry, repository, found)
+        return Referrer(found, media_type, artifact_type, size, how,
+                        [str(x.get("digest", "")) for x in layers],
+                        [judge(registry, repository, digest, x, keys) for x in layers])  # fmt: skip
+
     out: list[Referrer] = []
     index = json.loads(registry.referrers(repository, subject, None))
     for d in index.get("manifests") or ():
-        found = str(d.get("digest", ""))
-        out.append(Referrer(found, str(d.get("mediaType", "")), str(d.get("artifactType", "")),
-                            int(d.get("size", 0)), "referrer",
-                            _signatures(registry, repository, found)))  # fmt: skip
+        out.append(referrer(str(d.get("digest", "")), str(d.get("mediaType", "")),
+                            str(d.get("artifactType", "")), int(d.get("size", 0)), "referrer"))  # fmt: skip
     seen = {r.digest for r in out}
     for suffix in ("sig", "att", "sbom"):
         tag = f"{subject.algorithm}-{subject.hex}.{suffix}"
@@ -211,6 +245,6 @@ def referrers(registry: Registry, repository: str, digest: str) -> list[Referrer
             continue
         if record.digest in seen:
             continue
-        out.append(Referrer(record.digest, record.media_type, "", len(record.content),
-                            f"tag {tag}", _signatures(registry, repository, record.digest)))  # fmt: skip
+        out.append(referrer(record.digest, record.media_type, "", len(record.content),
+                            f"tag {tag}"))  # fmt: skip
     return out

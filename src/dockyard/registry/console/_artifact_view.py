@@ -1,16 +1,27 @@
 """The artifact page's additions (HTML): the file browser of a layer or of the filesystem
-the layers build, the SBOM download links, and the referrers with their signatures."""
+the layers build, the SBOM download links and its packages as a table, and the referrers with
+their signatures and whether each verifies."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
-from dockyard.registry.console._artifact_extras import SBOM_FORMATS, Listing, Referrer
+from dockyard.registry.console._artifact_extras import SBOM_FORMATS, Listing, PackageRow, Referrer
+from dockyard.registry.console._artifact_trust import NO_KEY, VERIFIED, Verdict
 from dockyard.registry.console._html import e, href, page, table
+from dockyard.registry.console._paging import Paging, pager
 from dockyard.registry.console._views import size_text
 
-__all__ = ["FilesLink", "extras_section", "files_page", "files_path", "files_section"]
+__all__ = [
+    "FilesLink",
+    "extras_section",
+    "files_page",
+    "files_path",
+    "files_section",
+    "packages_page",
+    "verdict_text",
+]
 
 _SBOM_NAMES = {"spdx": "SPDX 2.3 (JSON)", "cyclonedx": "CycloneDX 1.5 (JSON)"}
 
@@ -36,10 +47,15 @@ def extras_section(
             f" download>{e(_SBOM_NAMES[key])}</a>"
             for key in SBOM_FORMATS
         )
-        out += f'<h2>SBOM</h2><p id="sbom">Download the packages it holds: {links}</p>'
+        browse = href(f"/projects/{project}/packages", repo=name, digest=digest)
+        out += (
+            f'<h2>SBOM</h2><p id="sbom">Download the packages it holds: {links}</p>'
+            f'<p id="packages"><a href="{browse}">Browse the packages as a table</a></p>'
+        )
     rows = []
     for r in referrers:
         signatures = "".join(f"<li><code>{e(s)}</code></li>" for s in r.signatures)
+        verdicts = "".join(f"<li>{e(verdict_text(v))}</li>" for v in r.verdicts)
         rows.append(
             [
                 f"<code>{e(r.digest)}</code>",
@@ -47,16 +63,66 @@ def extras_section(
                 e(r.how),
                 e(size_text(r.size)),
                 f"<ul>{signatures}</ul>" if signatures else "none",
+                f"<ul>{verdicts}</ul>" if verdicts else "",
             ]
         )
     out += table("Signatures and other referrers",
-                 ["Digest", "Type", "Found by", "Size", "Signatures"], rows)  # fmt: skip
-    if any(r.signatures for r in referrers):
+                 ["Digest", "Type", "Found by", "Size", "Signatures", "Verified"], rows)  # fmt: skip
+    if any(v.state == NO_KEY for r in referrers for v in r.verdicts):
         out += (
-            '<p class="muted">Signatures are listed, not verified here: verify them with '
+            '<p class="muted">Signatures are listed, not verified here: the registry trusts no '
+            "key for this repository (its signature policy, <code>policies.signatures</code>, "
+            "names the keys). Verify them with "
             "<code>dockyard verify --key &lt;public key&gt; &lt;the image&gt;</code>.</p>"
         )
     return out
+
+
+def verdict_text(verdict: Verdict) -> str:
+    """How the page says whether a signature verifies (plain text)."""
+    if verdict.state == VERIFIED:
+        return f"verified (key {verdict.detail})"
+    if verdict.state == NO_KEY:
+        return NO_KEY
+    return f"{verdict.state}: {verdict.detail}" if verdict.detail else verdict.state
+
+
+def _matches(row: PackageRow, needle: str) -> bool:
+    return any(needle in text.lower() for text in (row.name, row.version, row.type, *row.licences))
+
+
+def packages_page(project: str, name: str, digest: str, rows: Sequence[PackageRow], *,
+                  search: str, at: Paging, user: str, csrf: str) -> bytes:  # fmt: skip
+    """The SBOM's packages as a table, filtered by ``search`` (name, version, type or licence
+    containing it, any case) and paged, beside the downloads."""
+    needle = search.strip().lower()
+    chosen = [r for r in rows if _matches(r, needle)] if needle else list(rows)
+    start = (at.number - 1) * at.size
+    shown = chosen[start : start + at.size]
+    back = href(f"/projects/{project}/artifact", repo=name, digest=digest)
+    links = " · ".join(
+        f'<a href="{href(f"/projects/{project}/sbom", repo=name, digest=digest, format=key)}"'
+        f" download>{e(_SBOM_NAMES[key])}</a>"
+        for key in SBOM_FORMATS
+    )
+    action = href(f"/projects/{project}/packages")
+    body = (
+        f'<p><a href="{back}">Back to the artifact</a> · Download: {links}</p>'
+        f'<form class="card" method="get" action="{action}">'
+        f'<input type="hidden" name="repo" value="{e(name)}">'
+        f'<input type="hidden" name="digest" value="{e(digest)}">'
+        '<label for="q">Name, version, type or licence contains</label>'
+        f'<input id="q" name="q" value="{e(search)}"> <button type="submit">Filter</button></form>'
+    )
+    body += table(
+        f"Packages ({len(chosen):,} of {len(rows):,})",
+        ["Name", "Version", "Type", "Licence"],
+        [[e(r.name), e(r.version), e(r.type), e(", ".join(r.licences)) or "unknown"]
+         for r in shown],
+    )  # fmt: skip
+    kept = {"repo": name, "digest": digest, **({"q": search} if search else {})}
+    body += pager(f"/projects/{project}/packages", kept, at, len(chosen), "packages")
+    return page(f"Packages of {project}/{name}", body, user=user, csrf=csrf)
 
 
 #: a file browser's link: (layer, merged, path) → the URL, escaped for an attribute

@@ -379,6 +379,8 @@ class Console:
             return await self._files(request, registry, who, project)
         if rest == ["sbom"]:
             await self._sbom(request, registry, who, project)
+        if rest == ["packages"]:
+            return await self._packages(request, registry, who, project)
         if rest == ["compare"]:
             return await self._compare(request, registry, who, project)
         raise NotFound(f"no such page {request.path}")
@@ -514,6 +516,17 @@ class Console:
             registry, f"{project}/{name}", digest, int(raw) - 1, merged=merged, path=path))  # fmt: skip
         return artifact_view.files_page(project, name, digest, found, user=who.identity.name,
                                         csrf=who.session.csrf)  # fmt: skip
+
+    async def _packages(
+        self, request: Request, registry: Registry, who: _Who, project: str
+    ) -> bytes:
+        name, digest = await self._readable(request, registry, who, project)
+        rows = await request.run(extras.packages, registry, f"{project}/{name}", digest)
+        at = paging.paging(request.query("page"), request.query("page_size"))
+        return artifact_view.packages_page(
+            project, name, digest, rows, search=(request.query("q") or "")[:200], at=at,
+            user=who.identity.name, csrf=who.session.csrf,
+        )  # fmt: skip
 
     async def _sbom(self, request: Request, registry: Registry, who: _Who, project: str) -> None:
         name, digest = await self._readable(request, registry, who, project)

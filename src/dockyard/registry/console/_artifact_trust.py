@@ -1,0 +1,83 @@
+"""Whether an artifact's cosign signatures verify (blocking: run in a thread, after the API
+has let the user read the artifact).
+
+A signature is judged by content only: its layer's signature over its payload must verify
+with a key the registry trusts for the repository (the signature policy's keys,
+``policies.signatures``), and the payload must name the artifact's digest. A tag or a name
+never makes a signature verified."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.digest import Digest
+from dockyard.errors import DockyardError
+from dockyard.oci import Descriptor
+from dockyard.registry._registry import Registry
+from dockyard.registry.policy import RegistryRepository, SignatureEnforcement
+from dockyard.registry.promotion import key_id
+from dockyard.registry.scanning import PolicyChain
+from dockyard.sign import PublicKey, verify_signature_layer
+
+__all__ = ["MAX_PAYLOAD", "NO_KEY", "UNVERIFIED", "VERIFIED", "Verdict", "judge", "trusted_keys"]
+
+VERIFIED = "verified"
+UNVERIFIED = "signature does not verify"
+NO_KEY = "no trusted key configured"
+#: a signature payload is a few hundred bytes; a bigger layer is not read
+MAX_PAYLOAD = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One signature layer's state: :data:`VERIFIED` (``detail``: the key's id), or
+    :data:`UNVERIFIED` (``detail``: why), or :data:`NO_KEY`."""
+
+    state: str
+    detail: str = ""
+
+
+def trusted_keys(registry: Registry, repository: str) -> tuple[PublicKey, ...]:
+    """The keys the registry's signature policy trusts for ``repository`` (none without one)."""
+    policy = registry.pull_policy
+    candidates = policy.policies if isinstance(policy, PolicyChain) else (policy,)
+    for candidate in candidates:
+        if isinstance(candidate, SignatureEnforcement):
+            rule = candidate.policy.rule_for(repository)
+            if rule is not None:
+                return rule.keys
+    return ()
+
+
+def judge(registry: Registry, repository: str, subject: str, layer: Mapping[str, Any],
+          keys: Sequence[PublicKey]) -> Verdict:  # fmt: skip
+    """Whether the signature layer ``layer`` (a manifest's layer descriptor, as JSON) is a
+    signature of ``subject`` by one of ``keys``: its blob is read and checked against its
+    digest, its annotation must verify over that blob, and the payload must name
+    ``subject``."""
+    if not keys:
+        return Verdict(NO_KEY)
+    try:
+        descriptor = Descriptor(str(layer.get("mediaType", "")),
+                                Digest.parse(str(layer.get("digest", ""))),
+                                int(layer.get("size", 0)))  # fmt: skip
+        if descriptor.size > MAX_PAYLOAD:
+            return Verdict(UNVERIFIED, f"its payload claims {descriptor.size:,} bytes; a "
+                           f"signature payload holds at most {MAX_PAYLOAD:,}")  # fmt: skip
+        payload = RegistryRepository(registry, repository).get_blob(descriptor)
+    except (DockyardError, ValueError, TypeError) as e:
+        return Verdict(UNVERIFIED, f"its payload cannot be read: {e}")
+    found = layer.get("annotations")
+    annotations = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    reason = ""
+    for key in keys:
+        try:
+            verify_signature_layer(descriptor.media_type, annotations, payload,
+                                   Digest.parse(subject), [key])  # fmt: skip
+        except DockyardError as e:
+            reason = e.message
+            continue
+        return Verdict(VERIFIED, key_id(key))
+    return Verdict(UNVERIFIED, reason)
