@@ -16,9 +16,8 @@ from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.oci import Descriptor
 from dockyard.registry._registry import Registry
-from dockyard.registry.policy import RegistryRepository, SignatureEnforcement
-from dockyard.registry.promotion import key_id
-from dockyard.registry.scanning import PolicyChain
+from dockyard.registry.policy import RegistryRepository
+from dockyard.registry.promotion import key_id, registry_trusted
 from dockyard.sign import PublicKey, verify_signature_layer
 
 __all__ = ["MAX_PAYLOAD", "NO_KEY", "UNVERIFIED", "VERIFIED", "Verdict", "judge", "trusted_keys"]
@@ -40,15 +39,9 @@ class Verdict:
 
 
 def trusted_keys(registry: Registry, repository: str) -> tuple[PublicKey, ...]:
-    """The keys the registry's signature policy trusts for ``repository`` (none without one)."""
-    policy = registry.pull_policy
-    candidates = policy.policies if isinstance(policy, PolicyChain) else (policy,)
-    for candidate in candidates:
-        if isinstance(candidate, SignatureEnforcement):
-            rule = candidate.policy.rule_for(repository)
-            if rule is not None:
-                return rule.keys
-    return ()
+    """The keys the registry's signature policy trusts for ``repository`` (none without one):
+    the same lookup as the promotion gates'."""
+    return tuple(registry_trusted(registry)(repository))
 
 
 def judge(registry: Registry, repository: str, subject: str, layer: Mapping[str, Any],

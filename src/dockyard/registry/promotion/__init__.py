@@ -5,7 +5,7 @@ that make a tag require gates for every change (a push guard); and the audit of 
 from dockyard.registry.promotion._gates import GateResult, Gates, describe_failures
 from dockyard.registry.promotion._guard import PromotionGuard
 from dockyard.registry.promotion._move import TagMoved, move_tag
-from dockyard.registry.promotion._open import open_promotions, vulndb_age
+from dockyard.registry.promotion._open import open_promotions, registry_trusted, vulndb_age
 from dockyard.registry.promotion._policies import PolicyStore, PromotionPolicy, parse_tags
 from dockyard.registry.promotion._requirements import (
     ATTESTATION,
@@ -45,5 +45,6 @@ __all__ = [
     "open_promotions",
     "parse_requirements",
     "parse_tags",
+    "registry_trusted",
     "vulndb_age",
 ]
