@@ -48,6 +48,12 @@ def sign_in(client: Any, username: str, password: str) -> httpx.Response:
     return response
 
 
+def signed_in(client: Any, username: str, password: str) -> str:
+    """Sign in (the 303 asserted); the CSRF token of the pages that follow."""
+    assert sign_in(client, username, password).status_code == 303
+    return csrf_of(client.get("/").text)
+
+
 def push_with_history(
     client: Any,
     name: str,

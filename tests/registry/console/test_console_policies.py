@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import close_app, csrf_of, projects_app, push_with_history, sign_in, table_rows
+from _infra.console import (
+    close_app,
+    projects_app,
+    push_with_history,
+    signed_in,
+    table_rows,
+)
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, team_with_people
 from _infra.registry_server import ASGIClient, AuthedClient
 from _infra.webhook_sink import WebhookReceiver
@@ -56,8 +62,7 @@ def client(served: Served) -> Iterator[ASGIClient]:
 
 
 def _signed_in(client: ASGIClient, user: str, password: str = PASSWORD) -> str:
-    assert sign_in(client, user, password).status_code == 303
-    return csrf_of(client.get("/").text)
+    return signed_in(client, user, password)
 
 
 def _tags(client: ASGIClient) -> set[str]:
