@@ -7,12 +7,10 @@ the full interface.
 
 The driver is CPython's ``_sqlite3`` extension itself, not the ``sqlite3`` package around it:
 the package adds ``datetime``, ``collections.abc`` and its datetime adapters, which this module
-never uses. Measured as CPU time of the import after the no-op path's own imports (40 runs
-each, a loaded 2-core host): ``_sqlite3`` 6.7 ms (min) / 7.6 ms (median), ``sqlite3`` 11.7 ms /
-13.0 ms, about 5 ms more on a no-op rebuild that takes ~25-30 ms in all; material, so the
-private module stays, with ``sqlite3`` as the fallback where it does not exist (the two
-expose the same ``connect`` and ``Error``). ``tests/test_import_budget.py`` keeps the package
-off the no-op path.
+never uses, to a path whose whole cost is its start-up. ``sqlite3`` is the fallback where the
+extension does not exist (the two expose the same ``connect`` and ``Error``).
+``tests/test_import_budget.py`` keeps the package off the no-op and run paths: that test, not
+this note, is what guards the cost.
 """
 
 from __future__ import annotations
