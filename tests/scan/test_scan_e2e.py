@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cyclonedx.schema import SchemaVersion
@@ -64,9 +65,10 @@ def db_root(tmp_path_factory: pytest.TempPathFactory, vulndb: Path) -> Path:
     return root
 
 
-def _scan(root: Path, *args: str | Path, check: bool = True) -> dict:
+def _scan(root: Path, *args: str | Path, check: bool = True) -> dict[str, Any]:
     out = run_dockyard("scan", *args, "--format", "json", root=root, check=check)
-    return json.loads(out.stdout)
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
 
 
 def test_db_status(db_root: Path) -> None:

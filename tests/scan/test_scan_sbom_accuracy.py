@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -16,12 +17,13 @@ from _infra.scan_env import SITE, TestImage
 SYFT = Path(sys.executable).parent / "syft"
 
 
-def _sbom(image: TestImage, target: str | Path, fmt: str = "json") -> dict:
+def _sbom(image: TestImage, target: str | Path, fmt: str = "json") -> dict[str, Any]:
     out = run_dockyard("sbom", target, "--format", fmt, root=image.store)
-    return json.loads(out.stdout)
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
 
 
-def _syft(target: str) -> dict:
+def _syft(target: str) -> dict[str, Any]:
     proc = subprocess.run(
         [str(SYFT), target, "-o", "json", "-q"],
         capture_output=True,
@@ -30,7 +32,8 @@ def _syft(target: str) -> dict:
         env={"SYFT_CHECK_FOR_APP_UPDATE": "false", "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return doc
 
 
 def _dpkg_query(admindir: Path) -> set[tuple[str, str, str]]:

@@ -153,7 +153,7 @@ def test_cvss_v3_agrees_with_reference_library(vulndb) -> None:  # type: ignore[
     """Every CVSS v3 vector in the test data scores as the `cvss` library scores it."""
     import json
 
-    from cvss import CVSS3
+    from cvss import CVSS3  # type: ignore[import-untyped]
 
     vectors = set()
     for path in vulndb.glob("osv/*/*.json"):
