@@ -137,7 +137,7 @@ bench-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_PACKAGES) >/dev/null; fi
 
-# mypy --strict over src and tests (pyproject lists the test modules not yet clean)
+# ruff (lint and format check) and mypy --strict over src and tests, every module
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
