@@ -8,6 +8,7 @@ serious or critical violations), logs no JavaScript error and no failed request,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    Response,
+    sync_playwright,
+)
 
 from _infra import run_command, run_dockyard
 from _infra.console import (
@@ -41,6 +49,20 @@ WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "he
 #: PYSEC-2023-212 (urllib3) MEDIUM
 PACKAGES = {"urllib3": "1.26.17", "idna": "3.6"}
 COMMANDS = ("ADD os-release /etc/", "RUN pip install urllib3==1.26.17 idna==3.6")
+SCRIPT = "<script>alert(1)</script>"
+#: an advisory whose text is markup and whose references are a script and a web address
+HOSTILE_ADVISORY = {
+    "id": "DYXSS-1",
+    "modified": "2026-01-01T00:00:00Z",
+    "summary": f"{SCRIPT} in idna",
+    "details": '<img src=x onerror="alert(2)">',
+    "database_specific": {"severity": "LOW"},
+    "references": [{"type": "WEB", "url": "javascript:alert(3)"},
+                   {"type": "ADVISORY", "url": "https://example.org/DYXSS-1?a=1&b=<i>"}],
+    "affected": [{"package": {"ecosystem": "PyPI", "name": "idna"},
+                  "ranges": [{"type": "ECOSYSTEM",
+                              "events": [{"introduced": "0"}, {"fixed": "3.7"}]}]}],
+}  # fmt: skip
 
 
 @dataclass
@@ -72,6 +94,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         if any(f'"name": "{name}"' in path.read_text() for name in PACKAGES):
             shutil.copy(path, advisories)
     assert len(list(advisories.iterdir())) >= 2
+    (advisories / "DYXSS-1.json").write_text(json.dumps(HOSTILE_ADVISORY))
     run_dockyard("db", "import", advisories, root=store)
     config = work / "config.yml"
     config.write_text(f"version: 0.1\nscanning:\n  on-push: true\n  db: {store}\n")
@@ -100,8 +123,15 @@ def _context(console: Console, width: str = "desktop") -> BrowserContext:
     return console.browser.new_context(viewport=WIDTHS[width], bypass_csp=True)  # type: ignore[arg-type]
 
 
-def _watch(page: Page) -> Watched:
+def _watch(page: Page, origin: str) -> Watched:
+    """Problems on ``page``, which may ask nothing of any server but ``origin`` (no CDN)."""
     watched = Watched()
+
+    def request(req: Request) -> None:
+        if not req.url.startswith((origin + "/", "data:", "about:")):
+            watched.problems.append(f"a request outside {origin}: {req.url}")
+
+    page.on("request", request)
     page.on("pageerror", lambda exc: watched.problems.append(f"JavaScript error: {exc}"))
     page.on(
         "console",
@@ -112,6 +142,7 @@ def _watch(page: Page) -> Watched:
         ),
     )
     page.on("requestfailed", lambda req: watched.problems.append(f"failed: {req.url}"))
+    page.on("dialog", lambda dialog: watched.problems.append(f"dialog: {dialog.message}"))
 
     def response(resp: Response) -> None:
         if resp.status >= 400:
@@ -150,6 +181,20 @@ def _check(console: Console, page: Page, name: str, tmp_path: Path) -> None:
     page.set_viewport_size(WIDTHS["desktop"])  # type: ignore[arg-type]
 
 
+def _dark(console: Console, page: Page, name: str, tmp_path: Path) -> None:
+    """The page again with the system set to dark mode: dark colours, and axe's contrast
+    checks (part of :func:`_check`) pass in them too."""
+    page.emulate_media(color_scheme="dark")
+    page.reload()  # without the axe script the check before added
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)", background
+    _check(console, page, f"{name}-dark", tmp_path)
+    page.emulate_media(color_scheme="light")
+    page.reload()
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(13, 17, 23)", background
+
+
 def _sign_in(page: Page, url: str, user: str, password: str) -> None:
     page.goto(url + "/")
     assert page.url.endswith("/login")
@@ -170,7 +215,7 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     url = console.server.url
     context = _context(console)
     page = context.new_page()
-    watched = _watch(page)
+    watched = _watch(page, url)
 
     page.goto(url + "/")
     _check(console, page, "login", tmp_path)
@@ -229,7 +274,14 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     assert high and all("HIGH" in row for row in high), high
     assert any("PYSEC-2024-60" in row for row in high)
     assert not any("PYSEC-2023-212" in row for row in high)  # MEDIUM: filtered out
+    # each finding links to its advisory: idna's fix commit, from the OSV record's references
+    idna = findings.filter(has_text="PYSEC-2024-60")
+    advisory = idna.locator("a[href='https://github.com/kjd/idna/commit/"
+                            "1d365e17e10d72d0b7876316fc7b9ca0eebdd38d']")  # fmt: skip
+    assert advisory.count() == 1
     _check(console, page, "artifact", tmp_path)
+    _dark(console, page, "artifact", tmp_path)
+    _vulnerability_filters_and_hostile_text(page)
 
     page.click("text=Dashboard")
     vulns = page.locator("table", has_text="Artifacts by their worst vulnerability (table)")
@@ -247,6 +299,7 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     totals = page.locator("table", has_text="Pushes and pulls").first.inner_text()
     assert "Pushes\t2\t2" in totals, totals
     _check(console, page, "dashboard", tmp_path)
+    _dark(console, page, "dashboard", tmp_path)
     _compare(console, page, tmp_path)
 
     page.click("text=Audit log")
@@ -260,6 +313,46 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     assert not watched.problems, watched.problems
     context.close()
     assert len(console.shots) >= 12
+
+
+def _vulnerability_filters_and_hostile_text(page: Page) -> None:
+    """The findings filtered by text and by having a fix; an advisory written as markup with
+    a ``javascript:`` reference shows as text, with only its web address as a link."""
+    findings = page.locator("table", has_text="Vulnerabilities").locator("tbody tr")
+    page.select_option("#severity", "")
+    page.fill("#vuln-q", "urllib3")
+    page.click("text=Filter")
+    rows = findings.all_inner_texts()
+    assert rows and all("urllib3" in row for row in rows), rows
+    assert page.locator("#vuln-count").inner_text().startswith(f"{len(rows)} of ")
+    page.fill("#vuln-q", "in idna")  # the hostile advisory's title
+    page.check("#fixable")
+    page.click("text=Filter")
+    rows = findings.all_inner_texts()
+    assert len(rows) == 1 and "DYXSS-1" in rows[0], rows
+    assert f"{SCRIPT} in idna" in rows[0]  # the markup is the text shown
+    assert "javascript:alert(3)" in rows[0]  # as text …
+    cell = findings.first
+    assert cell.locator("a[href^='javascript']").count() == 0  # … never a link
+    assert cell.locator("a[href^='https://example.org/DYXSS-1']").count() == 1
+    assert cell.locator("script, img").count() == 0
+    # a long report goes page by page, the filters kept
+    page.goto(page.url.split("?")[0] + "?" + "&".join(
+        f"{k}={v}" for k, v in [("repo", "pyold"), ("digest", _query(page.url, "digest")),
+                                ("q", "idna"), ("page_size", "1")]))  # fmt: skip
+    first = findings.all_inner_texts()
+    pager = page.get_by_role("navigation", name="findings pages")
+    assert len(first) == 1 and "Page 1 of " in pager.inner_text(), first
+    pager.get_by_role("link", name="Next page").click()
+    second = findings.all_inner_texts()
+    assert len(second) == 1 and second != first and "idna" in second[0], second
+    assert "Page 2 of " in page.get_by_role("navigation", name="findings pages").inner_text()
+
+
+def _query(url: str, name: str) -> str:
+    found = re.search(rf"[?&]{name}=([^&]*)", url)
+    assert found is not None, url
+    return found.group(1)
 
 
 def _robot_and_quota(console: Console, page: Page, tmp_path: Path) -> None:
@@ -340,7 +433,7 @@ def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> No
             push_with_history(api, "ops/app", tag)
     context = _context(console)
     page = context.new_page()
-    watched = _watch(page)
+    watched = _watch(page, url)
     _sign_in(page, url, "admin", ADMIN_PASSWORD)
     page.goto(url + "/projects/ops")
     page.click("text=Policies")
@@ -436,6 +529,10 @@ def _files_and_signatures(console: Console, page: Page, tmp_path: Path) -> None:
     referrers = page.locator("table", has_text="Signatures and other referrers")
     assert signature in referrers.inner_text() and layer in referrers.inner_text()
     assert page.locator("#sbom a").count() == 2
+    page.get_by_role("link", name="Browse the packages as a table").click()
+    page.wait_for_url(re.compile(r".*/projects/ops/packages\?.*"))
+    _check(console, page, "packages", tmp_path)
+    page.go_back()
     page.get_by_role("link", name="Filesystem up to layer 2").click()
     rows = page.locator("table", has_text="Files in /").locator("tbody tr")
     assert rows.count() >= 1

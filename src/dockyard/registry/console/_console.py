@@ -471,7 +471,12 @@ class Console:
     ) -> bytes:
         name = request.query("repo") or ""
         digest = request.query("digest") or ""
-        severity = (request.query("severity") or "").upper()
+        chosen = views.Findings(
+            severity=(request.query("severity") or "").upper()[:16],
+            search=(request.query("q") or "").strip()[:200],
+            fixable=request.query("fixable") == "1",
+            at=paging.paging(request.query("page"), request.query("page_size")),
+        )
         base = f"/projects/{segment(project)}/repositories/{segment(name)}"
         # the API decides whether this user may read it (403/404 otherwise)
         answer = await self._api(request, registry, who, "GET",
@@ -489,7 +494,7 @@ class Console:
         host = request.header("host") or "localhost:5000"
         return views.artifact_page(
             project, name, artifact, layers, config, host=host,
-            vulnerabilities=vulnerabilities, severity=severity,
+            vulnerabilities=vulnerabilities, chosen=chosen,
             user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
 
@@ -593,10 +598,13 @@ def _layers(registry: Registry, repository: str, digest: str) -> tuple[list[view
 def _findings(
     reports: Any, registry: Registry, repository: str, digest: str
 ) -> list[dict[str, Any]]:
-    """Blocking: the scan report's findings as rows (empty while the scan is pending)."""
+    """Blocking: the scan report's findings as rows (empty while the scan is pending), with
+    each advisory's title and its first few references (web addresses or not: the page
+    decides what becomes a link)."""
     doc = reports.document(registry, repository, digest)
     rows = []
     for result in (doc.get("report") or {}).get("Results") or ():
+        references = result.get("References") or []
         rows.append(
             {
                 "id": result.get("VulnerabilityID", ""),
@@ -604,6 +612,12 @@ def _findings(
                 "package": result.get("PkgName", ""),
                 "version": result.get("InstalledVersion", ""),
                 "fix_version": result.get("FixedVersion", ""),
+                "title": str(result.get("Title") or "")[:300],
+                "links": [str(r)[:2000] for r in references[:_LINKS] if isinstance(r, str)],
             }
         )
     return rows
+
+
+#: references shown per finding (an advisory may list dozens)
+_LINKS = 3

@@ -4,12 +4,14 @@ Every value is escaped; nothing here fetches anything."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.registry.console._html import e, href, page, table
+from dockyard.registry.console._paging import Paging, pager, paging
 
 __all__ = [
+    "Findings",
     "Layer",
     "artifact_page",
     "audit_page",
@@ -224,7 +226,7 @@ def artifact_page(
     *,
     host: str,
     vulnerabilities: Sequence[dict[str, Any]] | None,
-    severity: str,
+    chosen: Findings,
     user: str,
     csrf: str,
     extra: str = "",
@@ -261,32 +263,77 @@ def artifact_page(
         + table("Layers", ["#", "Made by", "Size", "Digest", "Files"], layer_rows)
     )
     if vulnerabilities is not None:
-        levels = ("", "CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
-        options = "".join(
-            f'<option value="{v}"{" selected" if v == severity else ""}>{v or "All"}</option>'
-            for v in levels
-        )
-        shown = [
-            v
-            for v in vulnerabilities
-            if not severity or str(v.get("severity", "")).upper() == severity
-        ]
-        rows = [
-            [e(v.get("id", "")), e(v.get("severity", "")), e(v.get("package", "")),
-             e(v.get("version", "")), e(v.get("fix_version", ""))]
-            for v in shown
-        ]  # fmt: skip
-        here = href(f"/projects/{project}/artifact")
-        body += (
-            f'<form class="card" method="get" action="{here}">'
-            f'<input type="hidden" name="repo" value="{e(name)}">'
-            f'<input type="hidden" name="digest" value="{e(digest)}">'
-            f'<label for="severity">Severity</label><select id="severity" name="severity">'
-            f'{options}</select> <button type="submit">Filter</button></form>'
-            + table("Vulnerabilities", ["ID", "Severity", "Package", "Version", "Fixed in"], rows)
-        )
+        body += _vulnerabilities(project, name, digest, vulnerabilities, chosen)
     body += extra + f"<h2>Config</h2><pre>{e(config)}</pre>"
     return page(f"Artifact {project}/{name}", body, user=user, csrf=csrf)
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """The artifact page's vulnerability filters: a severity (empty: all), text in the ID,
+    package or title (any case), only those with a fixed version, and the page of them."""
+
+    severity: str = ""
+    search: str = ""
+    fixable: bool = False
+    at: Paging = field(default_factory=lambda: paging(None, None))
+
+    def keeps(self, v: dict[str, Any]) -> bool:
+        if self.severity and str(v.get("severity", "")).upper() != self.severity:
+            return False
+        if self.fixable and not v.get("fix_version"):
+            return False
+        needle = self.search.lower()
+        return not needle or any(
+            needle in str(v.get(k, "")).lower() for k in ("id", "package", "title")
+        )
+
+
+def _link(url: str) -> str:
+    """A web address as a link; anything else (``javascript:``, ``data:``…) stays text."""
+    if url.startswith(("https://", "http://")):
+        return f'<a href="{e(url)}" rel="noreferrer noopener">{e(url)}</a>'
+    return e(url)
+
+
+def _vulnerabilities(
+    project: str, name: str, digest: str, found: Sequence[dict[str, Any]], chosen: Findings
+) -> str:
+    levels = ("", "CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+    options = "".join(
+        f'<option value="{v}"{" selected" if v == chosen.severity else ""}>{v or "All"}</option>'
+        for v in levels
+    )
+    kept = [v for v in found if chosen.keeps(v)]
+    start = (chosen.at.number - 1) * chosen.at.size
+    rows = [
+        [e(v.get("id", "")), e(v.get("severity", "")), e(v.get("package", "")),
+         e(v.get("version", "")), e(v.get("fix_version", "")), e(v.get("title", "")),
+         "<br>".join(_link(str(u)) for u in v.get("links") or ())]
+        for v in kept[start : start + chosen.at.size]
+    ]  # fmt: skip
+    here = href(f"/projects/{project}/artifact")
+    query = {"repo": name, "digest": digest, "severity": chosen.severity, "q": chosen.search}
+    if chosen.fixable:
+        query["fixable"] = "1"
+    more = pager(f"/projects/{project}/artifact", query, chosen.at, len(kept), "findings")
+    checked = " checked" if chosen.fixable else ""
+    return (
+        f'<form class="card" method="get" action="{here}" id="vuln-filter">'
+        f'<input type="hidden" name="repo" value="{e(name)}">'
+        f'<input type="hidden" name="digest" value="{e(digest)}">'
+        f'<label for="severity">Severity</label><select id="severity" name="severity">'
+        f"{options}</select> "
+        f'<label for="vuln-q">ID, package or title</label>'
+        f'<input id="vuln-q" name="q" value="{e(chosen.search)}" maxlength="200"> '
+        f'<input type="checkbox" id="fixable" name="fixable" value="1"{checked}>'
+        f'<label for="fixable">Only with a fix</label> '
+        f'<button type="submit">Filter</button></form>'
+        f'<p id="vuln-count">{len(kept):,} of {len(found):,} findings</p>'
+        + table("Vulnerabilities",
+                ["ID", "Severity", "Package", "Version", "Fixed in", "Title", "Links"], rows)
+        + more
+    )  # fmt: skip
 
 
 def audit_page(
