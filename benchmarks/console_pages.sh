@@ -6,13 +6,20 @@
 #   - signed in as admin through the sign-in form with curl and a cookie jar (the form's
 #     double-submit token from GET /login, then POST /login → the session cookie)
 #   - each page fetched REPEAT times with `Accept-Encoding: gzip` (curl --compressed):
-#     median TTFB (curl's time_starttransfer) and the bytes on the wire (size_download), with the
-#     Content-Encoding the server answered (none means it sent the page uncompressed)
-# Pages: the projects list, the `bench` project (its repository list, first page and page 9),
-# a repository with 10 tags, an artifact, the dashboard, the audit log (first page and page 150).
+#     median TTFB (curl's time_starttransfer), median time to the last byte (time_total), and
+#     the bytes on the wire (size_download), with the Content-Encoding the server answered
+#     (none means it sent the page uncompressed)
+# Pages: every page of the console — sign-in, the projects list, the `bench` project (its
+# repository list, first page and page 9), a repository with 10 tags, an artifact, its files
+# (one layer, the merged filesystem), its SBOM packages table, two tags compared, the dashboard,
+# the audit log (first page and page 150), the project's policies, garbage collection and
+# replication — and the shared stylesheet and script every page loads (cached for an hour).
+# Then each page (not the static files) loaded BROWSER_REPEAT times (default 5) in Debian's
+# chromium with an empty cache (benchmarks/_console_interactive.py, Playwright): the median of
+# Navigation Timing's domInteractive (parsed, usable) and loadEventEnd (stylesheet and script in).
 # The date and load average at start and end go to stderr (for RESULTS.md).
 # Every process started here is stopped on exit.
-# Usage: [REPEAT=n] [DY_WORKERS=n] benchmarks/console_pages.sh
+# Usage: [REPEAT=n] [BROWSER_REPEAT=n] [DY_WORKERS=n] benchmarks/console_pages.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=${REPEAT:-15}
@@ -53,24 +60,35 @@ artifact=$(curl -fsS -b "$JAR" "http://$DY/projects/bench/repository?name=r500" 
   sed -n 's/.*href="\(\/projects\/bench\/artifact?[^"]*\)".*/\1/p' | head -1 | sed 's/&amp;/\&/g')
 [ -n "$artifact" ] || { echo "no artifact link on the repository page" >&2; exit 1; }
 
+query=${artifact#*\?}
 pages=(
+  "sign-in form|/login"
   "projects|/"
   "project bench, repositories page 1|/projects/bench"
   "project bench, repositories page 9|/projects/bench?page=9"
   "repository bench/r500 (10 tags)|/projects/bench/repository?name=r500"
   "artifact bench/r500:t9|$artifact"
+  "files of layer 1|/projects/bench/files?$query&layer=1"
+  "files up to layer 2 (merged)|/projects/bench/files?$query&layer=2&view=merged"
+  "SBOM packages table|/projects/bench/packages?$query"
+  "compare bench/r500 t0 with t9|/projects/bench/compare?repo=r500&a=t0&b=t9"
   "dashboard|/dashboard"
   "audit log page 1|/audit"
   "audit log page 150|/audit?page=150"
+  "policies of bench|/projects/bench/policies"
+  "garbage collection|/admin/gc"
+  "replication|/admin/replication"
+  "stylesheet (once, cached)|/static/console.css"
+  "script (once, cached)|/static/console.js"
 )
-printf '| page | HTTP | Content-Encoding | bytes transferred | bytes uncompressed | TTFB median (min–max) |\n'
-printf '|:---|---:|:---|---:|---:|---:|\n'
+printf '| page | HTTP | Content-Encoding | bytes transferred | bytes uncompressed | TTFB median (min–max) | last byte median |\n'
+printf '|:---|---:|:---|---:|---:|---:|---:|\n'
 for entry in "${pages[@]}"; do
   label=${entry%%|*} path=${entry#*|}
   times=()
   for _ in $(seq "$REPEAT"); do
     line=$(curl -sS --compressed -b "$JAR" -o "$WORK/body" -D "$WORK/headers" \
-      -w '%{http_code} %{time_starttransfer} %{size_download}' "http://$DY$path")
+      -w '%{http_code} %{time_starttransfer} %{size_download} %{time_total}' "http://$DY$path")
     times+=("${line#* }")
   done
   code=${line%% *}
@@ -79,11 +97,21 @@ for entry in "${pages[@]}"; do
   printf '%s\n' "${times[@]}" | "$PYTHON" -c '
 import statistics, sys
 rows = [line.split() for line in sys.stdin if line.strip()]
-ttfb = sorted(float(t) * 1000 for t, _ in rows)
+ttfb = sorted(float(row[0]) * 1000 for row in rows)
+total = statistics.median(float(row[2]) * 1000 for row in rows)
 size = rows[-1][1]
 encoding = sys.argv[3] or "none"
 print(f"| {sys.argv[1]} | {sys.argv[2]} | {encoding} | {int(size):,} | "
-      f"{int(sys.argv[4]):,} | {statistics.median(ttfb):.0f} ms ({ttfb[0]:.0f}–{ttfb[-1]:.0f}) |")
+      f"{int(sys.argv[4]):,} | {statistics.median(ttfb):.0f} ms ({ttfb[0]:.0f}–{ttfb[-1]:.0f}) | "
+      f"{total:.0f} ms |")
 ' "$label" "$code" "$encoding" "$plain"
 done
+# time to interactive in a browser: every page but the two static files, a fresh cache each load
+browsed=()
+for entry in "${pages[@]}"; do
+  case $entry in *"|/static/"*) continue ;; esac
+  browsed+=("${entry%%|*}=${entry#*|}")
+done
+printf '\n'
+"$PYTHON" benchmarks/_console_interactive.py "http://$DY" "$JAR" "${BROWSER_REPEAT:-5}" "${browsed[@]}"
 echo "end: $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
