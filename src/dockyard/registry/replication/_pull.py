@@ -4,22 +4,32 @@ The mirror image of :mod:`._copy`: blobs first (one this registry holds already,
 repository, is linked; another is streamed from the remote into an upload session and
 verified against its digest), then the manifest (an index after its children) through the
 registry's guard chain (quotas, immutable tags, and the push triggers of other policies),
-then cosign's ``sha256-<hex>.sig``/``.att``/``.sbom`` tags of the subject."""
+then what travels with the subject: cosign's ``sha256-<hex>.sig``/``.att``/``.sbom`` tags and
+its OCI referrers (signatures, SBOMs, attestations naming it as ``subject``, and theirs), read
+from the remote's referrers API or, where it has none (distribution 2.8), from the referrers
+tag ``sha256-<hex>`` that clients keep there.
+
+What a policy selects at the remote: its catalog and each selected repository's tags; its
+untagged artifacts only where the remote can list them (an endpoint of type ``harbor`` — a
+dockyard or Harbor registry — through Harbor's artifacts API; the distribution API has no way
+to list a manifest no tag names)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from dockyard.client import RemoteRepository, Transport
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, ManifestUnknown, NotFound
-from dockyard.oci import Descriptor
+from dockyard.oci import Descriptor, mediatypes
 from dockyard.registry._registry import Registry
-from dockyard.registry.replication._copy import ACCESSORIES, CopyStats, SourceGone
+from dockyard.registry.replication._copy import ACCESSORIES, MAX_DEPTH, CopyStats, SourceGone
 from dockyard.registry.replication._policies import (
     ArtifactFacts,
     Policy,
@@ -29,25 +39,88 @@ from dockyard.registry.replication._policies import (
 from dockyard.registry.replication._queue import NewTask
 from dockyard.registry.storage import blob_key
 
-__all__ = ["PullCopy", "remote_tasks"]
+__all__ = ["PullCopy", "referrers_tag", "remote_tasks"]
+
+log = logging.getLogger("dockyard.registry.replication")
 
 _READ = 1 << 20
 #: Repositories asked for per catalog page.
 CATALOG_PAGE = 1000
+#: Artifacts asked for per page of Harbor's artifacts API (its largest page).
+ARTIFACT_PAGE = 100
+#: Most untagged artifacts listed per repository.
+MAX_UNTAGGED = 10_000
+#: Most referrers of one subject copied.
+MAX_REFERRERS = 1000
+_REFERRERS_TAG = re.compile(r"sha256-[0-9a-f]{64}")
 
 
-def remote_tasks(transport: Transport, url: str, policy: Policy) -> list[NewTask]:
-    """Every tagged artifact of the remote registry ``policy`` selects (its catalog, then each
-    selected repository's tags; cosign's accessory tags travel with their subjects)."""
+def referrers_tag(tag: str) -> bool:
+    """Is ``tag`` the referrers tag schema's ``sha256-<hex>`` (an index of a subject's
+    referrers, kept by clients where there is no referrers API)?"""
+    return _REFERRERS_TAG.fullmatch(tag) is not None
+
+
+def remote_tasks(
+    transport: Transport, url: str, policy: Policy, *, lists_untagged: bool = False
+) -> list[NewTask]:
+    """Every artifact of the remote registry ``policy`` selects (its catalog, then each
+    selected repository's tags; cosign's accessory tags and referrers tags travel with their
+    subjects). Untagged artifacts, when the tag filters take them, only where the remote
+    ``lists_untagged`` (Harbor's artifacts API): they are copied by digest."""
     out = []
+    untagged = policy.selects_untagged
+    if untagged and not lists_untagged:
+        log.info("replication policy %r selects untagged artifacts, but %s speaks only the "
+                 "distribution API, which cannot list them: tagged artifacts only", policy.name,
+                 url)  # fmt: skip
     for repository in _catalog(transport, url):
         if not policy.selects_repository(repository):
             continue
         target = policy.destination(repository)
         for tag in RemoteRepository(transport, url, repository).tags():
-            if not accessory_tag(tag) and policy.selects_tag(tag):
-                out.append(NewTask(repository, tag, target, tag))
+            if referrers_tag(tag) or accessory_tag(tag) or not policy.selects_tag(tag):
+                continue
+            out.append(NewTask(repository, tag, target, tag))
+        if untagged and lists_untagged:
+            out += [NewTask(repository, digest, target, "")
+                    for digest in _untagged(transport, url, repository)]  # fmt: skip
     return out
+
+
+def _untagged(transport: Transport, url: str, repository: str) -> list[str]:
+    """The digests of ``repository``'s top-level untagged artifacts at a Harbor-API registry
+    (``q=tags=nil``; neither an index's children nor accessories are listed)."""
+    project, _, name = repository.partition("/")
+    if not name:
+        return []  # Harbor's API names a repository inside a project
+    path = (f"/api/v2.0/projects/{quote(project, safe='')}/repositories/"
+            f"{quote(quote(name, safe=''), safe='')}/artifacts")  # fmt: skip
+    out: list[str] = []
+    page = 1
+    while len(out) < MAX_UNTAGGED:
+        query = urlencode({"q": "tags=nil", "page": page, "page_size": ARTIFACT_PAGE,
+                           "with_tag": "false"})  # fmt: skip
+        resp = transport.request(
+            url, "GET", f"{path}?{query}", what=f"list untagged artifacts of {repository} at {url}",
+            headers={"Accept": "application/json"}, ok=(200, 404),
+        )  # fmt: skip
+        if resp.status == 404:
+            return out  # no such repository (any more)
+        try:
+            rows = json.loads(resp.data)
+            found = [str(Digest.parse(str(r["digest"]))) for r in rows]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DockyardError(
+                f"{url} answered its artifacts API for {repository} with no artifact list ({exc})"
+            ) from None
+        out += found
+        if len(rows) < ARTIFACT_PAGE:
+            return out
+        page += 1
+    log.warning("%s at %s has more than %d untagged artifacts: the first %d are replicated",
+                repository, url, MAX_UNTAGGED, MAX_UNTAGGED)  # fmt: skip
+    return out[:MAX_UNTAGGED]
 
 
 def _catalog(transport: Transport, url: str) -> list[str]:
@@ -80,6 +153,14 @@ def _config(remote: RemoteRepository, raw: bytes, digest: str) -> bytes | None:
         return remote.read_blob(descriptor)
     except (DockyardError, OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _subject(raw: bytes) -> str | None:
+    try:
+        subject = json.loads(raw).get("subject")
+    except (ValueError, AttributeError):
+        return None
+    return str(subject["digest"]) if isinstance(subject, dict) and "digest" in subject else None
 
 
 class PullCopy:
@@ -131,16 +212,64 @@ class PullCopy:
                 return self.stats
         self._manifest(remote, dst, digest, raw, descriptor.media_type, task.dst_tag)
         self._log(f"copied {remote.name}:{task.src_reference} ({digest}) to {shown}")
+        self._accessories(remote, dst, digest, 0)
+        return self.stats
+
+    # --- what travels with a subject ----------------------------------------------------------
+
+    def _accessories(self, remote: RemoteRepository, dst: str, digest: str, depth: int) -> None:
+        """cosign's tags of ``digest`` and its referrers (and theirs, ``MAX_DEPTH`` deep)."""
+        if depth >= MAX_DEPTH:
+            return
         hex_ = digest.partition(":")[2]
         for suffix in ACCESSORIES:
             tag = f"sha256-{hex_}.{suffix}"
             found = remote.head_manifest(tag)
             if found is None:
                 continue
-            _, body = remote.get_manifest(tag)
-            self._manifest(remote, dst, str(found.digest), body, found.media_type, tag)
-            self._log(f"copied accessory {tag} ({found.digest})")
-        return self.stats
+            got, body = remote.get_manifest(tag)
+            self._manifest(remote, dst, str(got.digest), body, got.media_type, tag)
+            self._log(f"copied accessory {tag} ({got.digest})")
+        for referrer in self._referrers(remote, digest):
+            try:
+                got, body = remote.get_manifest(referrer)
+            except ManifestUnknown:
+                self._log(f"referrer {referrer} of {digest} is listed but not at the source")
+                continue
+            if _subject(body) != digest:
+                self._log(f"{referrer} is listed as a referrer of {digest} but does not name "
+                          "it as its subject: not copied")  # fmt: skip
+                continue
+            self._manifest(remote, dst, referrer, body, got.media_type)
+            self._log(f"copied referrer {referrer} of {digest}")
+            self._accessories(remote, dst, referrer, depth + 1)
+
+    def _referrers(self, remote: RemoteRepository, digest: str) -> list[str]:
+        """The digests of ``digest``'s referrers at the source: its referrers API's answer,
+        or (a registry without one answers 404) the index at the referrers tag."""
+        resp = self.transport.request(
+            self.url, "GET", f"/v2/{remote.path}/referrers/{digest}",
+            scopes=[f"repository:{remote.path}:pull"],
+            what=f"list referrers of {remote.name}@{digest}",
+            headers={"Accept": mediatypes.OCI_INDEX}, ok=(200, 404),
+        )  # fmt: skip
+        content_type = mediatypes.base(resp.headers.get("Content-Type") or "")
+        raw: bytes | None = resp.data
+        if resp.status == 404 or content_type != mediatypes.OCI_INDEX:
+            tag = "sha256-" + digest.partition(":")[2]
+            try:
+                _, raw = remote.get_manifest(tag)
+            except NotFound:
+                raw = None
+        if raw is None:
+            return []
+        try:
+            entries = json.loads(raw).get("manifests") or []
+            found = [str(Digest.parse(str(e["digest"]))) for e in entries]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            self._log(f"the referrers of {digest} at the source are no OCI index: not copied")
+            return []
+        return list(dict.fromkeys(found))[:MAX_REFERRERS]
 
     def _manifest(
         self, remote: RemoteRepository, dst: str, digest: str, raw: bytes, media_type: str,

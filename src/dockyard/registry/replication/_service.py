@@ -160,7 +160,8 @@ class Replication:
         """An execution of ``policy`` now: one task per artifact it selects."""
         if policy.pull:
             transport, url, _ = self.worker.transport(policy.src_registry_id)
-            items = remote_tasks(transport, url, policy)
+            harbor = self.registries.get(policy.src_registry_id).type == "harbor"
+            items = remote_tasks(transport, url, policy, lists_untagged=harbor)
         else:
             items = manual_tasks(self.registry, policy)
         execution = self.queue.start(policy.id, trigger, items, time.time() if now is None else now)
