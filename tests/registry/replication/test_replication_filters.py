@@ -167,3 +167,7 @@ def test_deletions_are_replicated_by_policies_that_ask_for_them(
     assert deletion_tasks(registry, labelled, "team/app", "dev") == []
     # a policy that does not replicate deletions queues none
     assert deletion_tasks(registry, _policy(**events), "team/app", "v1") == []
+    # nor does a pull-based one that keeps the flag (Harbor: deletions here are replicated
+    # only by policies whose source is this registry)
+    pull = policy_from_json({"name": "p", "src_registry": {"id": 1}, "replicate_deletion": True})
+    assert pull.replicate_deletion and deletion_tasks(registry, pull, "team/app", "v1") == []

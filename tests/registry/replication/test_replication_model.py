@@ -96,7 +96,6 @@ def test_filters_select_repositories_and_tags_and_accessories_travel() -> None:
         {"trigger": {"type": "scheduled"}},
         {"src_registry": {"id": 2}},
         {"dest_registry": None},
-        {"src_registry": {"id": 2}, "dest_registry": None, "replicate_deletion": True},
         {"speed": "fast"},
         {"name": ""},
         {"dest_namespace_replace_count": -2},
@@ -106,6 +105,16 @@ def test_policy_bodies_are_checked(wrong: dict[str, object]) -> None:
     body = {"name": "p", "dest_registry": {"id": 1}, **wrong}
     with pytest.raises(InvalidArgument):
         policy_from_json(body)
+
+
+def test_a_pull_policy_keeps_replicate_deletion_as_harbor_does() -> None:
+    # Harbor stores the flag on a pull policy and never acts on it: only its own deletions
+    # are seen, and its event handler replicates them for policies whose source is local
+    pull = policy_from_json({"name": "p", "src_registry": {"id": 2}, "dest_registry": None,
+                             "replicate_deletion": True})  # fmt: skip
+    assert (pull.pull, pull.replicate_deletion) == (True, True)
+    older = policy_from_json({"name": "p", "src_registry": {"id": 2}, "deletion": True})
+    assert older.replicate_deletion
 
 
 def test_a_policy_pushes_or_pulls_never_both() -> None:

@@ -221,7 +221,6 @@ def test_policies_are_checked_and_deleting_an_endpoint_in_use_is_refused(
         {"filters": [{"type": "name", "value": "a/[b"}]},
         {"filters": [{"type": "label", "value": "x", "decoration": "maybe"}]},
         {"filters": [{"type": "resource", "value": "chart"}]},
-        {"replicate_deletion": True, "src_registry": {"id": endpoint}, "dest_registry": None},
         {"trigger": {"type": "sometimes"}},
         {"src_registry": {"id": endpoint}},
         {"dest_registry": {"id": 999}},

@@ -9,7 +9,9 @@ trigger is ``manual``, ``event_based`` (every push that matches is
 copied) or ``scheduled`` (Harbor's 6-field cron, seconds first: a manual run at each firing); ``dest_namespace`` with ``dest_namespace_replace_count`` rewrites the repository's
 path as Harbor does; ``override`` false leaves a destination tag that exists alone; ``speed``
 limits each copy to that many KB/s; ``replicate_deletion`` (event-based push policies)
-deletes at the destination what is deleted here.
+deletes at the destination what is deleted here. A pull-based policy keeps the flag, as
+Harbor's does, and it does nothing there, as in Harbor: only this registry's own deletions
+are seen, and Harbor replicates them for policies whose source is this registry.
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ class Policy:
     update_time: float = 0.0
     #: the endpoint artifacts come from (pull-based); 0: this registry (push-based)
     src_registry_id: int = 0
-    #: deletions here are deleted at the destination (event-based push policies)
+    #: deletions here are deleted at the destination (event-based push policies; kept but
+    #: without effect on a pull-based one, as in Harbor)
     replicate_deletion: bool = False
 
     @property
@@ -373,12 +376,6 @@ def policy_from_json(
     deletion = _bool(body, "replicate_deletion", b.replicate_deletion)
     if "replicate_deletion" not in body and body.get("deletion") is not None:
         deletion = _bool(body, "deletion", b.replicate_deletion)  # Harbor's older name
-    if deletion and source:
-        raise InvalidArgument(
-            "a pull-based policy cannot replicate deletions (the source's deletions are not "
-            "seen here)",
-            hint="set replicate_deletion to false",
-        )
     count = _int(body, "dest_namespace_replace_count", b.dest_namespace_replace_count)
     if count < -1:
         raise InvalidArgument("dest_namespace_replace_count must be -1 or more")
