@@ -111,3 +111,42 @@ def test_an_ended_execution_is_told_once_per_project_and_counted(tmp_path: Path)
     blobs = ("registry_replication_blobs_total", (("direction", "push"), ("how", "copied")))
     assert samples[blobs] == 2
     assert samples[("registry_replication_queue_tasks", (("status", "pending"),))] == 0
+
+
+def test_an_execution_stopped_by_hand_is_told_once_with_its_status(tmp_path: Path) -> None:
+    db = Database(tmp_path / "r.db")
+    registries = RegistryStore(db, load_box("a key of sixteen chars"))
+    endpoint = registries.create(registry_from_json({"name": "dr", "url": "http://127.0.0.1:5000"}))
+    policies = PolicyStore(db)
+    policy = policies.create(policy_from_json(
+        {"name": "ship", "dest_registry": {"id": endpoint.id}}, creator="admin"))  # fmt: skip
+    queue = ReplicationQueue(db, lease=60.0, attempts=2, backoff=1.0)
+    items = [
+        NewTask("ship/app", "v1", "ship/app", "v1"),
+        NewTask("ship/app", "v2", "ship/app", "v2"),
+    ]
+    execution = queue.start(policy.id, "manual", items, now=100.0)
+    recorder = Recorder()
+    observer = TaskObserver(db, queue, policies, registries, events=recorder, clock=lambda: 200.0)
+    (running,) = queue.claim(100.0)  # one is being copied when the stop comes
+    assert queue.stop(execution, 101.0) == 2
+    observer.stopped(execution)
+    assert queue.execution(execution).status == "Stopped"
+    (event,) = recorder.events
+    body = event.details["replication"]
+    assert isinstance(body, dict)
+    assert (event.type, event.project, body["job_status"], body["execution_id"]) == (
+        REPLICATION, "ship", "Stopped", execution)  # fmt: skip
+    assert sorted((a["name_tag"], a["status"]) for a in body["failed_artifact"]) == [
+        ("app:v1", "Stopped"), ("app:v2", "Stopped")]  # fmt: skip
+    # the copy that was running ends its attempt late; a second stop stops nothing
+    queue.finish(running, ok=True, message="", log="", now=102.0, retry_at=None)
+    observer(running, True, False, CopyStats())
+    assert queue.stop(execution, 103.0) == 0
+    observer.stopped(execution)
+    assert len(recorder.events) == 1
+    # an execution stopped before any task ran is told too
+    other = queue.start(policy.id, "manual", items[:1], now=300.0)
+    queue.stop(other, 301.0)
+    observer.stopped(other)
+    assert [e.details["replication"]["execution_id"] for e in recorder.events[1:]] == [other]  # type: ignore[index]

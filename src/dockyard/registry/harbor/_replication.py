@@ -5,7 +5,6 @@ administrators only (Harbor's ``replication-policy`` and ``replication`` resourc
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
@@ -376,7 +375,7 @@ async def get_execution(call: Call) -> Reply:
 
 async def stop_execution(call: Call) -> Reply:
     replication = await _replication(call, EXECUTION, "create")
-    await call.run(replication.queue.stop, _id(call), time.time())
+    await call.run(replication.stop, _id(call))
     return Reply()
 
 

@@ -190,6 +190,19 @@ class TaskObserver:
         if not retried and policy is not None and self._ended(job.execution_id):
             self._publish(policy, job.execution_id)
 
+    def stopped(self, execution_id: int) -> None:
+        """An execution was stopped by hand: if that ended it, publish its event (once, as
+        for an execution whose last task ended; a task still finishing its attempt finds it
+        told)."""
+        try:
+            policy = self.policies.get(self.queue.execution(execution_id).policy_id)
+        except DockyardError:
+            return  # the policy was deleted meanwhile: nothing to tell
+        if self.metrics is not None:
+            self.metrics.queue(self._open_counts())
+        if self._ended(execution_id):
+            self._publish(policy, execution_id)
+
     def _open_counts(self) -> dict[str, int]:
         with self.db.read() as conn:
             rows = conn.execute(

@@ -187,11 +187,11 @@ class ReplicationQueue(jobs.FeatureQueue):
         their attempt not counted."""
         self.leases.release(jobs, now)
 
-    def stop(self, execution_id: int, now: float) -> None:
+    def stop(self, execution_id: int, now: float) -> int:
         """Stop an execution: its tasks not done are Stopped (one being copied finishes its
-        attempt, whose outcome is then not recorded)."""
+        attempt, whose outcome is then not recorded); how many."""
         self.execution(execution_id)
-        self.leases.stop(execution_id, now)
+        return self.leases.stop(execution_id, now)
 
     # --- listing ---------------------------------------------------------------------------
 

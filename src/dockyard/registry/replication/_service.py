@@ -168,6 +168,14 @@ class Replication:
         self.worker.wake()
         return execution
 
+    def stop(self, execution_id: int, *, now: float | None = None) -> int:
+        """Stop an execution by hand: its tasks not done are Stopped, and when that ends it,
+        its ``REPLICATION`` event says so (``job_status`` Stopped); the tasks stopped."""
+        stopped = self.queue.stop(execution_id, time.time() if now is None else now)
+        if stopped and self.observer is not None:
+            self.observer.stopped(execution_id)
+        return stopped
+
     def close(self) -> None:
         """Stop copying (tasks being copied are given back; pending pushes are queued)."""
         if self.schedule is not None:
