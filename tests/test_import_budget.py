@@ -280,9 +280,11 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: ``commit`` (layer writing from a container), the layer tools and their tar and compression
 #: modules (an existing snapshot is never unpacked again), the store's image, content, metadata
 #: and OCI model code (the tag, manifest and config are read as files, see
-#: ``dockyard.container._quick``), registry, client, scan, sign and analyze code, and heavy
-#: packages none of it needs
+#: ``dockyard.container._quick``), registry, client, scan, sign and analyze code, click and the
+#: click commands (the command line is read by ``dockyard.cli._run_argv``), and heavy packages
+#: none of it needs
 NOT_ON_CONTAINER_RUN = (
+    "click",
     "dockyard.analyze",
     "dockyard.builder.cache",
     "dockyard.builder.context",
@@ -296,6 +298,8 @@ NOT_ON_CONTAINER_RUN = (
     "dockyard.builder.worker._mounts",
     "dockyard.builder.worker._run",
     "dockyard.builder.worker._sources",
+    "dockyard.cli._cmd_container",
+    "dockyard.cli._main",
     "dockyard.client",
     "dockyard.container.commit",
     "dockyard.dockerfile",

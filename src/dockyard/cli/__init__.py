@@ -16,6 +16,8 @@ def main() -> None:
     argv = sys.argv[1:]
     if "build" in argv[:3]:
         _noop_build(argv)
+    elif "run" in argv[:3]:
+        _snapshot_run(argv)
     from dockyard.cli._main import main as run
 
     run()
@@ -32,3 +34,18 @@ def _noop_build(args: list[str]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.exit(code)
+
+
+def _snapshot_run(args: list[str]) -> None:
+    """``dockyard [--root R] run …`` before click loads: a common ``run`` command line of an
+    image whose snapshot exists runs here and the process ends with the container's status;
+    anything else returns, to click (see :mod:`dockyard.cli._run_argv`)."""
+    from dockyard.cli._run_argv import serve
+
+    code = serve(args)
+    if code is not None:
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # as the click command ends a run: the container's record is written

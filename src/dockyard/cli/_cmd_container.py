@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from dockyard.cli._format import emit_rows, human_size
 from dockyard.cli._main import cli, exit_without_teardown, open_store
-from dockyard.errors import DockyardError
-
-#: docker run's status for its own failures (the container's statuses are its own)
-RUN_FAILED = 125
 
 
 @cli.command(
@@ -45,71 +42,21 @@ RUN_FAILED = 125
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run_cmd(
-    ctx: click.Context,
-    remove: bool,
-    interactive: bool,
-    tty: bool,
-    env: tuple[str, ...],
-    env_files: tuple[Path, ...],
-    volumes: tuple[str, ...],
-    workdir: str | None,
-    user: str | None,
-    entrypoint: str | None,
-    network: str,
-    platform: str | None,
-    name: str | None,
-    read_only: bool,
-    tmpfs: tuple[str, ...],
-    hostname: str | None,
-    image: str,
-    command: tuple[str, ...],
-) -> None:
+def run_cmd(ctx: click.Context, /, **params: Any) -> None:
     """Run COMMAND (else the image's) in a new container from IMAGE, in the foreground.
 
     Exits with the container's status; 125 when dockyard fails, 126 when the command cannot
     be executed, 127 when it is not found.
     """
-    from dockyard.container import (
-        RunOptions,
-        parse_env,
-        parse_volume,
-        read_env_file,
-        run_container,
-        run_snapshot,
-    )
+    from dockyard.cli._run_argv import start
+    from dockyard.container import run_container
 
-    try:
-        entries: list[str] = []
-        for env_file in env_files:
-            entries += read_env_file(env_file)
-        entries += parse_env(env)
-        options = RunOptions(
-            image=image,
-            command=command,
-            entrypoint=entrypoint,
-            env=tuple(entries),
-            volumes=tuple(parse_volume(v) for v in volumes),
-            workdir=workdir,
-            user=user,
-            network="none" if network == "none" else "host",
-            name=name,
-            hostname=hostname,
-            read_only=read_only,
-            tmpfs=tmpfs,
-            tty=tty,
-            interactive=interactive,
-            remove=remove,
-        )
-        status = None
-        if platform is None:  # an image whose snapshot exists runs without opening the store
-            status = run_snapshot(_store_root(ctx), options)
-        if status is None:
-            status = run_container(open_store(ctx), options, platform=platform)
-    except (DockyardError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        sys.stderr.write(f"dockyard: {message}\n")
-        sys.exit(RUN_FAILED)
+    status = start(
+        _store_root(ctx),
+        params,
+        full=lambda options, platform: run_container(open_store(ctx), options, platform=platform),
+    )
+    assert status is not None  # with ``full``, the run always happens
     exit_without_teardown()  # the container's record is written: skip freeing every object
     ctx.exit(status)
 
