@@ -17,7 +17,7 @@ import pytest
 
 from _infra.asgi_signing import ASGIRepository
 from _infra.console import close_app, projects_app, push_files_image, sign_in, table_rows
-from _infra.projects_registry import PASSWORD, basic, team_with_people
+from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, team_with_people
 from _infra.registry_server import ASGIClient, AuthedClient
 from dockyard.digest import Digest
 from dockyard.registry import RegistryApp
@@ -51,6 +51,9 @@ class Served:
     loose: str  # signed, in a repository the registry trusts no key for
     trusted_id: str
     payloads: dict[str, str]  # which signature → its layer's digest
+    promoted: str  # in project rel: signed by the key rel's promotion policy names, and another
+    promotion_id: str
+    policy_id: int
 
 
 def _key_id(pem: bytes) -> str:
@@ -64,6 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     team_with_people(access)
     access.users.create("stranger", PASSWORD)
     trusted, other = generate_key_pair(b"pw"), generate_key_pair(b"pw")
+    promotion = generate_key_pair(b"pw")
     files = {**_dist("idna", "3.6", "BSD-3-Clause"), **_dist("requests", "2.31.0", None),
              **_dist(NAME, "6.6.6", "MIT")}  # fmt: skip
     with ASGIClient(app) as client:
@@ -79,14 +83,31 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         append_to_tag(repo, image, "sig",
                       Layer(changed, SIMPLESIGNING_MEDIA_TYPE, {SIGNATURE_ANNOTATION: good.signature}))  # fmt: skip
         sign_image(ASGIRepository(dev, "team/loose"), Digest.parse(loose), trusted.key)
+        # project rel: no signature policy covers it, but its promotion policy names a key
+        team_with_people(access, "rel")
+        promoted = push_files_image(dev, "rel/app", "v1", [files], ["ADD . /"])
+        rel, image = ASGIRepository(dev, "rel/app"), Digest.parse(promoted)
+        signed_for_promotion = sign_image(
+            rel, image, promotion.key, annotations={"by": "promotion"}
+        )
+        by_other = sign_image(rel, image, other.key, annotations={"by": "other"}, referrers=True)
+        r = client.post("/api/v2.0/projects/rel/promotion_policies",
+                        json={"tags": ["prod"], "require": {"signature": {
+                            "keys": [promotion.public_pem.decode()]}}},
+                        headers={**basic("admin", ADMIN_PASSWORD), "X-Is-Resource-Name": "true"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        policy_id = int(r.headers["location"].rsplit("/", 1)[1])
     # the registry trusts ``trusted`` for team/app only (set after the pushes: pulls of
     # unsigned images there are refused from now on)
     pem = trusted.public_pem.decode()
     app.registry.pull_policy = signature_enforcement(
         {"policies": {"signatures": [{"repository": "team/app", "keys": [pem]}]}}
     )
-    payloads = {"good": _sha(good.payload), "bad": _sha(bad.payload), "changed": _sha(changed)}
-    yield Served(app, signed, loose, _key_id(trusted.public_pem), payloads)
+    payloads = {"good": _sha(good.payload), "bad": _sha(bad.payload), "changed": _sha(changed),
+                "promotion": _sha(signed_for_promotion.payload),
+                "other": _sha(by_other.payload)}  # fmt: skip
+    yield Served(app, signed, loose, _key_id(trusted.public_pem), payloads, promoted,
+                 _key_id(promotion.public_pem), policy_id)  # fmt: skip
     close_app(app)
 
 
@@ -101,10 +122,10 @@ def client(served: Served) -> Iterator[ASGIClient]:
         yield c
 
 
-def _states(client: ASGIClient, repo: str, digest: str) -> dict[str, str]:
+def _states(client: ASGIClient, repo: str, digest: str, project: str = "team") -> dict[str, str]:
     """Each signature layer's digest → what the page says of it (the "Signatures" and
     "Verified" cells list them in the same order)."""
-    r = client.get(f"/projects/team/artifact?repo={repo}&digest={digest}")
+    r = client.get(f"/projects/{project}/artifact?repo={repo}&digest={digest}")
     assert r.status_code == 200, r.text
     found = re.search(r"<caption>Signatures and other referrers</caption>.*?<tbody>(.*?)</tbody>",
                       r.text, re.S)  # fmt: skip
@@ -121,7 +142,7 @@ def _states(client: ASGIClient, repo: str, digest: str) -> dict[str, str]:
 
 def test_each_signature_verifies_or_says_why_not(client: ASGIClient, served: Served) -> None:
     states = _states(client, "app", served.signed)
-    assert set(states) == set(served.payloads.values()), states
+    assert set(states) == {served.payloads[k] for k in ("good", "bad", "changed")}, states
     assert states[served.payloads["good"]] == f"verified (key {served.trusted_id})"
     for which in ("bad", "changed"):
         assert states[served.payloads[which]].startswith("signature does not verify: "), which
@@ -135,6 +156,20 @@ def test_no_trusted_key_is_said_not_guessed(client: ASGIClient, served: Served) 
     assert list(states.values()) == ["no trusted key configured"], states
     page = client.get(f"/projects/team/artifact?repo=loose&digest={served.loose}").text
     assert "not verified here" in page and "policies.signatures" in page
+
+
+def test_a_key_named_by_a_promotion_policy_verifies_and_says_so(
+    client: ASGIClient, served: Served
+) -> None:
+    """No signature policy covers rel/app; the key rel's promotion policy names is trusted on
+    its artifact page, and the verdict names the policy. Another key's signature still fails."""
+    states = _states(client, "app", served.promoted, project="rel")
+    assert states[served.payloads["promotion"]] == (
+        f"verified (key {served.promotion_id}, named by promotion policy {served.policy_id})"
+    ), states
+    assert states[served.payloads["other"]].startswith("signature does not verify: "), states
+    # the key is rel's: team's artifacts are not judged with it
+    assert served.promotion_id not in str(_states(client, "loose", served.loose))
 
 
 def test_the_sbom_table_is_the_sbom(client: ASGIClient, served: Served) -> None:

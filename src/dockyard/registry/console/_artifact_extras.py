@@ -12,6 +12,7 @@ directory shows at most :data:`MAX_ROWS` entries."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,11 @@ from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.blob import BlobImage
 from dockyard.registry._registry import Registry
-from dockyard.registry.console._artifact_trust import Verdict, judge, trusted_keys
+from dockyard.registry.console._artifact_trust import VERIFIED, Verdict, judge, trusted_keys
 from dockyard.registry.console._compare import MAX_BYTES, TooBig, _image
+from dockyard.registry.promotion import key_id
 from dockyard.scan import ScanBudget, catalog_source, image_source, render_sbom
+from dockyard.sign import PublicKey
 
 __all__ = [
     "MAX_ROWS",
@@ -219,17 +222,33 @@ def _signature_layers(registry: Registry, repository: str, digest: str) -> list[
     ]
 
 
-def referrers(registry: Registry, repository: str, digest: str) -> list[Referrer]:
+def referrers(
+    registry: Registry,
+    repository: str,
+    digest: str,
+    named: Sequence[tuple[PublicKey, str]] = (),
+) -> list[Referrer]:
     """The artifacts that refer to ``digest``: OCI referrers first, then cosign's tags; each
-    signature judged against the keys the registry trusts for ``repository``."""
+    signature judged against the keys the registry trusts for ``repository`` and the keys
+    ``named`` (a key and who names it: the project's promotion policies); a signature verified
+    by a named key says who names it."""
     subject = Digest.parse(digest)
-    keys = trusted_keys(registry, repository)
+    keys = list(trusted_keys(registry, repository))
+    known = {key_id(k) for k in keys}
+    keys += [k for k, _ in named if key_id(k) not in known]
+    named_by = {key_id(k): by for k, by in named if key_id(k) not in known}
+
+    def verdict(layer: dict[str, Any]) -> Verdict:
+        found = judge(registry, repository, digest, layer, keys)
+        if found.state == VERIFIED and found.detail in named_by:
+            return Verdict(VERIFIED, f"{found.detail}, named by {named_by[found.detail]}")
+        return found
 
     def referrer(found: str, media_type: str, artifact_type: str, size: int, how: str) -> Referrer:
         layers = _signature_layers(registry, repository, found)
         return Referrer(found, media_type, artifact_type, size, how,
                         [str(x.get("digest", "")) for x in layers],
-                        [judge(registry, repository, digest, x, keys) for x in layers])  # fmt: skip
+                        [verdict(x) for x in layers])  # fmt: skip
 
     out: list[Referrer] = []
     index = json.loads(registry.referrers(repository, subject, None))

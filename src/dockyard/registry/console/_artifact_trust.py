@@ -3,8 +3,9 @@ has let the user read the artifact).
 
 A signature is judged by content only: its layer's signature over its payload must verify
 with a key the registry trusts for the repository (the signature policy's keys,
-``policies.signatures``), and the payload must name the artifact's digest. A tag or a name
-never makes a signature verified."""
+``policies.signatures``) or a key one of the project's promotion policies names (the keys its
+signature and attestation gates verify with), and the payload must name the artifact's
+digest. A tag or a name never makes a signature verified."""
 
 from __future__ import annotations
 
@@ -18,9 +19,19 @@ from dockyard.oci import Descriptor
 from dockyard.registry._registry import Registry
 from dockyard.registry.policy import RegistryRepository
 from dockyard.registry.promotion import key_id, registry_trusted
-from dockyard.sign import PublicKey, verify_signature_layer
+from dockyard.sign import PublicKey, load_public_key, verify_signature_layer
 
-__all__ = ["MAX_PAYLOAD", "NO_KEY", "UNVERIFIED", "VERIFIED", "Verdict", "judge", "trusted_keys"]
+__all__ = [
+    "MAX_PAYLOAD",
+    "MAX_POLICY_KEYS",
+    "NO_KEY",
+    "UNVERIFIED",
+    "VERIFIED",
+    "Verdict",
+    "judge",
+    "policy_keys",
+    "trusted_keys",
+]
 
 VERIFIED = "verified"
 UNVERIFIED = "signature does not verify"
@@ -42,6 +53,34 @@ def trusted_keys(registry: Registry, repository: str) -> tuple[PublicKey, ...]:
     """The keys the registry's signature policy trusts for ``repository`` (none without one):
     the same lookup as the promotion gates'."""
     return tuple(registry_trusted(registry)(repository))
+
+
+#: the promotion policies' keys a page verifies with, at most (each is one verification per
+#: signature layer)
+MAX_POLICY_KEYS = 16
+
+
+def policy_keys(policies: object) -> list[tuple[PublicKey, str]]:
+    """The keys named by the project's promotion policies (``GET …/promotion_policies``, as
+    JSON), each with the policy that names it ("promotion policy 3"); at most
+    :data:`MAX_POLICY_KEYS`, each once. A PEM that does not load is skipped: the API refused
+    such a policy when it was saved."""
+    out: dict[str, tuple[PublicKey, str]] = {}
+    for policy in policies if isinstance(policies, list) else ():
+        if not isinstance(policy, dict):
+            continue
+        require = policy.get("require") or {}
+        gates = [require.get("signature") or {}, *(require.get("attestations") or ())]
+        for gate in gates:
+            for pem in (gate.get("keys") or ()) if isinstance(gate, dict) else ():
+                if len(out) >= MAX_POLICY_KEYS:
+                    return list(out.values())
+                try:
+                    key = load_public_key(str(pem).encode())
+                except DockyardError:
+                    continue
+                out.setdefault(key_id(key), (key, f"promotion policy {policy.get('id', '?')}"))
+    return list(out.values())
 
 
 def judge(registry: Registry, repository: str, subject: str, layer: Mapping[str, Any],

@@ -34,6 +34,7 @@ from dockyard.registry.console import _project_views as project_views
 from dockyard.registry.console import _replication_pages as replication_pages
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
+from dockyard.registry.console._artifact_trust import policy_keys
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
 from dockyard.registry.console._html import ADMIN_NAV, CSS, JS, SECURITY_HEADERS
 from dockyard.registry.console._sessions import Session, SessionStore
@@ -41,6 +42,7 @@ from dockyard.registry.harbor import HarborApi
 from dockyard.registry.harbor._errors import harbor_status
 from dockyard.registry.http._io import Request, read_body, send_bytes
 from dockyard.registry.identity import Identity
+from dockyard.sign import PublicKey
 
 __all__ = ["SESSION_COOKIE", "Console"]
 
@@ -488,7 +490,8 @@ class Console:
         if self.scan_reports is not None:
             vulnerabilities = await request.run(_findings, self.scan_reports, registry, full,
                                                 str(artifact["digest"]))  # fmt: skip
-        found = await request.run(extras.referrers, registry, full, str(artifact["digest"]))
+        named = await self._policy_keys(request, registry, who, project)
+        found = await request.run(extras.referrers, registry, full, str(artifact["digest"]), named)
         extra = artifact_view.extras_section(project, name, str(artifact["digest"]), found,
                                              image=bool(layers))  # fmt: skip
         host = request.header("host") or "localhost:5000"
@@ -497,6 +500,18 @@ class Console:
             vulnerabilities=vulnerabilities, chosen=chosen,
             user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
+
+    async def _policy_keys(
+        self, request: Request, registry: Registry, who: _Who, project: str
+    ) -> list[tuple[PublicKey, str]]:
+        """The keys the project's promotion policies name, read through the API as the user
+        (none when they may not read them, or promotion is off)."""
+        try:
+            answer = await self._api(request, registry, who, "GET",
+                                     f"/projects/{segment(project)}/promotion_policies")  # fmt: skip
+        except DockyardError:
+            return []
+        return policy_keys(answer.json)
 
     async def _readable(
         self, request: Request, registry: Registry, who: _Who, project: str
