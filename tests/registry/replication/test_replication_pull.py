@@ -8,7 +8,10 @@ dockyard registry (an endpoint of type ``harbor``):
   here, and the referrers tag itself is not copied (this registry has the API);
 - untagged artifacts come from a source that can list them (Harbor's artifacts API) as the
   tag filters take them, and not from distribution, which cannot;
+- a scheduled pull policy's filters select exactly the matching set at the source;
 - ``replicate_deletion`` on a pull policy is kept and does nothing, as in Harbor;
+- the other way, a push to distribution 2.8.2 carries a subject's OCI referrers and keeps
+  the referrers tag there up to date, so ``dockyard verify`` finds the signature there;
 - an execution stopped by hand sends its ``REPLICATION`` event (``job_status`` Stopped) once."""
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def _admin(server: RegistryProcess) -> httpx.Client:
 @pytest.fixture(scope="module")
 def api(here: RegistryProcess, receiver: WebhookReceiver) -> Iterator[httpx.Client]:
     with _admin(here) as client:
-        for project in ("pulled", "loose", "kept", "stuck"):
+        for project in ("pulled", "loose", "kept", "stuck", "timed", "out"):
             r = client.post(f"{API}/projects", json={"project_name": project})
             check_created(r, f"{API}/projects")
         hook = {"name": "replication", "enabled": True, "event_types": ["REPLICATION"],
@@ -236,6 +239,69 @@ def test_referrers_and_untagged_artifacts_come_from_a_dockyard_source(
     assert _manifest(api, "kept/app", loose.digest).status_code == 404
     assert _manifest(api, "kept/app", dev.digest).status_code == 404
     assert [e["digest"] for e in _referrers(api, "kept/app", v1.digest)] == [sbom.digest]
+
+
+def test_a_scheduled_pull_copies_exactly_the_matching_set(
+    api: httpx.Client, destination: Destination
+) -> None:
+    with destination.client() as remote:
+        wanted = {tag: push_image(remote, "sched/app", tag, seed=f"c{tag}") for tag in ("v1", "v2")}
+        push_image(remote, "sched/app", "v3-rc1", seed="c3")  # excluded by a tag filter
+        push_image(remote, "sched/app", "dev", seed="c4")  # not matched by v*
+        push_image(remote, "other/app", "v1", seed="c5")  # not matched by the name filter
+    endpoint = _endpoint(api, "dist-sched", destination.url, destination.user,
+                         destination.password)  # fmt: skip
+    policy = _policy(
+        api, "pull-scheduled", src_registry={"id": endpoint}, dest_namespace="timed",
+        trigger={"type": "scheduled", "trigger_settings": {"cron": "* * * * * *"}},
+        filters=[{"type": "name", "value": "sched/**"}, {"type": "tag", "value": "v*"},
+                 {"type": "tag", "value": "*-rc*", "decoration": "excludes"}],
+    )  # fmt: skip
+
+    def ended() -> dict[str, Any] | None:
+        r = api.get(f"{API}/replication/executions", params={"policy_id": policy})
+        listed = check_harbor(r.json(), "ReplicationExecution", many=True)
+        done = [e for e in listed if e["status"] != "InProgress"]
+        return done[-1] if done else None  # the oldest (listed newest first)
+
+    execution = wait_for(ended, timeout=60)
+    r = api.put(f"{API}/replication/policies/{policy}", json={"enabled": False})
+    assert r.status_code == 200, r.text
+    assert (execution["trigger"], execution["status"]) == ("scheduled", "Succeed"), execution
+    assert execution["total"] == 2, execution
+    assert sorted(api.get("/v2/timed/app/tags/list").json()["tags"]) == ["v1", "v2"]
+    for tag, image in wanted.items():
+        assert _manifest(api, "timed/app", tag).headers["docker-content-digest"] == image.digest
+    assert api.get("/v2/timed/other/app/tags/list").status_code == 404
+
+
+def test_a_push_carries_referrers_to_a_destination_without_the_referrers_api(
+    api: httpx.Client, here: RegistryProcess, destination: Destination, signer: dict[str, Any]
+) -> None:
+    v1 = push_image(api, "out/app", "v1", seed="o1")
+    _login(signer, here.host, "admin", ADMIN_PASSWORD)
+    _sign(signer, f"{here.host}/out/app@{v1.digest}", "--referrers")
+    subject = {"mediaType": OCI_MANIFEST, "digest": v1.digest, "size": len(v1.manifest)}
+    sbom = push_image(api, "out/app", None, seed="o2", artifactType=SBOM, subject=subject)
+    referrers = {e["digest"]: e["artifactType"] for e in _referrers(api, "out/app", v1.digest)}
+    assert sorted(referrers.values()) == sorted([COSIGN_SIG, SBOM])
+    endpoint = _endpoint(api, "dist-out", destination.url, destination.user,
+                         destination.password)  # fmt: skip
+    policy = _policy(api, "push-referrers", dest_registry={"id": endpoint},
+                     dest_namespace="pushed", dest_namespace_replace_count=1,
+                     filters=[{"type": "name", "value": "out/**"}])  # fmt: skip
+    execution, _ = _run(api, policy)
+    assert (execution["status"], execution["total"]) == ("Succeed", 1), execution
+    fallback = "sha256-" + v1.digest.partition(":")[2]
+    assert destination.tags("pushed/app") == sorted(["v1", fallback])
+    with destination.client() as remote:
+        index = json.loads(_manifest(remote, "pushed/app", fallback).content)
+        assert {e["digest"]: e["artifactType"] for e in index["manifests"]} == referrers
+        assert _manifest(remote, "pushed/app", sbom.digest).content == sbom.manifest
+    _login(signer, destination.host, destination.user, destination.password)
+    out = run_dockyard("verify", "--key", signer["pub"], f"{destination.host}/pushed/app:v1",
+                       root=signer["root"], env=signer["env"])  # fmt: skip
+    assert len(json.loads(out.stdout)) == 1
 
 
 def test_replicate_deletion_on_a_pull_policy_is_kept_and_does_nothing(
