@@ -173,39 +173,54 @@ class LeasedQueue:
         ran out, are left alone."""
         if not outcomes:
             return
+        with self.db.write() as conn:
+            conn.execute(self._finish_statement(), self._finish_rows(conn, outcomes, now))
+
+    def finish_in(self, conn: Connection, outcome: Outcome, now: float) -> bool:
+        """Record one attempt in the caller's write transaction (with what the feature writes
+        for it); whether the row was still this claim's (False: deleted meanwhile, or taken
+        over by another process: the caller writes nothing of its own either)."""
+        (row,) = self._finish_rows(conn, [outcome], now)
+        return bool(conn.execute(self._finish_statement(), row).rowcount)
+
+    def _finish_statement(self) -> Any:
         t = self.tasks
         mine = and_(t.c.id == bindparam("b_id"), t.c.lease_owner == bindparam("b_lease"))
         bounded = self.log_chars is not None
-        statement = t.update().where(mine).values(
+        return t.update().where(mine).values(
             status=bindparam("b_status"), status_message=bindparam("b_message"),
             run_count=bindparam("b_runs"),
             log=bindparam("b_log") if bounded else t.c.log + bindparam("b_log"),
-            next_time=bindparam("b_next"), lease_owner="", lease_until=0.0, update_time=now,
-            start_time=case((t.c.start_time == 0.0, now), else_=t.c.start_time),
+            next_time=bindparam("b_next"), lease_owner="", lease_until=0.0, update_time=bindparam("b_now"),
+            start_time=case((t.c.start_time == 0.0, bindparam("b_now")), else_=t.c.start_time),
             end_time=bindparam("b_end"),
         )  # fmt: skip
-        with self.db.write() as conn:
-            logs: dict[int, str] = {}
+
+    def _finish_rows(
+        self, conn: Connection, outcomes: Sequence[Outcome], now: float
+    ) -> list[dict[str, Any]]:
+        t = self.tasks
+        logs: dict[int, str] = {}
+        if self.log_chars is not None:
+            logs = {
+                int(r.id): str(r.log)
+                for r in conn.execute(
+                    select(t.c.id, t.c.log).where(t.c.id.in_([o.task.id for o in outcomes]))
+                )
+            }
+        rows = []
+        for o in outcomes:
+            status = SUCCESS if o.ok else PENDING if o.retry_at is not None else ERROR
+            text = o.log
             if self.log_chars is not None:
-                logs = {
-                    int(r.id): str(r.log)
-                    for r in conn.execute(
-                        select(t.c.id, t.c.log).where(t.c.id.in_([o.task.id for o in outcomes]))
-                    )
-                }
-            rows = []
-            for o in outcomes:
-                status = SUCCESS if o.ok else PENDING if o.retry_at is not None else ERROR
-                text = o.log
-                if self.log_chars is not None:
-                    text = (logs.get(o.task.id, "") + text)[-self.log_chars :]
-                rows.append({
-                    "b_id": o.task.id, "b_lease": o.task.lease, "b_status": status,
-                    "b_message": o.message[:1024], "b_runs": o.task.run_count + 1,
-                    "b_log": text, "b_next": o.retry_at if o.retry_at is not None else now,
-                    "b_end": now if status != PENDING else 0.0,
-                })  # fmt: skip
-            conn.execute(statement, rows)
+                text = (logs.get(o.task.id, "") + text)[-self.log_chars :]
+            rows.append({
+                "b_id": o.task.id, "b_lease": o.task.lease, "b_status": status,
+                "b_message": o.message[:1024], "b_runs": o.task.run_count + 1,
+                "b_log": text, "b_next": o.retry_at if o.retry_at is not None else now,
+                "b_end": now if status != PENDING else 0.0, "b_now": now,
+            })  # fmt: skip
+        return rows
 
     def release(self, tasks: Iterable[Leased], now: float) -> None:
         """Give back claimed tasks not attempted (a stopping worker): due again at once,
