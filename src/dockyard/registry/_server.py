@@ -211,14 +211,9 @@ def _build_app(
     if config.sections.get("scanning") is not None:
         from dockyard.registry.scanning import start_scanning
 
-        # every worker scans what its own pushes queue (queueing is one transaction, so each
-        # scan is queued once); only the first takes up what a previous process left pending
-        scanning = start_scanning(
-            registry,
-            config.sections["scanning"],
-            limits=config.limits,
-            resume=worker is None or worker.index == 0,
-        )
+        # every worker claims due scans from the job queue (each is queued once, in a
+        # transaction, and claimed by one process)
+        scanning = start_scanning(registry, config.sections["scanning"], limits=config.limits)
     purged = registry.purge_uploads(config.limits.upload_session_lifetime)
     if purged:
         log.info("removed %d stale upload session(s)", purged)

@@ -1,9 +1,9 @@
 """Scans shared by several processes, and the files a scan worker reads, on the chosen backend
 (SQLite and files; PostgreSQL and S3 with DOCKYARD_TEST_BACKEND=cluster).
 
-A pending scan is claimed by one process of all that ask at once; a claim whose process stopped
-renewing it runs out and is taken over; a process that lost its claim cannot record a result.
-Blobs of a driver without local files are streamed into a private directory, checked against
+A pending scan is one task of the registry's job queue, claimed by one process of all that ask
+at once; a claim whose process died is taken over at once (its owner's liveness lock is free),
+not when its lease runs out; a process that lost its claim cannot record a result. Blobs of a driver without local files are streamed into a private directory, checked against
 their size, the scan's limits and their digest, and removed after the scan."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import stat
 import tarfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,8 +29,9 @@ from dockyard.digest import Digest
 from dockyard.errors import DigestInvalid
 from dockyard.oci import Descriptor
 from dockyard.registry import Registry
-from dockyard.registry.scanning import Scanner, ScanRecords
+from dockyard.registry.scanning import Scanner, ScanQueue, ScanRecords
 from dockyard.registry.scanning._blobfiles import BlobFiles, spill_bound
+from dockyard.registry.scanning._queue import LEASE, ScanJobClaim
 from dockyard.registry.storage import StorageDriver, blob_key
 from dockyard.scan import ScanBudget, ScanLimitExceeded
 
@@ -41,70 +43,108 @@ def records(registry: Registry) -> ScanRecords:
     return ScanRecords(registry.meta.db)
 
 
-def test_a_pending_scan_is_claimed_by_one_owner_until_its_lease_runs_out(
-    records: ScanRecords,
+@pytest.fixture
+def queues(records: ScanRecords) -> Iterator[list[ScanQueue]]:
+    """Two processes' queues over one database (each its own owner and liveness lock)."""
+    opened = [ScanQueue(records), ScanQueue(records)]
+    yield opened
+    for q in opened:
+        q.close()
+
+
+def _end(q: ScanQueue, job: ScanJobClaim, error: str | None = None) -> bool:
+    return q.finish(job, report_json=None if error else '{"Results": []}', error=error,
+                    db_updated_at=None, db_advisories=None, seconds=0.5)  # fmt: skip
+
+
+def test_a_queued_scan_is_one_task_claimed_by_one_process_and_ended_with_its_report(
+    records: ScanRecords, queues: list[ScanQueue]
 ) -> None:
+    first, second = queues
     assert records.queue(DIGEST, "app")
-    assert records.due(1000.0) == [(DIGEST, "app")]
-    assert records.claim(DIGEST, "a", 10, now=1000.0) == 1  # the first claim
-    assert not records.claim(DIGEST, "b", 10, now=1005.0)  # a holds it
-    assert records.due(1005.0) == []
-    assert records.renew([DIGEST], "a", 10, now=1008.0) == []  # a's lease: until 1018
-    assert not records.claim(DIGEST, "b", 10, now=1015.0)
-    # a stopped renewing (it died): once the lease ran out, b takes the scan over
-    assert records.due(1019.0) == [(DIGEST, "app")]
-    assert records.claim(DIGEST, "b", 10, now=1019.0) == 2
-    assert records.renew([DIGEST], "a", 10, now=1020.0) == [DIGEST]  # a lost it
-    taken = records.get(DIGEST)
-    assert taken is not None
-    assert (taken.status, taken.lease_owner, taken.attempts) == ("pending", "b", 2)
-    # a's late result is refused; b's is recorded and ends the lease
-    assert not records.finish(
-        DIGEST, error="late", db_updated_at=None, db_advisories=None, owner="a"
-    )
-    assert records.finish(DIGEST, report={"Results": []}, error=None, db_updated_at=None,
-                          db_advisories=None, owner="b")  # fmt: skip
+    now = time.time()
+    assert not records.queue(DIGEST, "app", again=True)  # pending already: one task
+    assert first.counts() == {"Pending": 1}
+    (job,) = first.claim(now)
+    assert (job.digest, job.repository, job.taken_over, job.run_count) == (DIGEST, "app", False, 0)
+    assert second.claim(now + 1) == []  # first holds it, and first lives
+    assert second.claim(now + LEASE - 1) == []
+    assert first.renew(job, now + 10)
+    assert _end(first, job)
     done = records.get(DIGEST)
-    assert done is not None and (done.status, done.lease_owner, done.report) == (
-        "done",
-        None,
-        {"Results": []},
-    )
-    assert not records.claim(DIGEST, "c", 10, now=2000.0)  # nothing pending
-    # a scan asked for again starts its count afresh
+    assert done is not None and (done.status, done.report) == ("done", {"Results": []})
+    assert first.counts() == {}  # the report is the finished scan's record
+    assert second.claim(now + 2) == []  # nothing pending
+    # asked for again: one new task
     assert records.queue(DIGEST, "app", again=True)
-    again = records.get(DIGEST)
-    assert again is not None and (again.status, again.attempts) == ("pending", 0)
-    assert not records.queue(DIGEST, "app", again=True)  # pending already
+    assert records.get(DIGEST).status == "pending"  # type: ignore[union-attr]
+    (again,) = second.claim(time.time())
+    assert _end(second, again, error="scan exceeded limits.scanseconds (1 s)")
+    failed = records.get(DIGEST)
+    assert failed is not None and (failed.status, failed.error) == (
+        "failed", "scan exceeded limits.scanseconds (1 s)")  # fmt: skip
+    assert first.counts() == {}
 
 
-def test_a_released_claim_is_due_at_once(records: ScanRecords) -> None:
+def test_a_dead_processs_scan_is_taken_over_at_once_and_its_late_result_refused(
+    records: ScanRecords, queues: list[ScanQueue]
+) -> None:
+    first, second = queues
     assert records.queue(DIGEST, "app")
-    assert records.claim(DIGEST, "a", 60, now=1000.0)
-    records.release(DIGEST, "b")  # not b's to give back
-    assert records.due(1001.0) == []
-    records.release(DIGEST, "a")
-    assert records.due(1001.0) == [(DIGEST, "app")]
+    now = time.time()
+    (held,) = first.claim(now)
+    assert second.claim(now + 1) == []
+    first.close()  # its liveness lock is free, as when its process dies (kill -9)
+    # taken over at the next claim, long before the lease (minutes) runs out
+    (taken,) = second.claim(now + 2)
+    assert taken.id == held.id and taken.lease != held.lease and taken.taken_over
+    assert taken.run_count == 0  # the dead process's attempt is not counted
+    assert not first.renew(held, now + 3)
+    assert not _end(first, held, error="late")  # not its claim any more: nothing written
+    row = records.get(DIGEST)
+    assert row is not None and (row.status, row.error) == ("pending", None)
+    assert _end(second, taken)
+    assert records.get(DIGEST).status == "done"  # type: ignore[union-attr]
 
 
-def test_of_many_owners_claiming_at_once_exactly_one_wins(records: ScanRecords) -> None:
+def test_a_given_back_scan_is_due_at_once(records: ScanRecords, queues: list[ScanQueue]) -> None:
+    first, second = queues
     assert records.queue(DIGEST, "app")
+    now = time.time()
+    (held,) = first.claim(now)
+    first.release([held], now + 1)  # a process stopping cleanly
+    (taken,) = second.claim(now + 1)
+    assert taken.id == held.id
+
+
+def test_of_many_processes_claiming_at_once_exactly_one_wins(records: ScanRecords) -> None:
+    assert records.queue(DIGEST, "app")
+    opened = [ScanQueue(records) for _ in range(8)]
     start = threading.Barrier(8)
-    won: list[str] = []
+    won: list[ScanJobClaim] = []
 
-    def claim(owner: str) -> None:
+    def claim(q: ScanQueue) -> None:
         start.wait()
-        if records.claim(DIGEST, owner, 60, now=1000.0):
-            won.append(owner)
+        won.extend(q.claim(time.time()))
 
-    threads = [threading.Thread(target=claim, args=(f"o{i}",)) for i in range(8)]
+    threads = [threading.Thread(target=claim, args=(q,)) for q in opened]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(won) == 1
-    row = records.get(DIGEST)
-    assert row is not None and (row.lease_owner, row.attempts) == (won[0], 1)
+    for q in opened:
+        q.close()
+    assert len(won) == 1 and won[0].digest == DIGEST
+
+
+def test_a_result_recorded_outside_the_queue_drops_the_queued_task(
+    records: ScanRecords, queues: list[ScanQueue]
+) -> None:
+    assert records.queue(DIGEST, "app")
+    records.finish(DIGEST, report={"Results": []}, error=None, db_updated_at=None,
+                   db_advisories=None)  # fmt: skip
+    assert queues[0].counts() == {}
+    assert queues[0].claim(time.time()) == []
 
 
 # --- the files a scan worker reads -----------------------------------------------------------
@@ -238,26 +278,36 @@ def _ended(records: ScanRecords, digest: str, timeout: float = 60) -> Any:
 
 
 @pytest.mark.slow
-def test_sweeping_scanners_run_each_scan_once_and_take_over_a_dead_ones(
-    registry: Registry, client: ASGIClient, vulndb: Path
+def test_two_scanners_run_each_scan_once_and_take_over_a_dead_ones(
+    registry: Registry, client: ASGIClient, vulndb: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = Scanner(registry, vulndb, 1, lease=1)
-    second = Scanner(registry, vulndb, 1, lease=1)
+    caplog.set_level("INFO", logger="dockyard.registry.scanning")
+    first = Scanner(registry, vulndb, 1, poll=0.1)
+    second = Scanner(registry, vulndb, 1, poll=0.1)
     try:
-        # queued through one, both sweeping: one claim, one scan (an image on this backend)
+        # queued through one, both claiming: one claim, one scan (an image on this backend)
         digest = _push(client, "app", "once")
+        first.start()
+        second.start()
         assert first.queue("app", digest)
-        first.start(sweep=True)
-        second.start(sweep=True)
         row = _ended(first.records, digest)
-        assert (row.status, row.attempts, row.lease_owner) == ("done", 1, None), row.error
+        assert row.status == "done", row.error
         assert row.report["Metadata"]["OS"] == {"Family": "debian", "Name": "12"}
-        # a scan claimed by a process that died: taken over when its lease runs out
+        assert caplog.text.count(f"scanning app@{digest}") == 1
+        assert first.tasks.counts() == {}
+        # a scan claimed by a process that then died: taken over by a live scanner at its
+        # next poll, though the dead claim's lease runs for minutes
         orphan = _push(client, "app", "orphan")
+        dead = ScanQueue(ScanRecords(registry.meta.db))
         assert first.records.queue(orphan, "app")
-        assert first.records.claim(orphan, "dead:1:x", 1, now=time.time())
-        row = _ended(first.records, orphan, timeout=30)
-        assert (row.status, row.attempts) == ("done", 2), row.error
+        claimed = dead.claim(time.time())
+        if claimed:  # (a live scanner may have claimed it first: then it simply runs)
+            dead.close()
+        row = _ended(first.records, orphan, timeout=LEASE / 10)
+        assert row.status == "done", row.error
+        assert caplog.text.count(f"scanning app@{orphan}") == 1
+        if claimed:
+            assert f"taking over the scan of app@{orphan}" in caplog.text
     finally:
         first.close()
         second.close()

@@ -124,7 +124,7 @@ def make_app(tmp_path: Path) -> Iterator[Any]:
         app.registry.close()
 
 
-def test_scanning_section_shapes(tmp_path: Path) -> None:
+def test_scanning_section_shapes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert ScanningConfig.from_section("on-push").on_push
     config = ScanningConfig.from_section(
         {"on-push": "true", "block-severity": "high", "workers": "3", "db": str(tmp_path)}
@@ -139,9 +139,10 @@ def test_scanning_section_shapes(tmp_path: Path) -> None:
         ScanningConfig.from_section({"on_push": True})
     with pytest.raises(InvalidArgument, match=r"workers must be 1\.\.64"):
         ScanningConfig.from_section({"workers": 0})
-    assert ScanningConfig.from_section({"lease-seconds": "5"}).lease_seconds == 5
-    with pytest.raises(InvalidArgument, match=r"lease-seconds must be whole seconds 1\.\.3600"):
-        ScanningConfig.from_section({"lease-seconds": 0})
+    # an earlier version's key: accepted (configs in the wild carry it), ignored, said so
+    assert "lease-seconds" not in caplog.text
+    assert ScanningConfig.from_section({"lease-seconds": 30}) == ScanningConfig()
+    assert "scanning.lease-seconds is ignored (deprecated)" in caplog.text
     with pytest.raises(InvalidArgument, match="scanning must be a mapping"):
         ScanningConfig.from_section(["on-push"])
 
@@ -234,12 +235,12 @@ def test_unscanned_images(make_app: Any, vulndb_store: Path, tmp_path: Path) -> 
     assert r.status_code == 403 and "PYSEC-2023-192" in r.text
 
 
-def test_one_worker_of_several_resumes_pending_scans(
+def test_every_worker_takes_up_pending_scans_and_starting_queues_nothing_again(
     vulndb_store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A scan left pending by a stopped registry (queued, never claimed) is taken up at start
-    by the first worker, which sweeps; the others only renew the claims of their own scans
-    (and a sweep claims a scan before it runs it: see test_scanning_claims)."""
+    """A scan left pending by a stopped registry (queued while none ran) is a task of the job
+    queue: the next start's workers claim it, one of them runs it, and starting scans no
+    finished image again."""
     from dockyard.registry._workers import Worker
     from dockyard.registry.scanning._records import ScanRecords
 
@@ -261,16 +262,28 @@ def test_one_worker_of_several_resumes_pending_scans(
         app.registry.close()
 
     app, client = start(None)
-    digest = push(client, "app", "left", [("urllib3", "1.24.1")], DOCKER_CONFIG)
-    assert ScanRecords(app.registry.meta.db).queue(digest, "app")  # left pending
+    left = push(client, "app", "left", [("urllib3", "1.24.1")], DOCKER_CONFIG)
+    done = push(client, "app", "done", [("urllib3", "1.26.18")], DOCKER_CONFIG)
+    assert client.post("/v2/app/_dockyard/scan/done").status_code == 202
+    assert report(client, "app", "done")["status"] == "done"
     stop(app, client)
+    records = ScanRecords(app.registry.meta.db)  # the stopped registry's database
+    assert records.queue(left, "app")  # queued while no registry runs
+    finished = records.get(done)
+    assert finished is not None and finished.status == "done"
 
     caplog.set_level("INFO", logger="dockyard.registry.scanning")
+    caplog.clear()
     second = start(Worker(1, 2, tmp_path / "run"))
-    assert "pending scan(s) queued again" not in caplog.text
-    assert ScanRecords(second[0].registry.meta.db).get(digest).status == "pending"  # type: ignore[union-attr]
     first = start(Worker(0, 2, tmp_path / "run"))
-    assert "1 pending scan(s) queued again" in caplog.text
-    assert report(first[1], "app", "left")["status"] == "done"
-    stop(*first)
-    stop(*second)
+    try:
+        assert "1 scan(s) waiting in the queue" in caplog.text
+        assert report(second[1], "app", "left")["status"] == "done"
+        assert report(first[1], "app", "left")["status"] == "done"
+        assert caplog.text.count(f"scanning app@{left}") == 1  # one worker ran it
+        assert f"scanning app@{done}" not in caplog.text  # nothing scanned again
+        again = records.get(done)
+        assert again is not None and again.finished_at == finished.finished_at
+    finally:
+        stop(*first)
+        stop(*second)

@@ -6,6 +6,7 @@ from dockyard.registry.scanning._blobs import RegistryBlobs
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._images import ScanTarget, scan_target
 from dockyard.registry.scanning._policy import Blocking, ScanEnforcement, blocking_findings
+from dockyard.registry.scanning._queue import ScanQueue
 from dockyard.registry.scanning._records import ScanRecord, ScanRecords
 from dockyard.registry.scanning._scanner import Scanner
 from dockyard.registry.scanning._service import PolicyChain, ScanningService, start_scanning
@@ -15,6 +16,7 @@ __all__ = [
     "PolicyChain",
     "RegistryBlobs",
     "ScanEnforcement",
+    "ScanQueue",
     "ScanRecord",
     "ScanRecords",
     "ScanTarget",

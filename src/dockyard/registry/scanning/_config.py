@@ -9,9 +9,11 @@ scanning:
   block-severity: HIGH   # refuse pulls of images with fixable findings at or above this
   block-unscanned: true  # also refuse images whose report is not ready (pending or failed)
   allow: [CVE-2023-43804]  # accepted findings: never block (IDs or aliases)
-  lease-seconds: 30      # a scan's claim lasts this long unless its process renews it: a
-                         # process that died mid-scan has its scans taken over after it
 ```
+
+``lease-seconds`` (of earlier versions) is accepted and ignored, with a warning: scans are
+tasks of the registry's job queue, and a process that dies mid-scan has them taken over by
+another at once (its liveness lock), not after a lease.
 
 ``scanning: on-push`` is short for ``scanning: {on-push: true}``. An unknown key is an error
 naming it and the known ones (a misspelt ``block-severity`` must not turn blocking off).
@@ -19,6 +21,7 @@ naming it and the known ones (a misspelt ``block-severity`` must not turn blocki
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +33,10 @@ from dockyard.scan import SEVERITIES
 
 __all__ = ["ScanningConfig"]
 
+log = logging.getLogger("dockyard.registry.scanning")
+
+#: keys of earlier versions, accepted and ignored (a warning says so)
+_IGNORED = ("lease-seconds",)
 _KEYS = (
     "on-push",
     "db",
@@ -37,7 +44,7 @@ _KEYS = (
     "block-severity",
     "block-unscanned",
     "allow",
-    "lease-seconds",
+    *_IGNORED,
 )
 _EXAMPLE = "e.g. scanning: {on-push: true, block-severity: HIGH, db: vulndb.sqlite}"
 
@@ -66,8 +73,6 @@ class ScanningConfig:
     block_severity: str | None = None
     block_unscanned: bool = True
     allow: frozenset[str] = frozenset()
-    #: how long a claim on a scan lasts unless renewed (see :mod:`._records`)
-    lease_seconds: int = 30
 
     @property
     def blocking(self) -> bool:
@@ -119,12 +124,10 @@ class ScanningConfig:
         allow = section.get("allow") or []
         if not isinstance(allow, list | tuple) or not all(isinstance(a, str) for a in allow):
             raise InvalidArgument("config: scanning.allow must be a list of advisory IDs")
-        lease = section.get("lease-seconds", 30)
-        if isinstance(lease, str) and lease.isdigit():
-            lease = int(lease)
-        if isinstance(lease, bool) or not isinstance(lease, int) or not 1 <= lease <= 3600:
-            raise InvalidArgument(
-                f"config: scanning.lease-seconds must be whole seconds 1..3600, not {lease!r}"
+        if "lease-seconds" in section:
+            log.warning(
+                "config: scanning.lease-seconds is ignored (deprecated): scans run on the "
+                "registry's job queue, and a dead process's scans are taken over at once"
             )
         db = section.get("db")
         if db is not None and not isinstance(db, str):
@@ -136,5 +139,4 @@ class ScanningConfig:
             block_severity=severity,
             block_unscanned=_bool(section, "block-unscanned", True),
             allow=frozenset(allow),
-            lease_seconds=lease,
         )

@@ -1,17 +1,17 @@
-"""Scan reports in the registry's SQL database, one row per image manifest digest.
+"""Scan reports in the registry's SQL database, one row per image manifest digest, and the
+scan queue.
 
 A report belongs to content, not to a repository: the same digest pushed to two repositories
 is scanned once. ``status`` is ``pending`` (queued or running), ``done`` or ``failed``.
 
-Several registry processes (the workers of one server, the replicas of a cluster) share the
-table, and each pending scan runs in one of them: a process *claims* a row before it scans —
-one compare-and-set ``UPDATE`` that sets ``lease_owner`` and ``lease_until`` only where the
-row is pending and its lease is free or ran out — renews the lease while the scan runs, and
-finishes only a row it still holds. A process that dies mid-scan stops renewing; when its
-lease runs out the row is due again and another process claims it. ``attempts`` counts the
-claims of the current request (reset when a scan is queued again). Leases are wall-clock
-times compared across machines: replicas keep their clocks in step (NTP), as for webhook
-deliveries' leases.
+Each pending report has one task in ``scan_tasks``, queued in the transaction that made the
+report pending: the registry's one leased task queue (:mod:`dockyard.registry.jobs`) runs
+them. Several registry processes (the workers of one server, the replicas of a cluster) share
+the tables; a process claims a task before it scans (a lease, renewed while the scan runs),
+and records the report in the transaction that finishes its claim — only while the claim is
+still its own. A process that dies mid-scan holds its owner's liveness lock no longer, so
+another process takes the task over at its next poll (a second or so), not when the lease
+runs out. A finished scan's task is deleted: the report is its record.
 """
 
 from __future__ import annotations
@@ -23,23 +23,24 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
-    or_,
+    delete,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
+from dockyard.registry import jobs
 from dockyard.registry.metadata import Database
 
-__all__ = ["ScanRecord", "ScanRecords"]
+__all__ = ["ScanRecord", "ScanRecords", "scan_tasks"]
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
@@ -60,11 +61,32 @@ scan_reports = Table(
     Column("db_advisories", Integer),
     #: the report (the JSON of ``dockyard scan --format json``)
     Column("report", Text),
-    #: the process running the scan (see the module's docstring), and until when
-    Column("lease_owner", String(64)),
-    Column("lease_until", Float),
-    #: how many times the pending scan was claimed (1 unless its first runner died)
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
+)
+
+scan_tasks = Table(
+    "scan_tasks",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: 0: a scan of its own (on push, asked for, a pull's); no other kind yet
+    Column("execution_id", Integer, nullable=False, default=0),
+    Column("digest", String(200), nullable=False),
+    Column("repository", String(255), nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("backoff", Float, nullable=False),
+    #: Pending (queued), Running (claimed by a process), Success, Error, Stopped
+    Column("status", String(16), nullable=False),
+    Column("status_message", String(1024), nullable=False, default=""),
+    Column("run_count", Integer, nullable=False, default=0),
+    Column("next_time", Float, nullable=False),
+    Column("lease_owner", String(64), nullable=False, default=""),
+    Column("lease_until", Float, nullable=False, default=0.0),
+    Column("log", Text, nullable=False, default=""),
+    Column("creation_time", Float, nullable=False),
+    Column("update_time", Float, nullable=False),
+    Column("start_time", Float, nullable=False, default=0.0),
+    Column("end_time", Float, nullable=False, default=0.0),
+    Index("ix_scan_tasks_due", "status", "next_time"),
+    Index("ix_scan_tasks_digest", "digest"),
 )
 
 
@@ -79,21 +101,11 @@ class ScanRecord:
     db_updated_at: float | None
     db_advisories: int | None
     report: dict[str, Any] | None
-    lease_owner: str | None = None
-    lease_until: float | None = None
-    attempts: int = 0
-
-
-def _due(now: float) -> Any:
-    """Pending, and nobody's lease runs (never claimed, given back, or its holder died)."""
-    return and_(
-        scan_reports.c.status == PENDING,
-        or_(scan_reports.c.lease_until.is_(None), scan_reports.c.lease_until < now),
-    )
 
 
 class ScanRecords:
-    """Reads and writes the ``scan_reports`` table (created when missing)."""
+    """Reads and writes the ``scan_reports`` table and queues scans in ``scan_tasks``
+    (created when missing)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -114,23 +126,19 @@ class ScanRecords:
             row.db_updated_at,
             row.db_advisories,
             None if row.report is None else json.loads(row.report),
-            row.lease_owner,
-            row.lease_until,
-            row.attempts,
         )
 
     def queue(self, digest: str, repository: str, *, again: bool = False) -> bool:
-        """Mark ``digest`` pending; False when it already has a row (and ``again`` is False),
-        or is pending already (queued or running, here or in another process)."""
+        """Mark ``digest`` pending and queue its scan task, in one transaction; False when it
+        already has a row (and ``again`` is False), or is pending already (queued or running,
+        here or in another process)."""
+        now = time.time()
         values = {
             "repository": repository,
             "status": PENDING,
-            "queued_at": time.time(),
+            "queued_at": now,
             "finished_at": None,
             "error": None,
-            "lease_owner": None,
-            "lease_until": None,
-            "attempts": 0,
         }
         with self.db.read() as conn:  # a report's GET asks this each time: no write for it
             found = conn.execute(
@@ -145,90 +153,27 @@ class ScanRecords:
                 ).first()
                 if exists is None:
                     conn.execute(scan_reports.insert().values(digest=digest, **values))
-                    return True
-                if not again or exists.status == PENDING:
+                elif (
+                    not again
+                    or exists.status == PENDING
+                    or not conn.execute(
+                        update(scan_reports)
+                        .where(scan_reports.c.digest == digest, scan_reports.c.status != PENDING)
+                        .values(values)
+                    ).rowcount
+                ):
                     return False
-                done = conn.execute(
-                    update(scan_reports)
-                    .where(scan_reports.c.digest == digest, scan_reports.c.status != PENDING)
-                    .values(values)
-                )
-                return bool(done.rowcount)
+                # one attempt: a scan that fails is reported failed (asked for again, it runs
+                # again); a scan whose process died is taken over, not counted as an attempt
+                conn.execute(
+                    scan_tasks.insert().values(
+                        execution_id=0, digest=digest, repository=repository, max_attempts=1,
+                        backoff=0.0, **jobs.new_task(now),
+                    )
+                )  # fmt: skip
+                return True
         except IntegrityError:  # another process inserted it meanwhile: it is queued
             return False
-
-    def claim(self, digest: str, owner: str, lease: float, now: float) -> int:
-        """Lease the pending scan of ``digest`` to ``owner`` until ``now + lease``: for exactly
-        one of several processes asking at once, the number of this claim (1: the first; more:
-        taken over from a holder whose lease ran out); 0 when not pending, or held."""
-        with self.db.write() as conn:
-            # the condition is checked again on the row another writer just committed
-            # (PostgreSQL's READ COMMITTED update rule; SQLite writes one at a time)
-            done = conn.execute(
-                update(scan_reports)
-                .where(scan_reports.c.digest == digest, _due(now))
-                .values(
-                    lease_owner=owner,
-                    lease_until=now + lease,
-                    attempts=scan_reports.c.attempts + 1,
-                )
-            )
-            if not done.rowcount:
-                return 0
-            return int(
-                conn.execute(
-                    select(scan_reports.c.attempts).where(scan_reports.c.digest == digest)
-                ).scalar_one()
-            )
-
-    def renew(self, digests: list[str], owner: str, lease: float, now: float) -> list[str]:
-        """Extend ``owner``'s leases on ``digests``; the ones it no longer holds."""
-        if not digests:
-            return []
-        with self.db.write() as conn:
-            conn.execute(
-                update(scan_reports)
-                .where(
-                    scan_reports.c.digest.in_(digests),
-                    scan_reports.c.status == PENDING,
-                    scan_reports.c.lease_owner == owner,
-                )
-                .values(lease_until=now + lease)
-            )
-            held = conn.execute(
-                select(scan_reports.c.digest).where(
-                    scan_reports.c.digest.in_(digests),
-                    scan_reports.c.status == PENDING,
-                    scan_reports.c.lease_owner == owner,
-                )
-            )
-            kept = {str(r[0]) for r in held}
-        return [d for d in digests if d not in kept]
-
-    def release(self, digest: str, owner: str) -> None:
-        """Give back ``owner``'s lease on a scan it stops without finishing (shutting down):
-        another process may claim it at once."""
-        with self.db.write() as conn:
-            conn.execute(
-                update(scan_reports)
-                .where(
-                    scan_reports.c.digest == digest,
-                    scan_reports.c.status == PENDING,
-                    scan_reports.c.lease_owner == owner,
-                )
-                .values(lease_until=None)
-            )
-
-    def due(self, now: float, limit: int = 64) -> list[tuple[str, str]]:
-        """(digest, repository) of pending scans nobody holds, oldest first: to claim."""
-        with self.db.read() as conn:
-            q = (
-                select(scan_reports.c.digest, scan_reports.c.repository)
-                .where(_due(now))
-                .order_by(scan_reports.c.queued_at)
-                .limit(limit)
-            )
-            return [(r[0], r[1]) for r in conn.execute(q)]
 
     def finish(
         self,
@@ -239,31 +184,33 @@ class ScanRecords:
         error: str | None,
         db_updated_at: float | None,
         db_advisories: int | None,
-        owner: str | None = None,
-    ) -> bool:
+        conn: Connection | None = None,
+    ) -> None:
         """Record the end of a scan: ``failed`` with ``error``, else ``done`` with the report
-        (a document, or its JSON text as a scan worker sent it). With ``owner``, only while
-        ``owner`` holds the pending scan's lease; whether the row was written."""
+        (a document, or its JSON text as a scan worker sent it). ``conn``: the write
+        transaction that finished the scan's claim (:class:`._queue.ScanQueue`); without it,
+        a result recorded from outside the queue, which drops the digest's queued task."""
         if report is not None:
             report_json = json.dumps(report)
-        held = (
-            ()
-            if owner is None
-            else (scan_reports.c.status == PENDING, scan_reports.c.lease_owner == owner)
+        statement = (
+            update(scan_reports)
+            .where(scan_reports.c.digest == digest)
+            .values(
+                status=FAILED if error is not None else DONE,
+                finished_at=time.time(),
+                error=error,
+                db_updated_at=db_updated_at,
+                db_advisories=db_advisories,
+                report=report_json,
+            )
         )
-        with self.db.write() as conn:
-            done = conn.execute(
-                update(scan_reports)
-                .where(scan_reports.c.digest == digest, *held)
-                .values(
-                    status=FAILED if error is not None else DONE,
-                    finished_at=time.time(),
-                    error=error,
-                    db_updated_at=db_updated_at,
-                    db_advisories=db_advisories,
-                    report=report_json,
-                    lease_owner=None,
-                    lease_until=None,
+        if conn is not None:
+            conn.execute(statement)
+            return
+        with self.db.write() as own:
+            own.execute(statement)
+            own.execute(
+                delete(scan_tasks).where(
+                    scan_tasks.c.digest == digest, scan_tasks.c.execution_id == 0
                 )
             )
-            return bool(done.rowcount)

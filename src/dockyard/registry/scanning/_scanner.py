@@ -1,30 +1,27 @@
 """Scanner: queues scans of pushed images and runs each in a separate, limited worker process.
 
-A bounded pool of threads in the server process takes scans from the queue; each thread claims
-its scan in the database (a lease, :mod:`._records`: one process of all that share the
-database runs it), hands it to a fresh worker process (:mod:`._sandbox`) and waits. The worker
-reads the image's blobs from files (:mod:`._blobfiles`: the storage's own on the filesystem,
-verified copies from S3), catalogs its packages within the scan limits (``limits.scan*``),
-matches them against the vulnerability database and sends back the report (the JSON of
-``dockyard scan --format json``), stored in the ``scan_reports`` table. A scan that exceeds a
-limit, or whose worker dies, is recorded as failed with an error naming the limit; the thread
-moves on to the next scan.
+Scans are tasks of the registry's one leased job queue (:mod:`._queue`, over ``scan_tasks``):
+``workers`` threads of the server process each claim a due scan (one process of all that share
+the database gets it), hand it to a fresh worker process (:mod:`._sandbox`) and wait. The
+worker reads the image's blobs from files (:mod:`._blobfiles`: the storage's own on the
+filesystem, verified copies from S3), catalogs its packages within the scan limits
+(``limits.scan*``), matches them against the vulnerability database and sends back the report
+(the JSON of ``dockyard scan --format json``), stored in the ``scan_reports`` table in the
+transaction that ends the claim. A scan that exceeds a limit, or whose worker dies, is recorded
+as failed with an error naming the limit; the thread moves on to the next scan.
 
-A keeper thread renews the leases of the scans running here, and (``sweep``) takes up pending
-scans nobody holds: queued by a process that stopped before it claimed them, or claimed by one
-that died (its lease ran out). A replica's start-up claims nothing another one is running.
+A renewal thread extends the leases of the scans running here. A process that dies mid-scan
+has its scans taken over by another at its next poll (its owner's liveness lock is free); a
+process that stops gives its scans back. Starting claims nothing another process runs, and
+queues nothing again: pending scans are simply due.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dockyard.errors import DockyardError, NotFound
@@ -38,18 +35,21 @@ from dockyard.registry.events import (
     Event,
     EventSink,
 )
+from dockyard.registry.jobs import PollLoop, Ticker
 from dockyard.registry.limits import Limits
 from dockyard.registry.scanning._blobfiles import BlobFiles
 from dockyard.registry.scanning._images import scan_target
 from dockyard.registry.scanning._job import ScanJob
+from dockyard.registry.scanning._queue import LEASE, RENEW_EVERY, ScanJobClaim, ScanQueue
 from dockyard.registry.scanning._records import ScanRecords
 from dockyard.registry.scanning._sandbox import ScanWorkers
 from dockyard.scan import ScanBudget, VulnDB
 
-__all__ = ["LEASE_SECONDS", "Scanner", "scan_budget"]
+__all__ = ["POLL", "Scanner", "scan_budget"]
 
-#: how long a claim on a scan lasts unless renewed (``scanning.lease-seconds``)
-LEASE_SECONDS = 30.0
+#: Seconds between two looks for due scans while idle (a scan queued here wakes the
+#: threads at once; one queued by another process, or given back, waits at most this).
+POLL = 1.0
 
 log = logging.getLogger("dockyard.registry.scanning")
 
@@ -67,15 +67,10 @@ def scan_budget(limits: Limits) -> ScanBudget:
 SCAN_REPORT_TYPE = "application/vnd.security.vulnerability.report; version=1.1"
 
 
-def _owner() -> str:
-    """This process's name on the scans it claims: host, pid and a nonce (a restarted process
-    with a recycled pid holds nothing of its predecessor's)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
 class Scanner:
-    """Queues scans (``queue``, ``pushed``) and runs them on ``workers`` threads; ``lease``:
-    seconds a claim lasts unless renewed (renewed every third of it while the scan runs)."""
+    """Queues scans (``queue``, ``pushed``) and runs them on ``workers`` threads once
+    started; ``lease``: seconds a claim lasts unless renewed (every ``renew`` seconds while
+    the scan runs); ``poll``: seconds between two looks for due scans while idle."""
 
     def __init__(
         self,
@@ -84,168 +79,154 @@ class Scanner:
         workers: int,
         limits: Limits | None = None,
         *,
-        lease: float = LEASE_SECONDS,
+        lease: float = LEASE,
+        renew: float = RENEW_EVERY,
+        poll: float = POLL,
     ) -> None:
         self.registry = registry
         self.db_path = db_path
         self.limits = Limits() if limits is None else limits
         self.records = ScanRecords(registry.meta.db)
-        self.lease = lease
-        #: this process's name on the rows it claims
-        self.owner = _owner()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan")
+        self.tasks = ScanQueue(self.records, lease=lease)
+        self.threads = workers
         self._workers = ScanWorkers()
-        self._closed = threading.Event()
         self._lock = threading.Lock()
-        #: digests queued or running in this process (not queued here twice)
-        self._local: set[str] = set()
-        #: digests whose lease this process holds (renewed by the keeper)
-        self._held: set[str] = set()
-        self._keeper: threading.Thread | None = None
+        #: pushes not yet turned into scans (``pushed`` runs on the event loop)
+        self._pushed: list[tuple[str, str]] = []
+        #: the claims of the scans running here (renewed; given back when closing)
+        self._held: dict[int, ScanJobClaim] = {}
+        self._loop = PollLoop(
+            self.run_once, names=[f"scan-{n}" for n in range(workers)], poll=poll, log=log,
+            what="scanning",
+        )  # fmt: skip
+        self._renewer = Ticker(
+            self._renew, tick=renew, name="scan-renew", log=log,
+            failure="scanning: cannot renew the leases of running scans; retrying",
+        )  # fmt: skip
         #: where finished scans are announced (the registry's webhooks)
         self.events: EventSink = NO_EVENTS
 
+    @property
+    def owner(self) -> str:
+        """This process's name on the scan tasks it claims."""
+        return self.tasks.owner
+
+    def start(self) -> int:
+        """Start the threads that claim and run scans; how many scans are due now (queued
+        or given back by a process that stopped, or left by one that died)."""
+        waiting = self.tasks.counts().get("Pending", 0)
+        self._loop.start()
+        self._renewer.start()
+        # the owner's name is what the queue's rows and its takeover warnings show
+        log.info("scanning: %d thread(s), claiming scans as owner %s", self.threads, self.owner)
+        return waiting
+
     def close(self) -> None:
-        """Stop taking work and kill running scan workers; their scans and the queued ones stay
-        pending, their leases given back, so that another process (or the next start) takes
-        them up at once."""
-        self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop taking work and kill running scan workers; their scans and the queued ones
+        stay pending, their claims given back, so that another process (or the next start)
+        takes them up at once."""
+        self._loop.stopping.set()
         self._workers.close()
+        self._loop.close(timeout=5)
+        self._renewer.close()
         with self._lock:
-            held = list(self._held)
-        for digest in held:
-            with contextlib.suppress(Exception):
-                self.records.release(digest, self.owner)
-        keeper = self._keeper
-        if keeper is not None and keeper is not threading.current_thread():
-            keeper.join(5)
-
-    def start(self, *, sweep: bool = True) -> int:
-        """Start the keeper thread; with ``sweep``, it takes up pending scans nobody holds
-        (now, and every third of a lease). How many were taken up now."""
-        taken = self.sweep() if sweep else 0
-        self._keeper = threading.Thread(
-            target=self._keep, args=(sweep,), name="scan-leases", daemon=True
-        )
-        self._keeper.start()
-        return taken
-
-    def sweep(self) -> int:
-        """Queue here the pending scans nobody holds; how many (each is still claimed before
-        it runs: another process sweeping at the same time runs the others)."""
-        due = self.records.due(time.time())
-        return sum(self._submit(digest, repository) for digest, repository in due)
+            held = list(self._held.values())
+        with contextlib.suppress(Exception):
+            self.tasks.release(held, time.time())
+        with contextlib.suppress(Exception):
+            self.dispatch()
+        self.tasks.close()
 
     def pushed(self, repository: str, reference: str) -> None:
         """A manifest was pushed (cheap; call it on the event loop): scan what it names."""
-        if self._closed.is_set():
+        if self._loop.stopping.is_set():
             return
-        with contextlib.suppress(RuntimeError):  # shut down meanwhile
-            self._pool.submit(self._pushed, repository, reference)
+        with self._lock:
+            self._pushed.append((repository, reference))
+        self._loop.wake()
 
     def queue(self, repository: str, digest: str, *, again: bool = False) -> bool:
         """Scan image ``digest`` unless it has a report (``again``: scan anyway); blocking."""
         if not self.records.queue(digest, repository, again=again):
             return False
-        self._submit(digest, repository)
+        self._loop.wake()
         return True
 
-    def _take(self, digest: str) -> bool:
+    def dispatch(self) -> int:
+        """Queue the scans of the pushes remembered so far; how many were queued."""
         with self._lock:
-            if digest in self._local:
-                return False
-            self._local.add(digest)
-            return True
-
-    def _drop(self, digest: str) -> None:
-        with self._lock:
-            self._local.discard(digest)
-
-    def _submit(self, digest: str, repository: str) -> bool:
-        if self._closed.is_set() or not self._take(digest):
-            return False
-        try:
-            self._pool.submit(self._run, digest, repository)
-        except RuntimeError:  # shut down meanwhile
-            self._drop(digest)
-            return False
-        return True
-
-    def _run(self, digest: str, repository: str) -> None:
-        try:
-            self._scan(digest, repository)
-        except Exception:  # the database went away: the scan stays pending for a sweep
-            log.exception("cannot run the scan of %s@%s", repository, digest)
-        finally:
-            self._drop(digest)
-
-    def _pushed(self, repository: str, reference: str) -> None:
-        try:
-            meta = self.registry.meta
-            if is_digest(reference):
-                record = meta.manifest_by_digest(repository, reference)
-            else:
-                record = meta.manifest_by_tag(repository, reference)
-            target = None if record is None else scan_target(record)
-            if target is None:
-                return
-            for digest, _platform in target.images:
-                if self.records.queue(digest, repository) and self._take(digest):
-                    self._run(digest, repository)
-        except Exception:
-            log.exception("cannot queue the scan of %s:%s", repository, reference)
-
-    def _keep(self, sweep: bool) -> None:
-        """The keeper thread: renews this process's leases, then (``sweep``) takes up due
-        scans; a database that does not answer is tried again at the next round."""
-        interval = max(0.2, self.lease / 3)
-        while not self._closed.wait(interval):
+            pushed, self._pushed = self._pushed, []
+        queued = 0
+        for repository, reference in pushed:
             try:
-                with self._lock:
-                    held = sorted(self._held)
-                for digest in self.records.renew(held, self.owner, self.lease, time.time()):
-                    log.warning(
-                        "scan of %s: this process's lease ran out and another process took "
-                        "the scan over; its result is the one kept",
-                        digest,
-                    )
-                if sweep:
-                    self.sweep()
-            except Exception as exc:
-                log.warning("scanning: cannot renew or take up scans (%s); retrying", exc)
+                meta = self.registry.meta
+                if is_digest(reference):
+                    record = meta.manifest_by_digest(repository, reference)
+                else:
+                    record = meta.manifest_by_tag(repository, reference)
+                target = None if record is None else scan_target(record)
+                if target is None:
+                    continue
+                for digest, _platform in target.images:
+                    queued += self.records.queue(digest, repository)
+            except Exception:
+                log.exception("cannot queue the scan of %s:%s", repository, reference)
+        return queued
 
-    def _scan(self, digest: str, repository: str) -> None:
-        if self._closed.is_set():
-            return
-        claim = self.records.claim(digest, self.owner, self.lease, time.time())
-        if not claim:
-            return  # finished meanwhile, or another process runs it
-        if claim > 1:
-            log.warning(
-                "taking over the scan of %s@%s (claim %d): the process that held it stopped "
-                "renewing its lease",
-                repository,
-                digest,
-                claim,
-            )
+    def run_once(self) -> int:
+        """Queue the pushes' scans, then claim one due scan and run it; scans run (0 or 1)."""
+        self.dispatch()
+        if self._loop.stopping.is_set():
+            return 0
+        claimed = self.tasks.claim(time.time(), 1)
+        for job in claimed:
+            self._run(job)
+        return len(claimed)
+
+    def _renew(self) -> None:
         with self._lock:
-            self._held.add(digest)
+            held = list(self._held.values())
+        for job in held:
+            if not self.tasks.renew(job, time.time()):
+                log.warning(
+                    "scan of %s@%s: this process's claim was taken over by another process; "
+                    "its result is the one kept",
+                    job.repository,
+                    job.digest,
+                )
+
+    def _run(self, job: ScanJobClaim) -> None:
+        with self._lock:
+            self._held[job.id] = job
         ended = False
         try:
-            ended = self._scan_claimed(digest, repository)
+            ended = self._scan_claimed(job)
         finally:
             with self._lock:
-                self._held.discard(digest)
+                self._held.pop(job.id, None)
             if not ended:  # shutting down: another process may take it at once
                 with contextlib.suppress(Exception):
-                    self.records.release(digest, self.owner)
+                    self.tasks.release([job], time.time())
 
-    def _scan_claimed(self, digest: str, repository: str) -> bool:
+    def _scan_claimed(self, claim: ScanJobClaim) -> bool:
         """Run a claimed scan and record its end; False when shutting down interrupted it."""
+        repository, digest = claim.repository, claim.digest
+        if claim.taken_over:
+            log.warning(
+                "taking over the scan of %s@%s: the process that held it stopped",
+                repository,
+                digest,
+            )
         log.info("scanning %s@%s", repository, digest)
+        started = time.monotonic()
         db_updated: float | None = None
         advisories: int | None = None
+
+        def finish(report_json: str | None, error: str | None) -> bool:
+            self._finish(claim, report_json, error, db_updated, advisories,
+                         time.monotonic() - started)  # fmt: skip
+            return True
+
         try:
             db = self._open_db()
             try:
@@ -265,21 +246,17 @@ class Scanner:
                 outcome = self._workers.run(job)
         except DockyardError as exc:
             log.warning("scan of %s@%s failed: %s", repository, digest, exc)
-            self._finish(repository, digest, None, str(exc), db_updated, advisories)
-            return True
+            return finish(None, str(exc))
         except Exception as exc:
             log.exception("scan of %s@%s failed", repository, digest)
-            self._finish(repository, digest, None, f"internal error: {exc}", db_updated, advisories)
-            return True
-        if outcome is None:  # shutting down: left pending, taken up by another process
+            return finish(None, f"internal error: {exc}")
+        if outcome is None:  # shutting down: given back, taken up by another process
             return False
         if outcome.error is not None:
             log.warning("scan of %s@%s failed: %s", repository, digest, outcome.error)
-            self._finish(repository, digest, None, outcome.error, db_updated, advisories)
-            return True
+            return finish(None, outcome.error)
         log.info("scanned %s@%s: %s", repository, digest, outcome.summary)
-        self._finish(repository, digest, outcome.report_json, None, db_updated, advisories)
-        return True
+        return finish(outcome.report_json, None)
 
     def _open_db(self) -> VulnDB:
         if not self.db_path.is_file():
@@ -317,29 +294,28 @@ class Scanner:
 
     def _finish(
         self,
-        repository: str,
-        digest: str,
+        claim: ScanJobClaim,
         report_json: str | None,
         error: str | None,
         db_updated: float | None,
         advisories: int | None,
+        seconds: float,
     ) -> None:
+        repository, digest = claim.repository, claim.digest
         try:
-            written = self.records.finish(
-                digest,
-                report_json=report_json,
-                error=error,
-                db_updated_at=db_updated,
-                db_advisories=advisories,
-                owner=self.owner,
-            )
+            written = self.tasks.finish(
+                claim, report_json=report_json, error=error, db_updated_at=db_updated,
+                db_advisories=advisories, seconds=seconds,
+            )  # fmt: skip
         except Exception:
+            # the claim stays this process's until its lease runs out: then another process
+            # (or this one) runs the scan again
             log.exception("cannot store the scan report of %s", digest)
             return
         if not written:
             log.warning(
-                "scan of %s@%s ended after this process's lease ran out: another process "
-                "took it over, and its report is the one kept",
+                "scan of %s@%s ended after another process took it over: its report is the "
+                "one kept",
                 repository,
                 digest,
             )

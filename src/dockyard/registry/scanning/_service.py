@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dockyard.errors import InvalidArgument
 from dockyard.registry._registry import PullPolicy, Registry
 from dockyard.registry.http import Request, ResponseObserver
 from dockyard.registry.http._routes import Route, match
@@ -45,9 +44,7 @@ class ScanningService:
         self, registry: Registry, config: ScanningConfig, limits: Limits | None = None
     ) -> None:
         self.config = config
-        self.scanner = Scanner(
-            registry, config.db_path(), config.workers, limits, lease=config.lease_seconds
-        )
+        self.scanner = Scanner(registry, config.db_path(), config.workers, limits)
         self.policy = ScanEnforcement(config, self.scanner) if config.blocking else None
         self.reports = ScanReports(config, self.scanner, self.policy)
 
@@ -99,24 +96,21 @@ def _check_db(config: ScanningConfig) -> None:
 
 
 def start_scanning(
-    registry: Registry, section: Any, *, limits: Limits | None = None, resume: bool = True
+    registry: Registry, section: Any, *, limits: Limits | None = None
 ) -> ScanningService:
     """From the config's ``scanning`` section: the service, installed into ``registry``, its
-    lease keeper started. With ``resume``, it takes up pending scans nobody holds (left by a
-    stopped process, or by one that died once its lease ran out), now and as they turn up; a
-    scan another process is running is left to it, and each scan is claimed before it runs,
-    so that sweeping processes never run one twice. ``limits``: the registry's
-    (``limits.scan*`` bound each scan); the defaults without."""
-    try:
-        config = ScanningConfig.from_section(section)
-    except InvalidArgument:
-        raise
+    threads started. They claim due scans from the registry's job queue — queued here or by
+    another process, given back by one that stopped, or left by one that died (taken over at
+    once) — and each scan runs in one process of all that share the database. Starting
+    queues nothing again and claims nothing another process is running. ``limits``: the
+    registry's (``limits.scan*`` bound each scan); the defaults without."""
+    config = ScanningConfig.from_section(section)
     _check_db(config)
     service = ScanningService(registry, config, limits)
     service.install(registry)
-    resumed = service.scanner.start(sweep=resume)
-    if resumed:
-        log.info("scanning: %d pending scan(s) queued again", resumed)
+    waiting = service.scanner.start()
+    if waiting:
+        log.info("scanning: %d scan(s) waiting in the queue", waiting)
     log.info(
         "scanning: on-push %s, block-severity %s%s",
         "on" if config.on_push else "off",
