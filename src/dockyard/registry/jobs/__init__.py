@@ -2,7 +2,7 @@
 with leases, renewals, retries with backoff, takeover of a dead process's rows, resuming
 after a restart, stopping an execution), the threads that work such a queue, and cron
 schedules fired once per due time across the processes sharing the database. Webhook
-deliveries and replication copies are queues of this kind; retention, replication and
+deliveries, replication copies and scans are queues of this kind; retention, replication and
 garbage collection schedules fire through it. Each feature keeps its own tables."""
 
 from dockyard.registry.jobs._cron import fire_due, next_fire, valid_cron
