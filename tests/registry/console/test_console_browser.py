@@ -1,6 +1,6 @@
 """The console in a real browser (Debian's chromium through Playwright) against a real
-``dockyard registry serve`` in projects mode, with scanning on and skopeo pushing: sign in,
-create a project, add a member, push, set the quota, make a robot, find the image,
+``dockyard registry serve`` in projects mode, with scanning on: sign in, create a project,
+add a member, push with docker, set the quota, make a robot, find the image,
 see it counted on the dashboard, compare it with a second tag, its layers and its vulnerabilities,
 sign out; a user without permission sees nothing. Every page is checked by axe-core (no
 serious or critical violations), logs no JavaScript error and no failed request, stays under
@@ -28,7 +28,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from _infra import run_command, run_dockyard
+from _infra import DockerDaemon, run_command, run_dockyard
 from _infra.console import (
     push_cosign_signature,
     push_files_image,
@@ -204,14 +204,33 @@ def _sign_in(page: Page, url: str, user: str, password: str) -> None:
     page.wait_for_url(url + "/")
 
 
-def _push(server: RegistryProcess, layout: Path, user: str, ref: str) -> None:
-    run_command(
-        ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds",
-         f"{user}:{PASSWORD}", f"oci:{layout}:1", f"docker://{server.host}/{ref}"]
-    )  # fmt: skip
+def _docker_push(
+    dockerd: DockerDaemon, server: RegistryProcess, layout: Path, user: str, ref: str,
+    tmp_path: Path,
+) -> str:  # fmt: skip
+    """The layout's image loaded into dockerd and pushed by ``docker push`` as ``user``
+    (docker compresses the layers itself: the digest is the one docker reports)."""
+    target = f"{server.host}/{ref}"
+    tmp_path.mkdir(exist_ok=True)
+    archive = tmp_path / "image.tar"
+    run_command(["skopeo", "copy", "--quiet", f"oci:{layout}:1",
+                 f"docker-archive:{archive}:{target}"])  # fmt: skip
+    dockerd.run("load", "-i", str(archive))
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    login = dockerd.run("--config", str(config), "login", server.host, "-u", user,
+                        "--password-stdin", input=PASSWORD).stdout  # fmt: skip
+    assert "Login Succeeded" in login
+    pushed = dockerd.run("--config", str(config), "push", target).stdout
+    dockerd.run("rmi", target)
+    found = re.search(r"digest: (sha256:[0-9a-f]{64})", pushed)
+    assert found is not None, pushed
+    return found.group(1)
 
 
-def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: Path) -> None:
+def test_a_project_from_creation_to_vulnerabilities(
+    console: Console, dockerd: DockerDaemon, tmp_path: Path
+) -> None:
     url = console.server.url
     context = _context(console)
     page = context.new_page()
@@ -233,12 +252,13 @@ def test_a_project_from_creation_to_vulnerabilities(console: Console, tmp_path: 
     assert members.locator("tr", has_text="dev").locator("td").nth(2).inner_text() == "developer"
 
     layout = tmp_path / "layout"
-    digest = python_packages_layout(layout, PACKAGES, COMMANDS)
-    _push(console.server, layout, "dev", "shop/pyold:1")
+    python_packages_layout(layout, PACKAGES, COMMANDS)
+    digest = _docker_push(dockerd, console.server, layout, "dev", "shop/pyold:1", tmp_path)
     # a second tag with idna 3.7 (which fixes PYSEC-2024-60), compared with the first below;
     # pushed now so that its scan runs while the other pages are looked at
     python_packages_layout(tmp_path / "layout2", {**PACKAGES, "idna": "3.7"}, COMMANDS)
-    _push(console.server, tmp_path / "layout2", "dev", "shop/pyold:2")
+    _docker_push(dockerd, console.server, tmp_path / "layout2", "dev", "shop/pyold:2",
+                 tmp_path / "second")  # fmt: skip
     page.reload()
     _check(console, page, "project", tmp_path)  # after the push: a repository and a member
     _robot_and_quota(console, page, tmp_path)
