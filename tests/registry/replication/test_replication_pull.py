@@ -16,7 +16,9 @@ dockyard registry (an endpoint of type ``harbor``):
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,22 @@ import pytest
 from _infra import run_dockyard
 from _infra.harbor_api import check_created
 from _infra.projects_registry import ADMIN_PASSWORD, basic, projects_env, wait_for
-from _infra.registry_server import RegistryProcess, free_port, push_image, start_registry
+from _infra.registry_server import (
+    RegistryProcess,
+    free_port,
+    make_manifest,
+    push_blob,
+    push_image,
+    start_registry,
+)
 from _infra.replication import Destination, check_harbor
 from _infra.webhook_sink import WebhookReceiver
+from dockyard.registry import Registry
+from dockyard.registry.replication import NewTask
+from dockyard.registry.replication import _copy as copy_module
+from dockyard.registry.replication._copy import destination_transport
+from dockyard.registry.replication._pull import PullCopy
+from dockyard.registry.replication._registries import RemoteRegistry
 
 pytestmark = pytest.mark.slow
 
@@ -368,3 +383,42 @@ def test_an_execution_stopped_by_hand_is_told_once(
     r = api.put(f"{API}/replication/executions/{execution}")
     assert r.status_code == 200, r.text
     assert _execution(api, execution)["status"] == "Stopped"
+
+
+def test_a_pull_keeps_to_the_policys_speed(
+    registry: Registry, destination: Destination, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``speed`` (KB/s) holds for a pull as for a push: a 256 KiB layer read at 64 KB/s is
+    4 s ahead of its budget by its last piece (the waits asked for are recorded, not slept)."""
+    layer = b"\x01" * (256 << 10)
+    with destination.client() as remote:
+        small = push_image(remote, "slow/app", "v1", seed="w1")
+        config = json.dumps({"architecture": "amd64", "os": "linux", "seed": "w2"}).encode()
+        for blob in (config, layer):
+            push_blob(remote, "slow/big", blob)
+        big = make_manifest(config, [layer])
+        r = remote.put("/v2/slow/big/manifests/v1", content=big,
+                       headers={"content-type": OCI_MANIFEST})  # fmt: skip
+        assert r.status_code == 201, r.text
+    waits: list[float] = []
+
+    class Clock:  # _copy's time: the real clock, waits recorded
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+    monkeypatch.setattr(copy_module, "time", Clock)
+    endpoint = RemoteRegistry(id=1, name="d", type="docker-registry", url=destination.url,
+                              insecure=True, access_key=destination.user,
+                              access_secret=destination.password)  # fmt: skip
+    transport = destination_transport(endpoint)
+    PullCopy(registry, transport, destination.url).run(NewTask("slow/app", "v1", "slow/app", "v1"))
+    assert waits == []  # no speed: no wait
+    assert registry.meta.tag_digest("slow/app", "v1") == small.digest
+    limited = PullCopy(registry, transport, destination.url, speed=64)
+    stats = limited.run(NewTask("slow/big", "v1", "slow/big", "v1"))
+    assert stats.bytes_copied == len(config) + len(layer)
+    assert 3.5 < max(waits) <= len(layer) / (64 * 1024), waits
+    assert registry.meta.tag_digest("slow/big", "v1") == "sha256:" + hashlib.sha256(big).hexdigest()

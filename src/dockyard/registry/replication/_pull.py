@@ -29,7 +29,13 @@ from dockyard.digest import Digest
 from dockyard.errors import DockyardError, ManifestUnknown, NotFound
 from dockyard.oci import Descriptor, mediatypes
 from dockyard.registry._registry import Registry
-from dockyard.registry.replication._copy import ACCESSORIES, MAX_DEPTH, CopyStats, SourceGone
+from dockyard.registry.replication._copy import (
+    ACCESSORIES,
+    MAX_DEPTH,
+    CopyStats,
+    SourceGone,
+    _Throttled,
+)
 from dockyard.registry.replication._policies import (
     ArtifactFacts,
     Policy,
@@ -166,7 +172,8 @@ def _subject(raw: bytes) -> str | None:
 class PullCopy:
     """One copy of a task's artifact from the registry at ``url`` into ``registry``;
     ``select`` is the verdict of a policy's label and resource filters on its facts (read from
-    the remote manifest and image config)."""
+    the remote manifest and image config); ``speed`` is KB/s per copy (0 or less:
+    unlimited), as for a push."""
 
     def __init__(
         self,
@@ -175,11 +182,13 @@ class PullCopy:
         url: str,
         *,
         override: bool = True,
+        speed: int = -1,
         check: Callable[[], None] = lambda: None,
         select: Callable[[ArtifactFacts], bool] | None = None,
     ) -> None:
         self.registry = registry
         self.select = select
+        self.rate = speed * 1024.0 if speed > 0 else 0.0
         self.transport = transport
         self.url = url
         self.override = override
@@ -334,8 +343,9 @@ class PullCopy:
         try:
             writer = uploads.open(dst, upload_id, 0)
             try:
-                with remote.open_blob(descriptor) as stream:
-                    while chunk := stream.read(_READ):
+                stream = remote.open_blob(descriptor)
+                with _Throttled(stream, self.rate, self.check) if self.rate else stream as source:
+                    while chunk := source.read(_READ):
                         writer.write(chunk)
                 writer.done()
             except BaseException:

@@ -40,7 +40,8 @@ def task_runner(
         return DestinationDelete(registry, transport, url, first_attempt=job.run_count == 0,
                                  check=check)  # fmt: skip
     if policy.pull:
-        return PullCopy(registry, transport, url, override=policy.override, check=check,
+        return PullCopy(registry, transport, url, override=policy.override, speed=policy.speed,
+                        check=check,
                         select=policy.selects_facts if policy.reads_content else None)  # fmt: skip
 
     def select(repository: str, content: bytes) -> bool:
