@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Container
+import os
+from collections.abc import Container, Sequence
 
 __all__ = ["random_name"]
 
@@ -28,9 +28,15 @@ _RIGHT = (
 def random_name(taken: Container[str]) -> str:
     """A free ``adjective_surname`` (a digit appended after collisions, as docker does)."""
     for attempt in range(100):
-        name = f"{secrets.choice(_LEFT)}_{secrets.choice(_RIGHT)}"
+        name = f"{_pick(_LEFT)}_{_pick(_RIGHT)}"
         if attempt >= 10:
-            name += str(secrets.randbelow(10))
+            name += _pick("0123456789")
         if name not in taken:
             return name
-    return f"container_{secrets.token_hex(6)}"
+    return f"container_{os.urandom(6).hex()}"
+
+
+def _pick(choices: Sequence[str]) -> str:
+    """One of ``choices`` at random, from ``os.urandom`` (as ``secrets`` draws, without loading
+    ``random``, ``hmac`` and ``base64`` on ``run``'s path)."""
+    return choices[int.from_bytes(os.urandom(4), "big") % len(choices)]

@@ -8,11 +8,10 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,9 @@ _RECORD = "container.json"
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The time in UTC as RFC 3339 with microseconds (``2026-12-04T15:31:56.123456Z``)."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class ContainerStore:
                     f'the container name "/{name}" is already in use; remove that container '
                     "(dockyard rm) or choose another name"
                 )
-            record = replace(record, name=name, id=record.id or secrets.token_hex(32))
+            record = replace(record, name=name, id=record.id or os.urandom(32).hex())
             self.directory(record.id).mkdir(mode=0o700)
             self._write(record)
         return record

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -178,6 +177,8 @@ def _keep(path: Path, facts: str, **answers: bool) -> None:
 
 
 def _probe(base: Path, *, volatile: bool = False) -> bool:
+    import tempfile  # only for a probe (its answer is remembered): not on a run's path
+
     base.mkdir(parents=True, exist_ok=True)
     probe = Path(tempfile.mkdtemp(prefix=".overlay-probe-", dir=base))
     try:

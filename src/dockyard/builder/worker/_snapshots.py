@@ -28,7 +28,6 @@ import functools
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -194,7 +193,7 @@ class SnapshotManager:
 
     def _discard(self, name: str) -> None:
         """Remove committed snapshot ``name`` (moved aside first: it vanishes at once)."""
-        aside = self._work / f"discard-{secrets.token_hex(8)}"
+        aside = self._work / f"discard-{os.urandom(8).hex()}"
         with contextlib.suppress(OSError):  # another build moved it first
             os.rename(self._snapshots / name, aside)
         shutil.rmtree(aside, ignore_errors=True)
@@ -214,7 +213,7 @@ class SnapshotManager:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _new_work_dir(self) -> Path:
-        path = self._work / secrets.token_hex(8)
+        path = self._work / os.urandom(8).hex()
         path.mkdir(mode=0o700)
         return path
 
