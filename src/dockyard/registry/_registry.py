@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,6 +72,11 @@ class BlobHandle:
 
     def open(self, offset: int = 0) -> BinaryIO:
         return self.storage.reader(blob_key(self.digest), offset)
+
+    def body_socket(self, offset: int, length: int) -> socket.socket | None:
+        """The bytes as a socket of their own, when the driver has one (see
+        :meth:`StorageDriver.body_socket`)."""
+        return self.storage.body_socket(blob_key(self.digest), offset, length)
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,3 +158,49 @@ def test_no_loop_is_left_running_after_close(config: S3Config) -> None:
     assert loops() == before + 1
     driver.close()
     assert loops() == before
+
+
+def _write(driver: S3Driver, key: str, data: bytes) -> None:
+    w = driver.writer(key)
+    try:
+        w.write(data)
+        w.commit()
+    finally:
+        w.close()
+
+
+def test_a_plain_http_store_gives_a_body_socket_and_its_bytes(driver: S3Driver) -> None:
+    """Over plain HTTP the driver opens its own GET (a presigned URL, the response head read
+    and nothing more), so the HTTP layer can splice the body to the client."""
+    data = os.urandom(2 * MiB + 17)
+    _write(driver, BLOB, data)
+    sock = driver.body_socket(BLOB, MiB, MiB)
+    assert sock is not None
+    with sock:
+        got = bytearray()
+        while len(got) < MiB:
+            chunk = sock.recv(MiB - len(got))
+            assert chunk
+            got += chunk
+    assert bytes(got) == data[MiB : 2 * MiB]
+
+
+def test_a_tls_store_gives_no_body_socket_and_an_unreachable_one_is_unavailable(
+    config: S3Config,
+) -> None:
+    """No socket when the store is spoken to over TLS (the bytes must be decrypted: the
+    client's streaming path does it); a store that cannot be reached is Unavailable (503),
+    as on the streaming path."""
+    driver = S3Driver(dataclasses.replace(config, regionendpoint="https://127.0.0.1:9"))
+    try:
+        assert driver.body_socket(BLOB, 0, 10) is None
+    finally:
+        driver.close()
+    driver = S3Driver(
+        dataclasses.replace(config, regionendpoint="http://127.0.0.1:9", maxretries=1)
+    )
+    try:
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            driver.body_socket(BLOB, 0, 10)
+    finally:
+        driver.close()

@@ -173,6 +173,18 @@ def test_a_chunked_upload_continues_on_another_replica(
             f"{hosts[1]}/v2/team/chunked/blobs/{digest}", headers={"range": "bytes=5000000-5000099"}
         )
         assert part.status_code == 206 and part.content == data[5000000:5000100]
+        # a range past the zero-copy threshold, across the object's parts: spliced from the
+        # store's own connection (storage/_s3_direct.py), byte for byte
+        big_part = http.get(
+            f"{hosts[1]}/v2/team/chunked/blobs/{digest}",
+            headers={"range": "bytes=4500000-5600000"},
+        )
+        assert big_part.status_code == 206 and big_part.content == data[4500000:5600001]
+        assert big_part.headers["content-range"] == f"bytes 4500000-5600000/{len(data)}"
+        tail = http.get(
+            f"{hosts[1]}/v2/team/chunked/blobs/{digest}", headers={"range": f"bytes=-{MiB}"}
+        )
+        assert tail.status_code == 206 and tail.content == data[-MiB:]
 
         # redirected: a presigned URL of the store, which serves the bytes without credentials
         redirect = http.get(f"{hosts[0]}/v2/team/chunked/blobs/{digest}")

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
+from typing import Any
 
 from dockyard.errors import RangeNotSatisfiable
 from dockyard.registry._names import parse_digest
@@ -85,39 +87,50 @@ async def get_blob(request: Request, registry: Registry, name: str, digest_text:
         headers.append((b"content-range", f"bytes {start}-{end}/{blob.size}".encode()))
     length = end - start + 1
     body: bytes | None = None
+    source: socket.socket | None = None
+    zerocopy = ZEROCOPY_SEND in request.scope.get("extensions", ())
     if not head and length and blob.size <= request.limits.verify_read_bytes:
         # small blobs are hashed before a byte leaves (BLOB_UNKNOWN when corrupt); larger
         # ones stay on the zero-copy path, and `dockyard registry fsck` checks them
         body = (await request.run(registry.verified_bytes, blob))[start : end + 1]
+    elif not head and zerocopy and length >= ZEROCOPY_MIN and blob.path is None:
+        # an object store's own connection, spliced to the client's (None: stream it)
+        source = await request.run(blob.body_socket, start, length)
     out = [
         API_VERSION,
         *headers,
         (b"content-type", b"application/octet-stream"),
         (b"content-length", str(length).encode()),
     ]
-    await request.send({"type": "http.response.start", "status": status, "headers": out})
-    if head or length == 0:
-        await request.send({"type": "http.response.body", "body": b""})
-        return
-    if body is not None:
-        await request.send({"type": "http.response.body", "body": body})
-        return
-    zerocopy = ZEROCOPY_SEND in request.scope.get("extensions", ())
-    if zerocopy and length >= ZEROCOPY_MIN and blob.path is not None:
-        await _send_file(request, blob, start, length)
-    else:
-        await _stream(request, blob, start, length)
-
-
-async def _send_file(request: Request, blob: BlobHandle, start: int, length: int) -> None:
-    """The body straight from the file to the socket (sendfile), never through Python."""
-    f = await request.run(blob.open)
     try:
-        await request.send({"type": ZEROCOPY_SEND, "file": f, "offset": start, "count": length})
+        await request.send({"type": "http.response.start", "status": status, "headers": out})
+        if head or length == 0:
+            await request.send({"type": "http.response.body", "body": b""})
+            return
+        if body is not None:
+            await request.send({"type": "http.response.body", "body": body})
+            return
+        if source is not None:
+            await _send_zerocopy(request, source, 0, length)
+        elif zerocopy and length >= ZEROCOPY_MIN and blob.path is not None:
+            f = await request.run(blob.open)
+            with f:
+                await _send_zerocopy(request, f, start, length)
+        else:
+            await _stream(request, blob, start, length)
+    finally:
+        if source is not None:
+            source.close()
+
+
+async def _send_zerocopy(request: Request, source: Any, offset: int, length: int) -> None:
+    """The body from a file (sendfile) or the store's socket (splice) straight to the
+    client's socket, never through Python."""
+    message = {"type": ZEROCOPY_SEND, "file": source, "offset": offset, "count": length}
+    try:
+        await request.send(message)
     except (ConnectionError, ClientStalled):
         raise ClientGone() from None
-    finally:
-        f.close()
 
 
 async def _stream(request: Request, blob: BlobHandle, start: int, length: int) -> None:

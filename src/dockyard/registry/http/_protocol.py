@@ -4,7 +4,8 @@
   body leave together instead of in two ``send`` calls);
 - ASGI's zero-copy send extension (``http.response.zerocopysend``: a file, an offset and a
   count), done with ``os.sendfile`` in a thread, so blob bodies go from the page cache to
-  the socket without passing through Python.
+  the socket without passing through Python; when the "file" is a socket (an object store's
+  connection whose next bytes are the body), with ``os.splice`` through a pipe instead.
 
 It also bounds what a client may make the server hold before a handler runs (see
 :mod:`dockyard.registry.limits`): the request line (414), the headers' size and count (431),
@@ -18,8 +19,11 @@ Pass ``protocol_class(limits)`` as uvicorn's ``http`` setting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import select
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -41,6 +45,11 @@ STALL_TIMEOUT = 60.0
 #: After refusing a request head, the server waits this long (reading nothing) for the client
 #: to take the answer before it closes (closing at once may reset the connection and lose it).
 REFUSAL_LINGER = 0.5
+
+#: the pipe a splice goes through (Linux's default is 64 KiB; 1 MiB is the unprivileged limit)
+_PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 
 _senders: ThreadPoolExecutor | None = None
 
@@ -133,7 +142,11 @@ class _Cycle(httptools_impl.RequestResponseCycle):
 
 
 def _sendfile_all(sock_fd: int, file_fd: int, offset: int, count: int) -> None:
-    """All ``count`` bytes at ``offset`` onto a non-blocking socket, waiting when it is full."""
+    """All ``count`` bytes at ``offset`` onto a non-blocking socket, waiting when it is full.
+    A socket as the source: its next ``count`` bytes (``offset`` does not apply)."""
+    if stat.S_ISSOCK(os.fstat(file_fd).st_mode):
+        _splice_all(sock_fd, file_fd, count)
+        return
     poller = select.poll()
     poller.register(sock_fd, select.POLLOUT)
     last_progress = time.monotonic()
@@ -151,6 +164,60 @@ def _sendfile_all(sock_fd: int, file_fd: int, offset: int, count: int) -> None:
             continue
         if not poller.poll(1000) and time.monotonic() - last_progress > STALL_TIMEOUT:
             raise ClientStalled(f"the client read nothing for {STALL_TIMEOUT:.0f} s")
+
+
+def _splice_all(sock_fd: int, source_fd: int, count: int) -> None:
+    """The next ``count`` bytes of the socket ``source_fd`` onto the non-blocking socket
+    ``sock_fd``, through a pipe, without copying them into this process."""
+    read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        with contextlib.suppress(OSError):  # a bigger pipe: fewer calls; 64 KiB works too
+            fcntl.fcntl(write_end, _F_SETPIPE_SZ, _PIPE_SIZE)
+        capacity = fcntl.fcntl(write_end, _F_GETPIPE_SZ)
+        os.set_blocking(source_fd, False)
+        flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+        poller = select.poll()
+        piped = 0  # bytes in the pipe, not yet sent
+        last_in = last_out = time.monotonic()
+        while count or piped:
+            moved = False
+            if count and piped < capacity:
+                try:
+                    n = os.splice(source_fd, write_end, min(count, capacity - piped), flags=flags)
+                except BlockingIOError:
+                    n = -1
+                if n == 0:
+                    raise OSError(f"the store's connection ended {count} bytes before the body")
+                if n > 0:
+                    count -= n
+                    piped += n
+                    last_in, moved = time.monotonic(), True
+            if piped:
+                try:
+                    n = os.splice(read_end, sock_fd, piped, flags=flags)
+                except BlockingIOError:
+                    n = -1
+                if n > 0:
+                    piped -= n
+                    last_out, moved = time.monotonic(), True
+            if moved:
+                continue
+            now = time.monotonic()
+            if piped and now - last_out > STALL_TIMEOUT:
+                raise ClientStalled(f"the client read nothing for {STALL_TIMEOUT:.0f} s")
+            if count and now - last_in > STALL_TIMEOUT:
+                raise OSError(f"the store sent nothing for {STALL_TIMEOUT:.0f} s")
+            for fd in (source_fd, sock_fd):
+                with contextlib.suppress(KeyError):
+                    poller.unregister(fd)
+            if count and piped < capacity:
+                poller.register(source_fd, select.POLLIN)
+            if piped:
+                poller.register(sock_fd, select.POLLOUT)
+            poller.poll(1000)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
 
 
 class RegistryHttpProtocol(httptools_impl.HttpToolsProtocol):

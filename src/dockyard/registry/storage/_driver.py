@@ -7,6 +7,7 @@ digests and server-generated upload ids.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,11 @@ class StorageDriver(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path for ``key`` when the driver has one (for zero-copy sends)."""
+        ...
+
+    def body_socket(self, key: str, offset: int, length: int) -> socket.socket | None:
+        """A connected socket whose next ``length`` bytes are ``key``'s from ``offset`` (for
+        zero-copy sends with ``splice``), or None when the driver has no such path for it."""
         ...
 
     def url_for(self, key: str) -> str | None:

@@ -13,7 +13,9 @@ operation costs in requests:
   ``multipartcopythresholdsize``) and a DELETE: the bytes never pass through the registry.
 - ``delete`` of a prefix: a listing and batched DeleteObjects, and any multipart upload left
   under it (a writer killed mid-request) is aborted.
-- ``local_path``: None, so blob GETs stream from ``reader``.
+- ``local_path``: None, so blob GETs stream from ``reader``, or, from a store spoken to over
+  plain HTTP, move from ``body_socket``'s own connection to the client with ``splice``
+  (:mod:`._s3_direct`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import inspect
 import io
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
@@ -31,6 +34,7 @@ from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.registry.storage._driver import FileInfo
 from dockyard.registry.storage._s3_client import S3Client, error_code
 from dockyard.registry.storage._s3_config import S3Config
+from dockyard.registry.storage._s3_direct import open_body
 from dockyard.registry.storage._s3_lock import DEFAULT_TTL, S3Locks
 from dockyard.registry.storage._s3_objects import S3Objects
 from dockyard.registry.storage._s3_reader import S3ObjectReader
@@ -44,6 +48,10 @@ _LOCK_ATTEMPTS = 5
 _LOCK_WAIT = 0.05
 #: seconds a presigned blob URL stays valid (registry:2's 20 minutes)
 REDIRECT_TTL = 20 * 60
+#: seconds a presigned URL made for the registry's own direct GET stays valid
+DIRECT_TTL = 60
+#: seconds to connect to the store and receive a direct GET's response head
+DIRECT_TIMEOUT = 30.0
 #: keys per DeleteObjects request (S3's limit)
 _DELETE_BATCH = 1000
 
@@ -131,19 +139,28 @@ class S3Driver:
 
     def url_for(self, key: str) -> str | None:
         """A presigned GET of ``key``'s object, valid for ``REDIRECT_TTL`` seconds."""
+        return self._presigned(key, REDIRECT_TTL)
+
+    def _presigned(self, key: str, ttl: int) -> str:
         name = self._name(key)
 
         async def presign(client: Any) -> str:
             url = client.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": self.config.bucket, "Key": name},
-                ExpiresIn=REDIRECT_TTL,
+                "get_object", Params={"Bucket": self.config.bucket, "Key": name}, ExpiresIn=ttl
             )
             if inspect.isawaitable(url):
                 url = await url
             return str(url)
 
         return self._client.run(presign)
+
+    def body_socket(self, key: str, offset: int, length: int) -> socket.socket | None:
+        """``length`` bytes of ``key`` from ``offset`` as a connection of their own to the
+        store, when it is spoken to over plain HTTP (:mod:`._s3_direct`); else None."""
+        endpoint = self.config.endpoint_url()
+        if endpoint is None or not endpoint.startswith("http://"):
+            return None
+        return open_body(self._presigned(key, DIRECT_TTL), offset, length, timeout=DIRECT_TIMEOUT)
 
     # --- writing -------------------------------------------------------------------------
 
