@@ -20,11 +20,27 @@ from _infra import (
     started_daemon,
 )
 
+#: Fixtures that start a server for the test: a registry process per test, or PostgreSQL.
+SERVER_FIXTURES = frozenset({"registry_server", "postgres"})
+
+
+def _starts_a_server(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a fixture of SERVER_FIXTURES (directly or through another fixture)
+    or is the ``postgresql`` case of a test parametrised by database engine."""
+    if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in [
+        value for value in callspec.params.values() if isinstance(value, str)
+    ]
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that uses the ``dockerd`` fixture, directly or through another fixture, is a
     ``docker`` test, marked or not: ``-m "not docker"`` (``make check``) must never start one.
+    Likewise a test that starts a server (``_starts_a_server``) is ``slow``: ``make check``
+    keeps its SQLite and in-process cases and leaves it to ``make test``.
     tryfirst: the marks are in place before ``-m`` deselects."""
     for item in items:
         if (
@@ -32,6 +48,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             and item.get_closest_marker("docker") is None
         ):
             item.add_marker(pytest.mark.docker)
+        if _starts_a_server(item) and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
