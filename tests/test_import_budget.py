@@ -256,6 +256,7 @@ NOT_ON_PLAIN_RUN = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.privileged
 def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path) -> None:
     from _infra import make_busybox_rootfs, tar_rootfs

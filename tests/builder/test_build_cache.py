@@ -9,6 +9,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from _infra import make_busybox_rootfs, run_dockyard
 
 DOCKERFILE = """\
@@ -75,6 +77,7 @@ def test_noop_rebuild_is_all_cached_with_the_same_id(
     assert status == ["CACHED", "DONE", "DONE", "DONE"]  # from the changed COPY on
 
 
+@pytest.mark.slow
 def test_build_args_in_scope_and_no_cache(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -113,6 +116,7 @@ CMD ["cat", "/made"]
 """
 
 
+@pytest.mark.slow
 def test_source_date_epoch_gives_the_same_digest_in_two_stores(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     (ctx / "Dockerfile").write_text(REPRODUCIBLE)

@@ -130,6 +130,7 @@ def test_registry_cache_gives_a_fresh_store_every_step_cached_and_the_same_id(
     assert old_layers[2].removeprefix("sha256:") not in blobs  # the old COPY app/: a miss
 
 
+@pytest.mark.slow
 def test_a_missing_cache_is_a_warning_and_the_build_goes_on(
     busybox_archive: Path, tmp_path: Path
 ) -> None:

@@ -7,6 +7,8 @@ import json
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from _infra import run_dockyard
 
 
@@ -26,6 +28,7 @@ RUN echo never
 """
 
 
+@pytest.mark.slow
 def test_failing_run_reports_step_line_exit_code_and_output(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -61,6 +64,7 @@ def test_debug_shell_opens_in_the_failed_steps_filesystem(
     assert "exit code: 3" in done.stderr
 
 
+@pytest.mark.slow
 def test_outputs_iidfile_labels_and_parent(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -108,6 +112,7 @@ def test_outputs_iidfile_labels_and_parent(
     assert again["Id"] == image_id
 
 
+@pytest.mark.slow
 def test_tar_context_on_stdin_and_dockerfile_from_stdin(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:

@@ -22,6 +22,8 @@ from dockyard.digest import Digest
 from dockyard.local import LocalStore
 from dockyard.reference import Reference
 
+pytestmark = pytest.mark.slow
+
 DOCKERFILE = """\
 FROM busybox:test
 RUN echo one > /one

@@ -73,6 +73,7 @@ def test_a_repeated_invocation_is_answered_from_the_record(
     assert capsys.readouterr().out == image + "\n"
 
 
+@pytest.mark.slow
 def test_a_record_is_made_only_for_what_a_replay_answers_as_the_build_would(
     ctx: Path, dockyard_root: Path
 ) -> None:
@@ -91,6 +92,7 @@ def test_a_record_is_made_only_for_what_a_replay_answers_as_the_build_would(
     assert not list((dockyard_root / "build" / "noop").glob("*"))
 
 
+@pytest.mark.slow
 def test_the_key_is_the_command_line_as_typed(ctx: Path, dockyard_root: Path) -> None:
     """Nothing is parsed before click: ``--root R build`` is found, and the same build spelled
     another way is another invocation, with its own record."""
@@ -114,6 +116,7 @@ def test_the_store_is_found_in_the_command_line_or_the_environment() -> None:
         assert noop.store_of(other, env) is None, other
 
 
+@pytest.mark.slow
 def test_changed_dockerfile_ignore_file_or_context_entry_misses(
     ctx: Path, dockyard_root: Path
 ) -> None:
@@ -143,6 +146,7 @@ def test_changed_dockerfile_ignore_file_or_context_entry_misses(
     assert _fast() is None
 
 
+@pytest.mark.slow
 def test_changed_build_arg_or_dockerfile_path_is_another_invocation(
     ctx: Path, dockyard_root: Path
 ) -> None:
@@ -161,6 +165,7 @@ def test_changed_build_arg_or_dockerfile_path_is_another_invocation(
     assert _fast(*ARGS[:-1], "-f", str(other), "ctx") is None
 
 
+@pytest.mark.slow
 def test_changed_base_tag_or_image_misses(
     ctx: Path, dockyard_root: Path, busybox_tar: Path, tmp_path: Path
 ) -> None:
@@ -185,6 +190,7 @@ def test_changed_base_tag_or_image_misses(
     assert _full(dockyard_root).startswith("sha256:")  # built again (rmi freed its layers)
 
 
+@pytest.mark.slow
 def test_an_iidfile_in_a_missing_directory_is_a_clear_error_before_building(
     ctx: Path, dockyard_root: Path
 ) -> None:
@@ -201,6 +207,7 @@ def test_an_iidfile_in_a_missing_directory_is_a_clear_error_before_building(
     assert "does not exist" in failed.stderr and "#1 " not in failed.stderr  # nothing built
 
 
+@pytest.mark.slow
 def test_a_build_answered_by_its_record_counts_as_a_use_of_the_cache(
     ctx: Path, dockyard_root: Path
 ) -> None:

@@ -11,7 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from _infra import run_dockyard
+
+pytestmark = pytest.mark.slow
 
 DOCKERFILE = """\
 FROM busybox:test

@@ -118,6 +118,7 @@ def _image_chains(root: Path, ref: str) -> set[str]:
     return chains
 
 
+@pytest.mark.slow
 def test_default_prune_removes_dangling_cache_and_reclaims_its_bytes(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -219,6 +220,7 @@ def test_store_gc_turns_records_into_misses_and_prune_drops_them(
     assert all(_blob(dockyard_root, d).is_file() for d in _layers(_records(dockyard_root)))
 
 
+@pytest.mark.slow
 def test_prune_asks_first_and_refuses_without_an_answer(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -240,6 +242,7 @@ def test_prune_asks_first_and_refuses_without_an_answer(
     assert _snapshots(dockyard_root) < before
 
 
+@pytest.mark.slow
 def test_filters_keep_storage_and_bad_flags(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -315,6 +318,7 @@ def test_a_prune_during_a_build_leaves_that_build_alone(
     assert not report["Busy"] and _snapshots(dockyard_root) == set()
 
 
+@pytest.mark.slow
 def test_while_the_cache_is_in_use_only_records_of_gone_layers_go(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -401,6 +405,7 @@ def test_choice_goes_least_recently_used_first_and_children_before_parents() -> 
     assert _choose(items, set(), None, 180) == []
 
 
+@pytest.mark.slow
 @pytest.mark.privileged
 def test_leftovers_of_an_interrupted_build_go_even_when_still_mounted(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path

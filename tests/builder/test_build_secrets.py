@@ -79,6 +79,7 @@ RUN --mount=type=secret,id=api,required \\
 """
 
 
+@pytest.mark.slow
 def test_secrets_from_the_environment_reach_run_and_stay_out_of_the_image(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import bcrypt
+import pytest
 
 from _infra import run_dockyard
 from _infra.cli_contract import assert_help, assert_usage_error, run_in_process
@@ -38,6 +39,7 @@ def test_htpasswd_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_help(dockyard_root, "htpasswd")
 
 
+@pytest.mark.slow
 def test_login_logout(dockyard_root: Path, tmp_path: Path) -> None:
     auth = tmp_path / "htpasswd"
     run_in_process("htpasswd", "-Bbc", auth, "alice", "s3cret", root=dockyard_root)

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from dockyard.cli._main import COMMAND_MODULES
 
 # What the top-level commands look like (with their subcommands) after importing some modules:
@@ -87,6 +89,7 @@ def _all_modules() -> list[str]:
     )
 
 
+@pytest.mark.slow
 def test_table_names_every_command_and_all_its_modules() -> None:
     sets = sorted(set(COMMAND_MODULES.values()))
     full, *each = _shapes(tuple(_all_modules()), *sets)

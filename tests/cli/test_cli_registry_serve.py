@@ -10,9 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from _infra import dockyard_executable
 from _infra.registry_server import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
 
 
 def _write_config(path: Path, root: Path, port: int) -> Path:

@@ -25,6 +25,7 @@ def layout(dockyard_root: Path, tmp_path: Path) -> str:
     return target
 
 
+@pytest.mark.slow
 def test_sign_verify_tree(layout: str, dockyard_root: Path, tmp_path: Path) -> None:
     run_dockyard(
         "sign", "--key", tmp_path / "cosign.key", layout, root=dockyard_root, env=NO_PASSWORD
@@ -39,6 +40,7 @@ def test_sign_verify_tree(layout: str, dockyard_root: Path, tmp_path: Path) -> N
     assert tree["referrers"] == []
 
 
+@pytest.mark.slow
 def test_verify_unsigned_or_wrong_key_exits_1(
     layout: str, dockyard_root: Path, tmp_path: Path
 ) -> None:

@@ -137,6 +137,7 @@ def test_several_logged_in_means_say_which(
     assert "--registry" in result.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_registry_is_an_error(dockyard_root: Path, env: dict[str, str]) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     result = run_in_process(
@@ -147,6 +148,7 @@ def test_unreachable_registry_is_an_error(dockyard_root: Path, env: dict[str, st
     assert "cannot connect" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_registry_without_the_team_api_says_so(
     dockyard_root: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -238,6 +240,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
         yield t
 
 
+@pytest.mark.slow
 @needs_team_api
 def test_projects_create_ls_inspect_quota_rm(team: Team) -> None:
     created = team.json(

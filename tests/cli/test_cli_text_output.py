@@ -63,6 +63,7 @@ def _config_rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_diff_shows_config_values_as_json_not_python(
     dockyard_root: Path, two_images: tuple[str, str]
 ) -> None:

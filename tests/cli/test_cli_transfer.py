@@ -34,6 +34,7 @@ def pushed(registry: RegistryProcess, dockyard_root: Path, tmp_path: Path) -> st
     return ref
 
 
+@pytest.mark.slow
 def test_pull_prints_the_digest_once(pushed: str, tmp_path: Path) -> None:
     """As docker pull: "1: Pulling from …", one "Digest: …" line, "Status: …", the reference
     (stdout and stderr together: a terminal shows both)."""
@@ -73,6 +74,7 @@ def test_copy_json_output(pushed: str, dockyard_root: Path, tmp_path: Path) -> N
     assert out.stderr == ""  # no progress with --format json
 
 
+@pytest.mark.slow
 def test_lookups_tags_manifest_delete(pushed: str, dockyard_root: Path) -> None:
     repo = pushed.rsplit(":", 1)[0]
     tags = json.loads(run_dockyard("tags", repo, "--format", "json", root=dockyard_root).stdout)

@@ -16,6 +16,8 @@ from dockyard.image.copy import copy
 from dockyard.image.layout import LayoutSource
 from dockyard.reference import Reference
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 def test_multiarch_index_copied_with_all_keeps_its_digest(

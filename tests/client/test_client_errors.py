@@ -155,6 +155,7 @@ elif action == "erase":
     assert auth_registry.host not in json.loads(secrets.read_text())
 
 
+@pytest.mark.slow
 def test_pull_tries_mirrors_first(
     registry: RunningRegistry, dockyard_root: Path, docker_config: Path, tmp_path: Path
 ) -> None:

@@ -24,6 +24,8 @@ from _infra._cli import dockyard_executable
 from _infra._registry import DOCKER_REGISTRY, free_port, wait_for_http
 from _infra.oci_layout import gzip_tar, oci_layout
 
+pytestmark = pytest.mark.slow
+
 USER, PASSWORD = "puller", "pull-pass-1"
 LAYERS = 6
 #: parallel transfers of ``dockyard copy`` (its default)

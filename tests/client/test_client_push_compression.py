@@ -151,6 +151,7 @@ def test_push_zstd_is_pulled_by_skopeo_and_dockyard(
         assert _hello_from_layer(member.read()) == HELLO
 
 
+@pytest.mark.slow
 def test_push_compression_none_keeps_the_tar(
     served: RegistryProcess, rootfs_tar: Path, dockyard_root: Path
 ) -> None:
@@ -221,6 +222,7 @@ def test_compressed_layers_are_never_recompressed(
     assert gz_layer.split(":", 1)[1] not in _blob_files(dockyard_root)
 
 
+@pytest.mark.slow
 def test_copy_keeps_bytes_unless_asked_to_compress(
     served: RegistryProcess, rootfs_tar: Path, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -332,6 +334,7 @@ def test_docker_format_images_keep_docker_media_types(
     assert _skopeo_copy_hello(zs, tmp_path / "skopeo") == HELLO
 
 
+@pytest.mark.slow
 def test_a_layer_that_is_not_its_diff_id_is_not_published(
     served: RegistryProcess, rootfs_tar: Path, dockyard_root: Path, tmp_path: Path
 ) -> None:

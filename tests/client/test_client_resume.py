@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from _infra import RunningRegistry, run_dockyard
 from _infra.client_helpers import make_image
 from _infra.proxy import misbehaving_proxy
+
+pytestmark = pytest.mark.slow
 
 
 def test_dropped_connection_resumes_and_verifies(

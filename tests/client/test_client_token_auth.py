@@ -22,6 +22,8 @@ from dockyard.client import ClientOptions, Credentials, RegistryClient
 from dockyard.image.copy import copy
 from dockyard.reference import Reference
 
+pytestmark = pytest.mark.slow
+
 TokenAuth = tuple[TokenServer, RunningRegistry]
 
 

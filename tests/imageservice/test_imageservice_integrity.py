@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from _infra import run_dockyard
 
 
@@ -36,6 +38,7 @@ def test_corrupt_layer_is_named_and_nothing_half_written(
     assert not list(tmp_path.glob(".out.tar*"))
 
 
+@pytest.mark.slow
 def test_truncated_blob_is_named(dockyard_root: Path, tmp_path: Path) -> None:
     info = _make_image(dockyard_root, tmp_path)
     layer = info["RootFS"]["Layers"][0]  # type: ignore[index]
@@ -49,6 +52,7 @@ def test_truncated_blob_is_named(dockyard_root: Path, tmp_path: Path) -> None:
     assert result.returncode == 1 and layer in result.stderr
 
 
+@pytest.mark.slow
 def test_truncated_archive_loads_nothing(dockyard_root: Path, tmp_path: Path) -> None:
     _make_image(dockyard_root, tmp_path)
     archive = tmp_path / "a.tar"

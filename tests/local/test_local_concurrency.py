@@ -15,6 +15,8 @@ from dockyard.oci import parse_manifest_or_index
 from dockyard.oci.manifest import Manifest
 from dockyard.reference import Reference
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 def test_two_writers_and_a_collector(tmp_path: Path) -> None:

@@ -154,6 +154,7 @@ def test_workers_delete_the_same_as_one(tmp_path: Path) -> None:
     assert len(outcomes[0][1]) > 30
 
 
+@pytest.mark.slow
 def test_cli_takes_the_knobs_and_prints_a_json_report(tmp_path: Path) -> None:
     root = tmp_path / "r"
     registry = Registry.open(root)

@@ -25,6 +25,8 @@ from dockyard.registry.access import AccessConfig, AccessService
 from dockyard.registry.gcjobs import GcJobs
 from dockyard.registry.gcjobs._schema import gc_runs
 
+pytestmark = pytest.mark.slow
+
 ADMIN = ("admin", ADMIN_PASSWORD)
 REPOSITORIES = 40
 

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from _infra import run_dockyard
 
 
@@ -18,6 +20,7 @@ def _mixed_dir(vulndb: Path, into: Path) -> Path:
     return into
 
 
+@pytest.mark.slow
 def test_db_import_mixed_directory(vulndb: Path, tmp_path: Path) -> None:
     feeds = _mixed_dir(vulndb, tmp_path / "feeds")
     root = tmp_path / "store"

@@ -112,6 +112,7 @@ def test_db_update_imports_every_feed(feeds: FeedServer, tmp_path: Path, vulndb:
     assert _status(root)["ecosystems"] == _status(reference)["ecosystems"]
 
 
+@pytest.mark.slow
 def test_db_update_resumes_a_cut_download(feeds: FeedServer, tmp_path: Path) -> None:
     root = tmp_path / "store"
     size = (feeds.root / "PyPI" / "all.zip").stat().st_size
@@ -148,6 +149,7 @@ def test_db_update_restarts_when_the_file_changed(
     assert feeds.log == [("/Go/all.zip", "bytes=16-", 200)]  # If-Range failed: whole file
 
 
+@pytest.mark.slow
 def test_db_update_rejects_a_checksum_mismatch(feeds: FeedServer, tmp_path: Path) -> None:
     root = tmp_path / "store"
     feeds.behaviour.bad_md5.add("/Go/all.zip")

@@ -71,6 +71,7 @@ def _scan(root: Path, *args: str | Path, check: bool = True) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.slow
 def test_db_status(db_root: Path) -> None:
     status = json.loads(run_dockyard("db", "status", "--format", "json", root=db_root).stdout)
     assert status["advisories"] == 258 + 273 + 40 + 5 + 13

@@ -14,6 +14,8 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from _infra import run_dockyard
 from _infra.scan_env import TestImage
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 def test_spdx_json_validates(debian_image: TestImage, tmp_path: Path) -> None:

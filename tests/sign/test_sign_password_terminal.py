@@ -115,6 +115,7 @@ def _in_terminal(root: Path, answers: list[str], *args: str | os.PathLike[str]) 
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_prompts_on_the_terminal_with_confirmation(tmp_path: Path) -> None:
     code, text = _in_terminal(
         tmp_path / "root",
@@ -139,6 +140,7 @@ def test_prompts_on_the_terminal_with_confirmation(tmp_path: Path) -> None:
     assert not (tmp_path / "q.key").exists()
 
 
+@pytest.mark.slow
 def test_a_password_piped_on_stdin_is_used_as_cosign_does(tmp_path: Path) -> None:
     """cosign reads a piped password whole, as is (no newline stripped), when there is no
     COSIGN_PASSWORD; the key it protects opens with exactly those bytes."""

@@ -16,6 +16,8 @@ from dockyard.oci import Descriptor, Index, Platform
 from dockyard.registry import Registry
 from dockyard.registry.policy import SignaturePolicy, check_pull
 
+pytestmark = pytest.mark.slow
+
 PASSWORD = {"COSIGN_PASSWORD": "policy"}
 
 

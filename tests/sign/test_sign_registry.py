@@ -14,6 +14,8 @@ import pytest
 
 from _infra import run_command, run_dockyard, skopeo_push
 
+pytestmark = pytest.mark.slow
+
 PASSWORD = {"COSIGN_PASSWORD": "registry-pw"}
 _ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
 

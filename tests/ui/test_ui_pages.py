@@ -59,6 +59,7 @@ def _id(served: Served, ref: str) -> str:
     return str(out.stdout.strip())
 
 
+@pytest.mark.slow
 def test_the_image_list_searches_and_sorts(served: Served) -> None:
     page = served.client.get("/")
     assert page.status_code == 200

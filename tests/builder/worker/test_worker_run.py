@@ -59,6 +59,7 @@ def test_exit_code_and_last_lines_are_reported(worker: Worker, base: Snapshot) -
     assert "line3" in str(info.value)
 
 
+@pytest.mark.slow
 def test_signal_and_timeout_kill_the_step(worker: Worker, base: Snapshot) -> None:
     with worker.snapshots.writable(base) as work, pytest.raises(RunFailed) as info:
         worker.run(work, sh("echo started; sleep 60", timeout=1.5))

@@ -76,6 +76,7 @@ def test_robots_are_counted_too(service: AccessService) -> None:
         service.authenticate("robot$team+ci", "anything", client_ip=IP)
 
 
+@pytest.mark.slow
 def test_the_state_is_bounded(db: Database, clock: Clock) -> None:
     policy = LockoutPolicy(delay_after=1, refuse_after=2, max_entries=50)
     lockout = Lockout(policy, clock=clock, db=db)

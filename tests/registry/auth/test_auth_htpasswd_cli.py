@@ -35,6 +35,7 @@ def apache_verifies(path: Path, user: str, password: str) -> bool:
     return result.returncode == 0
 
 
+@pytest.mark.slow
 def test_bbn_prints_a_line_apache_verifies(tmp_path: Path) -> None:
     out = run_dockyard("htpasswd", "-Bbn", "alice", "s3cret", root=tmp_path).stdout
     assert out.endswith("\n\n")  # Apache's -n output ends with an empty line too

@@ -84,6 +84,7 @@ def _finished(client: ASGIClient, location: str) -> str:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_retention_rules_dry_run_run_and_schedule(client: ASGIClient, served: Served) -> None:
     token = _signed_in(client, "keeper")
     assert "/projects/team/policies" in client.get("/projects/team").text
@@ -195,6 +196,7 @@ def test_immutability_rules_added_switched_and_deleted(client: ASGIClient, serve
         assert r.status_code == 403
 
 
+@pytest.mark.slow
 def test_a_webhook_fired_by_a_push_shows_each_attempt(client: ASGIClient, served: Served) -> None:
     token = _signed_in(client, "admin", ADMIN_PASSWORD)
     with WebhookReceiver() as receiver:

@@ -58,6 +58,7 @@ def _token(reg: AccessRegistry, auth: dict[str, str], scope: str) -> Any:
                           headers=auth)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_project_robot_round_trip_and_secret_refresh(reg: AccessRegistry) -> None:
     owner = basic("owner", PW)
     body = _robot("project", "team", ("repository", "pull"), ("repository", "push"))

@@ -26,6 +26,8 @@ import pytest
 
 from _infra.registry_server import OCI_MANIFEST, RegistryProcess, push_image, start_registry
 
+pytestmark = pytest.mark.slow
+
 #: Growth of the server's resident memory allowed during an attack.
 RSS_GROWTH_LIMIT = 50 << 20
 #: Another client must be answered this fast throughout.

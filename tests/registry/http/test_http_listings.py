@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from _infra.registry_server import (
     OCI_INDEX,
@@ -94,6 +95,7 @@ def test_catalog_paginated(client: ASGIClient) -> None:
     assert client.post("/v2/_catalog").status_code == 405
 
 
+@pytest.mark.slow
 def test_catalog_lists_only_repositories_with_manifests(tmp_path: Path) -> None:
     """As registry:2 (which lists a repository once it has a ``_manifests`` directory): a
     repository that only has an abandoned upload, or only blobs, is not in the catalog."""

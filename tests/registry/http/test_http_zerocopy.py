@@ -38,6 +38,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(server, data, digest)
 
 
+@pytest.mark.slow
 def test_whole_blob_and_ranges(served: Served) -> None:
     server, data, digest = served.server, served.data, served.digest
     assert SIZE > ZEROCOPY_MIN
@@ -98,6 +99,7 @@ def test_access_log_counts_sendfile_bytes(served: Served) -> None:
     assert lines and f" 200 {SIZE} " in lines[0], lines
 
 
+@pytest.mark.slow
 def test_tls_serves_blobs_through_tls(tmp_path: Path) -> None:
     cert, key = tmp_path / "domain.crt", tmp_path / "domain.key"
     write_self_signed(cert, key, ["127.0.0.1"])

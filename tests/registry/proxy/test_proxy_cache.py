@@ -85,6 +85,7 @@ def test_ttl_hit_then_head_revalidation_then_changed_tag(setup: Setup) -> None:
     assert setup.seen() == [("HEAD", "manifest", 200), ("GET", "manifest", 200)]
 
 
+@pytest.mark.slow
 def test_blobs_and_digests_are_fetched_once(setup: Setup) -> None:
     image = push_image(setup.upstream, "lib/app", "v1", seed="blobs")
     setup.seen()

@@ -74,6 +74,7 @@ def _payloads(receiver: WebhookReceiver, count: int) -> list[dict[str, Any]]:
     return [r.json() for r in receiver.wait_for(count)]
 
 
+@pytest.mark.slow
 def test_api_deletes_raise_delete_artifact_and_pushes_name_the_pusher(served: Served) -> None:
     team_with_people(served.access, "gone")
     with WebhookReceiver() as receiver:
