@@ -187,13 +187,18 @@ class Scanner:
         with self._lock:
             held = list(self._held.values())
         for job in held:
-            if not self.tasks.renew(job, time.time()):
+            if not self.tasks.renew(job, time.time()) and self._holds(job):
                 log.warning(
                     "scan of %s@%s: this process's claim was taken over by another process; "
                     "its result is the one kept",
                     job.repository,
                     job.digest,
                 )
+
+    def _holds(self, job: ScanJobClaim) -> bool:
+        """Whether the scan of ``job`` still runs here (not ended since it was renewed)."""
+        with self._lock:
+            return job.id in self._held
 
     def _run(self, job: ScanJobClaim) -> None:
         with self._lock:
