@@ -281,9 +281,11 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: ``commit`` (layer writing from a container), the layer tools and their tar and compression
 #: modules (an existing snapshot is never unpacked again), the store's image, content, metadata
 #: and OCI model code (the tag, manifest and config are read as files, see
-#: ``dockyard.container._quick``), registry, client, scan, sign and analyze code, click and the
-#: click commands (the command line is read by ``dockyard.cli._run_argv``), and heavy packages
-#: none of it needs
+#: ``dockyard.container._quick``) and the reference grammar (the tag is normalised by
+#: ``dockyard.storefiles.tag_name``), registry, client, scan, sign and analyze code, click and
+#: the click commands (the command line is read by ``dockyard.cli._run_argv``), the standard
+#: modules the container's ids, names and times no longer need, and heavy packages none of it
+#: needs
 NOT_ON_CONTAINER_RUN = (
     "click",
     "dockyard.analyze",
@@ -303,6 +305,7 @@ NOT_ON_CONTAINER_RUN = (
     "dockyard.cli._main",
     "dockyard.client",
     "dockyard.container.commit",
+    "dockyard.digest",
     "dockyard.dockerfile",
     "dockyard.content",
     "dockyard.image",
@@ -310,23 +313,28 @@ NOT_ON_CONTAINER_RUN = (
     "dockyard.local",
     "dockyard.metadata",
     "dockyard.oci",
+    "dockyard.reference",
     "dockyard.registry",
     "dockyard.scan",
     "dockyard.sign",
     "asyncio",
     "concurrent.futures",
     "cryptography",
+    "datetime",
     "email",
     "gzip",
     "http.client",
     "httpx",
     "isal",
     "logging",
+    "random",
     "rich",
+    "secrets",
     "socket",
     "sqlalchemy",
     "sqlite3",
     "tarfile",
+    "tempfile",
     "urllib3",
     "yaml",
     "zstandard",

@@ -1,10 +1,11 @@
 """The image ``dockyard run`` starts when its root filesystem is already a snapshot (every run
 of an image after its first), read with file reads and one read-only SQLite query.
 
-The tag's manifest and the image config are the store's files (verified against their
-digests), the snapshot is the builder's, found by the layers' chain ID. The store itself is not
-opened: no metadata schema check, no SQL write transaction, and none of the image, content,
-layer or metadata code loads. Anything out of the ordinary (no such tag, a digest reference,
+The tag (normalised by :func:`dockyard.storefiles.tag_name`, without the reference grammar's
+regular expressions), the tag's manifest and the image config are the store's files (the blobs
+verified against their digests), the snapshot is the builder's, found by the layers' chain ID.
+The store itself is not opened: no metadata schema check, no SQL write transaction, and none of
+the image, content, layer, metadata or reference code loads. Anything out of the ordinary (no such tag, a digest reference,
 an index, a missing snapshot, an unreadable or damaged file, a database that cannot be read)
 answers None, and the run takes the full path over :class:`dockyard.local.LocalStore`
 (:func:`dockyard.container.run_container`), which is always right and gives the errors.
@@ -19,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.builder.worker import BUILD_DIR, Snapshot, SnapshotManager, chain_id
-from dockyard.errors import DockyardError
-from dockyard.reference import Reference
 from dockyard.storefiles import Error as DatabaseError
-from dockyard.storefiles import blob_file, db_file, open_read_only, tag_targets
+from dockyard.storefiles import blob_file, db_file, open_read_only, tag_name, tag_targets
 
 __all__ = ["SnapshotImage", "snapshot_image"]
 
@@ -50,13 +49,9 @@ class SnapshotImage:
 def snapshot_image(root: Path, name: str) -> SnapshotImage | None:
     """The image the tag ``name`` names in the store at ``root`` when its snapshot exists,
     else None (see the module's documentation)."""
-    try:
-        ref = Reference.parse(name)
-    except DockyardError:
+    tag = tag_name(name)  # no grammar check: only a valid name can be in the tags table
+    if tag is None:
         return None
-    if ref.digest is not None:
-        return None
-    tag = str(ref if ref.tag is not None else ref.with_tag("latest"))
     try:
         conn = open_read_only(db_file(str(root)))
         try:
