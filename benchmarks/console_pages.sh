@@ -12,8 +12,8 @@
 # Pages: every page of the console — sign-in, the projects list, the `bench` project (its
 # repository list, first page and page 9), a repository with 10 tags, an artifact, its files
 # (one layer, the merged filesystem), its SBOM packages table, two tags compared, the dashboard,
-# the audit log (first page and page 150), the project's policies, garbage collection and
-# replication — and the shared stylesheet and script every page loads (cached for an hour).
+# the audit log (first page and page 150), the project's policies, garbage collection,
+# replication and jobs — and the shared stylesheet and script every page loads (cached for an hour).
 # Then each page (not the static files) loaded BROWSER_REPEAT times (default 5) in Debian's
 # chromium with an empty cache (benchmarks/_console_interactive.py, Playwright): the median of
 # Navigation Timing's domInteractive (parsed, usable) and loadEventEnd (stylesheet and script in).
@@ -78,6 +78,7 @@ pages=(
   "policies of bench|/projects/bench/policies"
   "garbage collection|/admin/gc"
   "replication|/admin/replication"
+  "jobs (20 projects a page)|/admin/jobs"
   "stylesheet (once, cached)|/static/console.css"
   "script (once, cached)|/static/console.js"
 )

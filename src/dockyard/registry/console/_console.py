@@ -295,8 +295,8 @@ class Console:
                 ask, method, parts[2:], form, user=user, csrf=csrf))  # fmt: skip
         if parts[0] == "admin":
             ask = self._asker(request, registry, who)
-            found = await policy_pages.admin_page(ask, method, parts[1:], form, user=user,
-                                                  csrf=csrf)  # fmt: skip
+            found = await policy_pages.admin_page(ask, method, parts[1:], form, request.query,
+                                                  user=user, csrf=csrf)  # fmt: skip
             return _answer(found)
         if len(parts) >= 2 and parts[0] == "projects":
             project = parts[1]

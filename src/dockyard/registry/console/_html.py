@@ -66,6 +66,7 @@ def page(
             + (
                 ' <a href="/admin/gc">Garbage collection</a>'
                 ' <a href="/admin/replication">Replication</a>'
+                ' <a href="/admin/jobs">Jobs</a>'
                 if ADMIN_NAV.get()
                 else ""
             )

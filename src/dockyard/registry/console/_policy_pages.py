@@ -1,5 +1,6 @@
 """Routing of the policies pages (``/projects/<p>/policies``, ``…/retention/…``,
-``…/immutable/…``, ``…/webhooks/…``) and of the administration pages (``/admin/gc…``): each
+``…/immutable/…``, ``…/webhooks/…``) and of the administration pages (``/admin/gc…``,
+``/admin/jobs``): each
 function answers a page (bytes), a place to go after a change (a str, for a 303), or None
 when the path is not one of its own. Forms have been checked for their CSRF token before."""
 
@@ -11,8 +12,10 @@ from urllib.parse import quote
 from dockyard.errors import NotFound
 from dockyard.registry.console import _gc as gc
 from dockyard.registry.console import _gc_view as gc_view
+from dockyard.registry.console import _jobs as jobs
 from dockyard.registry.console import _policies as policies
 from dockyard.registry.console import _policies_view as policies_view
+from dockyard.registry.console._paging import Paging, paging
 from dockyard.registry.console._robots import Ask, Can
 
 __all__ = ["admin_page", "policy_page"]
@@ -81,9 +84,16 @@ async def policy_page(
 
 
 async def admin_page(
-    ask: Ask, method: str, parts: list[str], form: dict[str, str], *, user: str, csrf: str
+    ask: Ask,
+    method: str,
+    parts: list[str],
+    form: dict[str, str],
+    query: Callable[[str], str | None],
+    *,
+    user: str,
+    csrf: str,
 ) -> bytes | str | None:
-    """``parts``: the path after ``/admin``."""
+    """``parts``: the path after ``/admin``; ``query``: the page's query parameters."""
     if method == "POST":
         match parts:
             case ["gc", "schedule"]:
@@ -96,6 +106,10 @@ async def admin_page(
                 return f"/admin/gc/{quote(run_id, safe='')}"
         return None
     match parts:
+        case ["jobs"]:
+            at = paging(query("page"), query("page_size"))
+            at = Paging(at.number, min(at.size, jobs.PROJECTS_A_PAGE))
+            return jobs.jobs_page(await jobs.jobs(ask, at), at, user=user, csrf=csrf)
         case ["gc"] | []:
             return gc_view.gc_page(await gc.gc_page(ask), user=user, csrf=csrf)
         case ["gc", run_id]:
