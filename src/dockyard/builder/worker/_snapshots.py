@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -42,6 +41,14 @@ from dockyard.builder.worker._overlay import (
     unmount,
 )
 from dockyard.errors import FailedPrecondition
+
+if TYPE_CHECKING:
+    from hashlib import sha256
+else:
+    try:  # CPython's own SHA-256: a few hundred bytes hashed without OpenSSL's start-up
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - an interpreter without the module
+        from hashlib import sha256
 
 if TYPE_CHECKING:  # layer code (and its compressors) loads when a layer is read or written
     from dockyard.content import ContentStore
@@ -60,11 +67,11 @@ def chain_id(parent: str | None, diff_id: Digest | str) -> str:
     """OCI ChainID of ``diff_id`` on top of ``parent`` (None or "scratch" for the first layer)."""
     if parent is None or parent == SCRATCH:
         return str(diff_id)
-    return "sha256:" + hashlib.sha256(f"{parent} {diff_id}".encode()).hexdigest()
+    return "sha256:" + sha256(f"{parent} {diff_id}".encode()).hexdigest()
 
 
 def _dir_name(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
+    return sha256(key.encode()).hexdigest()[:20]
 
 
 @functools.cache
