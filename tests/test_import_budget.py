@@ -284,8 +284,8 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: ``dockyard.container._quick``) and the reference grammar (the tag is normalised by
 #: ``dockyard.storefiles.tag_name``), registry, client, scan, sign and analyze code, click and
 #: the click commands (the command line is read by ``dockyard.cli._run_argv``), the standard
-#: modules the container's ids, names and times no longer need, and heavy packages none of it
-#: needs
+#: modules the container's ids, names and times no longer need, ``hashlib`` (OpenSSL's start-up,
+#: for hashing a few hundred bytes), and heavy packages none of it needs
 NOT_ON_CONTAINER_RUN = (
     "click",
     "dockyard.analyze",
@@ -323,6 +323,7 @@ NOT_ON_CONTAINER_RUN = (
     "datetime",
     "email",
     "gzip",
+    "hashlib",
     "http.client",
     "httpx",
     "isal",

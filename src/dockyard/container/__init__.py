@@ -10,6 +10,10 @@ removed (see ``_records``).
 (``commit_container``): ``run``, ``ps`` and ``rm`` load no layer-writing code. A ``run`` of an
 image whose snapshot exists (``run_snapshot``) does not open the store either: it reads the
 tag, manifest and config as files and loads no image, content or metadata code.
+
+The records on ``run``'s path (``RunOptions``, ``BindVolume``, ``ContainerRecord`` and the
+private ones) are named tuples, not dataclasses: creating a frozen dataclass at import costs
+that path several times more (benchmarks/RESULTS.md, ``dockyard run`` vs ``docker run``).
 """
 
 from dockyard.container._manage import list_containers, prune_containers, remove_containers

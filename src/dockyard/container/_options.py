@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from dockyard.errors import InvalidArgument, NotFound
 
 __all__ = ["BindVolume", "RunOptions", "parse_env", "parse_volume", "read_env_file"]
 
 
-@dataclass(frozen=True, slots=True)
-class BindVolume:
+class BindVolume(NamedTuple):
     """``-v HOST:CTR[:ro]``: a host directory or file bind-mounted at ``target``."""
 
     source: Path
@@ -23,8 +21,7 @@ class BindVolume:
     read_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     """One ``run``: the image, the command and the flags, as given (nothing resolved yet)."""
 
     image: str

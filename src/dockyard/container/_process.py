@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dockyard.builder.worker import ResolvedUser, resolve_in_root, resolve_user
 from dockyard.builder.worker.runtime import DEFAULT_PATH
@@ -25,16 +25,14 @@ from dockyard.errors import InvalidArgument
 __all__ = ["ExecProblem", "Process", "check_executable", "command_line", "merge_env", "process_for"]
 
 
-@dataclass(frozen=True, slots=True)
-class Process:
+class Process(NamedTuple):
     args: tuple[str, ...]
     env: tuple[str, ...]
     cwd: str
     user: ResolvedUser
 
 
-@dataclass(frozen=True, slots=True)
-class ExecProblem:
+class ExecProblem(NamedTuple):
     """Why the command cannot start: docker's message and exit status (126 or 127)."""
 
     message: str

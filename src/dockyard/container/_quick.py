@@ -14,9 +14,8 @@ answers None, and the run takes the full path over :class:`dockyard.local.LocalS
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockyard.builder.worker import BUILD_DIR, Snapshot, SnapshotManager, chain_id
 from dockyard.storefiles import Error as DatabaseError
@@ -42,8 +41,7 @@ _MANIFESTS = frozenset(
 _MAX_DOCUMENT = 4 << 20  # the OCI distribution spec's manifest size limit
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotImage:
+class SnapshotImage(NamedTuple):
     """An image of the store whose root filesystem is the snapshot ``base``."""
 
     manifest_digest: str

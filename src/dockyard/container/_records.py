@@ -11,9 +11,8 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dockyard.container._names import random_name
 from dockyard.errors import Conflict, InvalidArgument, NotFound
@@ -30,8 +29,7 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerRecord:
+class ContainerRecord(NamedTuple):
     id: str
     name: str
     image: str  #: as the user named it
@@ -48,7 +46,7 @@ class ContainerRecord:
     pid: int | None = None  #: the dockyard process running it
     started: str | None = None
     finished: str | None = None
-    volumes: tuple[str, ...] = field(default=())
+    volumes: tuple[str, ...] = ()
 
     @property
     def command(self) -> str:
@@ -67,7 +65,7 @@ class ContainerRecord:
         return True
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerRecord:
@@ -127,7 +125,7 @@ class ContainerStore:
                     f'the container name "/{name}" is already in use; remove that container '
                     "(dockyard rm) or choose another name"
                 )
-            record = replace(record, name=name, id=record.id or os.urandom(32).hex())
+            record = record._replace(name=name, id=record.id or os.urandom(32).hex())
             self.directory(record.id).mkdir(mode=0o700)
             self._write(record)
         return record

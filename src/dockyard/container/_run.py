@@ -15,10 +15,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TextIO
 
 from dockyard.builder.worker import BUILD_DIR, Snapshot, SnapshotManager, make_dirs
 from dockyard.builder.worker.runtime import (
@@ -67,8 +66,7 @@ class StoreRoot(Protocol):
     def root(self) -> Path: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Root:
+class _Root(NamedTuple):
     root: Path
 
 
@@ -273,11 +271,11 @@ def _run(
             bundle = directory / "bundle"
             bundle.mkdir()
             (bundle / "config.json").write_text(json.dumps(spec))
-            record = replace(record, status="running", pid=os.getpid(), started=now())
+            record = record._replace(status="running", pid=os.getpid(), started=now())
             containers.save(record)
             started = True
             status = _foreground(runtime, bundle, record.id, options)
-        record = replace(record, status="exited", exit_code=status, finished=now())
+        record = record._replace(status="exited", exit_code=status, finished=now())
     finally:
         if mounted:
             with contextlib.suppress(OSError):
@@ -285,7 +283,7 @@ def _run(
         if options.remove or (not started and record.status != "exited"):
             remove_container(store, record)
         else:
-            containers.save(replace(record, status="exited", finished=record.finished or now()))
+            containers.save(record._replace(status="exited", finished=record.finished or now()))
     return status
 
 
