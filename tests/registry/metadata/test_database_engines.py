@@ -242,3 +242,70 @@ def test_push_pull_and_gc_through_the_registry(database: str | None, tmp_path: P
         assert registry.meta.manifest_by_tag("team/app", "2") is not None
     finally:
         registry.close()
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` (every 5 ms, for at most 30 s: a bound, not a measurement)."""
+    deadline = threading.Event()
+    timer = threading.Timer(30, deadline.set)
+    timer.start()
+    try:
+        while not condition():
+            assert not deadline.wait(0.005), f"never: {what}"
+    finally:
+        timer.cancel()
+
+
+def test_writers_waiting_says_when_a_write_waits_for_the_lock(db: Database) -> None:
+    """The collector pauses while other writers wait: ``writers_waiting`` is True exactly while
+    a write transaction waits for one that holds the lock, on both engines."""
+    assert db.writers_waiting() is False
+    got = threading.Event()
+
+    def writer() -> None:
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO registry_state (key, value) VALUES ('waited', 1)"))
+        got.set()
+
+    with db.write() as conn:
+        conn.execute(select(func.count()).select_from(text("registry_state")))
+        thread = threading.Thread(target=writer)
+        thread.start()
+        _until(db.writers_waiting, "the second writer is seen waiting")
+        assert not got.is_set()
+    thread.join(30)
+    assert got.is_set() and db.writers_waiting() is False
+    with db.read() as conn:
+        value = conn.execute(text("SELECT value FROM registry_state WHERE key = 'waited'"))
+        assert value.scalar_one() == 1
+
+
+def test_a_sqlite_writer_gives_up_after_the_lock_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer retrying ``BEGIN IMMEDIATE`` stops at the lock timeout with SQLAlchemy's
+    "database is locked", and its connection keeps SQLite's busy timeout for later use."""
+    from sqlalchemy.exc import OperationalError
+
+    from dockyard.registry.metadata import _engine
+
+    db = Database(tmp_path / "registry.db")
+    monkeypatch.setattr(_engine, "LOCK_TIMEOUT", 0.2)
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with db.write():
+                pass
+        except OperationalError as exc:
+            failed.append(exc)
+
+    with db.write():
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(30)
+    assert len(failed) == 1 and "database is locked" in str(failed[0])
+    assert db.writers_waiting() is False
+    with db.write() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 200
+    db.close()
