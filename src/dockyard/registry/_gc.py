@@ -4,10 +4,13 @@ Nothing is made read-only. A blob is deleted only when no manifest refers to it 
 neither pushed nor linked (mounted) within the time window (``grace``, Harbor's
 ``time_window``); the final check and the file removal happen inside one write transaction,
 and a push records its blob (refreshing the blob's time) before it relies on the file, so a
-push racing the collector never loses a blob. Deletes go in batches of :data:`BATCH` per
-transaction, the files of a batch removed by ``workers`` threads; after each batch the
-collector pauses as long as it held the write lock, so pushes waiting for it get their turn
-(SQLite's busy handler backs off: a collector writing back to back would starve them).
+push racing the collector never loses a blob. Deletes go in batches, one write transaction
+each, the files of a batch removed by ``workers`` threads. A batch is sized by the time it
+holds the write lock, not by a row count (:class:`_Pacer`: about :data:`HOLD` seconds, so a
+push that arrives meanwhile waits that long at most), and after each one the collector leaves
+the lock free: as long again as it held it, three times as long while writers have been
+waiting for it in the last second (it asks the database, :meth:`Database.writers_waiting`),
+and then until no writer waits any more (for up to :data:`MAX_YIELD`).
 
 Index children are manifests the index refers to, so they are kept; ``delete_untagged``
 removes manifests with no tag, no parent index and no subject, repeatedly (an index's
@@ -23,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,8 +34,7 @@ from typing import Any, TypeVar
 from dockyard.errors import DockyardError
 from dockyard.registry._registry import Registry
 from dockyard.registry.events import DELETE_ARTIFACT, NO_EVENTS, Event, EventSink
-from dockyard.registry.metadata import GCQueries
-from dockyard.registry.metadata._gc import batches
+from dockyard.registry.metadata import Database, GCQueries
 from dockyard.registry.storage import StorageDriver, blob_key, parse_blob_key
 
 __all__ = ["DEFAULT_GRACE", "MAX_WORKERS", "GCReport", "collect_garbage"]
@@ -44,9 +46,21 @@ T = TypeVar("T")
 #: Blobs pushed or linked more recently than this are kept even when nothing refers to them
 #: (a push uploads its layers before its manifest).
 DEFAULT_GRACE = 3600.0
-#: Blobs or manifests deleted per write transaction: small, so that a push waiting for the
-#: lock waits little (the collector holds it at most half of the time, see ``_paced``).
-BATCH = 500
+#: How long one of the collector's write transactions should hold the write lock (seconds):
+#: a push arriving meanwhile waits at most about that long.
+HOLD = 0.025
+#: Bounds of a batch (blobs, manifests or files per write transaction), and its first size.
+MIN_BATCH = 5
+MAX_BATCH = 500
+FIRST_BATCH = 100
+#: The pause after a batch, as a multiple of the time it held the lock: when no writer has
+#: waited for the collector in the last ``CONTENDED_FOR`` seconds, and when one has.
+IDLE_PAUSE = 1.0
+CONTENDED_PAUSE = 3.0
+CONTENDED_FOR = 1.0
+#: The longest the collector keeps yielding to waiting writers after a pause (seconds):
+#: writers arriving back to back must not stop it for good.
+MAX_YIELD = 1.0
 #: Harbor's bound on ``workers``.
 MAX_WORKERS = 10
 
@@ -140,16 +154,17 @@ class _Run:
         self.stop = stop
         self.pool: ThreadPoolExecutor | None = None
         self.events: EventSink = NO_EVENTS
+        self.pacer = _Pacer(registry.meta.db, stop)
 
     def stopped(self) -> bool:
         return self.stop.is_set()
 
-    def _paced(self, write: Callable[..., list[T]], *args: Any) -> list[T]:
-        """Run one write transaction, then leave the lock free as long as it was held."""
+    def _paced(self, count: int, write: Callable[..., list[T]], *args: Any) -> list[T]:
+        """Run one write transaction of ``count`` items, then leave the lock free."""
         began = time.monotonic()
         done = write(*args)
         if not self.report.dry_run:
-            self.stop.wait(time.monotonic() - began)
+            self.pacer.after(count, time.monotonic() - began)
         return done
 
     def collect(self, queries: GCQueries, delete_untagged: bool) -> None:
@@ -183,10 +198,10 @@ class _Run:
                     self.say(f"kept manifest {repo}@{digest}: {exc}")
                     continue
                 allowed.append(mid)
-            for chunk in _int_batches(allowed):
+            for ids in self.pacer.batches(allowed):
                 if self.stopped():
                     break
-                for mid in self._paced(queries.delete_untagged, chunk, self.cutoff):
+                for mid in self._paced(len(ids), queries.delete_untagged, ids, self.cutoff):
                     repo, digest = names[mid]
                     self.report.manifests.append((repo, digest))
                     touched.add(repo)
@@ -228,16 +243,19 @@ class _Run:
         candidates = queries.unused_blobs(self.cutoff)
         sizes = dict(candidates)
         self.say(f"blobs: {len(candidates)} candidate(s)")
-        for done, chunk in enumerate(batches([d for d, _ in candidates], BATCH)):
+        shown = 0.0
+        for chunk in self.pacer.batches([d for d, _ in candidates]):
             if self.stopped():
                 return
-            if done and done % 20 == 0:
-                self.say(f"blobs: {len(self.report.blobs)} of {len(candidates)} deleted")
+            if time.monotonic() - shown >= 10:
+                if shown:
+                    self.say(f"blobs: {len(self.report.blobs)} of {len(candidates)} deleted")
+                shown = time.monotonic()
 
             def remove(still: list[str]) -> list[str]:
                 return self._remove({d: blob_key_of(d) for d in still})
 
-            for digest in self._paced(queries.delete_blobs, chunk, self.cutoff, remove):
+            for digest in self._paced(len(chunk), queries.delete_blobs, chunk, self.cutoff, remove):
                 self.report.blobs.append(digest)
                 self.report.bytes_freed += sizes[digest]
         self.say(f"blobs: {len(self.report.blobs)} deleted")
@@ -261,14 +279,14 @@ class _Run:
             if info is not None and info.mtime < self.cutoff:
                 old[name] = (key, info.size)
         names = list(old)
-        for chunk in batches(names, BATCH):
+        for chunk in self.pacer.batches(names):
             if self.stopped():
                 return
 
             def remove(unknown: list[str]) -> list[str]:
                 return self._remove({n: old[n][0] for n in unknown})
 
-            for name in self._paced(queries.delete_orphans, chunk, remove):
+            for name in self._paced(len(chunk), queries.delete_orphans, chunk, remove):
                 key, size = old[name]
                 self.report.orphans.append(key)
                 self.report.bytes_freed += size
@@ -285,5 +303,42 @@ def blob_key_of(digest: str) -> str:
     return blob_key(Digest.parse(digest))
 
 
-def _int_batches(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+class _Pacer:
+    """Sizes the collector's write transactions by the time they hold the write lock, and
+    pauses after each one so that writers waiting for the lock (pushes) get it."""
+
+    def __init__(self, db: Database, stop: threading.Event) -> None:
+        self.db = db
+        self.stop = stop
+        self.size = FIRST_BATCH
+        self.contended_until = 0.0
+
+    def batches(self, items: Sequence[T]) -> Iterator[list[T]]:
+        """``items`` in batches of the size :meth:`after` last chose."""
+        start = 0
+        while start < len(items):
+            chunk = list(items[start : start + self.size])
+            start += len(chunk)
+            yield chunk
+
+    def resize(self, count: int, held: float) -> None:
+        """The next batch's size: as many items as fit in :data:`HOLD` at the rate this one
+        went, at most twice as many as now."""
+        per_item = max(held, 1e-6) / max(count, 1)
+        fit = int(HOLD / per_item)
+        self.size = max(MIN_BATCH, min(MAX_BATCH, fit, 2 * self.size))
+
+    def after(self, count: int, held: float) -> None:
+        """After a transaction of ``count`` items that held the lock ``held`` seconds."""
+        self.resize(count, held)
+        now = time.monotonic()
+        if self.db.writers_waiting():
+            self.contended_until = now + CONTENDED_FOR
+        ratio = CONTENDED_PAUSE if now < self.contended_until else IDLE_PAUSE
+        if self.stop.wait(held * ratio):
+            return
+        deadline = time.monotonic() + MAX_YIELD
+        while self.db.writers_waiting() and time.monotonic() < deadline:
+            self.contended_until = time.monotonic() + CONTENDED_FOR
+            if self.stop.wait(0.001):
+                return
