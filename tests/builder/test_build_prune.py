@@ -166,6 +166,7 @@ def test_default_prune_removes_dangling_cache_and_reclaims_its_bytes(
     assert out == "Total reclaimed space: 0B\n"
 
 
+@pytest.mark.slow
 def test_prune_all_removes_everything_and_the_rebuild_is_not_cached(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -194,6 +195,7 @@ def test_prune_all_removes_everything_and_the_rebuild_is_not_cached(
     assert again == first  # the same image, reproducibly
 
 
+@pytest.mark.slow
 def test_store_gc_turns_records_into_misses_and_prune_drops_them(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:
@@ -281,6 +283,7 @@ RUN --mount=type=bind,target=/ctx,readonly \\
 """
 
 
+@pytest.mark.slow
 def test_a_prune_during_a_build_leaves_that_build_alone(
     dy_busybox: str, dockyard_root: Path, tmp_path: Path
 ) -> None:

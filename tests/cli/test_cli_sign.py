@@ -59,6 +59,7 @@ def test_verify_unsigned_or_wrong_key_exits_1(
     assert out.returncode == 1 and "Error: " in out.stderr, out.stderr
 
 
+@pytest.mark.slow
 def test_existing_key_is_kept_unless_confirmed(
     layout: str, dockyard_root: Path, tmp_path: Path
 ) -> None:

@@ -306,6 +306,7 @@ def test_users_members_and_roles(team: Team, tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no user bob" in missing.stderr
 
 
+@pytest.mark.slow
 @needs_team_api
 def test_robots_create_refresh_disable_rm(team: Team, tmp_path: Path) -> None:
     team.run("project", "create", "bots")
@@ -349,6 +350,7 @@ def test_robots_create_refresh_disable_rm(team: Team, tmp_path: Path) -> None:
     assert not names & {"robot$bots+ci", "robot$auditor"}
 
 
+@pytest.mark.slow
 @needs_team_api
 def test_audit_log_filters(team: Team) -> None:
     team.run("project", "create", "audited")

@@ -96,6 +96,7 @@ def test_not_found_exits_1_with_one_error_line(registry: RegistryProcess, tmp_pa
     assert out.returncode == 1 and "Error: " in out.stderr
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_125(dockyard_root: Path) -> None:
     assert_usage_error(
         run_in_process("pull", root=dockyard_root, check=False), "Missing argument 'REF'"

@@ -64,6 +64,7 @@ def test_rate_limit_shows_retry_after(registry: RunningRegistry, docker_config: 
     assert "retry after 120 s" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_credentials_are_docker_compatible(
     auth_registry: RunningRegistry, dockyard_root: Path, docker_config: Path, tmp_path: Path
 ) -> None:

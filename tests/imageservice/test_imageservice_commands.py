@@ -116,6 +116,7 @@ def test_images_table_and_filters(dockyard_root: Path, two_images: tuple[str, st
     assert bad.returncode == 1 and "invalid filter 'bogus'" in bad.stderr
 
 
+@pytest.mark.slow
 def test_tag_and_rmi_semantics(dockyard_root: Path, two_images: tuple[str, str]) -> None:
     a, _ = two_images
     run_dockyard("tag", "app:1", "app:latest", root=dockyard_root)
@@ -149,6 +150,7 @@ def test_rmi_force_by_id(dockyard_root: Path, two_images: tuple[str, str]) -> No
     assert [i["ID"] for i in _images_json(dockyard_root)] == [two_images[0]]
 
 
+@pytest.mark.slow
 def test_prune_dangling_and_all(
     dockyard_root: Path, tmp_path: Path, two_images: tuple[str, str]
 ) -> None:
@@ -185,6 +187,7 @@ def test_prune_refuses_without_confirmation(
     assert len(_images_json(dockyard_root)) == 2
 
 
+@pytest.mark.slow
 def test_history_and_inspect_format(dockyard_root: Path, two_images: tuple[str, str]) -> None:
     a, _ = two_images
     rows = run_dockyard("history", "app:1", root=dockyard_root).stdout.splitlines()

@@ -133,6 +133,7 @@ def test_gc_delete_untagged_keeps_index_children(client: ASGIClient, registry: R
     assert {d for _, d in again.manifests} >= {amd.digest, arm.digest}
 
 
+@pytest.mark.slow
 def test_pushes_racing_gc_lose_nothing(tmp_path: Path) -> None:
     """Re-pushing blobs that the collector is deleting at the same moment: every manifest the
     registry accepts still has all of its blobs afterwards."""

@@ -268,6 +268,7 @@ def _supervise(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_workers_that_all_fail_to_start_stop_the_supervisor(tmp_path: Path) -> None:
     with _supervise(tmp_path, "all-fail") as proc:
         try:

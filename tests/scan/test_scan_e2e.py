@@ -132,6 +132,7 @@ def test_python_image_findings(db_root: Path, tmp_path: Path) -> None:
     assert {r["level"] for r in results if r["ruleId"] == "PYSEC-2023-192"} == {"error"}
 
 
+@pytest.mark.slow
 def test_debian_status_findings_from_the_tracker(db_root: Path, tmp_path: Path) -> None:
     rootfs = tmp_path / "rootfs"
     (rootfs / "etc").mkdir(parents=True)

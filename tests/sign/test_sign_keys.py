@@ -207,6 +207,7 @@ def test_private_key_file_is_never_readable_by_others(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_cli_generate_key_pair_and_wrong_password(tmp_path: Path) -> None:
     root = tmp_path / "root"
     env = {"COSIGN_PASSWORD": "s3cret"}

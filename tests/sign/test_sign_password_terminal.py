@@ -39,6 +39,7 @@ def _without_terminal(
     )
 
 
+@pytest.mark.slow
 def test_generate_key_pair_without_terminal_says_set_cosign_password(tmp_path: Path) -> None:
     done = _without_terminal(
         tmp_path / "root", "generate-key-pair", "--output-key-prefix", tmp_path / "k"

@@ -81,6 +81,7 @@ def test_the_image_list_searches_and_sorts(served: Served) -> None:
     assert bad.status_code == 400 and "sort by one of created, size, name" in bad.text
 
 
+@pytest.mark.slow
 def test_an_image_page_lists_each_step_with_its_command_and_size(served: Served) -> None:
     page = served.client.get("/image", params={"id": "app:v1"})
     assert page.status_code == 200
@@ -227,6 +228,7 @@ def test_anything_but_loopback_is_refused_without_allow_remote_and_a_token(
     assert not remote.loopback and remote.token == TOKEN
 
 
+@pytest.mark.slow
 def test_delete_needs_the_pages_token_and_does_what_rmi_does(served: Served) -> None:
     """Last in the module: it deletes images the other tests read."""
     client = served.client

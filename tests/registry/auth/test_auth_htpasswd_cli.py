@@ -88,6 +88,7 @@ def test_file_form_creates_adds_updates_and_deletes(tmp_path: Path) -> None:
     assert [x.split(":")[0] for x in path.read_text().splitlines()] == ["zed"]
 
 
+@pytest.mark.slow
 def test_apache_and_dockyard_edit_the_same_file(tmp_path: Path) -> None:
     path = tmp_path / "htpasswd"
     run_command(["htpasswd", "-Bbc", path, "apache", "a-pass"])

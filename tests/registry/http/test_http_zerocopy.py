@@ -87,6 +87,7 @@ def test_client_leaving_mid_body(served: Served) -> None:
     assert "Traceback" not in server.log.read_text()
 
 
+@pytest.mark.slow
 def test_access_log_counts_sendfile_bytes(served: Served) -> None:
     server, digest = served.server, served.digest
     with httpx.Client(base_url=server.url) as client:

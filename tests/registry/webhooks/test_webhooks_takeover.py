@@ -26,6 +26,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database.close()
 
 
+@pytest.mark.slow
 def test_rows_of_a_dead_owner_are_taken_over_at_once_a_live_ones_are_not(db: Database) -> None:
     other = reopen(db)  # a second process's connections
     first, second = DeliveryQueue(db), DeliveryQueue(other)
