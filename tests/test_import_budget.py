@@ -282,10 +282,11 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: modules (an existing snapshot is never unpacked again), the store's image, content, metadata
 #: and OCI model code (the tag, manifest and config are read as files, see
 #: ``dockyard.container._quick``) and the reference grammar (the tag is normalised by
-#: ``dockyard.storefiles.tag_name``), registry, client, scan, sign and analyze code, click and
-#: the click commands (the command line is read by ``dockyard.cli._run_argv``), the standard
-#: modules the container's ids, names and times no longer need, ``hashlib`` (OpenSSL's start-up,
-#: for hashing a few hundred bytes), and heavy packages none of it needs
+#: ``dockyard.storefiles.names``), registry, client, scan, sign and analyze code, click and the
+#: click commands (the command line is read by ``dockyard.cli._run_argv``), the standard modules
+#: the container's ids, names and times no longer need, ``hashlib`` (OpenSSL's start-up, for
+#: hashing a few hundred bytes), ``dataclasses`` (the records on the path are named tuples), and
+#: heavy packages none of it needs
 NOT_ON_CONTAINER_RUN = (
     "click",
     "dockyard.analyze",
@@ -320,6 +321,7 @@ NOT_ON_CONTAINER_RUN = (
     "asyncio",
     "concurrent.futures",
     "cryptography",
+    "dataclasses",
     "datetime",
     "email",
     "gzip",

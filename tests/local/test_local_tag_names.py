@@ -1,4 +1,4 @@
-"""``dockyard.storefiles.tag_name`` (string operations) against ``Reference`` (the grammar): the
+"""``dockyard.storefiles.names.tag_name`` (string operations) against ``Reference`` (the grammar): the
 same full tag name for every valid tag reference, and for anything else either None or a name
 that is not a valid canonical reference, which the store's tags table cannot hold."""
 
@@ -8,7 +8,7 @@ import pytest
 
 from dockyard.errors import DockyardError
 from dockyard.reference import Reference
-from dockyard.storefiles import tag_name
+from dockyard.storefiles.names import tag_name
 
 VALID = [
     "busybox",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -95,7 +94,7 @@ def process_for(
     resolved = resolve_user(rootfs, spec)
     # docker's process has its primary group among its supplementary groups too
     groups = (resolved.gid, *(g for g in resolved.additional_gids if g != resolved.gid))
-    resolved = replace(resolved, additional_gids=groups)
+    resolved = resolved._replace(additional_gids=groups)
     container_env = merge_env(list(config.get("Env") or ()), env)
     full = ["PATH=" + DEFAULT_PATH, f"HOSTNAME={hostname}", *(["TERM=xterm"] if tty else [])]
     full = _replace_or_append(full, container_env)

@@ -1,7 +1,7 @@
 """The image ``dockyard run`` starts when its root filesystem is already a snapshot (every run
 of an image after its first), read with file reads and one read-only SQLite query.
 
-The tag (normalised by :func:`dockyard.storefiles.tag_name`, without the reference grammar's
+The tag (normalised by :func:`dockyard.storefiles.names.tag_name`, without the reference grammar's
 regular expressions), the tag's manifest and the image config are the store's files (the blobs
 verified against their digests), the snapshot is the builder's, found by the layers' chain ID.
 The store itself is not opened: no metadata schema check, no SQL write transaction, and none of
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockyard.builder.worker import BUILD_DIR, Snapshot, SnapshotManager, chain_id
 from dockyard.storefiles import Error as DatabaseError
-from dockyard.storefiles import blob_file, db_file, open_read_only, tag_name, tag_targets
+from dockyard.storefiles import blob_file, db_file, open_read_only, tag_targets
+from dockyard.storefiles.names import tag_name
 
 if TYPE_CHECKING:
     from hashlib import sha256

@@ -1,7 +1,7 @@
 """The local store's files read with nothing but :mod:`os` and SQLite: where they are
 (:mod:`~dockyard.storefiles.paths`), the read-only questions to its metadata database
-(:mod:`~dockyard.storefiles.lookup`) and the full names its tags are kept by
-(:mod:`~dockyard.storefiles.names`).
+(:mod:`~dockyard.storefiles.lookup`); the public module :mod:`dockyard.storefiles.names` has
+the full names its tags are kept by (``dockyard run``'s, not loaded by the no-op rebuild).
 
 The no-op rebuild asks these before anything else of dockyard loads, so this package stays out
 of :mod:`dockyard.local` and :mod:`dockyard.metadata` (whose ``__init__`` loads the whole store)
@@ -10,7 +10,6 @@ and imports nothing of dockyard: :class:`dockyard.local.LocalStore` and
 """
 
 from dockyard.storefiles.lookup import Error, image_recorded, open_read_only, tag_targets
-from dockyard.storefiles.names import tag_name
 from dockyard.storefiles.paths import DB_FILE, blob_file, db_file, root_dir
 
 __all__ = [
@@ -21,6 +20,5 @@ __all__ = [
     "image_recorded",
     "open_read_only",
     "root_dir",
-    "tag_name",
     "tag_targets",
 ]

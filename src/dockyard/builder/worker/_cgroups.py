@@ -12,8 +12,8 @@ hosts are left that way by installing docker.io; runc runs there.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = ["CgroupLayout", "crun_refusal", "read_layout", "refusal_for"]
 
@@ -21,8 +21,7 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 UNIFIED = CGROUP_ROOT + "/unified"
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupLayout:
+class CgroupLayout(NamedTuple):
     """What crun reads: the file system types at /sys/fs/cgroup and /sys/fs/cgroup/unified
     (None: no mount there) and the controllers of the v2 hierarchy at the latter."""
 

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.builder.worker._cgroups import crun_refusal
 from dockyard.errors import RuntimeMissing
@@ -32,8 +32,7 @@ _LOGGER = "dockyard.builder.runtime"
 OutputCallback = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class OciRuntime:
+class OciRuntime(NamedTuple):
     """A runtime binary and the state directory it keeps its containers in."""
 
     name: str

@@ -30,9 +30,8 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal, NamedTuple
 
 from dockyard.builder.worker._overlay import (
     mount_overlay,
@@ -90,8 +89,7 @@ def _trusted(meta: dict[str, object]) -> bool:
     return meta.get("synced", True) is not False or meta.get("boot") == boot_id()
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """A committed, read-only snapshot. ``lowers`` are its directories, top first."""
 
     key: str

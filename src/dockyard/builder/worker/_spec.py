@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from dockyard.builder.worker._users import ResolvedUser
 
@@ -56,8 +55,7 @@ _MASKED = (
 _READONLY = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(NamedTuple):
     """One mount in the container: ``source`` on the host (or a file system name), ``options``."""
 
     destination: str
@@ -93,15 +91,14 @@ def _system_mounts() -> list[Mount]:
     ]
 
 
-@dataclass(frozen=True)
-class ProcessSpec:
+class ProcessSpec(NamedTuple):
     args: tuple[str, ...]
     env: tuple[str, ...]
     cwd: str
     user: ResolvedUser
     hostname: str = "buildkitsandbox"
     network: NetworkMode = "host"
-    extra_mounts: tuple[Mount, ...] = field(default=())
+    extra_mounts: tuple[Mount, ...] = ()
 
 
 def runtime_spec(rootfs: Path, process: ProcessSpec) -> dict[str, Any]:

@@ -7,8 +7,8 @@ unknown uid), and, for USER, the groups of /etc/group that list the user are add
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.builder.worker._scope import resolve_in_root
 from dockyard.errors import InvalidArgument
@@ -16,8 +16,7 @@ from dockyard.errors import InvalidArgument
 __all__ = ["ResolvedUser", "resolve_chown", "resolve_user"]
 
 
-@dataclass(frozen=True)
-class ResolvedUser:
+class ResolvedUser(NamedTuple):
     uid: int
     gid: int
     additional_gids: tuple[int, ...] = ()
