@@ -2,12 +2,15 @@
 real distribution 2.8.2 registry with htpasswd auth: endpoint registries and policies through
 Harbor's API, manual and event-based executions, digests equal as skopeo reads them, a real
 cosign signature travelling with its subject, a filter copying exactly what it selects,
-``override`` false keeping a destination tag, nothing copied twice, and blobs another
-destination repository holds mounted rather than uploaded."""
+``override`` false keeping a destination tag, nothing copied twice, blobs another
+destination repository holds mounted rather than uploaded, and a policy's ``speed`` kept by
+the copy its push runs."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,13 +19,28 @@ import pytest
 
 from _infra.harbor_api import check_created, check_error
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, projects_env, wait_for
-from _infra.registry_server import RegistryProcess, push_blob, push_image, start_registry
+from _infra.registry_server import (
+    ASGIClient,
+    RegistryProcess,
+    make_manifest,
+    push_blob,
+    push_image,
+    start_registry,
+)
 from _infra.replication import (
     Destination,
     check_harbor,
     cosign_signature_manifest,
     skopeo_digest,
 )
+from dockyard.registry import Registry
+from dockyard.registry.replication import NewTask
+from dockyard.registry.replication import _copy as copy_module
+from dockyard.registry.replication._copy import ArtifactCopy, destination_transport
+from dockyard.registry.replication._policies import Policy
+from dockyard.registry.replication._queue import Job
+from dockyard.registry.replication._registries import RemoteRegistry
+from dockyard.registry.replication._runner import task_runner
 
 pytestmark = pytest.mark.slow
 
@@ -270,3 +288,61 @@ def test_pull_replication_brings_exactly_the_selected_set_here(
     body = {"name": "pull-events", "src_registry": {"id": endpoint},
             "trigger": {"type": "event_based"}}  # fmt: skip
     check_error(api.post(f"{API}/replication/policies", json=body), 400, "BAD_REQUEST")
+
+
+def test_a_push_keeps_to_the_policys_speed(
+    registry: Registry,
+    client: ASGIClient,
+    destination: Destination,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A push policy's ``speed`` (KB/s) reaches the copy its task runs: a 256 KiB layer sent at
+    64 KB/s is 4 s ahead of its budget by its last piece (the waits asked for are recorded,
+    not slept); the same policy without ``speed`` waits for nothing."""
+    layer = bytes(range(256)) * 1024  # 256 KiB
+    config = json.dumps({"architecture": "amd64", "os": "linux", "seed": "speed"}).encode()
+    for blob in (config, layer):
+        push_blob(client, "fast/app", blob)
+        push_blob(client, "slow/app", blob)
+    manifest = make_manifest(config, [layer])
+    for name in ("fast/app", "slow/app"):
+        r = client.put(f"/v2/{name}/manifests/v1", content=manifest,
+                       headers={"content-type": OCI_MANIFEST})  # fmt: skip
+        assert r.status_code == 201, r.text
+    waits: list[float] = []
+
+    class Clock:  # _copy's time: the real clock, waits recorded
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+    monkeypatch.setattr(copy_module, "time", Clock)
+    endpoint = RemoteRegistry(id=1, name="d", type="docker-registry", url=destination.url,
+                              insecure=True, access_key=destination.user,
+                              access_secret=destination.password)  # fmt: skip
+    transport = destination_transport(endpoint)
+
+    def run(policy: Policy, repository: str) -> int:
+        task = NewTask(repository, "v1", f"speed/{repository}", "v1")
+        job = Job(id=1, run_count=0, max_attempts=3, backoff=1.0, lease="l", execution_id=1,
+                  policy_id=policy.id, task=task)  # fmt: skip
+        runner = task_runner(registry, policy, job, transport, destination.url,
+                             lambda: None, {})  # fmt: skip
+        assert isinstance(runner, ArtifactCopy)  # a push policy: a push copy
+        return runner.run(task).bytes_copied
+
+    assert run(Policy(id=1, name="open", dest_registry_id=1), "fast/app") == len(config) + len(
+        layer
+    )
+    assert waits == []  # no speed: no wait
+    limited = Policy(id=2, name="slow", dest_registry_id=1, speed=64)
+    assert run(limited, "slow/app") == len(config) + len(layer)
+    assert 3.5 < max(waits) <= len(layer) / (64 * 1024), waits
+    assert destination.digest("speed/slow/app", "v1") == (
+        "sha256:" + hashlib.sha256(manifest).hexdigest()
+    )
+    with destination.client() as remote:
+        r = remote.get(f"/v2/speed/slow/app/blobs/sha256:{hashlib.sha256(layer).hexdigest()}")
+        assert r.status_code == 200 and r.content == layer
