@@ -321,6 +321,12 @@ def test_a_project_from_creation_to_vulnerabilities(
     _check(console, page, "dashboard", tmp_path)
     _dark(console, page, "dashboard", tmp_path)
     _compare(console, page, tmp_path)
+    # both scanned now: the repository page's badges say so, with the platform of each
+    page.goto(url + "/projects/shop/repository?name=pyold")
+    artifacts = page.locator("table", has_text="Artifacts").locator("tbody tr")
+    for tag, worst in (("1", "worst: HIGH"), ("2", "worst: MEDIUM")):
+        row = artifacts.filter(has=page.locator("td:first-child", has_text=tag)).inner_text()
+        assert "linux/amd64" in row and worst in row, row
 
     page.click("text=Audit log")
     assert "shop" in page.locator("table").inner_text()

@@ -24,6 +24,7 @@ from dockyard.registry.access import AccessService
 from dockyard.registry.auth import AuthenticationRequired
 from dockyard.registry.console import _artifact_extras as extras
 from dockyard.registry.console import _artifact_view as artifact_view
+from dockyard.registry.console import _badges as badges
 from dockyard.registry.console import _compare as compare
 from dockyard.registry.console import _compare_view as compare_view
 from dockyard.registry.console import _dashboard as dashboard
@@ -368,13 +369,16 @@ class Console:
                 f"{base}/repositories/{segment(name)}/artifacts", query,
             )  # fmt: skip
             artifacts = answer.json or []
+            marks = await request.run(badges.badges, registry, f"{project}/{name}", artifacts,
+                                      self.scan_reports)  # fmt: skip
             tags = _tags(artifacts)
             picker = compare_view.compare_form(project, name, tags) if len(tags) > 1 else ""
             kept = {"name": name, "sort": sort, **({"q": search} if search else {})}
             more = paging.pager(f"/projects/{project}/repository", kept, at, answer.total,
                                 "artifacts")  # fmt: skip
             return views.repository_page(project, name, artifacts, search=search, sort=sort,
-                                         user=user, csrf=csrf, extra=more + picker)  # fmt: skip
+                                         user=user, csrf=csrf, extra=more + picker,
+                                         badges=marks)  # fmt: skip
         if rest == ["artifact"]:
             return await self._artifact(request, registry, who, project)
         if rest == ["files"]:

@@ -28,6 +28,7 @@ __all__ = [
     "SEVERITIES",
     "Dashboard",
     "collect",
+    "worst_of",
     "worst_severities",
 ]
 
@@ -139,27 +140,34 @@ def worst_severities(
     the worst of its images. Reads the reports only (no scan is queued)."""
     counts = dict.fromkeys(SEVERITIES, 0)
     for repository, digest in artifacts:
-        try:
-            target = scan_target(registry.manifest(repository, digest))
-        except DockyardError:  # deleted meanwhile: not counted
-            continue
-        if target is None:
-            continue
-        worst = "NONE"
-        for image, _ in target.images:
-            record = reports.scanner.records.get(image)
-            if record is None or record.report is None:
-                worst = "UNSCANNED"
-                break
-            found = {
-                str(r.get("Severity", "UNKNOWN")).upper()
-                for r in record.report.get("Results") or ()
-            }
-            for level in SEVERITIES:
-                if level in found and SEVERITIES.index(level) < SEVERITIES.index(worst):
-                    worst = level
-        counts[worst] += 1
+        worst = worst_of(reports, registry, repository, digest)
+        if worst is not None:
+            counts[worst] += 1
     return counts
+
+
+def worst_of(reports: Any, registry: Registry, repository: str, digest: str) -> str | None:
+    """Blocking: the worst severity of the artifact's scan report (an index: of its images'),
+    "NONE" without findings, "UNSCANNED" while a report is missing; None when it is not an
+    image (or is gone). Reads the reports only (no scan is queued)."""
+    try:
+        target = scan_target(registry.manifest(repository, digest))
+    except DockyardError:  # deleted meanwhile
+        return None
+    if target is None:
+        return None
+    worst = "NONE"
+    for image, _ in target.images:
+        record = reports.scanner.records.get(image)
+        if record is None or record.report is None:
+            return "UNSCANNED"
+        found = {
+            str(r.get("Severity", "UNKNOWN")).upper() for r in record.report.get("Results") or ()
+        }
+        for level in SEVERITIES:
+            if level in found and SEVERITIES.index(level) < SEVERITIES.index(worst):
+                worst = level
+    return worst
 
 
 async def collect(

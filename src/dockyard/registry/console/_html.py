@@ -119,6 +119,7 @@ border:1px solid var(--line);border-radius:4px;padding:.3em .5em;max-width:100%}
 button{background:var(--accent);color:var(--bg);border-color:var(--accent);cursor:pointer}
 .inline{display:inline}
 .error{color:var(--bad);font-weight:600}
+.badge{border:1px solid var(--line);border-radius:.3em;padding:0 .3em;white-space:nowrap}
 .muted{color:var(--muted)}
 .copy{display:flex;gap:.5em;flex-wrap:wrap}.copy input{flex:1;min-width:12em}
 fieldset{border:1px solid var(--line);border-radius:4px;margin:.6em 0}

@@ -3,10 +3,11 @@ Every value is escaped; nothing here fetches anything."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.registry.console._badges import Badges
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._paging import Paging, pager, paging
 
@@ -176,19 +177,27 @@ def repository_page(
     user: str,
     csrf: str,
     extra: str = "",
+    badges: Mapping[str, Badges] | None = None,
 ) -> bytes:
-    """``extra``: HTML already escaped, after the artifacts (the compare form)."""
+    """``extra``: HTML already escaped, after the artifacts (the compare form); ``badges``:
+    each artifact's platforms, signature and scan, by digest."""
     rows = []
     for a in artifacts:
         tags = ", ".join(str(t.get("name", "")) for t in a.get("tags") or ())
         digest = str(a.get("digest", ""))
         link = href(f"/projects/{project}/artifact", repo=name, digest=digest)
+        badge = (badges or {}).get(digest)
+        pulled = str(a.get("pull_time") or "")
         rows.append(
             [
                 e(tags or "(untagged)"),
                 f'<a href="{link}"><code>{e(digest[:19])}</code></a>',
+                e(badge.platforms if badge else ""),
                 e(size_text(a.get("size"))),
                 e(a.get("push_time", "")),
+                e("never" if not pulled or pulled.startswith("0001-") else pulled),
+                _signed_badge(badge),
+                _scan_badge(badge),
             ]
         )
     sorts = (("-push_time", "Newest first"), ("push_time", "Oldest first"), ("digest", "Digest"))
@@ -203,10 +212,30 @@ def repository_page(
         f'<input id="q" name="q" value="{e(search)}">'
         f'<label for="sort">Sort</label><select id="sort" name="sort">{options}</select>'
         ' <button type="submit">Show</button></form>'
-        + table("Artifacts", ["Tags", "Digest", "Size", "Pushed"], rows)
+        + table(
+            "Artifacts",
+            ["Tags", "Digest", "Platforms", "Size", "Pushed", "Pulled", "Signed", "Scanned"],
+            rows,
+        )
         + extra
     )
     return page(f"Repository {project}/{name}", body, user=user, csrf=csrf)
+
+
+def _signed_badge(badge: Badges | None) -> str:
+    if badge is None or not badge.signed:
+        return "no"
+    return '<span class="badge ok">signed</span>'
+
+
+def _scan_badge(badge: Badges | None) -> str:
+    if badge is None or badge.scan is None:
+        return ""
+    if badge.scan == "UNSCANNED":
+        return "not yet"
+    if badge.scan == "NONE":
+        return '<span class="badge ok">no findings</span>'
+    return f'<span class="badge">worst: {e(badge.scan)}</span>'
 
 
 def _copy(ident: str, label: str, command: str) -> str:
