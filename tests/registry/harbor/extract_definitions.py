@@ -24,6 +24,8 @@ ROOTS = (
     "UserSysAdminFlag",
     # garbage collection
     "GCHistory", "Schedule",
+    # scan all
+    "Stats",
     # webhooks
     "Execution", "SupportedWebhookEventTypes", "Task", "WebhookPolicy",
     # immutable tag rules

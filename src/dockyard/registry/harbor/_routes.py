@@ -20,6 +20,7 @@ from dockyard.registry.harbor import (
     _repositories,
     _retentions,
     _robots,
+    _scanall,
     _system,
     _users,
     _webhooks,
@@ -362,6 +363,19 @@ ROUTES: list[Route] = [
           "Stop the specific GC execution (after its current batch)", "gc", params=(GC_ID,)),
     Route("GET", "/system/gc/{gc_id}/log", _gc.get_gc_log, "getGCLog", "Get gc job log.",
           "gc", response="string", params=(GC_ID,)),
+    # scan all (Harbor's scanAll)
+    Route("GET", "/scans/all/metrics", _scanall.get_scan_all_metrics, "getLatestScanAllMetrics",
+          "Get the metrics of the latest scan all process", "scanAll", response="Stats"),
+    Route("GET", "/system/scanAll/schedule", _scanall.get_scan_all_schedule,
+          "getScanAllSchedule", "Get scan all's schedule (type None when none is set).",
+          "scanAll", response="Schedule"),
+    Route("POST", "/system/scanAll/schedule", _scanall.create_scan_all_schedule,
+          "createScanAllSchedule", "Create a schedule or a manual trigger for the scan all "
+          "job; type Manual scans every image now, None removes the schedule", "scanAll",
+          status=201, body="Schedule"),
+    Route("PUT", "/system/scanAll/schedule", _scanall.update_scan_all_schedule,
+          "updateScanAllSchedule", "Update scan all's schedule (as POST)", "scanAll",
+          body="Schedule"),
     # webhooks
     Route("GET", _HOOK, _webhooks.list_policies, "ListWebhookPoliciesOfProject",
           "List project webhook policies.", "webhook", response="[WebhookPolicy]",

@@ -8,6 +8,7 @@ from dockyard.registry.scanning._images import ScanTarget, scan_target
 from dockyard.registry.scanning._policy import Blocking, ScanEnforcement, blocking_findings
 from dockyard.registry.scanning._queue import ScanQueue
 from dockyard.registry.scanning._records import ScanRecord, ScanRecords
+from dockyard.registry.scanning._scanall import ScanAll, scan_all_of
 from dockyard.registry.scanning._scanner import Scanner
 from dockyard.registry.scanning._service import PolicyChain, ScanningService, start_scanning
 
@@ -15,6 +16,7 @@ __all__ = [
     "Blocking",
     "PolicyChain",
     "RegistryBlobs",
+    "ScanAll",
     "ScanEnforcement",
     "ScanQueue",
     "ScanRecord",
@@ -24,6 +26,7 @@ __all__ = [
     "ScanningConfig",
     "ScanningService",
     "blocking_findings",
+    "scan_all_of",
     "scan_target",
     "start_scanning",
 ]

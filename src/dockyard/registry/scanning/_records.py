@@ -40,7 +40,14 @@ from sqlalchemy.exc import IntegrityError
 from dockyard.registry import jobs
 from dockyard.registry.metadata import Database
 
-__all__ = ["ScanRecord", "ScanRecords", "scan_tasks"]
+__all__ = [
+    "ScanRecord",
+    "ScanRecords",
+    "scan_all_schedule",
+    "scan_executions",
+    "scan_reports",
+    "scan_tasks",
+]
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
@@ -67,7 +74,8 @@ scan_tasks = Table(
     "scan_tasks",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    #: 0: a scan of its own (on push, asked for, a pull's); no other kind yet
+    #: 0: a scan of its own (on push, asked for, a pull's); else its scan-all run's
+    #: (``scan_executions``; such tasks are kept for the run's metrics)
     Column("execution_id", Integer, nullable=False, default=0),
     Column("digest", String(200), nullable=False),
     Column("repository", String(255), nullable=False),
@@ -87,6 +95,31 @@ scan_tasks = Table(
     Column("end_time", Float, nullable=False, default=0.0),
     Index("ix_scan_tasks_due", "status", "next_time"),
     Index("ix_scan_tasks_digest", "digest"),
+)
+
+
+#: Harbor's scan-all: one run over every image (its tasks are ``scan_tasks`` rows with its id)
+scan_executions = Table(
+    "scan_executions",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: Manual or Schedule (Harbor's scan-all triggers)
+    Column("trigger", String(16), nullable=False),
+    Column("start_time", Float, nullable=False),
+)
+
+#: Harbor's scan-all schedule: one row (id 1) while one is set
+scan_all_schedule = Table(
+    "scan_all_schedule",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    #: Hourly, Daily, Weekly or Custom
+    Column("type", String(16), nullable=False),
+    Column("cron", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    #: the last firing a process claimed (each firing starts one run across the replicas)
+    Column("fired_at", Float, nullable=False),
 )
 
 
@@ -128,18 +161,41 @@ class ScanRecords:
             None if row.report is None else json.loads(row.report),
         )
 
+    def queue_in(
+        self, conn: Connection, digest: str, repository: str, execution_id: int, now: float
+    ) -> bool:
+        """In the caller's write transaction: mark ``digest`` pending (again) and queue its
+        task for scan-all run ``execution_id``; False when it is pending already."""
+        values = {"repository": repository, "status": PENDING, "queued_at": now,
+                  "finished_at": None, "error": None}  # fmt: skip
+        exists = conn.execute(
+            select(scan_reports.c.status).where(scan_reports.c.digest == digest)
+        ).first()
+        if exists is None:
+            conn.execute(scan_reports.insert().values(digest=digest, **values))
+        elif (
+            exists.status == PENDING
+            or not conn.execute(
+                update(scan_reports)
+                .where(scan_reports.c.digest == digest, scan_reports.c.status != PENDING)
+                .values(values)
+            ).rowcount
+        ):
+            return False
+        conn.execute(
+            scan_tasks.insert().values(
+                execution_id=execution_id, digest=digest, repository=repository,
+                max_attempts=1, backoff=0.0, **jobs.new_task(now),
+            )
+        )  # fmt: skip
+        return True
+
     def queue(self, digest: str, repository: str, *, again: bool = False) -> bool:
         """Mark ``digest`` pending and queue its scan task, in one transaction; False when it
         already has a row (and ``again`` is False), or is pending already (queued or running,
-        here or in another process)."""
-        now = time.time()
-        values = {
-            "repository": repository,
-            "status": PENDING,
-            "queued_at": now,
-            "finished_at": None,
-            "error": None,
-        }
+        here or in another process). A scan of its own has one attempt: one that fails is
+        reported failed (asked for again, it runs again); one whose process died is taken
+        over, not counted as an attempt."""
         with self.db.read() as conn:  # a report's GET asks this each time: no write for it
             found = conn.execute(
                 select(scan_reports.c.status).where(scan_reports.c.digest == digest)
@@ -151,27 +207,9 @@ class ScanRecords:
                 exists = conn.execute(
                     select(scan_reports.c.status).where(scan_reports.c.digest == digest)
                 ).first()
-                if exists is None:
-                    conn.execute(scan_reports.insert().values(digest=digest, **values))
-                elif (
-                    not again
-                    or exists.status == PENDING
-                    or not conn.execute(
-                        update(scan_reports)
-                        .where(scan_reports.c.digest == digest, scan_reports.c.status != PENDING)
-                        .values(values)
-                    ).rowcount
-                ):
+                if exists is not None and not again:
                     return False
-                # one attempt: a scan that fails is reported failed (asked for again, it runs
-                # again); a scan whose process died is taken over, not counted as an attempt
-                conn.execute(
-                    scan_tasks.insert().values(
-                        execution_id=0, digest=digest, repository=repository, max_attempts=1,
-                        backoff=0.0, **jobs.new_task(now),
-                    )
-                )  # fmt: skip
-                return True
+                return self.queue_in(conn, digest, repository, 0, time.time())
         except IntegrityError:  # another process inserted it meanwhile: it is queued
             return False
 

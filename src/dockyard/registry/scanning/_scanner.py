@@ -137,6 +137,10 @@ class Scanner:
             self.dispatch()
         self.tasks.close()
 
+    def wake(self) -> None:
+        """Scans were queued (here or by a scan-all): look now rather than at the next poll."""
+        self._loop.wake()
+
     def pushed(self, repository: str, reference: str) -> None:
         """A manifest was pushed (cheap; call it on the event loop): scan what it names."""
         if self._loop.stopping.is_set():

@@ -14,6 +14,7 @@ from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._http import ScanReports
 from dockyard.registry.scanning._policy import ScanEnforcement
+from dockyard.registry.scanning._scanall import ScanAll
 from dockyard.registry.scanning._scanner import Scanner
 from dockyard.scan import VulnDB
 
@@ -45,6 +46,7 @@ class ScanningService:
     ) -> None:
         self.config = config
         self.scanner = Scanner(registry, config.db_path(), config.workers, limits)
+        self.scan_all = ScanAll(self.scanner).serve()
         self.policy = ScanEnforcement(config, self.scanner) if config.blocking else None
         self.reports = ScanReports(config, self.scanner, self.policy)
 
@@ -72,6 +74,7 @@ class ScanningService:
         )
 
     def close(self) -> None:
+        self.scan_all.close()
         self.scanner.close()
 
 
@@ -109,6 +112,7 @@ def start_scanning(
     service = ScanningService(registry, config, limits)
     service.install(registry)
     waiting = service.scanner.start()
+    service.scan_all.cron().start()  # each firing claimed once across the processes
     if waiting:
         log.info("scanning: %d scan(s) waiting in the queue", waiting)
     log.info(

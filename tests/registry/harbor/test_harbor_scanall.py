@@ -1,0 +1,198 @@
+"""``/api/v2.0/system/scanAll/schedule`` and ``/api/v2.0/scans/all/metrics`` (Harbor's shapes,
+validated against its definitions), system administrators only: a Manual scan-all scans every
+image (an index's images, not the index; not signatures) once each and its metrics count its
+tasks by status until it ends; the schedule is set, read, replaced and removed, bad ones are
+400; a scheduled firing asked for by two processes starts one run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from _infra import run_dockyard
+from _infra.cluster_jobs import cron_at
+from _infra.harbor_api import check_empty, check_error, check_one
+from _infra.projects_registry import (
+    ADMIN_PASSWORD,
+    PASSWORD,
+    basic,
+    projects_config,
+    team_with_people,
+    wait_for,
+)
+from _infra.registry_server import (
+    OCI_CONFIG,
+    OCI_LAYER,
+    OCI_MANIFEST,
+    ASGIClient,
+    AuthedClient,
+    descriptor,
+    push_blob,
+    sha256,
+)
+from _infra.retention import API, Served
+from _infra.scan_env import VULNDB
+from _infra.scan_hostile import image_config, tar_layer
+from dockyard.registry._projects_mode import open_access
+from dockyard.registry._server import build_app
+from dockyard.registry.scanning import ScanAll, ScanRecords, scan_all_of
+from dockyard.registry.scanning._records import scan_executions, scan_tasks
+
+SCHEDULE = f"{API}/system/scanAll/schedule"
+METRICS = f"{API}/scans/all/metrics"
+INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("scanall")
+    run_dockyard("db", "import", VULNDB / "osv" / "crates.io", root=root / "store")
+    config = projects_config(
+        root / "data", REGISTRY_SCANNING_DB=str(root / "store"), REGISTRY_SCANNING_WORKERS="1"
+    )
+    app = build_app(config, access_log=False)
+    access = open_access(config.access, app.registry.meta.db)  # type: ignore[arg-type]
+    access.users.ensure_admin(ADMIN_PASSWORD)
+    team_with_people(access)
+    with ASGIClient(app) as client:
+        yield Served(app, client, access, AuthedClient(client, basic("admin", ADMIN_PASSWORD)))
+    for stop in app.on_shutdown:
+        stop()
+    app.registry.close()
+
+
+def _scan_all(served: Served) -> ScanAll:
+    found = scan_all_of(served.app.registry)
+    assert found is not None
+    return found
+
+
+def _push_image(served: Served, repo: str, seed: str, tag: str | None = "1") -> str:
+    layer = tar_layer([("etc/os-release", b'ID=debian\nVERSION_ID="12"\n'),
+                       ("seed", seed.encode())])  # fmt: skip
+    config = image_config([layer])
+    for blob in (config, layer.blob):
+        push_blob(served.admin, repo, blob)
+    manifest = json.dumps(
+        {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": descriptor(config, OCI_CONFIG),
+         "layers": [descriptor(layer.blob, OCI_LAYER)]}
+    ).encode()  # fmt: skip
+    digest = sha256(manifest)
+    r = served.admin.put(f"/v2/{repo}/manifests/{tag or digest}", content=manifest,
+                         headers={"content-type": OCI_MANIFEST})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return digest
+
+
+def _metrics(served: Served) -> dict[str, Any]:
+    return check_one(served.client.get(METRICS, headers=served.headers), "Stats")  # type: ignore[no-any-return]
+
+
+def _ended(served: Served) -> dict[str, Any]:
+    """The latest run's metrics once it ended."""
+    wait_for(lambda: not _metrics(served)["ongoing"], timeout=60)
+    return _metrics(served)
+
+
+def test_only_system_administrators(served: Served) -> None:
+    dev = basic("dev", PASSWORD)
+    for method, path in (("GET", SCHEDULE), ("GET", METRICS), ("POST", SCHEDULE),
+                         ("PUT", SCHEDULE)):  # fmt: skip
+        body = {"schedule": {"type": "Manual"}} if method != "GET" else None
+        check_error(served.client.request(method, path, headers=dev, json=body), 403, "FORBIDDEN")
+        check_error(served.client.request(method, path, json=body), 401, "UNAUTHORIZED")
+
+
+def test_a_manual_scan_all_scans_every_image_once(served: Served) -> None:
+    assert _metrics(served) == {"total": 0, "completed": 0, "metrics": {}, "ongoing": False}
+    amd64 = _push_image(served, "team/app", "amd64", tag=None)
+    arm64 = _push_image(served, "team/app", "arm64", tag=None)
+    alone = _push_image(served, "team/tool", "tool")
+    _push_image(served, "team/copy", "tool")  # the same image in a second repository
+    records = ScanRecords(served.app.registry.meta.db)
+    sizes = {d: len(served.admin.get(f"/v2/team/app/manifests/{d}").content)
+             for d in (amd64, arm64)}  # fmt: skip
+    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": d, "size": sizes[d],
+         "platform": {"os": "linux", "architecture": a}}
+        for d, a in ((amd64, "amd64"), (arm64, "arm64"))
+    ]}).encode()  # fmt: skip
+    r = served.admin.put("/v2/team/app/manifests/multi", content=index,
+                         headers={"content-type": INDEX})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert records.get(sha256(index)) is None
+
+    check_empty(served.client.post(SCHEDULE, headers=served.headers,
+                                   json={"schedule": {"type": "Manual"}}), 201)  # fmt: skip
+    first = _metrics(served)
+    assert first["total"] == 3 and first["trigger"] == "Manual", first
+    ended = _ended(served)
+    assert ended == {"total": 3, "completed": 3, "metrics": {"Success": 3}, "ongoing": False,
+                     "trigger": "Manual"}  # fmt: skip
+    for digest in (amd64, arm64, alone):
+        report = records.get(digest)
+        assert report is not None and report.status == "done", report
+    assert records.get(sha256(index)) is None  # the index's images are scanned, not it
+    # again: every image is scanned anew, as a new run
+    done = records.get(alone)
+    assert done is not None
+    check_empty(served.client.put(SCHEDULE, headers=served.headers,
+                                  json={"schedule": {"type": "Manual"}}))  # fmt: skip
+    wait_for(lambda: _metrics(served)["completed"] == 3, timeout=60)
+    again = records.get(alone)
+    assert again is not None and again.finished_at != done.finished_at
+
+
+def test_the_schedule_is_set_read_replaced_and_removed(served: Served) -> None:
+    def schedule() -> dict[str, Any]:
+        return check_one(served.client.get(SCHEDULE, headers=served.headers), "Schedule")  # type: ignore[no-any-return]
+
+    assert schedule() == {"schedule": {"type": "None", "cron": ""}}
+    check_empty(served.client.post(SCHEDULE, headers=served.headers,
+                                   json={"schedule": {"type": "Daily"}}), 201)  # fmt: skip
+    daily = schedule()
+    assert (daily["schedule"]["type"], daily["schedule"]["cron"]) == ("Daily", "0 0 0 * * *")
+    assert daily["schedule"]["next_scheduled_time"].endswith("T00:00:00.000Z")
+    custom = {"schedule": {"type": "Custom", "cron": "0 30 2 * * 1"}}
+    check_empty(served.client.put(SCHEDULE, headers=served.headers, json=custom))
+    assert schedule()["schedule"]["cron"] == "0 30 2 * * 1"
+    for bad in ({"schedule": {"type": "Custom", "cron": "every day"}},
+                {"schedule": {"type": "Often"}}, {"schedule": "Daily"}):  # fmt: skip
+        check_error(served.client.put(SCHEDULE, headers=served.headers, json=bad), 400,
+                    "BAD_REQUEST")  # fmt: skip
+    assert schedule()["schedule"]["cron"] == "0 30 2 * * 1"
+    check_empty(served.client.put(SCHEDULE, headers=served.headers,
+                                  json={"schedule": {"type": "None"}}))  # fmt: skip
+    assert schedule() == {"schedule": {"type": "None", "cron": ""}}
+
+
+def test_a_firing_asked_for_by_two_processes_starts_one_run(served: Served) -> None:
+    mine = _scan_all(served)
+    wait_for(lambda: not _metrics(served)["ongoing"], timeout=60)
+    other = ScanAll(mine.scanner)  # a second process's view of the same database
+    moment = time.time() + 2
+    mine.set_schedule("Custom", cron_at(moment))
+    db = served.app.registry.meta.db
+
+    def runs() -> int:
+        with db.read() as conn:
+            return int(conn.execute(
+                select(func.count()).select_from(scan_executions)
+                .where(scan_executions.c.trigger == "Schedule")
+            ).scalar_one())  # fmt: skip
+
+    started = [*mine.run_due(moment + 1), *other.run_due(moment + 1)]
+    assert len([s for s in started if s]) <= 1  # (the server's own thread may be first)
+    time.sleep(max(0.0, moment + 6 - time.time()))  # past the server thread's next look
+    assert runs() == 1
+    metrics = _ended(served)
+    assert metrics["trigger"] == "Schedule" and metrics["total"] == 3, metrics
+    mine.delete_schedule()
+    with db.read() as conn:  # the tasks of each run are kept for its metrics
+        kept = conn.execute(select(func.count()).select_from(scan_tasks)).scalar_one()
+    assert kept == 9
