@@ -6,6 +6,7 @@ on a registry that does not scan."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +106,21 @@ def test_a_signature_by_referrer_counts_too(served: Served) -> None:
                 headers={"content-type": "application/vnd.oci.image.manifest.v1+json"})  # fmt: skip
     assert r.status_code == 201, r.text
     assert _rows(served)["v2"][6] == "signed"
+
+
+def test_a_pull_shows_its_time_in_the_api_and_on_the_page(served: Served) -> None:
+    dev = AuthedClient(served.client, basic("dev", PASSWORD))
+    r = dev.get("/v2/team/app/manifests/v2",
+                headers={"accept": "application/vnd.oci.image.manifest.v1+json"})  # fmt: skip
+    assert r.status_code == 200
+    api = "/api/v2.0/projects/team/repositories/app/artifacts"
+    deadline = time.monotonic() + 15  # the recorder writes the pulls it noted every second
+    while True:
+        found = dev.get(f"{api}/v2").json()["pull_time"]
+        if not found.startswith("0001-") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert found.startswith("20"), found
+    assert dev.get(f"{api}/v1").json()["pull_time"].startswith("0001-")  # never pulled
+    rows = _rows(served)
+    assert rows["v2"][5] == found and rows["v1"][5] == "never", rows

@@ -32,6 +32,7 @@ from dockyard.registry.harbor._query import (
 from dockyard.registry.harbor._repositories import full_name, give_back_quota
 from dockyard.registry.immutability import protecting_rule, rules_of
 from dockyard.registry.metadata import ArtifactQuery, ArtifactRow, TagQuery
+from dockyard.registry.retention import pull_times
 
 __all__ = [
     "create_tag",
@@ -169,6 +170,10 @@ async def _render(
 ) -> list[object]:
     inventory = call.api.inventory(call.registry)
     tags = await call.run(inventory.tags_of, [r.id for r in rows]) if with_tag else {}
+    pulled: dict[str, float] = {}
+    if rows:
+        pulled = await call.run(pull_times, call.registry.meta.db, rows[0].repository,
+                                [r.digest for r in rows])  # fmt: skip
     out: list[object] = []
     for row in rows:
         listed = children(row)
@@ -179,6 +184,7 @@ async def _render(
                 tags=tags.get(row.id, []) if with_tag else None,
                 labels=with_label,
                 child_ids=ids,
+                pulled_at=pulled.get(row.digest),
             )
         )
     return out

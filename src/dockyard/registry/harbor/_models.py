@@ -544,8 +544,10 @@ def artifact_json(
     tags: list[TagRow] | None,
     labels: bool,
     child_ids: dict[str, int],
+    pulled_at: float | None = None,
 ) -> dict[str, Any]:
-    """Harbor's Artifact for ``row``: ``tags`` None leaves them out (``with_tag=false``)."""
+    """Harbor's Artifact for ``row``: ``tags`` None leaves them out (``with_tag=false``);
+    ``pulled_at``: its last recorded pull (None: never, Harbor's zero time)."""
     doc = _document(row)
     config = doc.get("config")
     config_type = str(config.get("mediaType")) if isinstance(config, dict) else None
@@ -560,7 +562,7 @@ def artifact_json(
         "digest": row.digest,
         "size": _size(doc, len(row.content)),
         "push_time": harbor_time(row.created_at),
-        "pull_time": NEVER,
+        "pull_time": NEVER if pulled_at is None else harbor_time(pulled_at),
     }
     if artifact_type:
         out["artifact_type"] = str(artifact_type)

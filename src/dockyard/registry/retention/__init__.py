@@ -18,7 +18,7 @@ from dockyard.registry.retention._model import (
     parse_policy,
     policy_json,
 )
-from dockyard.registry.retention._pulls import PullRecorder
+from dockyard.registry.retention._pulls import PullRecorder, pull_times
 from dockyard.registry.retention._runner import DELETED, ERROR, IMMUTABLE, RETAINED, task_log
 from dockyard.registry.retention._schedule import RetentionSchedule, next_fire
 from dockyard.registry.retention._service import MANUAL, SCHEDULE, RetentionService
@@ -48,6 +48,7 @@ __all__ = [
     "next_fire",
     "parse_policy",
     "policy_json",
+    "pull_times",
     "repositories_in_scope",
     "task_log",
 ]

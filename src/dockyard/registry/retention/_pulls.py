@@ -18,7 +18,7 @@ from dockyard.registry.metadata import Database
 from dockyard.registry.metadata._schema import manifests, repositories, tags
 from dockyard.registry.retention._schema import create_tables, pulls
 
-__all__ = ["PullRecorder"]
+__all__ = ["PullRecorder", "pull_times"]
 
 log = logging.getLogger("dockyard.registry.retention")
 
@@ -31,6 +31,28 @@ INTERVAL = 1.0
 MAX_AGE = 400 * 86400.0
 MAX_ROWS = 1_000_000
 PRUNE_EVERY = 3600.0
+
+
+#: digests looked up in one query, at most (an API page holds at most 100 artifacts)
+MAX_LOOKUP = 500
+
+
+def pull_times(db: Database, repository: str, digests: list[str]) -> dict[str, float]:
+    """Blocking: the recorded last pull of each of ``repository``'s ``digests`` that has one
+    (seconds since the epoch), at most :data:`MAX_LOOKUP` digests, in one query. Empty when
+    the table is missing (a registry whose retention never started)."""
+    wanted = list(dict.fromkeys(digests))[:MAX_LOOKUP]
+    if not wanted:
+        return {}
+    with db.read() as conn:
+        if not db.engine.dialect.has_table(conn, pulls.name):
+            return {}
+        rows = conn.execute(
+            select(pulls.c.digest, pulls.c.pulled_at).where(
+                pulls.c.repository == repository, pulls.c.digest.in_(wanted)
+            )
+        ).all()
+    return {str(digest): float(when) for digest, when in rows}
 
 
 class PullRecorder:
