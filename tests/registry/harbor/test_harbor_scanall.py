@@ -196,3 +196,19 @@ def test_a_firing_asked_for_by_two_processes_starts_one_run(served: Served) -> N
     with db.read() as conn:  # the tasks of each run are kept for its metrics
         kept = conn.execute(select(func.count()).select_from(scan_tasks)).scalar_one()
     assert kept == 9
+
+
+def test_only_the_newest_runs_are_kept(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.registry.scanning import _scanall
+
+    monkeypatch.setattr(_scanall, "KEEP", 2)
+    db = served.app.registry.meta.db
+    for _ in range(3):
+        _ended(served)
+        check_empty(served.client.post(SCHEDULE, headers=served.headers,
+                                       json={"schedule": {"type": "Manual"}}), 201)  # fmt: skip
+    assert _ended(served)["completed"] == 3
+    with db.read() as conn:
+        runs = conn.execute(select(scan_executions.c.id).order_by(scan_executions.c.id)).all()
+        tasks = conn.execute(select(scan_tasks.c.execution_id).distinct()).scalars().all()
+    assert len(runs) == 2 and sorted(tasks) == [r.id for r in runs]

@@ -3,8 +3,8 @@ registry holds, as tasks of the scan queue carrying the run's id; the latest run
 its metrics (Harbor's ``Stats``). Runs start by hand (``Manual``) or from the one cron
 schedule (``Schedule``), fired through :class:`~dockyard.registry.jobs.CronSchedule`: each
 firing is claimed, and its run queued, in one transaction, so the replicas sharing the
-database start it once. The tasks of all but the newest :data:`KEEP` runs are deleted when a
-run starts (finished ones; the reports stay)."""
+database start it once. All but the newest :data:`KEEP` runs are deleted, with their tasks,
+when a run starts (the reports stay)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ log = logging.getLogger("dockyard.registry.scanning")
 #: Harbor's schedule types that repeat, and the crons of its presets (seconds first)
 SCHEDULE_TYPES = ("Hourly", "Daily", "Weekly", "Custom")
 _PRESETS = {"Hourly": "0 0 * * * *", "Daily": "0 0 0 * * *", "Weekly": "0 0 0 * * 0"}
-#: scan-all runs whose tasks are kept (the newest; older runs' finished tasks go)
+#: scan-all runs kept with their tasks (the newest)
 KEEP = 10
 #: manifests read per query when a run lists the registry's images
 PAGE = 500
@@ -160,13 +160,16 @@ class ScanAll:
         queued = 0
         for digest, repository in images:
             queued += self.scanner.records.queue_in(conn, digest, repository, execution_id, now)
-        old = select(scan_executions.c.id).where(scan_executions.c.id <= execution_id - KEEP)
+        # older runs ended before this one could start (one run at a time): they go, with
+        # their tasks (the reports stay)
+        old = scan_executions.c.id <= execution_id - KEEP
         conn.execute(
             delete(scan_tasks).where(
-                scan_tasks.c.execution_id.in_(old),
+                scan_tasks.c.execution_id.in_(select(scan_executions.c.id).where(old)),
                 scan_tasks.c.status.not_in((PENDING, RUNNING)),
             )
         )
+        conn.execute(delete(scan_executions).where(old))
         log.info("scan all %d (%s): %d image(s) queued", execution_id, trigger, queued)
         return execution_id
 
