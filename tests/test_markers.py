@@ -1,5 +1,6 @@
 """What the suite collects, and what its markers select: ``make test`` runs every
-``tests/**/test_*.py``, and ``-m "not docker"`` (``make check``) starts no dockerd.
+``tests/**/test_*.py``, ``-m "not docker"`` (``make check``) starts no dockerd, and
+``-m "not slow"`` no PostgreSQL and no per-test registry process.
 
 One collection of the whole suite (in a subprocess, with ``-m "not docker"``) answers both: the
 selected tests plus the deselected ones are everything collected."""
@@ -17,13 +18,20 @@ import pytest
 from _infra import run_command
 
 # Collects the suite with -m, and prints every selected and deselected node id, each with
-# whether it uses ``dockerd`` (directly or through other fixtures).
+# whether it uses ``dockerd`` (directly or through other fixtures), whether it starts a server
+# (a server fixture, or a ``postgresql`` part in its parameter id) and whether it is slow.
 _PROBE = """
 import json, sys
 import pytest
 
+SERVERS = {"registry_server", "postgres", "postgres_url"}
+
 def _entry(item):
-    return [item.nodeid, "dockerd" in getattr(item, "fixturenames", ())]
+    names = set(getattr(item, "fixturenames", ()))
+    ids = item.nodeid.partition("[")[2].rstrip("]").split("-")
+    return [item.nodeid, {"dockerd": "dockerd" in names,
+                          "server": bool(names & SERVERS) or "postgresql" in ids,
+                          "slow": item.get_closest_marker("slow") is not None}]
 
 class Probe:
     selected: list = []
@@ -48,9 +56,9 @@ REPO = TESTS.parent
 
 @dataclass(frozen=True)
 class Collected:
-    #: node id → whether the test uses dockerd
-    selected: dict[str, bool]
-    deselected: dict[str, bool]
+    #: node id → {"dockerd": uses dockerd, "server": starts a server, "slow": marked slow}
+    selected: dict[str, dict[str, bool]]
+    deselected: dict[str, dict[str, bool]]
 
 
 @functools.cache
@@ -68,8 +76,27 @@ def test_not_docker_selects_no_test_that_uses_dockerd() -> None:
     is a ``docker`` test even without ``@pytest.mark.docker``: the quick selection leaves it out
     (so ``-m docker`` picks it up)."""
     collected = _collect("not docker")
-    assert [node for node, uses in collected.selected.items() if uses] == []
-    assert any(collected.deselected.values())
+    assert [node for node, facts in collected.selected.items() if facts["dockerd"]] == []
+    assert any(facts["dockerd"] for facts in collected.deselected.values())
+
+
+@pytest.mark.slow
+def test_a_test_that_starts_a_server_is_slow() -> None:
+    """A test that takes a per-test registry process (``registry_server``) or PostgreSQL (its
+    fixtures, or the ``postgresql`` case of an engine parameter) is ``slow``, marked or not, so
+    ``make check`` leaves it out; the SQLite cases of the same tests stay in."""
+    collected = _collect("not docker")
+    everything = {**collected.selected, **collected.deselected}
+    servers = [node for node, facts in everything.items() if facts["server"]]
+    assert any("postgresql]" in node for node in servers)  # engine-parametrised cases
+    assert any("postgresql" not in node for node in servers)  # registry_server, postgres
+    assert [node for node in servers if not everything[node]["slow"]] == []
+    sqlite_twins = [
+        node.replace("postgresql", "sqlite")
+        for node in servers
+        if node.replace("postgresql", "sqlite") in collected.selected
+    ]
+    assert any(not everything[node]["slow"] for node in sqlite_twins)
 
 
 @pytest.mark.slow
