@@ -6,7 +6,8 @@ log on, so a test counts the requests that reached the upstream from the log its
 :class:`Relay` on loopback sits between a mirror and the upstream and can misbehave on
 demand: ``ratelimit`` answers 429, ``cut`` sends half of every blob body then closes the
 connection, ``slow`` trickles blob bodies (so concurrent clients overlap one fetch), ``hold``
-stops every blob body half-way until ``gate`` is set; when the
+stops every blob body half-way until ``gate`` is set (``limited`` counts the 429 answers,
+``held`` the bodies waiting at the gate); when the
 upstream process is stopped, the relay closes connections without an answer, as a dead host
 would.
 """
@@ -127,6 +128,15 @@ class Relay(ThreadingHTTPServer):
         self.mode = "pass"
         #: in ``hold`` mode a blob body stops half-way until this is set
         self.gate = threading.Event()
+        #: requests answered 429 in ``ratelimit`` mode
+        self.limited = 0
+        #: blob bodies stopped at the gate in ``hold`` mode, so far
+        self.held = 0
+        self._lock = threading.Lock()
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
 
     @property
     def host(self) -> str:
@@ -143,6 +153,7 @@ class _RelayHandler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         mode = self.server.mode
         if mode == "ratelimit":
+            self.server.count("limited")
             body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
             self.send_response(429)
             self.send_header("Retry-After", "60")
@@ -192,7 +203,8 @@ class _RelayHandler(BaseHTTPRequestHandler):
             if blob and mode == "hold" and sent < total // 2 <= sent + len(chunk):
                 self.wfile.write(chunk)
                 self.wfile.flush()
-                self.server.gate.wait(60)
+                self.server.count("held")
+                self.server.gate.wait(120)
                 sent += len(chunk)
                 continue
             self.wfile.write(chunk)
