@@ -285,8 +285,9 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: ``dockyard.storefiles.names``), registry, client, scan, sign and analyze code, click and the
 #: click commands (the command line is read by ``dockyard.cli._run_argv``), the standard modules
 #: the container's ids, names and times no longer need, ``hashlib`` (OpenSSL's start-up, for
-#: hashing a few hundred bytes), ``dataclasses`` (the records on the path are named tuples), and
-#: heavy packages none of it needs
+#: hashing a few hundred bytes), ``dataclasses`` (the records on the path are named tuples),
+#: ``subprocess`` (the runtime is started with ``os.posix_spawn``), and heavy packages none of it
+#: needs
 NOT_ON_CONTAINER_RUN = (
     "click",
     "dockyard.analyze",
@@ -336,6 +337,7 @@ NOT_ON_CONTAINER_RUN = (
     "socket",
     "sqlalchemy",
     "sqlite3",
+    "subprocess",
     "tarfile",
     "tempfile",
     "urllib3",

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +82,18 @@ def _runtime_argv(runtime: OciRuntime, *args: str) -> list[str]:
     return [runtime.path, "--root", str(runtime.state_root), *extra, *args]
 
 
+def _runtime_call(runtime: OciRuntime, *args: str) -> None:
+    """``runtime ARGS`` (kill, delete) to its end, its output dropped."""
+    import subprocess  # not for a run that ends normally: its foreground start is posix_spawn
+
+    subprocess.run(
+        _runtime_argv(runtime, *args),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
+
+
 def remove_container(store: StoreRoot, record: ContainerRecord) -> None:
     """Delete a stopped container: runtime state, mounts, upper directory, record."""
     containers = container_store(store)
@@ -92,12 +103,7 @@ def remove_container(store: StoreRoot, record: ContainerRecord) -> None:
     with contextlib.suppress(Exception):
         runtime = _runtime(containers)
         if (runtime.state_root / record.id).exists():
-            subprocess.run(
-                _runtime_argv(runtime, "delete", "--force", record.id),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                check=False,
-            )
+            _runtime_call(runtime, "delete", "--force", record.id)
     containers.remove(record)
 
 
@@ -106,12 +112,7 @@ def kill_container(store: StoreRoot, record: ContainerRecord, *, wait: float = 1
     import time
 
     runtime = _runtime(container_store(store))
-    subprocess.run(
-        _runtime_argv(runtime, "kill", record.id, "KILL"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=False,
-    )
+    _runtime_call(runtime, "kill", record.id, "KILL")
     deadline = time.monotonic() + wait
     while record.is_running() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -290,45 +291,57 @@ def _run(
 def _foreground(runtime: OciRuntime, bundle: Path, container_id: str, options: RunOptions) -> int:
     runtime.state_root.mkdir(parents=True, exist_ok=True)
     attached = options.tty or options.interactive
-    # Without a terminal the runtime gets its own process group, so that a Ctrl-C reaches the
-    # container once (through us); with one it must stay in the terminal's foreground group.
-    proc = subprocess.Popen(
-        _runtime_argv(runtime, "run", "--bundle", str(bundle), container_id),
-        stdin=None if attached else subprocess.DEVNULL,
-        process_group=None if options.tty else 0,
-    )
+    # Started as subprocess.Popen starts a process, without loading subprocess (and selectors,
+    # locale): SIGPIPE and SIGXFSZ, which Python ignores, back to their defaults, and no
+    # inherited descriptor but 0-2 (Popen's close_fds). Without a terminal the runtime gets its
+    # own process group, so that a Ctrl-C reaches the container once (through us); with one it
+    # must stay in the terminal's foreground group.
+    actions: list[tuple[Any, ...]] = [
+        (os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd > 2
+    ]
+    if not attached:
+        actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
+    argv = _runtime_argv(runtime, "run", "--bundle", str(bundle), container_id)
+    defaults = (signal.SIGPIPE, signal.SIGXFSZ)
+    if options.tty:
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions, setsigdef=defaults)
+    else:
+        pid = os.posix_spawn(
+            argv[0], argv, os.environ, file_actions=actions, setsigdef=defaults, setpgroup=0
+        )
+    ended = False
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signum)
+        if not ended:  # never a reaped (perhaps reused) process id
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
     for signum in _FORWARDED:
         previous[signum] = signal.signal(signum, forward)
     try:
-        while True:
-            try:
-                status = proc.wait()
-                break
-            except InterruptedError:
-                continue
+        _, wait_status = os.waitpid(pid, 0)  # retried after each forwarded signal (PEP 475)
+        ended = True
     except BaseException:
-        subprocess.run(
-            _runtime_argv(runtime, "kill", container_id, "KILL"),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
-        proc.wait()
+        _runtime_call(runtime, "kill", container_id, "KILL")
+        os.waitpid(pid, 0)
+        ended = True
         raise
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
         if (runtime.state_root / container_id).exists():
-            subprocess.run(
-                _runtime_argv(runtime, "delete", "--force", container_id),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                check=False,
-            )
+            _runtime_call(runtime, "delete", "--force", container_id)
+    status = os.waitstatus_to_exitcode(wait_status)
     return 128 - status if status < 0 else status
+
+
+def _inherited_fds() -> list[int]:
+    """This process's descriptors a new program would inherit."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
+            if os.get_inheritable(fd):
+                fds.append(fd)
+    return fds

@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,6 +70,8 @@ def mount_overlay(
     if upper is not None and work is not None:
         options += f",upperdir={rel(upper)},workdir={rel(work)}"
     options += extra
+    import subprocess  # only for options too long for mount(2)
+
     result = subprocess.run(
         ["mount", "-t", "overlay", "overlay", "-o", options, str(target)],
         cwd=base,

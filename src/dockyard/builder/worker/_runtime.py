@@ -8,15 +8,17 @@ import functools
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from dockyard.builder.worker._cgroups import crun_refusal
 from dockyard.errors import RuntimeMissing
+
+if TYPE_CHECKING:  # subprocess loads when a build step runs (dockyard run starts its own way)
+    import subprocess
 
 __all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime"]
 
@@ -59,6 +61,8 @@ class OciRuntime(NamedTuple):
         No terminal; stdin is /dev/null. On timeout, an exception or Ctrl-C the container is
         killed; it is deleted in every case. A process killed by signal N gives 128+N.
         """
+        import subprocess
+
         self.state_root.mkdir(parents=True, exist_ok=True)
         tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
         proc = subprocess.Popen(
@@ -107,6 +111,8 @@ class OciRuntime(NamedTuple):
         return status, tuple(tail)
 
     def kill(self, container_id: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+        import subprocess
+
         subprocess.run(
             self._cmd("kill", container_id, "KILL"),
             stdin=subprocess.DEVNULL,
@@ -121,6 +127,8 @@ class OciRuntime(NamedTuple):
         """Remove the container's state; a ``run`` that ended normally has left none behind."""
         if not (self.state_root / container_id).exists():
             return
+        import subprocess
+
         subprocess.run(
             self._cmd("delete", "--force", container_id),
             stdin=subprocess.DEVNULL,

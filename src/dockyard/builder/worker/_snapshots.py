@@ -28,7 +28,6 @@ import functools
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, NamedTuple
@@ -360,6 +359,8 @@ class WorkSnapshot:
 
 def _copy_tree(source: Path, target: Path) -> None:
     target.mkdir(mode=0o755)
+    import subprocess  # not loaded where no snapshot is copied (dockyard run)
+
     result = subprocess.run(
         ["cp", "-a", "--reflink=auto", f"{source}/.", f"{target}/"],
         capture_output=True,
