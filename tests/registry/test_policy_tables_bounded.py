@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from dockyard.registry import Registry
+from _infra import backend
 from dockyard.registry.gcjobs import GcJobs, GcParameters
 from dockyard.registry.metadata import Database
 from dockyard.registry.retention._model import parse_policy
@@ -32,7 +32,7 @@ def _count(db: Database, table: object, *where: object) -> int:
 
 
 def test_pull_times_are_pruned_by_age_then_by_count(tmp_path: Path) -> None:
-    db = Database(tmp_path / "r.db")
+    db = backend.database(tmp_path / "r")
     recorder = PullRecorder(db, max_age=30 * DAY, max_rows=100)
     now = time.time()
     with db.write() as conn:
@@ -57,7 +57,7 @@ def _task(n: int) -> NewTask:
 def test_the_delivery_log_keeps_the_newest_executions_and_every_pending_delivery(
     tmp_path: Path,
 ) -> None:
-    db = Database(tmp_path / "r.db")
+    db = backend.database(tmp_path / "r")
     queue = DeliveryQueue(db)
     now = time.time()
     with db.write() as conn:
@@ -80,7 +80,7 @@ def test_the_delivery_log_keeps_the_newest_executions_and_every_pending_delivery
 
 
 def test_retention_history_keeps_the_newest_ended_executions(tmp_path: Path) -> None:
-    db = Database(tmp_path / "r.db")
+    db = backend.database(tmp_path / "r")
     body = {"algorithm": "or", "rules": [], "trigger": {"kind": "Schedule", "settings": {}},
             "scope": {"level": "project", "ref": 7}}  # fmt: skip
     pid = RetentionPolicies(db, clock=time.time).create(parse_policy(body))
@@ -96,7 +96,7 @@ def test_retention_history_keeps_the_newest_ended_executions(tmp_path: Path) -> 
 
 
 def test_gc_history_keeps_the_newest_runs(tmp_path: Path) -> None:
-    registry = Registry.open(tmp_path / "data")
+    registry = backend.open_registry(tmp_path / "data")
     jobs = GcJobs(registry, keep_runs=3)
     try:
         for _ in range(5):

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _infra import backend
 from _infra.registry_server import ASGIClient, error_code, sha256
 from dockyard.digest import Digest
 from dockyard.registry import Registry, RegistryApp
@@ -22,7 +23,7 @@ from dockyard.registry.storage._layout import blob_key, upload_data_key
 def other(registry: Registry, tmp_path: Path) -> Iterator[ASGIClient]:
     """A second registry process's app on the same data (another replica: none of the first
     one's in-memory upload state)."""
-    second = Registry.open(tmp_path / "registry")
+    second = backend.open_registry(tmp_path / "registry")
     try:
         with ASGIClient(RegistryApp(second, threads=2)) as c:
             yield c

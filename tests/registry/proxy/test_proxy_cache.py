@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _infra import backend
 from _infra.registry_server import ASGIClient, push_image
-from dockyard.registry import Registry, RegistryApp
+from dockyard.registry import RegistryApp
 from dockyard.registry.http import Request
 from dockyard.registry.proxy import ProxyConfig, Upstream
 from dockyard.registry.proxy.cache import ProxyCache
@@ -41,9 +42,9 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     def observe(request: Request, route: str, status: int, took: float, sent: int) -> None:
         requests.append((request.method, route, status))
 
-    up_registry = Registry.open(tmp_path / "upstream")
+    up_registry = backend.open_registry(tmp_path / "upstream")
     up_app = RegistryApp(up_registry, observers=[observe], threads=4)
-    mirror_registry = Registry.open(tmp_path / "mirror")
+    mirror_registry = backend.open_registry(tmp_path / "mirror")
     now = [1000.0]
     cache = ProxyCache(
         mirror_registry,

@@ -108,9 +108,9 @@ def test_the_default_key_file_is_made_once_and_kept(tmp_path: Path) -> None:
 
 
 def test_a_registry_with_the_wrong_key_does_not_start_replication(tmp_path: Path) -> None:
-    from dockyard.registry import Registry
+    from _infra import backend
 
-    registry = Registry.open(tmp_path / "data")
+    registry = backend.open_registry(tmp_path / "data")
     try:
         first = open_replication(registry, replication_settings({"secretkey": KEY}), run=False)
         first.registries.create(_endpoint())
