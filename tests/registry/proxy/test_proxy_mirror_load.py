@@ -213,11 +213,13 @@ def test_concurrent_pulls_of_a_cold_100_mb_blob_make_one_upstream_fetch(mirror: 
 
 
 @pytest.mark.docker
-def test_dockerd_pulls_through_the_mirror_while_the_upstream_answers_429(mirror: Mirror) -> None:
+def test_dockerd_pulls_from_the_mirror_while_the_upstream_answers_429_or_is_down(
+    mirror: Mirror,
+) -> None:
     """dockerd with ``--registry-mirror`` (its own daemon): a first pull caches the image;
     with the upstream answering 429 to everything, ``docker rmi`` then ``docker pull`` works,
     served from the cache (the relay counts the 429s the mirror got, and the mirror's metric
-    the stale answers it gave)."""
+    the stale answers it gave); likewise with the upstream stopped."""
     from _infra._dockerd import started_daemon
 
     layout = mirror.layouts / "dock"
@@ -245,3 +247,13 @@ def test_dockerd_pulls_through_the_mirror_while_the_upstream_answers_429(mirror:
         assert mirror.metric(stale) > served
         again = daemon.run("image", "inspect", "-f", "{{.Id}}", "team/limited:v1").stdout
         assert again == image
+        # likewise with the upstream stopped (the relay closes connections without an answer)
+        daemon.run("rmi", "team/limited:v1")
+        down = mirror.metric(stale.replace("ratelimited", "unavailable"))
+        mirror.upstream.stop()
+        try:
+            daemon.run("pull", "-q", "team/limited:v1")
+        finally:
+            mirror.upstream.start()
+        assert mirror.metric(stale.replace("ratelimited", "unavailable")) > down
+        assert daemon.run("image", "inspect", "-f", "{{.Id}}", "team/limited:v1").stdout == image
