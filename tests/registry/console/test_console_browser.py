@@ -540,6 +540,21 @@ def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> No
     # the retention dry run above; the webhook's latest delivery is the signature's push, made
     # after its receiver closed (so still being retried)
     assert "(dry run): Success" in ops.inner_text() and "ci: " in ops.inner_text()
+    # scan every image again: the run's counts until it is done, then a schedule
+    page.click("button:has-text('Scan all now')")
+    page.wait_for_url(url + "/admin/jobs")
+    for _ in range(300):
+        if page.locator("#scan-all").inner_text().startswith("Done:"):
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    state = page.locator("#scan-all").inner_text()
+    done = re.match(r"Done: (\d+) of (\d+) images \(.*\); started by Manual\.", state)
+    assert done is not None and done.group(1) == done.group(2) and int(done.group(1)) >= 4, state
+    page.select_option("#scan-type", "Daily")
+    page.click("text=Save scan schedule")
+    page.wait_for_url(url + "/admin/jobs")
+    assert "Daily (cron" in page.locator("#scan-all-schedule").inner_text()
     _check(console, page, "jobs", tmp_path)
     page.get_by_role("link", name="Replication", exact=True).click()
     page.wait_for_url(url + "/admin/replication")

@@ -1,7 +1,8 @@
 """The console's jobs page (``/admin/jobs``), in-process: a system administrator sees the
 latest garbage collection, the latest retention run and each webhook's latest delivery of
 every project, each linked to its log, project by project a page at a time; names are text,
-never markup; anyone else gets neither the page nor its link, and the API refuses them too."""
+never markup; on a registry that does not scan, the scan section says so; anyone else gets
+neither the page nor its link nor the scan forms, and the API refuses them too."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import close_app, projects_app, push_with_history, signed_in, table_rows
+from _infra.console import (
+    close_app,
+    csrf_of,
+    projects_app,
+    push_with_history,
+    signed_in,
+    table_rows,
+)
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, team_with_people
 from _infra.registry_server import ASGIClient, AuthedClient
 from _infra.webhook_sink import WebhookReceiver
@@ -63,6 +71,11 @@ def test_the_latest_of_every_kind_of_job_with_links_to_their_logs(served: Served
             ["quiet", "no policy", "no webhooks"],
             ["team", "no policy", "no webhooks"],
         ]
+        # this registry does not scan: the API's answer says so, and there is no scan form
+        assert "this registry does not scan images" in page.text
+        assert 'action="/admin/jobs/scan-all"' not in page.text
+        r = client.post("/admin/jobs/scan-all", data={"csrf": token})
+        assert r.status_code == 412 and "does not scan" in r.text
         # a webhook (named like markup), a retention dry run, a GC dry run, then a push
         r = client.post("/projects/team/webhooks", data={
             "csrf": token, "webhook_name": SCRIPT, "address": f"{served.receiver.url}/hook",
@@ -109,6 +122,14 @@ def test_the_latest_of_every_kind_of_job_with_links_to_their_logs(served: Served
         assert [r[0] for r in table_rows(second, CAPTION)] == ["team"]
 
 
+def test_the_scan_forms_need_the_csrf_token(served: Served) -> None:
+    with ASGIClient(served.app) as client:
+        signed_in(client, "admin", ADMIN_PASSWORD)
+        for form in ("/admin/jobs/scan-all", "/admin/jobs/scan-all/schedule"):
+            r = client.post(form, data={"type": "Daily"})
+            assert r.status_code == 403 and "security token" in r.text, form
+
+
 def test_only_system_administrators(served: Served) -> None:
     for user in ("dev", "guest"):  # a developer and a guest of team
         with ASGIClient(served.app) as client:
@@ -116,6 +137,10 @@ def test_only_system_administrators(served: Served) -> None:
             assert 'href="/admin/jobs"' not in client.get("/").text
             r = client.get("/admin/jobs")
             assert r.status_code == 403 and CAPTION not in r.text
+            token = csrf_of(client.get("/").text)
+            for form in ("/admin/jobs/scan-all", "/admin/jobs/scan-all/schedule"):
+                r = client.post(form, data={"csrf": token, "type": "Daily"})
+                assert r.status_code == 403, (form, r.status_code)
     with ASGIClient(served.app) as client:  # nor does the API answer them
         r = client.get("/api/v2.0/system/gc", headers=basic("dev", PASSWORD))
         assert r.status_code == 403

@@ -1,5 +1,6 @@
 """The jobs page (``/admin/jobs``): the state of the registry's background work in one place —
-the latest garbage collections, replication executions, and, project by project (a page of
+scan all's latest run and schedule (with Scan all now and a schedule form), the latest
+garbage collections, replication executions, and, project by project (a page of
 :data:`PROJECTS_A_PAGE`), the latest retention run and each webhook's latest delivery — each
 row linking to the page with its log. Every call is ``/api/v2.0`` as the signed-in user: the
 GC and replication calls answer 403 to anyone but a system administrator, so nobody else
@@ -10,12 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.registry.console._calls import segment
+from dockyard.registry.console._gc import SCHEDULE_TYPES
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._paging import Paging, pager
 from dockyard.registry.console._robots import Ask
 
-__all__ = ["GC_SHOWN", "PROJECTS_A_PAGE", "REPLICATIONS_SHOWN", "Jobs", "jobs", "jobs_page"]
+__all__ = [
+    "GC_SHOWN",
+    "PROJECTS_A_PAGE",
+    "REPLICATIONS_SHOWN",
+    "Jobs",
+    "Scans",
+    "jobs",
+    "jobs_page",
+    "scan_all_now",
+    "set_scan_all_schedule",
+]
 
 GC_SHOWN = 5
 REPLICATIONS_SHOWN = 10
@@ -35,7 +48,18 @@ class ProjectJobs:
 
 
 @dataclass(frozen=True, slots=True)
+class Scans:
+    """Scan all's latest run (Harbor's ``Stats``) and its schedule, or why there are none
+    (``unavailable``: the API's message, e.g. a registry that does not scan)."""
+
+    metrics: dict[str, Any] | None
+    schedule: dict[str, Any] | None
+    unavailable: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Jobs:
+    scans: Scans
     gc: list[dict[str, Any]]
     gc_total: int
     replication: list[dict[str, Any]]
@@ -54,7 +78,40 @@ def _first(answer: Any) -> dict[str, Any] | None:
     return found[0] if isinstance(found, list) and found and isinstance(found[0], dict) else None
 
 
+async def _scans(ask: Ask) -> Scans:
+    try:
+        metrics = (await ask("GET", "/scans/all/metrics")).json
+        schedule = (await ask("GET", "/system/scanAll/schedule")).json
+    except DockyardError as exc:
+        return Scans(None, None, exc.message)
+    return Scans(
+        metrics if isinstance(metrics, dict) else None,
+        schedule.get("schedule") if isinstance(schedule, dict) else None,
+    )
+
+
+async def scan_all_now(ask: Ask) -> None:
+    """Scan every image now, as one run (the API answers 409 while one goes on)."""
+    await ask("POST", "/system/scanAll/schedule", None, {"schedule": {"type": "Manual"}})
+
+
+async def set_scan_all_schedule(ask: Ask, form: dict[str, str]) -> None:
+    """Scan all's schedule: one of :data:`SCHEDULE_TYPES` (None removes it), a cron for
+    Custom (the API says what is wrong with a bad one)."""
+    kind = form.get("type", "")
+    if kind not in SCHEDULE_TYPES:
+        raise InvalidArgument(f"the schedule must be one of {', '.join(SCHEDULE_TYPES)}")
+    cron = " ".join(form.get("cron", "").split())[:128]
+    if kind == "Custom" and not cron:
+        raise InvalidArgument(
+            "a Custom schedule needs a cron of 6 fields, e.g. 0 0 3 * * * (03:00 every day)"
+        )
+    body = {"schedule": {"type": kind, **({"cron": cron} if kind == "Custom" else {})}}
+    await ask("PUT", "/system/scanAll/schedule", None, body)
+
+
 async def jobs(ask: Ask, at: Paging) -> Jobs:
+    scans = await _scans(ask)
     gc = await ask("GET", "/system/gc", {"page_size": str(GC_SHOWN)})
     replication = await ask("GET", "/replication/executions",
                             {"page_size": str(REPLICATIONS_SHOWN)})  # fmt: skip
@@ -76,6 +133,7 @@ async def jobs(ask: Ask, at: Paging) -> Jobs:
         projects.append(ProjectJobs(name, retention_id, latest, webhooks))
     gc_rows, rep_rows = list(gc.json or []), list(replication.json or [])
     return Jobs(
+        scans,
         gc_rows,
         gc.total if gc.total is not None else len(gc_rows),
         rep_rows,
@@ -123,6 +181,49 @@ def _project_row(p: ProjectJobs) -> list[str]:
     return [_a(here + "/policies", p.name), retention, webhooks]
 
 
+def _scans_section(scans: Scans, csrf: str) -> str:
+    if scans.metrics is None:
+        return f'<h2>Vulnerability scans</h2><p id="scan-all">{e(scans.unavailable)}</p>'
+    m = scans.metrics
+    by_status = m.get("metrics") or {}
+    counts = ", ".join(f"{e(k)} {e(v)}" for k, v in sorted(by_status.items())) or "none"
+    if not m.get("total"):
+        state = "No scan of every image has run yet."
+    else:
+        state = (
+            f"{'Running' if m.get('ongoing') else 'Done'}: {e(m.get('completed', 0))} of "
+            f"{e(m.get('total', 0))} images ({counts}); started by {e(m.get('trigger', ''))}."
+        )
+    schedule = scans.schedule or {}
+    kind = str(schedule.get("type") or "None")
+    cron = str(schedule.get("cron") or "")
+    now = (
+        "No schedule."
+        if kind == "None"
+        else f"{kind} (cron {cron}); next run {schedule.get('next_scheduled_time', '')}"
+    )
+    options = "".join(
+        f'<option value="{t}"{" selected" if t == kind else ""}>{t}</option>'
+        for t in SCHEDULE_TYPES
+    )
+    token = f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+    return (
+        f'<h2>Vulnerability scans</h2><p id="scan-all">{state}</p>'
+        f'<form class="card" method="post" action="/admin/jobs/scan-all">{token}'
+        "<p>Scan every image again with the current vulnerability database (images are "
+        'scanned on push too).</p><button type="submit">Scan all now</button></form>'
+        f'<p id="scan-all-schedule">Schedule: {e(now)}</p>'
+        f'<form class="card" method="post" action="/admin/jobs/scan-all/schedule">{token}'
+        f'<label for="scan-type">Scan all</label><select id="scan-type" name="type">{options}'
+        "</select>"
+        '<label for="scan-cron">Cron for Custom (6 fields: seconds minutes hours day month '
+        "weekday)</label>"
+        f'<input id="scan-cron" name="cron" value="{e(cron if kind == "Custom" else "")}" '
+        'placeholder="0 0 3 * * *">'
+        '<p><button type="submit">Save scan schedule</button></p></form>'
+    )
+
+
 def jobs_page(found: Jobs, at: Paging, *, user: str, csrf: str) -> bytes:
     gc_rows = [
         [_a(f"/admin/gc/{_id(r)}", _id(r)), _status(r.get("job_status")),
@@ -139,8 +240,9 @@ def jobs_page(found: Jobs, at: Paging, *, user: str, csrf: str) -> bytes:
     project_rows = [_project_row(p) for p in found.projects]
     more = pager("/admin/jobs", {}, at, found.projects_total, "projects")
     body = (
-        "<p>The latest run of each kind of background work, each linked to its log. "
-        "Scans run on push: an artifact's page shows its report.</p>"
+        "<p>The latest run of each kind of background work, each linked to its log; an "
+        "artifact's page shows its scan report.</p>"
+        + _scans_section(found.scans, csrf)
         + table(f"Garbage collection (latest {len(found.gc)} of {found.gc_total})",
                 ["Run", "Status", "Kind", "Started", "Updated"], gc_rows)
         + f"<p>{_a('/admin/gc', 'Garbage collection: schedule and run')}</p>"

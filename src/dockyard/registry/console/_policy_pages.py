@@ -101,6 +101,12 @@ async def admin_page(
                 return "/admin/gc"
             case ["gc", "run"]:
                 return f"/admin/gc/{await gc.run_gc(ask, form)}"
+            case ["jobs", "scan-all"]:
+                await jobs.scan_all_now(ask)
+                return "/admin/jobs"
+            case ["jobs", "scan-all", "schedule"]:
+                await jobs.set_scan_all_schedule(ask, form)
+                return "/admin/jobs"
             case ["gc", run_id, "stop"]:
                 await gc.stop_gc(ask, run_id)
                 return f"/admin/gc/{quote(run_id, safe='')}"
