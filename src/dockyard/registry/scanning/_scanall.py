@@ -271,5 +271,10 @@ class ScanAll:
         return self._cron
 
     def close(self) -> None:
+        """Stop the schedule's thread; the API no longer finds this scan-all (it holds the
+        registry, which would otherwise keep its entry alive)."""
         if self._cron is not None:
             self._cron.close()
+        with _SERVICES_LOCK:
+            if _SERVICES.get(self.scanner.registry) is self:
+                del _SERVICES[self.scanner.registry]
