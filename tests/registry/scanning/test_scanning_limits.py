@@ -232,7 +232,9 @@ def test_huge_package_database_does_not_grow_the_server(
                 assert time.monotonic() < deadline, "the scan did not end in 180 s"
                 time.sleep(0.1)
         assert peak - baseline < 50 << 20, (baseline, peak)
-        assert slowest < 1.0, slowest
+        # answered throughout (a scan in the server's own process held it for the whole scan);
+        # the bound is loose because a loaded 2-core host delays any request by a second or so
+        assert slowest < 5.0, slowest
         assert doc["status"] == "failed", doc
         assert "limits.scanpackages" in doc["error"], doc["error"]
 
