@@ -7,6 +7,7 @@ at once, in this process or another. The clock and the random source are injecta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -109,6 +110,53 @@ class _Mounts(MutableMapping[str, str]):
             return len(self._map)
 
 
+class _RepositoryLocks:
+    """One lock per (endpoint, destination repository), held by the copy running into it,
+    so that two tasks of one process never write into one destination repository at once
+    (a tag and a referrer's subject, two tags of one image: the same blobs and manifest).
+    A registry such as distribution 2.8.2 rewrites a repository's blob links in place, and
+    two uploads of one blob into one repository at once can make it refuse the manifest
+    (DIGEST_INVALID). Locks exist while they are held or waited for (bounded by the
+    threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[int, str], tuple[threading.Lock, int]] = {}
+
+    def _take(self, key: tuple[int, str]) -> threading.Lock:
+        with self._lock:
+            lock, users = self._held.get(key, (threading.Lock(), 0))
+            self._held[key] = (lock, users + 1)
+            return lock
+
+    def _leave(self, key: tuple[int, str]) -> None:
+        with self._lock:
+            lock, users = self._held[key]
+            if users == 1:
+                del self._held[key]
+            else:
+                self._held[key] = (lock, users - 1)
+
+    @contextlib.contextmanager
+    def hold(self, key: tuple[int, str], waiting: Callable[[], None]) -> Iterator[None]:
+        """Hold ``key``'s lock; ``waiting`` is called about every second until it is free
+        (it renews the task's lease, and raises to give up)."""
+        lock = self._take(key)
+        try:
+            while not lock.acquire(timeout=1.0):
+                waiting()
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            self._leave(key)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+
 def _ignore(job: Job, ok: bool, retried: bool, stats: CopyStats | None) -> None:
     return None
 
@@ -151,6 +199,8 @@ class ReplicationWorker:
         self._transports: dict[tuple[int, float], Transport] = {}
         self._mounts: dict[str, _Mounts] = {}
         self._mounts_lock = threading.Lock()
+        #: the destination repositories copies of this process are writing into
+        self.repositories = _RepositoryLocks()
         self._loop = PollLoop(
             self.run_once, names=[f"replication-{n}" for n in range(max(1, threads))],
             poll=poll, log=log, what="replication",
@@ -235,10 +285,12 @@ class ReplicationWorker:
             policy = self.policies.get(job.policy_id)
             transport, url, mounts = self.transport(policy.endpoint_id)
             copy = task_runner(self.registry, policy, job, transport, url, check, mounts)
-            try:
-                stats = copy.run(job.task)
-            finally:
-                lines, used = copy.stats.lines, copy.stats
+            where = (policy.endpoint_id, job.task.dst_repository)
+            with self.repositories.hold(where, check):
+                try:
+                    stats = copy.run(job.task)
+                finally:
+                    lines, used = copy.stats.lines, copy.stats
             ok, message = True, stats.summary()
         except _Stopping:
             self.queue.release([job], self.clock())
