@@ -76,6 +76,7 @@ def _page(scheme: str, tmp_path: Path, headers: dict[str, str] | None = None) ->
         registry.close()
 
 
+@pytest.mark.slow
 def test_tls_registry_page_keeps_tls_verification(tmp_path: Path) -> None:
     """Turning off certificate checks is advice for plain HTTP only, never for HTTPS."""
     plain = _page("http", tmp_path)
