@@ -121,11 +121,13 @@ test: install system-deps docker-host binfmt js-deps
 	  -n $(WORKERS) --dist loadfile -m "not filesystem_only and not docker" $(CLUSTER_TESTS)
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
-# marked `docker` automatically), nothing `slow` (the corpus, long interop runs, and any test
-# over ~3 s on a quiet machine because it drives a real process or client) and no `fuzz`.
-# Budget: a minute or two on 2 cores. `make test` runs everything.
+# marked `docker` automatically), nothing `slow` (see the marker's rule in pyproject.toml: the
+# corpus, tests that start a registry process or PostgreSQL, and any test of about a second or
+# more on a quiet machine) and no `fuzz` (tests/fuzz is not even collected: its API fuzzing
+# draws examples at import). Budget: a minute or two on 2 cores. `make test` runs everything.
 check: install system-deps docker-host binfmt js-deps
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile -m "not docker and not slow and not fuzz"
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --ignore=tests/fuzz \
+	  -m "not docker and not slow and not fuzz"
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.
