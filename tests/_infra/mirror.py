@@ -3,13 +3,14 @@
 ``docker-registry`` (Debian's distribution 2.8.2) runs with ``auth.token`` pointing at
 dockyard's own token service (:func:`_infra.token_registry.token_registry`) and with its access
 log on, so a test counts the requests that reached the upstream from the log itself. A
-:class:`Relay` on loopback sits between a mirror and the upstream and can misbehave on
-demand: ``ratelimit`` answers 429, ``cut`` sends half of every blob body then closes the
-connection, ``slow`` trickles blob bodies (so concurrent clients overlap one fetch), ``hold``
-stops every blob body half-way until ``gate`` is set (``limited`` counts the 429 answers,
-``held`` the bodies waiting at the gate); when the
-upstream process is stopped, the relay closes connections without an answer, as a dead host
-would.
+:class:`Relay` on loopback sits between a client (a mirror, a replication) and a registry and
+can misbehave on demand: ``ratelimit`` answers 429, ``badmanifest`` answers every manifest
+PUT with distribution's 400 DIGEST_INVALID (what it says when a blob link is read mid-write),
+``cut`` sends half of every blob body then closes the connection, ``slow`` trickles blob
+bodies (so concurrent clients overlap one fetch), ``hold`` stops every blob body half-way
+until ``gate`` is set (``limited`` counts the 429 answers, ``held`` the bodies waiting at the
+gate, ``refused`` the manifests refused); when the upstream process is stopped, the relay
+closes connections without an answer, as a dead host would.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def token_upstream(root: Path) -> Iterator[Upstream]:
 
 
 class Relay(ThreadingHTTPServer):
-    """Forwards to ``upstream``; ``mode`` (pass, ratelimit, cut, slow, hold) may change any
-    time."""
+    """Forwards to ``upstream``; ``mode`` (pass, ratelimit, badmanifest, cut, slow, hold) may
+    change any time."""
 
     daemon_threads = True
 
@@ -132,6 +133,8 @@ class Relay(ThreadingHTTPServer):
         self.limited = 0
         #: blob bodies stopped at the gate in ``hold`` mode, so far
         self.held = 0
+        #: manifest PUTs refused in ``badmanifest`` mode
+        self.refused = 0
         self._lock = threading.Lock()
 
     def count(self, what: str) -> None:
@@ -165,6 +168,16 @@ class _RelayHandler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body_in = self.rfile.read(length) if length else None
+        if mode == "badmanifest" and self.command == "PUT" and "/manifests/" in self.path:
+            self.server.count("refused")
+            body = (b'{"errors":[{"code":"DIGEST_INVALID",'
+                    b'"message":"provided digest did not match uploaded content"}]}')  # fmt: skip
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         conn = http.client.HTTPConnection(self.server.upstream, timeout=60)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}

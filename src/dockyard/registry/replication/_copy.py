@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from dockyard.client import ClientOptions, Credentials, RemoteRepository, Transport
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, ManifestUnknown, NotFound
+from dockyard.errors import DigestInvalid, DockyardError, ManifestUnknown, NotFound, Unavailable
 from dockyard.oci import Descriptor, mediatypes
 from dockyard.registry._registry import Registry
 from dockyard.registry.replication._policies import accessory_tag
@@ -37,6 +37,21 @@ _PIECE = 64 << 10
 
 class SourceGone(NotFound):
     """The artifact to copy is no longer in this registry (deleted after it was queued)."""
+
+
+def _put_manifest(dest: RemoteRepository, reference: str, content: bytes, media_type: str) -> None:
+    """Put a manifest of this registry's (its bytes verified here) at the destination. A
+    destination that calls it DIGEST_INVALID was caught mid-write: distribution 2.8 rewrites a
+    repository's blob links in place, and another upload of the same blobs into the same
+    repository at that moment (another process's copy) makes a link read as invalid. That gets
+    better by waiting: retried, as an unavailable destination is."""
+    try:
+        dest.put_manifest(reference, content, media_type)
+    except DigestInvalid as exc:
+        raise Unavailable(
+            f"{exc}; the manifest's bytes match their digest here, so the destination was "
+            "caught writing the same blobs for another copy: tried again"
+        ) from exc
 
 
 def destination_transport(endpoint: RemoteRegistry) -> Transport:
@@ -196,14 +211,14 @@ class ArtifactCopy:
                 for blob in blobs + list(doc.get("layers") or []):
                     self._blob(src, dest, blob)
             self.check()
-            dest.put_manifest(tag or digest, content, media_type)
+            _put_manifest(dest, tag or digest, content, media_type)
             self.stats.manifests_copied += 1
             return
         self.stats.manifests_present += 1
         if tag:  # the manifest is there; the tag may not be (or may name another)
             current = dest.head_manifest(tag)
             if current is None or str(current.digest) != digest:
-                dest.put_manifest(tag, content, media_type)
+                _put_manifest(dest, tag, content, media_type)
 
     def _child(self, src: str, dest: RemoteRepository, digest: str) -> None:
         try:
