@@ -22,6 +22,7 @@ from _infra.console import (
     sign_in,
     table_rows,
 )
+from _infra.harbor_api import check_list
 from _infra.projects_registry import PASSWORD, basic, team_with_people
 from _infra.registry_server import ASGIClient, AuthedClient, push_image
 from dockyard.oci import mediatypes
@@ -156,3 +157,56 @@ def test_a_stranger_gets_none_of_it(served: Served) -> None:
             assert r.status_code in (403, 404), path
             assert "app.conf" not in r.text and "idna" not in r.text
             assert "content-disposition" not in r.headers
+
+
+def test_the_api_agrees_with_the_pages(client: ASGIClient, served: Served) -> None:
+    """The artifact page's layers, files, packages, SBOM and referrers, and the repository
+    page's signed badge, are what ``/api/v2.0`` answers the same user (Harbor's shapes where
+    Harbor defines them); a user who may not read the artifact gets neither."""
+    guest, stranger = basic("guest", PASSWORD), basic("stranger", PASSWORD)
+    at = f"/api/v2.0/projects/team/repositories/app/artifacts/{served.digest}"
+    page = client.get(f"/projects/team/artifact?repo=app&digest={served.digest}").text
+    layers = client.get(at + "/layers", headers=guest).json()["layers"]
+    assert [x["created_by"] for x in layers] == ["ADD . /", "RUN make"]
+    assert all(x["created_by"] in page and x["digest"][7:19] in page for x in layers)
+    history = client.get(at + "/additions/build_history", headers=guest).json()
+    assert [h["created_by"] for h in history] == ["ADD . /", "RUN make"]
+    files = client.get(at + "/files", params={"layer": "2", "view": "merged", "path": "etc"},
+                       headers=guest).json()  # fmt: skip
+    conf = next(r for r in files["rows"] if r["name"] == "app.conf")
+    assert (conf["layer"], conf["wasted"], files["layer"]) == (2, True, 2)
+    rows = table_rows(_files(client, served, "layer=2&view=merged&path=etc"), "Files in /etc")
+    assert ["app.conf", "file", "2.9 KiB", "644", "2", "wasted"] in rows
+    packages = client.get(at + "/packages", headers=guest).json()
+    assert {"name": "idna", "version": "3.6", "type": "python", "licenses": []} in packages
+    spdx = client.get(at + "/additions/sbom", headers=guest).json()
+    download = client.get(f"/projects/team/sbom?repo=app&digest={served.digest}&format=spdx")
+    unique = ("documentNamespace",)  # each document names itself anew
+    assert {k: v for k, v in download.json().items() if k not in unique} == {
+        k: v for k, v in spdx.items() if k not in unique
+    }
+    r = client.get(at + "/additions/readme.md", headers=guest)
+    assert r.status_code == 404
+    assert client.get(at + "/additions/nope", headers=guest).status_code == 400
+    # accessories (Harbor's) and the referrers extension name the same artifacts
+    accessories = check_list(client.get(at + "/accessories", headers=guest), "Accessory")
+    kinds = {a["digest"]: a["type"] for a in accessories}
+    assert kinds == {served.signature[0]: "signature.cosign", served.referrer: "subject.accessory"}
+    referrers = client.get(at + "/referrers", headers=guest).json()
+    assert {r["digest"] for r in referrers} == set(kinds)
+    sig = next(r for r in referrers if r["digest"] == served.signature[0])
+    assert [s["digest"] for s in sig["signatures"]] == [served.signature[1]]
+    assert all(r["digest"][7:19] in page for r in referrers)
+    # the listing with accessories and scan overview is Harbor's Artifact; the badge agrees
+    listed = client.get("/api/v2.0/projects/team/repositories/app/artifacts", headers=guest,
+                        params={"with_accessory": "true", "with_scan_overview": "true"})  # fmt: skip
+    artifacts = check_list(listed, "Artifact")
+    mine = next(a for a in artifacts if a["digest"] == served.digest)
+    assert [a["type"] for a in mine["accessories"]] == list(kinds.values())
+    assert "scan_overview" not in mine  # this registry does not scan
+    repository = client.get("/projects/team/repository?name=app").text
+    assert "signed" in repository
+    # a stranger gets none of it, from the API or the pages
+    for tail in ("/layers", "/files", "/packages", "/referrers", "/accessories",
+                 "/additions/build_history", "/additions/sbom"):  # fmt: skip
+        assert client.get(at + tail, headers=stranger).status_code in (403, 404), tail

@@ -287,7 +287,7 @@ def test_swagger_json_describes_what_answers(api: httpx.Client) -> None:
             .replace("{robot_id}", "1").replace("{id}", "1")
             .replace("{eid}", "1").replace("{tid}", "1").replace("{gc_id}", "1")
             .replace("{webhook_policy_id}", "1").replace("{execution_id}", "1")
-            .replace("{task_id}", "1")
+            .replace("{task_id}", "1").replace("{addition}", "build_history")
         )  # fmt: skip
         if "get" in ops:
             expected = 412 if ops["get"]["tags"][0] in access else 200

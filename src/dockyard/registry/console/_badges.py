@@ -1,8 +1,8 @@
-"""The repository page's per-artifact facts beyond what the artifact list answers: the
-platforms an image runs on, whether it is signed, and its scan's worst severity. Blocking
-(run in a thread), and only for the artifacts of the page the API has already listed to the
-user: each costs a few metadata reads and, for a single image, one config blob (at most
-:data:`MAX_CONFIG` bytes)."""
+"""The repository page's per-artifact badges: signed (a signature accessory refers to it)
+and its scan's worst severity, from the API's artifact listing (``with_accessory``,
+``with_scan_overview``); and the platforms an image runs on, which a single image's config
+says (one blob of at most :data:`MAX_CONFIG` bytes, read only for the artifacts of the page
+the API has already listed to the user). Blocking: run in a thread."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.registry._registry import Registry
-from dockyard.registry.console._dashboard import worst_of
 
 __all__ = ["MAX_CONFIG", "Badges", "badges", "platform_text"]
 
@@ -60,35 +59,31 @@ def _platforms(registry: Registry, repository: str, artifact: dict[str, Any]) ->
         return ""
 
 
-def _signed(registry: Registry, repository: str, digest: str) -> bool:
-    subject = Digest.parse(digest)
-    try:
-        registry.manifest(repository, f"{subject.algorithm}-{subject.hex}.sig")
-        return True
-    except DockyardError:
-        pass
-    try:
-        index = json.loads(registry.referrers(repository, subject, None))
-    except (DockyardError, ValueError):
-        return False
-    return any(
-        isinstance(m, dict) and m.get("artifactType") in SIGNATURE_TYPES
-        for m in index.get("manifests") or ()
-    )
-
-
 def badges(
-    registry: Registry, repository: str, artifacts: Sequence[dict[str, Any]], reports: Any
+    registry: Registry, repository: str, artifacts: Sequence[dict[str, Any]]
 ) -> dict[str, Badges]:
-    """Each listed artifact's badges, by digest. ``reports``: the registry's scan reports
-    (None: it does not scan)."""
+    """Each artifact's badges from the API's listing with ``with_accessory`` and
+    ``with_scan_overview``: signed when a signature accessory refers to it, the scan's worst
+    severity from its ``scan_overview``. Only the platforms of a single image read its
+    config here."""
     out = {}
     for artifact in artifacts:
         digest = str(artifact.get("digest", ""))
-        try:
-            signed = _signed(registry, repository, digest)
-        except DockyardError:
-            signed = False
-        scan = worst_of(reports, registry, repository, digest) if reports is not None else None
-        out[digest] = Badges(_platforms(registry, repository, artifact), signed, scan)
+        signed = any(
+            isinstance(a, dict) and str(a.get("type", "")).startswith("signature.")
+            for a in artifact.get("accessories") or ()
+        )
+        out[digest] = Badges(_platforms(registry, repository, artifact), signed,
+                             _scan(artifact.get("scan_overview")))  # fmt: skip
     return out
+
+
+def _scan(overview: object) -> str | None:
+    """The worst severity a ``scan_overview`` holds ("UNSCANNED" while pending), None
+    without one (the registry does not scan, or it is not an image)."""
+    if not isinstance(overview, dict) or not overview:
+        return None
+    summary = next(iter(overview.values()))
+    if not isinstance(summary, dict) or summary.get("scan_status") != "Success":
+        return "UNSCANNED"
+    return str(summary.get("severity") or "UNKNOWN").upper()

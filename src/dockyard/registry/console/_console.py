@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from dockyard.digest import Digest
 from dockyard.errors import Denied, DockyardError, InvalidArgument, NotFound
 from dockyard.registry._registry import Registry
 from dockyard.registry.access import AccessService
@@ -35,7 +34,7 @@ from dockyard.registry.console import _project_views as project_views
 from dockyard.registry.console import _replication_pages as replication_pages
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
-from dockyard.registry.console._artifact_trust import policy_keys
+from dockyard.registry.console._artifact_trust import Verdict
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
 from dockyard.registry.console._html import ADMIN_NAV, CSS, JS, SECURITY_HEADERS
 from dockyard.registry.console._sessions import Session, SessionStore
@@ -43,7 +42,6 @@ from dockyard.registry.harbor import HarborApi
 from dockyard.registry.harbor._errors import harbor_status
 from dockyard.registry.http._io import Request, read_body, send_bytes
 from dockyard.registry.identity import Identity
-from dockyard.sign import PublicKey
 
 __all__ = ["SESSION_COOKIE", "Console"]
 
@@ -361,7 +359,12 @@ class Console:
             if sort not in ("-push_time", "push_time", "digest"):
                 sort = "-push_time"
             at = paging.paging(request.query("page"), request.query("page_size"))
-            query = {**at.query(), "sort": sort}
+            query = {
+                **at.query(),
+                "sort": sort,
+                "with_accessory": "true",
+                "with_scan_overview": "true",
+            }
             if q := _search(search):
                 query["q"] = q
             answer = await self._api(
@@ -369,8 +372,8 @@ class Console:
                 f"{base}/repositories/{segment(name)}/artifacts", query,
             )  # fmt: skip
             artifacts = answer.json or []
-            marks = await request.run(badges.badges, registry, f"{project}/{name}", artifacts,
-                                      self.scan_reports)  # fmt: skip
+            marks = await request.run(badges.badges, registry, f"{project}/{name}",
+                                      artifacts)  # fmt: skip
             tags = _tags(artifacts)
             picker = compare_view.compare_form(project, name, tags) if len(tags) > 1 else ""
             kept = {"name": name, "sort": sort, **({"q": search} if search else {})}
@@ -488,14 +491,14 @@ class Console:
         answer = await self._api(request, registry, who, "GET",
                                  f"{base}/artifacts/{quote(digest, safe='')}")  # fmt: skip
         artifact = answer.json
-        full = f"{project}/{name}"
-        layers, config = await request.run(_layers, registry, full, str(artifact["digest"]))
+        at = f"{base}/artifacts/{quote(str(artifact['digest']), safe='')}"
+        layers, config = await self._layers(request, registry, who, at)
         vulnerabilities = None
         if self.scan_reports is not None:
-            vulnerabilities = await request.run(_findings, self.scan_reports, registry, full,
-                                                str(artifact["digest"]))  # fmt: skip
-        named = await self._policy_keys(request, registry, who, project)
-        found = await request.run(extras.referrers, registry, full, str(artifact["digest"]), named)
+            vulnerabilities = await request.run(_findings, self.scan_reports, registry,
+                                                f"{project}/{name}", str(artifact["digest"]))  # fmt: skip
+        listed = await self._api(request, registry, who, "GET", at + "/referrers")
+        found = [_referrer(r) for r in listed.json or ()]
         extra = artifact_view.extras_section(project, name, str(artifact["digest"]), found,
                                              image=bool(layers))  # fmt: skip
         host = request.header("host") or "localhost:5000"
@@ -505,62 +508,79 @@ class Console:
             user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
 
-    async def _policy_keys(
-        self, request: Request, registry: Registry, who: _Who, project: str
-    ) -> list[tuple[PublicKey, str]]:
-        """The keys the project's promotion policies name, read through the API as the user
-        (none when they may not read them, or promotion is off)."""
+    async def _layers(
+        self, request: Request, registry: Registry, who: _Who, at: str
+    ) -> tuple[list[views.Layer], str]:
+        """The image's layers with the command that made each, and its config (pretty JSON),
+        from the API; an index or an artifact without an image config has none."""
         try:
-            answer = await self._api(request, registry, who, "GET",
-                                     f"/projects/{segment(project)}/promotion_policies")  # fmt: skip
-        except DockyardError:
-            return []
-        return policy_keys(answer.json)
+            answer = await self._api(request, registry, who, "GET", at + "/layers")
+        except NotFound:
+            return [], "(an index or an artifact that is no image: open one of its images)"
+        layers = [views.Layer(str(x.get("digest", "")), int(x.get("size", 0)),
+                              str(x.get("created_by", ""))) for x in answer.json["layers"]]  # fmt: skip
+        return layers, json.dumps(answer.json["config"], indent=2)[:100000]
 
     async def _readable(
         self, request: Request, registry: Registry, who: _Who, project: str
-    ) -> tuple[str, str]:
-        """The query's repository and artifact digest, once the API has let the user read
-        the artifact (403/404 otherwise)."""
+    ) -> tuple[str, str, str]:
+        """The query's repository, the artifact's digest and its API path, once the API has
+        let the user read the artifact (403/404 otherwise)."""
         name = request.query("repo") or ""
         reference = request.query("digest") or ""
         base = f"/projects/{segment(project)}/repositories/{segment(name)}"
         answer = await self._api(request, registry, who, "GET",
                                  f"{base}/artifacts/{quote(reference, safe='')}")  # fmt: skip
-        return name, str(answer.json["digest"])
+        digest = str(answer.json["digest"])
+        return name, digest, f"{base}/artifacts/{quote(digest, safe='')}"
 
     async def _files(self, request: Request, registry: Registry, who: _Who, project: str) -> bytes:
-        name, digest = await self._readable(request, registry, who, project)
-        raw = request.query("layer") or "1"
-        if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 4):
-            raise InvalidArgument(f"layer must be a layer's number (1, 2, …), not {raw[:20]!r}")
-        merged = request.query("view") == "merged"
-        path = (request.query("path") or "")[:4096]
-        found = await request.run(lambda: extras.listing(
-            registry, f"{project}/{name}", digest, int(raw) - 1, merged=merged, path=path))  # fmt: skip
-        return artifact_view.files_page(project, name, digest, found, user=who.identity.name,
+        name, digest, at = await self._readable(request, registry, who, project)
+        query = {"layer": request.query("layer") or "1",
+                 "view": "merged" if request.query("view") == "merged" else "layer",
+                 "path": (request.query("path") or "")[:4096]}  # fmt: skip
+        found = (await self._api(request, registry, who, "GET", at + "/files", query)).json
+        rows = [extras.FileRow(r["name"], r["is_dir"], r["kind"], r["size"], r["mode"],
+                               r["layer"] - 1 if r["layer"] is not None else -1, r["link"],
+                               r["wasted"]) for r in found["rows"]]  # fmt: skip
+        listing = extras.Listing(found["layers"], found["layer"] - 1, found["merged"],
+                                 found["path"], rows, found["more"], found["wasted_bytes"])  # fmt: skip
+        return artifact_view.files_page(project, name, digest, listing, user=who.identity.name,
                                         csrf=who.session.csrf)  # fmt: skip
 
     async def _packages(
         self, request: Request, registry: Registry, who: _Who, project: str
     ) -> bytes:
-        name, digest = await self._readable(request, registry, who, project)
-        rows = await request.run(extras.packages, registry, f"{project}/{name}", digest)
-        at = paging.paging(request.query("page"), request.query("page_size"))
+        name, digest, at = await self._readable(request, registry, who, project)
+        found = (await self._api(request, registry, who, "GET", at + "/packages")).json
+        rows = [extras.PackageRow(p["name"], p["version"], p["type"], tuple(p["licenses"]))
+                for p in found]  # fmt: skip
+        at_page = paging.paging(request.query("page"), request.query("page_size"))
         return artifact_view.packages_page(
-            project, name, digest, rows, search=(request.query("q") or "")[:200], at=at,
+            project, name, digest, rows, search=(request.query("q") or "")[:200], at=at_page,
             user=who.identity.name, csrf=who.session.csrf,
         )  # fmt: skip
 
     async def _sbom(self, request: Request, registry: Registry, who: _Who, project: str) -> None:
-        name, digest = await self._readable(request, registry, who, project)
+        name, digest, at = await self._readable(request, registry, who, project)
         fmt = request.query("format") or ""
         if fmt not in extras.SBOM_FORMATS:
             raise InvalidArgument(f"format must be one of {', '.join(extras.SBOM_FORMATS)}")
-        text = await request.run(extras.sbom, registry, f"{project}/{name}", digest, fmt)
+        found = await self._api(request, registry, who, "GET", at + "/additions/sbom",
+                                {"format": fmt})  # fmt: skip
         suffix = extras.SBOM_FORMATS[fmt][1]
         filename = f"{name.replace('/', '_')}-{digest.split(':')[-1][:12]}.{suffix}"
-        raise _Download(text.encode(), b"application/json", filename)
+        raise _Download(json.dumps(found.json, indent=2).encode(), b"application/json", filename)
+
+
+def _referrer(found: dict[str, Any]) -> extras.Referrer:
+    """A referrer as the API's ``…/referrers`` lists it."""
+    signatures = found.get("signatures") or []
+    return extras.Referrer(
+        str(found["digest"]), str(found["media_type"]), str(found["artifact_type"]),
+        int(found["size"]), str(found["how"]), [str(x["digest"]) for x in signatures],
+        [Verdict(str(x["state"]), str(x["detail"])) for x in signatures],
+    )  # fmt: skip
 
 
 def _answer(found: bytes | str | None) -> bytes:
@@ -590,28 +610,6 @@ def _search(text: str) -> str | None:
     ):
         return f"digest=~{clean}"
     return f"tags=~{clean}"
-
-
-def _layers(registry: Registry, repository: str, digest: str) -> tuple[list[views.Layer], str]:
-    """Blocking: the image's layers with the history step that made each, and its config
-    (pretty JSON). An index or an artifact without an image config has no layers to show."""
-    record = registry.manifest(repository, digest)
-    manifest = json.loads(record.content)
-    config_desc = manifest.get("config")
-    if not isinstance(config_desc, dict):
-        return [], "(an index: open one of its images)"
-    raw = registry.verified_bytes(registry.blob(repository, Digest.parse(config_desc["digest"])))
-    try:
-        config = json.loads(raw)
-    except ValueError:
-        return [], raw.decode("utf-8", "replace")[:20000]
-    steps = [h for h in config.get("history") or () if isinstance(h, dict)]
-    made = [str(h.get("created_by", "")) for h in steps if not h.get("empty_layer")]
-    layers = []
-    for i, layer in enumerate(manifest.get("layers") or ()):
-        command = made[i] if i < len(made) else ""
-        layers.append(views.Layer(str(layer.get("digest", "")), int(layer.get("size", 0)), command))
-    return layers, json.dumps(config, indent=2)[:100000]
 
 
 def _findings(

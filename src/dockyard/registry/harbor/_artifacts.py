@@ -50,13 +50,11 @@ class AlreadyTagged(Conflict):
 
 ARTIFACT_SORT = ("push_time", "digest")
 TAG_SORT = ("name", "push_time")
-#: Boolean query parameters Harbor defines that change nothing here (no scanner overview,
-#: no accessories); still checked, so typos are errors.
+#: Boolean query parameters Harbor defines that change nothing here (``with_signature``
+#: marked Notary v1 tags); still checked, so typos are errors.
 _IGNORED_FLAGS = (
-    "with_scan_overview",
     "with_sbom_overview",
     "with_signature",
-    "with_accessory",
     "with_inherited_accessory",
 )
 
@@ -93,6 +91,25 @@ async def _mark_immutable(call: Call, project: str, name: str, tags: list[Any]) 
     protected = await call.run(_protected_tags, call, project, name)
     for tag in tags:
         tag["immutable"] = protected(tag["name"])
+
+
+async def _add_extras(call: Call, name: str, rows: list[ArtifactRow], listed: list[object]
+                      ) -> None:  # fmt: skip
+    """``with_accessory``: each artifact's ``accessories`` (what refers to it);
+    ``with_scan_overview``: its ``scan_overview`` when the registry scans it."""
+    from dockyard.registry.harbor._additions import accessories_of, scan_overview
+
+    accessories = parse_bool("with_accessory", call.query("with_accessory"), False)
+    overview = parse_bool("with_scan_overview", call.query("with_scan_overview"), False)
+    for row, artifact in zip(rows, listed, strict=True):
+        if not isinstance(artifact, dict):
+            continue
+        if accessories:
+            artifact["accessories"] = await call.run(accessories_of, call.registry, name, row)
+        if overview:
+            found = await call.run(scan_overview, call.registry, name, row.digest)
+            if found is not None:
+                artifact["scan_overview"] = found
 
 
 async def _mark_artifacts(call: Call, project: str, name: str, artifacts: list[object]) -> None:
@@ -200,6 +217,7 @@ async def list_artifacts(call: Call) -> Reply:
         raise NotFound(f"repository {name} not found")
     total, rows = await call.run(inventory.artifacts, name, query)
     listed = await _render(call, rows, with_tag, with_label)
+    await _add_extras(call, name, rows, listed)
     if with_tag and _immutable_status(call):
         await _mark_artifacts(call, project, name, listed)
     return call.paged(listed, total, call.page())
@@ -231,6 +249,7 @@ async def get_artifact(call: Call) -> Reply:
     await call.require(project, "artifact", "read")
     row = await _resolve(call, name)
     listed = await _render(call, [row], with_tag, with_label)
+    await _add_extras(call, name, [row], listed)
     if with_tag and _immutable_status(call):
         await _mark_artifacts(call, project, name, listed)
     return Reply(json=listed[0])

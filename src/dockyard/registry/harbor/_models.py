@@ -162,6 +162,31 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         references={"type": "array", "items": _ref("Reference")},
         tags={"type": "array", "items": _ref("Tag")},
         labels={"type": "array", "items": _ref("Label")},
+        accessories={"type": "array", "items": _ref("Accessory")},
+        scan_overview=_ref("ScanOverview"),
+    ),
+    "Accessory": _object(
+        "The accessory of the artifact",
+        id=_i("The ID of the accessory"),
+        artifact_id=_i("The artifact id of the accessory"),
+        subject_artifact_id=_i("The subject artifact id of the accessory"),
+        subject_artifact_repo=_s("The subject artifact repository name of the accessory"),
+        subject_artifact_digest=_s("The subject artifact digest of the accessory"),
+        size=_i("The artifact size of the accessory"),
+        digest=_s("The artifact digest of the accessory"),
+        type=_s("The type of the accessory: signature.cosign, attestation.cosign, …"),
+        icon=_s("The icon of the accessory"),
+        creation_time=_t("The creation time of the accessory"),
+    ),
+    "ScanOverview": {
+        "type": "object",
+        "description": "The scan overview, by the report's MIME type",
+        "additionalProperties": _ref("NativeReportSummary"),
+    },
+    "NativeReportSummary": _object(
+        "The summary for the native report",
+        scan_status=_s("The status of the report generating process"),
+        severity=_s("The overall severity"),
     ),
 }
 

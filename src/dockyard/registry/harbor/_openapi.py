@@ -29,6 +29,10 @@ _REQUEST_ID = {"$ref": "#/parameters/requestId"}
 def _schema(response: str) -> dict[str, Any]:
     if response in ("string", "object"):
         return {"type": response}
+    if response == "[object]":
+        return {"type": "array", "items": {"type": "object"}}
+    if response == "json":  # an addition: an object or an array, as the addition is
+        return {}
     if response.startswith("["):
         return {"type": "array", "items": {"$ref": f"#/definitions/{response[1:-1]}"}}
     return {"$ref": f"#/definitions/{response}"}

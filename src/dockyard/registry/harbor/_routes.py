@@ -4,6 +4,7 @@ from it)."""
 from __future__ import annotations
 
 from dockyard.registry.harbor import (
+    _additions,
     _artifacts,
     _audit,
     _audit_ext,
@@ -54,6 +55,27 @@ PAGE_SIZE = QueryParam(
 LISTING = (Q, SORT, PAGE, PAGE_SIZE)
 WITH_TAG = QueryParam("with_tag", "Whether the tags are included", "boolean", True)
 WITH_LABEL = QueryParam("with_label", "Whether the labels are included", "boolean", False)
+WITH_ACCESSORY = QueryParam("with_accessory", "Specify whether the accessories are included "
+                            "of the returning artifacts.", "boolean", False)  # fmt: skip
+WITH_SCAN = QueryParam("with_scan_overview", "Specify whether the scan overview is included "
+                       "inside the returning artifacts", "boolean", False)  # fmt: skip
+ADDITION = PathParam(
+    "addition",
+    "The type of addition: build_history or sbom for an image "
+    "(values.yaml, readme.md, dependencies, license, files: not here)",
+)
+SBOM_FORMAT = QueryParam(
+    "format",
+    "dockyard extension: the sbom addition as spdx (the default) or cyclonedx",
+    "string",
+    "spdx",
+)
+FILES_QUERY = (
+    QueryParam("layer", "The layer's number, 1 for the first", "integer", 1, minimum=1),
+    QueryParam("view", "layer: that layer's own files; merged: the filesystem the layers up "
+               "to it build, with wasted bytes", "string", "layer"),
+    QueryParam("path", "The directory to list, e.g. etc/ssl", "string", ""),
+)  # fmt: skip
 WITH_IMMUTABLE = QueryParam("with_immutable_status", "Specify whether the immutable status is "
                             "included inside the tags of the returning artifacts.", "boolean",
                             False)  # fmt: skip
@@ -132,11 +154,13 @@ ROUTES: list[Route] = [
     Route("GET", _REPO + "/artifacts", _artifacts.list_artifacts, "listArtifacts",
           'List artifacts; q supports tags=*, tags=nil, tags=v, tags=~v, tags={a b}, '
           'tags=(a b), digest=…, push_time=[min~max]', "artifact", response="[Artifact]",
-          params=(PROJECT, REPOSITORY), query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE),
+          params=(PROJECT, REPOSITORY),
+          query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN),
           paged=True),
     Route("GET", _ARTIFACT, _artifacts.get_artifact, "getArtifact",
           "Get the artifact specified by a digest or a tag", "artifact", response="Artifact",
-          params=(PROJECT, REPOSITORY, REFERENCE), query=(WITH_TAG, WITH_LABEL, WITH_IMMUTABLE)),
+          params=(PROJECT, REPOSITORY, REFERENCE),
+          query=(WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN)),
     Route("DELETE", _ARTIFACT, _artifacts.delete_artifact, "deleteArtifact",
           "Delete the artifact specified by a digest or a tag, with all its tags", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE)),
@@ -149,6 +173,29 @@ ROUTES: list[Route] = [
     Route("DELETE", _ARTIFACT + "/tags/{tag_name}", _artifacts.delete_tag, "deleteTag",
           "Delete the tag of the specified artifact", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE, TAG)),
+    Route("GET", _ARTIFACT + "/accessories", _additions.list_accessories, "listAccessories",
+          "List accessories of the specific artifact (signatures, attestations, SBOMs)",
+          "artifact", response="[Accessory]", params=(PROJECT, REPOSITORY, REFERENCE),
+          query=PAGING, paged=True),
+    Route("GET", _ARTIFACT + "/additions/{addition}", _additions.get_addition, "getAddition",
+          "Get the addition of the specific artifact: an image's build_history or sbom",
+          "artifact", response="json", params=(PROJECT, REPOSITORY, REFERENCE, ADDITION),
+          query=(SBOM_FORMAT,)),
+    # the artifact page's reads (dockyard extensions)
+    Route("GET", _ARTIFACT + "/layers", _additions.get_layers, "getArtifactLayers",
+          "dockyard extension: the image's layers with the command that made each, and its "
+          "config", "artifact", response="object", params=(PROJECT, REPOSITORY, REFERENCE)),
+    Route("GET", _ARTIFACT + "/files", _additions.get_files, "getArtifactFiles",
+          "dockyard extension: a directory of one layer, or of the filesystem the layers "
+          "build with wasted bytes marked", "artifact", response="object",
+          params=(PROJECT, REPOSITORY, REFERENCE), query=FILES_QUERY),
+    Route("GET", _ARTIFACT + "/packages", _additions.get_packages, "getArtifactPackages",
+          "dockyard extension: the packages of the image's SBOM", "artifact",
+          response="[object]", params=(PROJECT, REPOSITORY, REFERENCE)),
+    Route("GET", _ARTIFACT + "/referrers", _additions.get_referrers, "getArtifactReferrers",
+          "dockyard extension: what refers to the artifact, each signature and attestation "
+          "with its verification state", "artifact", response="[object]",
+          params=(PROJECT, REPOSITORY, REFERENCE)),
     # promotion (a dockyard extension)
     Route("POST", _ARTIFACT + "/promote", _promotion.promote, "promoteArtifact",
           "dockyard extension: move a tag (e.g. prod) to this artifact if every gate holds "
