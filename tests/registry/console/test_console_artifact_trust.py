@@ -23,12 +23,16 @@ from dockyard.digest import Digest
 from dockyard.registry import RegistryApp
 from dockyard.registry.policy import signature_enforcement
 from dockyard.sign import (
+    DSSE_MEDIA_TYPE,
     SIGNATURE_ANNOTATION,
     SIMPLESIGNING_MEDIA_TYPE,
     Layer,
     append_to_tag,
+    attest_image,
     generate_key_pair,
     make_payload,
+    make_statement,
+    sign_envelope,
     sign_image,
 )
 
@@ -82,6 +86,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         changed = make_payload("team/app", image, {"by": "trusted", "env": "prod"})
         append_to_tag(repo, image, "sig",
                       Layer(changed, SIMPLESIGNING_MEDIA_TYPE, {SIGNATURE_ANNOTATION: good.signature}))  # fmt: skip
+        # in-toto attestations (DSSE): by the trusted key, by another key (a referrer), and
+        # one the trusted key signed about another image
+        provenance = b'{"builder": {"id": "ci"}}'
+        slsa = attest_image(repo, image, trusted.key, provenance, "slsaprovenance")
+        forged = attest_image(repo, image, other.key, b"made elsewhere", "custom", referrers=True)
+        elsewhere = sign_envelope(trusted.key, make_statement(provenance, "slsaprovenance",
+                                                              "team/app", "0" * 64))  # fmt: skip
+        append_to_tag(repo, image, "att", Layer(elsewhere.raw, DSSE_MEDIA_TYPE,
+                      {SIGNATURE_ANNOTATION: "",
+                       "predicateType": "https://slsa.dev/provenance/v0.2"}))  # fmt: skip
         sign_image(ASGIRepository(dev, "team/loose"), Digest.parse(loose), trusted.key)
         # project rel: no signature policy covers it, but its promotion policy names a key
         team_with_people(access, "rel")
@@ -105,7 +119,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     )
     payloads = {"good": _sha(good.payload), "bad": _sha(bad.payload), "changed": _sha(changed),
                 "promotion": _sha(signed_for_promotion.payload),
-                "other": _sha(by_other.payload)}  # fmt: skip
+                "other": _sha(by_other.payload), "slsa": _sha(slsa.payload),
+                "forged": _sha(forged.payload), "elsewhere": _sha(elsewhere.raw)}  # fmt: skip
     yield Served(app, signed, loose, _key_id(trusted.public_pem), payloads, promoted,
                  _key_id(promotion.public_pem), policy_id)  # fmt: skip
     close_app(app)
@@ -142,13 +157,51 @@ def _states(client: ASGIClient, repo: str, digest: str, project: str = "team") -
 
 def test_each_signature_verifies_or_says_why_not(client: ASGIClient, served: Served) -> None:
     states = _states(client, "app", served.signed)
-    assert set(states) == {served.payloads[k] for k in ("good", "bad", "changed")}, states
+    signatures = ("good", "bad", "changed")
+    attestations = ("slsa", "forged", "elsewhere")
+    assert set(states) == {served.payloads[k] for k in signatures + attestations}, states
     assert states[served.payloads["good"]] == f"verified (key {served.trusted_id})"
     for which in ("bad", "changed"):
         assert states[served.payloads[which]].startswith("signature does not verify: "), which
         assert "verified (key" not in states[served.payloads[which]]
     page = client.get(f"/projects/team/artifact?repo=app&digest={served.signed}").text
     assert "not verified here" not in page
+
+
+def _kinds(client: ASGIClient, repo: str, digest: str) -> dict[str, str]:
+    """Each signature layer's digest → what the page says it is."""
+    r = client.get(f"/projects/team/artifact?repo={repo}&digest={digest}")
+    out: dict[str, str] = {}
+    found = re.search(r"<caption>Signatures and other referrers</caption>.*?<tbody>(.*?)</tbody>",
+                      r.text, re.S)  # fmt: skip
+    assert found is not None
+    for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        layers = re.findall(r"<li><code>([^<]*)</code></li>", cells[4])
+        kinds = re.findall(r"<li>([^<]*)</li>", cells[6])
+        out.update(zip(layers, kinds, strict=True))
+    return out
+
+
+def test_each_attestation_verifies_or_says_why_not(client: ASGIClient, served: Served) -> None:
+    """An in-toto attestation's DSSE signature is checked against the trusted keys as a
+    signature is, and its statement must be about this artifact; the API says the same."""
+    states, kinds = _states(client, "app", served.signed), _kinds(client, "app", served.signed)
+    slsa, forged, elsewhere = (served.payloads[k] for k in ("slsa", "forged", "elsewhere"))
+    assert states[slsa] == f"verified (key {served.trusted_id})", states
+    assert states[forged] == (
+        "signature does not verify: the DSSE signature does not verify with the trusted key(s)"
+    )
+    assert states[elsewhere].startswith("signature does not verify: no matching subject digest")
+    assert kinds[slsa] == kinds[elsewhere] == "attestation https://slsa.dev/provenance/v0.2"
+    assert kinds[forged] == "attestation https://cosign.sigstore.dev/attestation/v1"
+    assert kinds[served.payloads["good"]] == "signature"
+    at = f"/api/v2.0/projects/team/repositories/app/artifacts/{served.signed}/referrers"
+    listed = client.get(at, headers=basic("guest", PASSWORD)).json()
+    by_layer = {s["digest"]: s for r in listed for s in r["signatures"]}
+    assert (by_layer[slsa]["state"], by_layer[slsa]["detail"]) == ("verified", served.trusted_id)
+    assert by_layer[forged]["state"] == by_layer[elsewhere]["state"] == "signature does not verify"
+    assert by_layer[slsa]["kind"] == kinds[slsa]
 
 
 def test_no_trusted_key_is_said_not_guessed(client: ASGIClient, served: Served) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.analyze import FsNode, apply_layer, build_tree, efficiency, new_root, read_layers
@@ -46,6 +46,9 @@ MAX_ROWS = 1000
 #: the download formats: the console's name → (the scanner's format, a file suffix)
 SBOM_FORMATS = {"spdx": ("spdx-json", "spdx.json"), "cyclonedx": ("cyclonedx-json", "cdx.json")}
 _SIGNATURE = "dev.cosignproject.cosign/signature"
+#: an attestation's layer (cosign attest): a DSSE envelope over an in-toto statement
+DSSE = "application/vnd.dsse.envelope.v1+json"
+_PREDICATE = "predicateType"
 _KINDS = {"0": "file", "1": "hard link", "2": "symlink", "3": "char device", "4": "block device",
           "5": "directory", "6": "fifo"}  # fmt: skip
 
@@ -76,7 +79,8 @@ class Listing:
 @dataclass(frozen=True, slots=True)
 class Referrer:
     """``how``: "referrer" (its ``subject`` names the artifact) or the cosign tag it is under.
-    ``signatures``: the digests of the signature layers it holds (cosign's annotation);
+    ``signatures``: the digests of the signature layers it holds (cosign's annotation, or
+    an attestation's DSSE envelope);
     ``verdicts``: whether each of them verifies against the registry's trusted keys, in the
     same order."""
 
@@ -87,6 +91,8 @@ class Referrer:
     how: str
     signatures: list[str]
     verdicts: list[Verdict]
+    #: what each signature layer is: "signature", or "attestation <predicate type>"
+    kinds: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +224,16 @@ def _signature_layers(registry: Registry, repository: str, digest: str) -> list[
     return [
         layer
         for layer in manifest.get("layers") or ()
-        if isinstance(layer, dict) and _SIGNATURE in (layer.get("annotations") or {})
+        if isinstance(layer, dict)
+        and (_SIGNATURE in (layer.get("annotations") or {}) or layer.get("mediaType") == DSSE)
     ]
+
+
+def _kind(layer: dict[str, Any]) -> str:
+    if layer.get("mediaType") != DSSE:
+        return "signature"
+    predicate = (layer.get("annotations") or {}).get(_PREDICATE)
+    return f"attestation {str(predicate)[:200]}" if predicate else "attestation"
 
 
 def referrers(
@@ -248,7 +262,7 @@ def referrers(
         layers = _signature_layers(registry, repository, found)
         return Referrer(found, media_type, artifact_type, size, how,
                         [str(x.get("digest", "")) for x in layers],
-                        [verdict(x) for x in layers])  # fmt: skip
+                        [verdict(x) for x in layers], [_kind(x) for x in layers])  # fmt: skip
 
     out: list[Referrer] = []
     index = json.loads(registry.referrers(repository, subject, None))

@@ -1,11 +1,14 @@
-"""Whether an artifact's cosign signatures verify (blocking: run in a thread, after the API
+"""Whether an artifact's cosign signatures and in-toto attestations verify (blocking: run in a thread, after the API
 has let the user read the artifact).
 
 A signature is judged by content only: its layer's signature over its payload must verify
 with a key the registry trusts for the repository (the signature policy's keys,
 ``policies.signatures``) or a key one of the project's promotion policies names (the keys its
 signature and attestation gates verify with), and the payload must name the artifact's
-digest. A tag or a name never makes a signature verified."""
+digest. An attestation (a DSSE envelope layer, ``cosign attest``'s ``.att``) is judged the
+same way: one of the envelope's signatures must verify over its pre-authentication encoding
+with one of those keys, its payload must be an in-toto statement, and one of the statement's
+subjects must be the artifact's digest. A tag or a name never makes either verified."""
 
 from __future__ import annotations
 
@@ -19,9 +22,17 @@ from dockyard.oci import Descriptor
 from dockyard.registry._registry import Registry
 from dockyard.registry.policy import RegistryRepository
 from dockyard.registry.promotion import key_id, registry_trusted
-from dockyard.sign import PublicKey, load_public_key, verify_signature_layer
+from dockyard.sign import (
+    DSSE_MEDIA_TYPE,
+    Envelope,
+    PublicKey,
+    check_subject,
+    load_public_key,
+    verify_signature_layer,
+)
 
 __all__ = [
+    "MAX_ENVELOPE",
     "MAX_PAYLOAD",
     "MAX_POLICY_KEYS",
     "NO_KEY",
@@ -38,6 +49,8 @@ UNVERIFIED = "signature does not verify"
 NO_KEY = "no trusted key configured"
 #: a signature payload is a few hundred bytes; a bigger layer is not read
 MAX_PAYLOAD = 1 << 20
+#: an attestation's envelope carries its predicate (an SBOM, provenance): read up to this
+MAX_ENVELOPE = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +108,16 @@ def judge(registry: Registry, repository: str, subject: str, layer: Mapping[str,
         descriptor = Descriptor(str(layer.get("mediaType", "")),
                                 Digest.parse(str(layer.get("digest", ""))),
                                 int(layer.get("size", 0)))  # fmt: skip
-        if descriptor.size > MAX_PAYLOAD:
+        dsse = descriptor.media_type == DSSE_MEDIA_TYPE
+        limit = MAX_ENVELOPE if dsse else MAX_PAYLOAD
+        if descriptor.size > limit:
             return Verdict(UNVERIFIED, f"its payload claims {descriptor.size:,} bytes; a "
-                           f"signature payload holds at most {MAX_PAYLOAD:,}")  # fmt: skip
+                           f"signature payload holds at most {limit:,}")  # fmt: skip
         payload = RegistryRepository(registry, repository).get_blob(descriptor)
     except (DockyardError, ValueError, TypeError) as e:
         return Verdict(UNVERIFIED, f"its payload cannot be read: {e}")
+    if dsse:
+        return _judge_attestation(payload, Digest.parse(subject), keys)
     found = layer.get("annotations")
     annotations = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
     reason = ""
@@ -113,3 +130,20 @@ def judge(registry: Registry, repository: str, subject: str, layer: Mapping[str,
             continue
         return Verdict(VERIFIED, key_id(key))
     return Verdict(UNVERIFIED, reason)
+
+
+def _judge_attestation(raw: bytes, subject: Digest, keys: Sequence[PublicKey]) -> Verdict:
+    """A DSSE envelope's verdict: signed by one of ``keys`` over its PAE, an in-toto
+    statement, about ``subject``."""
+    try:
+        envelope = Envelope.parse(raw)
+    except DockyardError as e:
+        return Verdict(UNVERIFIED, e.message)
+    signer = next((k for k in keys if envelope.verify(k)), None)
+    if signer is None:
+        return Verdict(UNVERIFIED, "the DSSE signature does not verify with the trusted key(s)")
+    try:
+        check_subject(envelope.statement(), subject.hex)
+    except DockyardError as e:
+        return Verdict(UNVERIFIED, e.message)
+    return Verdict(VERIFIED, key_id(signer))

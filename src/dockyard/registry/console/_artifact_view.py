@@ -56,6 +56,7 @@ def extras_section(
     for r in referrers:
         signatures = "".join(f"<li><code>{e(s)}</code></li>" for s in r.signatures)
         verdicts = "".join(f"<li>{e(verdict_text(v))}</li>" for v in r.verdicts)
+        kinds = "".join(f"<li>{e(k)}</li>" for k in r.kinds)
         rows.append(
             [
                 f"<code>{e(r.digest)}</code>",
@@ -64,10 +65,12 @@ def extras_section(
                 e(size_text(r.size)),
                 f"<ul>{signatures}</ul>" if signatures else "none",
                 f"<ul>{verdicts}</ul>" if verdicts else "",
+                f"<ul>{kinds}</ul>" if kinds else "",
             ]
         )
     out += table("Signatures and other referrers",
-                 ["Digest", "Type", "Found by", "Size", "Signatures", "Verified"], rows)  # fmt: skip
+                 ["Digest", "Type", "Found by", "Size", "Signatures", "Verified", "What each is"],
+                 rows)  # fmt: skip
     if any(v.state == NO_KEY for r in referrers for v in r.verdicts):
         out += (
             '<p class="muted">Signatures are listed, not verified here: the registry trusts no '

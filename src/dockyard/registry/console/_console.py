@@ -580,6 +580,7 @@ def _referrer(found: dict[str, Any]) -> extras.Referrer:
         str(found["digest"]), str(found["media_type"]), str(found["artifact_type"]),
         int(found["size"]), str(found["how"]), [str(x["digest"]) for x in signatures],
         [Verdict(str(x["state"]), str(x["detail"])) for x in signatures],
+        [str(x["kind"]) for x in signatures],
     )  # fmt: skip
 
 

@@ -206,8 +206,8 @@ async def get_referrers(call: Call) -> Reply:
     items = [
         {"digest": r.digest, "media_type": r.media_type, "artifact_type": r.artifact_type,
          "size": r.size, "how": r.how, "kind": _kind(r.how, r.artifact_type),
-         "signatures": [{"digest": d, "state": v.state, "detail": v.detail}
-                        for d, v in zip(r.signatures, r.verdicts, strict=True)]}
+         "signatures": [{"digest": d, "kind": k, "state": v.state, "detail": v.detail}
+                        for d, v, k in zip(r.signatures, r.verdicts, r.kinds, strict=True)]}
         for r in found
     ]  # fmt: skip
     return Reply(json=items, headers=[("X-Total-Count", str(len(items)))])
