@@ -3,9 +3,12 @@ session fixation, what a user without permission sees, and markup in data render
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -16,7 +19,14 @@ from _infra.projects_registry import (
     basic,
     team_with_people,
 )
-from _infra.registry_server import ASGIClient, AuthedClient
+from _infra.registry_server import (
+    OCI_MANIFEST,
+    ASGIClient,
+    AuthedClient,
+    make_manifest,
+    push_blob,
+    sha256,
+)
 from dockyard.registry import RegistryApp
 from dockyard.registry.access import AccessService
 
@@ -202,3 +212,53 @@ def test_search_and_sort_of_a_repository(client: ASGIClient, served: Served) -> 
     assert page.status_code == 200 and served.digest[:19] in page.text
     page = client.get("/projects/team/repository", params={"name": "app", "q": "nomatch"})
     assert served.digest[:19] not in page.text
+
+
+def test_markup_in_names_and_tags_is_refused_at_push(client: ASGIClient, served: Served) -> None:
+    """A repository name or a tag holding markup never reaches a page: the registry's name
+    rules refuse the push itself (an upload to such a repository, a manifest under such a
+    tag), and nothing of it is stored."""
+    dev = AuthedClient(client, basic("dev", PASSWORD))
+    for name in (f"team/{quote(SCRIPT, safe='')}", "team/a%22onmouseover=%22x"):
+        r = dev.post(f"/v2/{name}/blobs/uploads/")
+        assert r.status_code in (400, 404), (name, r.status_code)
+        assert r.json()["errors"][0]["code"] == "NAME_INVALID", r.text
+    pushed = push_with_history(dev, "team/tagged", "ok")  # its blobs are there: only the tag is bad
+    for tag in (quote(IMG, safe=""), "%3Cb%3E", "v1%22%3E"):
+        r = dev.put(f"/v2/team/tagged/manifests/{tag}", content=pushed.manifest,
+                    headers={"content-type": OCI_MANIFEST})  # fmt: skip
+        assert r.status_code == 400, (tag, r.status_code)
+        assert "invalid tag" in r.json()["errors"][0]["message"], r.text
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    admin = basic("admin", ADMIN_PASSWORD)
+    listed = client.get("/api/v2.0/projects/team/repositories/tagged/artifacts", headers=admin)
+    assert [t["name"] for a in listed.json() for t in a.get("tags") or ()] == ["ok"]
+    repos = client.get("/api/v2.0/projects/team/repositories", headers=admin).json()
+    assert all(re.fullmatch(r"[a-z0-9/._-]+", r["name"]) for r in repos), repos
+    for path in ("/projects/team", "/projects/team/repository?name=tagged"):
+        page = client.get(path).text
+        assert "<b>" not in page and "onmouseover" not in page and "alert(" not in page
+
+
+def test_labels_and_annotations_render_inert(client: ASGIClient, served: Served) -> None:
+    """An image's labels (its config's) and its manifest's annotations, keys and values,
+    are text on the registry console's artifact page."""
+    dev = AuthedClient(client, basic("dev", PASSWORD))
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "config": {"Labels": {"org.example.title": SCRIPT, IMG: "key"}},
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()  # fmt: skip
+    layer = b"labelled" * 64
+    for blob in (config, layer):
+        push_blob(dev, "team/labelled", blob)
+    manifest = make_manifest(config, [layer], annotations={"org.example.note": IMG})
+    r = dev.put("/v2/team/labelled/manifests/v1", content=manifest,
+                headers={"content-type": OCI_MANIFEST})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    page = client.get(f"/projects/team/artifact?repo=labelled&digest={sha256(manifest)}")
+    assert page.status_code == 200
+    assert "org.example.title" in page.text and "org.example.note" in page.text
+    for raw in (SCRIPT, IMG):
+        assert raw not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "&lt;img src=x onerror=" in page.text
