@@ -22,6 +22,7 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -264,5 +265,73 @@ def test_a_restarted_agent_seeds_what_it_had(
             time.sleep(0.2)
         assert setup.metric("upload_bytes", again) >= size, first.swarm.totals()
         assert setup.metric("webseed_bytes", again) == 0
+    finally:
+        again.close()
+
+
+def test_a_restarted_agent_finishes_a_download_from_its_current_web_seed(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """An agent stopped mid-download comes back on its --data with another port and secret:
+    the stored torrent's web seed becomes this run's seed route and, with no peer anywhere
+    (no tracker), the registry through that route supplies what the first run had not."""
+    import libtorrent as lt
+
+    big = max(setup.blobs, key=lambda d: setup.blobs[d])
+    size = setup.blobs[big]
+    data = tmp_path / "agent"
+    first = Agent(
+        AgentConfig(
+            registry=setup.registry.url,
+            data=data,
+            listen="127.0.0.1:0",
+            peer_listen="127.0.0.1:0",
+            credentials=Credentials(USER, PASSWORD),
+            download_limit=256 << 10,  # slow enough to stop it half-way
+            timeout=120,
+        )
+    )
+    first.start()
+    failures: list[Exception] = []
+
+    def fetch() -> None:
+        try:
+            first.blob("team/app", big)
+        except Exception as exc:  # the agent stops under it
+            failures.append(exc)
+
+    fetching = threading.Thread(target=fetch, daemon=True)
+    fetching.start()
+    try:
+        deadline = time.monotonic() + 60
+        while first.swarm.totals()[0] < size // 4:
+            assert time.monotonic() < deadline, "the first run fetched nothing"
+            assert fetching.is_alive(), failures
+            time.sleep(0.05)
+    finally:
+        first.close()
+    fetching.join(30)
+    assert not fetching.is_alive() and failures, "a fetch ends when its agent stops"
+    assert first.swarm.have(big) is None
+
+    again = _agent(setup.registry.url, data)  # no tracker: the web seed is the only source
+    again.start()
+    try:
+        current = again.seed_url("team/app", big)
+        assert current != first.seed_url("team/app", big)
+        assert big in again.swarm.digests()  # resumed, not joined anew
+        # (libtorrent ends a web seed of a torrent it sees as several files with "/")
+        assert [u.rstrip("/") for u in again.swarm.web_seeds(big)] == [current]
+        stored = lt.bdecode(
+            (data / "torrents" / f"{big.removeprefix('sha256:')}.torrent").read_bytes()
+        )
+        assert isinstance(stored, dict) and stored.get(b"url-list") == [current.encode()]  # type: ignore[call-overload]
+        r = httpx.get(f"http://127.0.0.1:{again.port}/v2/team/app/blobs/{big}", timeout=120)
+        assert r.status_code == 200, r.text
+        assert "sha256:" + hashlib.sha256(r.content).hexdigest() == big
+        fetched = setup.metric("webseed_bytes", again)
+        # through this run's route, and only what the first run had not kept
+        assert 0 < fetched < size, (fetched, size)
+        assert again.swarm.have(big) is not None
     finally:
         again.close()

@@ -66,6 +66,13 @@ def p2p_group() -> None:
     multiple=True,
     help="Tracker announce URL (repeatable), besides the registry's p2p.trackers.",
 )
+@click.option(
+    "--mirror-of",
+    "mirror_of",
+    multiple=True,
+    help="Upstream host (repeatable) the registry stands in for, besides its own, in "
+    "containerd's ?ns= (e.g. docker.io); other hosts get 404 and containerd's next host.",
+)
 @click.option("-u", "--username", help="Registry user (default: the docker config's credentials).")
 @click.option("-p", "--password", help="Registry password (prefer --password-stdin).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
@@ -89,6 +96,7 @@ def agent_command(
     peer_listen: str,
     data: Path,
     trackers: tuple[str, ...],
+    mirror_of: tuple[str, ...],
     username: str | None,
     password: str | None,
     password_stdin: bool,
@@ -125,6 +133,7 @@ def agent_command(
         download_limit=parse_rate(download_limit),
         timeout=timeout,
         options=ClientOptions(tls_verify=tls_verify),
+        mirror_of=mirror_of,
     )
     agent = Agent(config)
     stop = threading.Event()

@@ -3,6 +3,9 @@
 Routes on ``--listen``:
 
 - ``GET /v2/`` — the mirror's ping (docker, containerd and podman ask it first);
+- containerd's mirror requests carry ``?ns=<upstream host>``: the agent answers for its
+  registry's host and the hosts of ``mirror_of``; another ``ns`` gets 404 ``NAME_UNKNOWN``,
+  on which containerd goes on to its next host (the upstream itself);
 - ``GET|HEAD /v2/<name>/manifests/<ref>`` — proxied to the registry with the agent's
   credentials (manifests are small and must be current);
 - ``GET|HEAD /v2/<name>/blobs/<digest>`` — small blobs straight from the registry; the rest
@@ -28,11 +31,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from dockyard.client import ClientOptions, Credentials
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, InvalidArgument, NotFound, Unavailable
+from dockyard.errors import DockyardError, InvalidArgument, NameUnknown, NotFound, Unavailable
 from dockyard.p2p.counters import Counters
 from dockyard.p2p.swarm import Swarm, SwarmSettings
 from dockyard.p2p.upstream import Upstream
@@ -75,6 +78,15 @@ class AgentConfig:
     direct_below: int = DIRECT_BELOW
     timeout: float = 3600.0
     options: ClientOptions = field(default_factory=ClientOptions)
+    #: upstream hosts (containerd's ``?ns=``) the registry stands in for besides its own
+    #: host, e.g. ``docker.io`` when it holds Docker Hub's names
+    mirror_of: tuple[str, ...] = ()
+
+    @property
+    def namespaces(self) -> frozenset[str]:
+        """The ``ns`` values the agent answers for."""
+        own = urlsplit(self.registry if "://" in self.registry else f"//{self.registry}").netloc
+        return frozenset(h.lower() for h in (own, *self.mirror_of) if h)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -101,6 +113,11 @@ class Agent:
         self.config = config
         self.counters = Counters()
         self.upstream = Upstream(config.registry, config.credentials, config.options)
+        self.secret = secrets.token_urlsafe(18)
+        host, port = config.host_port
+        self.server = ThreadingHTTPServer((host, port), _handler_class(self))
+        self.server.daemon_threads = True
+        # after the server: a torrent resumed from an earlier run gets this run's web seed
         self.swarm = Swarm(
             SwarmSettings(
                 data=config.data,
@@ -111,11 +128,8 @@ class Agent:
                 timeout=config.timeout,
             ),
             self.counters,
+            web_seed=self._current_seed_url,
         )
-        self.secret = secrets.token_urlsafe(18)
-        host, port = config.host_port
-        self.server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self.server.daemon_threads = True
 
     @property
     def port(self) -> int:
@@ -126,6 +140,12 @@ class Agent:
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         return f"http://{host}:{self.port}/_dockyard/seed/{self.secret}/{name}/{digest}"
+
+    def _current_seed_url(self, stored: str) -> str | None:
+        """This run's web seed for a torrent stored with ``stored`` (an earlier run's seed
+        route, whose port and secret are gone), or None when it is not one."""
+        m = _SEED.search(urlsplit(stored).path)
+        return None if m is None else self.seed_url(m.group(2), m.group(3))
 
     def serve_forever(self) -> None:
         self.server.serve_forever(poll_interval=0.2)
@@ -251,8 +271,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(InvalidArgument(f"preheat body is not JSON: {exc}"))
 
     def _dispatch(self, head: bool) -> None:
-        path = unquote(self.path.split("?", 1)[0])
+        path, _, query = self.path.partition("?")
+        path = unquote(path)
         try:
+            ns = parse_qs(query).get("ns")
+            if ns and path.startswith("/v2/") and ns[0].lower() not in self.agent.config.namespaces:
+                raise NameUnknown(
+                    f"this p2p agent mirrors {', '.join(sorted(self.agent.config.namespaces))}, "
+                    f"not {ns[0]}",
+                    hint="list the host in the agent's --mirror-of",
+                )
             if path in ("/v2", "/v2/"):
                 self._send(200, b"{}", "application/json", head=head)
             elif path == "/metrics":

@@ -3,7 +3,8 @@
 Files: ``<data>/swarm/<hex>`` is where libtorrent writes (every piece verified against the
 v2 merkle tree before it is written or uploaded); ``<data>/blobs/sha256/<hex>`` is a hard
 link made only after the whole file's SHA-256 equals the digest — the only files clients
-are sent; ``<data>/torrents/<hex>.torrent`` lets a restarted agent seed what it has.
+are sent; ``<data>/torrents/<hex>.torrent`` lets a restarted agent seed what it has and
+finish what it had begun, with its web seed (BEP 19 ``url-list``) rewritten to this run's.
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ class SwarmSettings:
 class Swarm:
     """Thread-safe: concurrent fetches of one digest share one download."""
 
-    def __init__(self, settings: SwarmSettings, counters: Counters) -> None:
+    def __init__(
+        self,
+        settings: SwarmSettings,
+        counters: Counters,
+        web_seed: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """``web_seed`` maps the web seed a stored torrent was joined with (an earlier run's
+        URL) to this run's, for torrents resumed from ``<data>/torrents``."""
         lt = libtorrent()
         self.lt = lt
         self.settings = settings
@@ -99,6 +107,7 @@ class Swarm:
         self._gates: dict[str, threading.Lock] = {}
         self._deferred: dict[tuple[str, int], float] = {}
         self._web_seeds: dict[str, str] = {}
+        self._rebase = web_seed
         self._closed = threading.Event()
         self._keeper = threading.Thread(
             target=self._keep_web_seeds, name="p2p-webseeds", daemon=True
@@ -129,6 +138,12 @@ class Swarm:
             down += st.total_payload_download
             up += st.total_payload_upload
         return down, up
+
+    def web_seeds(self, digest: str) -> list[str]:
+        """The web seed URLs libtorrent holds for ``digest``'s torrent."""
+        with self._lock:
+            handle = self._handles.get(digest)
+        return [] if handle is None else sorted(handle.url_seeds())
 
     def size_of(self, digest: str) -> int | None:
         with self._lock:
@@ -189,7 +204,12 @@ class Swarm:
             found = self.have(digest)
             if found is not None:
                 return found
-            handle = self._join(digest, metainfo(), web_seed)
+            with self._lock:
+                handle = self._handles.get(digest)
+            if handle is not None and handle.is_valid():  # resumed: what it has is kept
+                self._set_web_seed(digest, handle, web_seed)
+            else:
+                handle = self._join(digest, metainfo(), web_seed)
             self._wait(digest, handle)
             return self._verify(digest, handle)
 
@@ -219,6 +239,14 @@ class Swarm:
         (self.settings.data / "torrents" / f"{hexpart}.torrent").write_bytes(encoded)
         return self._add(digest, info, seed=False)
 
+    def _set_web_seed(self, digest: str, handle: Any, url: str) -> None:
+        with self._lock:
+            self._web_seeds[digest] = url
+        for old in handle.url_seeds():
+            if old != url:
+                handle.remove_url_seed(old)
+        handle.add_url_seed(url)
+
     def _add(self, digest: str, info: Any, *, seed: bool) -> Any:
         params = self.lt.add_torrent_params()
         params.ti = info
@@ -238,6 +266,8 @@ class Swarm:
                 return
             if st.errc.value():
                 raise Unavailable(f"the swarm of {digest} failed: {st.errc.message()}")
+            if self._closed.is_set():
+                raise Unavailable(f"the agent stopped while fetching {digest}; pull again")
             if time.monotonic() > deadline:
                 raise Unavailable(
                     f"blob {digest} did not arrive within {self.settings.timeout:g}s "
@@ -283,18 +313,40 @@ class Swarm:
 
     def _resume(self) -> None:
         """Seed again what an earlier run verified (libtorrent re-checks nothing: the digest
-        was checked before the blob was linked)."""
+        was checked before the blob was linked), and go on with what it had begun (libtorrent
+        checks the pieces on disk and fetches the rest; a fetch then waits for it and checks
+        the digest). The stored torrent names the earlier run's web seed — another port and
+        secret — so its ``url-list`` becomes this run's before libtorrent sees it."""
         for path in sorted((self.settings.data / "torrents").glob("*.torrent")):
             digest = f"sha256:{path.stem}"
-            if (
-                self.have(digest) is None
-                or not (self.settings.data / "swarm" / path.stem).is_file()
-            ):
+            if not (self.settings.data / "swarm" / path.stem).is_file():
                 continue
             try:
-                self._add(digest, self.lt.torrent_info(path.read_bytes()), seed=True)
-            except RuntimeError as exc:
-                log.warning("cannot seed %s again: %s", digest, exc)
+                raw = path.read_bytes()
+                meta = self.lt.bdecode(raw)
+                if not isinstance(meta, dict) or b"info" not in meta:
+                    raise RuntimeError("not a torrent")
+                url = self._current_web_seed(meta.get(b"url-list"))
+                meta[b"url-list"] = [url.encode()] if url else []
+                encoded = self.lt.bencode(meta)
+                if encoded != raw:
+                    path.write_bytes(encoded)
+                if url:
+                    with self._lock:
+                        self._web_seeds[digest] = url
+                info = self.lt.torrent_info(encoded)
+                self._add(digest, info, seed=self.have(digest) is not None)
+            except (RuntimeError, OSError) as exc:
+                log.warning("cannot resume %s: %s", digest, exc)
+
+    def _current_web_seed(self, stored: object) -> str | None:
+        urls = stored if isinstance(stored, list) else [stored]
+        for u in urls:
+            if isinstance(u, bytes) and self._rebase is not None:
+                current = self._rebase(u.decode(errors="replace"))
+                if current:
+                    return current
+        return None
 
     def _keep_web_seeds(self) -> None:
         """libtorrent drops a web seed that answered an error (a deferral's 503 included)
