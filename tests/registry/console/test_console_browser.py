@@ -431,7 +431,10 @@ def _compare(console: Console, page: Page, tmp_path: Path) -> None:
     _check(console, page, "compare", tmp_path)
 
 
-def test_a_user_without_permission_sees_neither_pages_nor_data(console: Console) -> None:
+def test_a_user_without_permission_sees_neither_pages_nor_data(
+    console: Console, tmp_path: Path
+) -> None:
+    """… and the error pages they get (403, 404) pass axe too."""
     url = console.server.url
     context = _context(console, "phone")
     page = context.new_page()
@@ -442,6 +445,12 @@ def test_a_user_without_permission_sees_neither_pages_nor_data(console: Console)
         assert response is not None and response.status in (403, 404), path
         assert "pyold" not in page.locator("table").all_inner_texts().__str__()
         assert re.search(r"outsider may not|not found", page.content())
+    response = page.goto(url + "/admin/gc")  # an administrator's page
+    assert response is not None and response.status == 403
+    _check(console, page, "error-403", tmp_path)
+    response = page.goto(url + "/no/such/page")
+    assert response is not None and response.status == 404
+    _check(console, page, "error-404", tmp_path)
     r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories", headers=basic("outsider", PASSWORD))
     assert r.status_code == 403
     context.close()
@@ -564,6 +573,17 @@ def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> No
     assert "failed" in page.locator("#connection").inner_text()
     assert page.locator("#pol-name").count() == 1  # the policy form, now there is a registry
     _check(console, page, "replication", tmp_path)
+    # a policy to that registry, replicated now: its execution's page (nothing listens there:
+    # the copy retries, then fails)
+    page.fill("#pol-name", "to-nowhere")
+    page.fill("#pol-name-filter", "ops/**")
+    page.click("text=Add the policy")
+    page.wait_for_url(url + "/admin/replication")
+    page.get_by_role("button", name="Replicate to-nowhere now").click()
+    page.wait_for_url(re.compile(r".*/admin/replication/executions/\d+$"))
+    assert page.locator("#exec-status").inner_text() in ("InProgress", "Failed")
+    assert "to-nowhere" in page.locator("main").inner_text()
+    _check(console, page, "replication-execution", tmp_path)
     assert not watched.problems, watched.problems
     context.close()
 
