@@ -208,11 +208,38 @@ def _worker_pids(pid: int, exclude: frozenset[int] = frozenset(), count: int = 2
     return []
 
 
+def _listening(pids: list[int], port: int) -> bool:
+    """Whether every one of ``pids`` holds a listening TCP socket on ``port`` (each worker
+    binds its own), waiting up to 60 s: a worker still connecting to its database or bucket
+    has not bound yet, and killing the only one that has would leave nobody to answer."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        listening = {
+            f"socket:[{row.split()[9]}]"
+            for row in table
+            if row.split()[3] == "0A" and int(row.split()[1].rsplit(":", 1)[1], 16) == port
+        }
+        held = []
+        for pid in pids:
+            fds = Path(f"/proc/{pid}/fd")
+            try:
+                links = {os.readlink(fd) for fd in fds.iterdir()}
+            except (FileNotFoundError, ProcessLookupError):
+                links = set()
+            held.append(bool(links & listening))
+        if all(held):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 @pytest.mark.slow
 def test_a_killed_worker_is_restarted_and_sigterm_stops_all(tmp_path: Path) -> None:
     with start_registry(tmp_path / "data", "--workers", "2") as server:
         first = _worker_pids(server.process.pid)
         assert len(first) == 2, first
+        assert _listening(first, int(server.host.rsplit(":", 1)[1])), first
         victim = first[0]
         os.kill(victim, signal.SIGKILL)
         # Connections the kernel queued on the victim's own socket in the instant it died are
