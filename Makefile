@@ -97,9 +97,14 @@ binfmt: system-deps
 # caches are __pycache__ directories, which git ignores.
 TEST_ENV := PYTHONDONTWRITEBYTECODE=
 WORKERS ?= auto
-# The second pass: the registry's API, conformance and real-client (skopeo, podman) modules
-# again on PostgreSQL + S3 (SeaweedFS) + Redis (tests/_infra/backend.py), as replicas run;
-# tests that read the filesystem backend's own files are marked filesystem_only.
+# The second pass: every registry module whose tests open a registry (API, conformance, real
+# clients — docker, skopeo, podman — console, proxy, replication, GC, policies) again on
+# PostgreSQL + S3 (SeaweedFS) + Redis (tests/_infra/backend.py), as replicas run; tests that
+# read the filesystem backend's own files are marked filesystem_only. Left out: modules that
+# never open a registry (config parsing, the access model's service, which runs on SQLite and
+# PostgreSQL in the first pass) and those that start their own PostgreSQL, S3 or Redis (the
+# cluster, storage-driver, migration and queue modules). docker tests run here too: each worker
+# starts its own dockerd when a test first needs one, as in the first pass.
 CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/test_registry_uploads.py tests/registry/test_registry_mount.py \
   tests/registry/test_registry_manifest_content_type.py \
@@ -114,11 +119,30 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/access/test_access_server.py tests/registry/access/test_access_upkeep.py \
   tests/registry/access/test_access_clients.py tests/registry/access/test_access_workers.py \
   tests/registry/scanning/test_scanning_claims.py \
-  tests/registry/scanning/test_scanning_limits.py::test_absolute_member_name_scan_ends_and_the_queue_moves_on
+  tests/registry/scanning/test_scanning_limits.py::test_absolute_member_name_scan_ends_and_the_queue_moves_on \
+  tests/registry/test_registry_interop.py tests/registry/test_registry_mount_interop.py \
+  tests/registry/access/test_access_matrix.py tests/registry/policy/test_policy_signature_bypass.py \
+  tests/registry/console/test_console_artifact_extras.py tests/registry/console/test_console_artifact_trust.py \
+  tests/registry/console/test_console_browser.py tests/registry/console/test_console_compare.py \
+  tests/registry/console/test_console_dashboard.py tests/registry/console/test_console_lockout.py \
+  tests/registry/console/test_console_paging.py tests/registry/console/test_console_policies.py \
+  tests/registry/console/test_console_replication.py tests/registry/console/test_console_robots.py \
+  tests/registry/console/test_console_security.py \
+  tests/registry/proxy/test_proxy_cache.py tests/registry/proxy/test_proxy_mirror.py \
+  tests/registry/replication/test_replication_deletion.py tests/registry/replication/test_replication_filters.py \
+  tests/registry/replication/test_replication_push.py tests/registry/replication/test_replication_restart.py \
+  tests/registry/replication/test_replication_secrets.py \
+  tests/registry/test_gc_manifest_race.py tests/registry/test_registry_gc_knobs.py \
+  tests/registry/test_registry_gc_live.py tests/registry/test_registry_scheduled_fsck.py \
+  tests/registry/test_policies_project_delete.py tests/registry/test_policy_tables_bounded.py \
+  tests/registry/test_registry_accesslog_batching.py tests/registry/test_registry_debug_address.py \
+  tests/registry/test_registry_home_page_commands.py tests/registry/test_registry_upload_limits.py \
+  tests/registry/test_registry_upload_replayed_put.py tests/registry/test_registry_workers.py \
+  tests/registry/test_runs_abandoned.py
 test: install system-deps docker-host binfmt js-deps
 	$(TEST_ENV) $(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
 	DOCKYARD_TEST_BACKEND=cluster $(TEST_ENV) $(BIN)/python -m pytest -q --durations=10 \
-	  -n $(WORKERS) --dist loadfile -m "not filesystem_only and not docker" $(CLUSTER_TESTS)
+	  -n $(WORKERS) --dist loadfile -m "not filesystem_only" $(CLUSTER_TESTS)
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
 # marked `docker` automatically), nothing `slow` (see the marker's rule in pyproject.toml: the
