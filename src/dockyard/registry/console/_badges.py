@@ -1,28 +1,15 @@
-"""The repository page's per-artifact badges: signed (a signature accessory refers to it)
-and its scan's worst severity, from the API's artifact listing (``with_accessory``,
-``with_scan_overview``); and the platforms an image runs on, which a single image's config
-says (one blob of at most :data:`MAX_CONFIG` bytes, read only for the artifacts of the page
-the API has already listed to the user). Blocking: run in a thread."""
+"""The repository page's per-artifact badges, all from the API's answers to the signed-in
+user: signed (a signature accessory refers to it) and its scan's worst severity from the
+artifact listing (``with_accessory``, ``with_scan_overview``), and the platforms of an index
+(its references) or of a single image (its config, from ``…/layers``)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.digest import Digest
-from dockyard.errors import DockyardError
-from dockyard.registry._registry import Registry
-
-__all__ = ["MAX_CONFIG", "Badges", "badges", "platform_text"]
-
-MAX_CONFIG = 1 << 20
-#: the artifact types of signature referrers (cosign's, Notation's)
-SIGNATURE_TYPES = frozenset({
-    "application/vnd.dev.cosign.artifact.sig.v1+json",
-    "application/vnd.cncf.notary.signature",
-})  # fmt: skip
+__all__ = ["Badges", "badges", "platform_text", "platforms_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,29 +30,21 @@ def platform_text(platform: object) -> str:
     return "/".join(p for p in parts if p)
 
 
-def _platforms(registry: Registry, repository: str, artifact: dict[str, Any]) -> str:
+def platforms_of(artifact: dict[str, Any], config: object = None) -> str:
+    """An index's platforms (its references'), or a single image's (its ``config``, as the
+    API's ``…/layers`` answers it; None: not read)."""
     refs = artifact.get("references")
     if isinstance(refs, list):
         found = [platform_text(r.get("platform")) for r in refs if isinstance(r, dict)]
         return ", ".join(dict.fromkeys(p for p in found if p))
-    try:
-        manifest = json.loads(registry.manifest(repository, str(artifact["digest"])).content)
-        config = manifest.get("config")
-        if not isinstance(config, dict) or int(config.get("size", 0)) > MAX_CONFIG:
-            return ""
-        blob = registry.blob(repository, Digest.parse(str(config.get("digest", ""))))
-        return platform_text(json.loads(registry.verified_bytes(blob)))
-    except (DockyardError, ValueError, TypeError, KeyError):
-        return ""
+    return platform_text(config)
 
 
-def badges(
-    registry: Registry, repository: str, artifacts: Sequence[dict[str, Any]]
-) -> dict[str, Badges]:
+def badges(artifacts: Sequence[dict[str, Any]], configs: Mapping[str, object]) -> dict[str, Badges]:
     """Each artifact's badges from the API's listing with ``with_accessory`` and
     ``with_scan_overview``: signed when a signature accessory refers to it, the scan's worst
-    severity from its ``scan_overview``. Only the platforms of a single image read its
-    config here."""
+    severity from its ``scan_overview``; ``configs``: the single images' configs, by digest
+    (from the API's ``…/layers``)."""
     out = {}
     for artifact in artifacts:
         digest = str(artifact.get("digest", ""))
@@ -73,7 +52,7 @@ def badges(
             isinstance(a, dict) and str(a.get("type", "")).startswith("signature.")
             for a in artifact.get("accessories") or ()
         )
-        out[digest] = Badges(_platforms(registry, repository, artifact), signed,
+        out[digest] = Badges(platforms_of(artifact, configs.get(digest)), signed,
                              _scan(artifact.get("scan_overview")))  # fmt: skip
     return out
 

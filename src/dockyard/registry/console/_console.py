@@ -372,8 +372,9 @@ class Console:
                 f"{base}/repositories/{segment(name)}/artifacts", query,
             )  # fmt: skip
             artifacts = answer.json or []
-            marks = await request.run(badges.badges, registry, f"{project}/{name}",
-                                      artifacts)  # fmt: skip
+            configs = await self._configs(request, registry, who,
+                                          f"{base}/repositories/{segment(name)}", artifacts)  # fmt: skip
+            marks = badges.badges(artifacts, configs)
             tags = _tags(artifacts)
             picker = compare_view.compare_form(project, name, tags) if len(tags) > 1 else ""
             kept = {"name": name, "sort": sort, **({"q": search} if search else {})}
@@ -507,6 +508,26 @@ class Console:
             vulnerabilities=vulnerabilities, chosen=chosen,
             user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
+
+    async def _configs(
+        self, request: Request, registry: Registry, who: _Who, repo: str,
+        artifacts: list[dict[str, Any]],
+    ) -> dict[str, object]:  # fmt: skip
+        """The configs of the listed single images (not indexes), by digest, from the API's
+        ``…/layers`` (one call each, for the page's artifacts only); one that is no image or
+        cannot be read has none."""
+        out: dict[str, object] = {}
+        for artifact in artifacts:
+            digest = str(artifact.get("digest", ""))
+            if isinstance(artifact.get("references"), list) or not digest:
+                continue
+            try:
+                answer = await self._api(request, registry, who, "GET",
+                                         f"{repo}/artifacts/{quote(digest, safe='')}/layers")  # fmt: skip
+            except DockyardError:
+                continue
+            out[digest] = answer.json.get("config") if isinstance(answer.json, dict) else None
+        return out
 
     async def _layers(
         self, request: Request, registry: Registry, who: _Who, at: str

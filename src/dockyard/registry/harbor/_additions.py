@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import DockyardError, FailedPrecondition, NotFound
 from dockyard.registry._registry import Registry
 from dockyard.registry.harbor._artifacts import _resolve
 from dockyard.registry.harbor._call import Call, Reply
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADDITIONS",
+    "MAX_CONFIG",
     "VULNERABILITY_REPORT",
     "accessories_of",
     "get_addition",
@@ -52,6 +53,8 @@ ADDITIONS = (
 )
 #: the MIME type Harbor keys vulnerability reports and scan overviews by
 VULNERABILITY_REPORT = "application/vnd.security.vulnerability.report; version=1.1"
+#: an image config's bytes read, at most (a real one is a few KB to a few hundred)
+MAX_CONFIG = 4 << 20
 #: a layer's number in ``…/files?layer=``: 1 to this
 _MAX_LAYER_DIGITS = 4
 #: Harbor's accessory types, by the artifact type (or the cosign tag suffix) that makes one
@@ -81,6 +84,9 @@ def _image_config(registry: Registry, repository: str, digest: str) -> tuple[Any
     config = manifest.get("config")
     if not isinstance(config, dict):
         raise NotFound(f"{repository}@{digest} is an index: open one of the images it lists")
+    if int(config.get("size", 0)) > MAX_CONFIG:
+        raise FailedPrecondition(f"{repository}@{digest} has a config of {config.get('size')} "
+                                 f"bytes; at most {MAX_CONFIG:,} are read")  # fmt: skip
     raw = registry.verified_bytes(registry.blob(repository, Digest.parse(config["digest"])))
     try:
         return manifest, json.loads(raw)
