@@ -333,5 +333,7 @@ def test_a_restarted_agent_finishes_a_download_from_its_current_web_seed(
         # through this run's route, and only what the first run had not kept
         assert 0 < fetched < size, (fetched, size)
         assert again.swarm.have(big) is not None
+        # the fetch kept the one web seed it found (no second entry for the same route)
+        assert [u.rstrip("/") for u in again.swarm.web_seeds(big)] == [current]
     finally:
         again.close()

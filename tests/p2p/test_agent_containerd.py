@@ -201,3 +201,30 @@ def test_the_agent_answers_for_its_registrys_ns_only(setup: Setup) -> None:
     error = r.json()["errors"][0]
     assert error["code"] == "NAME_UNKNOWN" and "quay.io" in error["message"]
     assert setup.registry.host in error["message"]
+
+
+def test_mirror_of_names_the_other_hosts_an_agent_answers_for(setup: Setup) -> None:
+    """``--mirror-of docker.io``: containerd's ``certs.d/docker.io/hosts.toml`` sends
+    ``ns=docker.io``, which such an agent answers from its registry."""
+    agent = Agent(
+        AgentConfig(
+            registry=setup.registry.url,
+            data=setup.work / "hub-agent",
+            listen="127.0.0.1:0",
+            peer_listen="127.0.0.1:0",
+            credentials=Credentials(USER, PASSWORD),
+            mirror_of=("docker.io",),
+        )
+    )
+    agent.start()
+    try:
+        base = f"http://127.0.0.1:{agent.port}/v2/team/app/manifests/v1"
+        accept = {"Accept": OCI_MANIFEST}
+        for ns in ("docker.io", setup.registry.host):
+            r = httpx.get(base, params={"ns": ns}, headers=accept, timeout=30)
+            assert r.status_code == 200, (ns, r.text)
+            assert r.headers["Docker-Content-Digest"] == setup.manifest_digest
+        r = httpx.get(base, params={"ns": "ghcr.io"}, headers=accept, timeout=30)
+        assert r.status_code == 404 and "docker.io" in r.json()["errors"][0]["message"]
+    finally:
+        agent.close()

@@ -240,12 +240,18 @@ class Swarm:
         return self._add(digest, info, seed=False)
 
     def _set_web_seed(self, digest: str, handle: Any, url: str) -> None:
+        """``url`` as the torrent's only web seed (libtorrent ends the web seed of a torrent
+        it sees as several files with "/": that form counts as the same URL)."""
         with self._lock:
             self._web_seeds[digest] = url
+        held = False
         for old in handle.url_seeds():
-            if old != url:
+            if old.rstrip("/") == url.rstrip("/"):
+                held = True
+            else:
                 handle.remove_url_seed(old)
-        handle.add_url_seed(url)
+        if not held:
+            handle.add_url_seed(url)
 
     def _add(self, digest: str, info: Any, *, seed: bool) -> Any:
         params = self.lt.add_torrent_params()
@@ -364,8 +370,11 @@ class Swarm:
                         continue
                     if any(p.connection_type == web for p in handle.get_peer_info()):
                         continue
-                    handle.remove_url_seed(url)
-                    handle.add_url_seed(url)
+                    # libtorrent may hold it as "<url>/": re-add it in the form it had
+                    held = [u for u in handle.url_seeds() if u.rstrip("/") == url.rstrip("/")]
+                    for u in held:
+                        handle.remove_url_seed(u)
+                    handle.add_url_seed(held[0] if held else url)
                 except RuntimeError as exc:  # the torrent went away meanwhile
                     log.debug("cannot re-add a web seed: %s", exc)
 
