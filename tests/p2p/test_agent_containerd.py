@@ -1,13 +1,16 @@
 """containerd pulls through the agent configured the way its users do: a ``hosts.toml`` in a
 hosts directory naming the registry as ``server`` and the agent as a ``pull``/``resolve``
 host. The containerd is the test's own (Debian's binary, its own root, state and socket);
-the registry wants credentials containerd does not have, so only the agent can answer."""
+the registry wants credentials containerd does not have, so only the agent can answer. The
+agent answers containerd's ``?ns=`` for its registry (and ``mirror_of``) only; listed for
+another upstream, it answers 404 and containerd goes on to ``server``."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -17,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -171,7 +175,7 @@ def test_containerd_hosts_toml_mirror_pulls_through_the_agent(
     served = setup.metric("blobs_served")
     ref = f"{setup.registry.host}/team/app:v1"
     containerd.ctr(
-        "image", "pull", "--hosts-dir", str(hosts), "--plain-http",
+        "image", "pull", "--hosts-dir", str(hosts),
         "--snapshotter", "native", ref,
     )  # fmt: skip
     listing = containerd.ctr("image", "ls")
@@ -228,3 +232,47 @@ def test_mirror_of_names_the_other_hosts_an_agent_answers_for(setup: Setup) -> N
         assert r.status_code == 404 and "docker.io" in r.json()["errors"][0]["message"]
     finally:
         agent.close()
+
+
+def test_containerd_goes_on_to_the_server_for_an_upstream_the_agent_does_not_mirror(
+    setup: Setup, containerd: Containerd, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The agent listed in another registry's ``hosts.toml``: it refuses that ``ns`` with
+    404 and containerd pulls from ``server`` instead, nothing served by the agent."""
+    with start_registry(setup.work / "other") as other:
+        layer = gzip_tar("other.txt", b"other\n")
+        config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+            "type": "layers", "diff_ids": [sha256(gzip.decompress(layer))]}}).encode()  # fmt: skip
+        with httpx.Client(base_url=other.url, timeout=60) as http:
+            for blob in (config, layer):
+                push_blob(http, "other/app", blob)
+            r = http.put(
+                "/v2/other/app/manifests/v1",
+                content=make_manifest(config, [layer]),
+                headers={"content-type": OCI_MANIFEST},
+            )
+            assert r.status_code == 201, r.text
+            digest = r.headers["Docker-Content-Digest"]
+        hosts = setup.work / "other-certs.d"
+        (hosts / other.host).mkdir(parents=True)
+        (hosts / other.host / "hosts.toml").write_text(
+            f'server = "{other.url}"\n\n'
+            f'[host."http://{setup.mirror}"]\n'
+            '  capabilities = ["pull", "resolve"]\n'
+        )
+        served = setup.metric("blobs_served")
+        ref = f"{other.host}/other/app:v1"
+        with caplog.at_level(logging.DEBUG, logger="dockyard.p2p"):
+            containerd.ctr(
+                "image", "pull", "--hosts-dir", str(hosts), "--snapshotter", "native", ref
+            )  # fmt: skip
+        listing = containerd.ctr("image", "ls")
+        line = next(x for x in listing.splitlines() if x.startswith(ref + " "))
+        assert digest in line.split(), listing
+    refused = [
+        r.getMessage()
+        for r in caplog.records
+        if f"ns={quote(other.host, safe='')}" in r.getMessage() and '" 404 ' in r.getMessage()
+    ]
+    assert refused, [r.getMessage() for r in caplog.records]
+    assert setup.metric("blobs_served") == served
