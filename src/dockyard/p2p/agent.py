@@ -84,9 +84,13 @@ class AgentConfig:
 
     @property
     def namespaces(self) -> frozenset[str]:
-        """The ``ns`` values the agent answers for."""
-        own = urlsplit(self.registry if "://" in self.registry else f"//{self.registry}").netloc
-        return frozenset(h.lower() for h in (own, *self.mirror_of) if h)
+        """The ``ns`` values the agent answers for (the registry's host also without its
+        scheme's default port, as an image reference names it)."""
+        url = urlsplit(self.registry if "://" in self.registry else f"//{self.registry}")
+        own = [url.netloc]
+        if url.hostname and url.port == {"http": 80}.get(url.scheme, 443):
+            own.append(url.hostname)
+        return frozenset(h.lower() for h in (*own, *self.mirror_of) if h)
 
     @property
     def host_port(self) -> tuple[str, int]:
