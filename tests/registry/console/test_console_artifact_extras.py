@@ -207,6 +207,10 @@ def test_the_api_agrees_with_the_pages(client: ASGIClient, served: Served) -> No
     repository = client.get("/projects/team/repository?name=app").text
     assert "signed" in repository
     # a stranger gets none of it, from the API or the pages
+    r = client.get(at + "/additions/vulnerabilities", headers=guest)
+    assert r.status_code == 412 and "does not scan" in r.text  # and the page has no such table
+    assert "Vulnerabilities" not in page
     for tail in ("/layers", "/files", "/packages", "/referrers", "/accessories",
-                 "/additions/build_history", "/additions/sbom"):  # fmt: skip
+                 "/additions/build_history", "/additions/sbom",
+                 "/additions/vulnerabilities"):  # fmt: skip
         assert client.get(at + tail, headers=stranger).status_code in (403, 404), tail

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from dockyard.errors import Denied, DockyardError, InvalidArgument, NotFound
+from dockyard.errors import Denied, DockyardError, FailedPrecondition, InvalidArgument, NotFound
 from dockyard.registry._registry import Registry
 from dockyard.registry.access import AccessService
 from dockyard.registry.auth import AuthenticationRequired
@@ -494,10 +494,7 @@ class Console:
         artifact = answer.json
         at = f"{base}/artifacts/{quote(str(artifact['digest']), safe='')}"
         layers, config = await self._layers(request, registry, who, at)
-        vulnerabilities = None
-        if self.scan_reports is not None:
-            vulnerabilities = await request.run(_findings, self.scan_reports, registry,
-                                                f"{project}/{name}", str(artifact["digest"]))  # fmt: skip
+        vulnerabilities = await self._findings(request, registry, who, at)
         listed = await self._api(request, registry, who, "GET", at + "/referrers")
         found = [_referrer(r) for r in listed.json or ()]
         extra = artifact_view.extras_section(project, name, str(artifact["digest"]), found,
@@ -508,6 +505,28 @@ class Console:
             vulnerabilities=vulnerabilities, chosen=chosen,
             user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
+
+    async def _findings(
+        self, request: Request, registry: Registry, who: _Who, at: str
+    ) -> list[dict[str, Any]] | None:
+        """The scan report's findings as the page's rows, from Harbor's vulnerabilities
+        addition (empty while the scan is pending, or for an index; None when the registry
+        does not scan)."""
+        try:
+            answer = await self._api(request, registry, who, "GET",
+                                     at + "/additions/vulnerabilities")  # fmt: skip
+        except FailedPrecondition:
+            return None
+        except NotFound:
+            return []
+        found = answer.json if isinstance(answer.json, dict) else {}
+        report: dict[str, Any] = next(iter(found.values()), {})
+        return [
+            {"id": v["id"], "severity": str(v["severity"]).upper(), "package": v["package"],
+             "version": v["version"], "fix_version": v["fix_version"],
+             "title": v["description"], "links": list(v["links"])}
+            for v in report.get("vulnerabilities") or ()
+        ]  # fmt: skip
 
     async def _configs(
         self, request: Request, registry: Registry, who: _Who, repo: str,
@@ -632,31 +651,3 @@ def _search(text: str) -> str | None:
     ):
         return f"digest=~{clean}"
     return f"tags=~{clean}"
-
-
-def _findings(
-    reports: Any, registry: Registry, repository: str, digest: str
-) -> list[dict[str, Any]]:
-    """Blocking: the scan report's findings as rows (empty while the scan is pending), with
-    each advisory's title and its first few references (web addresses or not: the page
-    decides what becomes a link)."""
-    doc = reports.document(registry, repository, digest)
-    rows = []
-    for result in (doc.get("report") or {}).get("Results") or ():
-        references = result.get("References") or []
-        rows.append(
-            {
-                "id": result.get("VulnerabilityID", ""),
-                "severity": result.get("Severity", ""),
-                "package": result.get("PkgName", ""),
-                "version": result.get("InstalledVersion", ""),
-                "fix_version": result.get("FixedVersion", ""),
-                "title": str(result.get("Title") or "")[:300],
-                "links": [str(r)[:2000] for r in references[:_LINKS] if isinstance(r, str)],
-            }
-        )
-    return rows
-
-
-#: references shown per finding (an advisory may list dozens)
-_LINKS = 3

@@ -1,5 +1,5 @@
 """What an artifact holds beyond its ``Artifact`` object, with the artifact's own permission
-(``artifact`` ``read``): Harbor's additions (``build_history``, ``sbom``)
+(``artifact`` ``read``): Harbor's additions (``build_history``, ``sbom``, ``vulnerabilities``)
 and accessories, and the dockyard extensions the console's artifact page reads for what
 Harbor has no endpoint for — the image's layers with the command that made each, a layer's
 files or the filesystem the layers build (with wasted bytes), the SBOM's packages, and the
@@ -19,7 +19,7 @@ from dockyard.errors import DockyardError, FailedPrecondition, NotFound
 from dockyard.registry._registry import Registry
 from dockyard.registry.harbor._artifacts import _resolve
 from dockyard.registry.harbor._call import Call, Reply
-from dockyard.registry.harbor._errors import BadRequest
+from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import NEVER
 from dockyard.registry.harbor._repositories import full_name
 from dockyard.registry.metadata import ArtifactRow
@@ -37,8 +37,10 @@ __all__ = [
     "get_layers",
     "get_packages",
     "get_referrers",
+    "get_vulnerabilities",
     "list_accessories",
     "scan_overview",
+    "vulnerability_report",
 ]
 
 #: Harbor's addition names (``getAddition``'s enum); an image has build_history and sbom
@@ -287,3 +289,62 @@ def scan_overview(registry: Registry, repository: str, digest: str) -> dict[str,
         return {VULNERABILITY_REPORT: {"scan_status": "Pending"}}
     return {VULNERABILITY_REPORT: {"scan_status": "Success",
                                    "severity": _SEVERITY.get(worst, "Unknown")}}  # fmt: skip
+
+
+def vulnerability_report(registry: Registry, repository: str, digest: str) -> dict[str, Any]:
+    """Blocking: Harbor's vulnerability report of image ``digest`` (no vulnerabilities while
+    its scan is pending: asking queues the scan of an image never scanned, as
+    ``/v2/<name>/_dockyard/scan/<ref>`` does)."""
+    from dockyard import __version__
+    from dockyard.registry.scanning import scan_all_of, scan_target
+
+    scanning = scan_all_of(registry)
+    if scanning is None:
+        raise PreconditionFailed(
+            "this registry does not scan images",
+            hint="add a scanning: section to the registry's config",
+        )
+    target = scan_target(registry.manifest(repository, digest))
+    if target is None or target.is_index:
+        raise NotFound(f"{repository}@{digest} is not an image: only images have reports")
+    scanning.scanner.queue(repository, digest)
+    scan = scanning.scanner.records.get(digest)
+    report = scan.report if scan is not None else None
+    rows = []
+    worst = len(_ORDER) - 1 if report is not None else None
+    for r in (report or {}).get("Results") or ():
+        level = str(r.get("Severity", "")).upper()
+        if level in _ORDER and worst is not None:
+            worst = min(worst, _ORDER.index(level))
+        rows.append({"id": str(r.get("VulnerabilityID", "")),
+                     "package": str(r.get("PkgName", "")),
+                     "version": str(r.get("InstalledVersion", "")),
+                     "fix_version": str(r.get("FixedVersion", "")),
+                     "severity": _SEVERITY.get(level, "Unknown"),
+                     "description": str(r.get("Title") or "")[:300],
+                     "links": [str(x)[:2000] for x in (r.get("References") or ())[:_LINKS]
+                               if isinstance(x, str)]})  # fmt: skip
+    found: dict[str, Any] = {
+        "scanner": {"name": "dockyard", "vendor": "dockyard", "version": __version__},
+        "scan_status": _STATUS.get(scan.status if scan is not None else "", "Pending"),
+        "vulnerabilities": rows,
+    }
+    if worst is not None:
+        found["severity"] = _SEVERITY[_ORDER[worst]]
+    return {VULNERABILITY_REPORT: found}
+
+
+#: Harbor's scan statuses, by the scanner's
+_STATUS = {"done": "Success", "failed": "Error", "pending": "Pending"}
+#: severities, worst first
+_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE")
+#: references kept per finding (an advisory may list dozens)
+_LINKS = 3
+
+
+async def get_vulnerabilities(call: Call) -> Reply:
+    """Harbor's ``getVulnerabilitiesAddition``: the image's report (the scanner's findings:
+    ID, package, installed and fixed versions, severity, title as description, up to 3
+    references), keyed by the report's MIME type."""
+    _, name, row = await _readable(call)
+    return Reply(json=await call.run(vulnerability_report, call.registry, name, row.digest))

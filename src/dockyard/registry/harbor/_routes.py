@@ -177,6 +177,10 @@ ROUTES: list[Route] = [
           "List accessories of the specific artifact (signatures, attestations, SBOMs)",
           "artifact", response="[Accessory]", params=(PROJECT, REPOSITORY, REFERENCE),
           query=PAGING, paged=True),
+    Route("GET", _ARTIFACT + "/additions/vulnerabilities", _additions.get_vulnerabilities,
+          "getVulnerabilitiesAddition", "Get the vulnerabilities addition of the specific "
+          "artifact (412 when the registry does not scan)", "artifact", response="json",
+          params=(PROJECT, REPOSITORY, REFERENCE)),
     Route("GET", _ARTIFACT + "/additions/{addition}", _additions.get_addition, "getAddition",
           "Get the addition of the specific artifact: an image's build_history or sbom",
           "artifact", response="json", params=(PROJECT, REPOSITORY, REFERENCE, ADDITION),
