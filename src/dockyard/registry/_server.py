@@ -33,6 +33,7 @@ from dockyard.registry.http._app import ExtensionHandler
 from dockyard.registry.http._io import send_bytes
 from dockyard.registry.http._protocol import protocol_class
 from dockyard.registry.metrics import RegistryMetrics
+from dockyard.registry.storage._timed import TimedStorage
 from dockyard.registry.tls import server_context
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ def _metrics_observer(metrics: RegistryMetrics) -> ResponseObserver:
         metrics.observe_request(
             request.method, route, status, seconds, received=request.received, sent=sent
         )
+        if request.route:  # counted in flight when it matched (RegistryApp.on_route)
+            metrics.request_ended(request.route)
         method = request.method
         if route == "uploads" and method == "POST" and status == 202:
             metrics.upload_started()
@@ -278,6 +281,8 @@ def _build_app(
     if config.metrics.enabled:
         metrics = RegistryMetrics(__version__)
         metrics_registry = metrics.registry
+        registry.storage = TimedStorage(registry.storage, metrics.storage_action)
+        registry.uploads.storage = registry.storage
         if projects is not None and projects.replication is not None:
             projects.replication.attach_metrics(metrics.registry)  # registry_replication_*
         observers.append(_metrics_observer(metrics))
@@ -340,6 +345,8 @@ def _build_app(
             else None
         ),
     )
+    if metrics_registry is not None:
+        app.on_route.append(metrics.request_started)  # registry_http_in_flight_requests
     return app, render
 
 

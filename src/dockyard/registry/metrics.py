@@ -16,6 +16,10 @@ from typing import Any, TypeVar
 __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_BUCKETS",
+    "DISTRIBUTION_DURATION_BUCKETS",
+    "DISTRIBUTION_HANDLERS",
+    "DISTRIBUTION_SIZE_BUCKETS",
+    "STORAGE_ACTION_BUCKETS",
     "Counter",
     "Gauge",
     "Histogram",
@@ -29,6 +33,24 @@ DEFAULT_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
 _METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"})
+#: distribution 2.8's (docker/go-metrics) request latency buckets, seconds
+DISTRIBUTION_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60)
+#: distribution 2.8's request and response size buckets: 1 KiB times 2^0 to 2^21
+DISTRIBUTION_SIZE_BUCKETS = tuple(1024.0 * 2**i for i in range(22))
+#: distribution 2.8's storage action buckets (Prometheus' default buckets), seconds
+STORAGE_ACTION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+#: dockyard's /v2/ route names → distribution's ``handler`` label values
+DISTRIBUTION_HANDLERS = {
+    "base": "base",
+    "catalog": "catalog",
+    "tags": "tags",
+    "manifest": "manifest",
+    "blob": "blob",
+    "uploads": "blob_upload",
+    "upload": "blob_upload_chunk",
+    "referrers": "referrers",
+    "extension": "extension",
+}
 
 
 def _number(value: float) -> str:
@@ -328,6 +350,43 @@ class RegistryMetrics:
         self.gc_bytes_deleted = r.counter(
             "dockyard_gc_bytes_deleted_total", "Bytes freed by garbage collection."
         )
+        # distribution's own families (registry:2's http.debug prometheus), for /v2/ only:
+        # handler = distribution's route name, method in lower case, as docker/go-metrics
+        self.d_requests = r.counter(
+            "registry_http_requests_total",
+            "Total number of HTTP requests made.",
+            ["code", "handler", "method"],
+        )
+        self.d_duration = r.histogram(
+            "registry_http_request_duration_seconds",
+            "The HTTP request latencies in seconds.",
+            ["handler", "method"],
+            buckets=DISTRIBUTION_DURATION_BUCKETS,
+        )
+        self.d_in_flight = r.gauge(
+            "registry_http_in_flight_requests", "The in-flight HTTP requests", ["handler"]
+        )
+        for handler in ("base", "blob", "blob_upload", "blob_upload_chunk", "catalog", "manifest"):
+            self.d_in_flight.set(0, handler)  # as distribution: its routes' series from the start
+        self.d_in_flight.set(0, "tags")
+        self.d_request_size = r.histogram(
+            "registry_http_request_size_bytes",
+            "The HTTP request sizes in bytes.",
+            ["handler"],
+            buckets=DISTRIBUTION_SIZE_BUCKETS,
+        )
+        self.d_response_size = r.histogram(
+            "registry_http_response_size_bytes",
+            "The HTTP response sizes in bytes.",
+            ["handler"],
+            buckets=DISTRIBUTION_SIZE_BUCKETS,
+        )
+        self.storage_action = r.histogram(
+            "registry_storage_action_seconds",
+            "The number of seconds that the storage action takes",
+            ["driver", "action"],
+            buckets=STORAGE_ACTION_BUCKETS,
+        )
         self.gc_duration = r.histogram(
             "dockyard_gc_duration_seconds",
             "Time one garbage collection run took.",
@@ -354,6 +413,25 @@ class RegistryMetrics:
             self.bytes_received.add(keys[2], received)
         if sent:
             self.bytes_sent.add(keys[2], sent)
+        handler = DISTRIBUTION_HANDLERS.get(route)
+        if handler is not None:
+            method_label = keys[1][0].lower()
+            self.d_requests.add((str(status), handler, method_label), 1.0)
+            self.d_duration.observe_key((handler, method_label), seconds)
+            self.d_request_size.observe_key((handler,), received)
+            self.d_response_size.observe_key((handler,), sent)
+
+    def request_started(self, route: str) -> None:
+        """A /v2/ request matched ``route`` and its handler starts (see :meth:`request_ended`)."""
+        handler = DISTRIBUTION_HANDLERS.get(route)
+        if handler is not None:
+            self.d_in_flight.add((handler,), 1.0)
+
+    def request_ended(self, route: str) -> None:
+        """The request :meth:`request_started` counted was answered."""
+        handler = DISTRIBUTION_HANDLERS.get(route)
+        if handler is not None:
+            self.d_in_flight.add((handler,), -1.0)
 
     def _keys(
         self, method: str, route: str, status: int

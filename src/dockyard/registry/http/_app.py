@@ -128,6 +128,8 @@ class RegistryApp:
         if push_guard is not None:  # asked around manifest PUTs, upload finishes and deletes
             registry.guard = push_guard
         self.observers = list(observers or [])
+        #: called with each /v2/ request's route once it matched one (before its handler runs)
+        self.on_route: list[Callable[[str], None]] = []
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="registry")
         self.extra_routes = dict(extra_routes or {})
         self.extensions = dict(extensions or {})
@@ -207,6 +209,7 @@ class RegistryApp:
                     b'{"errors":[{"code":"UNKNOWN","message":"internal error; see the server log"}]}',
                     content_type=b"application/json",
                 )
+        route = request.route or route  # a /v2/ handler's error still counts for its route
         if self.observers:
             took = time.perf_counter() - began
             for observe in self.observers:
@@ -227,12 +230,15 @@ class RegistryApp:
             raise UnknownEndpoint(
                 f"no such endpoint {path}; see the OCI distribution spec for the API"
             )
+        request.route = route = target.route.value
+        for hook in self.on_route:
+            hook(route)
         if self._authorize_async is not None:
             await self._authorize_async(request, needed_scopes(target, request.method))
         elif self.authorizer is not None:
             self.authorizer.authorize(request, needed_scopes(target, request.method))
         await self._api(request, target)
-        return target.route.value
+        return route
 
     async def _authenticate(self, request: Request) -> None:
         assert self.authenticator is not None

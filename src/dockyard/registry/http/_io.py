@@ -58,6 +58,7 @@ class Request:
         "path",
         "receive",
         "received",
+        "route",
         "scope",
         "send",
         "user",
@@ -86,6 +87,8 @@ class Request:
         self.access: AccessSet | None = None
         #: request body bytes received so far
         self.received = 0
+        #: the /v2/ route this request matched ("" until it matched one)
+        self.route = ""
         self._headers: dict[str, str] | None = None
         self._query: dict[str, list[str]] | None = None
 
