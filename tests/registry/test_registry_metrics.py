@@ -137,3 +137,31 @@ def test_counts_are_exact_under_threads() -> None:
         )
     ]
     assert families["dockyard_http_response_bytes"][0][2] == 160000.0
+
+
+def test_v2_routes_also_count_in_distributions_families() -> None:
+    metrics = RegistryMetrics()
+    metrics.request_started("uploads")
+    in_flight = parse(metrics.render().decode())["registry_http_in_flight_requests"]
+    assert ("registry_http_in_flight_requests", {"handler": "blob_upload"}, 1.0) in in_flight
+    metrics.observe_request("POST", "uploads", 202, 0.003, received=10)
+    metrics.request_ended("uploads")
+    metrics.observe_request("GET", "manifest", 404, 0.02, sent=2000)
+    metrics.observe_request("GET", "console", 200, 0.02, sent=2000)  # not a /v2/ route
+    families = parse(metrics.render().decode())
+    assert {tuple(sorted(s[1].items())) for s in families["registry_http_requests"]} == {
+        (("code", "202"), ("handler", "blob_upload"), ("method", "post")),
+        (("code", "404"), ("handler", "manifest"), ("method", "get")),
+    }
+    assert all(s[2] == 0 for s in families["registry_http_in_flight_requests"])
+    sizes = families["registry_http_response_size_bytes"]
+    buckets = {
+        s[1]["le"]: s[2] for s in sizes if s[1].get("handler") == "manifest" and "le" in s[1]
+    }
+    assert buckets["1024"] == 0 and buckets["2048"] == 1 and buckets["+Inf"] == 1
+    latency = families["registry_http_request_duration_seconds"]
+    bounds = {s[1]["le"] for s in latency if "le" in s[1]}
+    assert bounds == {
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "25", "60",
+        "+Inf",
+    }  # fmt: skip

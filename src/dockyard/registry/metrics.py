@@ -300,15 +300,25 @@ class MetricsRegistry:
         return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+#: one kind of request's label values: dockyard's requests, duration, bytes; distribution's
+#: requests (None: not a /v2/ route), duration, sizes
+_RequestKeys = tuple[
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...] | None,
+    tuple[str, ...],
+    tuple[str, ...],
+]
+
+
 class RegistryMetrics:
     """The registry server's metrics, with one call per event the server reports."""
 
     content_type = CONTENT_TYPE
 
     def __init__(self, version: str = "") -> None:
-        self._request_keys: dict[
-            tuple[str, str, int], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-        ] = {}
+        self._request_keys: dict[tuple[str, str, int], _RequestKeys] = {}
         r = self.registry = MetricsRegistry()
         self.build_info = r.gauge(
             "dockyard_build_info",
@@ -413,13 +423,11 @@ class RegistryMetrics:
             self.bytes_received.add(keys[2], received)
         if sent:
             self.bytes_sent.add(keys[2], sent)
-        handler = DISTRIBUTION_HANDLERS.get(route)
-        if handler is not None:
-            method_label = keys[1][0].lower()
-            self.d_requests.add((str(status), handler, method_label), 1.0)
-            self.d_duration.observe_key((handler, method_label), seconds)
-            self.d_request_size.observe_key((handler,), received)
-            self.d_response_size.observe_key((handler,), sent)
+        if keys[3] is not None:  # a /v2/ route: distribution's families too
+            self.d_requests.add(keys[3], 1.0)
+            self.d_duration.observe_key(keys[4], seconds)
+            self.d_request_size.observe_key(keys[5], received)
+            self.d_response_size.observe_key(keys[5], sent)
 
     def request_started(self, route: str) -> None:
         """A /v2/ request matched ``route`` and its handler starts (see :meth:`request_ended`)."""
@@ -433,17 +441,20 @@ class RegistryMetrics:
         if handler is not None:
             self.d_in_flight.add((handler,), -1.0)
 
-    def _keys(
-        self, method: str, route: str, status: int
-    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    def _keys(self, method: str, route: str, status: int) -> _RequestKeys:
         """The label values of one kind of request, checked once and remembered."""
         label = method if method in _METHODS else method.upper()
         if label not in _METHODS:
             label = "OTHER"
-        keys = (
-            self.requests._key((label, route, str(status))),
+        handler = DISTRIBUTION_HANDLERS.get(route)
+        code = str(status)
+        keys: _RequestKeys = (
+            self.requests._key((label, route, code)),
             self.duration._key((label, route)),
             self.bytes_sent._key((route,)),
+            None if handler is None else self.d_requests._key((code, handler, label.lower())),
+            () if handler is None else self.d_duration._key((handler, label.lower())),
+            () if handler is None else self.d_request_size._key((handler,)),
         )
         if len(self._request_keys) >= 4096:  # bounded: routes are names, statuses few
             self._request_keys.clear()
