@@ -35,6 +35,7 @@ from _infra.console import (
     push_with_history,
     python_packages_layout,
 )
+from _infra.harbor_api import check_list
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, projects_env
 from _infra.registry_server import RegistryProcess, start_registry
 from _infra.scan_env import VULNDB
@@ -306,6 +307,16 @@ def test_a_project_from_creation_to_vulnerabilities(
     (report,) = r.json().values()
     assert report["scan_status"] == "Success" and report["severity"] == "High", report
     listed = {(v["id"], v["severity"].upper(), v["package"]) for v in report["vulnerabilities"]}
+    with_overview = check_list(
+        httpx.get(
+            f"{console.server.url}/api/v2.0/projects/shop/repositories/pyold/artifacts",
+            params={"with_scan_overview": "true", "with_accessory": "true"},
+            headers=basic("dev", PASSWORD),
+        ),
+        "Artifact",
+    )  # held to Harbor's definitions
+    overview = next(a for a in with_overview if a["digest"] == digest)["scan_overview"]
+    assert [x["severity"] for x in overview.values()] == ["High"], overview
     page.select_option("#severity", "")
     page.click("text=Filter")
     shown = {tuple(row.split("\t")[:3]) for row in findings.all_inner_texts()}
