@@ -144,6 +144,7 @@ def test_v2_routes_also_count_in_distributions_families() -> None:
     metrics.request_started("uploads")
     in_flight = parse(metrics.render().decode())["registry_http_in_flight_requests"]
     assert ("registry_http_in_flight_requests", {"handler": "blob_upload"}, 1.0) in in_flight
+    assert metrics.in_flight.value() == 1
     metrics.observe_request("POST", "uploads", 202, 0.003, received=10)
     metrics.request_ended("uploads")
     metrics.observe_request("GET", "manifest", 404, 0.02, sent=2000)
@@ -154,6 +155,7 @@ def test_v2_routes_also_count_in_distributions_families() -> None:
         (("code", "404"), ("handler", "manifest"), ("method", "get")),
     }
     assert all(s[2] == 0 for s in families["registry_http_in_flight_requests"])
+    assert metrics.in_flight.value() == 0
     sizes = families["registry_http_response_size_bytes"]
     buckets = {
         s[1]["le"]: s[2] for s in sizes if s[1].get("handler") == "manifest" and "le" in s[1]

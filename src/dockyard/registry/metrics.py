@@ -336,7 +336,7 @@ class RegistryMetrics:
             ["method", "route"],
         )
         self.in_flight = r.gauge(
-            "dockyard_http_requests_in_flight", "HTTP requests being answered now."
+            "dockyard_http_requests_in_flight", "/v2/ requests being answered now."
         )
         self.bytes_received = r.counter(
             "dockyard_http_request_bytes_total", "Request body bytes received.", ["route"]
@@ -431,12 +431,14 @@ class RegistryMetrics:
 
     def request_started(self, route: str) -> None:
         """A /v2/ request matched ``route`` and its handler starts (see :meth:`request_ended`)."""
+        self.in_flight.add((), 1.0)
         handler = DISTRIBUTION_HANDLERS.get(route)
         if handler is not None:
             self.d_in_flight.add((handler,), 1.0)
 
     def request_ended(self, route: str) -> None:
         """The request :meth:`request_started` counted was answered."""
+        self.in_flight.add((), -1.0)
         handler = DISTRIBUTION_HANDLERS.get(route)
         if handler is not None:
             self.d_in_flight.add((handler,), -1.0)
