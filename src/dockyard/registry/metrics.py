@@ -25,6 +25,7 @@ __all__ = [
     "Histogram",
     "MetricsRegistry",
     "RegistryMetrics",
+    "RequestStats",
     "Snapshot",
 ]
 
@@ -300,16 +301,186 @@ class MetricsRegistry:
         return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-#: one kind of request's label values: dockyard's requests, duration, bytes; distribution's
-#: requests (None: not a /v2/ route), duration, sizes
-_RequestKeys = tuple[
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...] | None,
-    tuple[str, ...],
-    tuple[str, ...],
-]
+#: the request latency histograms' bounds: dockyard's and distribution's, each rendered with its own
+_LATENCY_BOUNDS = tuple(sorted(set(DEFAULT_BUCKETS) | set(DISTRIBUTION_DURATION_BUCKETS)))
+_NL = len(_LATENCY_BOUNDS)
+_NS = len(DISTRIBUTION_SIZE_BUCKETS)
+# a row: count, latency buckets (not cumulative), latency sum, received, sent, request size
+# buckets, response size buckets
+_SUM, _RECV, _SENT = 1 + _NL, 2 + _NL, 3 + _NL
+_RSIZE = 4 + _NL
+_WSIZE = _RSIZE + _NS
+_ROW = _WSIZE + _NS
+_INF = 'le="+Inf"'
+
+
+class RequestStats(_Metric):
+    """Every answered request's numbers, one row per (method, route, code) under one lock, from
+    which both request family sets are rendered: dockyard's (``dockyard_http_*``, every route)
+    and distribution's (``registry_http_*``, the /v2/ routes by distribution's handler names,
+    its latency and size buckets). One observation per request feeds all of them."""
+
+    kind = "counter"
+
+    def __init__(self) -> None:
+        super().__init__("dockyard_http_requests_total", "HTTP requests answered.",
+                         ("method", "route", "code"))  # fmt: skip
+        self._rows: dict[tuple[str, ...], list[float]] = {}
+
+    def row(self, key: tuple[str, ...]) -> list[float]:
+        """The row of ``key`` (label values already checked), made when first asked for."""
+        with self._lock:
+            row = self._rows.get(key)
+            if row is None:
+                row = self._rows[key] = [0.0] * _ROW
+            return row
+
+    def observe(self, row: list[float], seconds: float, received: int, sent: int) -> None:
+        i = bisect.bisect_left(_LATENCY_BOUNDS, seconds)
+        r = bisect.bisect_left(DISTRIBUTION_SIZE_BUCKETS, received)
+        w = bisect.bisect_left(DISTRIBUTION_SIZE_BUCKETS, sent)
+        with self._lock:
+            row[0] += 1
+            if i < _NL:
+                row[1 + i] += 1
+            row[_SUM] += seconds
+            row[_RECV] += received
+            row[_SENT] += sent
+            if r < _NS:
+                row[_RSIZE + r] += 1
+            if w < _NS:
+                row[_WSIZE + w] += 1
+
+    def value(self, *labels: str) -> float:
+        """How many requests of (method, route, code) were answered."""
+        with self._lock:
+            row = self._rows.get(self._key(labels))
+            return row[0] if row is not None else 0.0
+
+    def snapshot(self) -> dict[tuple[str, ...], list[float]]:
+        with self._lock:
+            return {k: list(v) for k, v in self._rows.items()}
+
+    def header(self) -> list[str]:
+        return []  # each family writes its own in samples()
+
+    def samples(self, values: dict[tuple[str, ...], list[float]] | None = None) -> list[str]:
+        rows = sorted((values if values is not None else self.snapshot()).items())
+        by_route: dict[tuple[str, ...], list[float]] = {}
+        sent: dict[tuple[str, ...], float] = {}
+        received: dict[tuple[str, ...], float] = {}
+        d_requests: dict[tuple[str, ...], list[float]] = {}
+        d_latency: dict[tuple[str, ...], list[float]] = {}
+        d_sizes: dict[tuple[str, ...], list[float]] = {}
+        for (method, route, code), row in rows:
+            _add(by_route, (method, route), row)
+            if row[_RECV]:
+                received[(route,)] = received.get((route,), 0.0) + row[_RECV]
+            if row[_SENT]:
+                sent[(route,)] = sent.get((route,), 0.0) + row[_SENT]
+            handler = DISTRIBUTION_HANDLERS.get(route)
+            if handler is not None:
+                d_requests[(code, handler, method.lower())] = [row[0]]
+                _add(d_latency, (handler, method.lower()), row)
+                _add(d_sizes, (handler,), row)
+        lines = self._family("counter", self.name, self.help, self.labelnames,
+                             [(k, [v[0]]) for k, v in rows])  # fmt: skip
+        lines += _histogram(
+            "dockyard_http_request_duration_seconds", "Time to answer an HTTP request.",
+            ("method", "route"), by_route, DEFAULT_BUCKETS,
+        )  # fmt: skip
+        lines += self._family("counter", "dockyard_http_request_bytes_total",
+                              "Request body bytes received.", ("route",),
+                              [(k, [v]) for k, v in sorted(received.items())])  # fmt: skip
+        lines += self._family("counter", "dockyard_http_response_bytes_total",
+                              "Response body bytes sent.", ("route",),
+                              [(k, [v]) for k, v in sorted(sent.items())])  # fmt: skip
+        lines += self._family("counter", "registry_http_requests_total",
+                              "Total number of HTTP requests made.", ("code", "handler", "method"),
+                              sorted(d_requests.items()))  # fmt: skip
+        lines += _histogram(
+            "registry_http_request_duration_seconds", "The HTTP request latencies in seconds.",
+            ("handler", "method"), d_latency, DISTRIBUTION_DURATION_BUCKETS,
+        )  # fmt: skip
+        lines += _histogram("registry_http_request_size_bytes", "The HTTP request sizes in bytes.",
+                            ("handler",), d_sizes, DISTRIBUTION_SIZE_BUCKETS, sizes=_RSIZE)  # fmt: skip
+        lines += _histogram(
+            "registry_http_response_size_bytes", "The HTTP response sizes in bytes.",
+            ("handler",), d_sizes, DISTRIBUTION_SIZE_BUCKETS, sizes=_WSIZE,
+        )  # fmt: skip
+        return lines
+
+    @staticmethod
+    def _family(
+        kind: str,
+        name: str,
+        help: str,
+        labelnames: Sequence[str],
+        items: Sequence[tuple[tuple[str, ...], list[float]]],
+    ) -> list[str]:
+        lines = [f"# HELP {name} {help}", f"# TYPE {name} {kind}"]
+        lines += [f"{name}{_labels(labelnames, k)} {_number(v[0])}" for k, v in items]
+        return lines
+
+
+def _add(into: dict[tuple[str, ...], list[float]], key: tuple[str, ...], row: list[float]) -> None:
+    mine = into.get(key)
+    if mine is None:
+        into[key] = list(row)
+    else:
+        for n, value in enumerate(row):
+            mine[n] += value
+
+
+def _histogram(
+    name: str,
+    help: str,
+    labelnames: Sequence[str],
+    rows: dict[tuple[str, ...], list[float]],
+    bounds: Sequence[float],
+    *,
+    sizes: int = 0,
+) -> list[str]:
+    """A histogram family from rows: latency (``sizes`` 0: the union buckets, rendered at
+    ``bounds``, a subset of them) or a size histogram (its buckets at offset ``sizes``)."""
+    lines = [f"# HELP {name} {help}", f"# TYPE {name} histogram"]
+    for key, row in sorted(rows.items()):
+        if sizes:
+            counts = list(zip(bounds, row[sizes : sizes + len(bounds)], strict=True))
+            total = row[_RECV] if sizes == _RSIZE else row[_SENT]
+        else:
+            counts = list(zip(_LATENCY_BOUNDS, row[1 : 1 + _NL], strict=True))
+            total = row[_SUM]
+        wanted = set(bounds)
+        running = 0.0
+        for bound, count in counts:
+            running += count
+            if bound in wanted:
+                le = _labels(labelnames, key, f'le="{_number(bound)}"')
+                lines.append(f"{name}_bucket{le} {_number(running)}")
+        lines.append(f"{name}_bucket{_labels(labelnames, key, _INF)} {_number(row[0])}")
+        lines.append(f"{name}_sum{_labels(labelnames, key)} {_number(total)}")
+        lines.append(f"{name}_count{_labels(labelnames, key)} {_number(row[0])}")
+    return lines
+
+
+_HANDLER_KEYS = {route: (handler,) for route, handler in DISTRIBUTION_HANDLERS.items()}
+
+
+class _InFlight(Gauge):
+    """``dockyard_http_requests_in_flight``: the sum of ``registry_http_in_flight_requests``
+    (every /v2/ route has a distribution handler name), so a request updates one gauge."""
+
+    def __init__(self) -> None:
+        super().__init__("dockyard_http_requests_in_flight", "/v2/ requests being answered now.")
+        self.of: Gauge | None = None
+
+    def snapshot(self) -> dict[tuple[str, ...], list[float]]:
+        total = sum(v[0] for v in self.of.snapshot().values()) if self.of is not None else 0.0
+        return {(): [total]}
+
+    def value(self, *labels: str) -> float:
+        return self.snapshot()[()][0]
 
 
 class RegistryMetrics:
@@ -318,7 +489,7 @@ class RegistryMetrics:
     content_type = CONTENT_TYPE
 
     def __init__(self, version: str = "") -> None:
-        self._request_keys: dict[tuple[str, str, int], _RequestKeys] = {}
+        self._request_rows: dict[tuple[str, str, int], list[float]] = {}
         r = self.registry = MetricsRegistry()
         self.build_info = r.gauge(
             "dockyard_build_info",
@@ -327,23 +498,11 @@ class RegistryMetrics:
             aggregate="max",
         )
         self.build_info.set(1, version)
-        self.requests = r.counter(
-            "dockyard_http_requests_total", "HTTP requests answered.", ["method", "route", "code"]
-        )
-        self.duration = r.histogram(
-            "dockyard_http_request_duration_seconds",
-            "Time to answer an HTTP request.",
-            ["method", "route"],
-        )
-        self.in_flight = r.gauge(
-            "dockyard_http_requests_in_flight", "/v2/ requests being answered now."
-        )
-        self.bytes_received = r.counter(
-            "dockyard_http_request_bytes_total", "Request body bytes received.", ["route"]
-        )
-        self.bytes_sent = r.counter(
-            "dockyard_http_response_bytes_total", "Response body bytes sent.", ["route"]
-        )
+        #: dockyard_http_requests_total, …_request_duration_seconds, …_{request,response}_bytes_total
+        #: and distribution's registry_http_requests_total, …_request_duration_seconds,
+        #: …_request_size_bytes, …_response_size_bytes, from one row per kind of request
+        self.requests = r.register(RequestStats())
+        self.in_flight = r.register(_InFlight())  # the sum of d_in_flight's series
         self.uploads_started = r.counter(
             "dockyard_uploads_started_total", "Blob upload sessions started."
         )
@@ -362,35 +521,13 @@ class RegistryMetrics:
         )
         # distribution's own families (registry:2's http.debug prometheus), for /v2/ only:
         # handler = distribution's route name, method in lower case, as docker/go-metrics
-        self.d_requests = r.counter(
-            "registry_http_requests_total",
-            "Total number of HTTP requests made.",
-            ["code", "handler", "method"],
-        )
-        self.d_duration = r.histogram(
-            "registry_http_request_duration_seconds",
-            "The HTTP request latencies in seconds.",
-            ["handler", "method"],
-            buckets=DISTRIBUTION_DURATION_BUCKETS,
-        )
         self.d_in_flight = r.gauge(
             "registry_http_in_flight_requests", "The in-flight HTTP requests", ["handler"]
         )
+        self.in_flight.of = self.d_in_flight
         for handler in ("base", "blob", "blob_upload", "blob_upload_chunk", "catalog", "manifest"):
             self.d_in_flight.set(0, handler)  # as distribution: its routes' series from the start
         self.d_in_flight.set(0, "tags")
-        self.d_request_size = r.histogram(
-            "registry_http_request_size_bytes",
-            "The HTTP request sizes in bytes.",
-            ["handler"],
-            buckets=DISTRIBUTION_SIZE_BUCKETS,
-        )
-        self.d_response_size = r.histogram(
-            "registry_http_response_size_bytes",
-            "The HTTP response sizes in bytes.",
-            ["handler"],
-            buckets=DISTRIBUTION_SIZE_BUCKETS,
-        )
         self.storage_action = r.histogram(
             "registry_storage_action_seconds",
             "The number of seconds that the storage action takes",
@@ -414,54 +551,33 @@ class RegistryMetrics:
         sent: int = 0,
     ) -> None:
         """Record one answered request (call once, after the response body went out)."""
-        keys = self._request_keys.get((method, route, status))
-        if keys is None:
-            keys = self._keys(method, route, status)
-        self.requests.add(keys[0], 1.0)
-        self.duration.observe_key(keys[1], seconds)
-        if received:
-            self.bytes_received.add(keys[2], received)
-        if sent:
-            self.bytes_sent.add(keys[2], sent)
-        if keys[3] is not None:  # a /v2/ route: distribution's families too
-            self.d_requests.add(keys[3], 1.0)
-            self.d_duration.observe_key(keys[4], seconds)
-            self.d_request_size.observe_key(keys[5], received)
-            self.d_response_size.observe_key(keys[5], sent)
+        row = self._request_rows.get((method, route, status))
+        if row is None:
+            row = self._row(method, route, status)
+        self.requests.observe(row, seconds, received, sent)
 
     def request_started(self, route: str) -> None:
         """A /v2/ request matched ``route`` and its handler starts (see :meth:`request_ended`)."""
-        self.in_flight.add((), 1.0)
-        handler = DISTRIBUTION_HANDLERS.get(route)
-        if handler is not None:
-            self.d_in_flight.add((handler,), 1.0)
+        key = _HANDLER_KEYS.get(route)
+        if key is not None:
+            self.d_in_flight.add(key, 1.0)
 
     def request_ended(self, route: str) -> None:
         """The request :meth:`request_started` counted was answered."""
-        self.in_flight.add((), -1.0)
-        handler = DISTRIBUTION_HANDLERS.get(route)
-        if handler is not None:
-            self.d_in_flight.add((handler,), -1.0)
+        key = _HANDLER_KEYS.get(route)
+        if key is not None:
+            self.d_in_flight.add(key, -1.0)
 
-    def _keys(self, method: str, route: str, status: int) -> _RequestKeys:
-        """The label values of one kind of request, checked once and remembered."""
+    def _row(self, method: str, route: str, status: int) -> list[float]:
+        """The row of one kind of request, its label values checked once and remembered."""
         label = method if method in _METHODS else method.upper()
         if label not in _METHODS:
             label = "OTHER"
-        handler = DISTRIBUTION_HANDLERS.get(route)
-        code = str(status)
-        keys: _RequestKeys = (
-            self.requests._key((label, route, code)),
-            self.duration._key((label, route)),
-            self.bytes_sent._key((route,)),
-            None if handler is None else self.d_requests._key((code, handler, label.lower())),
-            () if handler is None else self.d_duration._key((handler, label.lower())),
-            () if handler is None else self.d_request_size._key((handler,)),
-        )
-        if len(self._request_keys) >= 4096:  # bounded: routes are names, statuses few
-            self._request_keys.clear()
-        self._request_keys[(method, route, status)] = keys
-        return keys
+        row = self.requests.row(self.requests._key((label, route, str(status))))
+        if len(self._request_rows) >= 4096:  # bounded: routes are names, statuses few
+            self._request_rows.clear()
+        self._request_rows[(method, route, status)] = row
+        return row
 
     def upload_started(self) -> None:
         self.uploads_started.inc()
