@@ -3,7 +3,7 @@
 from dockyard.analyze._advice import Advice, advise
 from dockyard.analyze._analysis import Analysis, LayerReport, analyze_image, layer_commands
 from dockyard.analyze._ci import DEFAULT_RULES, CiResult, CiRules, evaluate, load_ci_config
-from dockyard.analyze._diff import ImageDiff, diff_images
+from dockyard.analyze._diff import ConfigChange, FileChange, ImageDiff, diff_images
 from dockyard.analyze._dive import Inefficiency, build_tree, efficiency
 from dockyard.analyze._fs import FsNode, LayerChanges, Removal, apply_layer, new_root, walk
 from dockyard.analyze._source import open_image, read_layers
@@ -15,6 +15,8 @@ __all__ = [
     "Analysis",
     "CiResult",
     "CiRules",
+    "ConfigChange",
+    "FileChange",
     "FsNode",
     "ImageDiff",
     "Inefficiency",

@@ -328,6 +328,16 @@ def test_a_project_from_creation_to_vulnerabilities(
     page.click("text=Dashboard")
     vulns = page.locator("table", has_text="Artifacts by their worst vulnerability (table)")
     assert "High1" in vulns.inner_text().replace("\t", "").replace(" ", ""), vulns.inner_text()
+    # the chart is the API's summary for the signed-in user (dev), count for count
+    r = httpx.get(f"{console.server.url}/api/v2.0/vulnerabilities/summary",
+                  headers=basic("dev", PASSWORD))  # fmt: skip
+    assert r.status_code == 200, r.text
+    summary = r.json()
+    assert summary["high_cnt"] == 1 and summary["total_artifact"] >= 1, summary
+    chart = [row.split("\t") for row in vulns.locator("tbody tr").all_inner_texts()]
+    fields = ["critical_cnt", "high_cnt", "medium_cnt", "low_cnt", "unknown_cnt", "none_cnt",
+              "unscanned_cnt"]  # fmt: skip
+    assert [int(c[1]) for c in chart] == [summary[f] for f in fields], (chart, summary)
     storage = page.locator("table", has_text="Storage used by project (table)")
     assert "shop" in storage.inner_text()
     for _ in range(50):  # the audit writer's batch
@@ -445,6 +455,12 @@ def _compare(console: Console, page: Page, tmp_path: Path) -> None:
         page.reload()
     rows = fixed.locator("tbody tr").all_inner_texts()
     assert any(r.startswith("fixed") and "PYSEC-2024-60" in r for r in rows), rows
+    # the page's table is the API's comparison, as dev reads it
+    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories/pyold/artifacts/1/compare",
+                  params={"with": "2"}, headers=basic("dev", PASSWORD))  # fmt: skip
+    assert r.status_code == 200, r.text
+    from_api = {(v["status"], v["id"]) for v in r.json()["vulnerabilities"]}
+    assert {tuple(row.split("\t")[:2]) for row in rows} == from_api, (rows, from_api)
     assert not any(r.startswith("introduced") for r in rows), rows
     packages = page.locator("table", has_text="Packages").locator("tbody tr").all_inner_texts()
     assert any("idna" in r and "3.6" in r and "3.7" in r for r in packages), packages
@@ -475,6 +491,14 @@ def test_a_user_without_permission_sees_neither_pages_nor_data(
     _check(console, page, "error-404", tmp_path)
     r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories", headers=basic("outsider", PASSWORD))
     assert r.status_code == 403
+    # neither the comparison nor the vulnerability summary gives them anything of shop
+    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories/pyold/artifacts/1/compare",
+                  params={"with": "2"}, headers=basic("outsider", PASSWORD))  # fmt: skip
+    assert r.status_code in (403, 404) and "PYSEC" not in r.text and "idna" not in r.text
+    r = httpx.get(f"{url}/api/v2.0/vulnerabilities/summary", headers=basic("outsider", PASSWORD))
+    assert r.status_code == 200 and r.json()["total_artifact"] == 0, r.text
+    r = httpx.get(f"{url}/api/v2.0/vulnerabilities/summary")
+    assert r.status_code == 401, r.text
     context.close()
 
 

@@ -1,7 +1,8 @@
 """Comparing two tags, in-process: layers added, removed and shared; files added, removed
 and changed; package changes from the images' own files; markup in paths rendered inert;
 a user who may not read the repository sees nothing of it; images past the console's
-limit are refused with a message that says what to do instead."""
+limit are refused with a message that says what to do instead. The page shows what the
+API's ``GET …/artifacts/{a}/compare?with={b}`` answers, and the API refuses a stranger."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from _infra.projects_registry import (
 )
 from _infra.registry_server import ASGIClient, AuthedClient
 from dockyard.registry import RegistryApp
-from dockyard.registry.console import _compare
+from dockyard.registry.contents import _compare
 
 SITE = "usr/local/lib/python3.11/site-packages"
 IMG = '<img src=x onerror="alert(1)">'
@@ -107,3 +108,47 @@ def test_images_past_the_limit_are_refused(
     monkeypatch.setattr(_compare, "MAX_FILES", 2)
     r = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"})
     assert r.status_code == 412 and "shows at most 2" in r.text
+
+
+COMPARE_API = "/api/v2.0/projects/team/repositories/app/artifacts/v1/compare"
+
+
+def test_the_api_answers_what_the_page_shows(client: ASGIClient) -> None:
+    api = AuthedClient(client, basic("guest", PASSWORD))
+    r = api.get(COMPARE_API, params={"with": "v2"})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["from"]["reference"] == "v1" and doc["to"]["reference"] == "v2"
+    assert (
+        doc["from"]["digest"].startswith("sha256:") and doc["from"]["digest"] != doc["to"]["digest"]
+    )
+    assert doc["vulnerabilities"] is None  # scanning is off here
+    assert sign_in(client, "guest", PASSWORD).status_code == 303
+    page = client.get("/projects/team/compare", params={"repo": "app", "a": "v1", "b": "v2"}).text
+    shown = sorted((row[0], row[1]) for row in table_rows(page, "Layers"))
+    assert shown == sorted((x["status"], x["created_by"]) for x in doc["layers"])
+    files = {(row[0], row[1]) for row in table_rows(page, "Files")}
+    from_api = {(f["status"], f["path"].replace("<", "&lt;").replace(">", "&gt;")
+                 .replace('"', "&quot;")) for f in doc["diff"]["files"]}  # fmt: skip
+    assert files == from_api and ("removed", "/etc/old.conf") in files
+    packages = [row[:5] for row in table_rows(page, "Packages")]
+    assert packages == [[p["status"], p["name"], p["type"], p["old_version"], p["new_version"]]
+                        for p in doc["packages"]]  # fmt: skip
+    assert ["changed", "idna", "python", "3.6", "3.7"] in packages
+    by_digest = api.get(COMPARE_API, params={"with": doc["to"]["digest"]}).json()
+    assert by_digest["layers"] == doc["layers"] and by_digest["diff"] == doc["diff"]
+
+
+def test_the_api_refuses_a_stranger(client: ASGIClient) -> None:
+    for headers in (basic("outsider", PASSWORD), {}):
+        r = client.get(COMPARE_API, params={"with": "v2"}, headers=headers)
+        assert r.status_code in (401, 403, 404), (headers, r.status_code)
+        assert "old.conf" not in r.text and "idna" not in r.text and "layers" not in r.text
+
+
+def test_the_api_says_what_is_wrong(client: ASGIClient) -> None:
+    api = AuthedClient(client, basic("admin", ADMIN_PASSWORD))
+    r = api.get(COMPARE_API)
+    assert r.status_code == 400 and "with=" in r.text
+    assert api.get(COMPARE_API, params={"with": "nope"}).status_code == 404
+    assert api.get(COMPARE_API, params={"with": "x" * 300}).status_code == 400

@@ -1,7 +1,8 @@
 """The dashboard, in-process: storage by project, pushes and pulls a day from the audit log,
 only what the user may see (an administrator every project, a member theirs), charts as
 inline SVG with a table of the same numbers, and the days moving with the console's clock.
-(The vulnerability chart, which needs scanning on, is in the browser test.) Also the paging
+(The vulnerability chart, which needs scanning on, is in
+``test_console_vulnerability_summary.py`` and the browser test.) Also the paging
 of the repository and audit pages, over the same registry's artifacts and entries."""
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def test_an_administrator_sees_every_project_and_the_activity(
     today = time.strftime("%Y-%m-%d", time.gmtime())
     assert days[-1][0] == today and days[-1][1] == "3"
     assert "Vulnerable artifacts" not in page  # scanning is off here
+    r = client.get("/api/v2.0/vulnerabilities/summary", headers=basic("admin", ADMIN_PASSWORD))
+    assert r.status_code == 412 and "does not scan" in r.text  # nor is the summary there
     assert "<script>" not in page.replace('<script src="/static/console.js" defer></script>', "")
 
 

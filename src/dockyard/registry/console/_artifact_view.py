@@ -7,11 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
-from dockyard.registry.console._artifact_extras import SBOM_FORMATS, Listing, PackageRow, Referrer
-from dockyard.registry.console._artifact_trust import NO_KEY, VERIFIED, Verdict
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._paging import Paging, pager
 from dockyard.registry.console._views import size_text
+from dockyard.registry.contents import (
+    NO_KEY,
+    SBOM_FORMATS,
+    VERIFIED,
+    Listing,
+    PackageRow,
+    Referrer,
+    Verdict,
+)
 
 __all__ = [
     "FilesLink",

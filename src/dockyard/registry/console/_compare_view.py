@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.registry.console._compare import Comparison
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._views import size_text
+from dockyard.registry.contents import Comparison
 
 __all__ = ["MAX_ROWS", "compare_form", "compare_page", "comparison_section"]
 

@@ -18,13 +18,12 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from dockyard.errors import Denied, DockyardError, FailedPrecondition, InvalidArgument, NotFound
+from dockyard.registry import contents
 from dockyard.registry._registry import Registry
 from dockyard.registry.access import AccessService
 from dockyard.registry.auth import AuthenticationRequired
-from dockyard.registry.console import _artifact_extras as extras
 from dockyard.registry.console import _artifact_view as artifact_view
 from dockyard.registry.console import _badges as badges
-from dockyard.registry.console import _compare as compare
 from dockyard.registry.console import _compare_view as compare_view
 from dockyard.registry.console import _dashboard as dashboard
 from dockyard.registry.console import _dashboard_view as dashboard_view
@@ -34,10 +33,10 @@ from dockyard.registry.console import _project_views as project_views
 from dockyard.registry.console import _replication_pages as replication_pages
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
-from dockyard.registry.console._artifact_trust import Verdict
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
 from dockyard.registry.console._html import ADMIN_NAV, CSS, JS, SECURITY_HEADERS
 from dockyard.registry.console._sessions import Session, SessionStore
+from dockyard.registry.contents import Verdict, comparison_from_json
 from dockyard.registry.harbor import HarborApi
 from dockyard.registry.harbor._errors import harbor_status
 from dockyard.registry.http._io import Request, read_body, send_bytes
@@ -405,27 +404,19 @@ class Console:
         base = f"/projects/{segment(project)}/repositories/{segment(name)}"
         listed = await self._api(request, registry, who, "GET", base + "/artifacts",
                                  {"page_size": "100"})  # fmt: skip
-        digests = []
-        for ref in (a, b):  # the API decides whether this user may read them
-            found = await self._api(request, registry, who, "GET",
-                                    f"{base}/artifacts/{quote(ref, safe='')}")  # fmt: skip
-            digests.append(str(found.json["digest"]))
-        result = await request.run(compare.compare, registry, f"{project}/{name}", digests[0],
-                                   digests[1], self.scan_reports)  # fmt: skip
+        found = await self._api(request, registry, who, "GET",
+                                f"{base}/artifacts/{quote(a, safe='')}/compare", {"with": b})  # fmt: skip
+        result = comparison_from_json(found.json)
         return compare_view.compare_page(
             project, name, a, b, result, _tags(listed.json or []),
             user=who.identity.name, csrf=who.session.csrf,
         )  # fmt: skip
 
     async def _dashboard(self, request: Request, registry: Registry, who: _Who) -> bytes:
-        reports = self.scan_reports
-
-        async def read(artifacts: list[tuple[str, str]]) -> dict[str, int]:
-            return await request.run(dashboard.worst_severities, reports, registry, artifacts)
-
         board = await dashboard.collect(
-            self._asker(request, registry, who), now=self.clock(), reports=reports, read=read
-        )
+            self._asker(request, registry, who), now=self.clock(),
+            scanning=self.scan_reports is not None,
+        )  # fmt: skip
         return dashboard_view.dashboard_page(board, user=who.identity.name,
                                              csrf=who.session.csrf)  # fmt: skip
 
@@ -580,10 +571,10 @@ class Console:
                  "view": "merged" if request.query("view") == "merged" else "layer",
                  "path": (request.query("path") or "")[:4096]}  # fmt: skip
         found = (await self._api(request, registry, who, "GET", at + "/files", query)).json
-        rows = [extras.FileRow(r["name"], r["is_dir"], r["kind"], r["size"], r["mode"],
+        rows = [contents.FileRow(r["name"], r["is_dir"], r["kind"], r["size"], r["mode"],
                                r["layer"] - 1 if r["layer"] is not None else -1, r["link"],
                                r["wasted"]) for r in found["rows"]]  # fmt: skip
-        listing = extras.Listing(found["layers"], found["layer"] - 1, found["merged"],
+        listing = contents.Listing(found["layers"], found["layer"] - 1, found["merged"],
                                  found["path"], rows, found["more"], found["wasted_bytes"])  # fmt: skip
         return artifact_view.files_page(project, name, digest, listing, user=who.identity.name,
                                         csrf=who.session.csrf)  # fmt: skip
@@ -593,7 +584,7 @@ class Console:
     ) -> bytes:
         name, digest, at = await self._readable(request, registry, who, project)
         found = (await self._api(request, registry, who, "GET", at + "/packages")).json
-        rows = [extras.PackageRow(p["name"], p["version"], p["type"], tuple(p["licenses"]))
+        rows = [contents.PackageRow(p["name"], p["version"], p["type"], tuple(p["licenses"]))
                 for p in found]  # fmt: skip
         at_page = paging.paging(request.query("page"), request.query("page_size"))
         return artifact_view.packages_page(
@@ -604,19 +595,19 @@ class Console:
     async def _sbom(self, request: Request, registry: Registry, who: _Who, project: str) -> None:
         name, digest, at = await self._readable(request, registry, who, project)
         fmt = request.query("format") or ""
-        if fmt not in extras.SBOM_FORMATS:
-            raise InvalidArgument(f"format must be one of {', '.join(extras.SBOM_FORMATS)}")
+        if fmt not in contents.SBOM_FORMATS:
+            raise InvalidArgument(f"format must be one of {', '.join(contents.SBOM_FORMATS)}")
         found = await self._api(request, registry, who, "GET", at + "/additions/sbom",
                                 {"format": fmt})  # fmt: skip
-        suffix = extras.SBOM_FORMATS[fmt][1]
+        suffix = contents.SBOM_FORMATS[fmt][1]
         filename = f"{name.replace('/', '_')}-{digest.split(':')[-1][:12]}.{suffix}"
         raise _Download(json.dumps(found.json, indent=2).encode(), b"application/json", filename)
 
 
-def _referrer(found: dict[str, Any]) -> extras.Referrer:
+def _referrer(found: dict[str, Any]) -> contents.Referrer:
     """A referrer as the API's ``…/referrers`` lists it."""
     signatures = found.get("signatures") or []
-    return extras.Referrer(
+    return contents.Referrer(
         str(found["digest"]), str(found["media_type"]), str(found["artifact_type"]),
         int(found["size"]), str(found["how"]), [str(x["digest"]) for x in signatures],
         [Verdict(str(x["state"]), str(x["detail"])) for x in signatures],

@@ -1,45 +1,27 @@
 """What the dashboard counts, asked of ``/api/v2.0`` as the signed-in user: storage used by
 project (the quotas), pushes and pulls a day (the audit log's successful ``create`` and
-``pull`` of artifacts), and the artifacts by their worst vulnerability (the registry's scan
-reports, read without queueing a scan). A system administrator sees every project, anyone
-else the projects they are a member of. Bounded: at most :data:`MAX_PROJECTS` projects,
-:data:`MAX_ARTIFACTS` artifacts and :data:`MAX_LISTINGS` listings are looked at, and the page
-says so when it stopped early."""
+``pull`` of artifacts), and the artifacts by their worst vulnerability (the API's
+``GET /vulnerabilities/summary``, which reads the scan reports without queueing a scan). A
+system administrator sees every project, anyone else the projects they are a member of.
+Bounded: at most :data:`MAX_PROJECTS` projects are looked at (the summary has its own
+bounds), and the page says so when counting stopped early."""
 
 from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.errors import DockyardError
-from dockyard.registry._registry import Registry
 from dockyard.registry.console._calls import segment
 from dockyard.registry.console._robots import Ask
-from dockyard.registry.scanning import scan_target
+from dockyard.registry.contents import SEVERITIES
 
-__all__ = [
-    "DAYS",
-    "MAX_ARTIFACTS",
-    "MAX_LISTINGS",
-    "MAX_PROJECTS",
-    "SEVERITIES",
-    "Dashboard",
-    "collect",
-    "worst_of",
-    "worst_severities",
-]
+__all__ = ["DAYS", "MAX_PROJECTS", "SEVERITIES", "Dashboard", "collect"]
 
 DAYS = 30
 DAY = 86400
 MAX_PROJECTS = 1000
-MAX_ARTIFACTS = 500
-#: API listings (of repositories, of artifacts) one dashboard makes at most
-MAX_LISTINGS = 300
-#: worst first; ``NONE``: scanned, nothing found; ``UNSCANNED``: no finished report yet
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE", "UNSCANNED")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,27 +62,6 @@ async def _projects(ask: Ask, admin: bool) -> dict[str, int]:
     }
 
 
-async def _artifacts(ask: Ask, projects: list[str], notes: list[str]) -> list[tuple[str, str]]:
-    """(repository, digest) of up to MAX_ARTIFACTS artifacts, in at most MAX_LISTINGS
-    listings."""
-    out: list[tuple[str, str]] = []
-    listings = 0
-    for name in projects:
-        repos = await _pages(ask, f"/projects/{segment(name)}/repositories", 100)
-        listings += 1
-        for repo in repos:
-            if len(out) >= MAX_ARTIFACTS or listings >= MAX_LISTINGS:
-                notes.append(f"Only the first {len(out)} artifacts are counted.")
-                return out
-            full = str(repo["name"])
-            inside = full[len(name) + 1 :] if full.startswith(name + "/") else full
-            path = f"/projects/{segment(name)}/repositories/{segment(inside)}/artifacts"
-            found = await _pages(ask, path, MAX_ARTIFACTS - len(out), {"with_tag": "false"})
-            listings += 1
-            out.extend((full, str(a["digest"])) for a in found)
-    return out
-
-
 async def _storage(ask: Ask, admin: bool, projects: list[str]) -> list[tuple[str, int]]:
     if admin:  # one listing instead of a summary a project
         quotas = await _pages(ask, "/quotas", MAX_PROJECTS)
@@ -133,52 +94,24 @@ def _parse_harbor_time(text: str) -> int:
     return calendar.timegm(time.strptime(text.split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S"))
 
 
-def worst_severities(
-    reports: Any, registry: Registry, artifacts: list[tuple[str, str]]
-) -> dict[str, int]:
-    """Blocking: artifacts (repository, digest) counted by their worst finding; an index by
-    the worst of its images. Reads the reports only (no scan is queued)."""
-    counts = dict.fromkeys(SEVERITIES, 0)
-    for repository, digest in artifacts:
-        worst = worst_of(reports, registry, repository, digest)
-        if worst is not None:
-            counts[worst] += 1
+#: the summary's field for each severity (``GET /vulnerabilities/summary``)
+_FIELDS = {"CRITICAL": "critical_cnt", "HIGH": "high_cnt", "MEDIUM": "medium_cnt",
+           "LOW": "low_cnt", "UNKNOWN": "unknown_cnt", "NONE": "none_cnt",
+           "UNSCANNED": "unscanned_cnt"}  # fmt: skip
+
+
+async def _severities(ask: Ask, notes: list[str]) -> dict[str, int]:
+    """The API's count of the user's artifacts by their worst vulnerability."""
+    summary = (await ask("GET", "/vulnerabilities/summary")).json or {}
+    counts = {level: int(summary.get(field) or 0) for level, field in _FIELDS.items()}
+    if summary.get("partial"):
+        notes.append(f"Only the first {sum(counts.values())} artifacts are counted.")
     return counts
 
 
-def worst_of(reports: Any, registry: Registry, repository: str, digest: str) -> str | None:
-    """Blocking: the worst severity of the artifact's scan report (an index: of its images'),
-    "NONE" without findings, "UNSCANNED" while a report is missing; None when it is not an
-    image (or is gone). Reads the reports only (no scan is queued)."""
-    try:
-        target = scan_target(registry.manifest(repository, digest))
-    except DockyardError:  # deleted meanwhile
-        return None
-    if target is None:
-        return None
-    worst = "NONE"
-    for image, _ in target.images:
-        record = reports.scanner.records.get(image)
-        if record is None or record.report is None:
-            return "UNSCANNED"
-        found = {
-            str(r.get("Severity", "UNKNOWN")).upper() for r in record.report.get("Results") or ()
-        }
-        for level in SEVERITIES:
-            if level in found and SEVERITIES.index(level) < SEVERITIES.index(worst):
-                worst = level
-    return worst
-
-
-async def collect(
-    ask: Ask,
-    *,
-    now: float,
-    reports: Any,
-    read: Callable[[list[tuple[str, str]]], Awaitable[dict[str, int]]],
-) -> Dashboard:
-    """The dashboard's numbers for the user ``ask`` calls as; ``read`` runs
-    :func:`worst_severities` in a thread (when ``reports`` is not None)."""
+async def collect(ask: Ask, *, now: float, scanning: bool) -> Dashboard:
+    """The dashboard's numbers for the user ``ask`` calls as; the vulnerability chart only
+    when the registry scans (``scanning``)."""
     me = (await ask("GET", "/users/current")).json or {}
     admin = bool(me.get("sysadmin_flag"))
     counts = await _projects(ask, admin)
@@ -192,10 +125,7 @@ async def collect(
     activity = await _activity(ask, starts[0])
     pushes, pulls = tuple(activity["create"]), tuple(activity["pull"])
     days = [_date(s) for s in starts]
-    severities = None
-    if reports is not None:
-        artifacts = await _artifacts(ask, [p for p in projects if counts.get(p)], notes)
-        severities = await read(artifacts)
+    severities = await _severities(ask, notes) if scanning else None
     return Dashboard(storage, days, pushes, pulls, severities, notes)
 
 

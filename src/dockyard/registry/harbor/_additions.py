@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, FailedPrecondition, NotFound
+from dockyard.registry import contents
 from dockyard.registry._registry import Registry
+from dockyard.registry.contents import policy_keys, worst_of
 from dockyard.registry.harbor._artifacts import _resolve
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import NEVER
 from dockyard.registry.harbor._repositories import full_name
 from dockyard.registry.metadata import ArtifactRow
-
-if TYPE_CHECKING:
-    from dockyard.sign import PublicKey
+from dockyard.registry.scanning import scan_all_of, scan_target
+from dockyard.sign import PublicKey
 
 __all__ = [
     "ADDITIONS",
@@ -122,20 +123,18 @@ async def get_addition(call: Call) -> Reply:
     """Harbor's ``getAddition``: ``build_history`` (the config's history) and ``sbom`` (SPDX
     JSON; dockyard: ``format=cyclonedx`` for CycloneDX) for an image; 404 for the others,
     which Helm charts and models have."""
-    from dockyard.registry.console import _artifact_extras as extras
-
     addition = call.param("addition")
     if addition not in ADDITIONS:
         raise BadRequest(f"addition must be one of {', '.join(ADDITIONS)}, not {addition[:40]!r}")
     fmt = call.query("format") or "spdx"
-    if fmt not in extras.SBOM_FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(extras.SBOM_FORMATS)}")
+    if fmt not in contents.SBOM_FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(contents.SBOM_FORMATS)}")
     _, name, row = await _readable(call)
     if addition == "build_history":
         return Reply(json=await call.run(build_history, call.registry, name, row.digest))
     if addition == "sbom":
         await call.run(_image_config, call.registry, name, row.digest)  # an image, or 404
-        text = await call.run(extras.sbom, call.registry, name, row.digest, fmt)
+        text = await call.run(contents.sbom, call.registry, name, row.digest, fmt)
         return Reply(json=json.loads(text))
     raise NotFound(f"{name}@{row.digest} has no {addition} addition (charts and models have)")
 
@@ -151,8 +150,6 @@ async def get_files(call: Call) -> Reply:
     """dockyard extension: directory ``path`` of layer ``layer`` (1-based) alone, or with
     ``view=merged`` of the filesystem the layers up to it build, paths several layers
     wrote marked ``wasted``."""
-    from dockyard.registry.console import _artifact_extras as extras
-
     raw = call.query("layer") or "1"
     if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= _MAX_LAYER_DIGITS):
         raise BadRequest(f"layer must be a layer's number (1, 2, …), not {raw[:20]!r}")
@@ -163,7 +160,7 @@ async def get_files(call: Call) -> Reply:
     if len(path) > 4096:
         raise BadRequest("path is longer than 4096 characters")
     _, name, row = await _readable(call)
-    found = await call.run(lambda: extras.listing(call.registry, name, row.digest, int(raw) - 1,
+    found = await call.run(lambda: contents.listing(call.registry, name, row.digest, int(raw) - 1,
                                                   merged=view == "merged", path=path))  # fmt: skip
     doc = asdict(found)
     doc["layer"] = found.layer + 1
@@ -174,11 +171,9 @@ async def get_files(call: Call) -> Reply:
 
 async def get_packages(call: Call) -> Reply:
     """dockyard extension: the packages of the image's SBOM, sorted by name."""
-    from dockyard.registry.console import _artifact_extras as extras
-
     _, name, row = await _readable(call)
     await call.run(_image_config, call.registry, name, row.digest)
-    rows = await call.run(extras.packages, call.registry, name, row.digest)
+    rows = await call.run(contents.packages, call.registry, name, row.digest)
     items = [{"name": r.name, "version": r.version, "type": r.type,
               "licenses": list(r.licences)} for r in rows]  # fmt: skip
     return Reply(json=items, headers=[("X-Total-Count", str(len(items)))])
@@ -186,7 +181,6 @@ async def get_packages(call: Call) -> Reply:
 
 def _named_keys(call: Call, project: str) -> list[tuple[PublicKey, str]]:
     """Blocking: the keys the project's promotion policies name (none without promotion)."""
-    from dockyard.registry.console._artifact_trust import policy_keys
     from dockyard.registry.harbor._promotion import _policy_json, promotions_of
 
     access = call.api.access
@@ -206,11 +200,9 @@ async def get_referrers(call: Call) -> Reply:
     cosign's ``.sig``/``.att``/``.sbom`` tags), each signature or in-toto attestation
     judged by content against the keys the registry trusts for the repository and those
     the project's promotion policies name."""
-    from dockyard.registry.console import _artifact_extras as extras
-
     project, name, row = await _readable(call)
     named = await call.run(_named_keys, call, project)
-    found = await call.run(extras.referrers, call.registry, name, row.digest, named)
+    found = await call.run(contents.referrers, call.registry, name, row.digest, named)
     items = [
         {"digest": r.digest, "media_type": r.media_type, "artifact_type": r.artifact_type,
          "size": r.size, "how": r.how, "kind": _kind(r.how, r.artifact_type),
@@ -276,9 +268,6 @@ def scan_overview(registry: Registry, repository: str, digest: str) -> dict[str,
     """Blocking: Harbor's ``scan_overview`` of an image (its report's worst severity), None
     when the registry does not scan or it is not an image; an image not yet scanned has an
     overview with ``scan_status`` ``Pending`` and no severity."""
-    from dockyard.registry.console._dashboard import worst_of
-    from dockyard.registry.scanning import scan_all_of
-
     scanning = scan_all_of(registry)
     if scanning is None:
         return None
@@ -296,7 +285,6 @@ def vulnerability_report(registry: Registry, repository: str, digest: str) -> di
     its scan is pending: asking queues the scan of an image never scanned, as
     ``/v2/<name>/_dockyard/scan/<ref>`` does)."""
     from dockyard import __version__
-    from dockyard.registry.scanning import scan_all_of, scan_target
 
     scanning = scan_all_of(registry)
     if scanning is None:

@@ -223,9 +223,10 @@ async def list_artifacts(call: Call) -> Reply:
     return call.paged(listed, total, call.page())
 
 
-async def _resolve(call: Call, name: str) -> ArtifactRow:
-    """The artifact the path's ``reference`` (a digest or a tag) names in ``name``."""
-    reference = call.param("reference")
+async def _resolve(call: Call, name: str, reference: str | None = None) -> ArtifactRow:
+    """The artifact ``reference`` (a digest or a tag; by default the path's) names in
+    ``name``."""
+    reference = call.param("reference") if reference is None else reference
     inventory = call.api.inventory(call.registry)
     if ":" in reference:
         digest = str(parse_digest(reference))

@@ -8,6 +8,7 @@ from dockyard.registry.harbor import (
     _artifacts,
     _audit,
     _audit_ext,
+    _comparison,
     _gc,
     _members,
     _metadatas,
@@ -22,6 +23,7 @@ from dockyard.registry.harbor import (
     _retentions,
     _robots,
     _scanall,
+    _summary,
     _system,
     _users,
     _webhooks,
@@ -112,6 +114,7 @@ _META = _P + "/metadatas/{meta_name}"
 _USER = "/users/{user_id}"
 _ROBOT = "/robots/{robot_id}"
 _ARTIFACT = _REPO + "/artifacts/{reference}"
+COMPARE_WITH = QueryParam("with", "The artifact to compare with (required): a tag or a digest")
 POLICY = PathParam("id", "The ID of the promotion policy", "integer")
 
 _REGISTRY = "/registries/{id}"
@@ -200,6 +203,11 @@ ROUTES: list[Route] = [
           "dockyard extension: what refers to the artifact, each signature and attestation "
           "with its verification state", "artifact", response="[object]",
           params=(PROJECT, REPOSITORY, REFERENCE)),
+    Route("GET", _ARTIFACT + "/compare", _comparison.get_comparison, "compareArtifacts",
+          "dockyard extension: how the artifact `with` names differs from this one: layers, "
+          "files and config (as dockyard diff), packages, vulnerabilities fixed and "
+          "introduced", "artifact", response="object", params=(PROJECT, REPOSITORY, REFERENCE),
+          query=(COMPARE_WITH,)),
     # promotion (a dockyard extension)
     Route("POST", _ARTIFACT + "/promote", _promotion.promote, "promoteArtifact",
           "dockyard extension: move a tag (e.g. prod) to this artifact if every gate holds "
@@ -414,6 +422,13 @@ ROUTES: list[Route] = [
           "Stop the specific GC execution (after its current batch)", "gc", params=(GC_ID,)),
     Route("GET", "/system/gc/{gc_id}/log", _gc.get_gc_log, "getGCLog", "Get gc job log.",
           "gc", response="string", params=(GC_ID,)),
+    # the dashboard's vulnerability chart (Harbor's /security/summary counts vulnerabilities,
+    # system-wide, for system administrators)
+    Route("GET", "/vulnerabilities/summary", _summary.get_vulnerability_summary,
+          "getVulnerabilitySummary", "dockyard extension: the artifacts of the caller's "
+          "projects counted by their worst vulnerability (an index by its images'), in "
+          "SecuritySummary's field names; 412 when the registry does not scan", "securityhub",
+          response="object"),
     # scan all (Harbor's scanAll)
     Route("GET", "/scans/all/metrics", _scanall.get_scan_all_metrics, "getLatestScanAllMetrics",
           "Get the metrics of the latest scan all process", "scanAll", response="Stats"),

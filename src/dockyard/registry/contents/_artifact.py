@@ -4,7 +4,7 @@ to it build it, with the paths several layers wrote marked as wasted bytes (the 
 ``dockyard analyze``); an SBOM as SPDX or CycloneDX (the scanner's catalogue), or its packages
 as rows; the artifacts that refer to it (OCI referrers, and cosign's
 ``sha256-<hex>.sig``/``.att``/``.sbom`` tags) with each signature's digest and whether it
-verifies (:mod:`._artifact_trust`).
+verifies (:mod:`._trust`).
 
 Bounded: images whose layers hold more than :data:`~._compare.MAX_BYTES` are refused, a
 directory shows at most :data:`MAX_ROWS` entries."""
@@ -21,8 +21,8 @@ from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.image.blob import BlobImage
 from dockyard.registry._registry import Registry
-from dockyard.registry.console._artifact_trust import VERIFIED, Verdict, judge, trusted_keys
-from dockyard.registry.console._compare import MAX_BYTES, TooBig, _image
+from dockyard.registry.contents._compare import MAX_BYTES, TooBig, _image
+from dockyard.registry.contents._trust import VERIFIED, Verdict, judge, trusted_keys
 from dockyard.registry.promotion import key_id
 from dockyard.scan import ScanBudget, catalog_source, image_source, render_sbom
 from dockyard.sign import PublicKey

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.analyze import ImageDiff, diff_images
+from dockyard.analyze import ConfigChange, FileChange, ImageDiff, diff_images
 from dockyard.digest import Digest
-from dockyard.errors import FailedPrecondition, Unsupported
+from dockyard.errors import FailedPrecondition, InvalidArgument, Unsupported
 from dockyard.image.blob import BlobImage, open_any
 from dockyard.oci import Descriptor
 from dockyard.registry._registry import Registry
@@ -30,6 +30,8 @@ __all__ = [
     "VulnChange",
     "compare",
     "compare_images",
+    "comparison_from_json",
+    "comparison_json",
 ]
 
 MAX_BYTES = 512 << 20
@@ -198,3 +200,48 @@ def compare_images(
         packages=_package_changes(a, b, name),
         vulnerabilities=vulnerabilities,
     )
+
+
+def comparison_json(result: Comparison) -> dict[str, Any]:
+    """``result`` as ``GET …/artifacts/{reference}/compare`` answers it: ``diff`` is what
+    ``dockyard diff --format json`` writes."""
+    return {
+        "layers": [{"digest": x.digest, "size": x.size, "created_by": x.command,
+                    "status": x.status} for x in result.layers],
+        "diff": result.diff.to_json(),
+        "packages": [{"type": p.type, "name": p.name, "old_version": p.old,
+                      "new_version": p.new, "status": p.status} for p in result.packages],
+        "vulnerabilities": None if result.vulnerabilities is None else [
+            {"id": v.id, "severity": v.severity, "package": v.package, "version": v.version,
+             "status": v.status} for v in result.vulnerabilities],
+        "notes": list(result.notes),
+    }  # fmt: skip
+
+
+def comparison_from_json(doc: Any) -> Comparison:
+    """The :class:`Comparison` :func:`comparison_json` wrote (what the console renders from
+    the API's answer); InvalidArgument when ``doc`` is not one."""
+    try:
+        diff_doc = doc["diff"]
+        diff = ImageDiff(
+            str(diff_doc["image1"]), str(diff_doc["image2"]),
+            int(diff_doc["layers"]["image1"]), int(diff_doc["layers"]["image2"]),
+            int(diff_doc["layers"]["shared"]),
+            [ConfigChange(str(c["key"]), c["old"], c["new"]) for c in diff_doc["config"]],
+            [FileChange(str(f["path"]), str(f["status"]), str(f["kind"]), f["oldSize"],
+                        f["newSize"], str(f["what"])) for f in diff_doc["files"]],
+        )  # fmt: skip
+        vulns = doc["vulnerabilities"]
+        return Comparison(
+            layers=[LayerRow(str(x["digest"]), int(x["size"]), str(x["created_by"]),
+                             str(x["status"])) for x in doc["layers"]],
+            diff=diff,
+            packages=[PackageChange(str(p["type"]), str(p["name"]), str(p["old_version"]),
+                                    str(p["new_version"])) for p in doc["packages"]],
+            vulnerabilities=None if vulns is None else [
+                VulnChange(str(v["id"]), str(v["severity"]), str(v["package"]),
+                           str(v["version"]), str(v["status"])) for v in vulns],
+            notes=[str(n) for n in doc.get("notes") or ()],
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidArgument(f"not a comparison: {exc}") from None
