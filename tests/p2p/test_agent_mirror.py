@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from _infra._cli import run_dockyard
 from _infra._process import run_command
@@ -92,6 +93,28 @@ def test_dockyard_pull_through_the_agent(setup: Setup, tmp_path: Path) -> None:
             assert "sha256:" + hashlib.sha256(kept.read_bytes()).hexdigest() == digest
     metrics = httpx.get(f"http://{setup.mirror}/metrics").text
     assert "dockyard_p2p_webseed_bytes_total 0" not in metrics
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(metrics)
+        for s in f.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return values[(name, tuple(sorted(labels.items())))]
+
+    # bytes by source (peers vs the origin registry) agree with the single counters
+    for source, single in (("peer", "peer"), ("webseed", "webseed"), ("registry", "registry")):
+        assert value("dockyard_p2p_received_bytes_total", source=source) == value(
+            f"dockyard_p2p_{single}_bytes_total"
+        )
+    assert value("dockyard_p2p_received_bytes_total", source="webseed") > 0  # no peers here
+    large = sum(1 for size in setup.blobs.values() if size >= 1 << 20)
+    small = len(setup.blobs) - large
+    assert large and small
+    assert value("dockyard_p2p_blobs_fetched_total", source="swarm") == large  # once each
+    assert value("dockyard_p2p_blobs_fetched_total", source="registry") >= small
+    assert value("dockyard_p2p_torrents") == large
+    assert value("dockyard_p2p_pieces") >= large
 
 
 @pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo")

@@ -178,6 +178,7 @@ class Agent:
         path = self.swarm.fetch(
             digest, lambda: self.upstream.torrent(name, digest), self.seed_url(name, digest)
         )
+        self.counters.add("blobs_swarm")
         return path, path.stat().st_size
 
     def preheat(self, image: str) -> PreheatResult:
@@ -289,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, b"{}", "application/json", head=head)
             elif path == "/metrics":
                 down, up = self.agent.swarm.totals()
-                body = self.agent.counters.render(down, up)
+                body = self.agent.counters.render(down, up, *self.agent.swarm.holdings())
                 self._send(200, body, "text/plain; version=0.0.4", head=head)
             elif m := _MANIFEST.fullmatch(path):
                 self._manifest(m.group(1), m.group(2), head)
@@ -332,6 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = b"".join(chunks)
             self.agent.counters.add("registry_bytes", len(data))
             Digest.parse(digest).verify(data)
+            self.agent.counters.add("blobs_direct")
             self._send(200, data, "application/octet-stream", headers=headers)
             self.agent.counters.add("blobs_served")
             return

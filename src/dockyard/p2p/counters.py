@@ -16,6 +16,8 @@ _HELP = {
     "verify_failures": "Blobs whose digest did not match after the swarm finished.",
     "webseed_deferred": "Web seed ranges deferred because a connected peer has the pieces.",
 }
+_RECEIVED = "dockyard_p2p_received_bytes_total"
+_FETCHED = "dockyard_p2p_blobs_fetched_total"
 
 
 @dataclass
@@ -27,6 +29,9 @@ class Counters:
     blobs_served: int = 0
     verify_failures: int = 0
     webseed_deferred: int = 0
+    #: blobs fetched through the swarm (verified) and straight from the registry (small ones)
+    blobs_swarm: int = 0
+    blobs_direct: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -45,10 +50,39 @@ class Counters:
                 "webseed_deferred": self.webseed_deferred,
             }
 
-    def render(self, swarm_download: int, swarm_upload: int) -> bytes:
+    def render(
+        self, swarm_download: int, swarm_upload: int, torrents: int = 0, pieces: int = 0
+    ) -> bytes:
+        """The counters, and by source: bytes received from peers vs the origin (the registry
+        as web seed, the registry directly) and blobs fetched through the swarm vs directly;
+        ``torrents`` and ``pieces``: what the swarm holds now (gauges)."""
+        values = self.values(swarm_download, swarm_upload)
         lines: list[str] = []
-        for name, value in self.values(swarm_download, swarm_upload).items():
+        for name, value in values.items():
             metric = f"dockyard_p2p_{name}_total"
             lines += [f"# HELP {metric} {_HELP[name]}", f"# TYPE {metric} counter"]
             lines.append(f"{metric} {value}")
+        lines += [
+            f"# HELP {_RECEIVED} Bytes this agent received, by source: peers or the origin "
+            "registry (as the swarm's web seed, or directly).",
+            f"# TYPE {_RECEIVED} counter",
+            f'{_RECEIVED}{{source="peer"}} {values["peer_bytes"]}',
+            f'{_RECEIVED}{{source="webseed"}} {values["webseed_bytes"]}',
+            f'{_RECEIVED}{{source="registry"}} {values["registry_bytes"]}',
+        ]
+        with self._lock:
+            swarm, direct = self.blobs_swarm, self.blobs_direct
+        lines += [
+            f"# HELP {_FETCHED} Blobs this agent fetched, by way: the swarm (verified) or "
+            "the registry directly (blobs below the direct size).",
+            f"# TYPE {_FETCHED} counter",
+            f'{_FETCHED}{{source="swarm"}} {swarm}',
+            f'{_FETCHED}{{source="registry"}} {direct}',
+            "# HELP dockyard_p2p_torrents Blobs the swarm holds or is fetching now.",
+            "# TYPE dockyard_p2p_torrents gauge",
+            f"dockyard_p2p_torrents {torrents}",
+            "# HELP dockyard_p2p_pieces Verified pieces the swarm holds now, over every blob.",
+            "# TYPE dockyard_p2p_pieces gauge",
+            f"dockyard_p2p_pieces {pieces}",
+        ]
         return ("\n".join(lines) + "\n").encode()

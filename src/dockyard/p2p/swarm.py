@@ -139,6 +139,13 @@ class Swarm:
             up += st.total_payload_upload
         return down, up
 
+    def holdings(self) -> tuple[int, int]:
+        """(torrents, verified pieces held) over every torrent of this session."""
+        with self._lock:
+            handles = list(self._handles.values())
+        pieces = sum(h.status().num_pieces for h in handles)
+        return len(handles), pieces
+
     def web_seeds(self, digest: str) -> list[str]:
         """The web seed URLs libtorrent holds for ``digest``'s torrent."""
         with self._lock:
