@@ -150,6 +150,15 @@ def test_debug_address_serves_distributions_families(tmp_path: Path) -> None:
     with start_registry(tmp_path / "data", env={"REGISTRY_HTTP_DEBUG_ADDR": debug}) as server:
         _push_pull(image, server.url.removeprefix("http://"), tmp_path / "out-dockyard")
         ours = _scrape(f"http://{debug}/metrics")
+        # an upload refused for its digest: counted for its route, not as "other"
+        start = httpx.post(f"{server.url}/v2/library/metrics/blobs/uploads/")
+        assert start.status_code == 202
+        location = start.headers["location"]
+        url = location if location.startswith("http") else server.url + location
+        wrong = "sha256:" + "0" * 64
+        refused = httpx.put(url, params={"digest": wrong}, content=b"not those bytes")
+        assert refused.status_code == 400, refused.text
+        after = httpx.get(f"http://{debug}/metrics").text
 
     for name, family in theirs.items():
         assert name in ours, f"{name} missing at dockyard"
@@ -197,3 +206,11 @@ def test_debug_address_serves_distributions_families(tmp_path: Path) -> None:
     assert {s.labels["driver"] for s in storage.samples} <= {"filesystem", "s3aws"}
     assert {"Writer", "Move"} <= set(actions), actions  # the pushed blobs committed
     assert all(v > 0 for v in actions.values())
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(after)
+        for s in f.samples
+    }
+    assert samples[("dockyard_uploads_failed_total", (("reason", "digest"),))] == 1
+    chunk = (("code", "400"), ("handler", "blob_upload_chunk"), ("method", "put"))
+    assert samples[("registry_http_requests_total", chunk)] == 1

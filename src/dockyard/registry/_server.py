@@ -64,7 +64,7 @@ def _metrics_observer(metrics: RegistryMetrics) -> ResponseObserver:
         elif (route == "upload" and method == "PUT") or (route == "uploads" and method == "POST"):
             if status == 201:
                 metrics.upload_completed()
-            elif status >= 400:
+            elif status >= 400 and status not in (401, 403):  # refused access: no upload
                 metrics.upload_failed("digest" if status == 400 else "error")
         elif route == "upload" and method == "DELETE" and status == 204:
             metrics.upload_failed("cancelled")
