@@ -35,6 +35,8 @@ __all__ = [
 #: policy; ended deliveries kept of the notification endpoints.
 KEEP_EXECUTIONS = 50
 KEEP_BARE = 10_000
+#: Most notification endpoints :meth:`DeliveryQueue.pending_events` reports.
+MAX_ENDPOINTS = 256
 
 log = logging.getLogger("dockyard.registry.webhooks")
 
@@ -55,6 +57,8 @@ class NewTask:
     backoff: float = 1.0
     #: events the payload carries (a notification envelope may hold several)
     events: int = 1
+    #: the registry:2 notification endpoint's name ("" for a webhook policy's delivery)
+    endpoint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,9 @@ class Delivery(jobs.Held):
     headers: dict[str, str]
     verify: bool
     timeout: float
+    #: the notification endpoint's name ("" for a policy's delivery), its events
+    endpoint: str = ""
+    events: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +128,7 @@ def enqueue_tasks(conn: Connection, items: Sequence[tuple[int, NewTask]], now: f
                 "execution_id": execution_id, "address": t.address, "payload": t.payload,
                 "headers": json.dumps(dict(t.headers)), "verify": t.verify,
                 "timeout": t.timeout, "max_attempts": t.max_attempts, "backoff": t.backoff,
-                **jobs.new_task(now),
+                "endpoint": t.endpoint, "events": t.events, **jobs.new_task(now),
             }
             for execution_id, t in items
         ],
@@ -131,7 +138,8 @@ def enqueue_tasks(conn: Connection, items: Sequence[tuple[int, NewTask]], now: f
 def _delivery(claim: jobs.Claim) -> Delivery:
     r = claim.row
     return Delivery(**Delivery.fields(claim), address=r.address, payload=r.payload,
-                    headers=json.loads(r.headers), verify=r.verify, timeout=r.timeout)  # fmt: skip
+                    headers=json.loads(r.headers), verify=r.verify, timeout=r.timeout,
+                    endpoint=r.endpoint, events=r.events)  # fmt: skip
 
 
 def _task(row: Row[Any]) -> TaskInfo:
@@ -182,6 +190,21 @@ class DeliveryQueue(jobs.FeatureQueue):
     def release(self, deliveries: Sequence[Delivery], now: float) -> None:
         """Give back claimed deliveries not attempted (a stopping worker): due again now."""
         self.leases.release(deliveries, now)
+
+    def pending_events(self, *, limit: int = MAX_ENDPOINTS) -> dict[str, int]:
+        """Events not delivered yet (their deliveries Pending or Running) by notification
+        endpoint name, as the queue holds them now, whichever process queued or claims
+        them: one grouped sum over the queue's status index, at most ``limit`` endpoints
+        (deliveries queued before endpoints were recorded, named "", are left out)."""
+        waiting = (jobs.PENDING, jobs.RUNNING)
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tasks.c.endpoint, func.sum(tasks.c.events))
+                .where(tasks.c.status.in_(waiting), tasks.c.execution_id == 0,
+                       tasks.c.endpoint != "")
+                .group_by(tasks.c.endpoint).order_by(tasks.c.endpoint).limit(limit)
+            ).all()  # fmt: skip
+        return {str(name): int(count or 0) for name, count in rows}
 
     # --- the delivery log ---------------------------------------------------------------
 

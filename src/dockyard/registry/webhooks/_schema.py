@@ -3,7 +3,9 @@
 ``webhook_policies`` are Harbor's per-project policies; ``webhook_executions`` is one event
 sent to one policy (or one registry:2 notification endpoint); ``webhook_tasks`` is the
 delivery queue: one row per target and execution, with its payload, headers, attempts, the
-time of its next attempt and the lease of the worker delivering it. Times are seconds since
+time of its next attempt and the lease of the worker delivering it (and, for a registry:2
+notification endpoint's delivery, the endpoint's name and how many events it carries: its
+``registry_notifications_pending_total`` is read from these rows). Times are seconds since
 the epoch (floats), as in the registry's other tables.
 """
 
@@ -86,6 +88,10 @@ tasks = Table(
     Column("update_time", Float, nullable=False),
     Column("start_time", Float, nullable=False, default=0.0),
     Column("end_time", Float, nullable=False, default=0.0),
+    #: the notification endpoint's name ("" for a policy's delivery)
+    Column("endpoint", String(255), nullable=False, default="", server_default=""),
+    #: events the payload carries (a notification envelope may hold several)
+    Column("events", Integer, nullable=False, default=1, server_default="1"),
     Index("ix_webhook_tasks_due", "status", "next_time"),
     Index("ix_webhook_tasks_execution", "execution_id"),
 )
