@@ -285,6 +285,9 @@ def _build_app(
         registry.uploads.storage = registry.storage
         if projects is not None and projects.replication is not None:
             projects.replication.attach_metrics(metrics.registry)  # registry_replication_*
+        for webhooks in (hooks, projects.webhooks if projects is not None else None):
+            if webhooks is not None:  # registry_notifications_*, for notifications.endpoints
+                webhooks.attach_metrics(metrics.registry)
         observers.append(_metrics_observer(metrics))
         render = metrics.render
         if worker is not None and worker.count > 1:

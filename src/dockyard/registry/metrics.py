@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 __all__ = [
@@ -24,10 +25,13 @@ __all__ = [
     "Gauge",
     "Histogram",
     "MetricsRegistry",
+    "ReadGauge",
     "RegistryMetrics",
     "RequestStats",
     "Snapshot",
 ]
+
+log = logging.getLogger("dockyard.registry.metrics")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_BUCKETS = (
@@ -98,6 +102,10 @@ class _Metric:
     def snapshot(self) -> dict[tuple[str, ...], list[float]]:
         """The current values by label values (a copy), to merge with other processes'."""
         raise NotImplementedError
+
+    def collect(self) -> dict[tuple[str, ...], list[float]]:
+        """The values to render in this process (before other processes' are added)."""
+        return self.snapshot()
 
     def merge(
         self, values: dict[tuple[str, ...], list[float]], other: dict[tuple[str, ...], list[float]]
@@ -186,6 +194,34 @@ class Gauge(Counter):
         key = self._key(labels)
         with self._lock:
             self._values[key] = float(value)
+
+
+class ReadGauge(Gauge):
+    """A gauge whose values are read when the page is rendered (``read``: label values →
+    value), from a source every process shares (a database): nothing is kept in memory or
+    handed to the other processes (they would read the same values), so it costs nothing
+    between scrapes. A failed read renders no series (and is not an error of the page)."""
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        labelnames: Sequence[str],
+        read: Callable[[], dict[tuple[str, ...], float]],
+    ) -> None:
+        super().__init__(name, help, labelnames, aggregate="max")
+        self.read = read
+
+    def snapshot(self) -> dict[tuple[str, ...], list[float]]:
+        return {}
+
+    def collect(self) -> dict[tuple[str, ...], list[float]]:
+        try:
+            found = self.read()
+        except Exception:
+            log.warning("metric %s: cannot read its values", self.name, exc_info=True)
+            return {}
+        return {self._key(k): [float(v)] for k, v in found.items()}
 
 
 class Histogram(_Metric):
@@ -292,7 +328,7 @@ class MetricsRegistry:
         others = list(others)
         lines: list[str] = []
         for metric in metrics:
-            values = metric.snapshot()
+            values = metric.collect()
             for other in others:
                 entries = other.get(metric.name) or []
                 metric.merge(values, {tuple(k): v for k, v in entries})

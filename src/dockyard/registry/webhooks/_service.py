@@ -13,8 +13,10 @@ from dockyard.registry._names import parse_lookup_reference
 from dockyard.registry._registry import Registry
 from dockyard.registry.access import AccessService
 from dockyard.registry.http import ResponseObserver
+from dockyard.registry.metrics import MetricsRegistry
 from dockyard.registry.webhooks._endpoints import Endpoint
 from dockyard.registry.webhooks._hooks import CachedLookup, PushEvents, event_observer
+from dockyard.registry.webhooks._metrics import NotificationMetrics
 from dockyard.registry.webhooks._policies import PolicyStore
 from dockyard.registry.webhooks._queue import DeliveryQueue
 from dockyard.registry.webhooks._sink import ProjectInfo, ProjectLookup, Resolver, WebhookSink
@@ -35,6 +37,17 @@ class Webhooks:
     def add_endpoints(self, endpoints: Sequence[Endpoint]) -> None:
         """registry:2's notification endpoints, besides the policies."""
         self.sink.add_endpoints(endpoints)
+
+    def attach_metrics(self, metrics: MetricsRegistry) -> None:
+        """distribution's ``registry_notifications_*`` families for the notification
+        endpoints, on ``metrics`` (the registry's metrics page); none without endpoints."""
+        if not self.sink.endpoints:
+            return
+        counted = NotificationMetrics(
+            metrics, self.queue, [endpoint.name for endpoint in self.sink.endpoints]
+        )
+        self.sink.queued = counted.queued
+        self.worker.metrics = counted
 
     def close(self) -> None:
         """Queue what was published, then stop delivering (rows left wait in the database)."""

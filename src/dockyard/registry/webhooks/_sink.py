@@ -207,6 +207,8 @@ class WebhookSink:
         self.interval = interval
         self.size = size
         self.wake = wake
+        #: called with the notification endpoints' deliveries once they are queued
+        self.queued: Callable[[Sequence[NewTask]], None] | None = None
         self.dropped = 0
         self.written = 0
         self._lock = threading.Lock()
@@ -358,6 +360,11 @@ class WebhookSink:
                     queued += len(items)
             # notification endpoints' deliveries: no execution rows
             enqueue_tasks(conn, [(0, item) for item in bare], now)
+        if self.queued is not None and bare:
+            try:
+                self.queued(bare)
+            except Exception:  # they are queued: never queue them again for this
+                log.exception("webhooks: cannot count the deliveries queued")
         return queued + sum(item.events for item in bare)
 
     def _policy_tasks(self, policy: Policy, event: Event, info: ProjectInfo) -> list[NewTask]:
@@ -397,5 +404,6 @@ class WebhookSink:
                 chunk = items[start : start + MAX_ENVELOPE]
                 out.append(NewTask(endpoint.url, distribution_envelope_of(chunk), headers,
                                    timeout=endpoint.timeout, max_attempts=endpoint.threshold,
-                                   backoff=endpoint.backoff, events=len(chunk)))  # fmt: skip
+                                   backoff=endpoint.backoff, events=len(chunk),
+                                   endpoint=endpoint.name))  # fmt: skip
         return out

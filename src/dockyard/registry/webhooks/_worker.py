@@ -17,6 +17,7 @@ import httpx
 
 from dockyard.registry import jobs
 from dockyard.registry.jobs import Outcome, PollLoop, next_wait
+from dockyard.registry.webhooks._metrics import NotificationMetrics
 from dockyard.registry.webhooks._payloads import DISTRIBUTION_EVENTS
 from dockyard.registry.webhooks._queue import Delivery, DeliveryQueue
 
@@ -61,6 +62,8 @@ class DeliveryWorker:
         self._swept_at = 0.0
         self.delivered = 0
         self.failed = 0
+        #: registry:2 notification endpoints' counters (the registry's metrics, when on)
+        self.metrics: NotificationMetrics | None = None
         self._loop = PollLoop(
             self.run_once, names=("webhook-delivery",), poll=poll, log=log,
             what="webhook delivery", after=self._sweep,
@@ -109,6 +112,7 @@ class DeliveryWorker:
     def _attempt(self, group: list[Delivery], body: bytes) -> list[Outcome]:
         first = group[0]
         started = self.clock()
+        status: int | None = None
         try:
             response = self._client(first.verify).post(
                 first.address,
@@ -116,7 +120,8 @@ class DeliveryWorker:
                 headers=first.headers,
                 timeout=max(d.timeout for d in group),
             )
-            ok = 200 <= response.status_code < 300
+            status = response.status_code
+            ok = 200 <= status < 300
             outcome = f"{response.status_code} {response.reason_phrase}".strip()
         except httpx.HTTPError as exc:
             ok = False
@@ -126,6 +131,8 @@ class DeliveryWorker:
         shared = f" ({len(group)} events in one envelope)" if len(group) > 1 else ""
         out = []
         for delivery in group:
+            if self.metrics is not None:
+                self.metrics.attempted(delivery, status)
             attempt = delivery.run_count + 1
             line = (
                 f"{stamp} attempt {attempt}/{delivery.max_attempts}: POST {delivery.address} "
