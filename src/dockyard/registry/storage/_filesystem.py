@@ -88,6 +88,9 @@ class _FileWriter:
 class FilesystemDriver:
     """Stores every key as a file below ``root``; keys never escape it."""
 
+    #: registry:2's name for this kind of driver (its metrics' ``driver`` label)
+    kind = "filesystem"
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)

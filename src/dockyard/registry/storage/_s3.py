@@ -59,6 +59,9 @@ _DELETE_BATCH = 1000
 class S3Driver:
     """Stores every key as an object ``<rootdirectory>/<key>`` in ``config.bucket``."""
 
+    #: registry:2's name for this kind of driver (its metrics' ``driver`` label)
+    kind = "s3aws"
+
     def __init__(self, config: S3Config, *, lock_ttl: float = DEFAULT_TTL) -> None:
         self.config = config
         self._prefix = f"{config.rootdirectory}/" if config.rootdirectory else ""

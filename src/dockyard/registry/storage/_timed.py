@@ -23,7 +23,7 @@ __all__ = ["TimedStorage", "driver_name"]
 
 def driver_name(driver: StorageDriver) -> str:
     """registry:2's name of ``driver``'s kind: ``filesystem`` or ``s3aws``."""
-    return "s3aws" if type(driver).__name__ == "S3Driver" else "filesystem"
+    return str(getattr(driver, "kind", "filesystem"))
 
 
 class TimedStorage:
