@@ -24,6 +24,7 @@ from dockyard.registry.jobs._tasks import (
     TaskState,
     execution_status,
     new_task,
+    task_columns,
 )
 from dockyard.registry.jobs._ticker import Ticker
 
@@ -52,5 +53,6 @@ __all__ = [
     "next_wait",
     "owner_key",
     "retry_delay",
+    "task_columns",
     "valid_cron",
 ]

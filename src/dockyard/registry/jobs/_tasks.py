@@ -1,6 +1,6 @@
 """What the leased queue knows of a task, whatever its feature: the statuses, a claim, what
-a feature's worker holds and what its listings show, an attempt's outcome, the columns of a
-new task, and an execution's status from its tasks'."""
+a feature's worker holds and what its listings show, an attempt's outcome, the columns every
+task table has and the values of a new task's, and an execution's status from its tasks'."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Row
+from sqlalchemy import Column, Float, Integer, Row, String, Text
 
 __all__ = [
     "ERROR",
@@ -23,6 +23,7 @@ __all__ = [
     "TaskState",
     "execution_status",
     "new_task",
+    "task_columns",
 ]
 
 PENDING = "Pending"
@@ -140,3 +141,26 @@ def execution_status(counts: Mapping[str, int], *, waiting: str = RUNNING) -> st
     if counts.get(STOPPED):
         return STOPPED
     return SUCCESS
+
+
+def task_columns() -> list[Column[Any]]:
+    """The columns the leased queue reads and writes, new for each feature's task table (a
+    feature adds its own before them): attempts and backoff, status and its message, the next
+    attempt's time, the lease, the attempts' log and the task's times."""
+    return [
+        Column("max_attempts", Integer, nullable=False),
+        Column("backoff", Float, nullable=False),
+        #: Pending (waiting for its next attempt), Running (leased), Success, Error, Stopped
+        Column("status", String(16), nullable=False),
+        Column("status_message", String(1024), nullable=False, default=""),
+        Column("run_count", Integer, nullable=False, default=0),
+        Column("next_time", Float, nullable=False),
+        Column("lease_owner", String(64), nullable=False, default=""),
+        Column("lease_until", Float, nullable=False, default=0.0),
+        #: a few lines per attempt
+        Column("log", Text, nullable=False, default=""),
+        Column("creation_time", Float, nullable=False),
+        Column("update_time", Float, nullable=False),
+        Column("start_time", Float, nullable=False, default=0.0),
+        Column("end_time", Float, nullable=False, default=0.0),
+    ]

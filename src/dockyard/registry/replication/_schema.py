@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
 )
 
+from dockyard.registry.jobs import task_columns
+
 __all__ = ["executions", "metadata", "policies", "registries", "tasks"]
 
 metadata = MetaData()
@@ -102,21 +104,7 @@ tasks = Table(
     Column("src_reference", String(255), nullable=False),
     Column("dst_repository", String(255), nullable=False),
     Column("dst_tag", String(255), nullable=False, default=""),
-    Column("max_attempts", Integer, nullable=False),
-    Column("backoff", Float, nullable=False),
-    #: Pending (waiting for its next attempt), Running (leased), Success, Error, Stopped
-    Column("status", String(16), nullable=False),
-    Column("status_message", String(1024), nullable=False, default=""),
-    Column("run_count", Integer, nullable=False, default=0),
-    Column("next_time", Float, nullable=False),
-    Column("lease_owner", String(64), nullable=False, default=""),
-    Column("lease_until", Float, nullable=False, default=0.0),
-    #: a few lines per attempt
-    Column("log", Text, nullable=False, default=""),
-    Column("creation_time", Float, nullable=False),
-    Column("update_time", Float, nullable=False),
-    Column("start_time", Float, nullable=False, default=0.0),
-    Column("end_time", Float, nullable=False, default=0.0),
+    *task_columns(),
     Index("ix_replication_tasks_due", "status", "next_time"),
     Index("ix_replication_tasks_execution", "execution_id"),
 )

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.registry import jobs
+from dockyard.registry.jobs import task_columns
 from dockyard.registry.metadata import Database
 
 __all__ = [
@@ -79,20 +80,7 @@ scan_tasks = Table(
     Column("execution_id", Integer, nullable=False, default=0),
     Column("digest", String(200), nullable=False),
     Column("repository", String(255), nullable=False),
-    Column("max_attempts", Integer, nullable=False),
-    Column("backoff", Float, nullable=False),
-    #: Pending (queued), Running (claimed by a process), Success, Error, Stopped
-    Column("status", String(16), nullable=False),
-    Column("status_message", String(1024), nullable=False, default=""),
-    Column("run_count", Integer, nullable=False, default=0),
-    Column("next_time", Float, nullable=False),
-    Column("lease_owner", String(64), nullable=False, default=""),
-    Column("lease_until", Float, nullable=False, default=0.0),
-    Column("log", Text, nullable=False, default=""),
-    Column("creation_time", Float, nullable=False),
-    Column("update_time", Float, nullable=False),
-    Column("start_time", Float, nullable=False, default=0.0),
-    Column("end_time", Float, nullable=False, default=0.0),
+    *task_columns(),
     Index("ix_scan_tasks_due", "status", "next_time"),
     Index("ix_scan_tasks_digest", "digest"),
 )

@@ -25,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from dockyard.registry.jobs import task_columns
+
 __all__ = ["executions", "metadata", "policies", "tasks"]
 
 metadata = MetaData()
@@ -73,21 +75,7 @@ tasks = Table(
     Column("headers", Text, nullable=False),
     Column("verify", Boolean, nullable=False, default=True),
     Column("timeout", Float, nullable=False),
-    Column("max_attempts", Integer, nullable=False),
-    Column("backoff", Float, nullable=False),
-    #: Pending (waiting for its next attempt), Running (leased), Success, Error
-    Column("status", String(16), nullable=False),
-    Column("status_message", String(1024), nullable=False, default=""),
-    Column("run_count", Integer, nullable=False, default=0),
-    Column("next_time", Float, nullable=False),
-    Column("lease_owner", String(64), nullable=False, default=""),
-    Column("lease_until", Float, nullable=False, default=0.0),
-    #: one line per attempt
-    Column("log", Text, nullable=False, default=""),
-    Column("creation_time", Float, nullable=False),
-    Column("update_time", Float, nullable=False),
-    Column("start_time", Float, nullable=False, default=0.0),
-    Column("end_time", Float, nullable=False, default=0.0),
+    *task_columns(),
     #: the notification endpoint's name ("" for a policy's delivery)
     Column("endpoint", String(255), nullable=False, default="", server_default=""),
     #: events the payload carries (a notification envelope may hold several)
