@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.errors import InvalidArgument
 from dockyard.registry._gc import DEFAULT_GRACE, MAX_WORKERS
 from dockyard.registry.jobs import next_fire as next_time
-from dockyard.registry.jobs import valid_cron
+from dockyard.registry.jobs import schedule_cron as jobs_schedule_cron
 
 if TYPE_CHECKING:
     from dockyard.registry.config import StorageConfig
@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 #: Harbor's preset schedules (what its console sends as ``cron`` for them).
-_PRESETS = {"Hourly": "0 0 * * * *", "Daily": "0 0 0 * * *", "Weekly": "0 0 0 * * 0"}
 #: Types that keep a schedule (``Manual`` runs now, ``None`` removes the schedule).
 SCHEDULE_TYPES = ("Hourly", "Daily", "Weekly", "Custom", "Schedule")
 
@@ -130,16 +129,4 @@ class GcSchedule:
 def schedule_cron(kind: str, cron: str | None) -> str:
     """The cron of a schedule of type ``kind`` (a preset's own when none is given);
     InvalidArgument for a missing or bad one."""
-    if kind not in SCHEDULE_TYPES:
-        raise InvalidArgument(f"schedule type {kind!r} cannot be scheduled")
-    cron = (cron or "").strip() or _PRESETS.get(kind, "")
-    if not cron:
-        raise InvalidArgument(
-            f"a {kind} schedule needs a cron", hint="e.g. '0 0 2 * * *' (seconds first)"
-        )
-    if not valid_cron(cron):
-        raise InvalidArgument(
-            f"invalid cron string for scheduled gc: {cron}",
-            hint="six fields, seconds first: '0 0 2 * * *' is 02:00 every day",
-        )
-    return cron
+    return jobs_schedule_cron(kind, cron, types=SCHEDULE_TYPES, what="gc")

@@ -5,7 +5,7 @@ schedules fired once per due time across the processes sharing the database. Web
 deliveries, replication copies and scans are queues of this kind; retention, replication and
 garbage collection schedules fire through it. Each feature keeps its own tables."""
 
-from dockyard.registry.jobs._cron import fire_due, next_fire, valid_cron
+from dockyard.registry.jobs._cron import PRESETS, fire_due, next_fire, schedule_cron, valid_cron
 from dockyard.registry.jobs._loop import PollLoop
 from dockyard.registry.jobs._owners import Owners, owner_key
 from dockyard.registry.jobs._queue import LEASE_MARGIN, FeatureQueue, LeasedQueue
@@ -32,6 +32,7 @@ __all__ = [
     "ERROR",
     "LEASE_MARGIN",
     "PENDING",
+    "PRESETS",
     "RUNNING",
     "STOPPED",
     "SUCCESS",
@@ -53,6 +54,7 @@ __all__ = [
     "next_wait",
     "owner_key",
     "retry_delay",
+    "schedule_cron",
     "task_columns",
     "valid_cron",
 ]

@@ -4,15 +4,39 @@ processes sharing a database before it starts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from croniter import croniter
 
-__all__ = ["fire_due", "next_fire", "valid_cron"]
+from dockyard.errors import InvalidArgument
+
+__all__ = ["PRESETS", "fire_due", "next_fire", "schedule_cron", "valid_cron"]
 
 K = TypeVar("K")
+
+
+#: Harbor's schedule presets (six-field crons, seconds first)
+PRESETS = {"Hourly": "0 0 * * * *", "Daily": "0 0 0 * * *", "Weekly": "0 0 0 * * 0"}
+
+
+def schedule_cron(kind: str, cron: str | None, *, types: Collection[str], what: str) -> str:
+    """The cron of a Harbor schedule of type ``kind`` (one of ``types``; a preset's own when
+    none is given); InvalidArgument naming ``what`` is scheduled for a missing or bad one."""
+    if kind not in types:
+        raise InvalidArgument(f"schedule type {kind!r} cannot be scheduled")
+    cron = (cron or "").strip() or PRESETS.get(kind, "")
+    if not cron:
+        raise InvalidArgument(
+            f"a {kind} schedule needs a cron", hint="e.g. '0 0 2 * * *' (seconds first)"
+        )
+    if not valid_cron(cron):
+        raise InvalidArgument(
+            f"invalid cron string for scheduled {what}: {cron}",
+            hint="six fields, seconds first: '0 0 2 * * *' is 02:00 every day",
+        )
+    return cron
 
 
 def valid_cron(cron: str, *, fields: int = 6) -> bool:

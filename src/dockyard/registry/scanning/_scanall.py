@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from dockyard.errors import Conflict, InvalidArgument
+from dockyard.errors import Conflict
 from dockyard.registry._registry import Registry
-from dockyard.registry.jobs import PENDING, RUNNING, CronSchedule, next_fire, valid_cron
+from dockyard.registry.jobs import PENDING, RUNNING, CronSchedule, next_fire
+from dockyard.registry.jobs import schedule_cron as jobs_schedule_cron
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.metadata._schema import manifests, repositories
 from dockyard.registry.scanning._images import scan_target
@@ -37,7 +38,6 @@ log = logging.getLogger("dockyard.registry.scanning")
 
 #: Harbor's schedule types that repeat, and the crons of its presets (seconds first)
 SCHEDULE_TYPES = ("Hourly", "Daily", "Weekly", "Custom")
-_PRESETS = {"Hourly": "0 0 * * * *", "Daily": "0 0 0 * * *", "Weekly": "0 0 0 * * 0"}
 #: scan-all runs kept with their tasks (the newest)
 KEEP = 10
 #: manifests read per query when a run lists the registry's images
@@ -66,19 +66,7 @@ class ScanAllSchedule:
 def schedule_cron(kind: str, cron: str | None) -> str:
     """The cron of a ``kind`` schedule (its preset's when none is given); InvalidArgument
     for a missing or bad one."""
-    if kind not in SCHEDULE_TYPES:
-        raise InvalidArgument(f"schedule type {kind!r} cannot be scheduled")
-    cron = (cron or "").strip() or _PRESETS.get(kind, "")
-    if not cron:
-        raise InvalidArgument(
-            f"a {kind} schedule needs a cron", hint="e.g. '0 0 2 * * *' (seconds first)"
-        )
-    if not valid_cron(cron):
-        raise InvalidArgument(
-            f"invalid cron string for scheduled scan all: {cron}",
-            hint="six fields, seconds first: '0 0 2 * * *' is 02:00 every day",
-        )
-    return cron
+    return jobs_schedule_cron(kind, cron, types=SCHEDULE_TYPES, what="scan all")
 
 
 class ScanAll:
