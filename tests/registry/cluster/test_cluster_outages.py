@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -70,6 +71,17 @@ def _log_lines(cluster: Cluster, pattern: str) -> dict[str, list[str]]:
         text = replica.log.read_text(errors="replace")
         found[name] = [line for line in text.splitlines() if re.search(pattern, line)]
     return found
+
+
+def _await_log_lines(cluster: Cluster, pattern: str, timeout: float = 20.0) -> dict[str, list[str]]:
+    """:func:`_log_lines`, once every replica has logged ``pattern`` (or ``timeout`` passed):
+    for what a background thread logs, such as the Redis renewal retried every half second."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _log_lines(cluster, pattern)
+        if all(found.values()) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def _assert_unavailable(response: httpx.Response) -> None:
@@ -161,7 +173,8 @@ def test_a_redis_outage_serves_from_the_database_and_coherence_returns(
     assert _pull(two, "outage/redis", "latest") == fifth.manifest
 
     down = _log_lines(cluster, r"Redis at .* does not answer")
-    back = _log_lines(cluster, r"Redis at .* answers again")
+    # the renewal that logs this runs in the background (``RedisGenerations._renew``)
+    back = _await_log_lines(cluster, r"Redis at .* answers again")
     for name in cluster.replicas:
         assert len(down[name]) == 1, (name, down[name], cluster.logs())
         assert "redis.addr" in down[name][0]
