@@ -216,9 +216,6 @@ def test_concurrent_pulls_of_a_cold_blob_make_one_upstream_fetch(mirror: Mirror)
     assert mirror.blob_size(digest) == len(layer)
 
 
-# filesystem_only: clients follow a fetch by reading its upload's local file; on S3 there is
-# none, so they get the blob once it is fetched and verified (BlobFetch.attach)
-@pytest.mark.filesystem_only
 def test_clients_get_bytes_while_the_blob_is_still_arriving(mirror: Mirror) -> None:
     layer = gzip_tar("held.bin", os.urandom(1 << 20))
     mirror.push([layer], "team/held", "v1")

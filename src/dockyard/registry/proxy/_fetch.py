@@ -2,7 +2,9 @@
 
 The fetch writes the upstream's bytes into an upload of the mirror's own registry; clients read
 the bytes that have landed (from a descriptor the fetch holds open, so the file's rename into
-``blobs/`` does not disturb them) and then follow the writer. The upload is published only
+``blobs/`` does not disturb them) and then follow the writer. A storage with no local file (S3)
+gets a spool beside the upload: the same bytes in an unlinked file of the temporary directory
+(``TMPDIR``), which clients follow the same way and which is gone when the last one is done. The upload is published only
 after its digest is verified, and the last byte of every client's body is held back until then:
 a truncated or corrupt upstream response ends every client's connection before its body is
 complete (an error, never wrong bytes) and leaves no blob behind.
@@ -15,6 +17,7 @@ import contextlib
 import functools
 import logging
 import os
+import tempfile
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -102,8 +105,11 @@ class BlobFetch:
                 upload_id = str(await self._run(uploads.start, self.repository, persistent=False))
                 writer = uploads.open_unrecorded(upload_id)
                 path = self.registry.storage.local_path(upload_data_key(upload_id))
+                spool: int | None = None
                 if path is not None:
                     self._fd = os.open(path, os.O_RDONLY)
+                else:  # clients follow a local copy of what the storage receives
+                    spool = self._fd = _anonymous_file()
                 self.size = int(length)
                 self.started.set()
                 async for chunk in response.aiter_raw():
@@ -112,7 +118,10 @@ class BlobFetch:
                             f"upstream {self.client.upstream.name} sent more than the "
                             f"{self.size} bytes of blob {self.digest}"
                         )
-                    await self._run(writer.write, chunk)
+                    if spool is None:
+                        await self._run(writer.write, chunk)
+                    else:
+                        await self._run(_write_both, writer.write, spool, chunk)
                     await self._advance(len(chunk))
             except httpx.HTTPError as exc:
                 raise UpstreamBadGateway(
@@ -182,7 +191,7 @@ class BlobFetch:
 
     def attach(self) -> bool:
         """Join as a client reading the bytes as they land; False when that is not possible
-        (the fetch is over, or the storage has no local file: wait for the end instead).
+        (the fetch is over: the blob is read from the storage instead).
         An attached client calls ``detach()`` when it is done, however it ends."""
         if self._fd is None:
             return False
@@ -224,3 +233,19 @@ class BlobFetch:
             if outcome is True and pos >= size:
                 await send_chunk(b"", False)
                 return
+
+
+def _anonymous_file() -> int:
+    """A read-write descriptor of a new file in the temporary directory that no name reaches
+    (its space is freed when the descriptor is closed, however the process ends)."""
+    fd, name = tempfile.mkstemp(prefix="dockyard-proxy-")
+    os.unlink(name)
+    return fd
+
+
+def _write_both(write: Callable[[bytes], object], fd: int, data: bytes) -> None:
+    """``write(data)`` to the storage, then append ``data`` to the spool ``fd``."""
+    write(data)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
