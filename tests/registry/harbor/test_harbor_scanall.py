@@ -14,32 +14,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from _infra import run_dockyard
 from _infra.cluster_jobs import cron_at
 from _infra.harbor_api import check_empty, check_error, check_one
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
     basic,
-    projects_config,
     team_with_people,
     wait_for,
 )
 from _infra.registry_server import (
-    OCI_CONFIG,
-    OCI_LAYER,
     OCI_MANIFEST,
     ASGIClient,
     AuthedClient,
-    descriptor,
-    push_blob,
     sha256,
 )
 from _infra.retention import API, Served
-from _infra.scan_env import VULNDB
-from _infra.scan_hostile import image_config, tar_layer
-from dockyard.registry._projects_mode import open_access
-from dockyard.registry._server import build_app
+from _infra.scanning_registry import push_scannable, scanning_app
 from dockyard.registry.scanning import ScanAll, ScanRecords, scan_all_of
 from dockyard.registry.scanning._records import scan_executions, scan_tasks
 
@@ -50,43 +41,16 @@ INDEX = "application/vnd.oci.image.index.v1+json"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("scanall")
-    run_dockyard("db", "import", VULNDB / "osv" / "crates.io", root=root / "store")
-    config = projects_config(
-        root / "data", REGISTRY_SCANNING_DB=str(root / "store"), REGISTRY_SCANNING_WORKERS="1"
-    )
-    app = build_app(config, access_log=False)
-    access = open_access(config.access, app.registry.meta.db)  # type: ignore[arg-type]
-    access.users.ensure_admin(ADMIN_PASSWORD)
-    team_with_people(access)
-    with ASGIClient(app) as client:
-        yield Served(app, client, access, AuthedClient(client, basic("admin", ADMIN_PASSWORD)))
-    for stop in app.on_shutdown:
-        stop()
-    app.registry.close()
+    with scanning_app(tmp_path_factory.mktemp("scanall")) as (app, access):
+        team_with_people(access)
+        with ASGIClient(app) as client:
+            yield Served(app, client, access, AuthedClient(client, basic("admin", ADMIN_PASSWORD)))
 
 
 def _scan_all(served: Served) -> ScanAll:
     found = scan_all_of(served.app.registry)
     assert found is not None
     return found
-
-
-def _push_image(served: Served, repo: str, seed: str, tag: str | None = "1") -> str:
-    layer = tar_layer([("etc/os-release", b'ID=debian\nVERSION_ID="12"\n'),
-                       ("seed", seed.encode())])  # fmt: skip
-    config = image_config([layer])
-    for blob in (config, layer.blob):
-        push_blob(served.admin, repo, blob)
-    manifest = json.dumps(
-        {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": descriptor(config, OCI_CONFIG),
-         "layers": [descriptor(layer.blob, OCI_LAYER)]}
-    ).encode()  # fmt: skip
-    digest = sha256(manifest)
-    r = served.admin.put(f"/v2/{repo}/manifests/{tag or digest}", content=manifest,
-                         headers={"content-type": OCI_MANIFEST})  # fmt: skip
-    assert r.status_code == 201, r.text
-    return digest
 
 
 def _metrics(served: Served) -> dict[str, Any]:
@@ -110,10 +74,10 @@ def test_only_system_administrators(served: Served) -> None:
 
 def test_a_manual_scan_all_scans_every_image_once(served: Served) -> None:
     assert _metrics(served) == {"total": 0, "completed": 0, "metrics": {}, "ongoing": False}
-    amd64 = _push_image(served, "team/app", "amd64", tag=None)
-    arm64 = _push_image(served, "team/app", "arm64", tag=None)
-    alone = _push_image(served, "team/tool", "tool")
-    _push_image(served, "team/copy", "tool")  # the same image in a second repository
+    amd64 = push_scannable(served.admin, "team/app", "amd64", tag=None)
+    arm64 = push_scannable(served.admin, "team/app", "arm64", tag=None)
+    alone = push_scannable(served.admin, "team/tool", "tool")
+    push_scannable(served.admin, "team/copy", "tool")  # the same image in a second repository
     records = ScanRecords(served.app.registry.meta.db)
     sizes = {d: len(served.admin.get(f"/v2/team/app/manifests/{d}").content)
              for d in (amd64, arm64)}  # fmt: skip
