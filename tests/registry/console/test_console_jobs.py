@@ -29,6 +29,7 @@ from dockyard.registry import RegistryApp
 
 SCRIPT = "<script>alert(1)</script>"
 CAPTION = "Retention and webhook deliveries by project"
+SCAN_FORMS = ("/admin/jobs/scan-all", "/admin/jobs/scan-all/schedule", "/admin/jobs/scan-all/stop")
 
 
 @dataclass
@@ -125,7 +126,7 @@ def test_the_latest_of_every_kind_of_job_with_links_to_their_logs(served: Served
 def test_the_scan_forms_need_the_csrf_token(served: Served) -> None:
     with ASGIClient(served.app) as client:
         signed_in(client, "admin", ADMIN_PASSWORD)
-        for form in ("/admin/jobs/scan-all", "/admin/jobs/scan-all/schedule"):
+        for form in SCAN_FORMS:
             r = client.post(form, data={"type": "Daily"})
             assert r.status_code == 403 and "security token" in r.text, form
 
@@ -138,7 +139,7 @@ def test_only_system_administrators(served: Served) -> None:
             r = client.get("/admin/jobs")
             assert r.status_code == 403 and CAPTION not in r.text
             token = csrf_of(client.get("/").text)
-            for form in ("/admin/jobs/scan-all", "/admin/jobs/scan-all/schedule"):
+            for form in SCAN_FORMS:
                 r = client.post(form, data={"csrf": token, "type": "Daily"})
                 assert r.status_code == 403, (form, r.status_code)
     with ASGIClient(served.app) as client:  # nor does the API answer them

@@ -28,6 +28,7 @@ __all__ = [
     "jobs_page",
     "scan_all_now",
     "set_scan_all_schedule",
+    "stop_scan_all",
 ]
 
 GC_SHOWN = 5
@@ -93,6 +94,11 @@ async def _scans(ask: Ask) -> Scans:
 async def scan_all_now(ask: Ask) -> None:
     """Scan every image now, as one run (the API answers 409 while one goes on)."""
     await ask("POST", "/system/scanAll/schedule", None, {"schedule": {"type": "Manual"}})
+
+
+async def stop_scan_all(ask: Ask) -> None:
+    """Stop the latest scan all: its scans not finished turn Stopped."""
+    await ask("POST", "/system/scanAll/stop")
 
 
 async def set_scan_all_schedule(ask: Ask, form: dict[str, str]) -> None:
@@ -207,8 +213,15 @@ def _scans_section(scans: Scans, csrf: str) -> str:
         for t in SCHEDULE_TYPES
     )
     token = f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+    stop = (
+        f'<form class="card" method="post" action="/admin/jobs/scan-all/stop">{token}'
+        "<p>Stop this run: the scans not finished yet are stopped (their images keep their "
+        'last report).</p><button type="submit">Stop the scan all</button></form>'
+        if m.get("ongoing")
+        else ""
+    )
     return (
-        f'<h2>Vulnerability scans</h2><p id="scan-all">{state}</p>'
+        f'<h2>Vulnerability scans</h2><p id="scan-all">{state}</p>{stop}'
         f'<form class="card" method="post" action="/admin/jobs/scan-all">{token}'
         "<p>Scan every image again with the current vulnerability database (images are "
         'scanned on push too).</p><button type="submit">Scan all now</button></form>'

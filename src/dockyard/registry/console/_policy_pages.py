@@ -104,6 +104,9 @@ async def admin_page(
             case ["jobs", "scan-all"]:
                 await jobs.scan_all_now(ask)
                 return "/admin/jobs"
+            case ["jobs", "scan-all", "stop"]:
+                await jobs.stop_scan_all(ask)
+                return "/admin/jobs"
             case ["jobs", "scan-all", "schedule"]:
                 await jobs.set_scan_all_schedule(ask, form)
                 return "/admin/jobs"

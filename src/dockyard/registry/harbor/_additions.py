@@ -323,7 +323,7 @@ def vulnerability_report(registry: Registry, repository: str, digest: str) -> di
 
 
 #: Harbor's scan statuses, by the scanner's
-_STATUS = {"done": "Success", "failed": "Error", "pending": "Pending"}
+_STATUS = {"done": "Success", "failed": "Error", "pending": "Pending", "stopped": "Stopped"}
 #: severities, worst first
 _ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE")
 #: references kept per finding (an advisory may list dozens)

@@ -126,9 +126,12 @@ class Call:
             headers.append(("Link", link))
         return Reply(json=items, headers=headers)
 
-    async def json_body(self) -> dict[str, Any]:
-        """The request's JSON object body (at most :data:`MAX_BODY` bytes)."""
+    async def json_body(self, *, optional: bool = False) -> dict[str, Any]:
+        """The request's JSON object body (at most :data:`MAX_BODY` bytes); ``optional``: an
+        empty body is ``{}``."""
         body = await read_body(self.request, MAX_BODY, "request body", "the API's 64 KiB")
+        if optional and not body.strip():
+            return {}
         try:
             value = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -23,6 +23,7 @@ from dockyard.registry.harbor import (
     _retentions,
     _robots,
     _scanall,
+    _scans,
     _summary,
     _system,
     _users,
@@ -184,6 +185,13 @@ ROUTES: list[Route] = [
           "getVulnerabilitiesAddition", "Get the vulnerabilities addition of the specific "
           "artifact (412 when the registry does not scan)", "artifact", response="json",
           params=(PROJECT, REPOSITORY, REFERENCE)),
+    Route("POST", _ARTIFACT + "/scan", _scans.scan_artifact, "scanArtifact",
+          "Scan the artifact (an index: its images) again now; 202 once queued (412 when the "
+          "registry does not scan)", "scan", status=202, params=(PROJECT, REPOSITORY, REFERENCE)),
+    Route("POST", _ARTIFACT + "/scan/stop", _scans.stop_scan_artifact, "stopScanArtifact",
+          "Cancelling a scan job for a particular artifact (its reports turn Stopped; 400 when "
+          "it was never scanned)", "scan", status=202, params=(PROJECT, REPOSITORY, REFERENCE),
+          body="ScanType"),
     Route("GET", _ARTIFACT + "/additions/{addition}", _additions.get_addition, "getAddition",
           "Get the addition of the specific artifact: an image's build_history or sbom",
           "artifact", response="json", params=(PROJECT, REPOSITORY, REFERENCE, ADDITION),
@@ -439,6 +447,9 @@ ROUTES: list[Route] = [
           "createScanAllSchedule", "Create a schedule or a manual trigger for the scan all "
           "job; type Manual scans every image now, None removes the schedule", "scanAll",
           status=201, body="Schedule"),
+    Route("POST", "/system/scanAll/stop", _scanall.stop_scan_all, "stopScanAll",
+          "Stop scanAll job execution (its unfinished scans turn Stopped; 400 when there never "
+          "was one)", "scanAll", status=202),
     Route("PUT", "/system/scanAll/schedule", _scanall.update_scan_all_schedule,
           "updateScanAllSchedule", "Update scan all's schedule (as POST)", "scanAll",
           body="Schedule"),

@@ -1,7 +1,8 @@
-"""``/system/scanAll/schedule`` and ``/scans/all/metrics``: Harbor's scan-all — its schedule
-(``POST``/``PUT`` with ``schedule.type`` ``Manual`` scans every image now, ``None`` removes
-the schedule, ``Hourly``/``Daily``/``Weekly``/``Custom`` set it) and the metrics of the
-latest run. System administrators only (Harbor's ``scan-all`` resource); 412 when the
+"""``/system/scanAll/schedule``, ``/system/scanAll/stop`` and ``/scans/all/metrics``: Harbor's
+scan-all — its schedule (``POST``/``PUT`` with ``schedule.type`` ``Manual`` scans every image
+now, ``None`` removes the schedule, ``Hourly``/``Daily``/``Weekly``/``Custom`` set it),
+stopping the latest run (202; its unfinished scans turn Stopped; 400 when there never was a
+run) and the metrics of the latest run. System administrators only (Harbor's ``scan-all`` resource); 412 when the
 registry has no ``scanning:`` section."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "create_scan_all_schedule",
     "get_scan_all_metrics",
     "get_scan_all_schedule",
+    "stop_scan_all",
     "update_scan_all_schedule",
 ]
 
@@ -87,6 +89,13 @@ async def _act(call: Call, scan_all: ScanAll) -> None:
         await call.run(scan_all.delete_schedule)
     else:
         await call.run(scan_all.set_schedule, str(kind), cron)  # 400 for a bad cron
+
+
+async def stop_scan_all(call: Call) -> Reply:
+    """Stop the latest run (400 when there never was one; 202 for one that had ended)."""
+    scan_all = await _scan_all(call, "stop")
+    await call.run(scan_all.stop)
+    return Reply(202)
 
 
 async def get_scan_all_metrics(call: Call) -> Reply:

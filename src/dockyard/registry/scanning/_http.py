@@ -23,7 +23,7 @@ from dockyard.registry.http._io import MethodNotAllowed, send_bytes
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._images import scan_target
 from dockyard.registry.scanning._policy import ScanEnforcement, blocking_findings
-from dockyard.registry.scanning._records import DONE, FAILED, PENDING
+from dockyard.registry.scanning._records import DONE, FAILED, PENDING, STOPPED
 from dockyard.registry.scanning._scanner import Scanner
 
 __all__ = ["ScanReports"]
@@ -83,7 +83,7 @@ class ScanReports:
         if not target.is_index:
             return images[0]
         statuses = {e["status"] for e in images}
-        status = FAILED if FAILED in statuses else PENDING if PENDING in statuses else DONE
+        status = next((s for s in (FAILED, PENDING, STOPPED) if s in statuses), DONE)
         return {
             "digest": record.digest,
             "mediaType": record.media_type,

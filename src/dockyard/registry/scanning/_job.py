@@ -62,6 +62,8 @@ class ScanOutcome:
     error: str | None = None
     summary: dict[str, Any] | None = None
     report_json: str | None = None
+    #: the worker was killed because its scan was stopped (nothing to record)
+    stopped: bool = False
 
 
 def memory_error(memory_bytes: int) -> str:

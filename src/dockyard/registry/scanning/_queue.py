@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from dockyard.registry import jobs
 from dockyard.registry.metadata import Database
-from dockyard.registry.scanning._records import ScanRecords, scan_tasks
+from dockyard.registry.scanning._records import STOPPED, ScanRecords, scan_reports, scan_tasks
 
 __all__ = ["LEASE", "ScanJobClaim", "ScanQueue"]
 
@@ -65,6 +65,20 @@ class ScanQueue(jobs.FeatureQueue):
     def renew(self, job: ScanJobClaim, now: float) -> bool:
         """Extend a claim's lease (a long scan); False when the task is no longer ours."""
         return self.leases.renew(job, now)
+
+    def stopped(self, job: ScanJobClaim) -> bool:
+        """Whether ``job``'s scan was stopped: its task Stopped, or gone (a scan of its own is
+        deleted when stopped, and when finished by a process that took it over) with its
+        report stopped."""
+        with self.db.read() as conn:
+            status = conn.execute(
+                select(scan_tasks.c.status).where(scan_tasks.c.id == job.id)
+            ).scalar()
+            if status is None:
+                status = conn.execute(
+                    select(scan_reports.c.status).where(scan_reports.c.digest == job.digest)
+                ).scalar()
+        return status in (jobs.STOPPED, STOPPED)
 
     def release(self, claimed: Sequence[ScanJobClaim], now: float) -> None:
         """Give back scans not finished (a stopping process): due again at once, anywhere."""

@@ -2,7 +2,9 @@
 scan queue.
 
 A report belongs to content, not to a repository: the same digest pushed to two repositories
-is scanned once. ``status`` is ``pending`` (queued or running), ``done`` or ``failed``.
+is scanned once. ``status`` is ``pending`` (queued or running), ``done``, ``failed`` or
+``stopped`` (stopped before it finished: Harbor's ``stopScanArtifact`` and ``stopScanAll``;
+a report kept from an earlier scan stays, as for a failed one).
 
 Each pending report has one task in ``scan_tasks``, queued in the transaction that made the
 report pending: the registry's one leased task queue (:mod:`dockyard.registry.jobs`) runs
@@ -11,7 +13,10 @@ the tables; a process claims a task before it scans (a lease, renewed while the 
 and records the report in the transaction that finishes its claim — only while the claim is
 still its own. A process that dies mid-scan holds its owner's liveness lock no longer, so
 another process takes the task over at its next poll (a second or so), not when the lease
-runs out. A finished scan's task is deleted: the report is its record.
+runs out. A finished scan's task is deleted: the report is its record. A stopped scan's
+task is Stopped (a scan-all's, kept for the run's metrics) or deleted (a scan of its own), in
+the transaction that marks its report stopped; a process still running it is refused its
+result (its claim is gone) and kills its worker (:class:`._scanner.Scanner`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Float,
     Index,
@@ -31,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     delete,
     select,
     update,
@@ -42,6 +49,10 @@ from dockyard.registry.jobs import task_columns
 from dockyard.registry.metadata import Database
 
 __all__ = [
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "STOPPED",
     "ScanRecord",
     "ScanRecords",
     "scan_all_schedule",
@@ -50,7 +61,7 @@ __all__ = [
     "scan_tasks",
 ]
 
-PENDING, DONE, FAILED = "pending", "done", "failed"
+PENDING, DONE, FAILED, STOPPED = "pending", "done", "failed", "stopped"
 
 _metadata = MetaData()
 
@@ -240,3 +251,31 @@ class ScanRecords:
                     scan_tasks.c.digest == digest, scan_tasks.c.execution_id == 0
                 )
             )
+
+    def stop_in(
+        self, conn: Connection, which: ColumnElement[bool], now: float
+    ) -> list[tuple[str, str]]:
+        """In the caller's write transaction: stop the scan tasks matching ``which`` that are
+        queued or running, and mark their reports stopped; the (digest, repository) of each
+        scan stopped. A process running one of them can no longer record its result."""
+        t = scan_tasks
+        active = and_(which, t.c.status.in_((jobs.PENDING, jobs.RUNNING)))
+        stopped = [(str(r.digest), str(r.repository))
+                   for r in conn.execute(select(t.c.digest, t.c.repository).where(active))]  # fmt: skip
+        if not stopped:
+            return []
+        conn.execute(
+            update(scan_reports)
+            .where(scan_reports.c.digest.in_(select(t.c.digest).where(active)),
+                   scan_reports.c.status == PENDING)
+            .values(status=STOPPED, finished_at=now, error="stopped before it finished")
+        )  # fmt: skip
+        # a scan of its own: the report is its record; a scan-all's: kept for the metrics
+        conn.execute(delete(t).where(active, t.c.execution_id == 0))
+        conn.execute(
+            t.update()
+            .where(active)
+            .values(status=jobs.STOPPED, status_message="stopped", lease_owner="",
+                    lease_until=0.0, end_time=now, update_time=now)
+        )  # fmt: skip
+        return stopped

@@ -85,7 +85,10 @@ class ScanWorkers:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: set[BaseProcess] = set()
+        #: each running worker, with the name of its job
+        self._running: dict[BaseProcess, str] = {}
+        #: workers killed by :meth:`cancel`
+        self._cancelled: set[BaseProcess] = set()
         self._closed = False
 
     def run(self, job: ScanJob) -> ScanOutcome | None:
@@ -101,7 +104,7 @@ class ScanWorkers:
                 sender.close()
                 return None
             process.start()
-            self._running.add(process)
+            self._running[process] = job.name
         sender.close()
         try:
             outcome = self._wait(receiver, process, job)
@@ -111,8 +114,23 @@ class ScanWorkers:
                 process.kill()
             process.join()
             with self._lock:
-                self._running.discard(process)
+                self._running.pop(process, None)
+                cancelled = process in self._cancelled
+                self._cancelled.discard(process)
+        if cancelled:
+            return ScanOutcome(error="the scan was stopped", stopped=True)
         return None if self._closed else outcome
+
+    def cancel(self, name: str) -> int:
+        """Kill the workers running the job called ``name`` (its scan was stopped): their
+        :meth:`run` answers "the scan was stopped"; how many were killed."""
+        with self._lock:
+            doomed = [p for p, job in self._running.items() if job == name]
+            self._cancelled.update(doomed)
+        for process in doomed:
+            if process.is_alive():
+                process.kill()
+        return len(doomed)
 
     def _wait(self, receiver: Connection, process: BaseProcess, job: ScanJob) -> ScanOutcome:
         deadline = wall_seconds(job.cpu_seconds)

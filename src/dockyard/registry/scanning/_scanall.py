@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from dockyard.errors import Conflict
+from dockyard.errors import Conflict, InvalidArgument
 from dockyard.registry._registry import Registry
 from dockyard.registry.jobs import PENDING, RUNNING, CronSchedule, next_fire
 from dockyard.registry.jobs import schedule_cron as jobs_schedule_cron
@@ -121,6 +121,25 @@ class ScanAll:
             execution_id = self._start_in(conn, trigger, images, self.clock())
         self.scanner.wake()
         return execution_id
+
+    def stop(self) -> int:
+        """Stop the latest run (Harbor's ``stopScanAll``): its queued and running scans are
+        Stopped, their reports stopped; how many (0: the run had ended). InvalidArgument when
+        there never was a run."""
+        with self.db.write() as conn:
+            latest = conn.execute(select(func.max(scan_executions.c.id))).scalar()
+            if latest is None:
+                raise InvalidArgument(
+                    "no scan all job is found currently",
+                    hint="start one: POST /system/scanAll/schedule with type Manual",
+                )
+            stopped = self.scanner.records.stop_in(
+                conn, scan_tasks.c.execution_id == latest, self.clock()
+            )
+        if stopped:
+            log.info("scan all %d stopped: %d scan(s) not finished", latest, len(stopped))
+        self.scanner.stopped(stopped)
+        return len(stopped)
 
     def _ongoing(self, conn: Connection) -> bool:
         latest = conn.execute(select(func.max(scan_executions.c.id))).scalar()

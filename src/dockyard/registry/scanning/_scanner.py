@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from dockyard.errors import DockyardError, NotFound
 from dockyard.oci import Manifest, parse_manifest_or_index
 from dockyard.registry._names import is_digest
@@ -32,6 +34,7 @@ from dockyard.registry.events import (
     NO_EVENTS,
     SCANNING_COMPLETED,
     SCANNING_FAILED,
+    SCANNING_STOPPED,
     Event,
     EventSink,
 )
@@ -41,7 +44,7 @@ from dockyard.registry.scanning._blobfiles import BlobFiles
 from dockyard.registry.scanning._images import scan_target
 from dockyard.registry.scanning._job import ScanJob
 from dockyard.registry.scanning._queue import LEASE, RENEW_EVERY, ScanJobClaim, ScanQueue
-from dockyard.registry.scanning._records import ScanRecords
+from dockyard.registry.scanning._records import ScanRecords, scan_reports, scan_tasks
 from dockyard.registry.scanning._sandbox import ScanWorkers
 from dockyard.scan import ScanBudget, VulnDB
 
@@ -50,6 +53,9 @@ __all__ = ["POLL", "Scanner", "scan_budget"]
 #: Seconds between two looks for due scans while idle (a scan queued here wakes the
 #: threads at once; one queued by another process, or given back, waits at most this).
 POLL = 1.0
+
+#: Seconds between two attempts to store a finished scan's result the database refused.
+STORE_RETRY = 1.0
 
 log = logging.getLogger("dockyard.registry.scanning")
 
@@ -191,13 +197,63 @@ class Scanner:
         with self._lock:
             held = list(self._held.values())
         for job in held:
-            if not self.tasks.renew(job, time.time()) and self._holds(job):
+            if self.tasks.renew(job, time.time()) or not self._holds(job):
+                continue
+            if self.tasks.stopped(job):
+                self.cancel([(job.digest, job.repository)])
+            else:
                 log.warning(
                     "scan of %s@%s: this process's claim was taken over by another process; "
                     "its result is the one kept",
                     job.repository,
                     job.digest,
                 )
+
+    def stop(self, digests: list[str]) -> list[tuple[str, str]] | None:
+        """Stop the queued or running scans of images ``digests`` (Harbor's
+        ``stopScanArtifact``): their reports turn stopped; the (digest, repository) of each
+        scan stopped, None when no digest has a report (it was never scanned)."""
+        with self.records.db.write() as conn:
+            known = conn.execute(
+                select(func.count())
+                .select_from(scan_reports)
+                .where(scan_reports.c.digest.in_(digests))
+            ).scalar_one()
+            if not known:
+                return None
+            stopped = self.records.stop_in(conn, scan_tasks.c.digest.in_(digests), time.time())
+        self.stopped(stopped)
+        return stopped
+
+    def stopped(self, stopped: list[tuple[str, str]]) -> None:
+        """Scans were stopped in the database: kill their workers running here, and announce
+        each (Harbor's SCANNING_STOPPED webhook event)."""
+        self.cancel(stopped)
+        for digest, repository in stopped:
+            overview = {"report_id": digest, "scan_status": "Stopped"}
+            self.events.publish(
+                Event(
+                    SCANNING_STOPPED,
+                    repository.partition("/")[0] if "/" in repository else "",
+                    repository,
+                    digest=digest,
+                    details={"scan_overview": {SCAN_REPORT_TYPE: overview}},
+                )
+            )
+
+    def cancel(self, stopped: list[tuple[str, str]]) -> int:
+        """Kill this process's workers running the scans of ``stopped`` (digest, repository),
+        which were stopped in the database; how many. Other processes running one notice at
+        their next renewal."""
+        digests = {digest for digest, _ in stopped}
+        with self._lock:
+            held = [job for job in self._held.values() if job.digest in digests]
+        killed = 0
+        for job in held:
+            if self._workers.cancel(_job_name(job.repository, job.digest)):
+                log.info("scan of %s@%s stopped: its worker is killed", job.repository, job.digest)
+                killed += 1
+        return killed
 
     def _holds(self, job: ScanJobClaim) -> bool:
         """Whether the scan of ``job`` still runs here (not ended since it was renewed)."""
@@ -261,6 +317,8 @@ class Scanner:
             return finish(None, f"internal error: {exc}")
         if outcome is None:  # shutting down: given back, taken up by another process
             return False
+        if outcome.stopped:  # stopped in the database: nothing to record
+            return True
         if outcome.error is not None:
             log.warning("scan of %s@%s failed: %s", repository, digest, outcome.error)
             return finish(None, outcome.error)
@@ -290,7 +348,7 @@ class Scanner:
             paths[str(desc.digest)] = files.path(desc)
         limits = self.limits
         return ScanJob(
-            name=f"{repository}@{digest}",
+            name=_job_name(repository, digest),
             digest=digest,
             media_type=record.media_type,
             manifest=record.content,
@@ -311,17 +369,39 @@ class Scanner:
         seconds: float,
     ) -> None:
         repository, digest = claim.repository, claim.digest
-        try:
-            written = self.tasks.finish(
-                claim, report_json=report_json, error=error, db_updated_at=db_updated,
-                db_advisories=advisories, seconds=seconds,
-            )  # fmt: skip
-        except Exception:
-            # the claim stays this process's until its lease runs out: then another process
-            # (or this one) runs the scan again
-            log.exception("cannot store the scan report of %s", digest)
-            return
+        # the database may be away for a moment (an outage, a failover): the result is kept
+        # and stored again every STORE_RETRY seconds while the claim could still be ours
+        deadline = time.monotonic() + self.tasks.lease
+        failures = 0
+        while True:
+            try:
+                written = self.tasks.finish(
+                    claim, report_json=report_json, error=error, db_updated_at=db_updated,
+                    db_advisories=advisories, seconds=seconds,
+                )  # fmt: skip
+                break
+            except Exception as exc:
+                failures += 1
+                if self._loop.stopping.is_set() or time.monotonic() + STORE_RETRY > deadline:
+                    # the claim stays this process's until its lease runs out: then another
+                    # process (or this one) runs the scan again
+                    log.exception("cannot store the scan report of %s@%s", repository, digest)
+                    return
+                if failures == 1:
+                    log.warning(
+                        "cannot store the scan report of %s@%s (%s: %s); trying again every "
+                        "%g s for up to %.0f s",
+                        repository, digest, type(exc).__name__, exc, STORE_RETRY,
+                        deadline - time.monotonic(),
+                    )  # fmt: skip
+                self._loop.stopping.wait(STORE_RETRY)
+        if failures:
+            log.info("stored the scan report of %s@%s after %d failed attempt(s)",
+                     repository, digest, failures)  # fmt: skip
         if not written:
+            if self.tasks.stopped(claim):
+                log.info("scan of %s@%s was stopped: its result is dropped", repository, digest)
+                return
             log.warning(
                 "scan of %s@%s ended after another process took it over: its report is the "
                 "one kept",
@@ -343,3 +423,8 @@ class Scanner:
                 details={"scan_overview": {SCAN_REPORT_TYPE: overview}},
             )
         )
+
+
+def _job_name(repository: str, digest: str) -> str:
+    """The name of a scan's worker job (what :meth:`ScanWorkers.cancel` finds it by)."""
+    return f"{repository}@{digest}"
