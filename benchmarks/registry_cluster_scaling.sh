@@ -8,8 +8,8 @@
 # Every replica of both is started once; the replica count is the number haproxy sends to
 # (the others are in maintenance, idle). Both registries: storage.s3 with the same chunk size
 # (10 MiB), `redirect: disable: true` (every byte through the registry), default access
-# logging to a file. dockyard runs DY_WORKERS processes per replica (default 1), distribution
-# one process per replica (using every core). For each replica count, the two alternating:
+# logging to a file. dockyard runs DY_WORKERS processes per replica (default: one per core, as
+# in registry_vs_distribution.sh), distribution one process per replica (using every core). For each replica count, the two alternating:
 #   - manifest GET by tag: wrk -t2 -c32, REPEAT rounds, medians (requests/s)
 #   - 100 MiB blob GET: wrk -t2 -c4, REPEAT rounds, medians (MB/s transferred)
 #   - one curl download of the 100 MiB blob (hyperfine, mean)
@@ -29,7 +29,7 @@ RUNS=${1:-3}
 SECONDS_WRK=${2:-10}
 REPEAT=${REPEAT:-3}
 MAX_REPLICAS=${MAX_REPLICAS:-3}
-DY_WORKERS=${DY_WORKERS:-1}
+DY_WORKERS=${DY_WORKERS:-$(nproc)}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 WRK_TIMEOUT=120s  # a 100 MiB answer may take seconds on a loaded machine; it is not an error
 bench_init cluster
