@@ -9,7 +9,6 @@ database plays another replica holding a claim."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,19 +16,24 @@ from typing import Any
 import pytest
 
 from _infra.console import signed_in
-from _infra.harbor_api import check_empty, check_error, check_one
-from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, team_with_people, wait_for
-from _infra.registry_server import OCI_MANIFEST, ASGIClient, AuthedClient, sha256
+from _infra.harbor_api import check_empty, check_error
+from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, basic, wait_for
+from _infra.registry_server import OCI_MANIFEST, ASGIClient, sha256
 from _infra.retention import API, Served
-from _infra.scanning_registry import push_scannable, scanning_app
+from _infra.scanning_registry import (
+    push_scannable,
+    push_scannable_index,
+    scan_all,
+    scan_all_metrics,
+    scanning_served,
+)
 from dockyard.registry.events import SCANNING_STOPPED, Event
-from dockyard.registry.scanning import ScanAll, ScanQueue, ScanRecords, scan_all_of
+from dockyard.registry.scanning import ScanQueue, ScanRecords
 from dockyard.registry.scanning._queue import ScanJobClaim
 
 SCHEDULE = f"{API}/system/scanAll/schedule"
 STOP_ALL = f"{API}/system/scanAll/stop"
-METRICS = f"{API}/scans/all/metrics"
-INDEX = "application/vnd.oci.image.index.v1+json"
+
 REPORT = "application/vnd.security.vulnerability.report; version=1.1"
 
 
@@ -45,23 +49,15 @@ class Events:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with scanning_app(tmp_path_factory.mktemp("scan-stop")) as (app, access):
-        team_with_people(access)
-        with ASGIClient(app) as client:
-            yield Served(app, client, access, AuthedClient(client, basic("admin", ADMIN_PASSWORD)))
-
-
-def _scan_all(served: Served) -> ScanAll:
-    found = scan_all_of(served.app.registry)
-    assert found is not None
-    return found
+    with scanning_served(tmp_path_factory.mktemp("scan-stop")) as found:
+        yield found
 
 
 @pytest.fixture
 def paused(served: Served, monkeypatch: pytest.MonkeyPatch) -> Events:
     """This process claims no scan while the test runs (queued scans stay queued); its
     events are recorded."""
-    scanner = _scan_all(served).scanner
+    scanner = scan_all(served).scanner
     monkeypatch.setattr(scanner.tasks, "claim", lambda now, limit=1: [])
     events = Events()
     monkeypatch.setattr(scanner, "events", events)
@@ -75,10 +71,6 @@ def _records(served: Served) -> ScanRecords:
 def _status(served: Served, digest: str) -> str | None:
     found = _records(served).get(digest)
     return None if found is None else found.status
-
-
-def _metrics(served: Served) -> dict[str, Any]:
-    return check_one(served.client.get(METRICS, headers=served.headers), "Stats")  # type: ignore[no-any-return]
 
 
 def _artifact(repo: str, reference: str) -> str:
@@ -105,11 +97,11 @@ def test_stopping_a_scan_all_stops_its_queued_and_running_scans(
     images = [push_scannable(served.admin, "team/all", seed, tag=seed) for seed in "abc"]
     check_empty(served.client.post(SCHEDULE, headers=served.headers,
                                    json={"schedule": {"type": "Manual"}}), 201)  # fmt: skip
-    assert _metrics(served)["metrics"] == {"Pending": 3}
+    assert scan_all_metrics(served)["metrics"] == {"Pending": 3}
     # another replica holds one scan (Running); two stay queued
     other = ScanQueue(_records(served))
     [held] = other.claim(time.time(), 1)
-    assert _metrics(served)["metrics"] == {"Pending": 2, "Running": 1}
+    assert scan_all_metrics(served)["metrics"] == {"Pending": 2, "Running": 1}
 
     # the console's jobs page offers to stop the run while it goes on, and does it
     with ASGIClient(served.app) as browser:
@@ -121,7 +113,7 @@ def test_stopping_a_scan_all_stops_its_queued_and_running_scans(
         page = browser.get("/admin/jobs").text
         assert 'action="/admin/jobs/scan-all/stop"' not in page
         assert "Done: 3 of 3 images (Stopped 3)" in page, page
-    assert _metrics(served) == {"total": 3, "completed": 3, "metrics": {"Stopped": 3},
+    assert scan_all_metrics(served) == {"total": 3, "completed": 3, "metrics": {"Stopped": 3},
                                 "ongoing": False, "trigger": "Manual"}  # fmt: skip
     for digest in images:
         assert _status(served, digest) == "stopped"
@@ -146,8 +138,8 @@ def test_stopping_a_scan_all_stops_its_queued_and_running_scans(
 def test_a_stopped_scan_all_is_run_again_when_asked(served: Served) -> None:
     check_empty(served.client.post(SCHEDULE, headers=served.headers,
                                    json={"schedule": {"type": "Manual"}}), 201)  # fmt: skip
-    wait_for(lambda: not _metrics(served)["ongoing"], timeout=60)
-    metrics = _metrics(served)
+    wait_for(lambda: not scan_all_metrics(served)["ongoing"], timeout=60)
+    metrics = scan_all_metrics(served)
     assert metrics["metrics"] == {"Success": metrics["total"]}, metrics
     digest = sha256(served.admin.get("/v2/team/all/manifests/a",
                                      headers={"accept": OCI_MANIFEST}).content)  # fmt: skip
@@ -186,23 +178,11 @@ def test_an_artifact_is_scanned_and_its_scan_stopped(served: Served, paused: Eve
 
 
 def test_an_index_s_images_are_scanned_and_stopped_together(served: Served, paused: Events) -> None:
-    amd64 = push_scannable(served.admin, "team/multi", "amd64", tag=None)
-    arm64 = push_scannable(served.admin, "team/multi", "arm64", tag=None)
-    sizes = {d: len(served.admin.get(f"/v2/team/multi/manifests/{d}",
-                                     headers={"accept": OCI_MANIFEST}).content)
-             for d in (amd64, arm64)}  # fmt: skip
-    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": d, "size": sizes[d],
-         "platform": {"os": "linux", "architecture": a}}
-        for d, a in ((amd64, "amd64"), (arm64, "arm64"))
-    ]}).encode()  # fmt: skip
-    r = served.admin.put("/v2/team/multi/manifests/v1", content=index,
-                         headers={"content-type": INDEX})  # fmt: skip
-    assert r.status_code == 201, r.text
+    index, amd64, arm64 = push_scannable_index(served.admin, "team/multi", "v1")
     base = _artifact("team/multi", "v1")
     check_empty(served.client.post(base + "/scan", headers=served.headers), 202)
     assert (_status(served, amd64), _status(served, arm64)) == ("pending", "pending")
-    assert _status(served, sha256(index)) is None  # the images are scanned, not the index
+    assert _status(served, index) is None  # the images are scanned, not the index
     check_empty(served.client.post(base + "/scan/stop", headers=served.headers), 202)
     assert (_status(served, amd64), _status(served, arm64)) == ("stopped", "stopped")
     assert sorted(e.digest for e in paused.seen) == sorted((amd64, arm64))

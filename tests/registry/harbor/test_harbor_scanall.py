@@ -6,7 +6,6 @@ tasks by status until it ends; the schedule is set, read, replaced and removed, 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,50 +16,36 @@ from sqlalchemy import func, select
 from _infra.cluster_jobs import cron_at
 from _infra.harbor_api import check_empty, check_error, check_one
 from _infra.projects_registry import (
-    ADMIN_PASSWORD,
     PASSWORD,
     basic,
-    team_with_people,
     wait_for,
 )
-from _infra.registry_server import (
-    OCI_MANIFEST,
-    ASGIClient,
-    AuthedClient,
-    sha256,
-)
 from _infra.retention import API, Served
-from _infra.scanning_registry import push_scannable, scanning_app
-from dockyard.registry.scanning import ScanAll, ScanRecords, scan_all_of
+from _infra.scanning_registry import (
+    SCAN_ALL_METRICS,
+    push_scannable,
+    push_scannable_index,
+    scan_all,
+    scan_all_metrics,
+    scanning_served,
+)
+from dockyard.registry.scanning import ScanAll, ScanRecords
 from dockyard.registry.scanning._records import scan_executions, scan_tasks
 
 SCHEDULE = f"{API}/system/scanAll/schedule"
-METRICS = f"{API}/scans/all/metrics"
-INDEX = "application/vnd.oci.image.index.v1+json"
+METRICS = SCAN_ALL_METRICS
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with scanning_app(tmp_path_factory.mktemp("scanall")) as (app, access):
-        team_with_people(access)
-        with ASGIClient(app) as client:
-            yield Served(app, client, access, AuthedClient(client, basic("admin", ADMIN_PASSWORD)))
-
-
-def _scan_all(served: Served) -> ScanAll:
-    found = scan_all_of(served.app.registry)
-    assert found is not None
-    return found
-
-
-def _metrics(served: Served) -> dict[str, Any]:
-    return check_one(served.client.get(METRICS, headers=served.headers), "Stats")  # type: ignore[no-any-return]
+    with scanning_served(tmp_path_factory.mktemp("scanall")) as found:
+        yield found
 
 
 def _ended(served: Served) -> dict[str, Any]:
     """The latest run's metrics once it ended."""
-    wait_for(lambda: not _metrics(served)["ongoing"], timeout=60)
-    return _metrics(served)
+    wait_for(lambda: not scan_all_metrics(served)["ongoing"], timeout=60)
+    return scan_all_metrics(served)
 
 
 def test_only_system_administrators(served: Served) -> None:
@@ -73,27 +58,16 @@ def test_only_system_administrators(served: Served) -> None:
 
 
 def test_a_manual_scan_all_scans_every_image_once(served: Served) -> None:
-    assert _metrics(served) == {"total": 0, "completed": 0, "metrics": {}, "ongoing": False}
-    amd64 = push_scannable(served.admin, "team/app", "amd64", tag=None)
-    arm64 = push_scannable(served.admin, "team/app", "arm64", tag=None)
+    assert scan_all_metrics(served) == {"total": 0, "completed": 0, "metrics": {}, "ongoing": False}
+    index, amd64, arm64 = push_scannable_index(served.admin, "team/app", "multi")
     alone = push_scannable(served.admin, "team/tool", "tool")
     push_scannable(served.admin, "team/copy", "tool")  # the same image in a second repository
     records = ScanRecords(served.app.registry.meta.db)
-    sizes = {d: len(served.admin.get(f"/v2/team/app/manifests/{d}").content)
-             for d in (amd64, arm64)}  # fmt: skip
-    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": d, "size": sizes[d],
-         "platform": {"os": "linux", "architecture": a}}
-        for d, a in ((amd64, "amd64"), (arm64, "arm64"))
-    ]}).encode()  # fmt: skip
-    r = served.admin.put("/v2/team/app/manifests/multi", content=index,
-                         headers={"content-type": INDEX})  # fmt: skip
-    assert r.status_code == 201, r.text
-    assert records.get(sha256(index)) is None
+    assert records.get(index) is None
 
     check_empty(served.client.post(SCHEDULE, headers=served.headers,
                                    json={"schedule": {"type": "Manual"}}), 201)  # fmt: skip
-    first = _metrics(served)
+    first = scan_all_metrics(served)
     assert first["total"] == 3 and first["trigger"] == "Manual", first
     ended = _ended(served)
     assert ended == {"total": 3, "completed": 3, "metrics": {"Success": 3}, "ongoing": False,
@@ -101,13 +75,13 @@ def test_a_manual_scan_all_scans_every_image_once(served: Served) -> None:
     for digest in (amd64, arm64, alone):
         report = records.get(digest)
         assert report is not None and report.status == "done", report
-    assert records.get(sha256(index)) is None  # the index's images are scanned, not it
+    assert records.get(index) is None  # the index's images are scanned, not it
     # again: every image is scanned anew, as a new run
     done = records.get(alone)
     assert done is not None
     check_empty(served.client.put(SCHEDULE, headers=served.headers,
                                   json={"schedule": {"type": "Manual"}}))  # fmt: skip
-    wait_for(lambda: _metrics(served)["completed"] == 3, timeout=60)
+    wait_for(lambda: scan_all_metrics(served)["completed"] == 3, timeout=60)
     again = records.get(alone)
     assert again is not None and again.finished_at != done.finished_at
 
@@ -136,8 +110,8 @@ def test_the_schedule_is_set_read_replaced_and_removed(served: Served) -> None:
 
 
 def test_a_firing_asked_for_by_two_processes_starts_one_run(served: Served) -> None:
-    mine = _scan_all(served)
-    wait_for(lambda: not _metrics(served)["ongoing"], timeout=60)
+    mine = scan_all(served)
+    wait_for(lambda: not scan_all_metrics(served)["ongoing"], timeout=60)
     other = ScanAll(mine.scanner)  # a second process's view of the same database
     moment = time.time() + 2
     mine.set_schedule("Custom", cron_at(moment))
