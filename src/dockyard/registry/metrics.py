@@ -90,7 +90,9 @@ class _Metric:
         self.labelnames = tuple(labelnames)
         self._lock = threading.Lock()
 
-    def _key(self, values: Sequence[str]) -> tuple[str, ...]:
+    def key(self, values: Sequence[str]) -> tuple[str, ...]:
+        """The series of these label values, checked against the metric's label names (once,
+        for callers that observe the same series again and again: ``observe_key``, ``row``)."""
         if len(values) != len(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(values)}")
         return tuple(values)
@@ -136,7 +138,7 @@ class Counter(_Metric):
     def inc(self, amount: float = 1.0, *labels: str) -> None:
         if amount < 0:
             raise ValueError("a counter cannot go down")
-        key = self._key(labels)
+        key = self.key(labels)
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
 
@@ -147,7 +149,7 @@ class Counter(_Metric):
 
     def value(self, *labels: str) -> float:
         with self._lock:
-            return self._values.get(self._key(labels), 0.0)
+            return self._values.get(self.key(labels), 0.0)
 
     def snapshot(self) -> dict[tuple[str, ...], list[float]]:
         with self._lock:
@@ -183,7 +185,7 @@ class Gauge(Counter):
             values[key] = list(theirs) if mine is None else [max(mine[0], theirs[0])]
 
     def inc(self, amount: float = 1.0, *labels: str) -> None:
-        key = self._key(labels)
+        key = self.key(labels)
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
 
@@ -191,7 +193,7 @@ class Gauge(Counter):
         self.inc(-amount, *labels)
 
     def set(self, value: float, *labels: str) -> None:
-        key = self._key(labels)
+        key = self.key(labels)
         with self._lock:
             self._values[key] = float(value)
 
@@ -221,7 +223,7 @@ class ReadGauge(Gauge):
         except Exception:
             log.warning("metric %s: cannot read its values", self.name, exc_info=True)
             return {}
-        return {self._key(k): [float(v)] for k, v in found.items()}
+        return {self.key(k): [float(v)] for k, v in found.items()}
 
 
 class Histogram(_Metric):
@@ -243,7 +245,7 @@ class Histogram(_Metric):
         self._series: dict[tuple[str, ...], list[float]] = {}  # bucket counts…, sum, count
 
     def observe(self, value: float, *labels: str) -> None:
-        self.observe_key(self._key(labels), value)
+        self.observe_key(self.key(labels), value)
 
     def observe_key(self, key: tuple[str, ...], value: float) -> None:
         """``observe`` for label values already checked."""
@@ -390,7 +392,7 @@ class RequestStats(_Metric):
     def value(self, *labels: str) -> float:
         """How many requests of (method, route, code) were answered."""
         with self._lock:
-            row = self._rows.get(self._key(labels))
+            row = self._rows.get(self.key(labels))
             return row[0] if row is not None else 0.0
 
     def snapshot(self) -> dict[tuple[str, ...], list[float]]:
@@ -609,7 +611,7 @@ class RegistryMetrics:
         label = method if method in _METHODS else method.upper()
         if label not in _METHODS:
             label = "OTHER"
-        row = self.requests.row(self.requests._key((label, route, str(status))))
+        row = self.requests.row(self.requests.key((label, route, str(status))))
         if len(self._request_rows) >= 4096:  # bounded: routes are names, statuses few
             self._request_rows.clear()
         self._request_rows[(method, route, status)] = row

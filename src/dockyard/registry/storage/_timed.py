@@ -34,7 +34,7 @@ class TimedStorage:
         name = driver_name(inner)
         self._hist = histogram
         self._keys = {
-            action: histogram._key((name, action))
+            action: histogram.key((name, action))
             for action in (
                 "Reader", "Writer", "Trim", "Stat", "Delete", "List", "Move", "URLFor",
                 "BodySocket",
