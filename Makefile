@@ -103,7 +103,8 @@ WORKERS ?= auto
 # read the filesystem backend's own files are marked filesystem_only. Left out: modules that
 # never open a registry (config parsing, the access model's service, which runs on SQLite and
 # PostgreSQL in the first pass) and those that start their own PostgreSQL, S3 or Redis (the
-# cluster, storage-driver, migration and queue modules). docker tests run here too: each worker
+# cluster, storage-driver, migration and queue modules; tests/test_cluster_pass.py fails when a
+# module that opens a registry is in neither group). docker tests run here too: each worker
 # starts its own dockerd when a test first needs one, as in the first pass.
 CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/test_registry_uploads.py tests/registry/test_registry_mount.py \
@@ -122,13 +123,14 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/scanning/test_scanning_limits.py::test_absolute_member_name_scan_ends_and_the_queue_moves_on \
   tests/registry/test_registry_interop.py tests/registry/test_registry_mount_interop.py \
   tests/registry/access/test_access_matrix.py tests/registry/policy/test_policy_signature_bypass.py \
-  tests/registry/console/test_console_artifact_extras.py tests/registry/console/test_console_artifact_trust.py \
-  tests/registry/console/test_console_browser.py tests/registry/console/test_console_compare.py \
-  tests/registry/console/test_console_dashboard.py tests/registry/console/test_console_lockout.py \
-  tests/registry/console/test_console_paging.py tests/registry/console/test_console_policies.py \
-  tests/registry/console/test_console_replication.py tests/registry/console/test_console_robots.py \
-  tests/registry/console/test_console_security.py \
-  tests/registry/proxy/test_proxy_cache.py tests/registry/proxy/test_proxy_mirror.py \
+  tests/registry/console tests/registry/proxy \
+  tests/registry/scanning/test_scanning_on_push.py tests/registry/scanning/test_scanning_policy.py \
+  tests/registry/scanning/test_scanning_restart.py \
+  tests/registry/replication/test_replication_pull.py tests/registry/replication/test_replication_worker.py \
+  tests/registry/policy/test_policy_signatures.py tests/registry/webhooks/test_webhooks_notification_metrics.py \
+  tests/registry/auth/test_auth_server.py tests/registry/test_registry_faults.py \
+  tests/registry/test_registry_upload_recovery.py tests/registry/test_registry_distribution_metrics.py \
+  tests/registry/test_registry_server_wiring.py tests/registry/test_registry_tls_serving.py \
   tests/registry/replication/test_replication_deletion.py tests/registry/replication/test_replication_filters.py \
   tests/registry/replication/test_replication_push.py tests/registry/replication/test_replication_restart.py \
   tests/registry/replication/test_replication_secrets.py \

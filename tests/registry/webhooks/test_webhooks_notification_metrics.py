@@ -44,7 +44,16 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def _scrape(debug: str) -> tuple[str, Samples]:
-    text = httpx.get(f"http://{debug}/metrics").text
+    # the debug server is worker 0's: another worker may answer /v2/ a moment before it listens
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            text = httpx.get(f"http://{debug}/metrics").text
+            break
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
