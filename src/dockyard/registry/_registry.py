@@ -191,18 +191,31 @@ class Registry:
 
     # --- blobs ---------------------------------------------------------------------------
 
-    def blob(self, repository: str, digest: Digest, *, touch: bool = False) -> BlobHandle:
+    def blob(
+        self, repository: str, digest: Digest, *, touch: bool = False, stored: bool = True
+    ) -> BlobHandle:
         """Where ``repository``'s blob ``digest`` is (BLOB_UNKNOWN when it has none).
         ``touch`` refreshes the link first: a push asking whether a blob exists (HEAD) will
-        rely on the answer, so a garbage collection running now must keep it."""
+        rely on the answer, so a garbage collection running now must keep it. ``stored``
+        (default): check that the bytes are in the storage too (a record can outlive them:
+        see :meth:`_uploads.Uploads._publish`); False leaves that to the caller, which reads
+        them at once and calls :meth:`require_stored` when they do not come."""
         if touch:
             size = self.meta.touch_blob(repository, str(digest))
         else:
             size = self.meta.blob_size(repository, str(digest))
-        key = blob_key(digest)
-        if size is None or self.storage.stat(key) is None:
+        if size is None:
             raise BlobUnknown(f"blob {digest} is unknown to {repository}")
-        return BlobHandle(digest, size, self.storage.local_path(key), self.storage)
+        key = blob_key(digest)
+        found = BlobHandle(digest, size, self.storage.local_path(key), self.storage)
+        if stored:
+            self.require_stored(found, repository)
+        return found
+
+    def require_stored(self, blob: BlobHandle, repository: str) -> None:
+        """BLOB_UNKNOWN unless ``blob``'s bytes are in the storage."""
+        if self.storage.stat(blob_key(blob.digest)) is None:
+            raise BlobUnknown(f"blob {blob.digest} is unknown to {repository}")
 
     def blob_url(self, blob: BlobHandle) -> str | None:
         """Where a client may fetch ``blob`` itself (redirects on), else None."""

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from _infra._process import run_command
 from _infra.oci_layout import gzip_tar, oci_layout
-from _infra.registry_server import RegistryProcess, start_registry
+from _infra.registry_server import RegistryProcess, free_port, start_registry
 from _infra.seaweed import Seaweed, create_bucket
 from dockyard.digest import Digest
 from dockyard.registry.storage import S3Config, blob_key
@@ -46,6 +47,8 @@ class Replicas:
     first: RegistryProcess
     second: RegistryProcess
     storage: S3Driver
+    #: the second replica's debug address
+    debug: str
 
 
 def _config_file(path: Path, seaweed: Seaweed) -> Path:
@@ -77,6 +80,7 @@ def replicas(seaweed: Seaweed, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "REGISTRY_STORAGE_S3_SECRETKEY": seaweed.secret_key,
     }
     state = work / "state"  # `--root`: with s3, only the local state (SQLite) lives here
+    debug = f"127.0.0.1:{free_port()}"  # the second's /metrics: what it asked the store
     storage = S3Driver(
         S3Config(
             bucket=_BUCKET, region=seaweed.region, accesskey=seaweed.access_key,
@@ -92,10 +96,10 @@ def replicas(seaweed: Seaweed, tmp_path_factory: pytest.TempPathFactory) -> Iter
             lambda extra: stack.enter_context(
                 start_registry(state, "-c", str(config), env={**env, **extra})
             ),
-            [{}, {"REGISTRY_STORAGE_REDIRECT_DISABLE": "true"}],
+            [{}, {"REGISTRY_STORAGE_REDIRECT_DISABLE": "true", "REGISTRY_HTTP_DEBUG_ADDR": debug}],
         )
         stack.callback(storage.close)
-        yield Replicas(first, second, storage)
+        yield Replicas(first, second, storage, debug)
 
 
 def _skopeo(*args: str) -> str:
@@ -195,3 +199,41 @@ def test_a_chunked_upload_continues_on_another_replica(
         assert http.get(location).content == data
         assert http.head(f"{hosts[0]}/v2/team/chunked/blobs/{digest}").status_code == 200
     assert sorted(replicas.storage.list("uploads")) == []
+
+
+def test_a_spliced_get_of_bytes_gone_from_the_store_is_blob_unknown(replicas: Replicas) -> None:
+    """A large blob GET asks the store once: the spliced GET of the exact range is the proof
+    that the bytes are there (no HEAD first). When they are gone behind the registry's back
+    (its record outlived them), the answer is still 404 BLOB_UNKNOWN, before any byte of a
+    body — never a 200 whose body breaks off."""
+    data = os.urandom(2 * MiB)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    streams = replicas.second.url  # streams blob GETs itself (no redirect)
+    with httpx.Client(timeout=120) as http:
+        r = http.post(f"{streams}/v2/team/vanishing/blobs/uploads/?digest={digest}", content=data,
+                      headers={"content-type": "application/octet-stream"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        before = _store_calls(http, replicas.debug)
+        whole = http.get(f"{streams}/v2/team/vanishing/blobs/{digest}")
+        assert whole.status_code == 200 and whole.content == data
+        after = _store_calls(http, replicas.debug)
+        asked = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        assert asked == {"BodySocket": 1}, asked  # one request to the store: no Stat first
+        replicas.storage.delete(blob_key(Digest.parse(digest)))
+        for headers in ({}, {"range": "bytes=0-1999999"}, {"range": "bytes=10-99"}):
+            gone = http.get(f"{streams}/v2/team/vanishing/blobs/{digest}", headers=headers)
+            assert gone.status_code == 404, (headers, gone.status_code)
+            assert gone.json()["errors"][0]["code"] == "BLOB_UNKNOWN", gone.text
+        assert http.head(f"{streams}/v2/team/vanishing/blobs/{digest}").status_code == 404
+
+
+def _store_calls(http: httpx.Client, debug: str) -> dict[str, float]:
+    """The S3 driver's operations so far, by action (``registry_storage_action_seconds``)."""
+    text = http.get(f"http://{debug}/metrics").text
+    return {
+        sample.labels["action"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "registry_storage_action_seconds_count"
+        and sample.labels.get("driver") == "s3aws"
+    }

@@ -55,7 +55,14 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
 async def get_blob(request: Request, registry: Registry, name: str, digest_text: str) -> None:
     digest = parse_digest(digest_text)
     head = request.method == "HEAD"
-    blob = await request.run(registry.blob, name, digest, touch=head)
+    zerocopy = ZEROCOPY_SEND in request.scope.get("extensions", ())
+    # a GET whose bytes may come from the object store's own connection asks the store once:
+    # that GET answering the exact range proves the bytes are there (no stat first)
+    spliceable = not head and zerocopy and not registry.redirect
+    blob = await request.run(registry.blob, name, digest, touch=head, stored=not spliceable)
+    if spliceable and (blob.path is not None or blob.size <= request.limits.verify_read_bytes):
+        await request.run(registry.require_stored, blob, name)
+        spliceable = False
     if not head and registry.redirect:  # the bytes from the object store, not through here
         url = await request.run(registry.blob_url, blob)
         if url is not None:
@@ -88,7 +95,6 @@ async def get_blob(request: Request, registry: Registry, name: str, digest_text:
     length = end - start + 1
     body: bytes | None = None
     source: socket.socket | None = None
-    zerocopy = ZEROCOPY_SEND in request.scope.get("extensions", ())
     if not head and length and blob.size <= request.limits.verify_read_bytes:
         # small blobs are hashed before a byte leaves (BLOB_UNKNOWN when corrupt); larger
         # ones stay on the zero-copy path, and `dockyard registry fsck` checks them
@@ -96,6 +102,8 @@ async def get_blob(request: Request, registry: Registry, name: str, digest_text:
     elif not head and zerocopy and length >= ZEROCOPY_MIN and blob.path is None:
         # an object store's own connection, spliced to the client's (None: stream it)
         source = await request.run(blob.body_socket, start, length)
+    if spliceable and source is None:  # not spliced: make sure the bytes are there first
+        await request.run(registry.require_stored, blob, name)
     out = [
         API_VERSION,
         *headers,
