@@ -1,6 +1,7 @@
 """Blob uploads: sessions whose bytes stream to storage and survive a restart.
 
-The database holds each session's acknowledged offset; the bytes are at
+The database holds each session's acknowledged offset, with the running hash of those bytes
+(:mod:`._hash_state`: the next request may land on any process); the bytes are at
 ``uploads/<id>/data``. A chunk is appended, fsynced, and only then acknowledged, so after a
 crash (even ``kill -9``) the session resumes from its last acknowledged offset: anything
 beyond it is dropped and the hash is rebuilt from the bytes on disk. A blob becomes visible
@@ -22,6 +23,8 @@ from dockyard.errors import (
     NotFound,
     RangeNotSatisfiable,
 )
+from dockyard.registry._hash_state import ResumableSha256
+from dockyard.registry._hash_state import available as hash_state_available
 from dockyard.registry.metadata import RegistryMetadata
 from dockyard.registry.storage import (
     FileWriter,
@@ -37,10 +40,22 @@ __all__ = ["BlobUploads", "UploadWriter"]
 _READ = 1 << 20
 
 
+def _hasher(algorithm: str) -> Digester | ResumableSha256:
+    """A new hash of ``algorithm``: one whose state can be saved when that can be had."""
+    if algorithm == SHA256 and hash_state_available():
+        return ResumableSha256()
+    return Digester(algorithm)
+
+
 @dataclass
 class _HashState:
     offset: int
-    digester: Digester = field(default_factory=lambda: Digester(SHA256))
+    digester: Digester | ResumableSha256 = field(default_factory=lambda: _hasher(SHA256))
+
+    def saved(self) -> bytes | None:
+        """The hash's state, for another process to go on from (None: it cannot be saved)."""
+        digester = self.digester
+        return digester.state() if isinstance(digester, ResumableSha256) else None
 
 
 class UploadWriter:
@@ -172,8 +187,10 @@ class BlobUploads:
             raise
 
     def _rehash(self, upload_id: str, offset: int, algorithm: str) -> _HashState:
-        """The hash of the first ``offset`` bytes on disk (after a restart, or another algorithm)."""
-        state = _HashState(0, Digester(algorithm))
+        """The hash of the first ``offset`` bytes: from the state saved with them (the last
+        request ran in another process), else read back from storage (after a restart,
+        another algorithm, a state this process cannot take up). Either way the bytes must
+        still be there (BLOB_UPLOAD_INVALID when the storage lost some)."""
         key = upload_data_key(upload_id)
         info = self.storage.stat(key)
         if info is None or info.size < offset:
@@ -181,6 +198,13 @@ class BlobUploads:
                 f"upload {upload_id} lost data it had acknowledged ({offset} bytes expected, "
                 f"{0 if info is None else info.size} on disk); cancel it and upload again"
             )
+        if algorithm == SHA256:
+            saved = self.meta.upload_hash_state(upload_id)
+            if saved is not None and saved[0] == offset:
+                restored = ResumableSha256.restore(saved[1], offset)
+                if restored is not None:
+                    return _HashState(offset, restored)
+        state = _HashState(0, _hasher(algorithm))
         with self.storage.reader(key) as f:
             remaining = offset
             while remaining:
@@ -193,7 +217,7 @@ class BlobUploads:
         return state
 
     def acknowledge(self, upload_id: str, state: _HashState) -> None:
-        self.meta.set_upload_offset(upload_id, state.offset)
+        self.meta.set_upload_offset(upload_id, state.offset, state.saved())
         with self._lock:
             self._hashes[upload_id] = state
 

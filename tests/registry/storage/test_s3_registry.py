@@ -139,7 +139,8 @@ def test_a_chunked_upload_continues_on_another_replica(
     replicas: Replicas, seaweed: Seaweed
 ) -> None:
     """POST on one process, PATCHes alternating between both, PUT on the other: the upload's
-    state is the bucket's and the database's, never a process's memory. Chunks of 3 MiB
+    state is the bucket's and the database's, never a process's memory — the hash of the bytes
+    so far included (a PATCH after the other replica's reads none of them back). Chunks of 3 MiB
     straddle S3's 5 MiB part minimum and the 5 MiB chunksize."""
     data = os.urandom(3 * MiB) + os.urandom(3 * MiB) + os.urandom(MiB // 2)
     chunks = [data[: 3 * MiB], data[3 * MiB : 6 * MiB], data[6 * MiB :]]
@@ -152,6 +153,7 @@ def test_a_chunked_upload_continues_on_another_replica(
         offset = 0
         for i, chunk in enumerate(chunks):
             host = hosts[(i + 1) % 2]
+            before = _store_calls(http, replicas.debug)
             r = http.patch(
                 f"{host}{location}"
                 if location.startswith("/")
@@ -163,6 +165,9 @@ def test_a_chunked_upload_continues_on_another_replica(
                 },
             )
             assert r.status_code == 202, r.text
+            if i == 2:  # the second replica goes on from the hash the first one saved
+                after = _store_calls(http, replicas.debug)
+                assert after.get("Reader", 0) == before.get("Reader", 0), (before, after)
             offset += len(chunk)
             assert r.headers["range"] == f"0-{offset - 1}"
             location = r.headers["location"]

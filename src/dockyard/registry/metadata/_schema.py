@@ -117,6 +117,9 @@ uploads = Table(
     Column("offset", BigInteger, nullable=False),
     Column("started_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    #: the running hash of the acknowledged bytes (``registry._hash_state``), so that the
+    #: session's next request may go on in any process without reading them back
+    Column("hash_state", LargeBinary),
 )
 
 #: Small shared counters, e.g. ``generation``: bumped by writers outside the serving process

@@ -417,13 +417,23 @@ class RegistryMetadata:
             row = conn.execute(q).first()
         return None if row is None else UploadRecord(row[0], row[3], int(row[1]), row[2])
 
-    def set_upload_offset(self, upload_id: str, offset: int) -> None:
+    def set_upload_offset(
+        self, upload_id: str, offset: int, hash_state: bytes | None = None
+    ) -> None:
+        """Acknowledge ``offset`` bytes, with the running hash of them when there is one."""
         with self.db.write() as conn:
             conn.execute(
                 update(uploads)
                 .where(uploads.c.id == upload_id)
-                .values(offset=offset, updated_at=time.time())
+                .values(offset=offset, hash_state=hash_state, updated_at=time.time())
             )
+
+    def upload_hash_state(self, upload_id: str) -> tuple[int, bytes | None] | None:
+        """The session's acknowledged offset and the hash state saved with it."""
+        q = select(uploads.c.offset, uploads.c.hash_state).where(uploads.c.id == upload_id)
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else (int(row[0]), None if row[1] is None else bytes(row[1]))
 
     def delete_upload(self, upload_id: str) -> bool:
         with self.db.write() as conn:

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Every revision of the scripts in ``versions/``, oldest first (a test holds it to them).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 #: The revision this dockyard's code reads and writes.
 HEAD = REVISIONS[-1]
 _log = logging.getLogger("dockyard.registry.migrations")
