@@ -10,8 +10,8 @@ from typing import Any
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry.console._robots import Ask
 
-__all__ = ["SCHEDULE_TYPES", "GcPage", "GcRunPage", "gc_page", "gc_run", "run_gc", "set_schedule",
-           "stop_gc"]  # fmt: skip
+__all__ = ["SCHEDULE_TYPES", "GcPage", "GcRunPage", "gc_page", "gc_run", "run_gc", "schedule_of",
+           "set_schedule", "stop_gc"]  # fmt: skip
 
 #: the schedule form's choices (Harbor's types; Custom takes a 6-field cron)
 SCHEDULE_TYPES = ("None", "Hourly", "Daily", "Weekly", "Custom")
@@ -61,8 +61,9 @@ async def run_gc(ask: Ask, form: dict[str, str]) -> str:
     return made.location_id()
 
 
-async def set_schedule(ask: Ask, form: dict[str, str]) -> None:
-    """The schedule: a type of :data:`SCHEDULE_TYPES` (None removes it), a cron for Custom."""
+def schedule_of(form: dict[str, str]) -> dict[str, str]:
+    """Harbor's ``Schedule`` object from a schedule form: a type of :data:`SCHEDULE_TYPES`
+    (None removes it) and, for Custom, its cron (the API says what is wrong with a bad one)."""
     kind = form.get("type", "")
     if kind not in SCHEDULE_TYPES:
         raise InvalidArgument(f"the schedule must be one of {', '.join(SCHEDULE_TYPES)}")
@@ -71,8 +72,13 @@ async def set_schedule(ask: Ask, form: dict[str, str]) -> None:
         raise InvalidArgument(
             "a Custom schedule needs a cron of 6 fields, e.g. 0 0 3 * * * (03:00 every day)"
         )
+    return {"type": kind, **({"cron": cron} if kind == "Custom" else {})}
+
+
+async def set_schedule(ask: Ask, form: dict[str, str]) -> None:
+    """The schedule: a type of :data:`SCHEDULE_TYPES` (None removes it), a cron for Custom."""
     body: dict[str, Any] = {
-        "schedule": {"type": kind, **({"cron": cron} if kind == "Custom" else {})},
+        "schedule": schedule_of(form),
         "parameters": _parameters(form, dry_run=False),
     }
     await ask("PUT", "/system/gc/schedule", None, body)

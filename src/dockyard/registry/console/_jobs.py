@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.errors import DockyardError
 from dockyard.registry.console._calls import segment
-from dockyard.registry.console._gc import SCHEDULE_TYPES
+from dockyard.registry.console._gc import SCHEDULE_TYPES, schedule_of
 from dockyard.registry.console._html import e, href, page, table
 from dockyard.registry.console._paging import Paging, pager
 from dockyard.registry.console._robots import Ask
@@ -104,16 +104,7 @@ async def stop_scan_all(ask: Ask) -> None:
 async def set_scan_all_schedule(ask: Ask, form: dict[str, str]) -> None:
     """Scan all's schedule: one of :data:`SCHEDULE_TYPES` (None removes it), a cron for
     Custom (the API says what is wrong with a bad one)."""
-    kind = form.get("type", "")
-    if kind not in SCHEDULE_TYPES:
-        raise InvalidArgument(f"the schedule must be one of {', '.join(SCHEDULE_TYPES)}")
-    cron = " ".join(form.get("cron", "").split())[:128]
-    if kind == "Custom" and not cron:
-        raise InvalidArgument(
-            "a Custom schedule needs a cron of 6 fields, e.g. 0 0 3 * * * (03:00 every day)"
-        )
-    body = {"schedule": {"type": kind, **({"cron": cron} if kind == "Custom" else {})}}
-    await ask("PUT", "/system/scanAll/schedule", None, body)
+    await ask("PUT", "/system/scanAll/schedule", None, {"schedule": schedule_of(form)})
 
 
 async def jobs(ask: Ask, at: Paging) -> Jobs:
