@@ -13,64 +13,25 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from _infra import Podman, backend
+from _infra import Podman
 from _infra._process import run_command
-from _infra.mirror import PASSWORD, USER, Relay, Upstream, relay, token_upstream
-from _infra.oci_layout import gzip_tar, oci_layout
-from _infra.registry_server import RegistryProcess, start_registry
-from dockyard.digest import Digest
-from dockyard.registry.storage import blob_key
+from _infra.mirror import PASSWORD, USER
+from _infra.mirror_server import Mirror, serve_mirror
+from _infra.oci_layout import gzip_tar
 
 pytestmark = pytest.mark.slow
 
 FRESH = "fresh.example"
 
 
-@dataclass
-class Mirror:
-    upstream: Upstream
-    relay: Relay
-    server: RegistryProcess
-    layouts: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.server.host}"
-
-    def push(self, layers: list[bytes], repo: str, tag: str) -> str:
-        """Push a one-image layout straight to the upstream; the manifest digest."""
-        layout = self.layouts / f"{repo.replace('/', '_')}-{tag}-{len(os.listdir(self.layouts))}"
-        digest = oci_layout(layout, layers)
-        run_command(
-            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-             "--dest-creds", f"{USER}:{PASSWORD}", f"oci:{layout}:t",
-             f"docker://{self.upstream.host}/{repo}:{tag}"],
-            timeout=120,
-        )  # fmt: skip
-        return digest
-
-    def blob_size(self, digest: str) -> int | None:
-        """The stored size of blob ``digest`` in the mirror's storage (files or the bucket:
-        DOCKYARD_TEST_BACKEND), None when it is not there."""
-        with backend.storage(self.server.root) as storage:
-            found = storage.stat(blob_key(Digest.parse(digest)))
-        return None if found is None else found.size
-
-    def upload_keys(self) -> list[str]:
-        """What the mirror's storage holds under ``uploads/`` (partial bytes of fetches)."""
-        with backend.storage(self.server.root) as storage:
-            return list(storage.list("uploads"))
-
-
-def _mirror_config(path: Path, relay_host: str) -> None:
+def _mirror_config(relay_host: str) -> str:
     upstream = f"remoteurl: http://{relay_host}, username: {USER}, password: {PASSWORD}"
-    path.write_text(
+    return (
         "version: 0.1\n"
         "proxy:\n"
         "  upstreams:\n"
@@ -81,14 +42,8 @@ def _mirror_config(path: Path, relay_host: str) -> None:
 
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
-    tmp = tmp_path_factory.mktemp("mirror")
-    with token_upstream(tmp / "upstream") as upstream, relay(upstream.host) as rel:
-        config = tmp / "mirror.yml"
-        _mirror_config(config, rel.host)
-        with start_registry(tmp / "mirror", "--config", str(config)) as server:
-            layouts = tmp / "layouts"
-            layouts.mkdir()
-            yield Mirror(upstream, rel, server, layouts)
+    with serve_mirror(tmp_path_factory.mktemp("mirror"), _mirror_config) as served:
+        yield served
 
 
 def _get(mirror: Mirror, path: str, **kw: object) -> httpx.Response:

@@ -13,25 +13,19 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import shutil
 import tarfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from _infra import backend
-from _infra._process import run_command
-from _infra.mirror import PASSWORD, USER, Relay, Upstream, relay, token_upstream
+from _infra.mirror import PASSWORD, USER
+from _infra.mirror_server import Mirror, serve_mirror
 from _infra.oci_layout import gzip_tar, oci_layout
-from _infra.registry_server import RegistryProcess, start_registry
-from dockyard.digest import Digest
-from dockyard.registry.storage import blob_key
 
 pytestmark = pytest.mark.slow
 
@@ -41,56 +35,21 @@ CLIENTS = 20
 _PIECE = 1 << 20
 
 
-@dataclass
-class Mirror:
-    upstream: Upstream
-    relay: Relay
-    server: RegistryProcess
-    layouts: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.server.host}"
-
-    def push(self, layout: Path, repo: str, tag: str) -> None:
-        """Push the one-image layout ``layout`` straight to the upstream."""
-        run_command(
-            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-             "--dest-creds", f"{USER}:{PASSWORD}", f"oci:{layout}:t",
-             f"docker://{self.upstream.host}/{repo}:{tag}"],
-            timeout=600,
-        )  # fmt: skip
-
-    def blob_size(self, digest: str) -> int | None:
-        """The stored size of blob ``digest`` in the mirror's storage, None when absent."""
-        with backend.storage(self.server.root) as storage:
-            found = storage.stat(blob_key(Digest.parse(digest)))
-        return None if found is None else found.size
-
-    def metric(self, line: str) -> float:
-        """The value of the sample ``line`` (name and labels) on /metrics; 0 when absent."""
-        text = httpx.get(self.url + "/metrics", timeout=30).text
-        found = re.search(rf"^{re.escape(line)} (\S+)$", text, re.MULTILINE)
-        return float(found[1]) if found else 0.0
+def _proxy_config(relay_host: str) -> str:
+    return (
+        "version: 0.1\n"
+        "proxy:\n"
+        f"  remoteurl: http://{relay_host}\n"
+        f"  username: {USER}\n"
+        f"  password: {PASSWORD}\n"
+        "  ttl: 0\n"
+    )
 
 
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
-    tmp = tmp_path_factory.mktemp("mirror-load")
-    with token_upstream(tmp / "upstream") as upstream, relay(upstream.host) as rel:
-        config = tmp / "mirror.yml"
-        config.write_text(
-            "version: 0.1\n"
-            "proxy:\n"
-            f"  remoteurl: http://{rel.host}\n"
-            f"  username: {USER}\n"
-            f"  password: {PASSWORD}\n"
-            "  ttl: 0\n"
-        )
-        with start_registry(tmp / "mirror", "--config", str(config)) as server:
-            layouts = tmp / "layouts"
-            layouts.mkdir()
-            yield Mirror(upstream, rel, server, layouts)
+    with serve_mirror(tmp_path_factory.mktemp("mirror-load"), _proxy_config) as served:
+        yield served
 
 
 def _big_layout(root: Path) -> str:
@@ -160,7 +119,7 @@ def test_concurrent_pulls_of_a_cold_100_mb_blob_make_one_upstream_fetch(mirror: 
     layout = mirror.layouts / "big"
     digest = _big_layout(layout)
     size = (layout / "blobs" / "sha256" / digest.split(":")[1]).stat().st_size
-    mirror.push(layout, "team/huge", "v1")
+    mirror.push_layout(layout, "team/huge", "v1")
     shutil.rmtree(layout)
     path = f"/v2/team/huge/blobs/{digest}"
     started = threading.Semaphore(0)
@@ -224,7 +183,7 @@ def test_dockerd_pulls_from_the_mirror_while_the_upstream_answers_429_or_is_down
 
     layout = mirror.layouts / "dock"
     oci_layout(layout, [gzip_tar("d.txt", b"pulled while rate limited\n" * 100)])
-    mirror.push(layout, "team/limited", "v1")
+    mirror.push_layout(layout, "team/limited", "v1")
     stale = (
         'registry_proxy_stale_served_total{type="manifest",upstream="default",reason="ratelimited"}'
     )
