@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from _infra import run_dockyard
@@ -140,3 +141,63 @@ def test_push_without_tags_says_what_to_set(ci: CiSetup, tmp_path: Path) -> None
 def test_undeclared_input_is_refused(ci: CiSetup, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not declare"):
         _run(ci, tmp_path, tag="x")  # build-push-action's input is `tags`
+
+
+def test_platforms_input_builds_and_pushes_one_index(ci: CiSetup, tmp_path: Path) -> None:
+    """``platforms`` as build-push-action takes it (a comma list) gives one image index with
+    a child per platform, pushed and signed by its digest; the outputs name the index."""
+    context = build_context(tmp_path, "5.0.0")
+    repository = f"{ci.host}/team/multi"
+    run = _run(
+        ci,
+        tmp_path,
+        context=str(context),
+        tags=f"{repository}:5.0.0",
+        platforms="linux/amd64,linux/arm64",
+        push="true",
+        registry=ci.host,
+        username="admin",
+        password=ADMIN_PASSWORD,
+        **{"sign-key": str(ci.keys / "cosign.key"), "sign-key-password": KEY_PASSWORD},
+    )
+    assert not _failed(run), _failed(run)
+    digest = run.outputs["digest"]
+    raw = httpx.get(
+        f"{ci.server.url}/v2/team/multi/manifests/{digest}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        auth=("admin", ADMIN_PASSWORD),
+        timeout=30,
+    )
+    assert raw.status_code == 200, raw.text
+    index = raw.json()
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    platforms = sorted(
+        f"{m['platform']['os']}/{m['platform']['architecture']}" for m in index["manifests"]
+    )
+    assert platforms == ["linux/amd64", "linux/arm64"]
+    verified = run_dockyard(
+        "verify", "--key", ci.keys / "cosign.pub", run.outputs["image"], root=ci.store, env=ci.env
+    )
+    payload = json.loads(verified.stdout)[0]
+    assert payload["critical"]["image"]["docker-manifest-digest"] == digest
+
+
+def test_build_takes_platform_repeated_or_comma_separated(ci: CiSetup, tmp_path: Path) -> None:
+    """buildx's ``--platform`` is a list: repeated and comma-separated give the same index."""
+    context = build_context(tmp_path, "6.0.0")
+    ids = []
+    for flags in (
+        ("--platform", "linux/amd64", "--platform", "linux/arm64"),
+        ("--platform", "linux/amd64,linux/arm64"),
+    ):
+        iid = tmp_path / "iid"
+        run_dockyard(
+            "build", *flags, "-q", "--iidfile", iid, "-t", "multi:local", context, root=ci.store
+        )
+        ids.append(iid.read_text())
+    assert ids[0] == ids[1]
+    for platform, arch in (("linux/amd64", "amd64"), ("linux/arm64", "arm64")):
+        inspected = json.loads(
+            run_dockyard("inspect", "--platform", platform, "multi:local", root=ci.store).stdout
+        )[0]
+        assert inspected["Architecture"] == arch

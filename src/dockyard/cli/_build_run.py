@@ -86,7 +86,8 @@ def run_build(store: LocalStore, params: Mapping[str, Any]) -> None:
             " exist",
             hint="create it first, or give a path in an existing directory",
         )
-    platform: str | None = params["platform"]
+    # buildx takes --platform repeated, comma-separated, or both
+    platform: str | None = ",".join(params["platforms"]) or None
     quiet: bool = params["quiet"]
     if context == "-" and file == "-":
         raise InvalidArgument("the context and the Dockerfile cannot both come from stdin")

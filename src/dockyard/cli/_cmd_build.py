@@ -20,7 +20,12 @@ from dockyard.cli._main import cli, exit_without_teardown, open_store
 @click.option("--target", help="Build this stage (and what it needs) only.")
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Always pull base images.")
-@click.option("--platform", help="Target platform (os/arch[/variant]).")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    help="Target platform(s) os/arch[/variant]: comma-separated or repeated, as buildx.",
+)
 @click.option(
     "--network",
     type=click.Choice(["host", "none", "default"]),
