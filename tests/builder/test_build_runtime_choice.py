@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from _infra import ROOT_ENV, dockyard_executable, make_busybox_rootfs
+from dockyard.builder.worker._cgroups import crun_refusal
 from dockyard.builder.worker._spec import ProcessSpec, runtime_spec
 from dockyard.builder.worker._users import ResolvedUser
 
@@ -197,3 +198,18 @@ def test_the_refusal_dockyard_predicts_is_the_one_crun_makes(layout: str, tmp_pa
     assert (crun.returncode == 0) == (reason == ""), (layout, crun, reason)
     if CRUN_HYBRID_REFUSAL in crun.stdout + crun.stderr:
         assert "hybrid" in reason
+
+
+def test_info_names_the_runtime_build_and_run_choose(hybrid: str, dockyard_root: Path) -> None:
+    """``info`` says what ``build`` and ``run`` will use, not just the first one installed."""
+    as_is = dockyard_in_namespace("", dockyard_root, "info", "--format", "json")
+    assert as_is.returncode == 0, as_is.stderr
+    expected = "runc" if crun_refusal() else "crun"  # the host as it is
+    assert json.loads(as_is.stdout)["DefaultRuntime"] == expected, as_is.stdout
+    done = dockyard_in_namespace(hybrid, dockyard_root, "info")
+    assert done.returncode == 0, done.stderr
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert "Default Runtime: runc" in lines, done.stdout
+    assert "Runtimes: crun runc" in lines, done.stdout  # crun is still installed
+    raw = dockyard_in_namespace(hybrid, dockyard_root, "info", "--format", "json")
+    assert json.loads(raw.stdout)["DefaultRuntime"] == "runc", raw.stdout

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard import __version__
+from dockyard.builder.worker.runtime import find_runtime, installed_runtimes
+from dockyard.errors import RuntimeMissing
 from dockyard.image.blob import reachable
 from dockyard.image.store import StoreSource
 from dockyard.imageservice._summary import ImageSummary, summaries
@@ -65,10 +67,19 @@ def _operating_system() -> str:
     return pretty or host_platform.system() or "Linux"
 
 
+def _default_runtime(store: LocalStore) -> str:
+    """The runtime ``build`` and ``run`` use when none is named: the same choice (runc where
+    crun is installed but cannot run containers, as on a hybrid cgroup host), or ""."""
+    try:
+        return find_runtime(store.root / "runtime").name
+    except RuntimeMissing:
+        return ""
+
+
 def system_info(store: LocalStore) -> dict[str, Any]:
     """Facts about this dockyard and its store, keyed like ``docker info`` where they overlap."""
     images = summaries(store)
-    runtimes = {name: path for name in ("crun", "runc") if (path := shutil.which(name))}
+    runtimes = installed_runtimes()
     free = shutil.disk_usage(store.root).free
     return {
         "ServerVersion": __version__,
@@ -78,7 +89,7 @@ def system_info(store: LocalStore) -> dict[str, Any]:
         "DockyardRootDir": str(store.root),
         "Blobs": sum(1 for _ in store.content.walk()),
         "Runtimes": runtimes,
-        "DefaultRuntime": next(iter(runtimes), ""),
+        "DefaultRuntime": _default_runtime(store),
         "OperatingSystem": _operating_system(),
         "OSType": host_platform.system().lower() or "linux",
         "Architecture": host_platform.machine(),

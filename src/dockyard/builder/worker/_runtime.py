@@ -20,7 +20,7 @@ from dockyard.errors import RuntimeMissing
 if TYPE_CHECKING:  # subprocess loads when a build step runs (dockyard run starts its own way)
     import subprocess
 
-__all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime"]
+__all__ = ["RUNTIMES", "OciRuntime", "OutputCallback", "find_runtime", "installed_runtimes"]
 
 #: Supported runtimes in order of preference, with the Debian package providing each.
 RUNTIMES = {"crun": "crun", "runc": "runc"}
@@ -141,6 +141,13 @@ def _which(name: str) -> str | None:
     return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *_SBIN]))
 
 
+def installed_runtimes() -> dict[str, str]:
+    """The supported runtimes installed here (on ``PATH`` or in an sbin directory): name →
+    path, in order of preference. Whether each can run containers on this host is
+    :func:`find_runtime`'s question."""
+    return {name: path for name in RUNTIMES if (path := _which(name)) is not None}
+
+
 @functools.cache
 def _say_fallback(reason: str) -> None:
     """Log (once per process) why the default choice is runc. Only a process that set up
@@ -160,7 +167,7 @@ def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:
     if preferred and preferred not in RUNTIMES:
         raise RuntimeMissing(f"unknown OCI runtime {preferred!r}: use crun or runc")
     names = [preferred] if preferred else list(RUNTIMES)
-    found = {name: path for name in names if (path := _which(name)) is not None}
+    found = {name: path for name, path in installed_runtimes().items() if name in names}
     refusal = crun_refusal() if "crun" in found else None
     if preferred == "crun" and refusal is not None:
         raise RuntimeMissing(

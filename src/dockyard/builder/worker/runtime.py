@@ -6,7 +6,13 @@ Dockerfile code a build loads (the package ``__init__`` loads none of that eithe
 """
 
 from dockyard.builder.worker._overlay import mount_overlay, unmount
-from dockyard.builder.worker._runtime import RUNTIMES, OciRuntime, OutputCallback, find_runtime
+from dockyard.builder.worker._runtime import (
+    RUNTIMES,
+    OciRuntime,
+    OutputCallback,
+    find_runtime,
+    installed_runtimes,
+)
 from dockyard.builder.worker._spec import (
     DEFAULT_CAPABILITIES,
     DEFAULT_PATH,
@@ -26,6 +32,7 @@ __all__ = [
     "OutputCallback",
     "ProcessSpec",
     "find_runtime",
+    "installed_runtimes",
     "mount_overlay",
     "runtime_spec",
     "unmount",
