@@ -27,6 +27,7 @@ class Setup:
     upstream: ASGIClient
     mirror: ASGIClient
     requests: list[tuple[str, str, int]]
+    cache: ProxyCache
     now: list[float] = field(default_factory=lambda: [1000.0])
 
     def seen(self) -> list[tuple[str, str, int]]:
@@ -54,7 +55,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     )
     mirror_app = RegistryApp(mirror_registry, handlers=cache.handlers(), threads=4)
     with ASGIClient(up_app) as upstream, ASGIClient(mirror_app) as mirror:
-        yield Setup(upstream, mirror, requests, now)
+        yield Setup(upstream, mirror, requests, cache, now)
         mirror.loop.run_until_complete(cache.close())
     up_registry.close()
     mirror_registry.close()
@@ -99,6 +100,14 @@ def test_blobs_and_digests_are_fetched_once(setup: Setup) -> None:
     assert setup.mirror.get(path).content == layer
     assert setup.mirror.get(f"/v2/lib/app/manifests/{image.digest}").status_code == 200
     assert setup.seen() == []
+    # distribution's registry_proxy_* counters agree: one miss and one hit of each kind, the
+    # bytes pulled are the blob's and the manifest's, each upstream request counted once
+    metrics = setup.cache.metrics
+    for kind in ("blob", "manifest"):
+        assert (metrics.misses.value(kind, "up"), metrics.hits.value(kind, "up")) == (1, 1)
+    assert metrics.pulled_bytes.value("blob", "up") == len(layer)
+    assert metrics.pulled_bytes.value("manifest", "up") == len(image.manifest)
+    assert metrics.upstream_requests.value("up", "GET", "200") == 2
 
 
 def test_missing_upstream_content_is_the_upstreams_404(setup: Setup) -> None:

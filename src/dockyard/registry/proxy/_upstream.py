@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -47,9 +48,16 @@ class _Token:
 class UpstreamClient:
     """Requests to one upstream over one connection pool."""
 
-    def __init__(self, upstream: Upstream, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        upstream: Upstream,
+        client: httpx.AsyncClient,
+        count: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.upstream = upstream
         self._client = client
+        #: told (method, status code; "0" when unreachable) of every request sent
+        self._count = count
         self._tokens: dict[str, _Token] = {}
         self._basic: str | None = None
         if upstream.username is not None and upstream.password is not None:
@@ -80,11 +88,15 @@ class UpstreamClient:
             try:
                 response = await self._client.send(request, stream=stream)
             except httpx.HTTPError as exc:
+                if self._count is not None:
+                    self._count(method, "0")
                 raise UpstreamUnreachable(
                     f"upstream {self.upstream.name} ({self.upstream.remoteurl}) is unreachable: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             if response.status_code != 401 or attempt:
+                if self._count is not None:
+                    self._count(method, str(response.status_code))
                 return response
             challenge = response.headers.get("www-authenticate", "")
             await response.aclose()

@@ -140,7 +140,12 @@ class ProxyCache:
                     timeout=httpx.Timeout(30.0, connect=10.0),
                     follow_redirects=True,
                 )
-            client = self._clients[upstream.name] = UpstreamClient(upstream, self._http)
+            counter = self.metrics.upstream_requests
+
+            def count(method: str, code: str, name: str = upstream.name) -> None:
+                counter.inc(1, name, method, code)
+
+            client = self._clients[upstream.name] = UpstreamClient(upstream, self._http, count)
         return _Where(upstream, client, f"{upstream.name}/{name}", name)
 
     async def _send(
@@ -152,17 +157,7 @@ class ProxyCache:
         accept: str | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        try:
-            response = await where.client.send(
-                method, path, where.remote, accept=accept, stream=stream
-            )
-        except DockyardError:
-            self.metrics.upstream_requests.inc(1, where.upstream.name, method, "0")
-            raise
-        self.metrics.upstream_requests.inc(
-            1, where.upstream.name, method, str(response.status_code)
-        )
-        return response
+        return await where.client.send(method, path, where.remote, accept=accept, stream=stream)
 
     # --- pushes --------------------------------------------------------------------------
 
