@@ -157,9 +157,12 @@ check: install system-deps docker-host binfmt js-deps
 
 # dockyard's main job: the registry, on embedded defaults (filesystem + SQLite under ./.serve,
 # http://127.0.0.1:5000). Override with REGISTRY_* variables or a config file, as with registry:2.
-# Only the runtime dependencies: serving needs no test tools.
+# Only the runtime dependencies: serving needs no test tools. `make serve AUTH=projects`: projects,
+# users and the web console at / (the first start prints the admin password once;
+# DOCKYARD_ADMIN_PASSWORD chooses it).
+AUTH ?=
 serve: install-runtime
-	$(BIN)/dockyard registry serve
+	$(if $(AUTH),REGISTRY_AUTH=$(AUTH) )$(BIN)/dockyard registry serve
 
 bench-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
