@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -525,12 +525,18 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
         for k in ("policies", "scanning", "notifications", "replication")
         if k in tree and k in given
     }
+    access = _access_auth(tree.get("auth", {}))
+    storage = _storage(tree.get("storage", {}), environ)
+    if access is not None and "enabled" not in tree.get("storage", {}).get("delete", {}):
+        # projects mode deletes as Harbor does: the role's ``delete`` permission is the guard,
+        # so deleting is on unless storage.delete.enabled says otherwise
+        storage = replace(storage, delete_enabled=True)
     return RegistryConfig(
-        storage=_storage(tree.get("storage", {}), environ),
+        storage=storage,
         http=_http(tree.get("http", {})),
         htpasswd=_auth(tree.get("auth", {})),
         token=_token_auth(tree.get("auth", {})),
-        access=_access_auth(tree.get("auth", {})),
+        access=access,
         log=_log_config(tree.get("log", {})),
         metrics=MetricsConfig(**tree.get("metrics", {})),
         limits=limits_from_section(tree.get("limits")),
