@@ -1,4 +1,5 @@
-"""The pages outside the API: ``/`` (what this is, how to push) and ``/healthz``."""
+"""The pages outside the API: ``/`` (what this is, how to push, how to get the web console)
+and ``/healthz``. With ``auth: projects`` the web console answers ``/`` instead."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ skopeo copy{src_tls} docker://{host}/busybox:latest oci:busybox:latest</pre>
 curl {scheme}://{host}/v2/busybox/tags/list</pre>
 <p>Docker treats <code>localhost</code> and 127.0.0.0/8 as insecure registries and talks plain HTTP
 to them; for other addresses serve TLS or list the registry in <code>insecure-registries</code>.</p>
+<h2 id="console">The web console</h2>
+<p>This registry runs without projects and users, so it serves no web console here. The console
+(projects, repositories, layers and files, vulnerabilities, signatures, comparing two tags) comes
+with them: serve the registry with <code>REGISTRY_AUTH=projects</code>, from a dockyard checkout
+<code>make serve AUTH=projects</code>. Its first start prints the <code>admin</code> password once
+(<code>DOCKYARD_ADMIN_PASSWORD</code> chooses it); then open this address and sign in.</p>
 </body></html>
 """
 
