@@ -48,7 +48,7 @@ from dockyard.registry.replication._registries import (
     registry_update,
 )
 from dockyard.registry.replication._secrets import SecretBox, WrongSecretKey, load_box
-from dockyard.registry.replication._select import local_tasks
+from dockyard.registry.replication._select import local_facts, local_tasks
 from dockyard.registry.replication._service import (
     Replication,
     ReplicationPushes,
@@ -112,6 +112,7 @@ __all__ = [
     "artifact_facts",
     "deletion_tasks",
     "load_box",
+    "local_facts",
     "local_tasks",
     "manual_tasks",
     "next_fire",

@@ -128,6 +128,12 @@ class Policy:
     #: the trigger's cron (Harbor's 6 fields); empty: manual runs only
     cron: str = ""
     algorithm: str = "or"
+
+    @property
+    def reads_labels(self) -> bool:
+        """Whether an enabled rule selects by label (the candidates' labels must be read)."""
+        return any(s.kind == "label" for r in self.rules if not r.disabled for s in r.tag_selectors)
+
     trigger_kind: str = "Schedule"
     id: int = 0
     references: Mapping[str, Any] = field(default_factory=dict)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dockyard.errors import Denied, DockyardError
 from dockyard.registry._registry import Registry
 from dockyard.registry.events import DELETE_ARTIFACT, NO_EVENTS, TAG_RETENTION, Event, EventSink
+from dockyard.registry.replication import local_facts
 from dockyard.registry.retention._evaluate import Decision, evaluate, repositories_in_scope
 from dockyard.registry.retention._facts import project_artifacts, project_repositories
 from dockyard.registry.retention._model import Policy
@@ -142,6 +143,15 @@ class Runner:
         )  # fmt: skip
         return status
 
+    def _labels(self, repository: str, digest: str) -> tuple[str, ...]:
+        """An artifact's labels as the replication filters read them: its image config's
+        ``Labels`` and its manifest's annotations, each as ``key`` and ``key=value``."""
+        try:
+            content = self.registry.manifest(repository, digest).content
+        except DockyardError:
+            return ()
+        return tuple(sorted(local_facts(self.registry, repository, content).labels))
+
     def _task(
         self,
         policy: Policy,
@@ -153,9 +163,10 @@ class Runner:
     ) -> None:
         full = f"{project}/{name}"
         task_id = self.store.add_task(execution_id, full)
-        decisions = evaluate(
-            policy, name, project_artifacts(self.registry.meta.db, project, name), self.clock()
-        )
+        candidates = project_artifacts(self.registry.meta.db, project, name)
+        if policy.reads_labels:
+            candidates = [replace(c, labels=self._labels(full, c.digest)) for c in candidates]
+        decisions = evaluate(policy, name, candidates, self.clock())
         actions: dict[str, Result] = {}
         for d in decisions:
             if d.retain:
