@@ -141,9 +141,14 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/test_registry_home_page_commands.py tests/registry/test_registry_upload_limits.py \
   tests/registry/test_registry_upload_replayed_put.py tests/registry/test_registry_workers.py \
   tests/registry/test_runs_abandoned.py
+# What CI keeps of a run (gitignored): the browser tests' screenshots of every console and
+# `dockyard ui` page at desktop and phone width, the cluster pass's under cluster/.
+TEST_ARTIFACTS ?= $(CURDIR)/test-artifacts
 test: install system-deps docker-host binfmt js-deps
-	$(TEST_ENV) $(BIN)/python -m pytest -q --durations=25 -n $(WORKERS) --dist loadfile
-	DOCKYARD_TEST_BACKEND=cluster $(TEST_ENV) $(BIN)/python -m pytest -q --durations=10 \
+	DOCKYARD_TEST_ARTIFACTS=$(TEST_ARTIFACTS) $(TEST_ENV) $(BIN)/python -m pytest -q \
+	  --durations=25 -n $(WORKERS) --dist loadfile
+	DOCKYARD_TEST_ARTIFACTS=$(TEST_ARTIFACTS)/cluster DOCKYARD_TEST_BACKEND=cluster $(TEST_ENV) \
+	  $(BIN)/python -m pytest -q --durations=10 \
 	  -n $(WORKERS) --dist loadfile -m "not filesystem_only" $(CLUSTER_TESTS)
 
 # The quick tests, for the edit-test loop: no dockerd (tests using the `dockerd` fixture are
