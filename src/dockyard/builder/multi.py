@@ -7,7 +7,8 @@ cores; when a needed stage has its own ``FROM --platform=…`` (the cross-compil
 first platform builds alone first, so that such a stage, with the same inputs for every platform,
 runs once and the others take it from the cache. The children are then gathered into one OCI
 index, in the order the platforms were asked for, each entry carrying its platform; the tags
-point at the index. Every foreign platform's emulator is checked before any platform starts.
+point at the index. Every local base image's platforms and every foreign platform's emulator
+are checked before any platform starts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import IO, Literal
 from dockyard.builder.emulation import check_platforms, emulated_platforms
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
 from dockyard.builder.solver import BuildOptions, BuiltImage, OutputSpec, Reporter, build
+from dockyard.builder.solver._images import check_bases
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.local import LocalStore
@@ -106,19 +108,24 @@ def _check_outputs(outputs: list[OutputSpec]) -> None:
             raise InvalidArgument("--output type=local cannot write several platforms to stdout")
 
 
-def _plan(options: BuildOptions, platforms: list[Platform]) -> bool:
-    """Check every platform's graph (and its emulators) before any work; whether a stage with
-    its own platform is needed (then the first platform builds alone first)."""
+def _plan(store: LocalStore, options: BuildOptions, platforms: list[Platform]) -> bool:
+    """Check every platform's graph (the local base images for its platform, then its
+    emulators) before any work; whether a stage with its own platform is needed (then the
+    first platform builds alone first)."""
     text, name = _dockerfile_text(options)
     dockerfile = parse_dockerfile(text, name)
     foreign: list[Platform] = []
+    graphs: list[BuildGraph] = []
     pinned = False
     for platform in platforms:
         graph = BuildGraph.create(
             dockerfile, build_args=options.build_args, target=options.target, platform=platform
         )
+        graphs.append(graph)
         pinned = pinned or any(st.platform is not None for st in graph.needed())
         foreign += [p for p in emulated_platforms(graph) if p not in foreign]
+    for graph in graphs:  # a base without the platform: no emulator would help
+        check_bases(store, graph, pull=options.pull)
     check_platforms(foreign)
     return pinned
 
@@ -156,7 +163,7 @@ def build_platforms(
             "--cache-to is not supported with several platforms",
             hint="export the cache from a build of each platform (--platform P --cache-to …)",
         )
-    pinned = _plan(options, platforms)
+    pinned = _plan(store, options, platforms)
     mode: Mode = "plain" if progress == "tty" else progress
     lock = threading.Lock()
 

@@ -21,7 +21,7 @@ from dockyard.builder.solver._export import (
     write_directory,
     write_image,
 )
-from dockyard.builder.solver._images import ImageResolver
+from dockyard.builder.solver._images import ImageResolver, check_bases
 from dockyard.builder.solver._lease import LazyLease
 from dockyard.builder.solver._options import BuildOptions, OutputSpec
 from dockyard.builder.solver._report import Reporter
@@ -81,21 +81,23 @@ def _build(
     client_factory: Callable[[], object] | None,
 ) -> BuiltImage:
     text, name, df_path = _read_dockerfile(options)
-    v = reporter.vertex(f"[internal] load build definition from {name}")
     dockerfile = parse_dockerfile(text, name)
-    for warning in dockerfile.warnings:
-        v.log(warning)
-    v.done()
     graph = BuildGraph.create(
         dockerfile,
         build_args=options.build_args,
         target=options.target,
         platform=options.platform,
     )
+    # errors found before any work are one line: no progress has been printed yet
+    check_bases(store, graph, pull=options.pull)
     if options.platform is not None or any(st.platform for st in graph.stages):
         from dockyard.builder.emulation import check_graph  # a foreign RUN needs qemu
 
         check_graph(graph)
+    v = reporter.vertex(f"[internal] load build definition from {name}")
+    for warning in dockerfile.warnings:
+        v.log(warning)
+    v.done()
     if not options.context.is_dir():
         raise NotFound(f"build context {options.context} is not a directory")
     patterns = (

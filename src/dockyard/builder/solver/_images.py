@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, ReferenceInvalid
 from dockyard.image.blob import BlobImage, BlobIndex, open_any
@@ -12,7 +13,10 @@ from dockyard.local import LocalStore
 from dockyard.oci import Platform
 from dockyard.reference import Reference
 
-__all__ = ["ImageResolver"]
+if TYPE_CHECKING:
+    from dockyard.builder.frontend import BuildGraph
+
+__all__ = ["ImageResolver", "check_bases", "local_base"]
 
 #: Makes a registry client only when a pull is needed (the CLI passes its options).
 ClientFactory = Callable[[], object]
@@ -54,13 +58,9 @@ class ImageResolver:
         except ReferenceInvalid as e:
             raise ReferenceInvalid(f"invalid base image name {name!r}: {e.message}") from None
         if not self.pull:
-            try:
-                image = _pick(open_any(StoreSource(self.store), self.store.resolve(ref)), platform)
-                if self.store.content.exists(image.descriptor().digest):
-                    return _check_platform(name, image, platform)
-                # an index pulled for other platforms: this platform's child is fetched below
-            except NotFound:
-                pass
+            image = local_base(self.store, name, platform)
+            if image is not None:
+                return image
         try:
             self._pull(ref, platform)
         except DockyardError as e:
@@ -88,6 +88,49 @@ class ImageResolver:
         finally:
             dest.close()
             src.close()
+
+
+def local_base(store: LocalStore, name: str, platform: Platform) -> BlobImage | None:
+    """The base image ``name`` for ``platform`` from ``store`` alone, or ``None`` when a pull
+    is needed: the store lacks ``name``, or it holds an index that lists ``platform`` whose
+    child was not fetched (an index pulled for other platforms).
+
+    A local index without ``platform`` and a single-platform image for another platform are
+    errors naming the platforms (a pull of a local name would ask docker.io; ``--pull`` asks
+    the registry anyway).
+    """
+    try:
+        ref = Reference.parse_with_default_tag(name)
+    except ReferenceInvalid as e:
+        raise ReferenceInvalid(f"invalid base image name {name!r}: {e.message}") from None
+    try:
+        root = open_any(StoreSource(store), store.resolve(ref))
+    except NotFound:
+        return None
+    if isinstance(root, BlobIndex):
+        try:
+            child = root.index().select(platform)
+        except NotFound:
+            have = ", ".join(str(p.normalized()) for p in root.index().platforms()) or "none"
+            raise InvalidArgument(
+                f"base image {name} ({have}) has no {platform.normalized()}",
+                hint=f"build for one of {have}, use a base with {platform.normalized()}, or "
+                "pass --pull to ask its registry",
+            ) from None
+        if not store.content.exists(child.digest):
+            return None
+        return _check_platform(name, root.image(child), platform)
+    return _check_platform(name, root, platform)
+
+
+def check_bases(store: LocalStore, graph: BuildGraph, *, pull: bool = False) -> None:
+    """Before any step: every base image of a needed stage that ``store`` holds must have the
+    stage's platform (:func:`local_base`'s errors); bases not held are pulled later."""
+    if pull:
+        return
+    for stage in graph.needed():
+        if stage.base_stage is None and not stage.is_scratch:
+            local_base(store, stage.base_name, stage.platform or graph.target_platform)
 
 
 def _pick(root: BlobImage | BlobIndex, platform: Platform) -> BlobImage:
