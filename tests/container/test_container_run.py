@@ -34,9 +34,9 @@ class Env:
         return run_dockyard(*args, root=self.root, check=check)
 
     def containers(self) -> list[str]:
-        return sorted(
-            p.name for p in (self.root / "containers").iterdir() if not p.name.startswith(".")
-        )
+        where = self.root / "containers"  # made by the first run
+        names = (p.name for p in where.iterdir()) if where.is_dir() else iter(())
+        return sorted(n for n in names if not n.startswith("."))
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +197,24 @@ def test_bad_input_is_one_line_and_125(env: Env, args: list[str]) -> None:
     assert result.stderr.count("\n") == 1, result.stderr
     assert env.containers() == before
     assert _mounts_under(env.root) == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "message"),
+    [
+        ("linux/bogus", "dockyard: unknown architecture 'bogus' in platform 'linux/bogus' (use "),
+        ("windows/amd64", "dockyard: cannot run platform 'windows/amd64': only linux containers"),
+    ],
+)
+def test_unknown_platform_is_named_not_sent_to_qemu(env: Env, platform: str, message: str) -> None:
+    """An unknown platform gets the build's wording, not advice to install a qemu handler."""
+    before = env.containers()
+    result = env.dockyard("run", "--rm", "--platform", platform, BUSYBOX_REF, "true")
+    assert result.returncode == 125
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stderr.count("\n") == 1 and "qemu" not in result.stderr
+    assert env.containers() == before
+    assert "a foreign one runs under qemu" in env.dockyard("run", "--help").stdout
 
 
 def test_ps_rm_and_names(env: Env) -> None:

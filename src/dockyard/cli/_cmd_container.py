@@ -34,7 +34,10 @@ from dockyard.cli._main import cli, exit_without_teardown, open_store
 @click.option("-u", "--user", help="User (name|uid[:group|gid]).")
 @click.option("--entrypoint", help="Overwrite the image's ENTRYPOINT (and clear its CMD).")
 @click.option("--network", type=click.Choice(["host", "none"]), default="host", show_default=True)
-@click.option("--platform", help="Platform of the image (only this machine's).")
+@click.option(
+    "--platform",
+    help="Platform of the image (os/arch[/variant]); a foreign one runs under qemu emulation.",
+)
 @click.option("--name", help="Name of the container.")
 @click.option("--read-only", is_flag=True, help="Mount the root filesystem read-only.")
 @click.option("--tmpfs", multiple=True, help="Mount a tmpfs at PATH[:OPTIONS].")
