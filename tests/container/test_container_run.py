@@ -214,7 +214,7 @@ def test_unknown_platform_is_named_not_sent_to_qemu(env: Env, platform: str, mes
     assert result.stderr.startswith(message), result.stderr
     assert result.stderr.count("\n") == 1 and "qemu" not in result.stderr
     assert env.containers() == before
-    assert "a foreign one runs under qemu" in env.dockyard("run", "--help").stdout
+    assert "a foreign one runs under qemu" in " ".join(env.dockyard("run", "--help").stdout.split())
 
 
 def test_ps_rm_and_names(env: Env) -> None:
