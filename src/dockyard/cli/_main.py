@@ -60,6 +60,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("_cmd_htpasswd",),
         "Make bcrypt htpasswd lines and files that registry:2 and Apache accept.",
     ),
+    "gc": (
+        ("_cmd_gc",),
+        "Garbage collection of a registry (Harbor's API): run, schedule, history.",
+    ),
     "image": (("_cmd_images", "_cmd_archives"), "Manage images in the local store."),
     "images": (("_cmd_images",), "List images."),
     "imagetools": (
@@ -142,6 +146,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "tree": (
         ("_cmd_sign",),
         "List the signatures, attestations, SBOMs and referrers attached to IMAGE.",
+    ),
+    "untag": (
+        ("_cmd_untag",),
+        "Remove tags from a registry while their manifests stay (Harbor's API).",
     ),
     "ui": (
         ("_cmd_ui",),
