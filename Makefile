@@ -136,7 +136,8 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/replication/test_replication_secrets.py \
   tests/registry/test_gc_manifest_race.py tests/registry/test_registry_gc_knobs.py \
   tests/registry/test_registry_gc_live.py tests/registry/test_registry_scheduled_fsck.py \
-  tests/registry/test_policies_project_delete.py tests/registry/test_policy_tables_bounded.py \
+  tests/registry/test_registry_project_delete_policies.py tests/registry/test_registry_policy_tables_bounded.py \
+  tests/registry/contents \
   tests/registry/test_registry_accesslog_batching.py tests/registry/test_registry_debug_address.py \
   tests/registry/test_registry_home_page_commands.py tests/registry/test_registry_upload_limits.py \
   tests/registry/test_registry_upload_replayed_put.py tests/registry/test_registry_workers.py \
