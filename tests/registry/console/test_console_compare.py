@@ -1,7 +1,8 @@
 """Comparing two tags, in-process: layers added, removed and shared; files added, removed
 and changed; package changes from the images' own files; markup in paths rendered inert;
 a user who may not read the repository sees nothing of it; images past the console's
-limit are refused with a message that says what to do instead. The page shows what the
+limit are refused with a message that says what to do instead, and layers that are no tar
+archives with a 400 that says so. The page shows what the
 API's ``GET …/artifacts/{a}/compare?with={b}`` answers, and the API refuses a stranger."""
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from _infra.console import close_app, projects_app, push_files_image, sign_in, table_rows
+from _infra.console import (
+    close_app,
+    projects_app,
+    push_files_image,
+    push_with_history,
+    sign_in,
+    table_rows,
+)
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -152,3 +160,18 @@ def test_the_api_says_what_is_wrong(client: ASGIClient) -> None:
     assert r.status_code == 400 and "with=" in r.text
     assert api.get(COMPARE_API, params={"with": "nope"}).status_code == 404
     assert api.get(COMPARE_API, params={"with": "x" * 300}).status_code == 400
+
+
+def test_layers_that_are_no_tar_archives_are_refused_clearly(client: ASGIClient) -> None:
+    """Images whose layers are not tar archives (blobs of any other kind): a 400 that says
+    so, from the API and on the page, never a server error."""
+    api = AuthedClient(client, basic("admin", ADMIN_PASSWORD))
+    push_with_history(api, "team/blobs", "1")
+    push_with_history(api, "team/blobs", "2", commands=("ADD rootfs.tar /", "RUN other"))
+    r = api.get("/api/v2.0/projects/team/repositories/blobs/artifacts/1/compare",
+                params={"with": "2"})  # fmt: skip
+    assert r.status_code == 400, r.text
+    assert "not a tar archive" in r.json()["errors"][0]["message"]
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+    page = client.get("/projects/team/compare", params={"repo": "blobs", "a": "1", "b": "2"})
+    assert page.status_code == 400 and "not a tar archive" in page.text

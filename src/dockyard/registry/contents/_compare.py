@@ -187,7 +187,12 @@ def compare_images(
             f"these images' layers hold {total:,} bytes together; the console compares at most "
             f"{MAX_BYTES:,} bytes: compare them with `dockyard diff` on your machine instead"
         )
-    diff = diff_images(a, b, name_a, name_b)
+    try:
+        diff = diff_images(a, b, name_a, name_b)
+    except (ValueError, EOFError):  # how the tar reader says a blob is no tar
+        raise InvalidArgument(
+            "a layer of these images is not a tar archive: they hold no files to compare"
+        ) from None
     files = len(diff.files)
     if files > MAX_FILES:
         raise TooBig(
