@@ -212,6 +212,32 @@ def test_search_and_sort_of_a_repository(client: ASGIClient, served: Served) -> 
     assert page.status_code == 200 and served.digest[:19] in page.text
     page = client.get("/projects/team/repository", params={"name": "app", "q": "nomatch"})
     assert served.digest[:19] not in page.text
+    # three artifacts pushed one after the other, in each order the page offers
+    dev = AuthedClient(client, basic("dev", PASSWORD))
+    pushed = [push_with_history(dev, "team/sorted", tag, commands=(f"RUN step {tag}",)).digest
+              for tag in ("a", "b", "c")]  # fmt: skip
+    orders = {
+        "-push_time": pushed[::-1],
+        "push_time": pushed,
+        "digest": sorted(pushed),
+    }
+    assert len({tuple(o) for o in orders.values()}) == 3  # each order tells the others apart
+    for sort, expected in orders.items():
+        page = client.get("/projects/team/repository", params={"name": "sorted", "sort": sort})
+        assert page.status_code == 200, page.text
+        shown = sorted(pushed, key=lambda d: page.text.index(d[:19]))
+        assert shown == expected, sort
+        assert f'<option value="{sort}" selected>' in page.text
+        # the page's order is the API's
+        api = dev.get("/api/v2.0/projects/team/repositories/sorted/artifacts",
+                      params={"sort": sort})  # fmt: skip
+        assert [a["digest"] for a in api.json()] == expected, sort
+    # no sort, or one the page does not offer: newest first
+    for params in ({}, {"sort": "size"}):
+        page = client.get("/projects/team/repository", params={"name": "sorted", **params})
+        assert page.status_code == 200
+        assert sorted(pushed, key=lambda d: page.text.index(d[:19])) == orders["-push_time"]
+        assert '<option value="-push_time" selected>' in page.text
 
 
 def test_markup_in_names_and_tags_is_refused_at_push(client: ASGIClient, served: Served) -> None:
