@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,59 @@ def test_example_workflow_does_not_promote_when_tests_fail(ci: CiSetup, tmp_path
     assert candidate is not None
     prod = _artifact(ci, "release-app", "prod")
     assert prod is None or prod["digest"] != candidate["digest"]
+
+
+def _gitlab_release(ci: CiSetup, tmp_path: Path, version: str, **variables: str) -> list[Any]:
+    project = build_context(tmp_path, version)
+    (project / "test-results.json").write_text('{"result":"passed"}\n')
+    shutil.copy(ci.keys / "cosign.pub", project / "cosign.pub")
+    image = f"{ci.host}/team/gitlab-release"
+    return run_pipeline(
+        TEMPLATE,
+        project_dir=project,
+        env=_gitlab_env(
+            ci,
+            DOCKYARD_TAGS=f"{image}:{version}",
+            DOCKYARD_SIGN_KEY=str(ci.keys / "cosign.key"),
+            COSIGN_PASSWORD=KEY_PASSWORD,
+            DOCKYARD_ATTEST_PREDICATE="test-results.json",
+            DOCKYARD_ATTEST_TYPE=TEST_RESULT,
+            DOCKYARD_PROMOTE_TAG="prod",
+            DOCKYARD_REQUIRE_SIGNATURE="cosign.pub",
+            **variables,
+        ),
+        scratch=tmp_path / "runner",
+    )
+
+
+def test_gitlab_template_attests_and_promotes(ci: CiSetup, tmp_path: Path) -> None:
+    """The release stage: the tested digest gets its attestation, then ``prod`` moves to it,
+    the registry checking the signature and attestation gates."""
+    runs = _gitlab_release(ci, tmp_path, "8.0.0", DOCKYARD_REQUIRE_ATTESTATION=TEST_RESULT)
+    failed = [r for r in runs if r.returncode]
+    assert not failed, "\n".join(f"{r.name}:\n{r.stdout}\n{r.stderr}" for r in failed)
+    assert [r.name for r in runs] == [
+        "dockyard-build", "dockyard-sign", "dockyard-scan", "dockyard-attest", "dockyard-promote"
+    ]  # fmt: skip
+    built = _artifact(ci, "gitlab-release", "8.0.0")
+    prod = _artifact(ci, "gitlab-release", "prod")
+    assert built is not None and prod is not None
+    assert prod["digest"] == built["digest"]
+
+
+def test_gitlab_template_does_not_promote_without_the_attestation(
+    ci: CiSetup, tmp_path: Path
+) -> None:
+    """A gate that fails (an attestation type nobody attached) fails the promote job and
+    leaves ``prod`` where it was."""
+    before = _artifact(ci, "gitlab-release", "prod")
+    runs = _gitlab_release(
+        ci, tmp_path, "9.0.0", DOCKYARD_REQUIRE_ATTESTATION="https://example.com/never/v1"
+    )
+    failed = [r for r in runs if r.returncode]
+    assert [r.name for r in failed] == ["dockyard-promote"]
+    assert "https://example.com/never/v1" in failed[0].stdout + failed[0].stderr
+    built = _artifact(ci, "gitlab-release", "9.0.0")
+    after = _artifact(ci, "gitlab-release", "prod")
+    assert built is not None
+    assert after == before or (after is not None and after["digest"] != built["digest"])
