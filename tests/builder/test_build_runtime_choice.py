@@ -213,3 +213,58 @@ def test_info_names_the_runtime_build_and_run_choose(hybrid: str, dockyard_root:
     assert "Runtimes: crun runc" in lines, done.stdout  # crun is still installed
     raw = dockyard_in_namespace(hybrid, dockyard_root, "info", "--format", "json")
     assert json.loads(raw.stdout)["DefaultRuntime"] == "runc", raw.stdout
+
+
+def test_run_on_a_hybrid_host_uses_runc_and_says_why_once_with_debug(
+    hybrid: str, dy_busybox: str, dockyard_root: Path
+) -> None:
+    """``dockyard run`` makes the same choice as ``build``, worded for containers."""
+    done = dockyard_in_namespace(
+        hybrid, dockyard_root, "run", "--debug", "--rm", dy_busybox, "sh", "-c", "echo ran"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ran\n"
+    said = [line for line in done.stderr.splitlines() if "using runc for" in line]
+    assert len(said) == 1, done.stderr  # once, though the run asks for the runtime twice
+    assert said[0].startswith("DEBUG: using runc for containers: crun cannot run them here: ")
+    assert "hybrid" in said[0] and CRUN_HYBRID_REFUSAL not in done.stderr
+    quiet = dockyard_in_namespace(hybrid, dockyard_root, "run", "--rm", dy_busybox, "true")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # without --debug the choice is silent
+
+
+def _hide_runtimes() -> str:
+    """Shell commands hiding every installed crun and runc (bind-mounting /dev/null, which
+    cannot be executed, over each binary) in the private mount namespace."""
+    dirs = [*os.environ.get("PATH", "").split(os.pathsep), "/usr/local/sbin", "/usr/sbin", "/sbin"]
+    found = {
+        os.path.realpath(path)
+        for d in dirs
+        if d
+        for name in ("crun", "runc")
+        if os.path.isfile(path := os.path.join(d, name))
+    }
+    assert found
+    return "\n".join(f"mount --bind /dev/null {path}" for path in sorted(found))
+
+
+def test_run_without_a_runtime_is_one_line_125_and_leaves_nothing(
+    dy_busybox: str, dockyard_root: Path
+) -> None:
+    before = dockyard_in_namespace("", dockyard_root, "ps", "-a", "--format", "json")
+    done = dockyard_in_namespace(
+        _hide_runtimes(), dockyard_root, "run", "--rm", "--name", "nort", dy_busybox, "true"
+    )
+    assert done.returncode == 125, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == (
+        "dockyard: no OCI runtime to run containers: crun and runc not found (install the "
+        "Debian package crun or runc (apt-get install crun))\n"
+    )
+    kept = dockyard_in_namespace(
+        _hide_runtimes(), dockyard_root, "run", "--name", "nort", dy_busybox, "true"
+    )
+    assert kept.returncode == 125 and kept.stderr == done.stderr  # without --rm too
+    after = dockyard_in_namespace("", dockyard_root, "ps", "-a", "--format", "json")
+    assert after.returncode == 0 and after.stdout == before.stdout
+    assert not [p for p in (dockyard_root / "containers").glob("*") if not p.name.startswith(".")]

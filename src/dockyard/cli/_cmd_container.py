@@ -42,6 +42,9 @@ from dockyard.cli._main import cli, exit_without_teardown, open_store
 @click.option("--read-only", is_flag=True, help="Mount the root filesystem read-only.")
 @click.option("--tmpfs", multiple=True, help="Mount a tmpfs at PATH[:OPTIONS].")
 @click.option("-h", "--hostname", help="Container host name.")
+@click.option(
+    "--debug", is_flag=True, help="Also log debug details (the runtime chosen) to stderr."
+)
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
@@ -53,6 +56,11 @@ def run_cmd(ctx: click.Context, /, **params: Any) -> None:
     """
     from dockyard.cli._run_argv import start
     from dockyard.container import run_container
+
+    if params["debug"]:
+        from dockyard.cli._cmd_build import _log_debug_to_stderr
+
+        _log_debug_to_stderr()
 
     status = start(
         _store_root(ctx),

@@ -4,7 +4,7 @@ The common ``run`` command lines (``[--root R] run [FLAGS] IMAGE [CMD…]`` with
 :data:`OPTIONS`) are parsed here without click and, when the image's root filesystem is already
 a snapshot, the container runs at once (:func:`dockyard.container.run_snapshot`). Anything else
 returns None, with nothing done, and click runs the command as usual: another flag (``-t``,
-``--platform``, ``--env-file``, ``--help``), combined short flags (``-it``), a value attached
+``--platform``, ``--env-file``, ``--debug``, ``--help``), combined short flags (``-it``), a value attached
 to a short flag (``-eK=V``), ``--``, a value that starts with ``-``, a missing value or image,
 a ``--network`` click would refuse, an image that is not a snapshot yet.
 
@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "read_only": False,
     "tmpfs": (),
     "hostname": None,
+    "debug": False,
 }
 
 #: the global option read before ``run`` (``dockyard --root R run …``)
@@ -214,6 +215,7 @@ def start(
 
     params = dict(params)
     platform: str | None = params.pop("platform")
+    params.pop("debug", None)  # the click command has set up its logging
     try:
         run = options(**params)
         status = None

@@ -74,7 +74,7 @@ def container_store(store: StoreRoot) -> ContainerStore:
 
 
 def _runtime(containers: ContainerStore) -> OciRuntime:
-    return find_runtime(containers.root / RUNTIME_DIR)
+    return find_runtime(containers.root / RUNTIME_DIR, what="containers")
 
 
 def _runtime_argv(runtime: OciRuntime, *args: str) -> list[str]:

@@ -149,7 +149,7 @@ def installed_runtimes() -> dict[str, str]:
 
 
 @functools.cache
-def _say_fallback(reason: str) -> None:
+def _say_fallback(reason: str, what: str) -> None:
     """Log (once per process) why the default choice is runc. Only a process that set up
     logging (``--debug``, or a program using the library) has a handler for a debug line, and
     it has loaded ``logging``; a build without one does not load it just to drop the line
@@ -157,13 +157,17 @@ def _say_fallback(reason: str) -> None:
     logging = sys.modules.get("logging")
     if logging is not None:
         logging.getLogger(_LOGGER).debug(
-            "using runc for RUN steps: crun cannot run them here: %s", reason
+            "using runc for %s: crun cannot run them here: %s", what, reason
         )
 
 
-def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:
+def find_runtime(
+    state_root: Path, preferred: str | None = None, *, what: str = "RUN steps"
+) -> OciRuntime:
     """crun when it is installed and can run containers on this host, else runc; or only
-    ``preferred``, which must be installed and able to run here."""
+    ``preferred``, which must be installed and able to run here. ``what`` the runtime is for
+    ("RUN steps" of a build, "containers" of ``dockyard run``) words the errors and the debug
+    line about the choice."""
     if preferred and preferred not in RUNTIMES:
         raise RuntimeMissing(f"unknown OCI runtime {preferred!r}: use crun or runc")
     names = [preferred] if preferred else list(RUNTIMES)
@@ -171,14 +175,14 @@ def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:
     refusal = crun_refusal() if "crun" in found else None
     if preferred == "crun" and refusal is not None:
         raise RuntimeMissing(
-            f"crun cannot run build steps on this host: {refusal}", hint="use --runtime runc"
+            f"crun cannot run {what} on this host: {refusal}", hint="use --runtime runc"
         )
     if refusal is not None:
         if "runc" in found:
-            _say_fallback(refusal)
+            _say_fallback(refusal, what)
         else:
             raise RuntimeMissing(
-                f"crun cannot run build steps on this host ({refusal}) and runc is not installed",
+                f"crun cannot run {what} on this host ({refusal}) and runc is not installed",
                 hint="install the Debian package runc (apt-get install runc)",
             )
         del found["crun"]
@@ -187,6 +191,6 @@ def find_runtime(state_root: Path, preferred: str | None = None) -> OciRuntime:
             return OciRuntime(name, found[name], state_root / name)
     packages = " or ".join(RUNTIMES[n] for n in names)
     raise RuntimeMissing(
-        f"no OCI runtime to run build steps: {' and '.join(names)} not found",
+        f"no OCI runtime to run {what}: {' and '.join(names)} not found",
         hint=f"install the Debian package {packages} (apt-get install {names[0]})",
     )
