@@ -485,7 +485,7 @@ class Console:
         artifact = answer.json
         at = f"{base}/artifacts/{quote(str(artifact['digest']), safe='')}"
         layers, config = await self._layers(request, registry, who, at)
-        vulnerabilities = await self._findings(request, registry, who, at)
+        vulnerabilities, scanned = await self._findings(request, registry, who, at)
         listed = await self._api(request, registry, who, "GET", at + "/referrers")
         found = [_referrer(r) for r in listed.json or ()]
         extra = artifact_view.extras_section(project, name, str(artifact["digest"]), found,
@@ -493,23 +493,24 @@ class Console:
         host = request.header("host") or "localhost:5000"
         return views.artifact_page(
             project, name, artifact, layers, config, host=host,
-            vulnerabilities=vulnerabilities, chosen=chosen,
+            vulnerabilities=vulnerabilities, chosen=chosen, scanned=scanned,
             user=who.identity.name, csrf=who.session.csrf, extra=extra,
         )  # fmt: skip
 
     async def _findings(
         self, request: Request, registry: Registry, who: _Who, at: str
-    ) -> list[dict[str, Any]] | None:
+    ) -> tuple[list[dict[str, Any]] | None, str]:
         """The scan report's findings as the page's rows, from Harbor's vulnerabilities
         addition (empty while the scan is pending, or for an index; None when the registry
-        does not scan)."""
+        does not scan), and when the scan finished (the report's ``generated_at``; empty
+        while there is none)."""
         try:
             answer = await self._api(request, registry, who, "GET",
                                      at + "/additions/vulnerabilities")  # fmt: skip
         except FailedPrecondition:
-            return None
+            return None, ""
         except NotFound:
-            return []
+            return [], ""
         found = answer.json if isinstance(answer.json, dict) else {}
         report: dict[str, Any] = next(iter(found.values()), {})
         return [
@@ -517,7 +518,7 @@ class Console:
              "version": v["version"], "fix_version": v["fix_version"],
              "title": v["description"], "links": list(v["links"])}
             for v in report.get("vulnerabilities") or ()
-        ]  # fmt: skip
+        ], str(report.get("generated_at") or "")  # fmt: skip
 
     async def _configs(
         self, request: Request, registry: Registry, who: _Who, repo: str,

@@ -259,8 +259,10 @@ def artifact_page(
     user: str,
     csrf: str,
     extra: str = "",
+    scanned: str = "",
 ) -> bytes:
-    """``extra``: HTML already escaped (SBOM, referrers), shown before the config."""
+    """``extra``: HTML already escaped (SBOM, referrers), shown before the config;
+    ``scanned``: when the vulnerability report was made (empty: not yet)."""
     digest = str(artifact.get("digest", ""))
     tags = [str(t.get("name", "")) for t in artifact.get("tags") or ()]
     ref = f"{host}/{project}/{name}@{digest}"
@@ -292,7 +294,7 @@ def artifact_page(
         + table("Layers", ["#", "Made by", "Size", "Digest", "Files"], layer_rows)
     )
     if vulnerabilities is not None:
-        body += _vulnerabilities(project, name, digest, vulnerabilities, chosen)
+        body += _vulnerabilities(project, name, digest, vulnerabilities, chosen, scanned)
     body += extra + f"<h2>Config</h2><pre>{e(config)}</pre>"
     return page(f"Artifact {project}/{name}", body, user=user, csrf=csrf)
 
@@ -326,8 +328,9 @@ def _link(url: str) -> str:
 
 
 def _vulnerabilities(
-    project: str, name: str, digest: str, found: Sequence[dict[str, Any]], chosen: Findings
-) -> str:
+    project: str, name: str, digest: str, found: Sequence[dict[str, Any]], chosen: Findings,
+    scanned: str,
+) -> str:  # fmt: skip
     levels = ("", "CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
     options = "".join(
         f'<option value="{v}"{" selected" if v == chosen.severity else ""}>{v or "All"}</option>'
@@ -358,7 +361,9 @@ def _vulnerabilities(
         f'<input type="checkbox" id="fixable" name="fixable" value="1"{checked}>'
         f'<label for="fixable">Only with a fix</label> '
         f'<button type="submit">Filter</button></form>'
-        f'<p id="vuln-count">{len(kept):,} of {len(found):,} findings</p>'
+        + (f'<p id="scan-time">Scanned at <time datetime="{e(scanned)}">{e(scanned)}</time>'
+           "</p>" if scanned else '<p id="scan-time">No scan report yet.</p>')
+        + f'<p id="vuln-count">{len(kept):,} of {len(found):,} findings</p>'
         + table("Vulnerabilities",
                 ["ID", "Severity", "Package", "Version", "Fixed in", "Title", "Links"], rows)
         + more

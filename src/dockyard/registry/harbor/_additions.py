@@ -22,7 +22,7 @@ from dockyard.registry.contents import policy_keys, worst_of
 from dockyard.registry.harbor._artifacts import _resolve
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
-from dockyard.registry.harbor._models import NEVER
+from dockyard.registry.harbor._models import NEVER, harbor_time
 from dockyard.registry.harbor._repositories import full_name
 from dockyard.registry.metadata import ArtifactRow
 from dockyard.registry.scanning import scan_all_of, scan_target
@@ -319,6 +319,8 @@ def vulnerability_report(registry: Registry, repository: str, digest: str) -> di
     }
     if worst is not None:
         found["severity"] = _SEVERITY[_ORDER[worst]]
+    if report is not None and scan is not None and scan.finished_at is not None:  # when made
+        found["generated_at"] = harbor_time(scan.finished_at)
     return {VULNERABILITY_REPORT: found}
 
 
@@ -333,6 +335,6 @@ _LINKS = 3
 async def get_vulnerabilities(call: Call) -> Reply:
     """Harbor's ``getVulnerabilitiesAddition``: the image's report (the scanner's findings:
     ID, package, installed and fixed versions, severity, title as description, up to 3
-    references), keyed by the report's MIME type."""
+    references), keyed by the report's MIME type; ``generated_at``: when the scan finished."""
     _, name, row = await _readable(call)
     return Reply(json=await call.run(vulnerability_report, call.registry, name, row.digest))
