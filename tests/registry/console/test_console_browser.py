@@ -4,7 +4,9 @@ add a member, push with docker, set the quota, make a robot, find the image,
 see it counted on the dashboard, compare it with a second tag, its layers and its vulnerabilities,
 sign out; a user without permission sees nothing. Every page is checked by axe-core (no
 serious or critical violations), logs no JavaScript error and no failed request, stays under
-200 KB, and is photographed at desktop and phone width."""
+200 KB, and is photographed at desktop and phone width: into
+``$DOCKYARD_TEST_ARTIFACTS/console-screenshots`` (``make test`` sets it: CI keeps them), else
+the module's temporary folder; each test ends by checking its pages' PNGs are there."""
 
 from __future__ import annotations
 
@@ -77,7 +79,8 @@ class Watched:
 class Console:
     server: RegistryProcess
     browser: Browser
-    shots: list[Path]
+    #: where this run's screenshots are kept (emptied when the module starts)
+    kept: Path
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +90,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make js-deps` (npm ci)")
     work = tmp_path_factory.mktemp("console-browser")
+    kept = work / "screenshots"
+    if extra := os.environ.get("DOCKYARD_TEST_ARTIFACTS"):
+        kept = Path(extra) / "console-screenshots"
+        shutil.rmtree(kept, ignore_errors=True)  # only this run's pages: none left from before
     store = work / "store"
     # only the advisories of the packages the images hold: a small database, a quick import
     advisories = work / "advisories"
@@ -114,7 +121,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             assert r.status_code == 201, r.text
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            yield Console(server, browser, [])
+            yield Console(server, browser, kept)
         finally:
             browser.close()
 
@@ -154,7 +161,8 @@ def _watch(page: Page, origin: str) -> Watched:
 
 
 def _check(console: Console, page: Page, name: str, tmp_path: Path) -> None:
-    """axe, size, and screenshots at both widths of the page now shown."""
+    """axe, size, and screenshots at both widths of the page now shown (into
+    ``console.kept``; ``tmp_path``: the test's own files, none of them screenshots)."""
     html = page.content()  # before axe is injected
     assert len(html.encode()) < 200_000, f"{name} is {len(html)} bytes"
     page.add_script_tag(path=str(AXE))
@@ -164,22 +172,27 @@ def _check(console: Console, page: Page, name: str, tmp_path: Path) -> None:
     )
     bad = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not bad, f"{name}: {bad}"
-    out = [tmp_path / "screenshots"]
-    if extra := os.environ.get("DOCKYARD_TEST_ARTIFACTS"):
-        out.append(Path(extra) / "console-screenshots")
+    console.kept.mkdir(parents=True, exist_ok=True)
     for width, size in WIDTHS.items():
         page.set_viewport_size(size)  # type: ignore[arg-type]
-        for folder in out:
-            folder.mkdir(parents=True, exist_ok=True)
-            shot = folder / f"{name}-{width}.png"
-            page.screenshot(path=str(shot), full_page=True)
-            console.shots.append(shot)
+        shot = console.kept / f"{name}-{width}.png"
+        page.screenshot(path=str(shot), full_page=True)
         if width == "phone":  # readable: nothing wider than the screen but scrolling tables
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth > document.documentElement.clientWidth"
             )
             assert not overflow, f"{name} scrolls sideways at phone width"
     page.set_viewport_size(WIDTHS["desktop"])  # type: ignore[arg-type]
+
+
+def _kept(console: Console, *names: str) -> None:
+    """The screenshots of the pages ``names``, at desktop and phone width, are PNG files where
+    the run keeps them."""
+    for name in names:
+        for width in WIDTHS:
+            shot = console.kept / f"{name}-{width}.png"
+            assert shot.is_file(), f"no screenshot {shot}"
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{shot} is not a PNG"
 
 
 def _dark(console: Console, page: Page, name: str, tmp_path: Path) -> None:
@@ -306,6 +319,10 @@ def test_a_project_from_creation_to_vulnerabilities(
     assert r.status_code == 200, r.text
     (report,) = r.json().values()
     assert report["scan_status"] == "Success" and report["severity"] == "High", report
+    # when the scan ran: the report's generated_at, on the page above the findings
+    made = report["generated_at"]
+    assert page.locator("#scan-time").inner_text() == f"Scanned at {made}"
+    assert page.locator("#scan-time time").get_attribute("datetime") == made
     listed = {(v["id"], v["severity"].upper(), v["package"]) for v in report["vulnerabilities"]}
     with_overview = check_list(
         httpx.get(
@@ -370,7 +387,9 @@ def test_a_project_from_creation_to_vulnerabilities(
     assert page.url.endswith("/login")  # the session is gone
     assert not watched.problems, watched.problems
     context.close()
-    assert len(console.shots) >= 12
+    _kept(console, "login", "projects", "project", "project-robot", "repository", "artifact",
+          "artifact-dark", "dashboard", "dashboard-dark", "compare", "compare-reversed",
+          "audit")  # fmt: skip
 
 
 def _vulnerability_filters_and_hostile_text(page: Page) -> None:
@@ -467,21 +486,64 @@ def _compare(console: Console, page: Page, tmp_path: Path) -> None:
     layers = page.locator("table", has_text="Layers").locator("tbody tr").all_inner_texts()
     assert sum(r.startswith("shared") for r in layers) == 1, layers  # os-release
     _check(console, page, "compare", tmp_path)
+    # the other way round (2 against 1): idna goes back to 3.6, PYSEC-2024-60 is introduced
+    page.goto(url + "/projects/shop/repository?name=pyold")
+    page.select_option("#a", "2")
+    page.select_option("#b", "1")
+    page.click("button:has-text('Compare')")
+    back = page.locator("table", has_text="Vulnerabilities fixed and introduced")
+    rows = back.locator("tbody tr").all_inner_texts()
+    assert any(r.startswith("introduced") and "PYSEC-2024-60" in r for r in rows), rows
+    assert not any(r.startswith("fixed") for r in rows), rows
+    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories/pyold/artifacts/2/compare",
+                  params={"with": "1"}, headers=basic("dev", PASSWORD))  # fmt: skip
+    assert r.status_code == 200, r.text
+    from_api = {(v["status"], v["id"]) for v in r.json()["vulnerabilities"]}
+    assert ("introduced", "PYSEC-2024-60") in from_api, from_api
+    assert {tuple(row.split("\t")[:2]) for row in rows} == from_api, (rows, from_api)
+    _check(console, page, "compare-reversed", tmp_path)
 
 
 def test_a_user_without_permission_sees_neither_pages_nor_data(
     console: Console, tmp_path: Path
 ) -> None:
-    """… and the error pages they get (403, 404) pass axe too."""
+    """… and the error pages they get (403, 404) pass axe too. The private project is made
+    here, and the administrator shown it first, whatever ran before."""
     url = console.server.url
+    admin = basic("admin", ADMIN_PASSWORD)
+    r = httpx.post(f"{url}/api/v2.0/projects", json={"project_name": "vault"}, headers=admin)
+    assert r.status_code == 201, r.text
+    base = {"etc/os-release": b"ID=vault\n"}
+    with httpx.Client(base_url=url, headers=admin) as api:
+        one = push_files_image(api, "vault/keys", "1", [base, {"srv/key-1": b"1\n"}],
+                               ["ADD os-release /etc/", "COPY key-1 /srv/"])  # fmt: skip
+        push_files_image(api, "vault/keys", "2", [base, {"srv/key-2": b"2\n"}],
+                         ["ADD os-release /etc/", "COPY key-2 /srv/"])  # fmt: skip
+    layer = "/srv/key-1"  # a file only tag 1 has: the comparison lists it
+    # there is something to hide: the administrator reads it all
+    r = httpx.get(f"{url}/api/v2.0/projects/vault/repositories", headers=admin)
+    assert r.status_code == 200 and "vault/keys" in r.text, r.text
+    r = httpx.get(f"{url}/api/v2.0/projects/vault/repositories/keys/artifacts/1/compare",
+                  params={"with": "2"}, headers=admin)  # fmt: skip
+    assert r.status_code == 200 and layer in r.text, r.text
+    context = _context(console, "phone")
+    page = context.new_page()
+    _sign_in(page, url, "admin", ADMIN_PASSWORD)
+    assert "vault" in page.locator("main").inner_text()
+    page.goto(url + "/projects/vault/repository?name=keys")
+    assert one[:19] in page.content()
+    context.close()
+
     context = _context(console, "phone")
     page = context.new_page()
     _sign_in(page, url, "outsider", PASSWORD)
-    assert "shop" not in page.locator("main").inner_text()
-    for path in ("/projects/shop", "/projects/shop/repository?name=pyold"):
+    assert "vault" not in page.locator("main").inner_text()
+    for path in ("/projects/vault", "/projects/vault/repository?name=keys",
+                 f"/projects/vault/artifact?repo=keys&digest={one}"):  # fmt: skip
         response = page.goto(url + path)
         assert response is not None and response.status in (403, 404), path
-        assert "pyold" not in page.locator("table").all_inner_texts().__str__()
+        assert one[:19] not in page.content(), path
+        assert "keys" not in page.locator("table").all_inner_texts().__str__(), path
         assert re.search(r"outsider may not|not found", page.content())
     response = page.goto(url + "/admin/gc")  # an administrator's page
     assert response is not None and response.status == 403
@@ -489,17 +551,21 @@ def test_a_user_without_permission_sees_neither_pages_nor_data(
     response = page.goto(url + "/no/such/page")
     assert response is not None and response.status == 404
     _check(console, page, "error-404", tmp_path)
-    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories", headers=basic("outsider", PASSWORD))
+    outsider = basic("outsider", PASSWORD)
+    r = httpx.get(f"{url}/api/v2.0/projects/vault/repositories", headers=outsider)
     assert r.status_code == 403
-    # neither the comparison nor the vulnerability summary gives them anything of shop
-    r = httpx.get(f"{url}/api/v2.0/projects/shop/repositories/pyold/artifacts/1/compare",
-                  params={"with": "2"}, headers=basic("outsider", PASSWORD))  # fmt: skip
-    assert r.status_code in (403, 404) and "PYSEC" not in r.text and "idna" not in r.text
-    r = httpx.get(f"{url}/api/v2.0/vulnerabilities/summary", headers=basic("outsider", PASSWORD))
+    # neither the comparison nor the vulnerability summary gives them anything of vault
+    r = httpx.get(f"{url}/api/v2.0/projects/vault/repositories/keys/artifacts/1/compare",
+                  params={"with": "2"}, headers=outsider)  # fmt: skip
+    assert r.status_code in (403, 404) and layer not in r.text and one not in r.text
+    r = httpx.get(f"{url}/api/v2.0/vulnerabilities/summary", headers=outsider)
     assert r.status_code == 200 and r.json()["total_artifact"] == 0, r.text
+    r = httpx.get(f"{url}/api/v2.0/vulnerabilities/summary", headers=admin)
+    assert r.status_code == 200 and r.json()["total_artifact"] >= 2, r.text
     r = httpx.get(f"{url}/api/v2.0/vulnerabilities/summary")
     assert r.status_code == 401, r.text
     context.close()
+    _kept(console, "error-403", "error-404")
 
 
 def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> None:
@@ -632,6 +698,8 @@ def test_policies_and_garbage_collection(console: Console, tmp_path: Path) -> No
     _check(console, page, "replication-execution", tmp_path)
     assert not watched.problems, watched.problems
     context.close()
+    _kept(console, "policies", "retention-dry-run", "webhook", "packages", "files", "gc-run", "gc",
+          "jobs", "replication", "replication-execution")  # fmt: skip
 
 
 def _files_and_signatures(console: Console, page: Page, tmp_path: Path) -> None:
