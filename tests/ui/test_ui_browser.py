@@ -3,12 +3,15 @@ over a local store built by ``dockyard``: search the images, open one, read its 
 its files to the wasted ones, scan it, compare two images. Every page is checked by axe-core
 (no serious or critical violations), logs no JavaScript error and no failed request, opens no
 dialog (markup in labels, commands and file names stays text), stays under 200 KB, does not
-scroll sideways at phone width, and is photographed at desktop and phone width (also to
-``$DOCKYARD_TEST_ARTIFACTS/ui-screenshots``); the image list also in dark mode."""
+scroll sideways at phone width, and is photographed at desktop and phone width (into
+``$DOCKYARD_TEST_ARTIFACTS/ui-screenshots``, which ``make test`` sets so that CI keeps them,
+else the test's temporary folder; the test ends by checking the PNGs are there); the image
+list also in dark mode."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,14 +74,10 @@ def _check(page: Page, name: str, shots: Path) -> None:
     )
     bad = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not bad, f"{name}: {bad}"
-    folders = [shots]
-    if extra := os.environ.get("DOCKYARD_TEST_ARTIFACTS"):
-        folders.append(Path(extra) / "ui-screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
     for width, size in WIDTHS.items():
         page.set_viewport_size(size)  # type: ignore[arg-type]
-        for folder in folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
         if width == "phone":
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth > document.documentElement.clientWidth"
@@ -90,6 +89,9 @@ def _check(page: Page, name: str, shots: Path) -> None:
 def test_browse_the_local_store(browser: Browser, tmp_path: Path) -> None:
     store = make_ui_store(tmp_path / "store", tmp_path)
     shots = tmp_path / "screenshots"
+    if extra := os.environ.get("DOCKYARD_TEST_ARTIFACTS"):
+        shots = Path(extra) / "ui-screenshots"
+        shutil.rmtree(shots, ignore_errors=True)  # only this run's pages: none left from before
     problems: list[str] = []
     with running_ui(store.root) as ui:
         # axe is injected as an inline script, which the UI's CSP forbids
@@ -155,7 +157,13 @@ def test_browse_the_local_store(browser: Browser, tmp_path: Path) -> None:
         _check(page, "compare", shots)
         context.close()
     assert problems == []
-    assert len(list(shots.glob("*.png"))) == 12
+    pages = ("images", "images-dark", "image", "files", "vulnerabilities", "compare")
+    for name in pages:
+        for width in WIDTHS:
+            shot = shots / f"{name}-{width}.png"
+            assert shot.is_file(), f"no screenshot {shot}"
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{shot} is not a PNG"
+    assert len(list(shots.glob("*.png"))) == len(pages) * len(WIDTHS)
 
 
 def _labels(page: Page, selector: str) -> list[str]:
