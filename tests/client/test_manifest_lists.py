@@ -124,6 +124,40 @@ def test_manifest_create_annotate_push(pushed: tuple[RunningRegistry, Path]) -> 
     assert gone.returncode != 0 and "No such manifest" in gone.stderr
 
 
+def test_annotate_validates_os_arch_and_variant(pushed: tuple[RunningRegistry, Path]) -> None:
+    """docker's unsupported os/arch pairs are refused, and variants an architecture does not
+    have; a refused annotation leaves the draft as it was; --os/--arch reach the pushed index."""
+    registry, _ = pushed
+    host = registry.host
+    lists = registry.root / "annotate-store"
+    name = f"{host}/team/annotated:1"
+    amd, arm = f"{host}/a/amd:1", f"{host}/b/arm:1"
+    run_dockyard("manifest", "create", name, amd, arm, root=lists)
+    for args, message in (
+        (["--os", "plan9", "--arch", "bogus"], "unsupported os/arch combination: plan9/bogus"),
+        (["--os", "windows"], "unsupported os/arch combination: windows/arm64"),
+        (["--arch", "aarch64"], "unsupported os/arch combination: linux/aarch64"),
+        (["--os", "bogus"], "unsupported os/arch combination: bogus/arm64"),
+        (["--variant", "v7"], "unsupported variant 'v7' for linux/arm64"),
+        (["--arch", "s390x", "--variant", "v8"], "unsupported variant 'v8' for linux/s390x"),
+    ):
+        done = run_dockyard("manifest", "annotate", *args, name, arm, root=lists, check=False)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.startswith(f"Error: manifest entry for image has {message}"), args
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+    # the same entry, annotated as docker takes it: another os/arch, then a variant of it
+    run_dockyard("manifest", "annotate", "--os", "linux", "--arch", "arm", name, arm, root=lists)
+    run_dockyard("manifest", "annotate", "--variant", "v7", name, arm, root=lists)
+    run_dockyard("manifest", "push", "--purge", name, root=lists)
+    raw = json.loads(
+        run_command(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{name}"]).stdout
+    )
+    assert [m["platform"] for m in raw["manifests"]] == [
+        {"architecture": "amd64", "os": "linux"},
+        {"architecture": "arm", "os": "linux", "variant": "v7"},
+    ]
+
+
 def test_drafts_of_different_names_never_share_a_file(tmp_path: Path) -> None:
     from dockyard.client.manifest_lists import ManifestLists
     from dockyard.errors import InvalidArgument

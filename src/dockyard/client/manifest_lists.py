@@ -4,7 +4,8 @@
 A draft is one JSON file per list under ``<store root>/manifests/`` (docker keeps them under
 ``~/.docker/manifests``), written atomically: the list's name and, per entry, the source
 reference and the descriptor (digest, size, media type, platform from the image's config,
-changed by ``annotate``). ``push`` copies each entry into the list's repository by digest —
+changed by ``annotate``, which refuses an os/arch pair docker refuses and a variant the
+architecture does not have). ``push`` copies each entry into the list's repository by digest —
 blobs the registry has are skipped, blobs of a sibling repository mounted — then pushes the
 index under the list's tag: a Docker manifest list when every entry is a Docker schema 2
 manifest, else an OCI index.
@@ -32,10 +33,64 @@ from dockyard.oci import (
 )
 from dockyard.reference import Reference
 
-__all__ = ["Draft", "ManifestLists"]
+__all__ = ["VALID_OS_ARCH", "VARIANTS", "Draft", "ManifestLists", "check_platform"]
 
 #: Entries one list takes, at most.
 MAX_ENTRIES = 128
+
+#: The GOOS/GOARCH pairs ``docker manifest annotate`` accepts (docker's list), and linux/loong64,
+#: which ``dockyard build --platform`` builds.
+VALID_OS_ARCH = frozenset(
+    [
+        ("darwin", "386"), ("darwin", "amd64"), ("darwin", "arm"), ("darwin", "arm64"),
+        ("dragonfly", "amd64"),
+        ("freebsd", "386"), ("freebsd", "amd64"), ("freebsd", "arm"),
+        ("linux", "386"), ("linux", "amd64"), ("linux", "arm"), ("linux", "arm64"),
+        ("linux", "loong64"), ("linux", "mips64"), ("linux", "mips64le"), ("linux", "ppc64le"),
+        ("linux", "riscv64"), ("linux", "s390x"),
+        ("netbsd", "386"), ("netbsd", "amd64"), ("netbsd", "arm"),
+        ("openbsd", "386"), ("openbsd", "amd64"), ("openbsd", "arm"),
+        ("plan9", "386"), ("plan9", "amd64"),
+        ("solaris", "amd64"),
+        ("windows", "386"), ("windows", "amd64"),
+    ]
+)  # fmt: skip
+
+#: The variants of the architectures that have them (the OCI image index's and containerd's).
+VARIANTS = {
+    "arm": frozenset(["v5", "v6", "v7", "v8"]),
+    "arm64": frozenset(
+        ["v8", *(f"v8.{n}" for n in range(1, 10)), "v9", *(f"v9.{n}" for n in range(1, 6))]
+    ),
+    "amd64": frozenset(["v1", "v2", "v3", "v4"]),
+}
+
+
+def check_platform(platform: Platform) -> None:
+    """Refuse an os/arch pair docker refuses, or a variant its architecture does not have."""
+    pair = (platform.os, platform.architecture)
+    if pair not in VALID_OS_ARCH:
+        arches = sorted(a for o, a in VALID_OS_ARCH if o == platform.os)
+        hint = (
+            f"{platform.os} takes --arch {', '.join(arches)}"
+            if arches
+            else f"--os is one of {', '.join(sorted({o for o, _ in VALID_OS_ARCH}))}"
+        )
+        raise InvalidArgument(
+            "manifest entry for image has unsupported os/arch combination: "
+            f"{platform.os}/{platform.architecture}",
+            hint=hint,
+        )
+    if platform.variant:
+        known = VARIANTS.get(platform.architecture, frozenset())
+        if platform.variant not in known:
+            raise InvalidArgument(
+                f"manifest entry for image has unsupported variant {platform.variant!r} for "
+                f"{platform.os}/{platform.architecture}",
+                hint=f"use one of {', '.join(sorted(known))}"
+                if known
+                else f"{platform.architecture} has no variants",
+            )
 
 
 @dataclass(frozen=True)
@@ -161,6 +216,7 @@ class ManifestLists:
                 os_version=os_version if os_version is not None else old.os_version,
                 os_features=os_features or old.os_features,
             )
+            check_platform(platform)
             entries[i] = (ref, replace(d, platform=platform))
         draft = Draft(draft.name, tuple(entries))
         self._save(draft, name)
