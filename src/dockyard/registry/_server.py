@@ -313,6 +313,12 @@ def _build_app(
         from dockyard.registry.proxy.cache import ProxyCache
 
         proxy_handlers = ProxyCache(registry, config.proxy, metrics=metrics_registry).handlers()
+    elif projects is not None and projects.replication is not None:  # Harbor's proxy projects
+        from dockyard.registry.proxy.projects import ProxyProjects
+
+        proxy_handlers = ProxyProjects(
+            registry, projects.replication.registries, metrics=metrics_registry
+        ).handlers()
     api = projects.api if projects is not None else harbor_api(config, authenticator)
     if hooks is not None:  # the API's deletes notify the endpoints too
         from dockyard.registry.harbor._delete_events import attach_events

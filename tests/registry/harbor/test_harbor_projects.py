@@ -170,7 +170,6 @@ def test_who_may_create_projects(reg: AccessRegistry, tmp_path: Path) -> None:
         {"project_name": "Upper"}, {"project_name": "a" * 256}, {"project_name": "x'; --"},
         {"project_name": "équipe"}, {}, {"project_name": 5}, {"project_name": "p", "public": "yes"},
         {"project_name": "p", "metadata": {"colour": "red"}}, {"project_name": "p", "metadata": 1},
-        {"project_name": "p", "registry_id": 1},
         {"project_name": "p", "metadata": {"retention_id": "7"}},
         {"project_name": "p", "cve_allowlist": {"items": [{"cve_id": "CVE-2019-1"}]}},
     ):  # fmt: skip
@@ -178,6 +177,10 @@ def test_who_may_create_projects(reg: AccessRegistry, tmp_path: Path) -> None:
                     "BAD_REQUEST")  # fmt: skip
     r = reg.client.post(f"{API}/projects", content=b"[1,2", headers=alice)
     check_error(r, 400, "BAD_REQUEST")
+    # only a system administrator may make a proxy cache project (Harbor's 403)
+    r = reg.client.post(f"{API}/projects", json={"project_name": "p", "registry_id": 1},
+                        headers=alice)  # fmt: skip
+    check_error(r, 403, "FORBIDDEN")
     # a project robot may not create projects; a system robot with project:create may
     _, secret = reg.access.create_robot(
         _admin_identity(reg), "proj", level="project", duration=-1,

@@ -169,7 +169,7 @@ def test_endpoint_bodies_and_blank_secrets() -> None:
         with pytest.raises(InvalidArgument):
             registry_from_json({"name": "d", "url": url})
     with pytest.raises(InvalidArgument):
-        registry_from_json({"name": "d", "type": "quay", "url": "http://h"})
+        registry_from_json({"name": "d", "type": "aws-ecr", "url": "http://h"})
 
 
 def test_the_retry_schedule_doubles_with_jitter_up_to_its_ceiling() -> None:

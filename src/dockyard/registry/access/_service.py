@@ -346,12 +346,15 @@ class AccessService:
         metadata: Mapping[str, object] | None = None,
         storage_limit: int = -1,
         client_ip: str = "",
+        registry_id: int | None = None,
     ) -> Project:
-        """A project owned by ``actor`` (a user becomes its projectAdmin)."""
+        """A project owned by ``actor`` (a user becomes its projectAdmin); ``registry_id``
+        makes it a proxy cache of that endpoint registry."""
         owner = actor.id if actor.kind == "user" else None
         project = self.projects.create(
-            name, owner_id=owner, public=public, metadata=metadata, storage_limit=storage_limit
-        )
+            name, owner_id=owner, public=public, metadata=metadata, storage_limit=storage_limit,
+            registry_id=registry_id,
+        )  # fmt: skip
         self.audit.record("create", "project", name, actor.name, name, client_ip)
         return project
 

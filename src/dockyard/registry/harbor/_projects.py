@@ -149,6 +149,46 @@ async def _creator(call: Call) -> tuple[Identity, bool]:
     return identity, admin
 
 
+async def _proxy_endpoint(call: Call, raw: object, admin: bool) -> int:
+    """The endpoint registry a proxy cache project is created for (Harbor's checks)."""
+    from dockyard.registry.proxy.projects import PROXY_CACHE_TYPES
+    from dockyard.registry.replication import RegistryNotFound, replication_of
+
+    if not admin:
+        raise Denied("Only system admin can create proxy cache project")
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise BadRequest("registry_id must be an integer")
+    if raw <= 0:
+        raise BadRequest(f"{raw} is invalid value of registry_id, it should be greater than 0")
+    replication = await call.run(replication_of, call.registry)
+    try:
+        endpoint = await call.run(replication.registries.get, raw)
+    except RegistryNotFound:
+        raise BadRequest(
+            f"registry {raw} not found", hint="create it with POST /api/v2.0/registries"
+        ) from None
+    if endpoint.type not in PROXY_CACHE_TYPES:
+        raise BadRequest(
+            f"unsupported registry type {endpoint.type}",
+            hint="a proxy cache project pulls from one of " + ", ".join(PROXY_CACHE_TYPES),
+        )
+    return raw
+
+
+def _check_proxy_metadata(metadata: dict[str, str]) -> None:
+    """``proxy_speed_kb`` and ``max_upstream_conn`` must be int32s, as Harbor checks them."""
+    for key in ("proxy_speed_kb", "max_upstream_conn"):
+        value = metadata.get(key)
+        if value is None:
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not -(2**31) <= number < 2**31:
+            raise BadRequest(f"metadata.{key} should be an int32, but got: {value[:32]!r}")
+
+
 async def create_project(call: Call) -> Reply:
     access = access_of(call)
     identity, admin = await _creator(call)
@@ -159,8 +199,9 @@ async def create_project(call: Call) -> Reply:
     public = body.get("public")
     if public is not None and not isinstance(public, bool):
         raise BadRequest("public must be true or false")
+    registry_id = None
     if body.get("registry_id") is not None:
-        raise BadRequest("this registry has no proxy cache projects", hint="leave registry_id out")
+        registry_id = await _proxy_endpoint(call, body["registry_id"], admin)
     _check_allowlist(body)
     metadata = metadata_of(body)
     if metadata.pop("retention_id", ""):
@@ -168,7 +209,10 @@ async def create_project(call: Call) -> Reply:
             "the retention_id in the request's payload when creating a project should be "
             "omitted, alternatively passing an empty string"
         )
-    for key in PROXY_METADATA:
+    if registry_id is not None:
+        _check_proxy_metadata(metadata)
+        metadata.pop("enable_content_trust", None)  # as Harbor: no content trust in a proxy
+    for key in PROXY_METADATA:  # accepted for a proxy project, not kept (docs/mirror.md)
         metadata.pop(key, None)
     if "public" not in metadata:
         metadata["public"] = "true" if public else "false"
@@ -178,7 +222,7 @@ async def create_project(call: Call) -> Reply:
     project = await call.run(
         partial(
             access.create_project, identity, name, metadata=metadata, storage_limit=limit,
-            client_ip=call.client_ip,
+            client_ip=call.client_ip, registry_id=registry_id,
         )
     )  # fmt: skip
     return Reply(status=201, headers=[("Location", _location(call, project))])

@@ -46,7 +46,7 @@ from dockyard.registry.proxy._upstream import MANIFEST_ACCEPT, UpstreamClient
 from dockyard.registry.proxy.config import ProxyConfig, Upstream
 from dockyard.registry.storage import blob_key
 
-__all__ = ["STALE_WARNING", "ProxyCache"]
+__all__ = ["STALE_WARNING", "ProxyCache", "Where"]
 
 # one line per upstream request at INFO would drown the access log
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -59,7 +59,9 @@ Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
-class _Where:
+class Where:
+    """Where a request's manifest or blob comes from, and where it is kept."""
+
     upstream: Upstream
     client: UpstreamClient
     #: the repository in the mirror's storage, ``<upstream name>/<name>``
@@ -74,7 +76,7 @@ class ProxyCache:
     def __init__(
         self,
         registry: Registry,
-        config: ProxyConfig,
+        config: ProxyConfig | None = None,
         *,
         metrics: MetricsRegistry | None = None,
         clock: Clock = time.monotonic,
@@ -86,7 +88,9 @@ class ProxyCache:
         self._clock = clock
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
-        self._clients: dict[str, UpstreamClient] = {}
+        self._http_insecure: httpx.AsyncClient | None = None
+        #: by upstream (an endpoint registry edited gets a client of its own)
+        self._clients: dict[Upstream, UpstreamClient] = {}
         #: (local repository, tag) → when the tag's cached digest stops being trusted
         self._fresh: dict[tuple[str, str], float] = {}
         #: blob fetches running, by ``<local repository>@<digest>``
@@ -114,43 +118,60 @@ class ProxyCache:
         }
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        for http in (self._http, self._http_insecure):
+            if http is not None:
+                await http.aclose()
+        self._http = self._http_insecure = None
 
     # --- routing -------------------------------------------------------------------------
 
-    def _where(self, request: Request, name: str) -> _Where:
+    def _where(self, request: Request, name: str) -> Where:
+        """Where a request of this mirror's ``proxy:`` section goes: by ``?ns=``, else by a
+        first path component naming an upstream, else to the default upstream."""
+        config = self.config
+        assert config is not None, "a cache without a proxy section serves through where()"
         ns = request.query("ns")
-        upstream = self.config.for_namespace(ns)
-        if upstream is None:
+        if not ns:
+            return self.where(config.default, f"{config.default.name}/{name}", name)
+        found = config.for_namespace(ns)
+        if found is None:
             known = "; ".join(
                 f"{u.name}: ns={', '.join(dict.fromkeys((u.host, *u.hosts)))}"
-                for u in self.config.upstreams
+                for u in config.upstreams
             )
             raise NameUnknown(
                 f"this mirror has no upstream for ns={ns}; it mirrors {known}",
                 hint="point the client's mirror configuration at a registry this mirror serves",
             )
-        client = self._clients.get(upstream.name)
+        return self.where(found, f"{found.name}/{name}", name)
+
+    def where(self, upstream: Upstream, local: str, remote: str) -> Where:
+        """Requests for ``remote`` at ``upstream``, cached in the repository ``local``."""
+        client = self._clients.get(upstream)
         if client is None:
-            if self._http is None:
-                self._http = httpx.AsyncClient(
+            http = self._http_insecure if upstream.insecure else self._http
+            if http is None:
+                http = httpx.AsyncClient(
                     transport=self._transport,
                     timeout=httpx.Timeout(30.0, connect=10.0),
                     follow_redirects=True,
+                    verify=not upstream.insecure,
                 )
+                if upstream.insecure:
+                    self._http_insecure = http
+                else:
+                    self._http = http
             counter = self.metrics.upstream_requests
 
             def count(method: str, code: str, name: str = upstream.name) -> None:
                 counter.inc(1, name, method, code)
 
-            client = self._clients[upstream.name] = UpstreamClient(upstream, self._http, count)
-        return _Where(upstream, client, f"{upstream.name}/{name}", name)
+            client = self._clients[upstream] = UpstreamClient(upstream, http, count)
+        return Where(upstream, client, local, remote)
 
     async def _send(
         self,
-        where: _Where,
+        where: Where,
         method: str,
         path: str,
         *,
@@ -174,7 +195,12 @@ class ProxyCache:
     async def get_manifest(
         self, request: Request, registry: Registry, name: str, reference: str
     ) -> None:
-        where = self._where(request, name)
+        await self.serve_manifest(request, registry, self._where(request, name), reference)
+
+    async def serve_manifest(
+        self, request: Request, registry: Registry, where: Where, reference: str
+    ) -> None:
+        """GET or HEAD of a manifest at ``where``: from the cache, fetched or revalidated."""
         reference = parse_lookup_reference(reference)
         stale = False
         if is_digest(reference):
@@ -197,7 +223,7 @@ class ProxyCache:
             return False
         return True
 
-    async def _tag(self, request: Request, where: _Where, tag: str) -> bool:
+    async def _tag(self, request: Request, where: Where, tag: str) -> bool:
         """Make sure ``where.local:tag`` is current; True when it is served stale."""
         key = (where.local, tag)
         name = where.upstream.name
@@ -240,7 +266,7 @@ class ProxyCache:
             return True
         return False
 
-    async def _fetch_manifest(self, where: _Where, reference: str, tag: str | None) -> str:
+    async def _fetch_manifest(self, where: Where, reference: str, tag: str | None) -> str:
         """GET the manifest upstream and store it (one request for concurrent callers)."""
         key = (where.local, reference)
         running = self._manifest_fetches.get(key)
@@ -263,7 +289,7 @@ class ProxyCache:
         finally:
             del self._manifest_fetches[key]
 
-    async def _get_manifest(self, where: _Where, reference: str, tag: str | None) -> str:
+    async def _get_manifest(self, where: Where, reference: str, tag: str | None) -> str:
         name = where.upstream.name
         self.metrics.misses.inc(1, "manifest", name)
         response = await self._send(
@@ -302,7 +328,12 @@ class ProxyCache:
     async def get_blob(
         self, request: Request, registry: Registry, name: str, digest_text: str
     ) -> None:
-        where = self._where(request, name)
+        await self.serve_blob(request, registry, self._where(request, name), digest_text)
+
+    async def serve_blob(
+        self, request: Request, registry: Registry, where: Where, digest_text: str
+    ) -> None:
+        """GET or HEAD of a blob at ``where``: from the cache, or one shared fetch."""
         digest = parse_digest(digest_text)
         upstream = where.upstream.name
         try:  # BLOB_UNKNOWN comes before anything is sent
@@ -373,7 +404,7 @@ class ProxyCache:
 
         await fetch.follow(send_chunk)
 
-    async def _link_stored(self, request: Request, where: _Where, digest: Digest) -> bool:
+    async def _link_stored(self, request: Request, where: Where, digest: Digest) -> bool:
         """Link a blob the mirror holds for another repository into ``where.local``, once the
         upstream confirms that repository has it (a HEAD; no bytes move)."""
         if await request.run(self.registry.storage.stat, blob_key(digest)) is None:
@@ -389,7 +420,7 @@ class ProxyCache:
         await request.run(self.registry.meta.add_blob, where.local, str(digest), int(length))
         return True
 
-    async def _head_upstream_blob(self, request: Request, where: _Where, digest: Digest) -> None:
+    async def _head_upstream_blob(self, request: Request, where: Where, digest: Digest) -> None:
         response = await self._send(where, "HEAD", f"/v2/{where.remote}/blobs/{digest}")
         await response.aclose()
         if response.status_code != 200:

@@ -66,6 +66,8 @@ class Upstream:
     ttl: float = DEFAULT_TTL
     #: the ``?ns=`` values (registry host names) that select this upstream
     hosts: tuple[str, ...] = ()
+    #: skip TLS verification (an endpoint registry marked ``insecure``)
+    insecure: bool = False
 
     @property
     def host(self) -> str:

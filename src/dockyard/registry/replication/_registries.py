@@ -9,16 +9,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from dockyard.registry.access._schema import projects
 from dockyard.registry.metadata import Database
 from dockyard.registry.metadata._sql import page_rows
 from dockyard.registry.replication._schema import metadata, policies, registries
 from dockyard.registry.replication._secrets import SecretBox, is_sealed
 
 __all__ = [
+    "ENDPOINT_TYPES",
     "MASK",
     "REGISTRY_TYPES",
     "RegistryNotFound",
@@ -32,6 +34,9 @@ __all__ = [
 
 #: The endpoint types dockyard replicates to (both speak the distribution API).
 REGISTRY_TYPES = ("docker-registry", "harbor")
+#: The types an endpoint may have: those, and the ones only a proxy cache project pulls from
+#: (their registry API is the distribution API; Harbor's names).
+ENDPOINT_TYPES = (*REGISTRY_TYPES, "docker-hub", "github-ghcr", "quay")
 #: What the API answers for a secret (Harbor's mask); given back in an update, it keeps the
 #: stored secret, as a blank one does.
 MASK = "*****"
@@ -103,10 +108,10 @@ def check_url(url: str) -> str:
 def _check(registry: RemoteRegistry) -> RemoteRegistry:
     if not registry.name.strip():
         raise InvalidArgument("the registry needs a name")
-    if registry.type not in REGISTRY_TYPES:
+    if registry.type not in ENDPOINT_TYPES:
         raise InvalidArgument(
             f"registry type {registry.type[:60]!r} is not supported",
-            hint="use one of " + ", ".join(REGISTRY_TYPES),
+            hint="use one of " + ", ".join(ENDPOINT_TYPES),
         )
     if registry.credential_type not in ("", "basic"):
         raise InvalidArgument(
@@ -270,8 +275,18 @@ class RegistryStore:
             raise RegistryNotFound(f"registry {registry.id} not found")
 
     def delete(self, registry_id: int) -> None:
-        """Delete an endpoint no policy uses (412 while one does)."""
+        """Delete an endpoint no policy or proxy cache project uses (412 while one does)."""
         with self.db.write() as conn:
+            if inspect(conn).has_table(projects.name):
+                proxy = conn.execute(
+                    select(projects.c.name).where(projects.c.registry_id == registry_id)
+                ).first()
+                if proxy is not None:
+                    raise FailedPrecondition(
+                        f"registry {registry_id} is referenced by proxy cache project "
+                        f"{proxy.name!r}",
+                        hint="delete the project first",
+                    )
             using = conn.execute(
                 select(policies.c.name).where(
                     (policies.c.dest_registry_id == registry_id)
