@@ -3,12 +3,13 @@
 Each platform is an ordinary single-platform :func:`~dockyard.builder.solver.build` (its own
 graph, with BuildKit's ``TARGET*``/``BUILD*`` args for that platform, and cache keys that differ
 where the platform does). Platforms build side by side, as many at once as the machine has
-cores; when a needed stage has its own ``FROM --platform=…`` (the cross-compilation pattern), the
-first platform builds alone first, so that such a stage, with the same inputs for every platform,
-runs once and the others take it from the cache. The children are then gathered into one OCI
-index, in the order the platforms were asked for, each entry carrying its platform; the tags
-point at the index. Every local base image's platforms and every foreign platform's emulator
-are checked before any platform starts.
+cores; a stage with its own ``FROM --platform=…`` (the cross-compilation pattern) has the same
+keys for every platform, and its steps run once: the platforms share one
+:class:`~dockyard.builder.solver._share.SharedSteps`, so the first to reach such a step runs it
+and the others wait for it and take its layer (BuildKit's in-flight deduplication). The
+children are then gathered into one OCI index, in the order the platforms were asked for, each
+entry carrying its platform; the tags point at the index. Every local base image's platforms
+and every foreign platform's emulator are checked before any platform starts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dockyard.builder.emulation import check_platforms, emulated_platforms
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
 from dockyard.builder.solver import BuildOptions, BuiltImage, OutputSpec, Reporter, build
 from dockyard.builder.solver._images import check_bases
+from dockyard.builder.solver._share import SharedSteps
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.local import LocalStore
@@ -108,26 +110,22 @@ def _check_outputs(outputs: list[OutputSpec]) -> None:
             raise InvalidArgument("--output type=local cannot write several platforms to stdout")
 
 
-def _plan(store: LocalStore, options: BuildOptions, platforms: list[Platform]) -> bool:
+def _plan(store: LocalStore, options: BuildOptions, platforms: list[Platform]) -> None:
     """Check every platform's graph (the local base images for its platform, then its
-    emulators) before any work; whether a stage with its own platform is needed (then the
-    first platform builds alone first)."""
+    emulators) before any work."""
     text, name = _dockerfile_text(options)
     dockerfile = parse_dockerfile(text, name)
     foreign: list[Platform] = []
     graphs: list[BuildGraph] = []
-    pinned = False
     for platform in platforms:
         graph = BuildGraph.create(
             dockerfile, build_args=options.build_args, target=options.target, platform=platform
         )
         graphs.append(graph)
-        pinned = pinned or any(st.platform is not None for st in graph.needed())
         foreign += [p for p in emulated_platforms(graph) if p not in foreign]
     for graph in graphs:  # a base without the platform: no emulator would help
         check_bases(store, graph, pull=options.pull)
     check_platforms(foreign)
-    return pinned
 
 
 def build_platforms(
@@ -163,9 +161,10 @@ def build_platforms(
             "--cache-to is not supported with several platforms",
             hint="export the cache from a build of each platform (--platform P --cache-to …)",
         )
-    pinned = _plan(store, options, platforms)
+    _plan(store, options, platforms)
     mode: Mode = "plain" if progress == "tty" else progress
     lock = threading.Lock()
+    shared = SharedSteps()  # a step the platforms have in common runs once
 
     def one(platform: Platform) -> BuiltImage:
         local = [
@@ -181,6 +180,7 @@ def build_platforms(
             push=False,
             iidfile=None,
             cache_to=[],
+            shared_steps=shared,
         )
         prefix = "" if mode == "json" else f"[{platform}] "  # JSON events stay JSON
         sink = None if out is None else _Prefixed(out, prefix, lock)
@@ -191,16 +191,11 @@ def build_platforms(
                 sink.flush()
 
     workers = max(1, min(len(platforms), jobs or os.cpu_count() or 1))
-    images: list[BuiltImage] = []
-    rest = platforms
-    if pinned:
-        images.append(one(platforms[0]))
-        rest = platforms[1:]
     with ThreadPoolExecutor(workers, thread_name_prefix="platform") as pool:
-        futures = [pool.submit(one, p) for p in rest]
+        futures = [pool.submit(one, p) for p in platforms]
         wait(futures)
     failed = [e for f in futures if (e := f.exception()) is not None]
-    images += [f.result() for f in futures if f.exception() is None]
+    images = [f.result() for f in futures if f.exception() is None]
     if failed:  # the platforms that were built leave no untagged images behind
         _forget(store, images)
         raise failed[0]

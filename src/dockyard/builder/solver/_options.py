@@ -14,6 +14,7 @@ from dockyard.oci.platform import Platform
 
 if TYPE_CHECKING:  # --cache-from/--cache-to code loads only when a build has them
     from dockyard.builder.cache.spec import CacheSpec
+    from dockyard.builder.solver._share import SharedSteps
 
 __all__ = ["BuildOptions", "OutputSpec", "parse_output", "parse_secret", "source_date_epoch"]
 
@@ -97,3 +98,5 @@ class BuildOptions:
     cache_from: list[CacheSpec] = field(default_factory=list)
     #: ``--cache-to``: where this build's cache records and layers are exported
     cache_to: list[CacheSpec] = field(default_factory=list)
+    #: builds running side by side (one per platform) that run each identical step once
+    shared_steps: SharedSteps | None = field(default=None, compare=False, repr=False)

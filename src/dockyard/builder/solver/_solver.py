@@ -26,6 +26,7 @@ from dockyard.builder.solver._lease import LazyLease
 from dockyard.builder.solver._options import BuildOptions
 from dockyard.builder.solver._report import Reporter, Vertex
 from dockyard.builder.solver._results import LayerRef, StageResult, StepFailed, timestamp
+from dockyard.builder.solver._share import SharedSteps, Slot
 from dockyard.builder.solver._steps import StepExecutor
 from dockyard.builder.worker import Snapshot, Worker, chain_id
 from dockyard.errors import RunFailed
@@ -98,6 +99,8 @@ class Solver:
         self.lease = lease
         self.scratch = scratch
         self.steps = StepExecutor(self)
+        #: identical steps (of this build's stages, or of the other platforms') run once
+        self.shared = options.shared_steps or SharedSteps()
         self._lock = threading.Lock()
         self._futures: dict[int, _Outcome] = {}
         self._multi = len(graph.stages) > 1
@@ -225,10 +228,15 @@ class Solver:
         if epoch is not None:
             created = timestamp(epoch)
         else:
-            created = (
-                self.cache.get_text(stage_key) or self._imported_text(stage_key) or timestamp()
-            )
-            self.cache.put_text(stage_key, created)
+            with self.shared.once(stage_key) as slot:  # the same time for every platform
+                created = (
+                    slot.text
+                    or self.cache.get_text(stage_key)
+                    or self._imported_text(stage_key)
+                    or timestamp()
+                )
+                self.cache.put_text(stage_key, created)
+                slot.text = created
             with self._lock:
                 self.used_keys.append((stage.index, stage_key, True))
         last = None
@@ -251,7 +259,28 @@ class Solver:
     ) -> Snapshot | None:
         key = self.steps.key(step, result.key)
         vertex = self.reporter.vertex(name)
-        cached = None if self.options.no_cache else self._lookup(key)
+        with self.shared.once(key) as slot:  # another platform running it: wait, take its layer
+            if slot.failure is not None:
+                vertex.error(str(slot.failure).splitlines()[0])
+                raise slot.failure
+            child = self._run_layer_step(step, result, snapshot, name, key, vertex, slot)
+        return child
+
+    def _run_layer_step(
+        self,
+        step: Step,
+        result: StageResult,
+        snapshot: Snapshot | None,
+        name: str,
+        key: str,
+        vertex: Vertex,
+        slot: Slot,
+    ) -> Snapshot | None:
+        cached = slot.record
+        if cached is not None and cached.digest is not None and not self.lease.hold(cached.digest):
+            cached = None  # a gc took it meanwhile: run it here
+        if cached is None and not self.options.no_cache:
+            cached = self._lookup(key)
         if cached is not None:
             vertex.cached()
             result.steps_cached += 1
@@ -269,6 +298,7 @@ class Solver:
                     layer.digest, layer.diff_id, layer.size, layer.media_type, created
                 )
             self.cache.put(key, record)
+            slot.record = record
             vertex.done()
             result.steps_run += 1
             self._append(result, step, record, key)
@@ -279,6 +309,7 @@ class Solver:
             except RunFailed as e:
                 vertex.error(str(e).splitlines()[0])
                 failure = self._failure(step, name, e)
+                slot.failure = failure  # the other platforms fail with it, not running it again
                 if self.options.debug_shell and isinstance(step, RunStep):
                     from dockyard.builder.solver._debug import open_shell
 
@@ -297,6 +328,7 @@ class Solver:
         else:
             record = CachedLayer(layer.digest, layer.diff_id, layer.size, layer.media_type, created)
         self.cache.put(key, record)
+        slot.record = record
         vertex.done()
         result.steps_run += 1
         self._append(result, step, record, key)
