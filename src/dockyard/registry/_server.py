@@ -246,6 +246,10 @@ def _build_app(
             ),
         )
         registry.guard = projects.guard  # before any job starts: they ask it too
+        from dockyard.registry.policy._projects import use_project_metadata
+
+        # auto_scan, prevent_vul/severity, enable_content_trust(_cosign), per project
+        use_project_metadata(registry, projects.access.projects, scanning)
         authorizer = projects.authorizer
         extra = {TOKEN_PATH: projects.token_handler}
         observers.append(projects.observer)

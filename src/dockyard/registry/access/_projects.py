@@ -95,6 +95,29 @@ class ProjectStore:
     def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
         self._db = db
         self._clock = clock
+        #: called with a project's name after its metadata changed (created, updated, deleted)
+        #: and committed: what caches the policies read from it (:mod:`dockyard.registry.policy`)
+        self.changed: builtins.list[Callable[[str], None]] = []
+
+    def _changed(self, name: str) -> None:
+        for tell in self.changed:
+            tell(name)
+
+    def settings_of(self, name: str) -> dict[str, str] | None:
+        """The metadata of project ``name`` in one query (what a pull policy reads); None when
+        there is no such project."""
+        query = (
+            select(projects.c.id, project_metadata.c.name, project_metadata.c.value)
+            .select_from(
+                projects.outerjoin(project_metadata, project_metadata.c.project_id == projects.c.id)
+            )
+            .where(projects.c.name == name)
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        return {str(r[1]): str(r[2]) for r in rows if r[1] is not None}
 
     def create(
         self,
@@ -148,6 +171,7 @@ class ProjectStore:
             raise AlreadyExists(
                 f"project {name!r} already exists", hint="choose another name"
             ) from None
+        self._changed(name)
         return self.get(project_id)
 
     def get(self, name_or_id: str | int) -> Project:
@@ -292,6 +316,7 @@ class ProjectStore:
                 .where(projects.c.id == project.id)
                 .values(updated_at=self._clock())
             )
+        self._changed(project.name)
         return self.get(project.id)
 
     def delete_metadata(self, name_or_id: str | int, keys: Iterable[str]) -> Project:
@@ -304,6 +329,7 @@ class ProjectStore:
                     project_metadata.c.name.in_(names),
                 )
             )
+        self._changed(project.name)
         return self.get(project.id)
 
     def delete(self, name_or_id: str | int, *, force: bool = False) -> Project:
@@ -319,4 +345,5 @@ class ProjectStore:
                     hint="delete its repositories first",
                 )
             delete_project_rows(conn, project.id)
+        self._changed(project.name)
         return project

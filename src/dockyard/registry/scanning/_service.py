@@ -1,5 +1,7 @@
 """Scanning in a registry server: the ``scanning:`` config section turned into a scanner, a
-pull policy, the report endpoint, and a response observer that queues a scan on each push."""
+pull policy, the report endpoint, and a response observer that queues a scan on each push.
+With projects (``auth: projects``), a project's ``auto_scan`` scans its pushes too and its
+``prevent_vul`` adds its own pull policy (:meth:`ScanningService.use_projects`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from dockyard.registry.http import Request, ResponseObserver
 from dockyard.registry.http._routes import Route, match
 from dockyard.registry.limits import Limits
 from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.policy._projects import ProjectSettingsCache, add_pull_policy
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._http import ScanReports
-from dockyard.registry.scanning._policy import ScanEnforcement
+from dockyard.registry.scanning._policy import ProjectVulnerabilityPolicy, ScanEnforcement
 from dockyard.registry.scanning._scanall import ScanAll
 from dockyard.registry.scanning._scanner import Scanner
 from dockyard.scan import VulnDB
@@ -49,18 +52,36 @@ class ScanningService:
         self.scan_all = ScanAll(self.scanner).serve()
         self.policy = ScanEnforcement(config, self.scanner) if config.blocking else None
         self.reports = ScanReports(config, self.scanner, self.policy)
+        #: the projects' settings (``auto_scan``); None without projects
+        self.projects: ProjectSettingsCache | None = None
+
+    def use_projects(self, registry: Registry, settings: ProjectSettingsCache) -> None:
+        """Follow each project's ``auto_scan`` (pushes scanned even without ``on-push``) and
+        ``prevent_vul``/``severity`` (a pull policy after the registry's own)."""
+        self.projects = settings
+        add_pull_policy(registry, ProjectVulnerabilityPolicy(self.config, self.scanner, settings))
 
     def observer(self) -> ResponseObserver:
-        """Queues a scan after each successful manifest PUT (with ``on-push``)."""
+        """Queues a scan after each successful manifest PUT (with ``on-push``, or in a project
+        with ``auto_scan``)."""
         scanner = self.scanner
         on_push = self.config.on_push
+        service = self
 
         def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
-            if not on_push or route != "manifest" or request.method != "PUT" or status != 201:
+            if route != "manifest" or request.method != "PUT" or status != 201:
+                return
+            if not on_push and service.projects is None:
                 return
             target = match(request.path)
-            if target is not None and target.route is Route.MANIFEST:
-                scanner.pushed(target.name, target.arg)
+            if target is None or target.route is not Route.MANIFEST:
+                return
+            if not on_push:
+                assert service.projects is not None
+                found = service.projects.of_repository(target.name)
+                if found is None or not found.auto_scan:
+                    return
+            scanner.pushed(target.name, target.arg)
 
         return observe
 

@@ -1,0 +1,229 @@
+"""Project metadata as policy, through a real ``dockyard registry serve`` in projects mode with
+skopeo and dockyard as the clients: ``auto_scan`` scans a project's pushes (the registry's
+``scanning.on-push`` is off), ``prevent_vul`` with ``severity`` refuses vulnerable and
+unscanned pulls in its project only, ``enable_content_trust_cosign`` refuses unsigned pulls
+— each with Harbor's 412 ``PROJECTPOLICYVIOLATION`` and Harbor's message."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from _infra import run_command, run_dockyard
+from _infra.oci_layout import gzip_tar, oci_layout
+from _infra.projects_registry import ADMIN_PASSWORD, basic, projects_env
+from _infra.registry_server import RegistryProcess, start_registry
+from _infra.scan_env import SITE, VULNDB
+
+API = "/api/v2.0"
+ADMIN = basic("admin", ADMIN_PASSWORD)
+CREDS = f"admin:{ADMIN_PASSWORD}"
+SIGNING = {"COSIGN_PASSWORD": "project-policy"}
+ACCEPT = {"accept": "application/vnd.oci.image.manifest.v1+json"}
+#: urllib3 1.24.1: fixable HIGH findings in the PyPI advisories of the test data
+OLD_URLLIB3 = ("urllib3", "1.24.1")
+
+
+@pytest.fixture(scope="module")
+def vulndb_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (VULNDB / "osv" / "PyPI").is_dir():
+        pytest.fail(f"the vulnerability test data is missing: expected {VULNDB.resolve()}")
+    root = tmp_path_factory.mktemp("project-policy-db")
+    run_dockyard("db", "import", VULNDB / "osv" / "PyPI", root=root)
+    return root
+
+
+@dataclass
+class Served:
+    server: RegistryProcess
+    tmp: Path
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.server.url}{API}{path}", headers=ADMIN, **kwargs)
+
+    def project(self, name: str, **metadata: str) -> None:
+        r = self.api("POST", "/projects", json={"project_name": name, "metadata": metadata})
+        assert r.status_code == 201, r.text
+
+    def push(self, repo: str, *files: tuple[str, bytes]) -> str:
+        """An image of ``files`` (one layer each) pushed by skopeo as ``repo:1``; its digest."""
+        layout = self.tmp / "layouts" / repo.replace("/", "-")
+        digest = oci_layout(layout, [gzip_tar(name, data) for name, data in files])
+        run_command(["skopeo", "copy", "-q", "--preserve-digests", "--dest-tls-verify=false",
+                     "--dest-creds", CREDS, f"oci:{layout}:t", f"docker://{self.host}/{repo}:1"])  # fmt: skip
+        return digest
+
+    def pull(self, repo: str) -> tuple[int, str]:
+        """skopeo's pull of ``repo:1``: its exit code and stderr."""
+        dest = self.tmp / "pulled" / f"{repo.replace('/', '-')}-{time.monotonic_ns()}"
+        dest.parent.mkdir(exist_ok=True)
+        out = run_command(["skopeo", "copy", "-q", "--src-tls-verify=false", "--src-creds",
+                           CREDS, f"docker://{self.host}/{repo}:1", f"oci:{dest}:t"],
+                          check=False)  # fmt: skip
+        return out.returncode, str(out.stderr)
+
+    def refusal(self, repo: str) -> dict[str, Any]:
+        """The manifest GET's refusal: 412 with one PROJECTPOLICYVIOLATION error."""
+        r = httpx.get(f"{self.server.url}/v2/{repo}/manifests/1", headers={**ACCEPT, **ADMIN})
+        assert r.status_code == 412, (r.status_code, r.text)
+        [error] = r.json()["errors"]
+        assert error["code"] == "PROJECTPOLICYVIOLATION", error
+        return error  # type: ignore[no-any-return]
+
+    def report(self, repo: str, timeout: float = 90) -> dict[str, Any]:
+        """The scan report of ``repo:1`` once it is not pending (asking queues its scan)."""
+        url = f"{self.server.url}/v2/{repo}/_dockyard/scan/1"
+        deadline = time.monotonic() + timeout
+        while True:
+            r = httpx.get(url, headers=ADMIN)
+            assert r.status_code == 200, r.text
+            doc: dict[str, Any] = r.json()
+            if doc["status"] != "pending":
+                return doc
+            assert time.monotonic() < deadline, f"no report for {repo} in {timeout}s: {doc}"
+            time.sleep(0.2)
+
+    def wait_scanned(self, *repos: str, timeout: float = 90) -> str:
+        """The server's log once it says each of ``repos`` was scanned (nothing asked)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.server.log.read_text(errors="replace")
+            if all(f"scanned {repo}@" in log for repo in repos):
+                return log
+            assert time.monotonic() < deadline, f"{repos} not all scanned in {timeout}s:\n{log}"
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def served(tmp_path: Path, vulndb_store: Path) -> Iterator[Served]:
+    root = tmp_path / "data"
+    env = projects_env(root, DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD,
+                       REGISTRY_SCANNING_DB=str(vulndb_store), REGISTRY_SCANNING_WORKERS="1")  # fmt: skip
+    with start_registry(root, env=env) as server:
+        yield Served(server, tmp_path)
+
+
+def _old_urllib3() -> tuple[str, bytes]:
+    name, version = OLD_URLLIB3
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    return f"{SITE}/{name}-{version}.dist-info/METADATA", metadata
+
+
+def test_prevent_vul_refuses_in_its_project_only_and_auto_scan_scans_pushes(
+    served: Served,
+) -> None:
+    served.project("guarded", auto_scan="true", prevent_vul="true", severity="high")
+    served.project("open", auto_scan="true")
+    served.project("manual")  # neither: the registry's scanning.on-push is off
+    for project in ("guarded", "open", "manual"):
+        # a file of its own each: a report belongs to content, scanned once for every repository
+        served.push(f"{project}/py", _old_urllib3(), ("seed", project.encode()))
+    served.push("guarded/clean", ("etc/motd", b"nothing to see\n"))
+
+    # auto_scan: the pushes of both projects were scanned (nothing asked for a report);
+    # the other project's push, made before the clean one, was not
+    log = served.wait_scanned("guarded/py", "open/py", "guarded/clean")
+    assert "manual/py@" not in log, log
+    vulnerable = served.report("guarded/py")
+    assert vulnerable["status"] == "done", vulnerable
+    results = vulnerable["report"]["Results"]
+    assert any(r["Severity"] in ("HIGH", "CRITICAL") for r in results), results
+    clean = served.report("guarded/clean")
+    assert clean["status"] == "done" and clean["report"]["Results"] == []
+
+    # prevent_vul: Harbor's refusal, counting every finding, for skopeo and over HTTP
+    thing = "vulnerabilities" if len(results) > 1 else "vulnerability"
+    expected = (
+        f"current image with {len(results)} {thing} cannot be pulled due to configured policy "
+        "in 'Prevent images with vulnerability severity of \"High\" or higher from running.' "
+        "To continue with pull, please contact your project administrator to exempt matched "
+        "vulnerabilities through configuring the CVE allowlist."
+    )
+    assert served.refusal("guarded/py")["message"] == expected
+    code, err = served.pull("guarded/py")
+    assert code != 0 and "cannot be pulled due to configured policy" in err, err
+    # the same image in the other projects, and a clean one in the guarded project, pull
+    for repo in ("open/py", "manual/py", "guarded/clean"):
+        code, err = served.pull(repo)
+        assert code == 0, (repo, err)
+
+    # a threshold above every finding lets it through; changing it takes effect at once
+    assert "CRITICAL" not in {r["Severity"] for r in results}
+    r = served.api("PUT", "/projects/guarded/metadatas/severity", json={"severity": "critical"})
+    assert r.status_code == 200, r.text
+    code, err = served.pull("guarded/py")
+    assert code == 0, err
+    # turning prevent_vul on where nothing scans: unscanned images are refused (and queued)
+    r = served.api("PUT", "/projects/manual/metadatas/prevent_vul", json={"prevent_vul": "true"})
+    assert r.status_code == 200, r.text
+    served.push("manual/fresh", ("etc/hostname", b"fresh\n"))
+    error = served.refusal("manual/fresh")
+    assert error["message"].startswith(
+        "current image without vulnerability scanning cannot be pulled due to configured "
+        'policy in \'Prevent images with vulnerability severity of "Unknown" or higher'
+    ), error
+    # the refusal queued its scan; once done, the clean image pulls
+    served.wait_scanned("manual/fresh")
+    code, err = served.pull("manual/fresh")
+    assert code == 0, err
+    # the vulnerable one, scanned now, is refused: with no severity, any finding counts
+    assert served.report("manual/py")["status"] == "done"
+    assert served.refusal("manual/py")["message"].startswith(
+        f"current image with {len(results)} {thing} cannot be pulled"
+    )
+
+
+def test_content_trust_cosign_refuses_unsigned_pulls(served: Served) -> None:
+    key_prefix = served.tmp / "signer"
+    store = served.tmp / "store"
+    run_dockyard("generate-key-pair", "--output-key-prefix", key_prefix, root=store, env=SIGNING)
+    docker_config = served.tmp / "docker-config"
+    docker_config.mkdir()
+    env = {**SIGNING, "DOCKER_CONFIG": str(docker_config)}
+    run_dockyard("login", served.host, "--insecure", "-u", "admin", "--password-stdin",
+                 root=store, env=env, input=ADMIN_PASSWORD)  # fmt: skip
+
+    served.project("trusted", enable_content_trust_cosign="true")
+    served.project("plain")
+    signed = served.push("trusted/signed", ("a", b"signed image\n"))
+    served.push("trusted/unsigned", ("b", b"unsigned image\n"))
+    served.push("plain/app", ("c", b"plain image\n"))
+    # HEAD stays open (a signer resolves the digest with it); the GET is refused
+    r = httpx.head(f"{served.server.url}/v2/trusted/unsigned/manifests/1",
+                   headers={**ACCEPT, **ADMIN})  # fmt: skip
+    assert r.status_code == 200
+    assert served.refusal("trusted/unsigned")["message"] == "The image is not signed by cosign."
+    run_dockyard("sign", "--key", key_prefix.with_suffix(".key"),
+                 f"{served.host}/trusted/signed@{signed}", root=store, env=env)  # fmt: skip
+
+    code, err = served.pull("trusted/unsigned")
+    assert code != 0 and "The image is not signed by cosign." in err, err
+    for repo in ("trusted/signed", "plain/app"):
+        code, err = served.pull(repo)
+        assert code == 0, (repo, err)
+    # the signature itself stays readable (clients verifying it need it)
+    sig_tag = signed.replace(":", "-") + ".sig"
+    r = httpx.get(f"{served.server.url}/v2/trusted/signed/manifests/{sig_tag}",
+                  headers={**ACCEPT, **ADMIN})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+    # switched on through the API, it holds at the next pull; switched off, it is gone
+    meta = "/projects/plain/metadatas/enable_content_trust_cosign"
+    r = served.api("PUT", meta, json={"enable_content_trust_cosign": "true"})
+    assert r.status_code == 200, r.text
+    code, err = served.pull("plain/app")
+    assert code != 0 and "not signed by cosign" in err, err
+    r = served.api("DELETE", meta)
+    assert r.status_code == 200, r.text
+    code, err = served.pull("plain/app")
+    assert code == 0, err
