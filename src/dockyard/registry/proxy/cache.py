@@ -132,7 +132,8 @@ class ProxyCache:
         assert config is not None, "a cache without a proxy section serves through where()"
         ns = request.query("ns")
         if not ns:
-            return self.where(config.default, f"{config.default.name}/{name}", name)
+            upstream, remote = config.for_path(name)
+            return self.where(upstream, f"{upstream.name}/{remote}", remote)
         found = config.for_namespace(ns)
         if found is None:
             known = "; ".join(

@@ -16,10 +16,13 @@ may front several upstreams, each with its own credentials and TTL::
         - {name: dockerhub, remoteurl: https://registry-1.docker.io, ttl: 10m}
         - {name: ghcr, remoteurl: https://ghcr.io, hosts: [ghcr.io]}
 
-The first upstream (or the top-level ``remoteurl``) is the default: it serves requests without
-containerd's ``?ns=`` parameter. A request with ``ns=<host>`` goes to the upstream whose
-``remoteurl`` host (or one of whose ``hosts``) is ``<host>``; Docker Hub's upstream answers
-to ``docker.io`` too. A mirror of a single upstream serves every ``ns``, as registry:2 does.
+A request with containerd's ``?ns=<host>`` goes to the upstream whose ``remoteurl`` host (or
+one of whose ``hosts``) is ``<host>``; Docker Hub's upstream answers to ``docker.io`` too. A
+request without ``ns`` whose repository name begins with an upstream's ``name`` as its own
+component (``/v2/ghcr/org/app/…``: a podman, skopeo or docker client given
+``mirror:5000/ghcr`` as the location) goes to that upstream, the component stripped; any other
+goes to the first upstream (or the top-level ``remoteurl``), the default. A mirror of a single
+upstream serves every ``ns``, as registry:2 does.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ class Upstream:
     ttl: float = DEFAULT_TTL
     #: the ``?ns=`` values (registry host names) that select this upstream
     hosts: tuple[str, ...] = ()
+    #: whether a first path component equal to ``name`` selects this upstream (every upstream
+    #: named in the section; not registry:2's unnamed top-level ``remoteurl``)
+    prefixed: bool = False
     #: skip TLS verification (an endpoint registry marked ``insecure``)
     insecure: bool = False
 
@@ -95,6 +101,17 @@ class ProxyConfig:
                 return upstream
         # registry:2 ignores ns: a mirror of one upstream serves whatever it is a mirror for
         return self.default if len(self.upstreams) == 1 else None
+
+    def for_path(self, name: str) -> tuple[Upstream, str]:
+        """For a request without ``ns``: the upstream ``name``'s first component names (and
+        the rest of ``name``), or the default with ``name`` unchanged. A bare ``name`` with no
+        ``/`` is never a prefix."""
+        first, slash, rest = name.partition("/")
+        if slash and rest:
+            for upstream in self.upstreams:
+                if upstream.prefixed and upstream.name == first:
+                    return upstream, rest
+        return self.default, name
 
 
 def _ttl(value: Any, key: str) -> float:
@@ -140,6 +157,7 @@ def _upstream(section: dict[str, Any], key: str, default_name: str) -> Upstream:
         password=password or None,
         ttl=_ttl(section.get("ttl"), f"{key}.ttl"),
         hosts=hosts,
+        prefixed=bool(section.get("name")),
     )
 
 
