@@ -3,7 +3,8 @@
 What it carries out, as GitHub's runner does: ``inputs`` with their defaults, each step's
 ``if:``, ``env:`` and ``run:`` (``shell: bash`` as ``bash --noprofile --norc -eo pipefail
 FILE``), a fresh ``$GITHUB_OUTPUT`` file per step read back with GitHub's ``name=value`` and
-``name<<DELIMITER`` syntax, ``$GITHUB_ENV`` lines carried to later steps, the ``GITHUB_*``
+``name<<DELIMITER`` syntax, ``$GITHUB_ENV`` lines carried to later steps, ``$GITHUB_PATH``
+lines put in front of ``PATH`` for later steps (of the job too), the ``GITHUB_*``
 variables, and the action's ``outputs``. A workflow job's ``uses: ./`` runs the composite
 action of the repository; ``actions/checkout`` is a no-op (the workspace is the checkout).
 
@@ -52,6 +53,8 @@ class StepRun:
 class ActionRun:
     steps: list[StepRun]
     outputs: dict[str, str]
+    #: directories its steps added with ``$GITHUB_PATH`` (newest first)
+    paths: list[str] = field(default_factory=list)
 
     def step(self, name: str) -> StepRun:
         for step in self.steps:
@@ -154,9 +157,19 @@ def _run_steps(
     action_path: Path,
     scratch: Path,
     input_overrides: Mapping[str, str] | None = None,
+    paths: list[str] | None = None,
 ) -> list[StepRun]:
+    """Run ``steps``; ``paths`` gathers what they add with ``$GITHUB_PATH`` (newest first)."""
     runs: list[StepRun] = []
     carried: dict[str, str] = {}
+    added = paths if paths is not None else []
+
+    def with_path(env: Mapping[str, str]) -> dict[str, str]:
+        out = dict(env)
+        if added:
+            out["PATH"] = os.pathsep.join([*added, out.get("PATH", os.defpath)])
+        return out
+
     for number, step in enumerate(steps):
         name = str(step.get("name") or step.get("id") or f"step {number}")
         if not context.condition(step.get("if")):
@@ -175,11 +188,12 @@ def _run_steps(
                 action_path,
                 with_inputs,
                 workspace=workspace,
-                env={**base_env, **carried},
+                env=with_path({**base_env, **carried}),
                 scratch=scratch / f"uses-{number}",
                 github=context.github,
                 runner=context.runner,
             )
+            added[:0] = inner.paths
             failed = next((s for s in inner.steps if s.returncode != 0), None)
             run = StepRun(name, skipped=False, outputs=inner.outputs)
             if failed is not None:
@@ -201,13 +215,15 @@ def _run_steps(
         script.write_text(context.expand(step["run"]) + "\n")
         output_file = scratch / f"step-{number}.output"
         env_file = scratch / f"step-{number}.env"
-        output_file.write_text("")
-        env_file.write_text("")
-        env = {**base_env, **carried}
+        path_file = scratch / f"step-{number}.path"
+        for empty in (output_file, env_file, path_file):
+            empty.write_text("")
+        env = with_path({**base_env, **carried})
         env.update({k: context.expand(v) for k, v in (step.get("env") or {}).items()})
         env.update(
             GITHUB_OUTPUT=str(output_file),
             GITHUB_ENV=str(env_file),
+            GITHUB_PATH=str(path_file),
             GITHUB_ACTION_PATH=str(action_path),
             GITHUB_WORKSPACE=str(workspace),
         )
@@ -221,6 +237,7 @@ def _run_steps(
         )
         outputs = _read_outputs(output_file)
         carried.update(_read_outputs(env_file))
+        added[:0] = reversed([p for p in path_file.read_text().splitlines() if p.strip()])
         runs.append(StepRun(name, False, done.returncode, done.stdout, done.stderr, outputs))
         if "id" in step:
             context.steps[str(step["id"])] = outputs
@@ -250,6 +267,7 @@ def run_action(
     values = {name: str(spec.get("default", "")) for name, spec in declared.items()}
     values.update(inputs)
     context = _Context(values, dict(github or {}), {}, dict(env), dict(runner or {}))
+    paths: list[str] = []
     steps = _run_steps(
         action["runs"]["steps"],
         context,
@@ -257,12 +275,13 @@ def run_action(
         workspace=workspace,
         action_path=action_path,
         scratch=scratch,
+        paths=paths,
     )
     outputs = {
         name: context.expand(spec.get("value", ""))
         for name, spec in (action.get("outputs") or {}).items()
     }
-    return ActionRun(steps, outputs)
+    return ActionRun(steps, outputs, paths)
 
 
 def run_workflow_job(

@@ -6,6 +6,9 @@ with dockyard's own commands doing the work (no Docker daemon)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import httpx
@@ -201,3 +204,29 @@ def test_build_takes_platform_repeated_or_comma_separated(ci: CiSetup, tmp_path:
             run_dockyard("inspect", "--platform", platform, "multi:local", root=ci.store).stdout
         )[0]
         assert inspected["Architecture"] == arch
+
+
+def test_install_step_puts_dockyard_on_the_path_of_later_steps(ci: CiSetup, tmp_path: Path) -> None:
+    """``install: true`` (the default): dockyard goes into a venv of its own under
+    ``$RUNNER_TEMP`` (a system Python may refuse ``pip install``: PEP 668) and onto
+    ``$GITHUB_PATH``, and the build step runs that dockyard — none is on PATH before."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in ci.env["PATH"].split(os.pathsep) if p != venv_bin)
+    assert shutil.which("dockyard", path=path) is None
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    context = build_context(tmp_path, "7.0.0")
+    run = run_action(
+        REPO,
+        {"context": str(context), "tags": f"{ci.host}/team/app:installed"},
+        workspace=tmp_path,
+        env={**ci.env, "PATH": path, "RUNNER_TEMP": str(runner_temp)},
+        scratch=tmp_path / "runner",
+        github={"repository": "team/app", "sha": "0" * 40, "ref_name": "main"},
+    )
+    assert not _failed(run), _failed(run)
+    assert [s.name for s in run.steps if not s.skipped] == ["Install dockyard", "Build"]
+    installed = runner_temp / "dockyard" / "bin"
+    assert run.paths == [str(installed)]
+    assert (installed / "dockyard").is_file()
+    assert run.outputs["imageid"].startswith("sha256:")
