@@ -20,6 +20,15 @@ from _infra.oci_layout import gzip_tar, oci_layout
 from _infra.projects_registry import ADMIN_PASSWORD, basic, projects_env
 from _infra.registry_server import RegistryProcess, start_registry
 from _infra.scan_env import SITE, VULNDB
+from dockyard.registry import Registry
+from dockyard.registry._projects_mode import open_access
+from dockyard.registry.access import AccessConfig
+from dockyard.registry.policy._projects import (
+    MAX_AGE,
+    RECHECK,
+    ProjectSettings,
+    ProjectSettingsCache,
+)
 
 API = "/api/v2.0"
 ADMIN = basic("admin", ADMIN_PASSWORD)
@@ -227,3 +236,48 @@ def test_content_trust_cosign_refuses_unsigned_pulls(served: Served) -> None:
     assert r.status_code == 200, r.text
     code, err = served.pull("plain/app")
     assert code == 0, err
+
+
+def test_settings_cache_sees_changes_of_other_processes(tmp_path: Path) -> None:
+    """Two processes' caches over one database and one set of change counters (each its own
+    Registry, as each worker has): a change is seen at once where it is made, by the other
+    within RECHECK seconds, and one made behind the caches' backs within MAX_AGE."""
+    now = [1000.0]
+    registries = [Registry.open(tmp_path / "data") for _ in range(2)]
+    try:
+        services = [open_access(AccessConfig(password_cost=4), r.meta.db) for r in registries]
+        a, b = (
+            ProjectSettingsCache(s.projects, r, clock=lambda: now[0])
+            for s, r in zip(services, registries, strict=True)
+        )
+        assert b.get("team") is None  # no such project yet: remembered too
+        services[0].projects.create("team", owner_id=None, metadata={"prevent_vul": True})
+        found = a.get("team")
+        assert found is not None and found.prevent_vul
+        assert b.get("team") is None  # not looked again yet
+        now[0] += RECHECK + 0.01
+        found = b.get("team")
+        assert found is not None and found.prevent_vul and not found.auto_scan
+
+        services[1].projects.update_metadata("team", {"auto_scan": "true", "severity": "high"})
+        assert b.of_repository("team/app") == ProjectSettings(
+            "team", auto_scan=True, prevent_vul=True, severity="high"
+        )
+        now[0] += RECHECK + 0.01
+        assert a.of_repository("team/app") == b.of_repository("team/app")
+        assert a.of_repository("app") is None  # no project: no settings
+
+        # a store nobody told (no cache hooked to it): seen once the entries are MAX_AGE old
+        unhooked = open_access(AccessConfig(password_cost=4), registries[0].meta.db)
+        unhooked.projects.update_metadata("team", {"enable_content_trust_cosign": "true"})
+        now[0] += RECHECK + 0.01
+        found = a.get("team")
+        assert found is not None and not found.content_trust_cosign
+        now[0] += MAX_AGE
+        found = a.get("team")
+        assert found is not None and found.content_trust_cosign
+        services[0].projects.delete("team")
+        assert a.get("team") is None
+    finally:
+        for registry in registries:
+            registry.close()

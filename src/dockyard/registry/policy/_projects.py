@@ -13,9 +13,10 @@
 Refusals are Harbor's: 412 with code ``PROJECTPOLICYVIOLATION`` and Harbor's message.
 
 A project's metadata is cached per process and read again when the project changed: its
-store tells the cache (:attr:`ProjectStore.changed`), which bumps the registry's shared
-change counters (the other processes and replicas see it at their next pull); a cached entry
-is also read again after :data:`MAX_AGE` seconds, whatever changed it.
+store tells the cache (:attr:`ProjectStore.changed`), which drops it here at once and bumps
+the registry's shared change counters (the other processes and replicas look at them at most
+every :data:`RECHECK` seconds); a cached entry is also read again after :data:`MAX_AGE`
+seconds, whatever changed it.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ __all__ = [
     "use_project_metadata",
 ]
 
-#: Seconds a process trusts a cached project's metadata without asking again.
+#: Seconds a process trusts a cached project's metadata without reading it again.
 MAX_AGE = 5.0
+#: Seconds a process trusts it without looking at the shared change counter (a Redis round
+#: trip on a cluster): how long another process's change may take to be seen here.
+RECHECK = 0.25
 #: Projects whose metadata a process keeps (the least recently read are dropped).
 MAX_PROJECTS = 4096
 NOTATION_SIGNATURE = "application/vnd.cncf.notary.signature"
@@ -112,8 +116,8 @@ class ProjectSettingsCache:
         self._shared = registry.shared if registry is not None else None
         self._clock = clock
         self._lock = threading.Lock()
-        #: name → (shared counter, read at, settings)
-        self._entries: dict[str, tuple[int, float, ProjectSettings | None]] = {}
+        #: name → (shared counter, read at, counter checked at, settings)
+        self._entries: dict[str, tuple[int, float, float, ProjectSettings | None]] = {}
         store.changed.append(self.changed)
 
     @staticmethod
@@ -131,18 +135,23 @@ class ProjectSettingsCache:
             self._shared.bump(self._key(project))
 
     def get(self, project: str) -> ProjectSettings | None:
-        generation = self._generation(project)
         now = self._clock()
         with self._lock:
             found = self._entries.get(project)
+        if found is not None and now - found[2] < RECHECK:
+            return found[3]  # dropped at once by a change made here; others' seen in RECHECK
+        generation = self._generation(project)
         if found is not None and found[0] == generation and now - found[1] < MAX_AGE:
-            return found[2]
+            with self._lock:
+                if self._entries.get(project) is found:
+                    self._entries[project] = (generation, found[1], now, found[3])
+            return found[3]
         metadata = self._store.settings_of(project)
         settings = None if metadata is None else ProjectSettings.of(project, metadata)
         with self._lock:
             if len(self._entries) >= MAX_PROJECTS:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[project] = (generation, now, settings)
+            self._entries[project] = (generation, now, now, settings)
         return settings
 
     def of_repository(self, repository: str) -> ProjectSettings | None:
