@@ -180,9 +180,8 @@ HEAVY = (
 )
 
 #: what the fast paths also leave out: the no-op answers with file reads and one SQLite query
-#: (and no typing), the plain build command line is read without click; its query goes through
-#: the ``_sqlite3`` driver without the ``sqlite3`` package (and its ``datetime``) around it
-NOT_ON_NOOP = (*HEAVY, "dataclasses", "datetime", "inspect", "json", "sqlite3", "typing")
+#: (and no typing: see docs/architecture.md), the plain build command line is read without click
+NOT_ON_NOOP = (*HEAVY, "dataclasses", "inspect", "json", "typing")
 
 
 def _imported(args: list[str], cwd: Path, root: Path) -> set[str]:
@@ -284,10 +283,9 @@ def test_run_build_without_mounts_loads_no_mount_or_logging_code(tmp_path: Path)
 #: ``dockyard.container._quick``) and the reference grammar (the tag is normalised by
 #: ``dockyard.storefiles.names``), registry, client, scan, sign and analyze code, click and the
 #: click commands (the command line is read by ``dockyard.cli._run_argv``), the standard modules
-#: the container's ids, names and times no longer need, ``hashlib`` (OpenSSL's start-up, for
-#: hashing a few hundred bytes), ``dataclasses`` (the records on the path are named tuples),
-#: ``subprocess`` (the runtime is started with ``os.posix_spawn``), and heavy packages none of it
-#: needs
+#: the container's ids, names and times no longer need, ``dataclasses`` (the records on the path
+#: are named tuples, see docs/architecture.md), ``subprocess`` (the runtime is started with
+#: ``os.posix_spawn``), and heavy packages none of it needs
 NOT_ON_CONTAINER_RUN = (
     "click",
     "dockyard.analyze",
@@ -323,10 +321,8 @@ NOT_ON_CONTAINER_RUN = (
     "concurrent.futures",
     "cryptography",
     "dataclasses",
-    "datetime",
     "email",
     "gzip",
-    "hashlib",
     "http.client",
     "httpx",
     "isal",
@@ -336,7 +332,6 @@ NOT_ON_CONTAINER_RUN = (
     "secrets",
     "socket",
     "sqlalchemy",
-    "sqlite3",
     "subprocess",
     "tarfile",
     "tempfile",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # typing is not loaded on the no-op path
+TYPE_CHECKING = False  # typing is not loaded on the no-op path (docs/architecture.md)
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import BinaryIO

@@ -73,6 +73,30 @@ def test_the_table_is_the_click_commands_own() -> None:
     assert tuple(network.type.choices) == NETWORKS
 
 
+def test_every_click_option_is_read_here_or_handed_to_click() -> None:
+    """The two tables cannot drift apart: each option string of the click command (its help
+    option included) is in :data:`OPTIONS` naming the same parameter, or a command line with it
+    goes to click; and the table has no option the click command lacks."""
+    ctx = click.Context(run_cmd, info_name="run", parent=cli.make_context("dockyard", ["run"]))
+    click_options = {
+        opt: param
+        for param in run_cmd.get_params(ctx)
+        if isinstance(param, click.Option)
+        for opt in (*param.opts, *param.secondary_opts)
+    }
+    assert set(OPTIONS) <= set(click_options)
+    handed_over = []
+    for opt, param in click_options.items():
+        if opt in OPTIONS:
+            assert OPTIONS[opt][0] == param.name, opt
+            continue
+        value = [] if param.is_flag else ["v"]
+        for argv in (["run", opt, *value, "img"], ["run", "--rm", opt, *value, "img", "true"]):
+            assert parse(argv) is None, argv
+        handed_over.append(opt)
+    assert sorted(handed_over) == ["--debug", "--env-file", "--help", "--platform", "--tty", "-t"]
+
+
 def test_the_defaults_are_the_click_commands_own() -> None:
     params = _click_params(["img"])
     assert {k: v for k, v in params.items() if k not in ("image", "command")} == DEFAULTS

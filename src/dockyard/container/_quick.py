@@ -14,21 +14,14 @@ answers None, and the run takes the full path over :class:`dockyard.local.LocalS
 from __future__ import annotations
 
 import json
+from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from dockyard.builder.worker import BUILD_DIR, Snapshot, SnapshotManager, chain_id
 from dockyard.storefiles import Error as DatabaseError
 from dockyard.storefiles import blob_file, db_file, open_read_only, tag_targets
 from dockyard.storefiles.names import tag_name
-
-if TYPE_CHECKING:
-    from hashlib import sha256
-else:
-    try:  # CPython's own SHA-256: a few hundred bytes hashed without OpenSSL's start-up
-        from _sha256 import sha256
-    except ImportError:  # pragma: no cover - an interpreter without the module
-        from hashlib import sha256
 
 __all__ = ["SnapshotImage", "snapshot_image"]
 

@@ -5,25 +5,17 @@ what do these names point at. Digests and names are the strings the tables hold
 (``sha256:<hex>``, ``docker.io/library/app:1``); :class:`dockyard.metadata.MetadataStore` is
 the full interface.
 
-The driver is CPython's ``_sqlite3`` extension itself, not the ``sqlite3`` package around it:
-the package adds ``datetime``, ``collections.abc`` and its datetime adapters, which this module
-never uses, to a path whose whole cost is its start-up. ``sqlite3`` is the fallback where the
-extension does not exist (the two expose the same ``connect`` and ``Error``).
-``tests/test_import_budget.py`` keeps the package off the no-op and run paths: that test, not
-this note, is what guards the cost.
+``tests/test_import_budget.py`` holds what the no-op and run paths that ask them may load.
 """
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing is not loaded on the no-op path
+from sqlite3 import Error, connect
+
+TYPE_CHECKING = False  # typing is not loaded on the no-op path (docs/architecture.md)
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Sequence
-
-try:  # the driver itself (see above)
-    from _sqlite3 import Error, connect
-except ImportError:  # pragma: no cover - an interpreter without CPython's module layout
-    from sqlite3 import Error, connect
 
 __all__ = ["Error", "image_recorded", "open_read_only", "tag_targets"]
 

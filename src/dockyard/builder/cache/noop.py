@@ -38,7 +38,7 @@ from dockyard.storefiles import (
     tag_targets,
 )
 
-TYPE_CHECKING = False  # typing, pathlib and json are not loaded on the fast path
+TYPE_CHECKING = False  # typing, pathlib, json: not on the fast path (docs/architecture.md)
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path

@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
+from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, NamedTuple
 
@@ -39,14 +40,6 @@ from dockyard.builder.worker._overlay import (
     unmount,
 )
 from dockyard.errors import FailedPrecondition
-
-if TYPE_CHECKING:
-    from hashlib import sha256
-else:
-    try:  # CPython's own SHA-256: a few hundred bytes hashed without OpenSSL's start-up
-        from _sha256 import sha256
-    except ImportError:  # pragma: no cover - an interpreter without the module
-        from hashlib import sha256
 
 if TYPE_CHECKING:  # layer code (and its compressors) loads when a layer is read or written
     from dockyard.content import ContentStore
