@@ -34,9 +34,13 @@ from dockyard.registry._registry import PullPolicy, Registry
 from dockyard.registry.access import ProjectStore
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.policy.signature import RegistryRepository, _runnable
-from dockyard.sign._layout_names import SIGNATURE_ANNOTATION, SIMPLESIGNING_MEDIA_TYPE
-from dockyard.sign._payload import parse_payload
-from dockyard.sign._verify import find_referrers, signature_layers
+from dockyard.sign import (
+    SIGNATURE_ANNOTATION,
+    SIMPLESIGNING_MEDIA_TYPE,
+    find_referrers,
+    parse_payload,
+    signature_layers,
+)
 
 if TYPE_CHECKING:
     from dockyard.registry.scanning import ScanningService
