@@ -129,6 +129,7 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/scanning/test_scanning_restart.py \
   tests/registry/replication/test_replication_pull.py tests/registry/replication/test_replication_worker.py \
   tests/registry/policy/test_policy_signatures.py tests/registry/webhooks/test_webhooks_notification_metrics.py \
+  tests/registry/webhooks/test_webhooks_scan_events.py \
   tests/registry/auth/test_auth_server.py tests/registry/test_registry_faults.py \
   tests/registry/test_registry_upload_recovery.py tests/registry/test_registry_distribution_metrics.py \
   tests/registry/test_registry_server_wiring.py tests/registry/test_registry_tls_serving.py \

@@ -19,9 +19,11 @@ queues nothing again: pending scans are simply due.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -71,6 +73,51 @@ def scan_budget(limits: Limits) -> ScanBudget:
 
 #: Harbor's scan_overview key for a vulnerability report.
 SCAN_REPORT_TYPE = "application/vnd.security.vulnerability.report; version=1.1"
+#: Harbor's severities, worst first, by the report's
+_SEVERITIES = {"CRITICAL": "Critical", "HIGH": "High", "MEDIUM": "Medium", "LOW": "Low",
+               "UNKNOWN": "Unknown"}  # fmt: skip
+
+
+def _harbor_time(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def event_overview(
+    digest: str, report_json: str | None, error: str | None, seconds: float, ended: float
+) -> dict[str, object]:
+    """The ``scan_overview`` entry of a SCANNING_COMPLETED / SCANNING_FAILED event, as
+    Harbor's (NativeReportSummary): status, times, scanner, and for a report its worst
+    severity and the counts by severity (``fixable``: those with a fixed version)."""
+    from dockyard import __version__
+
+    overview: dict[str, object] = {
+        "report_id": digest,
+        "scan_status": "Success" if error is None else "Error",
+        "complete_percent": 100,
+        "duration": round(seconds),
+        "start_time": _harbor_time(ended - seconds),
+        "end_time": _harbor_time(ended),
+        "scanner": {"name": "dockyard", "vendor": "dockyard", "version": __version__},
+    }
+    if error is not None:
+        overview["message"] = error
+        return overview
+    try:
+        results = json.loads(report_json or "{}").get("Results") or []
+    except (ValueError, AttributeError):
+        results = []
+    counts: dict[str, int] = {}
+    fixable = 0
+    for r in results:
+        if not isinstance(r, dict):
+            continue
+        level = _SEVERITIES.get(str(r.get("Severity", "")).upper(), "Unknown")
+        counts[level] = counts.get(level, 0) + 1
+        fixable += bool(r.get("FixedVersion"))
+    worst = next((s for s in _SEVERITIES.values() if s in counts), "None")
+    overview["severity"] = worst
+    overview["summary"] = {"total": sum(counts.values()), "fixable": fixable, "summary": counts}
+    return overview
 
 
 class Scanner:
@@ -410,10 +457,7 @@ class Scanner:
             )
             return
         # Harbor's SCANNING_COMPLETED / SCANNING_FAILED webhook events
-        status = "Success" if error is None else "Error"
-        overview: dict[str, object] = {"report_id": digest, "scan_status": status}
-        if error is not None:
-            overview["message"] = error
+        overview = event_overview(digest, report_json, error, seconds, time.time())
         self.events.publish(
             Event(
                 SCANNING_COMPLETED if error is None else SCANNING_FAILED,
