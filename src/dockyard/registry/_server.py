@@ -320,9 +320,9 @@ def _build_app(
     elif projects is not None and projects.replication is not None:  # Harbor's proxy projects
         from dockyard.registry.proxy.projects import ProxyProjects
 
-        proxy_handlers = ProxyProjects(
-            registry, projects.replication.registries, metrics=metrics_registry
-        ).handlers()
+        proxies = ProxyProjects(registry, projects.replication.registries, metrics=metrics_registry)
+        proxy_handlers = proxies.handlers()
+        proxies.guard_writes(projects.guard)  # a tag added through the API, a replicated pull
     api = projects.api if projects is not None else harbor_api(config, authenticator)
     if hooks is not None:  # the API's deletes notify the endpoints too
         from dockyard.registry.harbor._delete_events import attach_events

@@ -200,6 +200,14 @@ def test_pushes_into_a_proxy_project_are_refused_as_harbor_refuses_them(
         [error] = r.json()["errors"]
         assert error["code"] == "DENIED"
         assert error["message"].startswith("can not push artifact to a proxy project: cache")
+    # a tag added through the API is refused as Harbor refuses it (405)
+    cached = served.push_upstream(b"cached, then tagged\n" * 80, "team/tagged", "v1")
+    assert served.get("/v2/cache/team/tagged/manifests/v1").status_code == 200
+    r = served.api.post(f"{API}/projects/cache/repositories/team%252Ftagged/artifacts/{cached}"
+                        "/tags", json={"name": "v2"})  # fmt: skip
+    message = check_error(r, 405, "METHOD_NOT_ALLOWED")
+    assert message == "the operation isn't supported for a proxy cache project"
+    assert served.get("/v2/cache/team/tagged/manifests/v2").status_code == 404
     # the same developer pushes into an ordinary project of the same registry
     run_command([*copy, f"docker://{served.host}/plain/team/pushed:v1"])
     assert served.get("/v2/plain/team/pushed/manifests/v1").status_code == 200

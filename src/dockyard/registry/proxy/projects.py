@@ -9,7 +9,9 @@ its upstream being the endpoint's URL and credential, its repository upstream ``
 do). What is fetched is kept in the project itself, ``<project>/<repository>``, so the project's
 members, robots, quotas and listings see it as Harbor shows a proxy project's artifacts.
 Pushes into a proxy project are refused as Harbor refuses them (403 ``DENIED``, "can not push
-artifact to a proxy project"); every other project is served by the registry's own handlers.
+artifact to a proxy project"), and so is any other write the registry's guard chain hears of
+(a tag added through the API: 405, "the operation isn't supported for a proxy cache
+project", Harbor's answer); every other project is served by the registry's own handlers.
 The project's access rules apply before any of this: a pull needs ``pull`` in the project.
 """
 
@@ -24,8 +26,10 @@ import httpx
 from sqlalchemy import select
 
 from dockyard.errors import Denied
+from dockyard.registry._push_guard import GuardChain
 from dockyard.registry._registry import Registry
 from dockyard.registry.access._schema import projects as project_table
+from dockyard.registry.harbor._errors import MethodNotAllowed
 from dockyard.registry.http import _blobs, _manifests, _uploads
 from dockyard.registry.http._io import Request
 from dockyard.registry.http._routes import Route
@@ -128,6 +132,10 @@ class ProxyProjects:
     async def close(self) -> None:
         await self.cache.close()
 
+    def guard_writes(self, chain: GuardChain) -> None:
+        """Put the refusal of writes into proxy projects first in the registry's ``chain``."""
+        chain.guards = (_ProxyGuard(self), *chain.guards)
+
     # --- which projects are proxies --------------------------------------------------------
 
     def _lookup(self, project: str) -> _Proxy | None:
@@ -144,20 +152,36 @@ class ProxyProjects:
             return _Proxy(project, None, "", int(registry_id))
         return _Proxy(project, endpoint_upstream(project, endpoint), endpoint.type, endpoint.id)
 
+    def _known_proxy(self, project: str) -> tuple[bool, _Proxy | None]:
+        """(whether what is known of ``project`` is fresh, the proxy it is)."""
+        known = self._known.get(project)
+        if known is not None and known[0] > self._clock():
+            return True, known[1]
+        return False, None
+
+    def _remember(self, project: str, found: _Proxy | None) -> _Proxy | None:
+        if len(self._known) >= _MAX_KNOWN:
+            self._known.clear()
+        self._known[project] = (self._clock() + LOOKUP_TTL, found)
+        return found
+
     async def _proxy(self, request: Request, name: str) -> _Proxy | None:
         """The proxy project ``name`` is in, or None."""
         project, slash, _ = name.partition("/")
         if not slash:  # a repository is always <project>/<name> in projects mode
             return None
-        now = self._clock()
-        known = self._known.get(project)
-        if known is not None and known[0] > now:
-            return known[1]
-        found = await request.run(self._lookup, project)
-        if len(self._known) >= _MAX_KNOWN:
-            self._known.clear()
-        self._known[project] = (now + LOOKUP_TTL, found)
-        return found
+        fresh, found = self._known_proxy(project)
+        if fresh:
+            return found
+        return self._remember(project, await request.run(self._lookup, project))
+
+    def proxy_of(self, name: str) -> _Proxy | None:
+        """:meth:`_proxy`, blocking (a guard's question, asked from a worker thread)."""
+        project, slash, _ = name.partition("/")
+        if not slash:
+            return None
+        fresh, found = self._known_proxy(project)
+        return found if fresh else self._remember(project, self._lookup(project))
 
     async def locate(self, request: Request, name: str) -> Where | None:
         """Where repository ``name`` of a proxy project comes from (None: not a proxy's)."""
@@ -205,3 +229,35 @@ class ProxyProjects:
             await ordinary(request, registry, name, *args, **kwargs)
 
         return handler
+
+
+class _ProxyGuard:
+    """The guard chain's refusal of writes into a proxy project (Harbor's
+    ``requireNonProxyCacheProject``); what the cache stores does not pass through it."""
+
+    def __init__(self, proxies: ProxyProjects) -> None:
+        self.proxies = proxies
+
+    def _refuse(self, repository: str) -> None:
+        if self.proxies.proxy_of(repository) is not None:
+            raise MethodNotAllowed(
+                "the operation isn't supported for a proxy cache project", allow=()
+            )
+
+    def check_manifest(
+        self, repository: str, tags: tuple[str, ...], body: bytes, content_type: str | None
+    ) -> object:
+        self._refuse(repository)
+        return None
+
+    def pushed_manifest(self, repository: str, ticket: object) -> None:
+        pass
+
+    def check_blob(self, repository: str, digest: str, size: int) -> None:
+        self._refuse(repository)
+
+    def check_delete(self, repository: str, reference: str) -> None:
+        pass  # cached artifacts may be deleted, as in Harbor
+
+    def deleted(self, repository: str) -> None:
+        pass
