@@ -14,7 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from _infra.harbor_api import check_created, check_empty, check_error, check_list, check_one
+from _infra.harbor_api import (
+    check_created,
+    check_empty,
+    check_error,
+    check_list,
+    check_one,
+    validate,
+)
 from _infra.projects_registry import (
     ADMIN_PASSWORD,
     PASSWORD,
@@ -299,3 +306,33 @@ def test_a_deleted_projects_policies_go_with_it(served: Served) -> None:
     served.project("short-lived")
     r = served.client.get(f"{API}/projects/short-lived/webhook/policies", headers=ADMIN)
     assert check_list(r, "WebhookPolicy") == []
+
+
+def _last_triggers(served: Served, auth: dict[str, str] = ADMIN) -> list[dict[str, Any]]:
+    r = served.client.get(f"{API}/projects/triggers/webhook/lasttrigger", headers=auth)
+    assert r.status_code == 200, r.text
+    rows: list[dict[str, Any]] = r.json()
+    validate(rows, {"type": "array", "items": {"$ref": "#/definitions/WebhookLastTrigger"}})
+    return rows
+
+
+def test_last_trigger_lists_each_policys_event_types_and_when_each_last_fired(
+    served: Served, receiver: WebhookReceiver
+) -> None:
+    """Harbor's (deprecated) ``webhook/lasttrigger``: a row per policy and event type, with
+    ``last_trigger_time`` only for the types sent to it."""
+    served.project("triggers")
+    served.add_policy("triggers", policy(receiver.url, events=("PUSH_ARTIFACT", "PULL_ARTIFACT"),
+                                         name="both"))  # fmt: skip
+    rows = _last_triggers(served)
+    assert {(r["policy_name"], r["event_type"]) for r in rows} == {
+        ("both", "PUSH_ARTIFACT"), ("both", "PULL_ARTIFACT")
+    }  # fmt: skip
+    assert all("last_trigger_time" not in r for r in rows)
+    push_image(AuthedClient(served.client, DEV), "triggers/app", "v1", seed="trig")
+    receiver.wait_for(1)
+    fired = {r["event_type"]: r.get("last_trigger_time") for r in _last_triggers(served)}
+    assert fired["PULL_ARTIFACT"] is None
+    assert fired["PUSH_ARTIFACT"] and fired["PUSH_ARTIFACT"].endswith("Z")
+    refused = served.client.get(f"{API}/projects/triggers/webhook/lasttrigger", headers=GUEST)
+    assert refused.status_code == 403

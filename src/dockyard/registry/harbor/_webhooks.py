@@ -34,6 +34,7 @@ __all__ = [
     "create_policy",
     "delete_policy",
     "get_policy",
+    "last_trigger",
     "list_executions",
     "list_policies",
     "list_tasks",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 RESOURCE = "notification-policy"
+#: the most policies one project's ``lasttrigger`` lists
+MAX_POLICIES = 1000
 
 
 def _str(doc: str, **extra: Any) -> dict[str, Any]:
@@ -110,6 +113,14 @@ DEFINITIONS.update(
             event_type=_array(_ref("EventType")),
             notify_type=_array(_ref("NotifyType")),
             payload_formats=_array(_ref("PayloadFormat")),
+        ),
+        "WebhookLastTrigger": _obj(
+            "The webhook policy and last trigger time group by event type.",
+            policy_name=_str("The webhook policy name."),
+            event_type=_str("The webhook event type."),
+            enabled={"type": "boolean", "description": "Whether or not the webhook policy enabled."},
+            creation_time=_str("The creation time of webhook policy.", format="date-time"),
+            last_trigger_time=_str("The last trigger time of webhook policy.", format="date-time"),
         ),
         "Metrics": _obj(
             "Task counts of an execution",
@@ -307,6 +318,26 @@ async def task_log(call: Call) -> Reply:
     queue, execution_id = await _execution(call, "read")
     task = await call.run(queue.task, execution_id, _int_param(call, "task_id"))
     return Reply(text=task.log)
+
+
+async def last_trigger(call: Call) -> Reply:
+    """Harbor's (deprecated) ``LastTrigger``: each policy's event types, with when an event
+    of that type was last sent to it (absent: never)."""
+    _, project = await project_in_path(call, RESOURCE, "read")
+    store, queue = await _stores_for(call)
+    found, _ = await call.run(partial(store.of_project, project.id, page=1, size=MAX_POLICIES))
+    last = await call.run(queue.last_triggers, [p.id for p in found])
+    out = []
+    for policy in found:
+        for event_type in policy.event_types:
+            item = {"policy_name": policy.name, "event_type": event_type,
+                    "enabled": policy.enabled,
+                    "creation_time": harbor_time(policy.creation_time)}  # fmt: skip
+            when = last.get((policy.id, event_type))
+            if when is not None:
+                item["last_trigger_time"] = harbor_time(when)
+            out.append(item)
+    return Reply(json=out)
 
 
 async def supported_events(call: Call) -> Reply:

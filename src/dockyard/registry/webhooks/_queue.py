@@ -265,6 +265,20 @@ class DeliveryQueue(jobs.FeatureQueue):
             ))  # fmt: skip
         return out, total
 
+    def last_triggers(self, policy_ids: Sequence[int]) -> dict[tuple[int, str], float]:
+        """(policy, event type) → when an event of that type was last sent to it (the
+        newest execution kept; Harbor's ``lasttrigger``)."""
+        if not policy_ids:
+            return {}
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(executions.c.policy_id, executions.c.event_type,
+                       func.max(executions.c.start_time))
+                .where(executions.c.policy_id.in_(list(policy_ids)))
+                .group_by(executions.c.policy_id, executions.c.event_type)
+            ).all()  # fmt: skip
+        return {(int(p), str(e)): float(t) for p, e, t in rows}
+
     def execution(self, policy_id: int, execution_id: int) -> None:
         """NotFound unless ``execution_id`` is one of ``policy_id``'s."""
         with self.db.read() as conn:
