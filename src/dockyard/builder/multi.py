@@ -5,7 +5,7 @@ graph, with BuildKit's ``TARGET*``/``BUILD*`` args for that platform, and cache 
 where the platform does). Platforms build side by side, as many at once as the machine has
 cores; a stage with its own ``FROM --platform=…`` (the cross-compilation pattern) has the same
 keys for every platform, and its steps run once: the platforms share one
-:class:`~dockyard.builder.solver._share.SharedSteps`, so the first to reach such a step runs it
+:class:`~dockyard.builder.solver._solver.SharedSteps`, so the first to reach such a step runs it
 and the others wait for it and take its layer (BuildKit's in-flight deduplication). The
 children are then gathered into one OCI index, in the order the platforms were asked for, each
 entry carrying its platform; the tags point at the index. Every local base image's platforms
@@ -27,7 +27,7 @@ from dockyard.builder.emulation import check_platforms, emulated_platforms
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
 from dockyard.builder.solver import BuildOptions, BuiltImage, OutputSpec, Reporter, build
 from dockyard.builder.solver._images import check_bases
-from dockyard.builder.solver._share import SharedSteps
+from dockyard.builder.solver._solver import SharedSteps
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.local import LocalStore

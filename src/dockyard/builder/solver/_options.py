@@ -14,7 +14,7 @@ from dockyard.oci.platform import Platform
 
 if TYPE_CHECKING:  # --cache-from/--cache-to code loads only when a build has them
     from dockyard.builder.cache.spec import CacheSpec
-    from dockyard.builder.solver._share import SharedSteps
+    from dockyard.builder.solver._solver import SharedSteps
 
 __all__ = ["BuildOptions", "OutputSpec", "parse_output", "parse_secret", "source_date_epoch"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,6 @@ from dockyard.builder.solver._lease import LazyLease
 from dockyard.builder.solver._options import BuildOptions
 from dockyard.builder.solver._report import Reporter, Vertex
 from dockyard.builder.solver._results import LayerRef, StageResult, StepFailed, timestamp
-from dockyard.builder.solver._share import SharedSteps, Slot
 from dockyard.builder.solver._steps import StepExecutor
 from dockyard.builder.worker import Snapshot, Worker, chain_id
 from dockyard.errors import RunFailed
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from dockyard.builder.cache.transfer import CacheRecord, ImportedCache
     from dockyard.layers import LayerBlob
 
-__all__ = ["Solver"]
+__all__ = ["SharedSteps", "Slot", "Solver"]
 
 _EMPTY_TAR_LIMIT = 10240
 
@@ -69,6 +69,44 @@ class _Outcome:
             raise self._error
         assert self._result is not None
         return self._result
+
+
+class Slot:
+    """One cache key's outcome in :class:`SharedSteps`, once a build ran its step: the layer
+    record (or a text value, for stage times), or the step's own failure."""
+
+    __slots__ = ("failure", "lock", "record", "text")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.record: CachedLayer | None = None
+        self.text: str | None = None
+        self.failure: StepFailed | None = None
+
+
+class SharedSteps:
+    """Identical steps of builds running at the same time run once (BuildKit's in-flight
+    vertex deduplication).
+
+    The platforms of ``dockyard build --platform a,b`` are separate builds side by side that
+    hold one of these. A stage with its own ``FROM --platform=…`` (the cross-compilation
+    pattern) has the same cache keys for every platform: the first build to reach such a step
+    runs it, and the others wait for it and take its result (reported as CACHED), or its
+    failure, instead of running it again, even with ``--no-cache``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, Slot] = {}
+
+    @contextlib.contextmanager
+    def once(self, key: str) -> Iterator[Slot]:
+        """``key``'s slot, held by this thread alone: a second build asking for the same key
+        waits here until the first has run the step and filled the slot (or failed)."""
+        with self._lock:
+            slot = self._slots.setdefault(key, Slot())
+        with slot.lock:
+            yield slot
 
 
 class Solver:
@@ -454,4 +492,4 @@ def _describe(step: Step) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-_ = (MetaStep, contextlib)
+_ = MetaStep
