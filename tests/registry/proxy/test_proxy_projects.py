@@ -242,3 +242,22 @@ def test_an_endpoint_becomes_an_upstream() -> None:
     assert upstream_repository("docker-hub", "nginx") == "library/nginx"
     assert upstream_repository("docker-hub", "bitnami/nginx") == "bitnami/nginx"
     assert upstream_repository("github-ghcr", "nginx") == "nginx"
+
+
+def test_a_project_robot_pulls_through_its_proxy_project_only(served: Served) -> None:
+    digest = served.push_upstream(b"pulled by a robot\n" * 60, "team/ci", "v1")
+
+    def robot(project: str) -> tuple[str, str]:
+        body = {"name": f"puller-{project}", "level": "project", "duration": -1,
+                "permissions": [{"kind": "project", "namespace": project, "access": [
+                    {"resource": "repository", "action": "pull"}]}]}  # fmt: skip
+        r = served.api.post(f"{API}/robots", json=body)
+        created = check_harbor(r.json(), "RobotCreated")
+        return str(created["name"]), str(created["secret"])
+
+    mark = len(served.upstream.hits_since(0))
+    other = served.get("/v2/cache/team/ci/manifests/v1", *robot("plain"))
+    assert other.status_code in (401, 403), other.text
+    assert served.upstream.hits_since(mark) == []
+    own = served.get("/v2/cache/team/ci/manifests/v1", *robot("cache"))
+    assert own.status_code == 200 and own.headers["docker-content-digest"] == digest
