@@ -6,6 +6,7 @@ unscanned pulls in its project only, ``enable_content_trust_cosign`` refuses uns
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,13 +19,21 @@ import pytest
 from _infra import run_command, run_dockyard
 from _infra.oci_layout import gzip_tar, oci_layout
 from _infra.projects_registry import ADMIN_PASSWORD, basic, projects_env
-from _infra.registry_server import RegistryProcess, start_registry
+from _infra.registry_server import (
+    OCI_MANIFEST,
+    RegistryProcess,
+    descriptor,
+    push_blob,
+    sha256,
+    start_registry,
+)
 from _infra.scan_env import SITE, VULNDB
 from dockyard.registry import Registry
 from dockyard.registry._projects_mode import open_access
 from dockyard.registry.access import AccessConfig
 from dockyard.registry.policy._projects import (
     MAX_AGE,
+    NOTATION_SIGNATURE,
     RECHECK,
     ProjectSettings,
     ProjectSettingsCache,
@@ -281,3 +290,43 @@ def test_settings_cache_sees_changes_of_other_processes(tmp_path: Path) -> None:
     finally:
         for registry in registries:
             registry.close()
+
+
+def test_content_trust_wants_a_notation_signature(served: Served) -> None:
+    """``enable_content_trust`` is Harbor 2's Notation content trust: a referrer of Notation's
+    artifact type must name the image (its envelope is not verified, as in Harbor); a cosign
+    signature does not count."""
+    key_prefix = served.tmp / "signer"
+    store = served.tmp / "store"
+    run_dockyard("generate-key-pair", "--output-key-prefix", key_prefix, root=store, env=SIGNING)
+    docker_config = served.tmp / "docker-config"
+    docker_config.mkdir()
+    env = {**SIGNING, "DOCKER_CONFIG": str(docker_config)}
+    run_dockyard("login", served.host, "--insecure", "-u", "admin", "--password-stdin",
+                 root=store, env=env, input=ADMIN_PASSWORD)  # fmt: skip
+    served.project("notary", enable_content_trust="true")
+    image = served.push("notary/app", ("d", b"notation image\n"))
+    run_dockyard("sign", "--key", key_prefix.with_suffix(".key"),
+                 f"{served.host}/notary/app@{image}", root=store, env=env)  # fmt: skip
+    assert served.refusal("notary/app")["message"] == "The image is not signed by notation."
+    code, err = served.pull("notary/app")
+    assert code != 0 and "not signed by notation" in err, err
+
+    with httpx.Client(base_url=served.server.url, headers=ADMIN) as client:
+        size = int(
+            client.head("/v2/notary/app/manifests/1", headers=ACCEPT).headers["content-length"]
+        )
+        empty, envelope = b"{}", b'{"payload":"e30","signatures":[]}'
+        for blob in (empty, envelope):
+            push_blob(client, "notary/app", blob)
+        signature = json.dumps({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": NOTATION_SIGNATURE,
+            "config": descriptor(empty, "application/vnd.oci.empty.v1+json"),
+            "layers": [descriptor(envelope, "application/jose+json")],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": image, "size": size},
+        }).encode()  # fmt: skip
+        r = client.put(f"/v2/notary/app/manifests/{sha256(signature)}", content=signature,
+                       headers={"content-type": OCI_MANIFEST})  # fmt: skip
+        assert r.status_code == 201, r.text
+    code, err = served.pull("notary/app")
+    assert code == 0, err
