@@ -14,7 +14,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _infra import run_command, run_dockyard
+from _infra import BUSYBOX_REF, BuiltImage, DockerDaemon, run_command, run_dockyard
 from _infra.cli_contract import assert_help, assert_usage_error
 from _infra.oci_layout import gzip_tar, oci_layout
 from _infra.team_cli import ADMIN_PASSWORD, Team, team_registry
@@ -122,3 +122,39 @@ def test_promote_moves_prod_only_when_the_gates_hold(team: Team, tmp_path: Path)
     audit = team.run("audit", "ls", "--registry", host, "--format", "json").stdout
     promotes = [json.loads(line) for line in audit.splitlines() if '"promote"' in line]
     assert len(promotes) == 5  # every attempt, refused or not (pushes are not promotions)
+
+
+@pytest.mark.slow
+def test_a_plain_docker_push_to_a_gated_tag_is_refused(
+    team: Team, dockerd: DockerDaemon, busybox_image: BuiltImage, tmp_path: Path
+) -> None:
+    """``docker push`` knows nothing of gates: the project's promotion policy refuses the
+    gated tag (docker shows the registry's message) while other tags go in."""
+    host = team.registry.host
+    key = PrivateKey(ec.generate_private_key(ec.SECP256R1())).public_key().pem.decode()
+    policy = httpx.post(
+        f"http://{host}/api/v2.0/projects/team/promotion_policies",
+        json={"tags": ["gated"], "require": {"signature": {"keys": [key]}}},
+        auth=("admin", ADMIN_PASSWORD),
+        headers={"X-Is-Resource-Name": "true"},
+        timeout=30,
+    )
+    assert policy.status_code == 201, policy.text
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    dockerd.run("--config", config, "login", "-u", "admin", "--password-stdin", host,
+                input=ADMIN_PASSWORD)  # fmt: skip
+    for tag in ("gated", "dev"):
+        dockerd.run("tag", BUSYBOX_REF, f"{host}/team/docked:{tag}")
+    try:
+        refused = dockerd.run("--config", config, "push", f"{host}/team/docked:gated",
+                              check=False)  # fmt: skip
+        assert refused.returncode != 0
+        assert "signature gate (policy" in refused.stderr, refused.stderr
+        dockerd.run("--config", config, "push", f"{host}/team/docked:dev")
+    finally:
+        for tag in ("gated", "dev"):
+            dockerd.run("rmi", f"{host}/team/docked:{tag}", check=False)
+    tags = httpx.get(f"http://{host}/v2/team/docked/tags/list", auth=("admin", ADMIN_PASSWORD),
+                     timeout=30).json()["tags"]  # fmt: skip
+    assert tags == ["dev"]
