@@ -172,15 +172,65 @@ def rm_cmd(ctx: click.Context, force: bool, containers: tuple[str, ...]) -> None
         sys.exit(1)
 
 
-@cli.command("commit")
+class _CommitCommand(click.Command):
+    """``commit``, taking docker's ``--pause=false`` (``-p`` alone, as ``--pause``, is true)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        fixed = []
+        for arg in args:
+            name, sep, value = arg.partition("=")
+            if sep and name in ("-p", "--pause"):
+                if value.lower() not in ("true", "1", "false", "0"):
+                    raise click.BadParameter(
+                        f"{value!r} is not true or false", ctx, param_hint=name
+                    )
+                arg = "--pause" if value.lower() in ("true", "1") else "--no-pause"
+            fixed.append(arg)
+        return super().parse_args(ctx, fixed)
+
+
+@cli.command("commit", cls=_CommitCommand)
+@click.option("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith").')
+@click.option(
+    "-c",
+    "--change",
+    "changes",
+    multiple=True,
+    help="Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, "
+    "HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR).",
+)
+@click.option("-m", "--message", default="", help="Commit message.")
+@click.option(
+    "-p",
+    "--pause/--no-pause",
+    default=True,
+    help="Pause a running container during the commit (default; --pause=false not to).",
+)
 @click.argument("container")
 @click.argument("repository", required=False)
 @click.pass_context
-def commit_cmd(ctx: click.Context, container: str, repository: str | None) -> None:
+def commit_cmd(
+    ctx: click.Context,
+    author: str,
+    changes: tuple[str, ...],
+    message: str,
+    pause: bool,
+    container: str,
+    repository: str | None,
+) -> None:
     """Create a new image from a container's changes."""
     from dockyard.container.commit import commit_container
 
-    click.echo(str(commit_container(open_store(ctx), container, repository)))
+    image = commit_container(
+        open_store(ctx),
+        container,
+        repository,
+        changes=changes,
+        message=message,
+        author=author,
+        pause=pause,
+    )
+    click.echo(str(image))
 
 
 @cli.group("container")

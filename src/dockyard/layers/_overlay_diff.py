@@ -7,6 +7,10 @@ as a directory with ``trusted.overlay.opaque=y``; a layer says ``.wh.<name>`` an
 are written as parents of that change and are left out otherwise (their metadata is compared
 with the lower directory), like containerd's and BuildKit's overlay differs. The output is
 deterministic like :func:`~._create.tar_directory`'s: byte-ordered names, clamped mtimes.
+
+Whiteouts are written as BuildKit writes them (mode 0, root-owned), or with ``docker=True`` as
+``docker commit`` writes them: ``.wh.<name>`` with mode 0600 and the owner of overlay's
+whiteout, ``.wh..wh..opq`` with the permission bits and owner of its directory.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.layers._entries import read_xattrs
-from dockyard.layers._tar_writer import DeferredDirs, LayerTarWriter
+from dockyard.layers._entries import OPAQUE_MARKER, WHITEOUT_PREFIX, read_xattrs
+from dockyard.layers._tar_writer import REG, DeferredDirs, LayerTarWriter
 
 __all__ = ["is_overlay_whiteout", "tar_overlay_diff"]
 
@@ -48,7 +52,10 @@ def _lower_stat(lowers: Sequence[Path], rel: str) -> os.stat_result | None:
 
 
 class _UpperWalker:
-    def __init__(self, upper: Path, lowers: Sequence[Path], writer: LayerTarWriter) -> None:
+    def __init__(
+        self, upper: Path, lowers: Sequence[Path], writer: LayerTarWriter, *, docker: bool = False
+    ) -> None:
+        self._docker = docker
         self._upper = upper
         self._lowers = lowers
         self._writer = writer
@@ -63,7 +70,10 @@ class _UpperWalker:
             st = os.lstat(path)
             if is_overlay_whiteout(st):
                 self._parents.flush()
-                self._writer.delete(prefix, name, mtime)
+                if self._docker:
+                    self._marker(prefix + WHITEOUT_PREFIX + name, 0o600, st, mtime)
+                else:
+                    self._writer.delete(prefix, name, mtime)
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 self._parents.flush()
@@ -74,7 +84,10 @@ class _UpperWalker:
             if fresh or _is_opaque(path):
                 self._parents.flush()
                 self._writer.add(arcname, path, st)
-                if not fresh:
+                if not fresh and self._docker:
+                    marker = arcname + "/" + OPAQUE_MARKER
+                    self._marker(marker, st.st_mode & 0o777, st, st.st_mtime_ns // 1_000_000_000)
+                elif not fresh:
                     self._writer.opaque(arcname + "/", st.st_mtime_ns // 1_000_000_000)
                 self.walk(arcname + "/", st, new=True)
                 continue
@@ -90,6 +103,9 @@ class _UpperWalker:
             self.walk(arcname + "/", st, new=False)
             self._parents.pop()
 
+    def _marker(self, arcname: str, mode: int, st: os.stat_result, mtime: int) -> None:
+        self._writer.entry(arcname, REG, mode=mode, uid=st.st_uid, gid=st.st_gid, mtime=mtime)
+
 
 def _lower_xattrs(lowers: Sequence[Path], rel: str) -> dict[str, bytes]:
     for lower in lowers:
@@ -99,13 +115,18 @@ def _lower_xattrs(lowers: Sequence[Path], rel: str) -> dict[str, bytes]:
 
 
 def tar_overlay_diff(
-    upper: Path, lowers: Sequence[Path], out: BinaryIO, *, clamp_mtime: int | None = None
+    upper: Path,
+    lowers: Sequence[Path],
+    out: BinaryIO,
+    *,
+    clamp_mtime: int | None = None,
+    docker: bool = False,
 ) -> None:
     """Write the layer tar of overlay ``upper`` over ``lowers`` (top-down) into ``out``.
 
     ``upper`` must come from a mount without redirects or metadata-only copy-ups
     (``redirect_dir=off,metacopy=off``), so that it alone holds every change.
-    ``clamp_mtime`` caps every mtime.
+    ``clamp_mtime`` caps every mtime; ``docker`` writes whiteouts as ``docker commit`` does.
     """
     with LayerTarWriter(out, clamp_mtime=clamp_mtime) as writer:
-        _UpperWalker(upper, lowers, writer).walk("", os.lstat(upper), new=False)
+        _UpperWalker(upper, lowers, writer, docker=docker).walk("", os.lstat(upper), new=False)
