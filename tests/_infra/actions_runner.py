@@ -18,6 +18,7 @@ expression the runner did not understand.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -148,6 +149,23 @@ def _read_outputs(path: Path) -> dict[str, str]:
     return outputs
 
 
+def _check_sarif(name: str, step: Mapping[str, Any], context: _Context, workspace: Path
+                 ) -> StepRun:  # fmt: skip
+    """GitHub's upload-sarif, short of the upload: the file it is given must be a SARIF 2.1.0
+    log code scanning takes (a ``runs`` list, each with a tool driver name and results)."""
+    given = context.expand(str((step.get("with") or {}).get("sarif_file", "")))
+    path = workspace / given
+    try:
+        log = json.loads(path.read_text())
+        assert log["version"] == "2.1.0", "version is not 2.1.0"
+        for run in log["runs"]:
+            assert run["tool"]["driver"]["name"], "a run without a tool driver name"
+            assert isinstance(run["results"], list), "a run without results"
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+        return StepRun(name, False, 1, "", f"not an uploadable SARIF log: {path}: {exc}")
+    return StepRun(name, False, 0, f"would upload {path}", "")
+
+
 def _run_steps(
     steps: list[dict[str, Any]],
     context: _Context,
@@ -179,6 +197,11 @@ def _run_steps(
         if uses is not None:
             if str(uses).startswith("actions/checkout@"):
                 runs.append(StepRun(name, skipped=True))
+                continue
+            if str(uses).startswith("github/codeql-action/upload-sarif@"):
+                runs.append(_check_sarif(name, step, context, workspace))
+                if runs[-1].returncode:
+                    break
                 continue
             if uses != "./":
                 raise UnsupportedExpression(f"only `uses: ./` is run here, not {uses!r}")
