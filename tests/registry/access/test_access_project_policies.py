@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from _infra import run_command, run_dockyard
+from _infra import DockerDaemon, run_command, run_dockyard
 from _infra.oci_layout import gzip_tar, oci_layout
 from _infra.projects_registry import ADMIN_PASSWORD, basic, projects_env
 from _infra.registry_server import (
@@ -137,8 +137,9 @@ def _old_urllib3() -> tuple[str, bytes]:
     return f"{SITE}/{name}-{version}.dist-info/METADATA", metadata
 
 
+@pytest.mark.docker
 def test_prevent_vul_refuses_in_its_project_only_and_auto_scan_scans_pushes(
-    served: Served,
+    served: Served, dockerd: DockerDaemon
 ) -> None:
     served.project("guarded", auto_scan="true", prevent_vul="true", severity="high")
     served.project("open", auto_scan="true")
@@ -170,6 +171,17 @@ def test_prevent_vul_refuses_in_its_project_only_and_auto_scan_scans_pushes(
     assert served.refusal("guarded/py")["message"] == expected
     code, err = served.pull("guarded/py")
     assert code != 0 and "cannot be pulled due to configured policy" in err, err
+    # docker prints Harbor's message too
+    config = served.tmp / "docker-config"
+    config.mkdir()
+    out = dockerd.run("--config", str(config), "login", served.host, "-u", "admin",
+                      "--password-stdin", input=ADMIN_PASSWORD)  # fmt: skip
+    assert "Login Succeeded" in out.stdout
+    refused = dockerd.run("--config", str(config), "pull", f"{served.host}/guarded/py:1",
+                          check=False)  # fmt: skip
+    assert refused.returncode != 0 and expected in refused.stderr, refused.stderr
+    dockerd.run("--config", str(config), "pull", f"{served.host}/open/py:1")
+    dockerd.run("rmi", f"{served.host}/open/py:1")
     # the same image in the other projects, and a clean one in the guarded project, pull
     for repo in ("open/py", "manual/py", "guarded/clean"):
         code, err = served.pull(repo)
