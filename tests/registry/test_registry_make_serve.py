@@ -1,6 +1,7 @@
-"""``make serve`` and a browser: the open registry's home page says how to get the web console,
-and ``make serve AUTH=projects`` serves it (its first start prints the ``admin`` password, which
-signs in). Real ``make`` running real ``dockyard registry serve`` processes."""
+"""``make serve`` and a browser: the open registry serves the web console at ``/`` without
+sign-in (with the push and pull help, and how to get projects and users), and ``make serve
+AUTH=projects`` serves the console with sign-in (its first start prints the ``admin`` password,
+which signs in). Real ``make`` running real ``dockyard registry serve`` processes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from _infra._registry import free_port
-from _infra.console import sign_in
+from _infra.console import push_files_image, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 _PASSWORD = re.compile(r"admin password: (\S+) \(shown once")
@@ -74,14 +75,18 @@ def _make_serve(tmp_path: Path, *variables: str) -> Iterator[Served]:
             process.wait()
 
 
-def test_the_open_registry_says_how_to_get_the_console(tmp_path: Path) -> None:
+def test_make_serve_serves_the_open_console(tmp_path: Path) -> None:
     with _make_serve(tmp_path) as served:
+        with httpx.Client(base_url=served.url) as api:
+            push_files_image(api, "team/app", "1", [{"etc/os-release": b"ID=x\n"}], ["ADD x /"])
         home = httpx.get(f"{served.url}/")
         assert home.status_code == 200
+        assert "open registry: no sign-in" in home.text  # the console, nobody signs in
+        assert 'href="/projects/team/repository?name=app">team/app</a>' in home.text
         assert "docker push" in home.text  # still the push and pull help
-        assert "make serve AUTH=projects" in home.text
-        assert "REGISTRY_AUTH=projects" in home.text
-        assert httpx.get(f"{served.url}/login").status_code == 404  # no console here
+        assert "make serve AUTH=projects" in home.text  # and how to get projects and users
+        login = httpx.get(f"{served.url}/login")
+        assert login.status_code == 303 and login.headers["location"] == "/"
 
 
 def test_make_serve_auth_projects_serves_the_console(tmp_path: Path) -> None:

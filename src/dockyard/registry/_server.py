@@ -338,6 +338,13 @@ def _build_app(
             SessionStore(registry.meta.db),
             scan_reports=scanning.reports if scanning is not None else None,
         )
+    elif not config.auth_enabled and authorizer is None:
+        # an open registry: the console too, without sign-in, as open as the API it reads
+        from dockyard.registry.console import Console
+
+        console = Console(
+            api, None, None, scan_reports=scanning.reports if scanning is not None else None
+        )
     app = RegistryApp(
         registry,
         authenticator=authenticator,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
-from dockyard.registry.console._html import e, href, page, table
+from dockyard.registry.console._html import e, href, page, repo_name, table
 from dockyard.registry.console._paging import Paging, pager
 from dockyard.registry.console._views import size_text
 from dockyard.registry.contents import (
@@ -132,7 +132,7 @@ def packages_page(project: str, name: str, digest: str, rows: Sequence[PackageRo
     )  # fmt: skip
     kept = {"repo": name, "digest": digest, **({"q": search} if search else {})}
     body += pager(f"/projects/{project}/packages", kept, at, len(chosen), "packages")
-    return page(f"Packages of {project}/{name}", body, user=user, csrf=csrf)
+    return page(f"Packages of {repo_name(project, name)}", body, user=user, csrf=csrf)
 
 
 #: a file browser's link: (layer, merged, path) → the URL, escaped for an attribute
@@ -149,7 +149,7 @@ def files_page(
     body = f'<p><a href="{back}">Back to the artifact</a></p>' + files_section(
         listing, link, action=f"/projects/{project}/files", hidden={"repo": name, "digest": digest}
     )
-    return page(f"Files of {project}/{name}", body, user=user, csrf=csrf)
+    return page(f"Files of {repo_name(project, name)}", body, user=user, csrf=csrf)
 
 
 def files_section(listing: Listing, link: FilesLink, *, action: str, hidden: dict[str, str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.registry.console._html import e, href, page, table
+from dockyard.registry.console._html import e, href, page, repo_name, table
 from dockyard.registry.console._views import size_text
 from dockyard.registry.contents import Comparison
 
@@ -70,11 +70,11 @@ def compare_page(
 ) -> bytes:
     back = href(f"/projects/{project}/repository", name=name)
     body = (
-        f'<p><a href="{back}">Back to repository {e(project)}/{e(name)}</a></p>'
+        f'<p><a href="{back}">Back to repository {e(repo_name(project, name))}</a></p>'
         + compare_form(project, name, tags, a, b)
         + comparison_section(a, b, result)
     )
-    return page(f"Compare {project}/{name}", body, user=user, csrf=csrf)
+    return page(f"Compare {repo_name(project, name)}", body, user=user, csrf=csrf)
 
 
 def comparison_section(a: str, b: str, result: Comparison) -> str:

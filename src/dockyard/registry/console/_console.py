@@ -2,6 +2,9 @@
 
 Every page asks ``/api/v2.0`` (in-process, as the signed-in user, see :mod:`._calls`) for
 what it shows, so a user sees in the console exactly what the API would let them read.
+Without an access model (an open registry) nobody signs in: every visitor is the API's
+anonymous caller, whom an open registry lets do everything, and the pages are those that need
+no projects (repositories, artifacts, files, packages, SBOMs, comparisons).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 import time
@@ -27,6 +31,7 @@ from dockyard.registry.console import _badges as badges
 from dockyard.registry.console import _compare_view as compare_view
 from dockyard.registry.console import _dashboard as dashboard
 from dockyard.registry.console import _dashboard_view as dashboard_view
+from dockyard.registry.console import _open_views as open_views
 from dockyard.registry.console import _paging as paging
 from dockyard.registry.console import _policy_pages as policy_pages
 from dockyard.registry.console import _project_views as project_views
@@ -34,13 +39,21 @@ from dockyard.registry.console import _replication_pages as replication_pages
 from dockyard.registry.console import _robots as robots
 from dockyard.registry.console import _views as views
 from dockyard.registry.console._calls import ApiAnswer, call_api, segment
-from dockyard.registry.console._html import ADMIN_NAV, CSS, JS, SECURITY_HEADERS
+from dockyard.registry.console._html import (
+    ADMIN_NAV,
+    CSS,
+    JS,
+    NO_PROJECT,
+    OPEN_NAV,
+    SECURITY_HEADERS,
+)
 from dockyard.registry.console._sessions import Session, SessionStore
 from dockyard.registry.contents import Verdict, comparison_from_json
 from dockyard.registry.harbor import HarborApi
 from dockyard.registry.harbor._errors import harbor_status
+from dockyard.registry.http import _pages
 from dockyard.registry.http._io import Request, read_body, send_bytes
-from dockyard.registry.identity import Identity
+from dockyard.registry.identity import ANONYMOUS, Identity
 
 __all__ = ["SESSION_COOKIE", "Console"]
 
@@ -49,6 +62,8 @@ log = logging.getLogger("dockyard.registry")
 SESSION_COOKIE = "dockyard_session"
 #: the pre-session token of the sign-in form (double submit: cookie and form field)
 LOGIN_COOKIE = "dockyard_login"
+#: an open registry's CSRF token (double submit: cookie and form field), one per browser
+OPEN_COOKIE = "dockyard_csrf"
 MAX_FORM = 16 << 10
 _HTML = b"text/html; charset=utf-8"
 _SECURITY_HEADERS = SECURITY_HEADERS
@@ -103,13 +118,14 @@ class Console:
     """A prefix-less page handler for :class:`~dockyard.registry.http.RegistryApp`
     (``RegistryApp(console=…)``): it answers ``/`` and every path no other handler takes.
     ``scan_reports``: the registry's vulnerability reports (``ScanReports``), when scanning is on;
-    ``clock``: the dashboard's now (the days its activity chart counts)."""
+    ``clock``: the dashboard's now (the days its activity chart counts). Without ``access``
+    and ``sessions``: the console of an open registry (no sign-in)."""
 
     def __init__(
         self,
         api: HarborApi,
-        access: AccessService,
-        sessions: SessionStore,
+        access: AccessService | None,
+        sessions: SessionStore | None,
         *,
         scan_reports: Any = None,
         clock: Callable[[], float] = time.time,
@@ -122,6 +138,7 @@ class Console:
 
     async def __call__(self, request: Request, registry: Registry) -> None:
         ADMIN_NAV.set(False)  # until the session names a system administrator
+        OPEN_NAV.set(self.access is None)
         headers = list(_SECURITY_HEADERS)
         try:
             status, body, content_type = await self._route(request, registry, headers)
@@ -151,8 +168,10 @@ class Console:
             headers.append((b"cache-control", b"max-age=3600"))
             return 200, JS, b"text/javascript; charset=utf-8"
         if path == "/login":
+            if self.access is None:
+                raise _Redirect("/")  # nobody signs in to an open registry
             return await self._login(request, headers)
-        who = await self._who(request)
+        who = self._open_who(request, headers) if self.access is None else await self._who(request)
         if who is None:
             if method in ("GET", "HEAD"):
                 raise _Redirect("/login")
@@ -185,7 +204,17 @@ class Console:
             headers.append((b"set-cookie", _cookie(request, LOGIN_COOKIE, token, max_age=3600)))
         return token
 
+    def _open_who(self, request: Request, headers: list[tuple[bytes, bytes]]) -> _Who:
+        """An open registry's visitor: the API's anonymous caller, with a CSRF token of
+        their own (a cookie, set on the first visit) that every form must send back."""
+        token = _cookies(request).get(OPEN_COOKIE, "")
+        if not token or len(token) > 64:
+            token = secrets.token_urlsafe(24)
+            headers.append((b"set-cookie", _cookie(request, OPEN_COOKIE, token)))
+        return _Who(Session("", "", token, math.inf), ANONYMOUS)
+
     async def _who(self, request: Request) -> _Who | None:
+        assert self.access is not None and self.sessions is not None
         session_id = _cookies(request).get(SESSION_COOKIE, "")
         if not session_id:
             return None
@@ -210,6 +239,7 @@ class Console:
     async def _login(
         self, request: Request, headers: list[tuple[bytes, bytes]]
     ) -> tuple[int, bytes, bytes]:
+        assert self.access is not None and self.sessions is not None
         if request.method in ("GET", "HEAD"):
             return 200, views.login_page(self._login_token(request, headers)), _HTML
         if request.method != "POST":
@@ -222,9 +252,10 @@ class Console:
         username, password = form.get("username", ""), form.get("password", "")
         client = request.scope.get("client")
         ip = str(client[0]) if client else ""
+        access = self.access
         try:
             identity = await request.run(
-                lambda: self.access.authenticate(username, password, client_ip=ip)
+                lambda: access.authenticate(username, password, client_ip=ip)
             )
         except DockyardError as exc:
             status, _ = harbor_status(exc)
@@ -268,8 +299,12 @@ class Console:
         user, csrf = who.identity.name, who.session.csrf
         parts = path.strip("/").split("/")
         if method == "POST" and path == "/logout":
+            if self.sessions is None:
+                raise _Redirect("/")
             await request.run(self.sessions.delete, who.session.id)
             raise _Redirect("/login")
+        if self.access is None and path in ("/", "/index.html") and method in ("GET", "HEAD"):
+            return await self._open_home(request, registry, who)
         if path in ("/", "/index.html", "/projects"):
             if method == "POST" and path == "/projects":
                 name = form.get("project_name", "").strip()
@@ -349,6 +384,8 @@ class Console:
             return _answer(found)
         if method not in ("GET", "HEAD"):
             raise NotFound("no such form")
+        if not rest and self.access is None:
+            return await self._namespace(request, registry, who, project)
         if not rest:
             return await self._project_page(request, registry, who, project)
         if rest == ["repository"]:
@@ -393,6 +430,31 @@ class Console:
         if rest == ["compare"]:
             return await self._compare(request, registry, who, project)
         raise NotFound(f"no such page {request.path}")
+
+    async def _open_home(self, request: Request, registry: Registry, who: _Who) -> bytes:
+        """An open registry's home: every repository, and how to push and pull."""
+        at = paging.paging(request.query("page"), request.query("page_size"))
+        answer = await self._api(request, registry, who, "GET", "/repositories",
+                                 {**at.query(), "sort": "name"})  # fmt: skip
+        more = paging.pager("/", {}, at, answer.total, "repositories")
+        return open_views.open_home_page(
+            answer.json or [], about=_pages.about(), push_help=_pages.push_help(request),
+            pager=more, csrf=who.session.csrf,
+        )  # fmt: skip
+
+    async def _namespace(
+        self, request: Request, registry: Registry, who: _Who, namespace: str
+    ) -> bytes:
+        """An open registry's namespace (``team`` of ``team/app``): its repositories."""
+        if namespace == NO_PROJECT:
+            raise _Redirect("/")  # the repositories without one are on the home page
+        at = paging.paging(request.query("page"), request.query("page_size"))
+        answer = await self._api(request, registry, who, "GET",
+                                 f"/projects/{segment(namespace)}/repositories",
+                                 {**at.query(), "sort": "name"})  # fmt: skip
+        more = paging.pager(f"/projects/{namespace}", {}, at, answer.total, "repositories")
+        return open_views.namespace_page(namespace, answer.json or [], pager=more,
+                                         csrf=who.session.csrf)  # fmt: skip
 
     async def _compare(
         self, request: Request, registry: Registry, who: _Who, project: str

@@ -9,7 +9,19 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from urllib.parse import urlencode
 
-__all__ = ["ADMIN_NAV", "CSS", "JS", "SECURITY_HEADERS", "e", "href", "page", "table"]
+__all__ = [
+    "ADMIN_NAV",
+    "CSS",
+    "JS",
+    "NO_PROJECT",
+    "OPEN_NAV",
+    "SECURITY_HEADERS",
+    "e",
+    "href",
+    "page",
+    "repo_name",
+    "table",
+]
 
 #: the headers of every console response: only the console's own script and stylesheet
 SECURITY_HEADERS = [
@@ -25,10 +37,19 @@ SECURITY_HEADERS = [
 
 #: whether this request's user is a system administrator (the header links the admin pages)
 ADMIN_NAV: ContextVar[bool] = ContextVar("ADMIN_NAV", default=False)
+#: whether the console serves an open registry (no sign-in: the header says so)
+OPEN_NAV: ContextVar[bool] = ContextVar("OPEN_NAV", default=False)
+#: the API's project of the repositories without one (``busybox``), in an open registry
+NO_PROJECT = "_"
 
 
 def e(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def repo_name(project: str, name: str) -> str:
+    """A repository's full name from the API's project and repository names."""
+    return name if project == NO_PROJECT else f"{project}/{name}"
 
 
 def href(path: str, **query: str) -> str:
@@ -57,7 +78,12 @@ def page(
     nav: str | None = None,
 ) -> bytes:
     """A whole page; ``nav``: the header's links (HTML), instead of the console's."""
-    if nav is None and user is None:
+    if nav is None and OPEN_NAV.get():
+        nav = (
+            '<nav aria-label="main"><a href="/">Repositories</a>'
+            '<span class="who">open registry: no sign-in</span></nav>'
+        )
+    elif nav is None and user is None:
         nav = ""
     elif nav is None:
         nav = (
@@ -97,7 +123,8 @@ body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,sans-
 header{display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:center;padding:.6em 1em;
 border-bottom:1px solid var(--line)}
 header nav{display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:center;flex:1}
-header nav form{margin-left:auto}
+header nav form,header nav>.who{margin-left:auto}
+header nav>.who{color:var(--muted)}
 a{color:var(--accent)}
 .brand{font-weight:700;text-decoration:none}
 main{max-width:72em;margin:0 auto;padding:1em}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.registry.console._badges import Badges
-from dockyard.registry.console._html import e, href, page, table
+from dockyard.registry.console._html import e, href, page, repo_name, table
 from dockyard.registry.console._paging import Paging, pager, paging
 
 __all__ = [
@@ -219,7 +219,7 @@ def repository_page(
         )
         + extra
     )
-    return page(f"Repository {project}/{name}", body, user=user, csrf=csrf)
+    return page(f"Repository {repo_name(project, name)}", body, user=user, csrf=csrf)
 
 
 def _signed_badge(badge: Badges | None) -> str:
@@ -265,7 +265,7 @@ def artifact_page(
     ``scanned``: when the vulnerability report was made (empty: not yet)."""
     digest = str(artifact.get("digest", ""))
     tags = [str(t.get("name", "")) for t in artifact.get("tags") or ()]
-    ref = f"{host}/{project}/{name}@{digest}"
+    ref = f"{host}/{repo_name(project, name)}@{digest}"
     annotations = artifact.get("annotations") or {}
     facts = [
         ["Digest", f"<code>{e(digest)}</code>"],
@@ -285,7 +285,7 @@ def artifact_page(
     ]  # fmt: skip
     back = href(f"/projects/{project}/repository", name=name)
     body = (
-        f'<p><a href="{back}">Back to repository {e(project)}/{e(name)}</a></p>'
+        f'<p><a href="{back}">Back to repository {e(repo_name(project, name))}</a></p>'
         + table("Artifact", ["Field", "Value"], facts)
         + '<div class="card"><h2>Pull it</h2>'
         + _copy("pull-docker", "docker", f"docker pull {ref}")
@@ -296,7 +296,7 @@ def artifact_page(
     if vulnerabilities is not None:
         body += _vulnerabilities(project, name, digest, vulnerabilities, chosen, scanned)
     body += extra + f"<h2>Config</h2><pre>{e(config)}</pre>"
-    return page(f"Artifact {project}/{name}", body, user=user, csrf=csrf)
+    return page(f"Artifact {repo_name(project, name)}", body, user=user, csrf=csrf)
 
 
 @dataclass(frozen=True, slots=True)

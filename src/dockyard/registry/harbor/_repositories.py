@@ -3,8 +3,10 @@
 A repository's project is its first path component: ``team/app`` is ``app`` in project
 ``team``. With the access model, projects are its projects (a project without repositories
 exists, one that was never made does not: 404) and repositories carry their ``project_id``;
-without it, a project exists while it holds a repository. With it, deletes give the project's
-quota back what no manifest holds any more (:func:`give_back_quota`).
+without it, a project exists while it holds a repository, and a repository without a project
+component (``busybox``) is addressed as ``busybox`` in project :data:`NO_PROJECT` (``_``, a
+name no repository component can have). With it, deletes give the project's quota back what
+no manifest holds any more (:func:`give_back_quota`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dockyard.registry.harbor._query import Exact, Fuzzy, OrList, parse_query, p
 from dockyard.registry.metadata import RepositoryQuery, RepositoryRow
 
 __all__ = [
+    "NO_PROJECT",
     "delete_repository",
     "full_name",
     "get_repository",
@@ -35,6 +38,8 @@ __all__ = [
 ]
 
 SORT_KEYS = ("name", "creation_time", "update_time", "artifact_count")
+#: without the access model: the project of the repositories whose names have no ``/``
+NO_PROJECT = "_"
 
 log = logging.getLogger("dockyard.registry")
 
@@ -44,6 +49,10 @@ def full_name(call: Call) -> tuple[str, str]:
     they cannot name a repository (nothing by that name can exist)."""
     project = call.param("project_name")
     name = f"{project}/{call.param('repository_name')}"
+    if project == NO_PROJECT and call.api.access is None:
+        name = call.param("repository_name")
+        if "/" in name:  # that one has a project of its own
+            raise NotFound(f"repository {project}/{name} not found")
     try:
         if "/" in project:
             raise NameInvalid("a project name has no '/'")

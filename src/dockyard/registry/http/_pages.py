@@ -1,5 +1,7 @@
 """The pages outside the API: ``/`` (what this is, how to push, how to get the web console)
-and ``/healthz``. With ``auth: projects`` the web console answers ``/`` instead."""
+and ``/healthz``. Where the registry serves the web console (an open registry, ``auth:
+projects``) the console answers ``/`` instead; an open registry's console home shows the same
+push and pull help."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dockyard.errors import Unavailable
 from dockyard.registry._registry import Registry
 from dockyard.registry.http._io import Request, send_bytes
 
-__all__ = ["healthz", "home"]
+__all__ = ["about", "healthz", "home", "push_help"]
 
 log = logging.getLogger("dockyard.registry")
 
@@ -21,10 +23,21 @@ _PAGE = """<!doctype html>
 pre{{background:#f4f4f4;padding:.8em;overflow:auto}}</style></head>
 <body>
 <h1>dockyard registry</h1>
-<p>This is a container image registry speaking the
+{about}
+{help}
+<h2 id="console">The web console</h2>
+<p>A registry with sign-in serves its web console (projects, repositories, layers and files,
+vulnerabilities, signatures, comparing two tags) with projects and users: serve it with
+<code>REGISTRY_AUTH=projects</code>, from a dockyard checkout <code>make serve AUTH=projects</code>.
+Its first start prints the <code>admin</code> password once (<code>DOCKYARD_ADMIN_PASSWORD</code>
+chooses it); then open this address and sign in. An open registry (no auth) serves the console
+here to everyone.</p>
+</body></html>
+"""
+_ABOUT = """<p>This is a container image registry speaking the
 <a href="https://github.com/opencontainers/distribution-spec">OCI distribution API v1.1</a>
-(dockyard {version}). Docker, podman, skopeo, crane and dockyard can push to it and pull from it.</p>
-<h2>Push an image</h2>
+(dockyard {version}). Docker, podman, skopeo, crane and dockyard can push to it and pull from it.</p>"""
+_HELP = """<h2>Push an image</h2>
 <pre>docker tag busybox {host}/busybox:latest
 docker push {host}/busybox:latest
 skopeo copy{dest_tls} oci:busybox:latest docker://{host}/busybox:latest</pre>
@@ -35,15 +48,7 @@ skopeo copy{src_tls} docker://{host}/busybox:latest oci:busybox:latest</pre>
 <pre>curl {scheme}://{host}/v2/_catalog
 curl {scheme}://{host}/v2/busybox/tags/list</pre>
 <p>Docker treats <code>localhost</code> and 127.0.0.0/8 as insecure registries and talks plain HTTP
-to them; for other addresses serve TLS or list the registry in <code>insecure-registries</code>.</p>
-<h2 id="console">The web console</h2>
-<p>This registry runs without projects and users, so it serves no web console here. The console
-(projects, repositories, layers and files, vulnerabilities, signatures, comparing two tags) comes
-with them: serve the registry with <code>REGISTRY_AUTH=projects</code>, from a dockyard checkout
-<code>make serve AUTH=projects</code>. Its first start prints the <code>admin</code> password once
-(<code>DOCKYARD_ADMIN_PASSWORD</code> chooses it); then open this address and sign in.</p>
-</body></html>
-"""
+to them; for other addresses serve TLS or list the registry in <code>insecure-registries</code>.</p>"""
 
 
 def _scheme(request: Request) -> str:
@@ -55,18 +60,28 @@ def _scheme(request: Request) -> str:
     return "https" if request.scope.get("scheme") == "https" else "http"
 
 
-async def home(request: Request, registry: Registry) -> None:
+def about() -> str:
+    """What this is (HTML): the registry, the API it speaks, dockyard's version."""
+    return _ABOUT.format(version=__version__)
+
+
+def push_help(request: Request) -> str:
+    """How to push, pull and list (HTML): commands for this address, as ``request`` reached
+    it. The web console of an open registry shows the same on its home page."""
     host = request.header("host") or "localhost:5000"
     scheme = _scheme(request)
     # skopeo verifies TLS for every registry unless told not to; over plain HTTP it must be
     plain = scheme == "http"
-    body = _PAGE.format(
-        version=__version__,
+    return _HELP.format(
         host=html.escape(host),
         scheme=scheme,
         src_tls=" --src-tls-verify=false" if plain else "",
         dest_tls=" --dest-tls-verify=false" if plain else "",
-    ).encode()
+    )
+
+
+async def home(request: Request, registry: Registry) -> None:
+    body = _PAGE.format(about=about(), help=push_help(request)).encode()
     await send_bytes(
         request.send,
         200,
