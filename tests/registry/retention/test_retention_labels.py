@@ -15,6 +15,7 @@ from _infra.harbor_api import check_created, check_list
 from _infra.projects_registry import team_with_people
 from _infra.registry_server import OCI_MANIFEST, make_manifest, push_blob, sha256
 from _infra.retention import API, Served, serve_projects, wait_execution
+from _infra.webhook_sink import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -81,19 +82,44 @@ def _dry_run(served: Served, pid: int) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Served]:
     with serve_projects(tmp_path_factory.mktemp("retention-labels")) as s:
         team_with_people(s.access)
+        hook = {"name": "retention", "enabled": True, "event_types": ["TAG_RETENTION"],
+                "targets": [{"type": "http", "address": receiver.url,
+                             "payload_format": "Default"}]}  # fmt: skip
+        r = s.client.post(f"{API}/projects/team/webhook/policies", json=hook, headers=s.headers)
+        check_created(r, f"{API}/projects/team/webhook/policies")
         yield s
 
 
-def test_label_selectors_read_config_labels_and_annotations(served: Served) -> None:
+def test_label_selectors_read_config_labels_and_annotations(
+    served: Served, receiver: WebhookReceiver
+) -> None:
     by_label = _push(served, "by-label", {"release": "2.0"}, {})
     by_annotation = _push(served, "by-annotation", {}, {"release": "yes"})
     other = _push(served, "other", {"team": "web"}, {"org.opencontainers.image.title": "x"})
 
-    kept = _dry_run(served, _policy(served, "withLabels"))
+    pid = _policy(served, "withLabels")
+    kept = _dry_run(served, pid)
     assert kept == {by_label: "RETAIN", by_annotation: "RETAIN", other: "DEL"}
+    # the run's TAG_RETENTION event, at a real receiver, in Harbor's payload
+    [delivered] = receiver.wait_for(1)
+    body = delivered.json()
+    assert (body["type"], body["operator"]) == ("TAG_RETENTION", "MANUAL")
+    retention = body["event_data"]["retention"]
+    assert (retention["total"], retention["retained"], retention["result"]) == (3, 2, "SUCCESS")
+    assert (retention["project_name"], retention["retention_policy_id"]) == ("team", pid)
+    assert retention["deleted_artifact"] == [
+        {"type": "image", "name_tag": "team/lab:other", "status": "SUCCESS"}
+    ]
+    assert retention["dry_run"] is True
 
     without = _dry_run(served, _policy(served, "withoutLabels"))
     assert without == {by_label: "DEL", by_annotation: "DEL", other: "RETAIN"}

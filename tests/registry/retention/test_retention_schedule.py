@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -61,8 +62,16 @@ def test_a_due_cron_starts_a_run_that_publishes_its_events(served: Served) -> No
     assert served.admin.get("/v2/team/app/tags/list").json()["tags"] == ["v2"]
     [summary] = [e for e in sink.events if e.type == TAG_RETENTION]
     assert summary.project == "team" and summary.operator == SCHEDULE
-    assert summary.details["total"] == 3 and summary.details["retained"] == 1
-    assert sorted(d["tags"][0] for d in summary.details["deleted"]) == ["v0", "v1"]  # type: ignore[attr-defined]
+    retention: Any = summary.details["retention"]  # Harbor's TAG_RETENTION event_data
+    assert (retention["total"], retention["retained"], retention["result"]) == (3, 1, "SUCCESS")
+    assert retention["project_name"] == "team" and retention["dry_run"] is False
+    assert (
+        retention["HREF"] == f"/api/v2.0/retentions/{retention['retention_policy_id']}"
+        f"/executions/{eid}"
+    )
+    assert sorted(a["name_tag"] for a in retention["deleted_artifact"]) == [
+        "team/app:v0", "team/app:v1"
+    ]  # fmt: skip
     assert sorted(e.tag for e in sink.events if e.type == DELETE_ARTIFACT) == ["v0", "v1"]
     service.close()
 

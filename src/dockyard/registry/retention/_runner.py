@@ -35,6 +35,42 @@ FAILED = "Error"
 STOPPED = "Stopped"
 
 
+def retention_summary(
+    project: str,
+    policy_id: int,
+    execution_id: int,
+    status: str,
+    dry_run: bool,
+    total: int,
+    retained: int,
+    deleted: list[dict[str, object]],
+) -> dict[str, object]:
+    """The ``retention`` object of Harbor's TAG_RETENTION event payload (``deleted_artifact``:
+    ``name_tag`` as ``repo:tag`` or ``repo@digest``), with dockyard's execution id, dry-run
+    flag and status beside it."""
+    artifacts = []
+    for d in deleted:
+        tags = [str(t) for t in d.get("tags") or ()]  # type: ignore[attr-defined]
+        name = str(d["repository"])
+        artifacts.append({
+            "type": "image",
+            "name_tag": f"{name}:{','.join(tags)}" if tags else f"{name}@{d['digest']}",
+            "status": "SUCCESS",
+        })  # fmt: skip
+    return {
+        "total": total,
+        "retained": retained,
+        "HREF": f"/api/v2.0/retentions/{policy_id}/executions/{execution_id}",
+        "project_name": project,
+        "retention_policy_id": policy_id,
+        "result": status.upper(),
+        "deleted_artifact": artifacts,
+        "execution_id": execution_id,
+        "dry_run": dry_run,
+        "status": status,
+    }
+
+
 @dataclass
 class _Outcome:
     total: int = 0
@@ -134,11 +170,10 @@ class Runner:
                 TAG_RETENTION,
                 project,
                 operator=trigger,
-                details={
-                    "execution_id": execution_id, "policy_id": policy.id, "dry_run": dry_run,
-                    "status": status, "total": outcome.total, "retained": outcome.retained,
-                    "deleted": outcome.deleted,
-                },
+                details={"retention": retention_summary(
+                    project, policy.id, execution_id, status, dry_run, outcome.total,
+                    outcome.retained, outcome.deleted,
+                )},
             )
         )  # fmt: skip
         return status
