@@ -2,7 +2,9 @@
 ``dockyard registry serve`` in projects mode, with scanning on: sign in, create a project,
 add a member, push with docker, set the quota, make a robot, find the image,
 see it counted on the dashboard, compare it with a second tag, its layers and its vulnerabilities,
-sign out; a user without permission sees nothing. Every page is checked by axe-core (no
+sign out; a user without permission sees nothing; an open registry (what ``make serve`` runs)
+shows its repositories, an artifact, its files and a comparison with nobody signing in.
+Every page is checked by axe-core (no
 serious or critical violations), logs no JavaScript error and no failed request, stays under
 200 KB, and is photographed at desktop and phone width: into
 ``$DOCKYARD_TEST_ARTIFACTS/console-screenshots`` (``make test`` sets it: CI keeps them), else
@@ -725,3 +727,63 @@ def _files_and_signatures(console: Console, page: Page, tmp_path: Path) -> None:
     first.click()
     assert page.locator("table", has_text=f"Files in /{name.rstrip('/')}").count() == 1
     _check(console, page, "files", tmp_path)
+
+
+def test_the_open_registry_in_a_browser(console: Console, tmp_path: Path) -> None:
+    """What ``make serve`` runs (no auth): the console at ``/`` with nobody signing in — every
+    repository, with and without a namespace, the push help, a repository, an artifact with
+    its pull command, its files, and two tags compared; checked like every other page."""
+    base = {"etc/os-release": b"ID=open\n"}
+    with start_registry(tmp_path / "open" / "data") as server:
+        url = server.url
+        with httpx.Client(base_url=url) as api:
+            one = push_files_image(api, "team/app", "1", [base, {"srv/one": b"1\n"}],
+                                   ["ADD os-release /etc/", "COPY one /srv/"])  # fmt: skip
+            push_files_image(api, "team/app", "2", [base, {"srv/two": b"2\n"}],
+                             ["ADD os-release /etc/", "COPY two /srv/"])  # fmt: skip
+            solo = push_files_image(api, "busybox", "latest", [base], ["ADD os-release /etc/"])
+        context = _context(console)
+        page = context.new_page()
+        watched = _watch(page, url)
+        page.goto(url + "/")
+        assert page.url == url + "/"  # no sign-in page
+        assert "open registry: no sign-in" in page.locator("header").inner_text()
+        assert page.get_by_role("button", name="Sign out").count() == 0
+        names = page.locator("table", has_text="Repositories").locator("tbody tr td:first-child")
+        assert names.all_inner_texts() == ["busybox", "team/app"]
+        assert (
+            f"docker push {server.host}/busybox:latest" in page.locator("#push-help").inner_text()
+        )
+        _check(console, page, "open-home", tmp_path)
+
+        page.click("text=team/app")
+        rows = page.locator("table", has_text="Artifacts").locator("tbody tr").all_inner_texts()
+        assert [r.split("\t")[0] for r in rows] == ["2", "1"], rows
+        _check(console, page, "open-repository", tmp_path)
+        page.click(f"text={one[:19]}")
+        assert page.input_value("#pull-docker") == f"docker pull {server.host}/team/app@{one}"
+        assert "COPY one /srv/" in page.locator("table", has_text="Layers").inner_text()
+        _check(console, page, "open-artifact", tmp_path)
+        page.get_by_role("link", name="Files of layer 2").click()
+        page.get_by_role("link", name="srv/").click()
+        assert "one" in page.locator("table", has_text="Files in /srv").inner_text()
+        _check(console, page, "open-files", tmp_path)
+
+        page.goto(url + "/projects/team/repository?name=app")
+        page.select_option("#a", "1")
+        page.select_option("#b", "2")
+        page.click("button:has-text('Compare')")
+        files = page.locator("table", has_text="Files").locator("tbody tr").all_inner_texts()
+        assert any(r.startswith("removed") and "/srv/one" in r for r in files), files
+        assert any(r.startswith("added") and "/srv/two" in r for r in files), files
+        _check(console, page, "open-compare", tmp_path)
+
+        page.goto(url + "/")
+        page.click("text=busybox")
+        page.click(f"text={solo[:19]}")
+        assert page.input_value("#pull-docker") == f"docker pull {server.host}/busybox@{solo}"
+        _check(console, page, "open-artifact-no-namespace", tmp_path)
+        assert not watched.problems, watched.problems
+        context.close()
+    _kept(console, "open-home", "open-repository", "open-artifact", "open-files", "open-compare",
+          "open-artifact-no-namespace")  # fmt: skip
