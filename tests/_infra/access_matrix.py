@@ -9,10 +9,14 @@ Expected answers come from goharbor/harbor, not from dockyard's own role table:
 * ``src/common/rbac/project/util.go``: what anyone, anonymous included, holds in a public
   project (``repository`` list/pull, tag list); ``rbac_user.go`` adds it to robots too;
 * ``src/server/middleware/v2auth/``: ``/v2/`` needs ``repository:<name>:pull`` to read
-  (tags list included), ``push`` to write and ``delete`` to DELETE a manifest, by digest or
-  by tag; ``/v2/_catalog`` needs the system's catalog access, and the token service
-  (``src/core/service/token/creator.go``) grants ``registry:catalog:*`` to system
-  administrators only;
+  (tags list included), ``push`` to write and ``delete`` to DELETE a manifest by digest
+  (Harbor refuses a DELETE by tag at ``/v2/``; dockyard takes it, with the same permission:
+  the ``delete-by-tag`` action); ``/v2/_catalog`` needs the system's catalog access, and the
+  token service (``src/core/service/token/creator.go``) grants ``registry:catalog:*`` to
+  system administrators only;
+* "delete a tag" is Harbor's ``DELETE /api/v2.0/projects/{p}/repositories/{r}/artifacts/
+  {ref}/tags/{tag}`` (``src/server/v2.0/handler/artifact.go``), which needs ``tag:delete``:
+  project admins and maintainers (and system administrators) only;
 * members are created with ``member:create``, project robots with ``robot:create``.
 """
 
@@ -24,6 +28,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,11 +47,14 @@ __all__ = [
     "Ident",
     "Matrix",
     "allowed",
+    "attempt_logged",
     "audit_has",
     "expected_mount",
     "granted_actions",
     "holds",
     "matrix_registry",
+    "skopeo_delete",
+    "skopeo_list_tags",
     "skopeo_pull",
     "skopeo_push",
 ]
@@ -114,8 +122,8 @@ IDENTITIES: tuple[Ident, ...] = (
 BY_KEY = {i.key: i for i in IDENTITIES}
 
 ACTIONS = (
-    "pull", "push", "delete-manifest", "delete-tag", "list-tags", "catalog", "mount",
-    "manage-members", "create-robot",
+    "pull", "push", "delete-manifest", "delete-by-tag", "delete-tag", "list-tags", "catalog",
+    "mount", "manage-members", "create-robot",
 )  # fmt: skip
 
 
@@ -149,8 +157,10 @@ def allowed(ident: Ident, project: str, action: str) -> bool:
         return _has(ident, project, ("repository", "pull"))
     if action in ("push", "mount"):
         return _has(ident, project, ("repository", "push"))
-    if action in ("delete-manifest", "delete-tag"):
+    if action in ("delete-manifest", "delete-by-tag"):
         return _has(ident, project, ("repository", "delete"))
+    if action == "delete-tag":
+        return _has(ident, project, ("tag", "delete"))
     if action == "catalog":
         return ident.kind == "sysadmin"
     if action == "manage-members":
@@ -282,6 +292,62 @@ def skopeo_pull(
          f"docker://{matrix.host}/{ref}", f"dir:{into}"],
         check=False,
     )  # fmt: skip
+
+
+def skopeo_delete(matrix: Matrix, ident: Ident, ref: str) -> subprocess.CompletedProcess[str]:
+    """``skopeo delete`` of ``ref`` (``<repository>@<digest>``)."""
+    creds = matrix.creds(ident)
+    auth = ["--creds", creds] if creds else ["--no-creds"]
+    return run_command(
+        ["skopeo", "delete", "--tls-verify=false", *auth, f"docker://{matrix.host}/{ref}"],
+        check=False,
+    )
+
+
+def skopeo_list_tags(
+    matrix: Matrix, ident: Ident, repository: str
+) -> subprocess.CompletedProcess[str]:
+    creds = matrix.creds(ident)
+    auth = ["--creds", creds] if creds else ["--no-creds"]
+    return run_command(
+        ["skopeo", "list-tags", "--tls-verify=false", *auth,
+         f"docker://{matrix.host}/{repository}"],
+        check=False,
+    )  # fmt: skip
+
+
+def _epoch(harbor_time: str) -> float:
+    moment = datetime.strptime(harbor_time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def attempt_logged(
+    matrix: Matrix,
+    username: str,
+    *,
+    ok: bool,
+    since: float,
+    operation: str | None,
+    resource: str,
+    timeout: float = 10.0,
+) -> list[dict[str, Any]]:
+    """The ``/auditlog-exts`` entries by ``username`` of ``operation`` (None: any) on
+    ``resource`` with outcome ``ok``, written at ``since`` (epoch seconds) or later, waiting
+    for the writer; AssertionError when none appear."""
+    q = f"username={username},resource={resource},op_result={str(ok).lower()}"
+    if operation is not None:
+        q += f",operation={operation}"
+    floor = since - 0.002  # op_time is written to the millisecond
+
+    def found() -> list[dict[str, Any]] | None:
+        with matrix.admin() as admin:
+            r = admin.get(f"{API}/auditlog-exts", params={"q": q, "page_size": 100})
+        assert r.status_code == 200, r.text
+        fresh = [e for e in r.json() if _epoch(e["op_time"]) >= floor]
+        assert all(e["operation_result"] is ok for e in fresh), fresh
+        return fresh or None
+
+    return wait_for(found, timeout)
 
 
 def _setup(matrix: Matrix) -> None:

@@ -16,8 +16,13 @@ timeout, a full disk) keeps its entries for the next interval instead of droppin
 client sent credentials or was refused outright (403): the bare 401 every client meets first,
 before it fetches a token, is the protocol's handshake, not an attempt.
 
-Refused ``/api/v2.0`` calls are entries the same way: a 403, or a 401 to a caller that sent
-credentials, is written not ok, as the permission it lacked (operation = the action, resource
+An anonymous client that goes on after the challenge (docker, podman and skopeo fetch an
+anonymous token and retry with it) is written as ``anonymous`` like anyone else.
+
+Refused ``/api/v2.0`` calls are entries the same way: a 403, a 401 to a caller that sent
+credentials, or an anonymous attempt to change something (a POST, PUT, PATCH or DELETE without
+credentials: at most :data:`ANONYMOUS_BUDGET` entries per address per minute, so no one can
+flood the log; anonymous reads are browsing, not attempts) is written not ok, as the permission it lacked (operation = the action, resource
 type = the resource of Harbor's permission table, in the project it asked about), the API path
 as the resource, the caller (or the name its failed credentials claimed) and its address. The
 token service's ``login`` entries come through here too (:meth:`AuditWriter.login`), so issuing
@@ -48,6 +53,10 @@ _log = logging.getLogger("dockyard.registry.audit")
 PENDING = 20_000
 #: Seconds between writes.
 INTERVAL = 0.5
+#: Refused anonymous API writes written per client address per minute, at most.
+ANONYMOUS_BUDGET = 30
+#: Addresses tracked for that budget, at most (beyond: the count starts over).
+_BUDGET_ADDRESSES = 10_000
 
 #: (operation, resource_type, resource, username, project, client_ip, ok)
 Event = tuple[str, str, str, str, str, str, bool]
@@ -179,13 +188,45 @@ def _client_ip(request: Request) -> str:
     return str(client[0]) if client else ""
 
 
-def _api_refusal(request: Request, status: int, router: Router | None) -> Event | None:
+class _AnonymousBudget:
+    """How many refused anonymous API writes each address may still have written this
+    minute (bounded in addresses; only the event loop's thread calls it)."""
+
+    def __init__(self, per_minute: int = ANONYMOUS_BUDGET) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, list[float]] = {}  # address → [window start, count]
+
+    def take(self, address: str) -> bool:
+        now = time.monotonic()
+        seen = self._seen.get(address)
+        if seen is None or now - seen[0] >= 60:
+            if len(self._seen) >= _BUDGET_ADDRESSES:
+                self._seen.clear()
+            self._seen[address] = [now, 1]
+            return True
+        if seen[1] >= self.per_minute:
+            return False
+        seen[1] += 1
+        return True
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _api_refusal(
+    request: Request, status: int, router: Router | None, budget: _AnonymousBudget | None = None
+) -> Event | None:
     """The entry for a refused ``/api/v2.0`` call, or None when this is none."""
     if status not in (401, 403) or not request.path.startswith(PREFIX + "/"):
         return None
     header = request.header("authorization")
     if status == 401 and not header:
-        return None  # anonymous callers meet the Basic challenge: not an attempt of someone's
+        # an anonymous caller meeting the Basic challenge: an attempt when it tried to change
+        # something (within the address's budget); a read is browsing
+        if request.method not in _WRITES or budget is None:
+            return None
+        if not budget.take(_client_ip(request)):
+            return None
     path = request.path[len(PREFIX) :]
     refused = request.scope.get(REFUSED)
     if refused is not None:
@@ -216,9 +257,11 @@ def audit_observer(writer: AuditWriter, api: Router | None = None) -> ResponseOb
     refused attempts) and refused ``/api/v2.0`` calls (``api``: its router, to name the
     resource a call was refused before its permission was checked)."""
 
+    budget = _AnonymousBudget()
+
     def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
         if status in (401, 403) and request.path.startswith(PREFIX + "/"):
-            event = _api_refusal(request, status, api)
+            event = _api_refusal(request, status, api, budget)
             if event is not None:
                 writer.note(event)
             return
@@ -237,11 +280,13 @@ def audit_observer(writer: AuditWriter, api: Router | None = None) -> ResponseOb
         target = match(request.path)
         if target is None:
             return
+        # a tag list names its repository, the catalog its path
+        resource = f"{target.name}:{target.arg}" if target.arg else target.name or request.path
         writer.note(
             (
                 operation,
                 _RESOURCE_TYPES.get(route, "blob"),
-                f"{target.name}:{target.arg}",
+                resource,
                 request.user or "anonymous",
                 target.name.partition("/")[0],
                 _client_ip(request),

@@ -1,10 +1,12 @@
 """A projects-mode registry process started with its default configuration (no
 ``storage.delete.enabled``): deletes are allowed as in Harbor, where the role's ``delete``
 permission is the only guard, through Harbor's API (artifact, tag) and ``/v2/`` (a manifest by
-digest). Then bad JSON Web Tokens sent to it (a forged signature, claims rewritten to escalate
+digest), and written in the audit log. Then bad JSON Web Tokens sent to it (a forged signature, claims rewritten to escalate
 the scope, expired, another audience or issuer, ``alg=none``, HS256 keyed with the public key,
 another key under the registry's key id): each is refused with 401 and ``error="invalid_token"``
-in the challenge, as distribution answers, and no manifest, tag or blob changes."""
+in the challenge, as distribution answers, and no manifest, tag or blob changes. Last, an
+anonymous attempt to change something through the API is in the audit log, within a budget
+per address."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from _infra.harbor_api import check_error
-from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, SERVICE, projects_env
+from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, SERVICE, projects_env, wait_for
 from _infra.registry_server import (
     OCI_MANIFEST,
     RegistryProcess,
@@ -34,6 +36,7 @@ from _infra.registry_server import (
     sha256,
     start_registry,
 )
+from dockyard.registry._audit_hook import ANONYMOUS_BUDGET
 from dockyard.registry.config import load
 from dockyard.registry.token._keys import CERT_FILE, KEY_FILE, SigningKey, load_signing_key
 
@@ -104,7 +107,7 @@ def test_harbor_deletes_are_allowed_by_role_on_a_default_registry(running: Runni
     repo = f"{API}/projects/team/repositories/app"
     with running.client() as admin:
         one = push_image(admin, "team/app", "1", seed="one")
-        push_image(admin, "team/app", "2", seed="two")
+        two = push_image(admin, "team/app", "2", seed="two")
         r = admin.put("/v2/team/app/manifests/also-one", content=one.manifest,
                       headers={"content-type": OCI_MANIFEST})  # fmt: skip
         assert r.status_code == 201, r.text
@@ -129,6 +132,21 @@ def test_harbor_deletes_are_allowed_by_role_on_a_default_registry(running: Runni
         assert r.status_code == 202, r.text
         assert maint.get(f"/v2/team/app/manifests/{one.digest}").status_code == 404
     assert _tags(running, "team/app") == []
+    # each delete in the audit log, as Harbor writes it, under who did it
+    expected = {
+        ("delete", "tag", "team/app:1"),
+        ("delete", "artifact", f"team/app@{two.digest}"),
+        ("delete", "artifact", f"team/app:{one.digest}"),  # /v2/'s entry
+    }
+
+    def deleted() -> set[tuple[str, str, str]] | None:
+        with running.client() as admin:
+            r = admin.get(f"{API}/audit-logs", params={"q": "username=maint", "page_size": 100})
+        assert r.status_code == 200, r.text
+        got = {(e["operation"], e["resource_type"], e["resource"]) for e in r.json()}
+        return got if expected <= got else None
+
+    wait_for(deleted)
 
 
 # --- bad tokens ---------------------------------------------------------------------------
@@ -314,3 +332,79 @@ def test_a_real_token_used_past_its_scope_is_insufficient(running: Running, targ
     assert r.status_code == 401, r.text
     assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
     assert _tags(running, "team/target") == target.tags
+
+
+# --- anonymous attempts in the audit log --------------------------------------------------
+
+
+def _anonymous_refusals(running: Running, path: str) -> int:
+    """How many refused anonymous calls of ``path`` the log counts (merged entries say "N
+    times")."""
+    with running.client() as admin:
+        r = admin.get(f"{API}/auditlog-exts", params={
+            "q": "username=anonymous,op_result=false", "page_size": 100})  # fmt: skip
+    assert r.status_code == 200, r.text
+    total = 0
+    for entry in r.json():
+        if entry["resource"] == path:
+            times = entry["operation_description"].removesuffix(" times")
+            total += int(times) if times.isdigit() else 1
+    return total
+
+
+def test_anonymous_api_writes_are_logged_within_a_budget_per_address(running: Running) -> None:
+    """An anonymous attempt to change something is in the log as ``anonymous``, at most
+    ANONYMOUS_BUDGET (30) a minute from one address; anonymous reads are not attempts."""
+    path = "/projects/team/members"
+    member = {"role_id": 1, "member_user": {"username": "visitor"}}
+    with running.client(None) as anonymous:
+        check_error(anonymous.get(f"{API}{path}"), 401, "UNAUTHORIZED")
+        for _ in range(ANONYMOUS_BUDGET + 10):
+            check_error(anonymous.post(f"{API}{path}", json=member), 401, "UNAUTHORIZED")
+
+    def counted() -> int | None:
+        seen = _anonymous_refusals(running, path)
+        return seen if seen >= ANONYMOUS_BUDGET else None
+
+    assert wait_for(counted) == ANONYMOUS_BUDGET
+    with running.client() as admin:
+        r = admin.get(f"{API}/auditlog-exts", params={
+            "q": "username=anonymous,op_result=false", "page_size": 100})  # fmt: skip
+    kinds = {(e["operation"], e["resource_type"]) for e in r.json() if e["resource"] == path}
+    assert kinds == {("create", "member")}, kinds  # the refused permission; the GET is not there
+
+
+# --- small things Harbor's clients meet ---------------------------------------------------
+
+
+def test_a_robot_name_conflict_names_the_robot_login(running: Running) -> None:
+    body = {"name": "ci", "level": "project", "duration": -1, "permissions": [
+        {"kind": "project", "namespace": "team",
+         "access": [{"resource": "repository", "action": "pull"}]}]}  # fmt: skip
+    with running.client() as admin:
+        first = admin.post(f"{API}/robots", json=body)
+        assert first.status_code == 201, first.text
+        assert first.json()["name"] == "robot$team+ci"
+        message = check_error(admin.post(f"{API}/robots", json=body), 409, "CONFLICT")
+    assert "robot$team+ci" in message and "'" not in message, message
+
+
+def test_op_time_ranges_take_harbor_s_other_time_layouts(running: Running) -> None:
+    """``op_time=[2026-12-04 00:00:00~…]`` (a space, as date pickers send it) and plain dates
+    are accepted as Harbor's q parser (its database) accepts them, and select the same."""
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    with running.client() as admin:
+
+        def ops(q: str) -> list[int]:
+            r = admin.get(f"{API}/audit-logs", params={"q": q, "page_size": 100})
+            assert r.status_code == 200, (q, r.text)
+            return sorted(e["id"] for e in r.json())
+
+        everything = ops(f"op_time=[{yesterday}T00:00:00~{tomorrow}T23:59:59]")
+        assert everything  # the module's own logins and creations
+        assert ops(f"op_time=[{yesterday} 00:00:00~{tomorrow} 23:59:59]") == everything
+        assert ops(f"op_time=[{yesterday}~{tomorrow}]") == everything
+        assert ops(f"op_time=[{tomorrow} 00:00:00~]") == []
+        check_error(admin.get(f"{API}/audit-logs", params={"q": "op_time=[soon~later]"}), 400,
+                    "BAD_REQUEST")  # fmt: skip

@@ -2,16 +2,23 @@
 administrator, a project robot, a system robot) by every action (pull, push, delete a manifest,
 delete a tag, list tags, the catalog, a cross-project mount, adding a member, making a robot)
 on a public and a private project, against one real ``auth: projects`` registry process set up
-through ``/api/v2.0``. Registry actions go through real clients (skopeo for every pull and push
-cell; docker, podman and ``dockyard`` for a representative subset) or over HTTP with tokens from
-the token service; API actions over HTTP. Each cell is allowed or refused as Harbor's table
-says (written out in ``_infra.access_matrix``, not read from dockyard), refusals carry the
-spec's or Harbor's error codes and change nothing, and what was done is in the audit log.
+through ``/api/v2.0``. Registry actions go through real clients (skopeo for every pull, push,
+manifest delete and tag list cell, ``dockyard delete`` and ``dockyard tags`` for every delete
+and tag list cell; docker, podman and ``dockyard`` pull/push for a representative subset) and
+also over HTTP with tokens from the token service (where the granted scopes and the spec's
+error codes are checked; the catalog and the mount, which no client has a command for, only
+there); API actions (Harbor's tag delete, members, robots) over HTTP. Each cell is allowed or
+refused as Harbor's table says (written out in ``_infra.access_matrix``, not read from
+dockyard), refusals carry the spec's or Harbor's error codes and change nothing, and each
+attempt is in the audit log: what was done (pushes, pulls, deletes, members, robots), and every
+refusal, under who tried (``anonymous`` for a client without credentials, which goes on with
+an anonymous token after the challenge; an anonymous API write is logged too).
 Then the attacks: scope escalation, a refreshed robot's old secret, disabled and expired
 robots, SQL-looking and unicode names, mounts without read access, paging abuse."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -32,23 +39,28 @@ from _infra.access_matrix import (
     Ident,
     Matrix,
     allowed,
+    attempt_logged,
     audit_has,
     expected_mount,
     granted_actions,
     matrix_registry,
     other,
     seed_layout,
+    skopeo_delete,
+    skopeo_list_tags,
     skopeo_pull,
     skopeo_push,
 )
 from _infra.harbor_api import check_error
 from _infra.projects_registry import ADMIN_PASSWORD, PASSWORD, SERVICE, wait_for
-from _infra.registry_server import push_image
+from _infra.registry_server import OCI_MANIFEST, push_image
 
 pytestmark = pytest.mark.slow
 
-REGISTRY_HTTP_ACTIONS = ("delete-manifest", "delete-tag", "list-tags", "catalog", "mount")
-API_ACTIONS = ("manage-members", "create-robot")
+REGISTRY_HTTP_ACTIONS = ("delete-manifest", "delete-by-tag", "list-tags", "catalog", "mount")
+CLIENT_ACTIONS = ("delete-manifest", "list-tags")  # beyond pull and push
+CLIENTS = ("skopeo", "dockyard")
+API_ACTIONS = ("delete-tag", "manage-members", "create-robot")
 assert set(ACTIONS) == {"pull", "push", *REGISTRY_HTTP_ACTIONS, *API_ACTIONS}
 
 
@@ -110,6 +122,7 @@ def _manifest_status(matrix: Matrix, repository: str, reference: str) -> int:
 @pytest.mark.parametrize(("ident", "project"), _ident_cells())
 def test_pull_with_skopeo(matrix: Matrix, ident: Ident, project: str, tmp_path: Path) -> None:
     cell = f"{ident.key} pull {project}"
+    since = time.time()
     done = skopeo_pull(matrix, ident, f"{project}/base:1", tmp_path / "out")
     if allowed(ident, project, "pull"):
         assert done.returncode == 0, (cell, done.stderr)
@@ -117,6 +130,8 @@ def test_pull_with_skopeo(matrix: Matrix, ident: Ident, project: str, tmp_path: 
         audit_has(matrix, _audit_name(ident), operation="pull", resource=f"{project}/base:1")
     else:
         _client_refused(done, cell)
+        attempt_logged(matrix, _audit_name(ident), ok=False, since=since, operation="pull",
+                       resource=f"{project}/base:1")  # fmt: skip
 
 
 @pytest.mark.parametrize(("ident", "project"), _ident_cells())
@@ -135,6 +150,121 @@ def test_push_with_skopeo(matrix: Matrix, ident: Ident, project: str, tmp_path: 
         _client_refused(done, cell)
         assert _manifest_status(matrix, repository, "1") in (404,), cell  # nothing pushed
         assert matrix.audit(operation="create", resource=f"{repository}:1") == []
+        _push_refusal_logged(matrix, ident, repository, cell)
+
+
+def _push_refusal_logged(matrix: Matrix, ident: Ident, repository: str, cell: str) -> None:
+    """A refused push is in the log under who tried: the first request the registry refused
+    (a blob upload, or the client's check whether the blob is there already)."""
+
+    def found() -> list[dict[str, Any]] | None:
+        q = f"username={_audit_name(ident)},op_result=false,resource=~{repository}"
+        with matrix.admin() as admin:
+            r = admin.get(f"{API}/auditlog-exts", params={"q": q, "page_size": 100})
+        assert r.status_code == 200, r.text
+        fresh = [e for e in r.json() if e["resource"].startswith(repository)
+                 and e["resource_type"] in ("blob", "artifact")]  # fmt: skip
+        return fresh or None
+
+    entries = wait_for(found)
+    assert {e["operation"] for e in entries} <= {"create", "pull"}, (cell, entries)
+
+
+# --- delete a manifest and list tags: skopeo and dockyard, every cell ---------------------
+
+
+class DockyardSide:
+    """``dockyard login`` once per identity, each with its own ``DOCKER_CONFIG``."""
+
+    def __init__(self, matrix: Matrix, where: Path) -> None:
+        self.matrix = matrix
+        self.where = where
+        self.configs: dict[str, Path] = {}
+
+    def run(self, ident: Ident, *args: str) -> subprocess.CompletedProcess[str]:
+        root = self.where / "store"
+        if ident.key not in self.configs:
+            config = self.where / f"config-{ident.key}"
+            config.mkdir()
+            if not ident.anonymous:
+                run_dockyard("login", self.matrix.host, "--insecure", "-u", ident.username,
+                             "--password-stdin", root=root, env={"DOCKER_CONFIG": str(config)},
+                             input=self.matrix.secrets[ident.key])  # fmt: skip
+            self.configs[ident.key] = config
+        env = {"DOCKER_CONFIG": str(self.configs[ident.key])}
+        return run_dockyard(*args, "--insecure", root=root, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def dockyard_side(matrix: Matrix, tmp_path_factory: pytest.TempPathFactory) -> DockyardSide:
+    return DockyardSide(matrix, tmp_path_factory.mktemp("dockyard-configs"))
+
+
+def _client_action_cells() -> list[Any]:
+    return [
+        pytest.param(client, ident, project, action, id=f"{client}-{ident.key}-{project}-{action}")
+        for client in CLIENTS
+        for action in CLIENT_ACTIONS
+        for project in PROJECTS
+        for ident in IDENTITIES
+    ]
+
+
+def _listed_tags(out: str) -> list[str]:
+    """The tags in ``skopeo list-tags`` / ``dockyard tags --format json`` output (the same
+    shape: ``{"Repository": …, "Tags": […]}``)."""
+    return sorted(json.loads(out)["Tags"])
+
+
+@pytest.mark.parametrize(("client", "ident", "project", "action"), _client_action_cells())
+def test_registry_action_with_clients(
+    matrix: Matrix, dockyard_side: DockyardSide, client: str, ident: Ident, project: str,
+    action: str,
+) -> None:  # fmt: skip
+    """``skopeo delete`` / ``dockyard delete`` of a manifest by digest, ``skopeo list-tags`` /
+    ``dockyard tags``: done or refused as Harbor's table says, and each attempt in the log."""
+    cell = f"{client}: {ident.key} {action} {project}"
+    expect = allowed(ident, project, action)
+    who = _audit_name(ident)
+    short = "sk" if client == "skopeo" else "dy"
+    repository = f"{project}/{short}-{'del' if action == 'delete-manifest' else 'tags'}-{ident.key}"
+    with matrix.admin() as admin:
+        pushed = push_image(admin, repository, "1", seed=cell)
+    since = time.time()
+    if action == "delete-manifest":
+        ref = f"{repository}@{pushed.digest}"
+        if client == "skopeo":
+            done = skopeo_delete(matrix, ident, ref)
+        else:
+            done = dockyard_side.run(ident, "delete", f"{matrix.host}/{ref}")
+        if expect:
+            assert done.returncode == 0, (cell, done.stderr)
+            assert _manifest_status(matrix, repository, pushed.digest) == 404, cell
+            attempt_logged(matrix, who, ok=True, since=since, operation="delete",
+                           resource=f"{repository}:{pushed.digest}")  # fmt: skip
+        else:
+            _client_refused(done, cell)
+            assert _manifest_status(matrix, repository, pushed.digest) == 200, cell
+            # refused at the first request it may not make: skopeo reads the manifest before
+            # deleting it, so one who may not pull is refused that read (a ``pull`` attempt);
+            # dockyard sends the DELETE straight away
+            may_read = allowed(ident, project, "pull")
+            tried = "delete" if client == "dockyard" or may_read else "pull"
+            attempt_logged(matrix, who, ok=False, since=since, operation=tried,
+                           resource=f"{repository}:{pushed.digest}")  # fmt: skip
+        return
+    if client == "skopeo":
+        done = skopeo_list_tags(matrix, ident, repository)
+    else:
+        done = dockyard_side.run(ident, "tags", "--format", "json", f"{matrix.host}/{repository}")
+    if expect:
+        assert done.returncode == 0, (cell, done.stderr)
+        assert _listed_tags(done.stdout) == ["1"], (cell, done.stdout)
+    else:
+        _client_refused(done, cell)
+        assert "1" not in done.stdout, cell
+        # (an allowed tag list is no audited operation, in Harbor either; the refusal is)
+        attempt_logged(matrix, who, ok=False, since=since, operation="pull", resource=repository)
 
 
 # --- delete, tags, catalog, mount: HTTP with the token service's tokens ------------------
@@ -157,7 +287,9 @@ def _token_grants(
 def test_registry_action_over_http(matrix: Matrix, ident: Ident, project: str, action: str) -> None:
     cell = f"{ident.key} {action} {project}"
     expect = allowed(ident, project, action)
-    if action in ("delete-manifest", "delete-tag"):
+    since = time.time()
+    who = _audit_name(ident)
+    if action in ("delete-manifest", "delete-by-tag"):
         repository = f"{project}/{'del' if action == 'delete-manifest' else 'dtag'}-{ident.key}"
         with matrix.admin() as admin:
             pushed = push_image(admin, repository, "1", seed=cell)
@@ -186,6 +318,8 @@ def test_registry_action_over_http(matrix: Matrix, ident: Ident, project: str, a
             assert r.json() == {"name": f"{project}/base", "tags": ["1"]}, cell
         else:
             _registry_refused(r, cell)
+            attempt_logged(matrix, who, ok=False, since=since, operation="pull",
+                           resource=f"{project}/base")  # fmt: skip
     elif action == "catalog":
         auth = _token_grants(matrix, ident, "registry:catalog:*", "*", expect)
         with matrix.bare() as c:
@@ -195,8 +329,13 @@ def test_registry_action_over_http(matrix: Matrix, ident: Ident, project: str, a
             assert {"pub/base", "priv/base"} <= set(r.json()["repositories"]), cell
         else:
             _registry_refused(r, cell)
+            attempt_logged(matrix, who, ok=False, since=since, operation="pull",
+                           resource="/v2/_catalog")  # fmt: skip
     else:
         _mount(matrix, ident, project, cell)
+        if expected_mount(ident, project) is None:
+            attempt_logged(matrix, who, ok=False, since=since, operation="create",
+                           resource=f"{project}/mnt-{ident.key}")  # fmt: skip
 
 
 def _seed_blob(matrix: Matrix, project: str) -> str:
@@ -277,6 +416,9 @@ def test_api_action(matrix: Matrix, ident: Ident, project: str, action: str) -> 
     cell = f"{ident.key} {action} {project}"
     expect = allowed(ident, project, action)
     body: dict[str, Any]
+    if action == "delete-tag":
+        _delete_tag_with_the_api(matrix, ident, project, cell)
+        return
     with matrix.admin() as admin:
         if action == "manage-members":
             newcomer = f"new-{ident.key}-{project}"
@@ -315,8 +457,35 @@ def test_api_action(matrix: Matrix, ident: Ident, project: str, action: str) -> 
         _api_refused(r, ident, cell)
         assert newcomer not in names, (cell, names)  # nothing changed
         assert matrix.audit(operation="create", resource=resource) == []
-        if not ident.anonymous:  # the attempt is in the log, refused (anonymous: a challenge)
-            _refusal_logged(matrix, ident.username, path, cell)
+        _refusal_logged(matrix, _audit_name(ident), path, cell)  # the attempt, refused
+
+
+def _delete_tag_with_the_api(matrix: Matrix, ident: Ident, project: str, cell: str) -> None:
+    """Harbor's tag delete (``tag:delete``): tag ``1`` goes, the artifact stays under ``keep``."""
+    name = f"atag-{ident.key}"
+    repository = f"{project}/{name}"
+    with matrix.admin() as admin:
+        pushed = push_image(admin, repository, "1", seed=cell)
+        r = admin.put(f"/v2/{repository}/manifests/keep", content=pushed.manifest,
+                      headers={"content-type": OCI_MANIFEST})  # fmt: skip
+        assert r.status_code == 201, r.text
+    path = f"/projects/{project}/repositories/{name}/artifacts/{pushed.digest}/tags/1"
+    with matrix.client(ident) as c:
+        r = c.delete(f"{API}{path}")
+    with matrix.admin() as admin:
+        tags = admin.get(f"/v2/{repository}/tags/list").json()["tags"]
+    if allowed(ident, project, "delete-tag"):
+        assert r.status_code == 200, (cell, r.text)
+        assert tags == ["keep"], (cell, tags)
+        assert _manifest_status(matrix, repository, pushed.digest) == 200, cell
+        found = audit_has(matrix, operation="delete", resource_type="tag",
+                          resource=f"{repository}:1")  # fmt: skip
+        assert [e["username"] for e in found] == [ident.username], (cell, found)
+    else:
+        _api_refused(r, ident, cell)
+        assert sorted(tags) == ["1", "keep"], (cell, tags)  # nothing changed
+        assert matrix.audit(operation="delete", resource=f"{repository}:1") == []
+        _refusal_logged(matrix, _audit_name(ident), path, cell)
 
 
 # --- docker, podman, dockyard: a representative subset of cells ---------------------------
@@ -382,6 +551,8 @@ def docker_side(
 def test_docker_cells(docker_side: DockerSide, ident: Ident, project: str, action: str) -> None:
     cell = f"docker: {ident.key} {action} {project}"
     matrix, dockerd = docker_side.matrix, docker_side.dockerd
+    docker_side.config(ident)  # logged in before the cell's attempt starts
+    since = time.time()
     if action == "pull":
         ref = f"{matrix.host}/{project}/bb:1"
         done = docker_side.run(ident, "pull", ref)
@@ -399,6 +570,31 @@ def test_docker_cells(docker_side: DockerSide, ident: Ident, project: str, actio
         _client_refused(done, cell)
         if action == "push":
             assert _manifest_status(matrix, f"{project}/dk-{ident.key}", "1") == 404
+    _client_cell_logged(matrix, ident, project, action, f"{project}/dk-{ident.key}", None,
+                        since, cell)  # fmt: skip
+
+
+def _client_cell_logged(
+    matrix: Matrix, ident: Ident, project: str, action: str, pushed: str, pulled: str | None,
+    since: float, cell: str,
+) -> None:  # fmt: skip
+    """A docker, podman or dockyard cell's attempt is in the log, under who tried: the pull of
+    ``pulled`` or the push into ``pushed``, done or refused. (A pull is written when the
+    manifest is fetched, as Harbor writes it; dockerd, which already holds the image's
+    manifest, only asks with HEAD which digest the tag names: ``pulled`` None, no pull to
+    expect when it is allowed.)"""
+    who = _audit_name(ident)
+    if action == "pull":
+        ok = allowed(ident, project, "pull")
+        if ok and pulled is None:
+            return
+        resource = pulled or f"{project}/bb:1"
+        attempt_logged(matrix, who, ok=ok, since=since, operation="pull", resource=resource)
+    elif allowed(ident, project, "push"):
+        attempt_logged(matrix, who, ok=True, since=since, operation="create",
+                       resource=f"{pushed}:1")  # fmt: skip
+    else:
+        _push_refusal_logged(matrix, ident, pushed, cell)
 
 
 @pytest.mark.parametrize(("ident", "project", "action"), _client_cells(CLIENT_CELLS[:8]))
@@ -412,6 +608,7 @@ def test_podman_cells(
     if not ident.anonymous:
         podman.run("login", *auth, "--tls-verify=false", "-u", ident.username, "-p",
                    matrix.secrets[ident.key], matrix.host)  # fmt: skip
+    since = time.time()
     if action == "pull":
         done = podman.run("pull", *auth, "--tls-verify=false", f"{matrix.host}/{project}/base:1",
                           check=False)  # fmt: skip
@@ -429,6 +626,8 @@ def test_podman_cells(
         _client_refused(done, cell)
         if action == "push":
             assert _manifest_status(matrix, f"{project}/pm-{ident.key}", "1") == 404
+    _client_cell_logged(matrix, ident, project, action, f"{project}/pm-{ident.key}",
+                        f"{project}/base:1", since, cell)  # fmt: skip
 
 
 def _podman_id(podman: Podman) -> str:
@@ -451,6 +650,7 @@ def test_dockyard_cells(
         run_dockyard("login", matrix.host, "--insecure", "-u", ident.username,
                      "--password-stdin", root=root, env=env, input=matrix.secrets[ident.key])  # fmt: skip
     if action == "pull":
+        since = time.time()
         done = run_dockyard("pull", "--insecure", f"{matrix.host}/{project}/base:1", root=root,
                             env=env, check=False)  # fmt: skip
     else:
@@ -461,6 +661,7 @@ def test_dockyard_cells(
         run_dockyard("pull", "--insecure", f"{matrix.host}/pub/base:1", root=root, env=admin_env)
         ref = f"{matrix.host}/{project}/dy-{ident.key}:1"
         run_dockyard("tag", f"{matrix.host}/pub/base:1", ref, root=root)
+        since = time.time()
         done = run_dockyard("push", "--insecure", ref, root=root, env=env, check=False)
     if allowed(ident, project, action):
         assert done.returncode == 0, (cell, done.stderr)
@@ -470,6 +671,8 @@ def test_dockyard_cells(
         _client_refused(done, cell)
         if action == "push":
             assert _manifest_status(matrix, f"{project}/dy-{ident.key}", "1") == 404
+    _client_cell_logged(matrix, ident, project, action, f"{project}/dy-{ident.key}",
+                        f"{project}/base:1", since, cell)  # fmt: skip
 
 
 # --- logins -------------------------------------------------------------------------------

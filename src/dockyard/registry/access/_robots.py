@@ -181,8 +181,9 @@ class RobotStore:
                     robot_permissions.insert(), [{**r, "robot_id": robot_id} for r in rows]
                 )
         except IntegrityError:
+            login = ROBOT_PREFIX + (name if project_name is None else f"{project_name}+{name}")
             raise AlreadyExists(
-                f"robot {ROBOT_PREFIX}{name!r} already exists here", hint="choose another name"
+                f"robot {login} already exists", hint="choose another name"
             ) from None
         return self.get(robot_id), value
 

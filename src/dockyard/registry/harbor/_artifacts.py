@@ -15,7 +15,11 @@ from urllib.parse import quote
 from dockyard.errors import Conflict, Denied, ManifestUnknown, NotFound
 from dockyard.registry._names import check_tag, parse_digest
 from dockyard.registry.harbor._call import Call, Reply
-from dockyard.registry.harbor._delete_events import doomed_artifacts, publish_deleted
+from dockyard.registry.harbor._delete_events import (
+    audit_deleted,
+    doomed_artifacts,
+    publish_deleted,
+)
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import artifact_json, children, tag_json
 from dockyard.registry.harbor._query import (
@@ -284,6 +288,7 @@ async def delete_artifact(call: Call) -> Reply:
         raise NotFound(f"artifact {name}@{row.digest} not found") from None
     await give_back_quota(call, name)
     await publish_deleted(call, name, doomed)  # DELETE_ARTIFACT
+    await audit_deleted(call, "artifact", f"{name}@{row.digest}")
     return Reply()
 
 
@@ -354,4 +359,5 @@ async def delete_tag(call: Call) -> Reply:
     except ManifestUnknown:
         raise NotFound(f"tag {tag} not found") from None
     await give_back_quota(call, name)
+    await audit_deleted(call, "tag", f"{name}:{tag}")
     return Reply()

@@ -9,7 +9,7 @@ everything; anyone else signed in reads the logs of the projects whose ``log`` t
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -48,6 +48,13 @@ def _seconds(value: Value | None) -> float | None:
         return value.timestamp()
     if isinstance(value, int):
         return float(value)
+    # Harbor's q parser keeps other text as a string, which its database compares as a time:
+    # "2006-01-02 15:04:05" (as date pickers send it) and "2006-01-02" are times there too
+    for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, layout).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
     raise BadRequest(f"op_time range ends must be times (2006-01-02T15:04:05), not {value!r}")
 
 

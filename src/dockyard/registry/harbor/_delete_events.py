@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from dockyard.registry.harbor._api import HarborApi
     from dockyard.registry.harbor._call import Call
 
-__all__ = ["Doomed", "attach_events", "doomed_artifacts", "publish_deleted"]
+__all__ = ["Doomed", "attach_events", "audit_deleted", "doomed_artifacts", "publish_deleted"]
 
 _SINKS: weakref.WeakKeyDictionary[HarborApi, EventSink] = weakref.WeakKeyDictionary()
 #: Artifacts read per query while listing a repository about to go.
@@ -82,3 +82,17 @@ async def publish_deleted(call: Call, repository: str, doomed: Sequence[Doomed])
                   digest=artifact.digest, tag=artifact.tags[0] if artifact.tags else "",
                   media_type=artifact.media_type, size=artifact.size)
         )  # fmt: skip
+
+
+async def audit_deleted(call: Call, resource_type: str, resource: str) -> None:
+    """The audit log's entry for a delete done through the API, as Harbor writes it: operation
+    ``delete`` of ``artifact`` (``<repository>@<digest>``), ``tag`` (``<repository>:<tag>``) or
+    ``repository``, by the caller, from their address (nothing without the access model)."""
+    access = call.api.access
+    if access is None:
+        return
+    operator = (await call.identity()).name
+    project = resource.partition("/")[0]
+    await call.run(
+        access.audit.record, "delete", resource_type, resource, operator, project, call.client_ip
+    )

@@ -19,7 +19,11 @@ from dockyard.registry._push_guard import PushGuard
 from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry.harbor._call import Call, Reply
-from dockyard.registry.harbor._delete_events import doomed_artifacts, publish_deleted
+from dockyard.registry.harbor._delete_events import (
+    audit_deleted,
+    doomed_artifacts,
+    publish_deleted,
+)
 from dockyard.registry.harbor._descriptions import MAX_DESCRIPTION
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import repository_json
@@ -226,4 +230,5 @@ async def delete_repository(call: Call) -> Reply:
     await call.run(call.api.descriptions(call.registry).forget, name)
     await give_back_quota(call, name)
     await publish_deleted(call, name, doomed)  # DELETE_ARTIFACT for each
+    await audit_deleted(call, "repository", name)
     return Reply()
