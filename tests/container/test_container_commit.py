@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
@@ -216,3 +218,92 @@ def test_pause_false_commits_without_stopping_it(store: Path) -> None:
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+CGROUP_UNIFIED = Path("/sys/fs/cgroup/unified")
+SBIN_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+
+
+def _no_hybrid_layout() -> str | None:
+    """Why crun cannot be made to refuse this host (so that runc runs the container), or None:
+    the same private-namespace layout as the builder's runtime-choice tests."""
+    if shutil.which("unshare") is None or shutil.which("runc", path=SBIN_PATH) is None:
+        return "unshare or runc is not installed"
+    mounts = {
+        line.split()[4]: line.split(" - ")[1].split()[0]
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+    }
+    if mounts.get("/sys/fs/cgroup") != "tmpfs" or mounts.get(str(CGROUP_UNIFIED)) != "cgroup2":
+        return "the host's cgroups are not v1 under a tmpfs with cgroup v2 at .../unified"
+    return None
+
+
+#: like CONTINUED, but it goes on until SIGTERM, saying whether it was continued meanwhile
+ON_RUNC = (
+    "trap 'echo continued' CONT; trap 'echo term; exit 42' TERM; echo before > /before; "
+    "echo up; while :; do sleep 0.1; done"
+)
+
+
+@pytest.mark.skipif(_no_hybrid_layout() is not None, reason=str(_no_hybrid_layout()))
+def test_a_running_container_on_runc_is_paused_by_the_runtime(store: Path, tmp_path: Path) -> None:
+    """Where crun is refused (a hybrid cgroup layout, made in a private mount namespace) runc
+    runs the container, in a cgroup: commit pauses it with ``runc pause`` (the freezer; a
+    runc first on PATH notes its calls), so the container gets no SIGCONT, and resumes it, so
+    it still answers SIGTERM."""
+    real_runc = shutil.which("runc", path=SBIN_PATH)
+    assert real_runc is not None
+    calls = tmp_path / "runc-calls"
+    wrapper = tmp_path / "bin" / "runc"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real_runc} "$@"\n')
+    wrapper.chmod(0o755)
+    fake = tmp_path / "controllers"
+    fake.write_text("hugetlb\n")
+    setup = (
+        ""
+        if (CGROUP_UNIFIED / "cgroup.controllers").read_text().strip()
+        else f"mount --bind {fake} {CGROUP_UNIFIED}/cgroup.controllers"
+    )
+
+    def in_namespace(*args: str) -> list[str]:
+        script = f'set -e\n{setup}\nexec "$@"\n'
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args]
+
+    env = {**os.environ, ROOT_ENV: str(store), "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
+    dockyard = str(dockyard_executable())
+    run = in_namespace(dockyard, "run", "--name", "on-runc", BUSYBOX_REF, "sh", "-c", ON_RUNC)
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline() == b"up\n"
+        state_root = store / "containers" / ".runtime" / "runc"
+        (container_id,) = os.listdir(state_root)  # runc runs it
+        committed = subprocess.run(
+            in_namespace(dockyard, "commit", "on-runc", "committed:runc"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert committed.returncode == 0, committed.stderr
+        said = [line.split()[-2:] for line in calls.read_text().splitlines()]
+        assert said[-2:] == [["pause", container_id], ["resume", container_id]]
+        state = subprocess.run(
+            [real_runc, "--root", str(state_root), "state", container_id],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(state.stdout)["status"] == "running"  # resumed
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 42
+        assert proc.stdout.read() == b"term\n"  # frozen and thawed: no SIGCONT
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    image = _dockyard(store, "run", "--rm", "committed:runc", "cat", "/before")
+    assert (image.returncode, image.stdout) == (0, "before\n")
+    assert _dockyard(store, "rm", "on-runc").returncode == 0
