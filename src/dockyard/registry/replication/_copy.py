@@ -138,7 +138,9 @@ class ArtifactCopy:
     for this destination, a repository known to hold each blob (a blob another repository
     lacks is mounted from there rather than uploaded again); ``select`` (repository, manifest
     bytes) is asked of a policy with label or resource filters, whose verdict may have
-    changed since the task was queued."""
+    changed since the task was queued; ``prepare`` readies the destination for the task
+    before anything is copied (its project made there: :mod:`._prepare`), answering why the
+    copy is skipped, or None."""
 
     def __init__(
         self,
@@ -151,9 +153,11 @@ class ArtifactCopy:
         check: Callable[[], None] = lambda: None,
         mounts: MutableMapping[str, str] | None = None,
         select: Callable[[str, bytes], bool] | None = None,
+        prepare: Callable[[NewTask], str | None] | None = None,
     ) -> None:
         self.registry = registry
         self.select = select
+        self.prepare = prepare
         self.transport = transport
         self.url = url
         self.override = override
@@ -178,6 +182,11 @@ class ArtifactCopy:
             self._log(f"{src}:{task.src_reference} is not selected by the policy's label or "
                       "resource filters: not copied")  # fmt: skip
             return self.stats
+        if self.prepare is not None:
+            skipped = self.prepare(task)
+            if skipped is not None:
+                self._log(f"{src}:{task.src_reference} not copied: {skipped}")
+                return self.stats
         dest = RemoteRepository(self.transport, self.url, dst_name)
         shown = f"{dst_name}:{task.dst_tag}" if task.dst_tag else f"{dst_name}@{record.digest}"
         if task.dst_tag and not self.override:

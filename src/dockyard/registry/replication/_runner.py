@@ -34,8 +34,10 @@ def task_runner(
     url: str,
     check: Callable[[], None],
     mounts: MutableMapping[str, str],
+    prepare: Callable[[NewTask], str | None] | None = None,
 ) -> TaskRunner:
-    """The runner of ``job`` under ``policy`` (its endpoint's client is ``transport``)."""
+    """The runner of ``job`` under ``policy`` (its endpoint's client is ``transport``);
+    ``prepare`` readies the destination of a push copy (:mod:`._prepare`)."""
     if job.task.operation == DELETE:
         return DestinationDelete(registry, transport, url, first_attempt=job.run_count == 0,
                                  check=check)  # fmt: skip
@@ -49,5 +51,5 @@ def task_runner(
 
     return ArtifactCopy(
         registry, transport, url, override=policy.override, speed=policy.speed, check=check,
-        mounts=mounts, select=select if policy.reads_content else None,
+        mounts=mounts, select=select if policy.reads_content else None, prepare=prepare,
     )  # fmt: skip

@@ -23,8 +23,9 @@ from dockyard.registry._registry import Registry
 from dockyard.registry.jobs import PollLoop, next_wait
 from dockyard.registry.replication._copy import CopyStats, destination_transport
 from dockyard.registry.replication._policies import EVENT_BASED, Policy, PolicyStore
+from dockyard.registry.replication._prepare import PROJECT_ENDPOINTS, DestinationProjects
 from dockyard.registry.replication._queue import Job, NewTask, ReplicationQueue
-from dockyard.registry.replication._registries import RegistryStore
+from dockyard.registry.replication._registries import RegistryStore, RemoteRegistry
 from dockyard.registry.replication._runner import task_runner
 
 __all__ = ["MAX_WAIT", "Pushed", "ReplicationWorker", "retry_delay", "tasks_for_push"]
@@ -197,6 +198,10 @@ class ReplicationWorker:
         self._pushed: list[Pushed] = []
         self._lock = threading.Lock()
         self._transports: dict[tuple[int, float], Transport] = {}
+        #: the endpoints of the transports made (their type decides the push's preparation)
+        self._endpoints: dict[int, RemoteRegistry] = {}
+        #: the destination projects found or made (Harbor-type endpoints)
+        self.projects = DestinationProjects(registry)
         self._mounts: dict[str, _Mounts] = {}
         self._mounts_lock = threading.Lock()
         #: the destination repositories copies of this process are writing into
@@ -257,6 +262,7 @@ class ReplicationWorker:
         endpoint = self.registries.get(endpoint_id)
         key = (endpoint.id, endpoint.update_time)
         with self._lock:
+            self._endpoints[endpoint.id] = endpoint
             transport = self._transports.get(key)
             if transport is None:
                 transport = self._transports[key] = destination_transport(endpoint)
@@ -264,6 +270,23 @@ class ReplicationWorker:
             if mounts is None:
                 mounts = self._mounts[endpoint.url] = _Mounts(self._mounts_lock)
         return transport, endpoint.url, mounts
+
+    def _preparation(
+        self, policy: Policy, job: Job, transport: Transport
+    ) -> Callable[[NewTask], str | None] | None:
+        """How a push copy of ``job`` readies its destination: for a Harbor-type endpoint,
+        its project made there when missing (Harbor's PrepareForPush)."""
+        with self._lock:
+            endpoint = self._endpoints.get(policy.endpoint_id)
+        if policy.pull or endpoint is None or endpoint.type not in PROJECT_ENDPOINTS:
+            return None
+        projects = self.projects
+
+        def prepare(task: NewTask) -> str | None:
+            return projects.ensure(endpoint, transport, job.execution_id, task.src_repository,
+                                   task.dst_repository)  # fmt: skip
+
+        return prepare
 
     def run(self, job: Job) -> None:
         started = self.clock()
@@ -284,7 +307,8 @@ class ReplicationWorker:
         try:
             policy = self.policies.get(job.policy_id)
             transport, url, mounts = self.transport(policy.endpoint_id)
-            copy = task_runner(self.registry, policy, job, transport, url, check, mounts)
+            copy = task_runner(self.registry, policy, job, transport, url, check, mounts,
+                               self._preparation(policy, job, transport))  # fmt: skip
             where = (policy.endpoint_id, job.task.dst_repository)
             with self.repositories.hold(where, check):
                 try:
