@@ -284,9 +284,13 @@ def test_settings_cache_sees_changes_of_other_processes(tmp_path: Path) -> None:
         assert b.of_repository("team/app") == ProjectSettings(
             "team", auto_scan=True, prevent_vul=True, severity="high"
         )
+        # peek never blocks (what the event loop asks): known only while fresh
+        assert b.peek("team/app") == (True, b.of_repository("team/app"))
         now[0] += RECHECK + 0.01
+        assert b.peek("team/app") == (False, None)
         assert a.of_repository("team/app") == b.of_repository("team/app")
         assert a.of_repository("app") is None  # no project: no settings
+        assert a.peek("app") == (True, None)
 
         # a store nobody told (no cache hooked to it): seen once the entries are MAX_AGE old
         unhooked = open_access(AccessConfig(password_cost=4), registries[0].meta.db)

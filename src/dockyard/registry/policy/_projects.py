@@ -158,6 +158,19 @@ class ProjectSettingsCache:
             self._entries[project] = (generation, now, now, settings)
         return settings
 
+    def peek(self, repository: str) -> tuple[bool, ProjectSettings | None]:
+        """Without blocking (no database, no Redis: for the event loop): (True, the settings
+        of ``repository``'s project) when they were looked at within RECHECK seconds or there
+        is no project; (False, None) when only :meth:`get` can tell."""
+        project = project_of(repository)
+        if project is None:
+            return True, None
+        with self._lock:
+            found = self._entries.get(project)
+        if found is not None and self._clock() - found[2] < RECHECK:
+            return True, found[3]
+        return False, None
+
     def of_repository(self, repository: str) -> ProjectSettings | None:
         project = project_of(repository)
         return None if project is None else self.get(project)
@@ -208,7 +221,9 @@ class ContentTrust:
         self.settings = settings
 
     def applies(self, repository: str) -> bool:
-        found = self.settings.of_repository(repository)
+        known, found = self.settings.peek(repository)
+        if not known:
+            return True  # check() looks the project up, in a thread
         return found is not None and (found.content_trust_cosign or found.content_trust)
 
     def check(

@@ -180,7 +180,9 @@ class ProjectVulnerabilityPolicy:
         self.settings = settings
 
     def applies(self, repository: str) -> bool:
-        found = self.settings.of_repository(repository)
+        known, found = self.settings.peek(repository)
+        if not known:
+            return True  # check() looks the project up, in a thread
         return found is not None and found.prevent_vul
 
     def check(

@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,8 +145,9 @@ class Scanner:
         self.threads = workers
         self._workers = ScanWorkers()
         self._lock = threading.Lock()
-        #: pushes not yet turned into scans (``pushed`` runs on the event loop)
-        self._pushed: list[tuple[str, str]] = []
+        #: pushes not yet turned into scans (``pushed`` runs on the event loop), each with
+        #: the condition it is scanned on (asked in a scan thread; None: always)
+        self._pushed: list[tuple[str, str, Callable[[], bool] | None]] = []
         #: the claims of the scans running here (renewed; given back when closing)
         self._held: dict[int, ScanJobClaim] = {}
         self._loop = PollLoop(
@@ -194,12 +196,15 @@ class Scanner:
         """Scans were queued (here or by a scan-all): look now rather than at the next poll."""
         self._loop.wake()
 
-    def pushed(self, repository: str, reference: str) -> None:
-        """A manifest was pushed (cheap; call it on the event loop): scan what it names."""
+    def pushed(
+        self, repository: str, reference: str, condition: Callable[[], bool] | None = None
+    ) -> None:
+        """A manifest was pushed (cheap; call it on the event loop): scan what it names
+        (if ``condition()`` says so, asked in a scan thread: it may block)."""
         if self._loop.stopping.is_set():
             return
         with self._lock:
-            self._pushed.append((repository, reference))
+            self._pushed.append((repository, reference, condition))
         self._loop.wake()
 
     def queue(self, repository: str, digest: str, *, again: bool = False) -> bool:
@@ -214,8 +219,10 @@ class Scanner:
         with self._lock:
             pushed, self._pushed = self._pushed, []
         queued = 0
-        for repository, reference in pushed:
+        for repository, reference, condition in pushed:
             try:
+                if condition is not None and not condition():
+                    continue
                 meta = self.registry.meta
                 if is_digest(reference):
                     record = meta.manifest_by_digest(repository, reference)

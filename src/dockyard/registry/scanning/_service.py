@@ -63,7 +63,7 @@ class ScanningService:
 
     def observer(self) -> ResponseObserver:
         """Queues a scan after each successful manifest PUT (with ``on-push``, or in a project
-        with ``auto_scan``)."""
+        with ``auto_scan``: the project is looked up in a scan thread, not on the loop)."""
         scanner = self.scanner
         on_push = self.config.on_push
         service = self
@@ -71,17 +71,23 @@ class ScanningService:
         def observe(request: Request, route: str, status: int, seconds: float, sent: int) -> None:
             if route != "manifest" or request.method != "PUT" or status != 201:
                 return
-            if not on_push and service.projects is None:
+            projects = service.projects
+            if not on_push and projects is None:
                 return
             target = match(request.path)
             if target is None or target.route is not Route.MANIFEST:
                 return
-            if not on_push:
-                assert service.projects is not None
-                found = service.projects.of_repository(target.name)
-                if found is None or not found.auto_scan:
-                    return
-            scanner.pushed(target.name, target.arg)
+            if on_push or projects is None:
+                scanner.pushed(target.name, target.arg)
+                return
+            name = target.name
+
+            def auto_scan() -> bool:
+                assert projects is not None
+                found = projects.of_repository(name)
+                return found is not None and found.auto_scan
+
+            scanner.pushed(name, target.arg, auto_scan)
 
         return observe
 
