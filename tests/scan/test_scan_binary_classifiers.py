@@ -264,11 +264,15 @@ def _binary_packages(packages: list[dict[str, Any]], cpes: str) -> set[tuple[str
     }
 
 
-def _syft_binary_packages(rootfs: Path) -> set[tuple[str, ...]]:
-    theirs = _syft(f"dir:{rootfs}")
+def _syft_binary_packages_of(target: str) -> set[tuple[str, ...]]:
+    theirs = _syft(target)
     return _binary_packages(
         [{**a, "cpe_list": [c["cpe"] for c in a["cpes"]]} for a in theirs], "cpe_list"
     )
+
+
+def _syft_binary_packages(rootfs: Path) -> set[tuple[str, ...]]:
+    return _syft_binary_packages_of(f"dir:{rootfs}")
 
 
 @pytest.mark.slow
@@ -406,3 +410,83 @@ def test_hostile_binary_is_classified_in_linear_work(cls: str, tmp_path: Path) -
     binary.write_bytes(bytes(data))
     binary.chmod(0o755)
     assert _sbom(f"dir:{rootfs}", tmp_path / "store") == []
+
+
+@pytest.mark.slow
+def test_debian_programs_owned_by_debs_are_left_out_as_syft_leaves_them_out(
+    debian_image: Any, tmp_path: Path
+) -> None:
+    """A real Debian bookworm image holds bash, gzip and getopt, which the classifiers know:
+    its debs own them (``bin/bash`` through ``/bin -> usr/bin``), so neither syft nor dockyard
+    lists them again as ``binary`` packages."""
+    archive = tmp_path / "debian.tar"
+    run_dockyard("save", "-o", archive, debian_image.ref, root=debian_image.store)
+    ours = _sbom(f"docker-archive:{archive}", tmp_path / "store")
+    assert _binary_packages(ours, "cpes") == _syft_binary_packages_of(f"docker-archive:{archive}")
+    assert not [p for p in ours if p["type"] == "binary"], ours
+    debs = {p["name"] for p in ours if p["type"] == "deb"}
+    assert {"bash", "gzip", "util-linux"} <= debs
+    # the programs are there, and found when no deb owns them
+    rootfs = tmp_path / "rootfs"
+    subprocess.run(
+        ["tar", "-xf", str(debian_image.tarball), "-C", str(tmp_path), "./usr/bin/bash"],
+        check=True,
+    )
+    (rootfs / "usr" / "bin").mkdir(parents=True)
+    shutil.move(tmp_path / "usr" / "bin" / "bash", rootfs / "usr" / "bin" / "bash")
+    alone = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    assert [(p["name"], p["type"]) for p in alone] == [("bash", "binary")]
+
+
+_APK_DB = """\
+C:Q1abc=
+P:busybox
+V:1.36.1-r2
+A:x86_64
+S:500000
+I:900000
+T:Size optimized toolbox of many common UNIX utilities
+U:https://busybox.net/
+L:GPL-2.0-only
+o:busybox
+F:bin
+R:busybox
+
+"""
+
+
+@pytest.mark.slow
+def test_apk_and_jvm_owned_binaries_are_left_out_as_syft_leaves_them_out(
+    tmp_path: Path,
+) -> None:
+    """An apk owning ``/bin/busybox`` and a Java runtime's ``release`` owning its ``bin/java``:
+    the classifiers' finds there are dropped, one nobody owns stays (compared with syft)."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox is missing: install busybox-static (`make test` does)")
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy2(os.path.realpath(busybox), rootfs / "bin" / "busybox")
+    (rootfs / "lib" / "apk" / "db").mkdir(parents=True)
+    (rootfs / "lib" / "apk" / "db" / "installed").write_text(_APK_DB)
+    jvm = rootfs / "usr" / "lib" / "jvm" / "java-17-openjdk-amd64"
+    (jvm / "bin").mkdir(parents=True)
+    (jvm / "release").write_text('JAVA_VERSION="17.0.9"\nJAVA_RUNTIME_VERSION="17.0.9+9"\n')
+    unowned = rootfs / "opt" / "java" / "bin" / "java"
+    unowned.parent.mkdir(parents=True)
+    # another version outside it (syft merges equal packages found in two places, and then
+    # drops both with the runtime's)
+    for java, sample in (
+        (jvm / "bin" / "java", "/opt/openjdk/bin/java"),
+        (unowned, "/opt/oracle/bin/java"),
+    ):
+        java.write_bytes(b"\x7fELF" + b"\x00" * 4096 + SAMPLES[sample] + b"\x00" * 4096)
+        java.chmod(0o755)
+    ours = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    assert _binary_packages(ours, "cpes") == _syft_binary_packages(rootfs)
+    found = {(p["name"], p["type"], p["locations"][0]["path"]) for p in ours}
+    assert ("busybox", "apk", "/lib/apk/db/installed") in found
+    assert ("java/jre", "binary", "/opt/java/bin/java") in found
+    assert not {
+        f for f in found if f[2] in ("/bin/busybox", f"/{jvm.relative_to(rootfs)}/bin/java")
+    }

@@ -17,6 +17,7 @@ from dockyard.scan._package import Distro, Package
 from dockyard.scan._source import LayerStep, ScanSource
 from dockyard.scan.catalog import (
     OS_RELEASE_GLOBS,
+    OWNERSHIP_GLOBS,
     ApkCataloger,
     BinaryCataloger,
     BinaryClassifierCataloger,
@@ -32,6 +33,7 @@ from dockyard.scan.catalog import (
     NpmCataloger,
     PythonCataloger,
     RpmCataloger,
+    drop_owned_binaries,
     find_distro,
 )
 
@@ -80,7 +82,8 @@ def catalog_source(
     budget = ScanBudget() if budget is None else budget
     catalogers = default_catalogers() if catalogers is None else catalogers
     binary = default_binary_catalogers() if binary is None else binary
-    keep = compile_globs([*OS_RELEASE_GLOBS, *(g for c in catalogers for g in c.globs)])
+    globs = [*OS_RELEASE_GLOBS, *(g for c in catalogers for g in c.globs)]
+    keep = compile_globs([*globs, *OWNERSHIP_GLOBS] if binary else globs)
     found: list[Package] = []
 
     def probe(entry: FileEntry, data: ProbeData) -> None:
@@ -100,6 +103,7 @@ def catalog_source(
         for cataloger in catalogers:
             packages.extend(cataloger.catalog(view, context))
             budget.check_packages(len(packages))
+        packages = drop_owned_binaries(packages, view)  # as syft: the OS package's record
     finally:
         view.close()
     packages.sort(

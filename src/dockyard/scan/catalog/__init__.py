@@ -10,6 +10,7 @@ from dockyard.scan.catalog._jvm import JvmReleaseCataloger
 from dockyard.scan.catalog._npm import NpmCataloger
 from dockyard.scan.catalog._osrelease import GLOBS as OS_RELEASE_GLOBS
 from dockyard.scan.catalog._osrelease import find_distro
+from dockyard.scan.catalog._ownership import OWNERSHIP_GLOBS, drop_owned_binaries
 from dockyard.scan.catalog._python import PythonCataloger
 from dockyard.scan.catalog._rpm import RpmCataloger
 from dockyard.scan.catalog._ruby import GemspecCataloger
@@ -17,6 +18,7 @@ from dockyard.scan.catalog._rust import CargoAuditableCataloger, CargoLockCatalo
 
 __all__ = [
     "OS_RELEASE_GLOBS",
+    "OWNERSHIP_GLOBS",
     "ApkCataloger",
     "BinaryCataloger",
     "BinaryClassifierCataloger",
@@ -32,6 +34,7 @@ __all__ = [
     "NpmCataloger",
     "PythonCataloger",
     "RpmCataloger",
+    "drop_owned_binaries",
     "find_distro",
     "read_build_info",
 ]

@@ -1,12 +1,15 @@
 """Binary classifiers: the version a static binary carries in its own bytes.
 
 After syft 1.18's binary classifiers (``syft/pkg/cataloger/binary/classifiers.go``, all of
-them but the ones that need a second file: ``liberts_internal.a`` archives and the shared
-libraries syft follows from ``python``/``ruby``): a file whose name matches a classifier is
-searched for that classifier's version pattern, and a match becomes a ``binary`` package with
-syft's name, purl and CPEs (tests/scan/test_scan_binary_classifiers.py compares them with a real
-syft). As everywhere in the scanner, only executable ELF files are probed. The bytes are searched a window at a time (:data:`WINDOW` plus an overlap, so a version
-string across a window edge is still found): never the whole file in memory. Python's regular
+them but ``erlang-library``, which reads ``.a`` archives, and the shared-library look-ups syft
+adds to ``python``/``ruby``): a file whose name matches a classifier is searched for that
+classifier's version pattern, and a match becomes a ``binary`` package with syft's name, purl
+and CPEs (tests/scan/test_scan_binary_classifiers.py compares them with a real syft). As
+everywhere in the scanner, only executable ELF files are probed; a find that an OS package
+owns is dropped afterwards, as syft drops it (:mod:`._ownership`).
+
+The bytes are searched a window at a time (:data:`WINDOW` plus an overlap, so a version string
+across a window edge is still found): never the whole file in memory. Python's regular
 expressions backtrack (syft's Go ones do not), so every open-ended repeat that follows a literal
 is bounded (``[^/\x00]{1,64}`` where syft writes ``[^/]+``): a binary full of ``nginx version: ``
 without a ``/`` costs one pass, not one pass per occurrence.
