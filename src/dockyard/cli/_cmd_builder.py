@@ -8,6 +8,8 @@ from datetime import datetime
 
 import click
 
+from dockyard.builder.cache.prune import prune_cache
+from dockyard.builder.cache.prune_args import parse_prune_filters, parse_storage_size
 from dockyard.cli._format import human_size
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import FailedPrecondition, InvalidArgument
@@ -25,8 +27,6 @@ cli.add_command(builder_group)
 
 
 def _until(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> datetime | None:
-    from dockyard.builder.cache.prune_args import parse_prune_filters
-
     try:
         return parse_prune_filters(values)
     except InvalidArgument as exc:
@@ -34,8 +34,6 @@ def _until(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    from dockyard.builder.cache.prune_args import parse_storage_size
-
     if value is None:
         return None
     try:
@@ -83,8 +81,6 @@ def prune_cmd(
 ) -> None:
     """Remove build cache: snapshots, step records, cache mounts and the layers only the cache
     kept. Without -a only cache no recorded image uses ("dangling")."""
-    from dockyard.builder.cache.prune import prune_cache
-
     if not force and not _confirm(_WARNING_ALL if all_cache else _WARNING, fmt == "json"):
         raise FailedPrecondition(
             "builder prune has been cancelled", hint="pass -f to prune without a prompt"

@@ -26,10 +26,13 @@ from pathlib import Path
 
 from dockyard.builder.cache.checksums import CHECKSUM_DB, indexed_roots
 from dockyard.builder.cache.noop import RECORD_DIR as NOOP_DIR
+from dockyard.builder.cache.noop import read_record
 from dockyard.builder.cache.records import CACHE_DB, read_records
+from dockyard.builder.worker import chain_id
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.local import LocalStore
+from dockyard.oci import Index, parse_manifest_or_index
 
 __all__ = ["CacheEntry", "ImageUse", "Item", "disk_usage", "image_use", "inventory", "records"]
 
@@ -159,8 +162,6 @@ def records(store: LocalStore, root: Path) -> list[Item]:
 def _replayed(root: Path) -> dict[str, datetime]:
     """When a no-op record last answered a build, for each cache record it stands for (a build
     answered at start-up does not open the cache; it touches its record instead)."""
-    from dockyard.builder.cache.noop import read_record
-
     out: dict[str, datetime] = {}
     for path in _children(root / NOOP_DIR):
         data = read_record(str(path))
@@ -276,8 +277,6 @@ def inventory(store: LocalStore, root: Path) -> list[Item]:
 
 def image_use(store: LocalStore) -> ImageUse:
     """The layers and root filesystems (chain IDs) of every image the store records."""
-    from dockyard.builder.worker import chain_id
-
     use = ImageUse()
     seen: set[Digest] = set()
     todo = [image.manifest_digest for image in store.images()]
@@ -311,8 +310,6 @@ def _read_manifest(
     store: LocalStore, digest: Digest
 ) -> tuple[tuple[list[Digest], Digest] | None, list[Digest]]:
     """((layers, config) of a manifest, or None for an index; the index's children)."""
-    from dockyard.oci import Index, parse_manifest_or_index
-
     raw = store.content.read_bytes(digest, max_size=_MAX_MANIFEST)
     parsed = parse_manifest_or_index(raw)
     if isinstance(parsed, Index):

@@ -16,6 +16,7 @@ from dockyard.builder.cache._sqlite import vacuum as _vacuum
 from dockyard.builder.cache.checksums import CHECKSUM_DB, forget_roots
 from dockyard.builder.cache.records import CACHE_DB
 from dockyard.builder.cache.records import delete_records as _delete_records
+from dockyard.builder.worker._overlay import unmount
 
 __all__ = ["delete_records", "remove", "rmtree", "vacuum"]
 
@@ -77,7 +78,6 @@ def _unmount_below(path: Path, mounts: list[str]) -> str | None:
     below = [m for m in mounts if m == base or m.startswith(base + "/")]
     if not below:
         return None
-    from dockyard.builder.worker._overlay import unmount
 
     for point in sorted(below, key=len, reverse=True):
         try:

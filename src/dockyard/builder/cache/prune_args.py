@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from dockyard.errors import InvalidArgument
+from dockyard.imageservice import parse_duration, parse_time
 
 __all__ = ["parse_prune_filters", "parse_storage_size"]
 
@@ -33,8 +34,6 @@ def parse_storage_size(text: str) -> int:
 def parse_prune_filters(filters: Iterable[str], now: datetime | None = None) -> datetime | None:
     """The cut-off time of ``until=DURATION|TIMESTAMP`` (or ``unused-for=DURATION``, its older
     spelling): cache last used before it may go. None without such a filter."""
-    from dockyard.imageservice import parse_duration, parse_time
-
     now = now or datetime.now(UTC)
     cutoff: datetime | None = None
     for text in filters:

@@ -23,9 +23,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.builder.cache.records import CachedLayer
 from dockyard.builder.cache.spec import CacheSpec
+from dockyard.client import RegistryClient
 from dockyard.digest import Digest, digest_of
 from dockyard.errors import DockyardError, ManifestInvalid
+from dockyard.image.copy import copy
+from dockyard.image.layout import LayoutDestination, LayoutSource
+from dockyard.image.store import StoreSource
 from dockyard.oci import Descriptor, Index, Manifest, mediatypes, parse_manifest_or_index
+from dockyard.reference import Reference
 
 if TYPE_CHECKING:
     from dockyard.builder.solver._lease import LazyLease
@@ -52,16 +57,12 @@ class CacheRecord:
 
 
 def _client(factory: ClientFactory | None) -> Any:
-    from dockyard.client import RegistryClient
-
     client = factory() if factory else RegistryClient()
     assert isinstance(client, RegistryClient)
     return client
 
 
 def _reference(spec: CacheSpec) -> Any:
-    from dockyard.reference import Reference
-
     return Reference.parse_with_default_tag(str(spec.ref))
 
 
@@ -103,8 +104,6 @@ class _ArtifactBlobs:
     """The config from memory, the layers from the local store."""
 
     def __init__(self, store: LocalStore, config: bytes, config_digest: Digest) -> None:
-        from dockyard.image.store import StoreSource
-
         self._store = StoreSource(store)
         self._config = config
         self._digest = config_digest
@@ -143,7 +142,6 @@ def _destination(spec: CacheSpec, factory: ClientFactory | None) -> ImageDestina
     if spec.type == "registry":
         dst: ImageDestination = _client(factory).destination(_reference(spec))
         return dst
-    from dockyard.image.layout import LayoutDestination
 
     assert spec.path is not None
     return LayoutDestination(spec.path, name=spec.tag or "latest")
@@ -157,8 +155,6 @@ def export_cache(
     client_factory: ClientFactory | None = None,
 ) -> Digest:
     """Write ``records`` and their layers to ``spec``; returns the manifest digest."""
-    from dockyard.image.copy import copy
-
     where = "registry" if spec.type == "registry" else "client directory"
     v = reporter.vertex(f"exporting cache to {where}")
     try:
@@ -214,7 +210,6 @@ class ImportedCache:
         if spec.type == "registry":
             src: ImageSource = _client(self._factory).source(_reference(spec))
             return src
-        from dockyard.image.layout import LayoutSource
 
         assert spec.path is not None
         return LayoutSource(spec.path, name=spec.tag)
