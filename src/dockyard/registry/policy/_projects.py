@@ -249,27 +249,31 @@ class ContentTrust:
                 )
 
 
-def add_pull_policy(registry: Registry, policy: PullPolicy) -> None:
-    """Check ``policy`` after the registry's own pull policies (one flat chain)."""
+def add_pull_policy(registry: Registry, *policies: PullPolicy, first: bool = False) -> None:
+    """Check ``policies`` (in this order) after the registry's own pull policies, or before
+    them with ``first`` (one flat chain)."""
     from dockyard.registry.scanning._service import PolicyChain
 
     existing = registry.pull_policy
-    if existing is None:
-        registry.pull_policy = policy
-    elif isinstance(existing, PolicyChain):
-        registry.pull_policy = PolicyChain(*existing.policies, policy)
-    else:
-        registry.pull_policy = PolicyChain(existing, policy)
+    have: tuple[PullPolicy, ...] = (
+        () if existing is None
+        else existing.policies if isinstance(existing, PolicyChain)
+        else (existing,)
+    )  # fmt: skip
+    chain = (*policies, *have) if first else (*have, *policies)
+    registry.pull_policy = chain[0] if len(chain) == 1 else PolicyChain(*chain)
 
 
 def use_project_metadata(
     registry: Registry, store: ProjectStore, scanning: ScanningService | None = None
 ) -> ProjectSettingsCache:
-    """Make the projects' metadata policy in ``registry``: content trust always, ``auto_scan``
-    and ``prevent_vul`` with ``scanning`` (without a scanner they do nothing, as in a Harbor
-    without one). Returns the settings cache they share."""
+    """Make the projects' metadata policy in ``registry``, checked before the registry-wide
+    policies and in Harbor's order: content trust, then (with ``scanning``) ``prevent_vul``;
+    ``auto_scan`` with ``scanning`` too. Without a scanner those two do nothing, as in a
+    Harbor without one. Returns the settings cache they share."""
     settings = ProjectSettingsCache(store, registry)
-    add_pull_policy(registry, ContentTrust(settings))
+    policies: list[PullPolicy] = [ContentTrust(settings)]
     if scanning is not None:
-        scanning.use_projects(registry, settings)
+        policies.append(scanning.use_projects(settings))
+    add_pull_policy(registry, *policies, first=True)
     return settings

@@ -13,7 +13,7 @@ from dockyard.registry.http import Request, ResponseObserver
 from dockyard.registry.http._routes import Route, match
 from dockyard.registry.limits import Limits
 from dockyard.registry.metadata import ManifestRecord
-from dockyard.registry.policy._projects import ProjectSettingsCache, add_pull_policy
+from dockyard.registry.policy._projects import ProjectSettingsCache
 from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.scanning._http import ScanReports
 from dockyard.registry.scanning._policy import ProjectVulnerabilityPolicy, ScanEnforcement
@@ -55,11 +55,11 @@ class ScanningService:
         #: the projects' settings (``auto_scan``); None without projects
         self.projects: ProjectSettingsCache | None = None
 
-    def use_projects(self, registry: Registry, settings: ProjectSettingsCache) -> None:
-        """Follow each project's ``auto_scan`` (pushes scanned even without ``on-push``) and
-        ``prevent_vul``/``severity`` (a pull policy after the registry's own)."""
+    def use_projects(self, settings: ProjectSettingsCache) -> ProjectVulnerabilityPolicy:
+        """Follow each project's ``auto_scan`` (pushes scanned even without ``on-push``); the
+        pull policy of its ``prevent_vul``/``severity``, for the caller to install."""
         self.projects = settings
-        add_pull_policy(registry, ProjectVulnerabilityPolicy(self.config, self.scanner, settings))
+        return ProjectVulnerabilityPolicy(self.config, self.scanner, settings)
 
     def observer(self) -> ResponseObserver:
         """Queues a scan after each successful manifest PUT (with ``on-push``, or in a project
