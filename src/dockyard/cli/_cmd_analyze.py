@@ -17,6 +17,7 @@ from dockyard.analyze import (
     load_ci_config,
     open_image,
 )
+from dockyard.analyze.lint import LintConfig, fails, lint_file, lint_source, load_config, render
 from dockyard.cli._analyze_output import analysis_table, diff_table
 from dockyard.cli._main import cli, open_store
 
@@ -130,8 +131,6 @@ def lint_cmd(
     no_fail: bool,
 ) -> None:
     """Check Dockerfiles: hadolint's rules, BuildKit's build checks, image-size advice."""
-    from dockyard.analyze.lint import LintConfig, fails, lint_file, lint_source, load_config, render
-
     config = LintConfig()
     default = Path(".hadolint.yaml")
     if config_path is not None:

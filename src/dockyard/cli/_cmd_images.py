@@ -17,11 +17,14 @@ from dockyard.imageservice import (
     history,
     inspect_image,
     parse_filters,
+    parse_time,
     prune_images,
     remove_image,
     summaries,
     tag_image,
 )
+from dockyard.imageservice.platform_child import for_platform
+from dockyard.oci import Platform
 
 if TYPE_CHECKING:
     from dockyard.local import LocalStore
@@ -278,8 +281,6 @@ def history_cmd(
     now = datetime.now(UTC)
     objects = []
     for row in rows:
-        from dockyard.imageservice import parse_time
-
         created = parse_time(row.created)
         created_by = row.created_by.replace("\n", " ").replace("\t", " ")
         if not no_trunc and len(created_by) > 45:
@@ -353,7 +354,5 @@ def _pick_platform(store: LocalStore, summary: ImageSummary, platform: str | Non
     """``--platform``: the child of a multi-platform image for that platform."""
     if not platform:
         return summary
-    from dockyard.imageservice.platform_child import for_platform
-    from dockyard.oci import Platform
 
     return for_platform(store, summary, Platform.parse(platform))

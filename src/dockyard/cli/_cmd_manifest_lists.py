@@ -10,13 +10,12 @@ import click
 from dockyard.cli._cmd_client import _remote_ref, client_options, manifest_group
 from dockyard.client import RegistryClient
 from dockyard.client.manifest_lists import ManifestLists
+from dockyard.local import default_root
 
 
 def _lists(ctx: click.Context) -> ManifestLists:
     root = ctx.find_root().obj.get("root")
     if root is None:
-        from dockyard.local import default_root
-
         root = default_root()
     return ManifestLists(Path(root))
 

@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dockyard.cli._format import human_size
 from dockyard.cli._main import cli
+from dockyard.cli._progress import make_progress
+from dockyard.registry import Registry, collect_garbage, fsck, serve
+from dockyard.registry.config import load
 
 if TYPE_CHECKING:
     from dockyard.registry import FsckReport
@@ -72,8 +76,6 @@ def serve_cmd(
     CONFIG (or -c) is a registry:2-style YAML config file, as in
     "dockyard registry serve config.yml".
     """
-    from dockyard.registry import serve
-
     if config_arg and config_file and config_arg.resolve() != config_file.resolve():
         click.UsageError(
             f"two config files: {config_arg} and --config {config_file}; give one", ctx
@@ -92,8 +94,6 @@ def serve_cmd(
 def _config(
     config_file: Path | None, data_root: Path | None, overrides: dict[str, object]
 ) -> RegistryConfig:
-    from dockyard.registry.config import load
-
     if (
         data_root is None
         and config_file is None
@@ -168,7 +168,6 @@ def gc_cmd(
     if time_window is not None and grace is not None:
         click.UsageError("give --time-window (hours) or --grace (seconds), not both", ctx).show()
         ctx.exit(2)
-    from dockyard.registry import Registry, collect_garbage
 
     config = _config(config_file, data_root, {})
     storage = config.storage
@@ -196,7 +195,6 @@ def gc_cmd(
     if fmt == "json":
         click.echo(json.dumps(dataclasses.asdict(report), indent=2))
         return
-    from dockyard.cli._format import human_size
 
     verb = "would delete" if dry_run else "deleted"
     for repository, digest in report.manifests:
@@ -250,9 +248,6 @@ def fsck_cmd(
     """
     import dataclasses
 
-    from dockyard.cli._progress import make_progress
-    from dockyard.registry import Registry, fsck
-
     config = _config(config_file, data_root, {})
     root = Path(config.storage.rootdirectory)
     if not root.is_dir() or (config.database_url is None and not (root / "registry.db").exists()):
@@ -277,8 +272,6 @@ def fsck_cmd(
 
 def _print_fsck(report: FsckReport) -> None:
     """Sizes as docker prints them (go-units ``HumanSize``: ``2.5kB``); JSON keeps bytes."""
-    from dockyard.cli._format import human_size
-
     moved = iter(report.quarantined)
     for c in report.corrupt:
         where = ", ".join(c.repositories) or "no repository"

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from dockyard.cli._cmd_registry import _config, _where_the_registry_is, registry_group
+from dockyard.registry.metadata import Database
+from dockyard.registry.migrations import migrate
 
 
 @registry_group.command("migrate")
@@ -20,8 +22,6 @@ def migrate_cmd(config_file: Path | None, data_root: Path | None, fmt: str) -> N
     refuse to serve a schema older or newer than their own. The embedded SQLite database is
     migrated when the registry starts. Running it again does nothing.
     """
-    from dockyard.registry.metadata import Database
-    from dockyard.registry.migrations import migrate
 
     config = _config(config_file, data_root, {})
     settings = config.database

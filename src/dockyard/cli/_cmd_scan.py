@@ -10,13 +10,29 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard.atomicfile import write_atomic
+from dockyard.cli._format import human_duration
 from dockyard.cli._main import cli, open_store
+from dockyard.cli._progress import make_progress
 from dockyard.errors import FailedPrecondition
-from dockyard.scan import SBOM_FORMATS
+from dockyard.oci import Platform
+from dockyard.scan import (
+    SBOM_FORMATS,
+    Report,
+    VulnDB,
+    catalog_source,
+    match_inventory,
+    open_source,
+    parse_severities,
+    read_advisories,
+    read_ignorefile,
+    render_sbom,
+    update_db,
+)
+from dockyard.scan import feeds as _feeds
 
 if TYPE_CHECKING:  # loaded by the commands that use them, so `sbom` starts fast
     from dockyard.local import LocalStore
-    from dockyard.scan import Inventory, VulnDB
+    from dockyard.scan import Inventory
 
 #: as in dockyard.scan._report (checked by the scan tests), without importing it for `sbom`
 SEVERITIES = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
@@ -33,8 +49,6 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _inventory(ctx: click.Context, target: str, platform: str | None) -> Inventory:
-    from dockyard.oci import Platform
-    from dockyard.scan import catalog_source, open_source
 
     def store() -> LocalStore:
         return open_store(ctx)
@@ -68,15 +82,11 @@ def sbom_cmd(
 ) -> None:
     """List the packages in an image, a directory, or an image archive (a software bill of
     materials). TARGET may be prefixed dir:, docker-archive: or oci-archive:."""
-    from dockyard.scan import render_sbom
-
     inventory = _inventory(ctx, target, platform)
     _write(render_sbom(inventory, fmt), output)
 
 
 def _vulndb(ctx: click.Context) -> VulnDB:
-    from dockyard.scan import VulnDB
-
     return VulnDB.in_store(open_store(ctx).root)
 
 
@@ -94,8 +104,6 @@ cli.add_command(db_group)
 def db_import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Import advisories: OSV JSON files, directories or zips; Debian security tracker JSON;
     Alpine secdb YAML."""
-    from dockyard.scan import read_advisories
-
     db = _vulndb(ctx)
     try:
         for path in paths:
@@ -156,10 +164,6 @@ def db_update_cmd(
     unless every feed downloaded and verified."""
     from dataclasses import asdict
 
-    from dockyard.cli._progress import make_progress
-    from dockyard.scan import feeds as _feeds
-    from dockyard.scan import update_db
-
     feeds = _feeds.plan_feeds(
         _split(sources) or _feeds.SOURCES,
         _split(ecosystems) or _feeds.ECOSYSTEMS,
@@ -186,8 +190,6 @@ def db_update_cmd(
 @click.pass_context
 def db_status_cmd(ctx: click.Context, fmt: str) -> None:
     """Show the database's sources, counts and age."""
-    from dockyard.cli._format import human_duration
-
     db = _vulndb(ctx)
     try:
         status = db.status()
@@ -261,8 +263,6 @@ def scan_cmd(
 ) -> None:
     """Report the known vulnerabilities of the packages in an image, directory or archive,
     from the imported database (no network)."""
-    from dockyard.scan import Report, match_inventory, parse_severities, read_ignorefile
-
     severities = parse_severities(severity)
     if ignorefile is None and Path(".trivyignore").is_file():
         ignorefile = Path(".trivyignore")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dockyard.cli._format import bytes_size, emit_rows, human_size, render_template
+from dockyard.cli._format import bytes_size, emit_rows, human_size, render_template, table
 from dockyard.cli._main import cli, open_store
 from dockyard.imageservice import disk_usage, system_info
 from dockyard.reference import Reference
@@ -55,7 +55,6 @@ def df_cmd(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
             for image in usage.images
             for ref in (list[Reference | None](image.tags) or [None])
         ]
-        from dockyard.cli._format import table
 
         click.echo(table(["REPOSITORY", "TAG", "IMAGE ID", "SIZE", "UNIQUE SIZE"], detail))
 

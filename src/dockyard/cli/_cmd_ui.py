@@ -10,6 +10,8 @@ import click
 
 from dockyard.cli._main import cli, open_store
 from dockyard.errors import InvalidArgument
+from dockyard.ui import check_listen
+from dockyard.ui.server import make_server
 
 _TOKEN_ENV = "DOCKYARD_UI_TOKEN"
 
@@ -49,10 +51,7 @@ def ui_cmd(
     ctx: click.Context, listen: str, port: int, allow_remote: bool, token_file: Path | None
 ) -> None:
     """See the local store's images in a browser: layers, files, wasted bytes, comparisons."""
-    from dockyard.ui import check_listen
-
     checked = check_listen(listen, port, allow_remote=allow_remote, token=_token(token_file))
-    from dockyard.ui.server import make_server  # the pages and the store, once allowed
 
     store = open_store(ctx)
     server = make_server(checked, store)
