@@ -259,7 +259,9 @@ def test_content_trust_cosign_refuses_unsigned_pulls(served: Served) -> None:
     assert code == 0, err
 
 
-def test_settings_cache_sees_changes_of_other_processes(tmp_path: Path) -> None:
+def test_settings_cache_sees_changes_of_other_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two processes' caches over one database and one set of change counters (each its own
     Registry, as each worker has): a change is seen at once where it is made, by the other
     within RECHECK seconds, and one made behind the caches' backs within MAX_AGE."""
@@ -301,6 +303,22 @@ def test_settings_cache_sees_changes_of_other_processes(tmp_path: Path) -> None:
         now[0] += MAX_AGE
         found = a.get("team")
         assert found is not None and found.content_trust_cosign
+        # a read that overlapped a change made here is not kept
+        store = services[0].projects
+        read = store.settings_of
+
+        def overlapped(name: str) -> dict[str, str] | None:
+            found = read(name)
+            store.update_metadata(name, {"auto_scan": "false"})  # after the read, before return
+            return found
+
+        monkeypatch.setattr(store, "settings_of", overlapped)
+        now[0] += MAX_AGE
+        found = a.get("team")
+        assert found is not None and found.auto_scan  # what was read
+        monkeypatch.setattr(store, "settings_of", read)
+        found = a.get("team")  # no time passed: read again, not the overlapped answer
+        assert found is not None and not found.auto_scan
         services[0].projects.delete("team")
         assert a.get("team") is None
     finally:

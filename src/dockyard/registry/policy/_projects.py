@@ -122,6 +122,8 @@ class ProjectSettingsCache:
         self._lock = threading.Lock()
         #: name → (shared counter, read at, counter checked at, settings)
         self._entries: dict[str, tuple[int, float, float, ProjectSettings | None]] = {}
+        #: changes told here so far: a read that overlapped one is not kept
+        self._changes = 0
         store.changed.append(self.changed)
 
     @staticmethod
@@ -135,6 +137,7 @@ class ProjectSettingsCache:
         """After ``project``'s metadata changed (committed): every process reads it again."""
         with self._lock:
             self._entries.pop(project, None)
+            self._changes += 1
         if self._shared is not None:
             self._shared.bump(self._key(project))
 
@@ -142,17 +145,20 @@ class ProjectSettingsCache:
         now = self._clock()
         with self._lock:
             found = self._entries.get(project)
+            changes = self._changes
         if found is not None and now - found[2] < RECHECK:
             return found[3]  # dropped at once by a change made here; others' seen in RECHECK
         generation = self._generation(project)
         if found is not None and found[0] == generation and now - found[1] < MAX_AGE:
             with self._lock:
-                if self._entries.get(project) is found:
+                if self._entries.get(project) is found and self._changes == changes:
                     self._entries[project] = (generation, found[1], now, found[3])
             return found[3]
         metadata = self._store.settings_of(project)
         settings = None if metadata is None else ProjectSettings.of(project, metadata)
         with self._lock:
+            if self._changes != changes:
+                return settings  # a change was told meanwhile: this read may predate it
             if len(self._entries) >= MAX_PROJECTS:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[project] = (generation, now, now, settings)
