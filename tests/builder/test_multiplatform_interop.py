@@ -1,12 +1,15 @@
 """Multi-platform builds against the real tools: the platform ARGs and the emulated RUN equal
-BuildKit's (``DOCKER_BUILDKIT=1 docker build --platform linux/arm64``); the index ``--push``ed to
-dockyard's registry and to distribution 2.8.2 is what skopeo and docker read and run."""
+BuildKit's (``DOCKER_BUILDKIT=1 docker build --platform linux/arm64``), the index's arm64 child
+included (files and config); the index ``--push``ed to dockyard's registry and to distribution
+2.8.2 is what skopeo, docker and podman read and run; ``--output type=docker`` of one platform
+of a multi-arch base is that child alone, which docker loads and runs."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,11 +109,20 @@ def test_arm64_equals_buildkit(dockerd: DockerDaemon, images: Path, tmp_path: Pa
     multi = tmp_path / "multi"
     dockyard_build(images, ctx, "mp-dy:multi", "--platform", "linux/amd64,linux/arm64", out=multi)
     assert tree_diff(tree(theirs), tree(multi / "linux_arm64")) == {}
-    amd = json.loads(
-        run_dockyard("inspect", "--platform", "linux/amd64", "mp-dy:multi", root=images).stdout
-    )[0]
+    children = {
+        arch: json.loads(
+            run_dockyard(
+                "inspect", "--platform", f"linux/{arch}", "mp-dy:multi", root=images
+            ).stdout
+        )[0]
+        for arch in ("amd64", "arm64")
+    }
+    # the index's arm64 child: the same config as BuildKit's single-platform arm64 image
+    assert config_diff(docker_config(dockerd, "mp-bk:arm64"), children["arm64"]["Config"]) == {}
+    assert (children["arm64"]["Os"], children["arm64"]["Architecture"]) == ("linux", "arm64")
     docker_build(dockerd, ctx, "mp-bk:amd64", "--platform", "linux/amd64")
-    assert config_diff(docker_config(dockerd, "mp-bk:amd64"), amd["Config"]) == {}
+    assert config_diff(docker_config(dockerd, "mp-bk:amd64"), children["amd64"]["Config"]) == {}
+    assert children["amd64"]["Architecture"] == "amd64"
 
 
 @pytest.mark.parametrize("kind", ["dockyard", "distribution"])
@@ -153,24 +165,69 @@ def test_push_index_to_registries(
         == "aarch64\n"
     )
     dockerd.run("rmi", ref)
-    if kind == "distribution":  # podman picks the arm64 child too
-        runroot = Path(tempfile.mkdtemp(prefix="dymp-"))  # podman wants a short run root
-        try:
-            podman = [
-                "podman", "--root", str(tmp_path / "podman"), "--runroot", str(runroot),
-                "--storage-driver", "vfs", "--events-backend", "none",
-            ]  # fmt: skip
+    # podman picks the arm64 child too, from either registry
+    arm64 = next(m for m in index["manifests"] if m["platform"]["architecture"] == "arm64")
+    runroot = Path(tempfile.mkdtemp(prefix="dymp-"))  # podman wants a short run root
+    try:
+        podman = [
+            "podman", "--root", str(tmp_path / "podman"), "--runroot", str(runroot),
+            "--storage-driver", "vfs", "--events-backend", "none",
+        ]  # fmt: skip
+        subprocess.run(
+            [*podman, "pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", ref],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        pulled = json.loads(
             subprocess.run(
-                [*podman, "pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", ref],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            arch = subprocess.run(
-                [*podman, "image", "inspect", "--format", "{{.Architecture}}", ref],
-                check=True, capture_output=True, text=True,
-            ).stdout.strip()  # fmt: skip
-            assert arch == "arm64"
-        finally:
-            shutil.rmtree(runroot, ignore_errors=True)
+                [*podman, "image", "inspect", ref], check=True, capture_output=True, text=True
+            ).stdout
+        )[0]
+        assert (pulled["Os"], pulled["Architecture"]) == ("linux", "arm64")
+        digests = {pulled["Digest"], *(d.rsplit("@", 1)[1] for d in pulled["RepoDigests"])}
+        assert arm64["digest"] in digests  # the index's arm64 child, not another
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
+def test_docker_output_of_one_platform_of_a_multi_arch_base(
+    dockerd: DockerDaemon, images: Path, tmp_path: Path
+) -> None:
+    """``--output type=docker`` with ``--platform`` naming one platform of a multi-arch base:
+    the archive holds that child alone (buildx's behaviour), which docker loads as an arm64
+    image and runs under qemu; with both platforms it is refused, pointing at type=oci."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "Dockerfile").write_text("FROM mpbb:$TARGETARCH\nRUN uname -m > /base-arch\n")
+    dockyard_build(images, base, "mp-base:multi", "--platform", "linux/amd64,linux/arm64")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text(
+        'FROM mp-base:multi\nRUN cat /base-arch > /seen\nCMD ["cat", "/seen"]\n'
+    )
+    archive = tmp_path / "app.docker.tar"
+    run_dockyard("build", "--platform", "linux/arm64", "-t", "mp-docker:arm64",
+                 "-o", f"type=docker,dest={archive}", app, root=images, timeout=900)  # fmt: skip
+    with tarfile.open(archive) as tar:
+        (entry,) = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(entry["Config"]))  # type: ignore[arg-type]
+    assert entry["RepoTags"] == ["mp-docker:arm64"]
+    assert (config["os"], config["architecture"]) == ("linux", "arm64")
+    dockerd.run("load", "-i", str(archive))
+    loaded = json.loads(dockerd.run("image", "inspect", "mp-docker:arm64").stdout)[0]
+    assert (loaded["Os"], loaded["Architecture"]) == ("linux", "arm64")
+    ran = dockerd.run("run", "--rm", "--platform", "linux/arm64", "--network", "host",
+                      "mp-docker:arm64")  # fmt: skip
+    assert ran.stdout == "aarch64\n"  # the base's arm64 child, its RUN emulated
+    dockerd.run("rmi", "mp-docker:arm64")
+    both = tmp_path / "both.docker.tar"
+    refused = run_dockyard("build", "--platform", "linux/amd64,linux/arm64",
+                           "-o", f"type=docker,dest={both}", app, root=images,
+                           check=False)  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        "Error: --output type=docker cannot hold a multi-platform image"
+    ), refused.stderr
+    assert "type=oci" in refused.stderr and not both.exists()
 
 
 def test_base_index_missing_child_is_fetched(
