@@ -1,6 +1,6 @@
 """``dockyard ui`` in a real browser (Debian's chromium through Playwright), as a real process
 over a local store built by ``dockyard``: search the images, open one, read its layers, browse
-its files to the wasted ones, scan it, compare two images. Every page is checked by axe-core
+its files to the wasted ones, scan it, list its packages, compare two images. Every page is checked by axe-core
 (no serious or critical violations), logs no JavaScript error and no failed request, opens no
 dialog (markup in labels, commands and file names stays text), stays under 200 KB, does not
 scroll sideways at phone width, and is photographed at desktop and phone width (into
@@ -143,6 +143,13 @@ def test_browse_the_local_store(browser: Browser, tmp_path: Path) -> None:
             "PYSEC-2023-212" not in page.get_by_role("table", name="Vulnerabilities").inner_text()
         )
         _check(page, "vulnerabilities", shots)
+        page.goto(f"{ui.url}/image?id=py:1")
+        assert page.input_value("#use-run") == "dockyard run --rm py:1"
+        page.click("text=The packages it holds")
+        packages = page.get_by_role("table", name="Packages (2 of 2)").inner_text()
+        assert "idna\t3.6" in packages and "urllib3\t1.26.17" in packages
+        assert page.locator("a[download]").count() == 2  # SPDX and CycloneDX
+        _check(page, "packages", shots)
 
         page.click("nav >> text=Compare")
         page.select_option(
@@ -157,7 +164,7 @@ def test_browse_the_local_store(browser: Browser, tmp_path: Path) -> None:
         _check(page, "compare", shots)
         context.close()
     assert problems == []
-    pages = ("images", "images-dark", "image", "files", "vulnerabilities", "compare")
+    pages = ("images", "images-dark", "image", "files", "vulnerabilities", "packages", "compare")
     for name in pages:
         for width in WIDTHS:
             shot = shots / f"{name}-{width}.png"

@@ -2,7 +2,9 @@
 imported and built by ``dockyard`` itself: the image list (search, sort), an image's layers
 with the command that made each and its size (as ``dockyard history`` says), its files and
 the wasted bytes (as ``dockyard analyze`` counts them), two images compared (as ``dockyard
-diff``), its vulnerabilities from the store's database (as ``dockyard scan``), markup in
+diff``), its vulnerabilities from the store's database (as ``dockyard scan``), its packages
+and SBOM downloads (as ``dockyard sbom``), the commands to use it (a digest reference the
+store resolves), markup in
 labels, commands and file names rendered as text, and the guards: read-only, the console's
 security headers, loopback unless a token is given (and then asked of every request), and a
 ``Host`` that is not loopback refused."""
@@ -154,6 +156,65 @@ def test_vulnerabilities_from_the_stores_database_filtered(served: Served) -> No
     assert {r[0] for r in _rows(high, "Vulnerabilities")} == {"HIGH"}
     none = served.client.get("/vulnerabilities", params={"id": "app:v2"}).text
     assert _rows(none, "Vulnerabilities") == [["none"]]
+
+
+def _names_and_versions(packages: list[dict[str, object]], version: str) -> set[tuple[str, str]]:
+    return {(str(p["name"]), str(p[version])) for p in packages if p.get(version)}
+
+
+def test_packages_and_sboms_as_dockyard_sbom_writes_them(served: Served) -> None:
+    client = served.client
+    cli = {
+        fmt: json.loads(run_dockyard("sbom", "py:1", "--format", fmt,
+                                     root=served.store.root).stdout)
+        for fmt in ("spdx-json", "cyclonedx-json")
+    }  # fmt: skip
+    expected = {("idna", "3.6"), ("urllib3", "1.26.17")}
+    # SPDX's packages also name the image and its OS
+    listed = _names_and_versions(cli["spdx-json"]["packages"], "versionInfo")
+    assert expected < listed
+    page = client.get("/packages", params={"id": "py:1"})
+    assert page.status_code == 200
+    assert {(r[0], r[1]) for r in _rows(page.text, "Packages (2 of 2)")} == expected
+    assert all(r[2] == "python" for r in _rows(page.text, "Packages (2 of 2)"))
+    idna = client.get("/packages", params={"id": "py:1", "q": "IDNA"}).text
+    assert [r[:2] for r in _rows(idna, "Packages (1 of 2)")] == [["idna", "3.6"]]
+    # the downloads: the same packages as dockyard sbom's, in each format
+    spdx = client.get("/sbom", params={"id": "py:1", "format": "spdx"})
+    assert spdx.status_code == 200 and spdx.headers["content-type"] == "application/json"
+    short = _id(served, "py:1").split(":")[1][:12]
+    assert spdx.headers["content-disposition"] == f'attachment; filename="{short}.spdx.json"'
+    assert spdx.json()["spdxVersion"] == cli["spdx-json"]["spdxVersion"]
+    assert _names_and_versions(spdx.json()["packages"], "versionInfo") == listed
+    cdx = client.get("/sbom", params={"id": "py:1", "format": "cyclonedx"})
+    assert cdx.status_code == 200 and cdx.headers["content-disposition"].endswith('.cdx.json"')
+    assert cdx.json()["bomFormat"] == "CycloneDX"
+    components = _names_and_versions(cli["cyclonedx-json"]["components"], "version")
+    assert expected <= components
+    assert _names_and_versions(cdx.json()["components"], "version") == components
+    bad = client.get("/sbom", params={"id": "py:1", "format": "xml"})
+    assert bad.status_code == 400 and "must be one of spdx, cyclonedx" in bad.text
+    image = client.get("/image", params={"id": "py:1"}).text
+    assert f'href="/packages?id=sha256%3A{_id(served, "py:1").split(":")[1]}"' in image
+    assert "format=cyclonedx" in image and "format=spdx" in image
+
+
+def _field(page: str, ident: str) -> str:
+    found = re.search(rf'<input id="{ident}" readonly value="([^"]*)">', page)
+    assert found is not None, f"no field {ident}"
+    return html.unescape(found.group(1))
+
+
+def test_the_image_page_says_how_to_use_it(served: Served) -> None:
+    page = served.client.get("/image", params={"id": "py:1"}).text
+    assert _field(page, "use-run") == "dockyard run --rm py:1"
+    by_digest = _field(page, "use-digest")
+    assert by_digest.startswith("py@sha256:")
+    # the reference names this very image in the store
+    assert _id(served, by_digest) == _id(served, "py:1")
+    push = _field(page, "use-push")
+    assert push == "dockyard tag py:1 localhost:5000/py:1 && dockyard push localhost:5000/py:1"
+    assert 'data-copy="use-run"' in page
 
 
 def test_markup_in_labels_commands_and_file_names_is_text(served: Served) -> None:

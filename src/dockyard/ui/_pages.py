@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from dockyard.registry.console.shared import (
+    SBOM_FORMATS,
+    SBOM_NAMES,
     Comparison,
     Listing,
+    PackageRow,
     comparison_section,
+    copy_field,
     e,
     files_section,
     href,
@@ -26,8 +30,12 @@ __all__ = [
     "files_page",
     "image_page",
     "images_page",
+    "packages_page",
     "vulnerabilities_page",
 ]
+
+#: the address ``make serve`` (``dockyard registry serve``) listens on by default
+LOCAL_REGISTRY = "localhost:5000"
 
 _NAV = (
     '<nav aria-label="main"><a href="/">Images</a> <a href="/compare">Compare</a>'
@@ -143,12 +151,21 @@ def image_page(detail: ImageDetail, rows: Sequence[ImageRow], *, vulndb: bool, c
     others = [r for r in rows if r.id != row.id]
     body = (
         table("Image", ["", "Value"], facts)
+        + _use_it(detail)
         + table(
             "Layers: each step, the command that made it and its size",
             ["Step", "Command", "Size", "Files"],
             steps,
         )
         + table("Labels", ["Label", "Value"], labels)
+        + "<h2>Packages and SBOM</h2>"
+        + f'<p id="sbom"><a href="{href("/packages", id=row.id)}">The packages it holds</a> '
+        "(as <code>dockyard sbom</code> lists them) · Download the SBOM: "
+        + _sbom_links(row.id)
+        + "</p>"
+        + '<p class="muted">Signatures and attestations live in registries, beside the image '
+        "they sign: push it, sign it there (<code>dockyard sign</code>), and a registry's web "
+        "console shows them.</p>"
         + "<h2>Vulnerabilities</h2>"
         + (
             f'<p><a href="{href("/vulnerabilities", id=row.id)}">Scan this image</a> against '
@@ -167,6 +184,67 @@ def image_page(detail: ImageDetail, rows: Sequence[ImageRow], *, vulndb: bool, c
         '<button type="submit">Delete image</button></form>'
     )
     return _page(f"Image {row.name}", body)
+
+
+def _sbom_links(ident: str) -> str:
+    return " · ".join(
+        f'<a href="{href("/sbom", id=ident, format=key)}" download>{e(SBOM_NAMES[key])}</a>'
+        for key in SBOM_FORMATS
+    )
+
+
+def _use_it(detail: ImageDetail) -> str:
+    """The commands to run the image, reference it by digest and push it to a local
+    registry, each with a copy button."""
+    row = detail.row
+    name = row.name if row.names else row.short_id
+    repository = name.rsplit(":", 1)[0] if row.names and "@" not in name else ""
+    fields = copy_field("use-run", "Run it", f"dockyard run --rm {name}")
+    if repository:
+        fields += copy_field("use-digest", "This image, by digest",
+                             f"{repository}@{detail.manifest_digest}")  # fmt: skip
+        target = f"{LOCAL_REGISTRY}/{repository.rsplit('/', 1)[-1]}:{_tag(name)}"
+        fields += copy_field(
+            "use-push",
+            "Push it to the registry make serve runs",
+            f"dockyard tag {name} {target} && dockyard push {target}",
+        )
+    return f'<div class="card"><h2>Use it</h2>{fields}</div>'
+
+
+def _tag(name: str) -> str:
+    last = name.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else "latest"
+
+
+def packages_page(ident: str, name: str, rows: Sequence[PackageRow], search: str) -> bytes:
+    """The SBOM's packages, filtered by ``search`` (name, version, type or licence containing
+    it, any case), beside the downloads."""
+    needle = search.strip().lower()
+    chosen = [
+        r
+        for r in rows
+        if not needle or any(needle in t.lower() for t in (r.name, r.version, r.type, *r.licences))
+    ]
+    cells = [
+        [e(r.name), e(r.version), e(r.type), e(", ".join(r.licences)) or "unknown"] for r in chosen
+    ]
+    body = (
+        f'<p><a href="{href("/image", id=ident)}">Back to image {e(name)}</a> · Download: '
+        + _sbom_links(ident)
+        + "</p>"
+        + '<form class="card" method="get" action="/packages">'
+        f'<input type="hidden" name="id" value="{e(ident)}">'
+        '<label for="q">Name, version, type or licence contains</label>'
+        f'<input id="q" name="q" value="{e(search)}" maxlength="200"> '
+        '<button type="submit">Filter</button></form>'
+        + table(
+            f"Packages ({len(chosen):,} of {len(rows):,})",
+            ["Name", "Version", "Type", "Licence"],
+            cells,
+        )
+    )
+    return _page(f"Packages of {name}", body)
 
 
 def files_page(ident: str, name: str, listing: Listing) -> bytes:

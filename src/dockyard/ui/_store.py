@@ -1,8 +1,8 @@
 """What ``dockyard ui``'s pages show, read from the local store (the images ``dockyard
 images`` lists): the image list with search and sort, one image's layers with the command that
 made each, a layer's files (the console's file browser), and two images compared (the
-console's comparison), an image's vulnerabilities, and deleting one as ``dockyard rmi`` does.
-Blocking."""
+console's comparison), an image's vulnerabilities, its packages and its SBOM (as ``dockyard
+sbom`` writes it), and deleting one as ``dockyard rmi`` does. Blocking."""
 
 from __future__ import annotations
 
@@ -17,11 +17,15 @@ from dockyard.imageservice import ImageSummary, find_image, remove_image, summar
 from dockyard.local import LocalStore
 from dockyard.registry.console.shared import (
     MAX_BYTES,
+    SBOM_FORMATS,
     Comparison,
     Listing,
+    PackageRow,
     bounded,
     compare_images,
     image_listing,
+    image_packages,
+    image_sbom,
 )
 from dockyard.scan import (
     SEVERITIES,
@@ -45,6 +49,8 @@ __all__ = [
     "image_detail",
     "image_rows",
     "listing",
+    "packages",
+    "sbom",
     "vulnerabilities",
 ]
 
@@ -195,6 +201,22 @@ def compare(store: LocalStore, a: str, b: str) -> Comparison:
     """How image ``b`` differs from image ``a`` (layers, files, packages)."""
     (first, one), (second, other) = _open(store, a), _open(store, b)
     return compare_images(one, other, _row(first).name, _row(second).name, name="local")
+
+
+def packages(store: LocalStore, ident: str) -> list[PackageRow]:
+    """The packages the image holds (those its SBOM lists), sorted by name."""
+    summary, image = _open(store, ident)
+    return image_packages(bounded(image), "image", _row(summary).name)
+
+
+def sbom(store: LocalStore, ident: str, fmt: str) -> tuple[str, str]:
+    """The image's SBOM in ``fmt`` (``spdx`` or ``cyclonedx``, JSON) and a file name for it."""
+    if fmt not in SBOM_FORMATS:
+        raise InvalidArgument(f"the SBOM format must be one of {', '.join(SBOM_FORMATS)}")
+    summary, image = _open(store, ident)
+    row = _row(summary)
+    text = image_sbom(bounded(image), "image", row.name, fmt)
+    return text, f"{row.short_id}.{SBOM_FORMATS[fmt][1]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,13 @@ _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_FORM = 4096
 
 
+class _Download(Exception):
+    """A file to save (an SBOM) instead of a page."""
+
+    def __init__(self, body: bytes, filename: str) -> None:
+        self.body, self.filename = body, filename
+
+
 class UiServer(ThreadingHTTPServer):
     """Serves the UI's pages over ``store``."""
 
@@ -190,6 +197,11 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 body = route(self.server, query)
             status = 200
+        except _Download as file:
+            disposition = f'attachment; filename="{file.filename}"'
+            self._send(200, file.body, "application/json", head=head,
+                       extra=[("Content-Disposition", disposition)])  # fmt: skip
+            return
         except DockyardError as error:
             status, body = _status(error), pages.error_page(_status(error), str(error))
         except ValueError as error:  # a bad number in the query
@@ -249,6 +261,18 @@ def _vulnerabilities(server: UiServer, q: dict[str, str]) -> bytes:
     return pages.vulnerabilities_page(detail.row.id, detail.row.name, found, severity)
 
 
+def _packages(server: UiServer, q: dict[str, str]) -> bytes:
+    store = server.store
+    detail = data.image_detail(store, q.get("id", ""))
+    rows = data.packages(store, detail.row.id)
+    return pages.packages_page(detail.row.id, detail.row.name, rows, q.get("q", "")[:200])
+
+
+def _sbom(server: UiServer, q: dict[str, str]) -> bytes:
+    text, filename = data.sbom(server.store, q.get("id", ""), q.get("format", ""))
+    raise _Download(text.encode(), filename)
+
+
 def _layer(q: dict[str, str]) -> int:
     text = q.get("layer", "1")
     if not text.isdigit() or int(text) < 1:
@@ -283,4 +307,6 @@ _ROUTES: dict[str, Callable[[UiServer, dict[str, str]], bytes]] = {
     "/files": _files,
     "/compare": _compare,
     "/vulnerabilities": _vulnerabilities,
+    "/packages": _packages,
+    "/sbom": _sbom,
 }

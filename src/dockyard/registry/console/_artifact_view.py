@@ -21,6 +21,7 @@ from dockyard.registry.contents import (
 )
 
 __all__ = [
+    "SBOM_NAMES",
     "FilesLink",
     "extras_section",
     "files_page",
@@ -30,7 +31,8 @@ __all__ = [
     "verdict_text",
 ]
 
-_SBOM_NAMES = {"spdx": "SPDX 2.3 (JSON)", "cyclonedx": "CycloneDX 1.5 (JSON)"}
+#: how the downloads are labelled, by SBOM format
+SBOM_NAMES = {"spdx": "SPDX 2.3 (JSON)", "cyclonedx": "CycloneDX 1.5 (JSON)"}
 
 
 def files_path(project: str, name: str, digest: str, layer: int, *, merged: bool,
@@ -51,7 +53,7 @@ def extras_section(
     if image:
         links = " · ".join(
             f'<a href="{href(f"/projects/{project}/sbom", repo=name, digest=digest, format=key)}"'
-            f" download>{e(_SBOM_NAMES[key])}</a>"
+            f" download>{e(SBOM_NAMES[key])}</a>"
             for key in SBOM_FORMATS
         )
         browse = href(f"/projects/{project}/packages", repo=name, digest=digest)
@@ -112,7 +114,7 @@ def packages_page(project: str, name: str, digest: str, rows: Sequence[PackageRo
     back = href(f"/projects/{project}/artifact", repo=name, digest=digest)
     links = " · ".join(
         f'<a href="{href(f"/projects/{project}/sbom", repo=name, digest=digest, format=key)}"'
-        f" download>{e(_SBOM_NAMES[key])}</a>"
+        f" download>{e(SBOM_NAMES[key])}</a>"
         for key in SBOM_FORMATS
     )
     action = href(f"/projects/{project}/packages")

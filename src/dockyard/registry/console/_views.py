@@ -16,6 +16,7 @@ __all__ = [
     "Layer",
     "artifact_page",
     "audit_page",
+    "copy_field",
     "error_page",
     "login_page",
     "project_page",
@@ -238,7 +239,8 @@ def _scan_badge(badge: Badges | None) -> str:
     return f'<span class="badge">worst: {e(badge.scan)}</span>'
 
 
-def _copy(ident: str, label: str, command: str) -> str:
+def copy_field(ident: str, label: str, command: str) -> str:
+    """A read-only field holding ``command`` with a button that copies it."""
     return (
         f'<label for="{ident}">{e(label)}</label><div class="copy">'
         f'<input id="{ident}" readonly value="{e(command)}">'
@@ -288,8 +290,8 @@ def artifact_page(
         f'<p><a href="{back}">Back to repository {e(repo_name(project, name))}</a></p>'
         + table("Artifact", ["Field", "Value"], facts)
         + '<div class="card"><h2>Pull it</h2>'
-        + _copy("pull-docker", "docker", f"docker pull {ref}")
-        + _copy("pull-dockyard", "dockyard", f"dockyard pull {ref}")
+        + copy_field("pull-docker", "docker", f"docker pull {ref}")
+        + copy_field("pull-dockyard", "dockyard", f"dockyard pull {ref}")
         + "</div>"
         + table("Layers", ["#", "Made by", "Size", "Digest", "Files"], layer_rows)
     )

@@ -36,6 +36,8 @@ __all__ = [
     "Referrer",
     "bounded",
     "image_listing",
+    "image_packages",
+    "image_sbom",
     "listing",
     "packages",
     "referrers",
@@ -201,16 +203,28 @@ def sbom(registry: Registry, repository: str, digest: str, fmt: str) -> str:
     """The image's SBOM in ``fmt`` (a key of :data:`SBOM_FORMATS`)."""
     if fmt not in SBOM_FORMATS:
         raise InvalidArgument(f"the SBOM format must be one of {', '.join(SBOM_FORMATS)}")
-    image = _bounded(registry, repository, digest)
-    with image_source("registry", repository, image) as source:
+    return image_sbom(_bounded(registry, repository, digest), "registry", repository, fmt)
+
+
+def image_sbom(image: BlobImage, kind: str, name: str, fmt: str) -> str:
+    """:func:`sbom` of an image from any blob source (``kind`` and ``name``: what the SBOM
+    says it describes, as ``dockyard sbom`` names a source); the caller checks its size first
+    (:func:`bounded`)."""
+    if fmt not in SBOM_FORMATS:
+        raise InvalidArgument(f"the SBOM format must be one of {', '.join(SBOM_FORMATS)}")
+    with image_source(kind, name, image) as source:
         inventory = catalog_source(source, budget=ScanBudget(layer_bytes=MAX_BYTES))
     return render_sbom(inventory, SBOM_FORMATS[fmt][0])
 
 
 def packages(registry: Registry, repository: str, digest: str) -> list[PackageRow]:
     """The packages the image holds (the ones its SBOM downloads list), sorted by name."""
-    image = _bounded(registry, repository, digest)
-    with image_source("registry", repository, image) as source:
+    return image_packages(_bounded(registry, repository, digest), "registry", repository)
+
+
+def image_packages(image: BlobImage, kind: str, name: str) -> list[PackageRow]:
+    """:func:`packages` of an image from any blob source; the caller checks its size first."""
+    with image_source(kind, name, image) as source:
         inventory = catalog_source(source, budget=ScanBudget(layer_bytes=MAX_BYTES))
     rows = [PackageRow(p.name, p.version, p.type, tuple(p.licenses)) for p in inventory.packages]
     return sorted(rows, key=lambda r: (r.name.lower(), r.name, r.version, r.type))
