@@ -364,3 +364,35 @@ def test_content_trust_wants_a_notation_signature(served: Served) -> None:
         assert r.status_code == 201, r.text
     code, err = served.pull("notary/app")
     assert code == 0, err
+
+
+def test_registry_wide_block_severity_stays_and_project_checks_come_first(
+    tmp_path: Path, vulndb_store: Path
+) -> None:
+    """With ``scanning.block-severity: HIGH`` for the whole registry: a project without
+    prevent_vul is still guarded by it (403 DENIED), a project whose own severity is higher
+    cannot lift it, and where both refuse, the project's Harbor answer (412) comes first."""
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "version: 0.1\nscanning:\n  on-push: true\n  block-severity: HIGH\n"
+        f"  workers: 1\n  db: {vulndb_store}\n"
+    )
+    root = tmp_path / "data"
+    env = projects_env(root, DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    with start_registry(root, "--config", str(config), env=env) as server:
+        served = Served(server, tmp_path)
+        served.project("plain")
+        served.project("lenient", prevent_vul="true", severity="critical")
+        served.project("strict", prevent_vul="true", severity="medium")
+        for project in ("plain", "lenient", "strict"):
+            served.push(f"{project}/py", _old_urllib3(), ("seed", project.encode()))
+        served.wait_scanned("plain/py", "lenient/py", "strict/py")
+        for repo in ("plain/py", "lenient/py"):
+            r = httpx.get(f"{server.url}/v2/{repo}/manifests/1", headers={**ACCEPT, **ADMIN})
+            assert r.status_code == 403, (repo, r.text)
+            [error] = r.json()["errors"]
+            assert error["code"] == "DENIED" and "block-severity: HIGH" in error["message"]
+        error = served.refusal("strict/py")
+        assert 'severity of "Medium" or higher' in error["message"], error
+        code, err = served.pull("lenient/py")
+        assert code != 0 and "block-severity: HIGH" in err, err
