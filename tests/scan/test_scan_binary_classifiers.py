@@ -490,3 +490,57 @@ def test_apk_and_jvm_owned_binaries_are_left_out_as_syft_leaves_them_out(
     assert not {
         f for f in found if f[2] in ("/bin/busybox", f"/{jvm.relative_to(rootfs)}/bin/java")
     }
+
+
+_RPM_SPEC = """\
+Name: dy-bash
+Version: 5.2.15
+Release: 1.el9
+Summary: bash, as an rpm owns it
+License: GPL-3.0-or-later
+BuildArch: noarch
+%define _binaries_in_noarch_packages_terminate_build 0
+%define __os_install_post %{nil}
+%define debug_package %{nil}
+%description
+bash
+%install
+mkdir -p %{buildroot}/usr/bin
+cp BASH %{buildroot}/usr/bin/bash
+%files
+/usr/bin/bash
+"""
+
+
+@pytest.mark.slow
+def test_rpm_owned_binaries_are_left_out_as_syft_leaves_them_out(tmp_path: Path) -> None:
+    """An rpm (built here with rpmbuild, installed with ``rpm -i`` into an SQLite rpmdb) owning
+    ``/usr/bin/bash``: the classifier's find there is dropped, as syft drops it."""
+    bash = os.path.realpath("/usr/bin/bash")
+    (tmp_path / "dy.spec").write_text(_RPM_SPEC.replace("BASH", bash))
+    subprocess.run(
+        [
+            "rpmbuild", "-bb", "--define", f"_topdir {tmp_path / 'top'}",
+            "--define", f"_tmppath {tmp_path / 'tmp'}", "--define", "_build_id_links none",
+            str(tmp_path / "dy.spec"),
+        ],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    [rpm] = (tmp_path / "top" / "RPMS" / "noarch").glob("*.rpm")
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    subprocess.run(
+        [
+            "rpm", "--define", "_db_backend sqlite", "--root", str(rootfs),
+            "--dbpath", "/var/lib/rpm", "--nodeps", "--noscripts", "-i", str(rpm),
+        ],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert (rootfs / "usr" / "bin" / "bash").is_file()
+    ours = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    assert _binary_packages(ours, "cpes") == _syft_binary_packages(rootfs) == set()
+    assert [(p["name"], p["type"]) for p in ours] == [("dy-bash", "rpm")]
+    # without the rpmdb, the same file is bash found by its bytes
+    shutil.rmtree(rootfs / "var")
+    alone = _sbom(f"dir:{rootfs}", tmp_path / "store")
+    assert [(p["name"], p["type"]) for p in alone] == [("bash", "binary")]

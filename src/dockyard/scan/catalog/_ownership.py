@@ -3,20 +3,25 @@
 A classifier finds ``bash`` in ``/usr/bin/bash``; on Debian the ``bash`` deb already names that
 file, and the deb is the better record (its version, its advisories). syft 1.18 drops a
 ``binary`` package whose file an OS package owns (``ExcludeBinariesByFileOwnershipOverlap``:
-dpkg's ``info/*.md5sums`` and ``*.conffiles``, apk's ``F:``/``R:`` lines), and one inside the
-directory of a Java runtime its ``release`` file describes. Paths are compared with every
-symlink followed, so a deb's ``bin/bash`` owns ``/usr/bin/bash`` under ``/bin -> usr/bin``.
-RPM's file lists are not read (yet): on RPM distributions the binary packages stay.
+dpkg's ``info/*.md5sums`` and ``*.conffiles``, apk's ``F:``/``R:`` lines, the file lists in
+the rpmdb's headers), and one inside the directory of a Java runtime its ``release`` file
+describes. Paths are compared with every symlink followed, so a deb's ``bin/bash`` owns
+``/usr/bin/bash`` under ``/bin -> usr/bin``; only owned paths with the base name of a find are
+resolved (an RPM image lists tens of thousands of files).
 """
 
 from __future__ import annotations
 
 import posixpath
+import sqlite3
 
-from dockyard.errors import NotFound
+from dockyard.errors import DockyardError, NotFound
 from dockyard.scan._filesystem import FileView
 from dockyard.scan._globs import compile_globs
 from dockyard.scan._package import Package
+from dockyard.scan.catalog._bdb import iter_hash_values
+from dockyard.scan.catalog._rpm import RpmCataloger, sqlite_blobs
+from dockyard.scan.catalog._rpmheader import header_files
 
 __all__ = ["OWNERSHIP_GLOBS", "drop_owned_binaries"]
 
@@ -76,6 +81,26 @@ def _resolve(view: FileView, path: str) -> str:
         return path
 
 
+def _rpm_owned(view: FileView, wanted: set[str]) -> set[str]:
+    """The paths the rpmdb's packages own whose base name is in ``wanted``."""
+    owned: set[str] = set()
+    for path in RpmCataloger.globs:
+        data = view.read(path)
+        if not data:
+            continue
+        try:
+            blobs = sqlite_blobs(data) if path.endswith(".sqlite") else iter_hash_values(data)
+            for blob in blobs:
+                try:
+                    files = header_files(blob)
+                except (DockyardError, ValueError):
+                    continue
+                owned.update(f for f in files if posixpath.basename(f) in wanted)
+        except (DockyardError, sqlite3.Error):
+            continue
+    return owned
+
+
 def drop_owned_binaries(packages: list[Package], view: FileView) -> list[Package]:
     """``packages`` without the classifier-found binaries that another package owns."""
     if not any(_classified(p) for p in packages):
@@ -87,7 +112,15 @@ def drop_owned_binaries(packages: list[Package], view: FileView) -> list[Package
     apks = {p.name for p in packages if p.type == "apk"}
     if apks:
         owned |= _apk_owned(view, apks)
-    real_owned = {_resolve(view, path) for path in owned}
+    found = {
+        posixpath.basename(_resolve(view, loc.path))
+        for p in packages
+        if _classified(p)
+        for loc in p.locations
+    }
+    if any(p.type == "rpm" for p in packages):
+        owned |= _rpm_owned(view, found)
+    real_owned = {_resolve(view, path) for path in owned if posixpath.basename(path) in found}
     runtimes = [
         _resolve(view, posixpath.dirname(p.locations[0].path)) + "/"
         for p in packages
