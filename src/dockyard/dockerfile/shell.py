@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from dockyard.dockerfile._gofmt import quote
+
 __all__ = ["Lex", "ShellError", "process_word", "process_words"]
 
 _EOF = ""
@@ -348,8 +350,6 @@ def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
 
 
 def _go_quote(s: str) -> str:
-    from dockyard.dockerfile._gofmt import quote
-
     return quote(s)
 
 

@@ -8,6 +8,7 @@ from typing import BinaryIO
 from dockyard.digest import Digest
 from dockyard.errors import ManifestInvalid, NotFound, Unsupported
 from dockyard.image._protocols import BlobSource, Layer
+from dockyard.layers import decompressor
 from dockyard.oci import (
     Descriptor,
     ImageConfig,
@@ -38,10 +39,6 @@ class BlobLayer:
         return self._source.open_blob(self._descriptor)
 
     def uncompressed(self) -> BinaryIO:
-        # the layer tools load here: an image read for its config (``dockyard run`` of an image
-        # whose snapshot exists, ``inspect``) never decompresses a layer
-        from dockyard.layers import decompressor
-
         return decompressor(self.compressed())
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.imageservice._lookup import find_image
 from dockyard.imageservice._summary import ImageSummary, parse_time
 
 __all__ = ["ImageFilter", "parse_duration", "parse_filters"]
@@ -148,8 +149,6 @@ def parse_filters(
 
 
 def _find(text: str, images: list[ImageSummary]) -> ImageSummary:
-    from dockyard.imageservice._lookup import find_image
-
     try:
         return find_image(text, images)
     except NotFound as exc:

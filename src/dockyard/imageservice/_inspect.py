@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.image.blob import BlobImage, open_any
+from dockyard.image.store import StoreSource
 from dockyard.imageservice._summary import ImageSummary
 from dockyard.local import LocalStore
 
@@ -84,8 +86,6 @@ def history(store: LocalStore, summary: ImageSummary) -> list[HistoryRow]:
     """Newest first, as docker prints it."""
     if summary.config is None:
         return []
-    from dockyard.image.blob import BlobImage, open_any
-    from dockyard.image.store import StoreSource
 
     root = open_any(StoreSource(store), summary.descriptor)
     layer_sizes: list[int] = []

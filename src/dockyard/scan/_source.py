@@ -13,12 +13,17 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.archive import open_archive
+from dockyard.image.blob import BlobImage, open_any
+from dockyard.image.store import StoreSource
+from dockyard.imageservice import find_image, summaries
+from dockyard.oci import Platform
 from dockyard.scan._filesystem import LayerInput
 
 if TYPE_CHECKING:  # images, archives and the store load only when such a source is scanned
-    from dockyard.image.blob import BlobImage, BlobIndex
+    from dockyard.image.blob import BlobIndex
     from dockyard.local import LocalStore
-    from dockyard.oci import Descriptor, ImageConfig, Platform
+    from dockyard.oci import Descriptor, ImageConfig
 
 __all__ = ["LayerStep", "ScanSource", "image_source", "open_source"]
 
@@ -74,8 +79,6 @@ def _steps(config: ImageConfig, layers: list[LayerInput]) -> list[LayerStep]:
 
 
 def _pick(opened: BlobImage | BlobIndex, platform: Platform | None) -> BlobImage:
-    from dockyard.image.blob import BlobImage
-    from dockyard.oci import Platform
 
     if isinstance(opened, BlobImage):
         return opened
@@ -117,8 +120,6 @@ def image_source(kind: str, name: str, image: BlobImage, *, digests: bool = True
 def _archive(path: Path, platform: Platform | None) -> ScanSource:
     """The first image of a docker-archive or oci-archive, read in place by the image
     archive reader (a compressed one from an uncompressed temporary copy)."""
-    from dockyard.image.archive import open_archive
-    from dockyard.image.blob import open_any
 
     archive = open_archive(path)
     try:
@@ -140,9 +141,6 @@ def _archive(path: Path, platform: Platform | None) -> ScanSource:
 
 
 def _store_image(store: LocalStore, text: str, platform: Platform | None) -> ScanSource:
-    from dockyard.image.blob import open_any
-    from dockyard.image.store import StoreSource
-    from dockyard.imageservice import find_image, summaries
 
     summary = find_image(text, summaries(store))
     image = _pick(open_any(StoreSource(store), summary.descriptor), platform)
