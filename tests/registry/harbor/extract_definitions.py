@@ -22,6 +22,8 @@ ROOTS = (
     "QuotaUpdateReq", "Repository", "RoleRequest", "Robot", "RobotCreate", "RobotCreated",
     "RobotSec", "Tag", "UserCreationReq", "UserProfile", "UserResp", "UserSearchRespItem",
     "UserSysAdminFlag",
+    # system info
+    "SystemInfo",
     # garbage collection
     "GCHistory", "Schedule",
     # scan all

@@ -295,6 +295,8 @@ def test_swagger_json_describes_what_answers(api: httpx.Client) -> None:
             # a registry that does not scan has no vulnerability reports: 412 too
             unscanned = path.endswith("/additions/vulnerabilities")
             expected = 412 if ops["get"]["tags"][0] in access or unscanned else 200
+            if path == "/systeminfo/getcert":  # no root CA to give: 404, as Harbor then
+                expected = 404
             assert api.get(concrete).status_code == expected, concrete
 
 

@@ -9,7 +9,7 @@ with :meth:`QuotaStore.record_push`. Deleting content (or GC) gives bytes back w
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select
@@ -51,6 +51,17 @@ def _blobs(blobs: Mapping[str, int]) -> dict[str, int]:
     return dict(blobs)
 
 
+#: Harbor's sort keys of ``GET /quotas`` and their columns (a quota's id is its project's).
+_SORT_COLUMNS: dict[str, Any] = {
+    "id": quotas.c.project_id,
+    "creation_time": quotas.c.created_at,
+    "update_time": quotas.c.updated_at,
+    "hard.storage": quotas.c.hard,
+    "used.storage": quotas.c.used,
+}
+SORT_KEYS = tuple(_SORT_COLUMNS)
+
+
 class QuotaStore:
     def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
         self._db = db
@@ -69,20 +80,36 @@ class QuotaStore:
             raise NotFound(f"project {project[:80]!r} does not exist")
         return found[0]
 
-    def list(self, *, page: int = 1, page_size: int = 10) -> Page[Quota]:
+    def list(
+        self, *, page: int = 1, page_size: int = 10, sort: Sequence[tuple[str, bool]] = ()
+    ) -> Page[Quota]:
+        """One page of quotas; ``sort``: (key, descending) pairs of :data:`SORT_KEYS` (by
+        project id otherwise, and after the keys)."""
         offset, limit = check_paging(page, page_size)
+        unknown = [key for key, _ in sort if key not in _SORT_COLUMNS]
+        if unknown:
+            raise InvalidArgument(f"cannot sort quotas by {unknown[0]!r}")
+        order = [
+            _SORT_COLUMNS[key].desc() if descending else _SORT_COLUMNS[key].asc()
+            for key, descending in sort
+        ]
         with self._db.read() as conn:
             total = conn.execute(select(func.count()).select_from(quotas)).scalar_one()
-            items = self._select(conn, None, offset, limit)
+            items = self._select(conn, None, offset, limit, order)
         return Page(items, int(total), page, page_size)
 
     def _select(
-        self, conn: Connection, cond: Any, offset: int | None, limit: int | None
+        self,
+        conn: Connection,
+        cond: Any,
+        offset: int | None,
+        limit: int | None,
+        order: Sequence[Any] = (),
     ) -> builtins.list[Quota]:
         query = (
             select(quotas, projects.c.name)
             .select_from(quotas.join(projects, projects.c.id == quotas.c.project_id))
-            .order_by(quotas.c.project_id)
+            .order_by(*order, quotas.c.project_id)
         )
         if cond is not None:
             query = query.where(cond)

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from dockyard.errors import Conflict, Denied, ManifestUnknown, NotFound
 from dockyard.registry._names import check_tag, parse_digest
+from dockyard.registry.harbor._access import project_in_path
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._delete_events import (
     audit_deleted,
@@ -44,6 +45,7 @@ __all__ = [
     "delete_tag",
     "get_artifact",
     "list_artifacts",
+    "list_artifacts_of_project",
     "list_tags",
 ]
 
@@ -54,13 +56,17 @@ class AlreadyTagged(Conflict):
 
 ARTIFACT_SORT = ("push_time", "digest")
 TAG_SORT = ("name", "push_time")
-#: Boolean query parameters Harbor defines that change nothing here (``with_signature``
-#: marked Notary v1 tags); still checked, so typos are errors.
+#: Boolean query parameters Harbor defines that change nothing here, still checked so that
+#: typos are errors: ``with_signature`` marked Notary v1 tags (Harbor reads it no more, and its
+#: ``Tag`` has no such field); ``with_sbom_overview`` adds the overview of Harbor's SBOM
+#: generation jobs, which dockyard does not run (an artifact's SBOM is its ``sbom`` addition),
+#: so ``sbom_overview`` stays absent as in Harbor for an artifact never given one.
 _IGNORED_FLAGS = (
     "with_sbom_overview",
     "with_signature",
-    "with_inherited_accessory",
 )
+#: The accessory types that are signatures over their subject (Harbor's ``isSignature``).
+_SIGNATURES = ("signature.cosign", "signature.notation")
 
 
 def _flags(call: Call) -> tuple[bool, bool]:
@@ -97,19 +103,59 @@ async def _mark_immutable(call: Call, project: str, name: str, tags: list[Any]) 
         tag["immutable"] = protected(tag["name"])
 
 
-async def _add_extras(call: Call, name: str, rows: list[ArtifactRow], listed: list[object]
-                      ) -> None:  # fmt: skip
-    """``with_accessory``: each artifact's ``accessories`` (what refers to it);
+def _inherited(call: Call, name: str, row: ArtifactRow, own: list[dict[str, Any]] | None
+               ) -> list[dict[str, Any]]:  # fmt: skip
+    """Blocking: the signatures of the indexes in ``name`` listing ``row`` (Harbor's
+    ``populateInheritedAccessories``: a signature on an index covers its children), none when
+    ``row`` is signed in its own right; their subject stays the index."""
+    from dockyard.registry.harbor._additions import accessories_of
+
+    parents = call.registry.meta.parent_indexes(name, row.digest)
+    if not parents:
+        return []
+    if own is None:
+        own = accessories_of(call.registry, name, row)
+    if any(a["type"] in _SIGNATURES for a in own):
+        return []
+    inventory = call.api.inventory(call.registry)
+    out: list[dict[str, Any]] = []
+    for digest in parents:
+        parent = inventory.artifact(name, digest)
+        if parent is not None:
+            found = accessories_of(call.registry, name, parent)
+            out += [a for a in found if a["type"] in _SIGNATURES]
+    return out
+
+
+async def _add_extras(
+    call: Call, name: str, rows: list[ArtifactRow], listed: list[object], *, paged: bool = False
+) -> None:
+    """``with_accessory``: each artifact's ``accessories`` (what refers to it; ``paged``: the
+    ``page``/``page_size`` of them, as getArtifact pages them); ``with_inherited_accessory``:
+    the signatures it inherits from the indexes listing it, in ``inherited_accessories``;
     ``with_scan_overview``: its ``scan_overview`` when the registry scans it."""
     from dockyard.registry.harbor._additions import accessories_of, scan_overview
 
     accessories = parse_bool("with_accessory", call.query("with_accessory"), False)
+    inherited = parse_bool(
+        "with_inherited_accessory", call.query("with_inherited_accessory"), False
+    )
     overview = parse_bool("with_scan_overview", call.query("with_scan_overview"), False)
+    page = call.page() if paged else None
     for row, artifact in zip(rows, listed, strict=True):
         if not isinstance(artifact, dict):
             continue
+        own = None
         if accessories:
-            artifact["accessories"] = await call.run(accessories_of, call.registry, name, row)
+            own = await call.run(accessories_of, call.registry, name, row)
+            shown = own
+            if page is not None:
+                shown = own[(page.number - 1) * page.size : page.number * page.size]
+            artifact["accessories"] = shown
+        if inherited:
+            parents = await call.run(_inherited, call, name, row, own)
+            if parents:
+                artifact["inherited_accessories"] = parents
         if overview:
             found = await call.run(scan_overview, call.registry, name, row.digest)
             if found is not None:
@@ -227,6 +273,35 @@ async def list_artifacts(call: Call) -> Reply:
     return call.paged(listed, total, call.page())
 
 
+async def list_artifacts_of_project(call: Call) -> Reply:
+    """Every repository's artifacts in the project, with listArtifacts' filters, sort and
+    flags (``latest_in_repository`` is accepted: Harbor applies it only with an
+    ``artifact_type`` or ``media_type`` filter, which are not taken here)."""
+    if call.api.access is not None:
+        project = (await project_in_path(call, "artifact", "list"))[1].name
+    else:  # without the access model a project is a first path component, named
+        project = call.param("project_name_or_id")
+        await call.require(project, "artifact", "list")
+    with_tag, with_label = _flags(call)
+    parse_bool("latest_in_repository", call.query("latest_in_repository"), False)
+    query = _artifact_query(call)
+    inventory = call.api.inventory(call.registry)
+    total, rows = await call.run(inventory.project_artifacts, project, query)
+    out: list[object] = [None] * len(rows)
+    by_repository: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_repository.setdefault(row.repository, []).append(i)
+    for name, where in by_repository.items():  # rendered a repository at a time
+        part = [rows[i] for i in where]
+        listed = await _render(call, part, with_tag, with_label)
+        await _add_extras(call, name, part, listed)
+        if with_tag and _immutable_status(call):
+            await _mark_artifacts(call, project, name, listed)
+        for i, artifact in zip(where, listed, strict=True):
+            out[i] = artifact
+    return call.paged(out, total, call.page())
+
+
 async def _resolve(call: Call, name: str, reference: str | None = None) -> ArtifactRow:
     """The artifact ``reference`` (a digest or a tag; by default the path's) names in
     ``name``."""
@@ -254,7 +329,7 @@ async def get_artifact(call: Call) -> Reply:
     await call.require(project, "artifact", "read")
     row = await _resolve(call, name)
     listed = await _render(call, [row], with_tag, with_label)
-    await _add_extras(call, name, [row], listed)
+    await _add_extras(call, name, [row], listed, paged=True)
     if with_tag and _immutable_status(call):
         await _mark_artifacts(call, project, name, listed)
     return Reply(json=listed[0])

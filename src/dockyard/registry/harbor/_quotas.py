@@ -1,7 +1,8 @@
 """``/quotas[/{id}]``: projects' storage quotas, for the system's ``quota`` accesses (system
 administrators, system robots given them). A quota's id is its project's id; its ``ref`` is
 the project (``id``, ``name``, ``owner_name``), its ``hard`` and ``used`` are
-``{"storage": bytes}`` (hard -1: unlimited)."""
+``{"storage": bytes}`` (hard -1: unlimited). ``sort=`` takes Harbor's keys: ``id``,
+``creation_time``, ``update_time``, ``hard.storage``, ``used.storage`` (``-`` descending)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from functools import partial
 
 from dockyard.errors import NotFound
 from dockyard.registry.access import AccessService, Project, Quota
+from dockyard.registry.access._quotas import SORT_KEYS
 from dockyard.registry.harbor._access import access_of, body_int
 from dockyard.registry.harbor._access_json import quota_json
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._errors import BadRequest
+from dockyard.registry.harbor._query import parse_sort
 
 __all__ = ["get_quota", "list_quotas", "update_quota"]
 
@@ -25,14 +28,18 @@ def _project(access: AccessService, project_id: int) -> Project:
 
 
 def _listed(
-    access: AccessService, project_id: int | None, page: int, size: int
+    access: AccessService,
+    project_id: int | None,
+    page: int,
+    size: int,
+    sort: tuple[tuple[str, bool], ...] = (),
 ) -> tuple[list[tuple[Quota, str]], int]:
     if project_id is not None:
         found = access.projects.find(project_id)
         if found is None or page > 1:
             return [], 0 if found is None else 1
         return [(access.quotas.get(found.name), found.owner_name)], 1
-    listed = access.quotas.list(page=page, page_size=size)
+    listed = access.quotas.list(page=page, page_size=size, sort=sort)
     owners = access.projects.owner_names([q.project_id for q in listed.items])
     return [(q, owners.get(q.project_id, "")) for q in listed.items], listed.total
 
@@ -42,6 +49,8 @@ async def list_quotas(call: Call) -> Reply:
     page = call.page()
     reference = call.query("reference")
     reference_id = call.query("reference_id")
+    # Harbor's keys, e.g. sort=-used.storage (the largest use first)
+    sort = parse_sort(call.query("sort"), SORT_KEYS)
     project_id: int | None = None
     if reference_id:
         if not (reference_id.isascii() and reference_id.isdigit() and len(reference_id) <= 18):
@@ -51,7 +60,7 @@ async def list_quotas(call: Call) -> Reply:
     await call.require(None, "quota", "list")
     if reference not in (None, "", "project"):
         return call.paged([], 0, page)  # only projects have quotas
-    items, total = await call.run(_listed, access, project_id, page.number, page.size)
+    items, total = await call.run(_listed, access, project_id, page.number, page.size, sort)
     return call.paged([quota_json(q, owner) for q, owner in items], total, page)
 
 

@@ -62,6 +62,15 @@ WITH_ACCESSORY = QueryParam("with_accessory", "Specify whether the accessories a
                             "of the returning artifacts.", "boolean", False)  # fmt: skip
 WITH_SCAN = QueryParam("with_scan_overview", "Specify whether the scan overview is included "
                        "inside the returning artifacts", "boolean", False)  # fmt: skip
+WITH_SBOM = QueryParam("with_sbom_overview", "Accepted as Harbor's; dockyard runs no SBOM "
+                       "generation jobs, so no sbom_overview is added", "boolean",
+                       False)  # fmt: skip
+WITH_INHERITED = QueryParam("with_inherited_accessory", "Specify whether the signatures of the "
+                            "OCI indexes listing the artifact are included, in "
+                            "inherited_accessories", "boolean", False)  # fmt: skip
+WITH_SIGNATURE = QueryParam("with_signature", "Accepted as Harbor's (it marked Notary v1 "
+                            "signatures, which Harbor no longer reads)", "boolean",
+                            False)  # fmt: skip
 ADDITION = PathParam(
     "addition",
     "The type of addition: build_history or sbom for an image "
@@ -140,6 +149,12 @@ ROUTES: list[Route] = [
           response="OverallHealthStatus"),
     Route("GET", "/systeminfo", _system.get_systeminfo, "getSystemInfo",
           "Get general system info", "systeminfo", response="GeneralInfo"),
+    Route("GET", "/systeminfo/volumes", _system.get_volumes, "getVolumes",
+          "Get the storage disk's total and free bytes (system administrators)", "systeminfo",
+          response="SystemInfo"),
+    Route("GET", "/systeminfo/getcert", _system.get_cert, "getCert",
+          "Get the default root certificate (404: there is none)", "systeminfo",
+          response="string"),
     Route("GET", "/repositories", _repositories.list_all_repositories, "listAllRepositories",
           "List all authorized repositories", "repository", response="[Repository]",
           query=LISTING, paged=True),
@@ -159,12 +174,22 @@ ROUTES: list[Route] = [
           'List artifacts; q supports tags=*, tags=nil, tags=v, tags=~v, tags={a b}, '
           'tags=(a b), digest=…, push_time=[min~max]', "artifact", response="[Artifact]",
           params=(PROJECT, REPOSITORY),
-          query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN),
+          query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN,
+                 WITH_SBOM, WITH_INHERITED),
+          paged=True),
+    Route("GET", _P + "/artifacts", _artifacts.list_artifacts_of_project,
+          "listArtifactsOfProject", "List artifacts of the specified project (q, sort and "
+          "flags as listArtifacts)", "artifact", response="[Artifact]", params=(PROJECT_REF,),
+          query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN,
+                 WITH_SBOM, WITH_INHERITED,
+                 QueryParam("latest_in_repository", "Accepted as Harbor's (it applies only "
+                            "with an artifact_type or media_type filter)", "boolean", False)),
           paged=True),
     Route("GET", _ARTIFACT, _artifacts.get_artifact, "getArtifact",
           "Get the artifact specified by a digest or a tag", "artifact", response="Artifact",
           params=(PROJECT, REPOSITORY, REFERENCE),
-          query=(WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN)),
+          query=(PAGE, PAGE_SIZE, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY,
+                 WITH_SCAN, WITH_SBOM, WITH_INHERITED, WITH_SIGNATURE)),
     Route("DELETE", _ARTIFACT, _artifacts.delete_artifact, "deleteArtifact",
           "Delete the artifact specified by a digest or a tag, with all its tags", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE)),
@@ -363,7 +388,9 @@ ROUTES: list[Route] = [
           response="[Quota]", paged=True,
           query=(*PAGING,
                  QueryParam("reference", "The reference type of quota (project)."),
-                 QueryParam("reference_id", "The reference id of quota (a project id)."))),
+                 QueryParam("reference_id", "The reference id of quota (a project id)."),
+                 QueryParam("sort", 'Sort keys: id, creation_time, update_time, hard.storage, '
+                            'used.storage, e.g. "-used.storage"'))),
     Route("GET", "/quotas/{id}", _quotas.get_quota, "getQuota",
           "Get the specified quota", "quota", response="Quota", params=(QUOTA,)),
     Route("PUT", "/quotas/{id}", _quotas.update_quota, "updateQuota",

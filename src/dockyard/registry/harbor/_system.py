@@ -1,16 +1,20 @@
-"""``/ping``, ``/health`` and ``/systeminfo``: open to everyone, as in Harbor."""
+"""``/ping``, ``/health`` and ``/systeminfo``: open to everyone, as in Harbor;
+``/systeminfo/volumes`` (the storage disk's total and free bytes) for system administrators,
+``/systeminfo/getcert`` 404 as Harbor answers without a CA root (dockyard has none to give)."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from typing import Any
 
 from dockyard import __version__
+from dockyard.errors import NotFound
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._models import harbor_time
 
-__all__ = ["get_health", "get_ping", "get_systeminfo"]
+__all__ = ["get_cert", "get_health", "get_ping", "get_systeminfo", "get_volumes"]
 
 log = logging.getLogger("dockyard.registry")
 
@@ -63,3 +67,22 @@ async def get_systeminfo(call: Call) -> Reply:
         notification_enable=False,
     )
     return Reply(json=info)
+
+
+async def get_volumes(call: Call) -> Reply:
+    """Harbor's ``SystemInfo``: the total and free bytes of the local disk the blobs are on
+    (404 when they are not on a local disk: S3)."""
+    await call.require(None, "configuration", "read")  # system administrators (401, 403)
+    root = getattr(call.registry.storage, "root", None)
+    if root is None:
+        raise NotFound("the registry's storage is not a local disk")
+    usage = await call.run(shutil.disk_usage, root)
+    return Reply(json={"storage": [{"total": usage.total, "free": usage.free}]})
+
+
+async def get_cert(call: Call) -> Reply:
+    """Harbor's default root certificate: Harbor answers 404 when it has none (``has_ca_root``
+    false in ``/systeminfo``), and dockyard never has one to give."""
+    raise NotFound(
+        "no root CA certificate", hint="the registry's certificate comes from its TLS config"
+    )

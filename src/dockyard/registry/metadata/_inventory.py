@@ -298,7 +298,20 @@ class Inventory:
         )
 
     def artifacts(self, repository: str, query: ArtifactQuery) -> tuple[int, list[ArtifactRow]]:
-        q = self._artifact_select().where(repositories.c.name == repository, _top_level(manifests))
+        return self._artifacts(repositories.c.name == repository, query)
+
+    def project_artifacts(
+        self, project: str, query: ArtifactQuery
+    ) -> tuple[int, list[ArtifactRow]]:
+        """The artifacts of every repository of ``project`` (``<project>/…``), as
+        :meth:`artifacts` filters, sorts and pages them."""
+        inside = repositories.c.name.startswith(project + "/", autoescape=True)
+        return self._artifacts(inside, query)
+
+    def _artifacts(
+        self, where: ColumnElement[bool], query: ArtifactQuery
+    ) -> tuple[int, list[ArtifactRow]]:
+        q = self._artifact_select().where(where, _top_level(manifests))
 
         def has_tag(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
             return exists().where(tags.c.manifest_id == manifests.c.id, *conditions)
