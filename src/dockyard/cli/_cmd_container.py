@@ -84,33 +84,78 @@ def _store_root(ctx: click.Context) -> Path:
 
 @cli.command("ps")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show all containers.")
+@click.option(
+    "-f",
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Filter output (id=, name=, status=, exited=, ancestor=, before=, since=).",
+)
+@click.option(
+    "-n",
+    "--last",
+    type=int,
+    default=-1,
+    show_default=True,
+    help="Show n last created containers (includes all states).",
+)
+@click.option(
+    "-l",
+    "--latest",
+    is_flag=True,
+    help="Show the latest created container (includes all states).",
+)
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only display container IDs.")
+@click.option("-s", "--size", "show_size", is_flag=True, help="Display total file sizes.")
 @click.option("--format", "fmt", help="table, json, or a Go template.")
 @click.pass_context
-def ps_cmd(ctx: click.Context, show_all: bool, quiet: bool, fmt: str | None) -> None:
+def ps_cmd(
+    ctx: click.Context,
+    show_all: bool,
+    filters: tuple[str, ...],
+    last: int,
+    latest: bool,
+    no_trunc: bool,
+    quiet: bool,
+    show_size: bool,
+    fmt: str | None,
+) -> None:
     """List containers.
 
-    Running ones only; every container with -a.
+    Running ones only; every container with -a, -n, -l or a status filter.
     """
-    from dockyard.container import list_containers
+    from dockyard.container import container_sizes, parse_ps_filters, select_containers
 
-    records = list_containers(open_store(ctx), all=show_all)
+    if latest and last == -1:
+        last = 1
+    store = open_store(ctx)
+    records = select_containers(store, all=show_all, last=last, filters=parse_ps_filters(filters))
     if quiet:
         for record in records:
-            click.echo(record.id[:12])
+            click.echo(record.id if no_trunc else record.id[:12])
         return
+    # docker computes sizes for -s, and for a format that shows them (json shows every field)
+    sized = show_size or fmt == "json" or (fmt is not None and ".Size" in fmt)
+    rows = []
+    for record in records:
+        row = _ps_row(record, trunc=not no_trunc)
+        if sized:
+            rw, virtual = container_sizes(store, record)
+            shown = human_size(rw)
+            row["Size"] = f"{shown} (virtual {human_size(virtual)})" if virtual else shown
+        rows.append(row)
     if fmt == "json":
-        for record in records:
-            click.echo(
-                json.dumps(_ps_row(record) | {"ExitCode": record.exit_code}, ensure_ascii=False)
-            )
+        for record, row in zip(records, rows, strict=True):
+            click.echo(json.dumps(row | {"ExitCode": record.exit_code}, ensure_ascii=False))
         return
-    emit_rows(
-        fmt,
-        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
-        ["ID", "Image", "Command", "RunningFor", "Status", "Names"],
-        [_ps_row(r) for r in records],
-    )
+    headers = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]
+    keys = ["ID", "Image", "Command", "RunningFor", "Status", "Names"]
+    if show_size:
+        headers.append("SIZE")
+        keys.append("Size")
+    emit_rows(fmt, headers, keys, rows)
 
 
 def _ago(stamp: str) -> str:
@@ -129,26 +174,30 @@ def _ago(stamp: str) -> str:
     return "Less than a second ago" if seconds < 1 else f"{seconds} seconds ago"
 
 
-def _ps_row(record: object) -> dict[str, object]:
-    from dockyard.container import ContainerRecord
+def _ps_row(record: object, *, trunc: bool = True) -> dict[str, object]:
+    from dockyard.container import ContainerRecord, container_state
 
     assert isinstance(record, ContainerRecord)
-    command = record.command
-    shown = json.dumps(command if len(command) <= 20 else command[:19] + "…")
-    if record.is_running():
+    # docker's: the path, then its arguments, those with a space in single quotes
+    path, *args = (*record.entrypoint, *record.cmd) or ("",)
+    command = " ".join([path, *(f"'{a}'" if " " in a else a for a in args)])
+    if trunc and len(command) > 20:
+        command = command[:19] + "…"
+    state = container_state(record)
+    if state == "running":
         status = "Up"
     elif record.exit_code is None:
         status = "Created"
     else:
         status = f"Exited ({record.exit_code})"
     return {
-        "ID": record.id[:12],
+        "ID": record.id[:12] if trunc else record.id,
         "Image": record.image,
-        "Command": shown,
+        "Command": json.dumps(command, ensure_ascii=False),
         "CreatedAt": record.created,
         "RunningFor": _ago(record.created),
         "Status": status,
-        "State": "running" if record.is_running() else record.status,
+        "State": state,
         "Names": record.name,
     }
 

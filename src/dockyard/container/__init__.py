@@ -26,6 +26,8 @@ from dockyard.container._options import (
 )
 from dockyard.container._platform import check_platform
 from dockyard.container._process import command_line, merge_env
+from dockyard.container._ps import container_sizes, parse_ps_filters, select_containers
+from dockyard.container._ps import state as container_state
 from dockyard.container._records import ContainerRecord, ContainerStore
 from dockyard.container._run import (
     container_store,
@@ -41,10 +43,13 @@ __all__ = [
     "RunOptions",
     "check_platform",
     "command_line",
+    "container_sizes",
+    "container_state",
     "container_store",
     "list_containers",
     "merge_env",
     "parse_env",
+    "parse_ps_filters",
     "parse_volume",
     "prune_containers",
     "read_env_file",
@@ -52,4 +57,5 @@ __all__ = [
     "remove_containers",
     "run_container",
     "run_snapshot",
+    "select_containers",
 ]
