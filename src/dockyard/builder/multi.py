@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from dockyard.builder.emulation import check_platforms, emulated_platforms
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
@@ -30,9 +30,12 @@ from dockyard.builder.solver._images import check_bases
 from dockyard.builder.solver._solver import SharedSteps
 from dockyard.digest import Digest
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.local import LocalStore
+from dockyard.local import Lease, LocalStore
 from dockyard.oci import Index, Platform, mediatypes
 from dockyard.reference import Reference
+
+if TYPE_CHECKING:  # --cache-from code loads only when a build has it
+    from dockyard.builder.cache.transfer import ImportedCache
 
 __all__ = ["BuiltIndex", "build_platforms"]
 
@@ -156,13 +159,9 @@ def build_platforms(
     _check_outputs(outputs)
     if options.debug_shell:
         raise InvalidArgument("--debug-shell works with one platform at a time")
-    if options.cache_to:
-        raise InvalidArgument(
-            "--cache-to is not supported with several platforms",
-            hint="export the cache from a build of each platform (--platform P --cache-to …)",
-        )
     _plan(store, options, platforms)
     mode: Mode = "plain" if progress == "tty" else progress
+    imported = _import_cache(store, options, out, mode, client_factory)
     lock = threading.Lock()
     shared = SharedSteps()  # a step the platforms have in common runs once
 
@@ -179,7 +178,9 @@ def build_platforms(
             outputs=[OutputSpec("store"), *local],
             push=False,
             iidfile=None,
-            cache_to=[],
+            cache_to=[],  # gathered from every platform, exported once below
+            cache_modes=tuple(dict.fromkeys(spec.mode for spec in options.cache_to)),
+            imported_cache=imported,
             shared_steps=shared,
         )
         prefix = "" if mode == "json" else f"[{platform}] "  # JSON events stay JSON
@@ -205,7 +206,10 @@ def build_platforms(
     result = BuiltIndex(index, images)
     reporter = Reporter(out, mode)
     try:
-        _export(store, result, tags, outputs, options, reporter)
+        with store.lease(description="multi-platform build") as lease:
+            _hold_cache_layers(store, lease, images)  # a gc meanwhile keeps them for the export
+            _export(store, result, tags, outputs, options, reporter)
+            _export_cache(store, result, options, reporter, client_factory)
         if options.push:
             _push(store, result, tags, reporter, client_factory)
     finally:
@@ -245,6 +249,59 @@ def _export(
 
         write_atomic(options.iidfile, str(index.digest).encode(), durable=False)
     v.done()
+
+
+def _import_cache(
+    store: LocalStore,
+    options: BuildOptions,
+    out: IO[str] | None,
+    mode: Mode,
+    client_factory: Callable[[], object] | None,
+) -> ImportedCache | None:
+    """``--cache-from``: every location read once, for all the platforms (layers are fetched
+    when a platform's step hits them)."""
+    if not options.cache_from or options.no_cache:
+        return None
+    from dockyard.builder.cache.transfer import ImportedCache
+
+    imported = ImportedCache(store, client_factory)
+    reporter = Reporter(out, mode)
+    try:
+        for spec in options.cache_from:
+            imported.load(spec, reporter)
+    finally:
+        reporter.close()
+    return imported
+
+
+def _hold_cache_layers(store: LocalStore, lease: Lease, images: list[BuiltImage]) -> None:
+    digests = {
+        record.layer.digest
+        for image in images
+        for records in image.cache_records.values()
+        for record in records
+        if record.layer is not None and record.layer.digest is not None
+    }
+    with store.metadata.write(durable=False):
+        for digest in sorted(digests, key=str):
+            lease.add(digest)
+
+
+def _export_cache(
+    store: LocalStore,
+    result: BuiltIndex,
+    options: BuildOptions,
+    reporter: Reporter,
+    client_factory: Callable[[], object] | None,
+) -> None:
+    """``--cache-to``: one export per location of every platform's records (buildx's)."""
+    if not options.cache_to:
+        return
+    from dockyard.builder.cache.transfer import export_cache, merge_records
+
+    for spec in options.cache_to:
+        records = merge_records(image.cache_records.get(spec.mode, []) for image in result.images)
+        export_cache(store, records, spec, reporter, client_factory)
 
 
 def _forget(store: LocalStore, images: list[BuiltImage]) -> None:

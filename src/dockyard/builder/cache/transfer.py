@@ -9,6 +9,11 @@ with the layer it produced (``layers: [{"layer": i, "createdAt": …}]``), or wi
 keys are not dockyard's, so each tool only hits on records the same tool wrote; importing also
 accepts BuildKit's older form (an index listing the layers and the config).
 
+A multi-platform build exports one artifact for all its platforms, as buildx does: the records
+of every platform's build (their keys include the platform where it matters, so they do not
+collide), each key once (:func:`merge_records`). A ``--cache-from`` of it gives each platform's
+build its own records and the steps the platforms share.
+
 Importing reads only the manifest and the config; a layer is downloaded when a step hits it.
 """
 
@@ -25,7 +30,7 @@ from dockyard.builder.cache.records import CachedLayer
 from dockyard.builder.cache.spec import CacheSpec
 from dockyard.client import RegistryClient
 from dockyard.digest import Digest, digest_of
-from dockyard.errors import DockyardError, ManifestInvalid
+from dockyard.errors import DockyardError, InvalidArgument, ManifestInvalid
 from dockyard.image.copy import copy
 from dockyard.image.layout import LayoutDestination, LayoutSource
 from dockyard.image.store import StoreSource
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from dockyard.image import ImageDestination, ImageSource
     from dockyard.local import LocalStore
 
-__all__ = ["CACHE_CONFIG", "CacheRecord", "ImportedCache", "export_cache"]
+__all__ = ["CACHE_CONFIG", "CacheRecord", "ImportedCache", "export_cache", "merge_records"]
 
 CACHE_CONFIG = "application/vnd.buildkit.cacheconfig.v0"
 UNCOMPRESSED = "containerd.io/uncompressed"
@@ -98,6 +103,20 @@ def cache_document(records: Iterable[CacheRecord]) -> tuple[bytes, list[Descript
         )
     doc = {"layers": doc_layers, "records": doc_records}
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode(), layers
+
+
+def merge_records(groups: Iterable[Iterable[CacheRecord]]) -> list[CacheRecord]:
+    """Several builds' records as one export (the platforms of a multi-platform build): each
+    key once, in the order the builds are given; a step they share (the same key: a stage
+    pinned with ``FROM --platform=…``) has the same record in each."""
+    seen: set[str] = set()
+    out: list[CacheRecord] = []
+    for group in groups:
+        for record in group:
+            if record.key not in seen:
+                seen.add(record.key)
+                out.append(record)
+    return out
 
 
 class _ArtifactBlobs:
@@ -212,6 +231,13 @@ class ImportedCache:
             return src
 
         assert spec.path is not None
+        if spec.tag is None:  # the only entry, else BuildKit's default tag (what export writes)
+            layout = LayoutSource(spec.path)
+            try:
+                layout.root_descriptor()
+            except InvalidArgument:  # several entries (say, mode=max and tag=min exports)
+                return LayoutSource(spec.path, name="latest")
+            return layout
         return LayoutSource(spec.path, name=spec.tag)
 
     def load(self, spec: CacheSpec, reporter: Reporter) -> None:

@@ -170,6 +170,7 @@ def _build(
                 from dockyard.builder.cache.transfer import export_cache
 
                 export_cache(store, solver.cache_records(spec.mode), spec, reporter, client_factory)
+            image.cache_records = {mode: solver.cache_records(mode) for mode in options.cache_modes}
             if options.push:
                 _push(store, image, tags, reporter, client_factory)
     finally:
@@ -188,6 +189,8 @@ def _import_cache(
     """The records of every ``--cache-from`` location (none with ``--no-cache``)."""
     if not options.cache_from or options.no_cache:
         return None
+    if options.imported_cache is not None:
+        return options.imported_cache
     from dockyard.builder.cache.transfer import ImportedCache
 
     imported = ImportedCache(store, client_factory)

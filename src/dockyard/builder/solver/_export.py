@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.builder.solver._lease import LazyLease
 from dockyard.builder.solver._results import StageResult
@@ -17,6 +17,9 @@ from dockyard.errors import FailedPrecondition, InvalidArgument
 from dockyard.local import PARENT_LABEL, LocalStore
 from dockyard.oci import Descriptor, ImageConfig, Manifest, Platform, mediatypes
 from dockyard.reference import Reference
+
+if TYPE_CHECKING:
+    from dockyard.builder.cache.transfer import CacheRecord
 
 __all__ = [
     "BuiltImage",
@@ -47,6 +50,8 @@ class BuiltImage:
     all_cached: bool = False
     #: the keys of the cache records the build read (a no-op record stands for their use)
     cache_keys: list[str] = field(default_factory=list)
+    #: per ``BuildOptions.cache_modes`` mode, the cache records the build used (for an export)
+    cache_records: dict[str, list[CacheRecord]] = field(default_factory=dict)
 
     @property
     def descriptor(self) -> Descriptor:

@@ -14,6 +14,7 @@ from dockyard.oci.platform import Platform
 
 if TYPE_CHECKING:  # --cache-from/--cache-to code loads only when a build has them
     from dockyard.builder.cache.spec import CacheSpec
+    from dockyard.builder.cache.transfer import ImportedCache
     from dockyard.builder.solver._solver import SharedSteps
 
 __all__ = ["BuildOptions", "OutputSpec", "parse_output", "parse_secret", "source_date_epoch"]
@@ -98,5 +99,10 @@ class BuildOptions:
     cache_from: list[CacheSpec] = field(default_factory=list)
     #: ``--cache-to``: where this build's cache records and layers are exported
     cache_to: list[CacheSpec] = field(default_factory=list)
+    #: ``--cache-to`` modes whose records the build gathers in :attr:`BuiltImage.cache_records`
+    #: without exporting them (a multi-platform build exports its platforms' records as one)
+    cache_modes: tuple[str, ...] = ()
+    #: ``--cache-from`` records already read (by a multi-platform build, once for its platforms)
+    imported_cache: ImportedCache | None = field(default=None, compare=False, repr=False)
     #: builds running side by side (one per platform) that run each identical step once
     shared_steps: SharedSteps | None = field(default=None, compare=False, repr=False)
