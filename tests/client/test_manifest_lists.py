@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from _infra._cli import run_dockyard
 from _infra._images import make_busybox_rootfs, tar_rootfs
 from _infra._process import run_command
-from _infra._registry import RunningRegistry, dockyard_registry
+from _infra._registry import RunningRegistry, docker_registry, dockyard_registry
 from _infra.arm64_images import arm64_busybox_tar
 
 pytestmark = pytest.mark.slow
@@ -72,6 +73,77 @@ def test_create_joins_two_platforms_into_one_index(
         ).stdout
     )
     assert as_json["digest"] == digest and len(as_json["manifests"]) == 2
+
+
+@pytest.fixture(scope="module")
+def distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """distribution 2.8.2 (Debian's docker-registry), a registry process of its own."""
+    with docker_registry(tmp_path_factory.mktemp("imagetools-distribution")) as running:
+        yield running
+
+
+def _raw_index(ref: str) -> dict[str, Any]:
+    raw = run_command(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"])
+    index: dict[str, Any] = json.loads(raw.stdout)
+    return index
+
+
+def _platforms(index: dict[str, Any]) -> list[str]:
+    return [
+        "/".join(filter(None, (p["os"], p["architecture"], p.get("variant"))))
+        for p in (m["platform"] for m in index["manifests"])
+    ]
+
+
+def test_create_across_registries_with_an_index_as_a_source(
+    pushed: tuple[RunningRegistry, Path], distribution: RunningRegistry, tmp_path: Path
+) -> None:
+    """Sources in one registry process and the target in another (blobs copied through, as
+    nothing can be mounted across registries, and still none lands in the store): an index in
+    dockyard's registry merged with an image in distribution 2.8.2 into an index there, then
+    that index as the only source back into dockyard's registry. skopeo copies every platform
+    of both results (every blob is there); ``imagetools inspect`` lists the platforms."""
+    registry, store = pushed
+    ours, theirs = registry.host, distribution.host
+    empty = tmp_path / "empty-store"
+    pair = f"{ours}/x/pair:1"
+    run_dockyard("imagetools", "create", "-t", pair, f"{ours}/a/amd:1", f"{ours}/b/arm:1",
+                 root=empty)  # fmt: skip
+    children = _raw_index(pair)["manifests"]
+    # a third platform, in distribution (the registry never runs it: any tree will do)
+    v7 = tar_rootfs(make_busybox_rootfs(tmp_path / "v7"), tmp_path / "v7.tar")
+    run_dockyard("import", "--platform", "linux/arm/v7", v7, f"{theirs}/v7/img:1", root=store)
+    run_dockyard("push", f"{theirs}/v7/img:1", root=store)
+
+    merged = f"{theirs}/merged/all:1"
+    done = run_dockyard("imagetools", "create", "-t", merged, pair, f"{theirs}/v7/img:1",
+                        root=empty)  # fmt: skip
+    digest = done.stdout.strip().rsplit("@", 1)[1]
+    index = _raw_index(merged)
+    assert _platforms(index) == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+    assert index["manifests"][:2] == children  # the index's entries, as they were
+    run_command(["skopeo", "copy", "--all", "--src-tls-verify=false",
+                 f"docker://{merged}", f"oci:{tmp_path / 'merged'}:all"])  # fmt: skip
+    shown = run_dockyard("imagetools", "inspect", merged, root=empty).stdout
+    assert f"Digest:    {digest}" in shown
+    for platform in ("linux/amd64", "linux/arm64", "linux/arm/v7"):
+        assert f"Platform:  {platform}" in shown
+
+    back = f"{ours}/back/all:1"
+    again = run_dockyard("imagetools", "create", "-t", back, merged, root=empty)
+    assert again.stdout.strip() == f"{back}@{digest}"  # the same entries: the same index
+    assert _platforms(_raw_index(back)) == _platforms(index)
+    run_command(["skopeo", "copy", "--all", "--src-tls-verify=false",
+                 f"docker://{back}", f"oci:{tmp_path / 'back'}:all"])  # fmt: skip
+    as_json = json.loads(
+        run_dockyard("imagetools", "inspect", "--format", "json", back, root=empty).stdout
+    )
+    assert [m["platform"]["architecture"] for m in as_json["manifests"]] == [
+        "amd64",
+        "arm64",
+        "arm",
+    ]
+    assert not (empty / "blobs").exists() or not any((empty / "blobs").rglob("*"))
 
 
 def test_one_platform_twice_and_a_digest_target_are_refused(
