@@ -104,3 +104,25 @@ def test_registry_help(dockyard_root: Path) -> None:
     assert {"serve", "gc", "fsck"} <= set(re.findall(r"^  (\w+)", text, re.MULTILINE))
     assert "--dry-run" in assert_help(dockyard_root, "registry", "gc")
     assert "Exit status: 0 no problems" in assert_help(dockyard_root, "registry", "fsck")
+
+
+def test_config_file_as_an_argument_as_registry2_takes_it(
+    registry_root: Path, dockyard_root: Path, tmp_path: Path
+) -> None:
+    """``registry garbage-collect config.yml`` is registry:2's form: gc, fsck and migrate take
+    the config file as CONFIG as well as with -c; two different files are a usage error."""
+    config = tmp_path / "config.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {registry_root}\n"
+    )
+    out = run_in_process("registry", "gc", str(config), "--dry-run", root=dockyard_root)
+    assert out.stdout.splitlines()[-1] == "0 manifest(s), 1 blob(s), 2.5kB to free", out.stdout
+    assert run_in_process("registry", "fsck", str(config), root=dockyard_root).returncode == 0
+    migrated = run_in_process("registry", "migrate", str(config), "--format", "json",
+                              root=dockyard_root)  # fmt: skip
+    assert json.loads(migrated.stdout)["changed"] is False
+    other = tmp_path / "other.yml"
+    other.write_text(config.read_text())
+    out = run_in_process("registry", "gc", str(config), "-c", str(other), root=dockyard_root,
+                         check=False)  # fmt: skip
+    assert out.returncode == 2 and "two config files" in out.stderr, out.stderr

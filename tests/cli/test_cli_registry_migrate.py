@@ -31,7 +31,7 @@ def test_usage_errors_exit_125(dockyard_root: Path, tmp_path: Path) -> None:
     for args, message in (
         (["--bogus"], "No such option '--bogus'"),
         (["--format", "yaml"], "Invalid value for '--format': 'yaml' is not one of"),
-        (["--root", str(tmp_path), "extra"], "Got unexpected extra argument (extra)"),
+        (["a.yml", "extra"], "Got unexpected extra argument (extra)"),
     ):
         result = run_in_process("registry", "migrate", *args, root=dockyard_root, check=False)
         assert_usage_error(result, message)

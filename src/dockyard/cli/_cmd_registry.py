@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -76,12 +77,7 @@ def serve_cmd(
     CONFIG (or -c) is a registry:2-style YAML config file, as in
     "dockyard registry serve config.yml".
     """
-    if config_arg and config_file and config_arg.resolve() != config_file.resolve():
-        click.UsageError(
-            f"two config files: {config_arg} and --config {config_file}; give one", ctx
-        ).show()
-        ctx.exit(2)
-    config_file = config_file or config_arg
+    config_file = _one_config(config_arg, config_file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     overrides: dict[str, object] = {
         "http.addr": addr,
@@ -104,8 +100,34 @@ def _config(
     return load(config_file, overrides={**overrides, "storage.filesystem.rootdirectory": root})
 
 
+def _one_config(config_arg: Path | None, config_file: Path | None) -> Path | None:
+    """The config file given as CONFIG or -c (both: the same file, else a usage error)."""
+    if config_arg and config_file and config_arg.resolve() != config_file.resolve():
+        ctx = click.get_current_context()
+        click.UsageError(
+            f"two config files: {config_arg} and --config {config_file}; give one", ctx
+        ).show()
+        ctx.exit(2)
+    return config_file or config_arg
+
+
 def _where_the_registry_is(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``-c/--config`` and ``--root``: the options that say which registry gc and fsck work on."""
+    """``[CONFIG]`` (as registry:2's ``registry garbage-collect config.yml``), ``-c/--config``
+    and ``--root``: what says which registry gc, fsck and migrate work on."""
+
+    inner = command
+
+    @functools.wraps(inner)
+    def with_config(*args: Any, **kwargs: Any) -> Any:
+        kwargs["config_file"] = _one_config(kwargs.pop("config_arg"), kwargs["config_file"])
+        return inner(*args, **kwargs)
+
+    command = click.argument(
+        "config_arg",
+        metavar="[CONFIG]",
+        required=False,
+        type=click.Path(dir_okay=False, path_type=Path),
+    )(with_config)
     command = click.option(
         "--root",
         "data_root",
