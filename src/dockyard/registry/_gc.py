@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.registry._registry import Registry
 from dockyard.registry.events import DELETE_ARTIFACT, NO_EVENTS, Event, EventSink
@@ -298,8 +299,6 @@ def _deleted(repository: str, digest: str) -> Event:
 
 
 def blob_key_of(digest: str) -> str:
-    from dockyard.digest import Digest
-
     return blob_key(Digest.parse(digest))
 
 

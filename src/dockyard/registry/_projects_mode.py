@@ -19,13 +19,21 @@ from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry.access import AccessConfig, AccessService
 from dockyard.registry.events import NO_EVENTS
 from dockyard.registry.harbor import ApiSettings, HarborApi
+from dockyard.registry.harbor._delete_events import attach_events
 from dockyard.registry.harbor._promotion import promotion_guards
 from dockyard.registry.http import ResponseObserver
 from dockyard.registry.immutability import ImmutabilityGuard, rules_of
+from dockyard.registry.immutability import _schema as immutability_schema
 from dockyard.registry.metadata import Database
+from dockyard.registry.promotion import _schema as promotion_schema
 from dockyard.registry.replication import Replication, ReplicationSettings, open_replication
+from dockyard.registry.retention import _schema as retention_schema
+from dockyard.registry.retention._store import forget_project as forget_retention
 from dockyard.registry.retention._wiring import RetentionParts, open_retention, with_pulls
+from dockyard.registry.token import own_token_auth
 from dockyard.registry.webhooks import Webhooks, open_webhooks, projects_of
+from dockyard.registry.webhooks import _schema as webhook_schema
+from dockyard.registry.webhooks._policies import forget_project as forget_webhooks
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,8 +61,6 @@ def open_access(config: AccessConfig, db: Database) -> AccessService:
 def _token_service(
     access: AccessService, config: AccessConfig, key_dir: Path
 ) -> tuple[BearerAuthorizer, TokenService]:
-    from dockyard.registry.token import own_token_auth
-
     return own_token_auth(
         access,
         key_dir,
@@ -118,12 +124,6 @@ def _policies_go_with_projects(access: AccessService, db: Database) -> None:
     """A deleted project's policies go with it, in one transaction (a later project may be
     given the same id): webhook policies with their delivery log and pending deliveries,
     promotion policies, the retention policy with its history, immutable-tag rules."""
-    from dockyard.registry.immutability import _schema as immutability_schema
-    from dockyard.registry.promotion import _schema as promotion_schema
-    from dockyard.registry.retention import _schema as retention_schema
-    from dockyard.registry.retention._store import forget_project as forget_retention
-    from dockyard.registry.webhooks import _schema as webhook_schema
-    from dockyard.registry.webhooks._policies import forget_project as forget_webhooks
 
     promotion = promotion_schema.promotion_policies
     rules = immutability_schema.immutable_rules
@@ -167,8 +167,6 @@ def open_projects_mode(
         open_webhooks(registry, projects=projects_of(access)) if registry is not None else None
     )
     if webhooks is not None:  # the API's artifact and repository deletes raise events too
-        from dockyard.registry.harbor._delete_events import attach_events
-
         attach_events(api, webhooks.sink)
     _policies_go_with_projects(access, db)
     replicating = (  # REPLICATION events go to the webhooks

@@ -34,6 +34,7 @@ from dockyard.registry.metadata import (
     ManifestRecord,
     RegistryMetadata,
 )
+from dockyard.registry.migrations import prepare
 from dockyard.registry.storage import FilesystemDriver, S3Config, StorageDriver, blob_key
 
 if TYPE_CHECKING:
@@ -135,8 +136,6 @@ class Registry:
         (or ``database``, an SQLAlchemy URL). Every process opening ``root`` shares the
         change counters in ``root/cache-generations``, so their caches stay coherent; with ``redis``, the counters live in
         Redis instead, shared by every replica using it."""
-        from dockyard.registry.migrations import prepare
-
         root = Path(root)
         storage: StorageDriver = FilesystemDriver(root)
         if s3 is not None:  # blobs in the bucket; root keeps only the local state

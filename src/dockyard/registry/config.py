@@ -52,11 +52,13 @@ from dockyard.registry._config_tree import (
 )
 from dockyard.registry._torrents import P2P_SCHEMA, P2PConfig, p2p_from_section
 from dockyard.registry._validation import IndexValidation, index_validation_from_section
+from dockyard.registry.access._config import AccessConfig
 from dockyard.registry.limits import Limits, limits_from_section, parse_duration
 from dockyard.registry.metadata import DatabaseSettings
 from dockyard.registry.proxy.config import PROXY_SCHEMA, ProxyConfig, proxy_from_section
 from dockyard.registry.redis import REDIS_SCHEMA, RedisConfig, redis_from_section
 from dockyard.registry.replication._settings import REPLICATION_SCHEMA
+from dockyard.registry.scanning._config import ScanningConfig
 from dockyard.registry.storage import S3Config, s3_config_from_section
 
 if TYPE_CHECKING:
@@ -555,7 +557,6 @@ def _build(raw: Tree, environ: Mapping[str, str], *, from_file: bool) -> Registr
 def _scanning(section: Any) -> ScanningConfig | None:
     if section is None:
         return None
-    from dockyard.registry.scanning._config import ScanningConfig
 
     return ScanningConfig.from_section(section)
 
@@ -727,7 +728,6 @@ def _access_auth(section: Tree) -> AccessConfig | None:
     """``auth.projects`` (``REGISTRY_AUTH=projects``): the access model's settings."""
     if len(section) != 1 or "projects" not in section:
         return None
-    from dockyard.registry.access._config import AccessConfig
 
     return AccessConfig.from_section(section["projects"])
 

@@ -19,7 +19,9 @@ from dockyard.builder.frontend.steps import (
 )
 from dockyard.dockerfile import (
     check_signal,
+    convert,
     format_duration,
+    parse,
     parse_port_specs,
     quote_list,
     quote_rune,
@@ -81,8 +83,6 @@ def _history(msg: str, layer: bool, buildkit: bool = False) -> HistoryEntry:
 
 def onbuild_triggers(expressions: list[str], df: Dockerfile, where: Stage) -> list[Instruction]:
     """Parse the OnBuild expressions of a base image into instructions (at the FROM line)."""
-    from dockyard.dockerfile import convert, parse
-
     out: list[Instruction] = []
     for expr in expressions:
         try:

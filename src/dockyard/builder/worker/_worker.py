@@ -7,7 +7,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from dockyard.builder.worker._scope import clean_path, make_dirs
 from dockyard.builder.worker._snapshots import Snapshot, SnapshotManager, WorkSnapshot
+from dockyard.builder.worker._users import resolve_chown
 
 if TYPE_CHECKING:  # the rest loads when a step runs (a cached build needs none of it)
     from dockyard.builder.worker._copy import CopyRequest
@@ -114,8 +116,6 @@ class Worker:
 
     def workdir(self, work: WorkSnapshot, path: str, *, user: str = "") -> None:
         """WORKDIR: create ``path`` (0755, owned by the current USER as BuildKit does)."""
-        from dockyard.builder.worker._scope import clean_path, make_dirs
-        from dockyard.builder.worker._users import resolve_chown
 
         uid, gid = resolve_chown(work.root, user) if user else (0, 0)
         make_dirs(work.root, clean_path(path), uid, gid)

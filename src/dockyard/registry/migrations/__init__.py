@@ -40,6 +40,7 @@ from sqlalchemy import (
 from dockyard.errors import FailedPrecondition
 from dockyard.registry.metadata import Database
 from dockyard.registry.metadata._schema import metadata as core
+from dockyard.registry.migrations import _alembic
 
 __all__ = [
     "HEAD",
@@ -158,8 +159,6 @@ def migrate(db: Database) -> MigrationResult:
         if before is None and not db.is_postgresql and _fresh(conn, existing):
             created = _create_head(conn, existing)
         else:
-            from dockyard.registry.migrations import _alembic
-
             _alembic.upgrade(conn)
             created = tuple(sorted(set(inspect(conn).get_table_names()) - existing))
         after = current(conn)

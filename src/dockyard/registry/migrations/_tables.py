@@ -10,23 +10,24 @@ from functools import cache
 
 from sqlalchemy import MetaData
 
+from dockyard.registry.access import _schema as access
+from dockyard.registry.console import _sessions as console
+from dockyard.registry.gcjobs import _schema as gcjobs
+from dockyard.registry.harbor import _descriptions as harbor
+from dockyard.registry.immutability import _schema as immutability
+from dockyard.registry.metadata import _schema as registry
+from dockyard.registry.promotion import _schema as promotion
+from dockyard.registry.replication import _schema as replication
+from dockyard.registry.retention import _schema as retention
+from dockyard.registry.scanning import _records as scanning
+from dockyard.registry.webhooks import _schema as webhooks
+
 __all__ = ["schema"]
 
 
 @cache
 def schema() -> MetaData:
     """One MetaData holding a copy of every table (foreign keys resolved within it)."""
-    from dockyard.registry.access import _schema as access
-    from dockyard.registry.console import _sessions as console
-    from dockyard.registry.gcjobs import _schema as gcjobs
-    from dockyard.registry.harbor import _descriptions as harbor
-    from dockyard.registry.immutability import _schema as immutability
-    from dockyard.registry.metadata import _schema as registry
-    from dockyard.registry.promotion import _schema as promotion
-    from dockyard.registry.replication import _schema as replication
-    from dockyard.registry.retention import _schema as retention
-    from dockyard.registry.scanning import _records as scanning
-    from dockyard.registry.webhooks import _schema as webhooks
 
     parts = (
         registry.metadata,

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
+from dockyard.registry._quota_hook import QuotaGuard
 from dockyard.registry._registry import Registry
 from dockyard.registry._run_locks import HeldRun, RunLocks
 from dockyard.registry.access import AccessService
@@ -86,8 +87,6 @@ class RetentionService:
         return self.access.projects.get(project_id).name
 
     def _give_back(self, repository: str) -> None:
-        from dockyard.registry._quota_hook import QuotaGuard
-
         QuotaGuard(self.access, self.registry.meta.db).deleted(repository)
 
     # --- policies --------------------------------------------------------------------------

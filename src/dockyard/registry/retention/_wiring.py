@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockyard.registry.events import NO_EVENTS, EventSink
+from dockyard.registry.harbor._retentions import attach_retention
 from dockyard.registry.retention._pulls import PullRecorder
 from dockyard.registry.retention._schedule import TICK, RetentionSchedule
 from dockyard.registry.retention._service import RetentionService
@@ -41,8 +42,6 @@ def open_retention(
     tick: float = TICK,
 ) -> RetentionParts:
     """Everything retention runs with, started; ``api`` serves the service."""
-    from dockyard.registry.harbor._retentions import attach_retention
-
     service = RetentionService(registry, access, events=events)
     attach_retention(api, service)
     return RetentionParts(
