@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Every revision of the scripts in ``versions/``, oldest first (a test holds it to them).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 #: The revision this dockyard's code reads and writes.
 HEAD = REVISIONS[-1]
 _log = logging.getLogger("dockyard.registry.migrations")

@@ -15,6 +15,7 @@ from dockyard.registry.console import _sessions as console
 from dockyard.registry.gcjobs import _schema as gcjobs
 from dockyard.registry.harbor import _descriptions as harbor
 from dockyard.registry.immutability import _schema as immutability
+from dockyard.registry.labels import _schema as labels
 from dockyard.registry.metadata import _schema as registry
 from dockyard.registry.promotion import _schema as promotion
 from dockyard.registry.replication import _schema as replication
@@ -41,6 +42,7 @@ def schema() -> MetaData:
         scanning._metadata,
         console._meta,
         replication.metadata,
+        labels.metadata,
     )
     combined = MetaData()
     for part in parts:
