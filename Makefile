@@ -113,7 +113,7 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/test_registry_manifest_tags_param.py tests/registry/test_registry_sparse_index.py \
   tests/registry/test_registry_podman.py tests/registry/test_registry_blob_integrity.py \
   tests/registry/test_registry_gc.py tests/registry/test_registry_backend_switch.py \
-  tests/registry/test_team_helpers_backend.py tests/registry/harbor tests/registry/token \
+  tests/registry/test_registry_team_helpers_backend.py tests/registry/harbor tests/registry/token \
   tests/registry/immutability tests/registry/promotion tests/registry/retention \
   tests/registry/webhooks/test_webhooks_events.py tests/registry/webhooks/test_webhooks_api_events.py \
   tests/registry/webhooks/test_webhooks_notifications.py tests/registry/webhooks/test_webhooks_restart.py \
@@ -136,14 +136,14 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/replication/test_replication_deletion.py tests/registry/replication/test_replication_filters.py \
   tests/registry/replication/test_replication_push.py tests/registry/replication/test_replication_restart.py \
   tests/registry/replication/test_replication_secrets.py \
-  tests/registry/test_gc_manifest_race.py tests/registry/test_registry_gc_knobs.py \
+  tests/registry/test_registry_gc_manifest_race.py tests/registry/test_registry_gc_knobs.py \
   tests/registry/test_registry_gc_live.py tests/registry/test_registry_scheduled_fsck.py \
   tests/registry/test_registry_project_delete_policies.py tests/registry/test_registry_policy_tables_bounded.py \
   tests/registry/contents \
   tests/registry/test_registry_accesslog_batching.py tests/registry/test_registry_debug_address.py \
   tests/registry/test_registry_home_page_commands.py tests/registry/test_registry_upload_limits.py \
   tests/registry/test_registry_upload_replayed_put.py tests/registry/test_registry_workers.py \
-  tests/registry/test_runs_abandoned.py
+  tests/registry/test_registry_runs_abandoned.py
 # What CI keeps of a run (gitignored): the browser tests' screenshots of every console and
 # `dockyard ui` page at desktop and phone width, the cluster pass's under cluster/.
 TEST_ARTIFACTS ?= $(CURDIR)/test-artifacts

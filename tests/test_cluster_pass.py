@@ -22,10 +22,10 @@ OWN_BACKENDS = {
     "tests/registry/cluster/test_cluster_lockout.py": "replicas on the cluster's own servers",
     "tests/registry/cluster/test_cluster_outages.py": "stops its own PostgreSQL, Redis, S3",
     "tests/registry/cluster/test_cluster_scanning.py": "replicas on the cluster's own servers",
-    "tests/registry/metadata/test_database_postgres_serve.py": "its own PostgreSQL database",
+    "tests/registry/metadata/test_metadata_database_postgres_serve.py": "its own PostgreSQL database",
     "tests/registry/redis/test_redis_replicas.py": "its own Redis",
     "tests/registry/scanning/test_scanning_outage.py": "crashes its own PostgreSQL",
-    "tests/registry/storage/test_s3_registry.py": "its own SeaweedFS",
+    "tests/registry/storage/test_storage_s3_registry.py": "its own SeaweedFS",
 }
 
 

@@ -1,7 +1,7 @@
 """Every table of the registry's database, from every feature's schema, in one MetaData.
 
 A feature that adds a table adds its schema module here and a migration script that creates
-it; ``tests/registry/migrations/test_migrations.py`` compares the two on both engines.
+it; ``tests/registry/migrations/test_migrations_scripts.py`` compares the two on both engines.
 """
 
 from __future__ import annotations
