@@ -36,7 +36,7 @@ ALLOWED: dict[str, str] = {
     "dockyard.cli._build_run": "--platform lists, multi-platform builds and --cache-from/--cache-to "
     "load only when asked: " + _CHANGED,
     "dockyard.cli._cmd_client": "the local store only for store locations: " + _COPY,
-    "dockyard.cli._cmd_container": _RUN + " hands over to these commands' code only when run",
+    "dockyard.cli._cmd_container": _TODO,
     "dockyard.atomicfile": "errors loads typing, which " + _NOOP + " leaves out",
     "dockyard.builder.cache.noop": "the writer and the errors only when a record is written or "
     "bad: " + _NOOP,
@@ -52,11 +52,12 @@ ALLOWED: dict[str, str] = {
     "needs it: " + _CHANGED + " and " + _RUN + "; the checksum index imports worker helpers, a "
     "cycle at import time",
     "dockyard.builder.solver.": "each instruction's worker code (RUN, COPY, --mount), the "
-    "registry client and cache transfer only when a build uses them: " + _CHANGED,
+    "registry client, cache transfer, qemu check, live display and debug shell only when a "
+    "build uses them: " + _CHANGED,
     "dockyard.builder.multi": "the registry client, archives and cache transfer only for the "
     "--output/--push forms and caches a multi-platform build names",
-    "dockyard.container.": _RUN + ": commit, ps and the emulation check load only for their "
-    "commands",
+    "dockyard.container.": _RUN + ": the package's __init__ loads _ps, _platform and _run, "
+    "which defer the image model, the store and the emulation check (commit.py: " + _TODO + ")",
     "dockyard.dockerfile._convert": "heredoc sources only for a Dockerfile with heredocs: "
     + _CHANGED,
     "dockyard.image._recompress": "the layer tools and compressors only when a layer is "
