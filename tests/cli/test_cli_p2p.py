@@ -63,6 +63,12 @@ def test_agent_bad_values_exit_1_before_it_starts(dockyard_root: Path, tmp_path:
     for extra, message in (
         (["--upload-limit", "5Q"], "Error: rate '5Q' is not BYTES[K|M|G] per second, e.g. 5M"),
         (["--password", "secret"], "Error: --password needs --username"),
+        (
+            ["--preheat-token", "short"],
+            "Error: the preheat token must be 16 to 4096 printable characters without spaces "
+            "(e.g. `openssl rand -hex 32`)",
+        ),
+        (["--admin-listen", "nowhere"], "Error: --admin-listen 'nowhere' is not HOST:PORT"),
     ):
         out = run_dockyard(*base, *extra, root=dockyard_root, check=False, timeout=60)
         assert out.returncode == 1, out.stderr

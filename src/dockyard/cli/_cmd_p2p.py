@@ -32,6 +32,22 @@ def parse_rate(text: str | None) -> int:
     return int(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
+def _token(value: str | None, path: Path | None, option: str) -> str | None:
+    """A token given as ``value`` or in the file ``path`` (not both), checked."""
+    from dockyard.p2p.agent import check_token
+
+    if path is not None:
+        if value:
+            raise InvalidArgument(f"give {option} or {option}-file, not both")
+        try:
+            value = path.read_text().splitlines()[0].strip() if path.stat().st_size else ""
+        except OSError as exc:
+            raise InvalidArgument(f"cannot read {option}-file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InvalidArgument(f"{option}-file {path} is not text") from None
+    return check_token(value) if value else None
+
+
 @cli.group("p2p")
 def p2p_group() -> None:
     """Peer-to-peer pulls: the node agent (a registry mirror) and preheating."""
@@ -90,6 +106,22 @@ def p2p_group() -> None:
     show_default=True,
     help="Seconds a blob may take to arrive.",
 )
+@click.option(
+    "--admin-listen",
+    help="HOST:PORT serving /metrics and POST /_dockyard/preheat instead of --listen "
+    "(registry:2's http.debug.addr); default: --listen serves them.",
+)
+@click.option(
+    "--preheat-token",
+    envvar="DOCKYARD_P2P_PREHEAT_TOKEN",
+    help="Bearer token POST /_dockyard/preheat requires (prefer the environment variable "
+    "DOCKYARD_P2P_PREHEAT_TOKEN or --preheat-token-file); default: none.",
+)
+@click.option(
+    "--preheat-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the preheat token (its first line).",
+)
 def agent_command(
     registry: str,
     listen: str,
@@ -104,6 +136,9 @@ def agent_command(
     download_limit: str | None,
     tls_verify: bool | None,
     timeout: float,
+    admin_listen: str | None,
+    preheat_token: str | None,
+    preheat_token_file: Path | None,
 ) -> None:
     """Serve a registry mirror on --listen whose blobs come from peers (and the registry as
     a web seed of last resort), e.g.
@@ -134,6 +169,8 @@ def agent_command(
         timeout=timeout,
         options=ClientOptions(tls_verify=tls_verify),
         mirror_of=mirror_of,
+        admin_listen=admin_listen,
+        preheat_token=_token(preheat_token, preheat_token_file, "--preheat-token"),
     )
     agent = Agent(config)
     stop = threading.Event()
@@ -144,7 +181,10 @@ def agent_command(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     agent.start()
-    click.echo(f"p2p agent for {registry} listening on {listen} (peers on {peer_listen})", err=True)
+    admin = f"; metrics and preheat on {admin_listen}" if admin_listen else ""
+    click.echo(
+        f"p2p agent for {registry} listening on {listen} (peers on {peer_listen}{admin})", err=True
+    )
     stop.wait()
     agent.close()
 
@@ -164,12 +204,31 @@ def agent_command(
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-def preheat_command(image: str, agents: tuple[str, ...], timeout: float, fmt: str) -> None:
+@click.option(
+    "--token",
+    envvar="DOCKYARD_P2P_PREHEAT_TOKEN",
+    help="The agents' preheat token (prefer DOCKYARD_P2P_PREHEAT_TOKEN or --token-file).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the agents' preheat token (its first line).",
+)
+def preheat_command(
+    image: str,
+    agents: tuple[str, ...],
+    timeout: float,
+    fmt: str,
+    token: str | None,
+    token_file: Path | None,
+) -> None:
     """Make every --agent fetch and seed IMAGE (team/app:v1 of the agents' registry) now,
-    so that a deploy's pulls find it in the swarm."""
+    so that a deploy's pulls find it in the swarm. --agent is the address serving preheat:
+    the agent's --admin-listen when it has one."""
     from dockyard.p2p.preheat import check, preheat
 
-    outcomes = preheat(image, agents, timeout=timeout)
+    outcomes = preheat(image, agents, timeout=timeout,
+                       token=_token(token, token_file, "--token"))  # fmt: skip
     if fmt == "json":
         doc = [
             {"agent": o.agent, "ok": o.ok, "error": o.error,

@@ -16,11 +16,16 @@ Routes on ``--listen``:
   the secret path; a range whose pieces a connected peer holds is deferred (503,
   ``Retry-After``) so the registry is the source of last resort;
 - ``POST /_dockyard/preheat`` ``{"image": "team/app:v1"}`` — fetch and seed an image's blobs;
+  with a preheat token, only for ``Authorization: Bearer <token>``;
 - ``GET /metrics`` — the counters (``dockyard.p2p.counters``).
+
+With ``admin_listen`` (``--admin-listen``), the last two are served on that address only (as
+registry:2 serves its metrics on ``http.debug.addr``), and ``--listen`` answers 404 for them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -35,7 +40,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dockyard.client import ClientOptions, Credentials
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, InvalidArgument, NameUnknown, NotFound, Unavailable
+from dockyard.errors import (
+    DockyardError,
+    InvalidArgument,
+    NameUnknown,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from dockyard.p2p.counters import Counters
 from dockyard.p2p.swarm import Swarm, SwarmSettings
 from dockyard.p2p.upstream import Upstream
@@ -63,6 +75,41 @@ _BLOB = re.compile(rf"/v2/({_NAME})/blobs/(sha256:[a-f0-9]{{64}})")
 #: v2 torrent whose blob is not a whole number of pieces gets a tail pad file)
 _SEED = re.compile(rf"/_dockyard/seed/([A-Za-z0-9_-]+)/({_NAME})/(sha256:([a-f0-9]{{64}}))(?:/\4)?")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+#: The shortest and longest preheat token taken.
+MIN_TOKEN, MAX_TOKEN = 16, 4096
+PREHEAT = "/_dockyard/preheat"
+METRICS = "/metrics"
+
+
+def parse_host_port(text: str, option: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT``) of an address option; InvalidArgument naming it."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise InvalidArgument(f"{option} {text!r} is not HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def loopback(host: str) -> bool:
+    """Is ``host`` (an address to listen on) reachable from this machine only?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token(token: str | None) -> str | None:
+    """A preheat token as given (None: none), or InvalidArgument saying why not."""
+    if token is None:
+        return None
+    if not MIN_TOKEN <= len(token) <= MAX_TOKEN or not token.isprintable() or " " in token:
+        raise InvalidArgument(
+            f"the preheat token must be {MIN_TOKEN} to {MAX_TOKEN} printable characters "
+            "without spaces",
+            hint="e.g. `openssl rand -hex 32`",
+        )
+    return token
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +128,10 @@ class AgentConfig:
     #: upstream hosts (containerd's ``?ns=``) the registry stands in for besides its own
     #: host, e.g. ``docker.io`` when it holds Docker Hub's names
     mirror_of: tuple[str, ...] = ()
+    #: HOST:PORT serving /metrics and preheat instead of ``listen`` (None: ``listen`` does)
+    admin_listen: str | None = None
+    #: the bearer token ``POST /_dockyard/preheat`` needs (None: none)
+    preheat_token: str | None = None
 
     @property
     def namespaces(self) -> frozenset[str]:
@@ -94,10 +145,13 @@ class AgentConfig:
 
     @property
     def host_port(self) -> tuple[str, int]:
-        host, sep, port = self.listen.rpartition(":")
-        if not sep or not port.isdigit():
-            raise InvalidArgument(f"--listen {self.listen!r} is not HOST:PORT")
-        return host.strip("[]") or "0.0.0.0", int(port)
+        return parse_host_port(self.listen, "--listen")
+
+    @property
+    def admin_host_port(self) -> tuple[str, int] | None:
+        if self.admin_listen is None:
+            return None
+        return parse_host_port(self.admin_listen, "--admin-listen")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +172,31 @@ class Agent:
         self.counters = Counters()
         self.upstream = Upstream(config.registry, config.credentials, config.options)
         self.secret = secrets.token_urlsafe(18)
+        self.preheat_token = check_token(config.preheat_token)
         host, port = config.host_port
-        self.server = ThreadingHTTPServer((host, port), _handler_class(self))
+        admin = config.admin_host_port
+        self.server = ThreadingHTTPServer((host, port), _handler_class(self, admin=admin is None))
         self.server.daemon_threads = True
+        #: the admin address's server (metrics, preheat), when it is a separate one
+        self.admin: ThreadingHTTPServer | None = None
+        #: the servers :meth:`start` started
+        self._serving: list[ThreadingHTTPServer] = []
+        if admin is not None:
+            try:
+                self.admin = ThreadingHTTPServer(
+                    admin, _handler_class(self, admin=True, mirror=False)
+                )
+            except OSError:
+                self.server.server_close()
+                raise
+            self.admin.daemon_threads = True
+        preheat_at = admin or (host, port)
+        if self.preheat_token is None and not loopback(preheat_at[0]):
+            log.warning(
+                "POST %s on %s:%d takes no token: anyone who reaches it can make this agent "
+                "fetch what its credentials may pull (give --preheat-token)", PREHEAT,
+                *preheat_at,
+            )  # fmt: skip
         # after the server: a torrent resumed from an earlier run gets this run's web seed
         self.swarm = Swarm(
             SwarmSettings(
@@ -139,6 +215,11 @@ class Agent:
     def port(self) -> int:
         return int(self.server.server_address[1])
 
+    @property
+    def admin_port(self) -> int | None:
+        """The admin address's port (None: metrics and preheat are on :attr:`port`)."""
+        return None if self.admin is None else int(self.admin.server_address[1])
+
     def seed_url(self, name: str, digest: str) -> str:
         host = self.config.host_port[0]
         if host in ("0.0.0.0", "::"):
@@ -155,14 +236,36 @@ class Agent:
         self.server.serve_forever(poll_interval=0.2)
 
     def start(self) -> threading.Thread:
+        if self.admin is not None:
+            admin = self.admin
+            threading.Thread(
+                target=lambda: admin.serve_forever(poll_interval=0.2), name="p2p-agent-admin",
+                daemon=True,
+            ).start()  # fmt: skip
+            self._serving.append(admin)
         thread = threading.Thread(target=self.serve_forever, name="p2p-agent", daemon=True)
         thread.start()
+        self._serving.append(self.server)
         return thread
 
     def close(self) -> None:
         self.swarm.close()  # first: its web seed connections to this server end
-        self.server.shutdown()
+        for server in self._serving:  # (shutdown waits for a loop that must have started)
+            server.shutdown()
+        self._serving.clear()
         self.server.server_close()
+        if self.admin is not None:
+            self.admin.server_close()
+
+    def may_preheat(self, authorization: str | None) -> bool:
+        """Does ``authorization`` (the request's header) carry the preheat token, when there
+        is one?"""
+        if self.preheat_token is None:
+            return True
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(
+            token.strip().encode(), self.preheat_token.encode()
+        )
 
     # --- the library surface ---------------------------------------------------------------
 
@@ -236,16 +339,24 @@ def _split_image(image: str) -> tuple[str, str]:
     return name, ref
 
 
-def _handler_class(agent: Agent) -> type[BaseHTTPRequestHandler]:
+def _handler_class(
+    agent: Agent, *, admin: bool, mirror: bool = True
+) -> type[BaseHTTPRequestHandler]:
     class Handler(_Handler):
         pass
 
     Handler.agent = agent
+    Handler.admin = admin
+    Handler.mirror = mirror
     return Handler
 
 
 class _Handler(BaseHTTPRequestHandler):
     agent: Agent
+    #: serves /metrics and preheat
+    admin: bool
+    #: serves the mirror's routes (/v2/…, the web seed)
+    mirror: bool
     protocol_version = "HTTP/1.1"
     server_version = "dockyard-p2p"
 
@@ -258,11 +369,25 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._dispatch(head=True)
 
+    def _elsewhere(self, path: str) -> NotFound:
+        return NotFound(
+            f"no such endpoint {path} on this address",
+            hint=f"{METRICS} and {PREHEAT} are on the agent's --admin-listen address",
+        )
+
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         try:
-            if path != "/_dockyard/preheat":
+            if path != PREHEAT:
                 raise NotFound(f"no such endpoint {path}")
+            if not self.admin:
+                raise self._elsewhere(path)
+            if not self.agent.may_preheat(self.headers.get("Authorization")):
+                self.close_connection = True  # the body is not read
+                raise Unauthorized(
+                    "preheat needs this agent's token: Authorization: Bearer <token>",
+                    hint="dockyard p2p preheat --token-file FILE (or DOCKYARD_P2P_PREHEAT_TOKEN)",
+                )
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             image = body.get("image") if isinstance(body, dict) else None
@@ -286,9 +411,16 @@ class _Handler(BaseHTTPRequestHandler):
                     f"not {ns[0]}",
                     hint="list the host in the agent's --mirror-of",
                 )
+            if path == METRICS and not self.admin:
+                raise self._elsewhere(path)
+            if path != METRICS and not self.mirror:
+                raise NotFound(
+                    f"no such endpoint {path} on the agent's admin address",
+                    hint=f"it serves {METRICS} and POST {PREHEAT}; the mirror is on --listen",
+                )
             if path in ("/v2", "/v2/"):
                 self._send(200, b"{}", "application/json", head=head)
-            elif path == "/metrics":
+            elif path == METRICS:
                 down, up = self.agent.swarm.totals()
                 body = self.agent.counters.render(down, up, *self.agent.swarm.holdings())
                 self._send(200, body, "text/plain; version=0.0.4", head=head)
@@ -402,4 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, exc: DockyardError, head: bool = False) -> None:
         body = json.dumps({"errors": [{"code": exc.oci_code, "message": str(exc)}]}).encode()
-        self._send(exc.http_status, body, "application/json", head=head)
+        headers = {}
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="dockyard-p2p-preheat"'
+        self._send(exc.http_status, body, "application/json", head=head, headers=headers)

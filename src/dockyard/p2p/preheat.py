@@ -24,12 +24,18 @@ class AgentOutcome:
     error: str = ""
 
 
-def preheat(image: str, agents: Sequence[str], *, timeout: float = 3600.0) -> list[AgentOutcome]:
+def preheat(
+    image: str, agents: Sequence[str], *, timeout: float = 3600.0, token: str | None = None
+) -> list[AgentOutcome]:
     """Every agent fetches ``image`` (``team/app:v1`` of its registry) at the same time;
-    one outcome per agent, in the order given."""
+    one outcome per agent, in the order given. ``token``: the agents' preheat token, sent as
+    ``Authorization: Bearer``."""
     if not agents:
         raise InvalidArgument("name at least one agent", hint="--agent http://node1:5050")
     pool = urllib3.PoolManager(num_pools=len(agents))
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
 
     def one(agent: str) -> AgentOutcome:
         url = agent.rstrip("/") + "/_dockyard/preheat"
@@ -38,7 +44,7 @@ def preheat(image: str, agents: Sequence[str], *, timeout: float = 3600.0) -> li
                 "POST",
                 url,
                 body=json.dumps({"image": image}).encode(),
-                headers={"Content-Type": "application/json"},
+                headers=headers,
                 timeout=urllib3.Timeout(connect=10, read=timeout),
                 retries=False,
             )
