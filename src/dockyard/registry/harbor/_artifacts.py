@@ -8,6 +8,7 @@ garbage collection see them as they see a client's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from dockyard.registry.harbor._delete_events import (
     publish_deleted,
 )
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
+from dockyard.registry.harbor._labels import digests_labelled, label_ids_query, labels_json
 from dockyard.registry.harbor._models import artifact_json, children, tag_json
 from dockyard.registry.harbor._query import (
     AndList,
@@ -221,13 +223,16 @@ def _artifact_query(call: Call) -> ArtifactQuery:
                 fields["digests"] = tuple(str(v) for v in term.values)
             else:
                 raise BadRequest("filter digests by digest=d, digest=~part or digest={d1 d2}")
+        elif key == "labels":  # read by label_ids_query
+            continue
         elif key == "push_time":
             if not isinstance(term, Range):
                 raise BadRequest("filter push_time by a range: push_time=[min~max]")
             fields["pushed"] = (_time(term.min), _time(term.max))
         else:
             raise BadRequest(
-                f"cannot filter artifacts by {key!r}", hint="filter by tags, digest or push_time"
+                f"cannot filter artifacts by {key!r}",
+                hint="filter by tags, digest, push_time or labels",
             )
     return ArtifactQuery(sort=sort, offset=page.offset, limit=page.size, **fields)  # type: ignore[arg-type]
 
@@ -237,6 +242,7 @@ async def _render(
 ) -> list[object]:
     inventory = call.api.inventory(call.registry)
     tags = await call.run(inventory.tags_of, [r.id for r in rows]) if with_tag else {}
+    labels = await call.run(labels_json, call, [r.id for r in rows]) if with_label else {}
     pulled: dict[str, float] = {}
     if rows:
         pulled = await call.run(pull_times, call.registry.meta.db, rows[0].repository,
@@ -249,7 +255,7 @@ async def _render(
             artifact_json(
                 row,
                 tags=tags.get(row.id, []) if with_tag else None,
-                labels=with_label,
+                labels=labels.get(row.id, []) if with_label else None,
                 child_ids=ids,
                 pulled_at=pulled.get(row.digest),
             )
@@ -261,10 +267,15 @@ async def list_artifacts(call: Call) -> Reply:
     project, name = full_name(call)
     with_tag, with_label = _flags(call)
     query = _artifact_query(call)
+    label_ids = label_ids_query(call)
     await call.require(project, "artifact", "list")
     inventory = call.api.inventory(call.registry)
     if await call.run(inventory.repository, name) is None:
         raise NotFound(f"repository {name} not found")
+    if label_ids:  # the artifacts carrying every label, within any digest filter
+        labelled = await call.run(digests_labelled, call, name, label_ids)
+        kept = [d for d in labelled if query.digests is None or d in query.digests]
+        query = replace(query, digests=tuple(kept))
     total, rows = await call.run(inventory.artifacts, name, query)
     listed = await _render(call, rows, with_tag, with_label)
     await _add_extras(call, name, rows, listed)
@@ -285,6 +296,9 @@ async def list_artifacts_of_project(call: Call) -> Reply:
     with_tag, with_label = _flags(call)
     parse_bool("latest_in_repository", call.query("latest_in_repository"), False)
     query = _artifact_query(call)
+    if label_ids_query(call):
+        raise BadRequest("labels filter one repository's artifacts",
+                         hint="list …/repositories/{repository_name}/artifacts?q=labels=(…)")  # fmt: skip
     inventory = call.api.inventory(call.registry)
     total, rows = await call.run(inventory.project_artifacts, project, query)
     out: list[object] = [None] * len(rows)

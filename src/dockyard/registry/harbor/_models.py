@@ -144,7 +144,17 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         annotations=_ref("Annotations"),
         urls={"type": "array", "description": "The download URLs", "items": {"type": "string"}},
     ),
-    "Label": _object("A label", id=_i("The ID of the label"), name=_s("The name the label")),
+    "Label": _object(
+        "A label: global (scope g) or of a project (scope p), attached to artifacts by hand",
+        id=_i("The ID of the label"),
+        name=_s("The name the label"),
+        description=_s("The description the label"),
+        color=_s("The color the label"),
+        scope=_s("The scope the label"),
+        project_id=_i("The ID of project that the label belongs to"),
+        creation_time=_t("The creation time the label"),
+        update_time=_t("The update time of the label"),
+    ),
     "Artifact": _object(
         "An artifact: a manifest or an index pushed to a repository",
         id=_i("The ID of the artifact"),
@@ -567,12 +577,13 @@ def artifact_json(
     row: ArtifactRow,
     *,
     tags: list[TagRow] | None,
-    labels: bool,
+    labels: list[dict[str, Any]] | None,
     child_ids: dict[str, int],
     pulled_at: float | None = None,
 ) -> dict[str, Any]:
-    """Harbor's Artifact for ``row``: ``tags`` None leaves them out (``with_tag=false``);
-    ``pulled_at``: its last recorded pull (None: never, Harbor's zero time)."""
+    """Harbor's Artifact for ``row``: ``tags`` None leaves them out (``with_tag=false``),
+    ``labels`` (Harbor's Label objects) likewise (``with_label=false``); ``pulled_at``: its
+    last recorded pull (None: never, Harbor's zero time)."""
     doc = _document(row)
     config = doc.get("config")
     config_type = str(config.get("mediaType")) if isinstance(config, dict) else None
@@ -601,6 +612,6 @@ def artifact_json(
             out["references"] = refs
     if tags is not None:
         out["tags"] = [tag_json(t) for t in tags]
-    if labels:
-        out["labels"] = []
+    if labels is not None:
+        out["labels"] = labels
     return out

@@ -10,6 +10,7 @@ from dockyard.registry.harbor import (
     _audit_ext,
     _comparison,
     _gc,
+    _labels,
     _members,
     _metadatas,
     _openapi,
@@ -126,6 +127,15 @@ _ROBOT = "/robots/{robot_id}"
 _ARTIFACT = _REPO + "/artifacts/{reference}"
 COMPARE_WITH = QueryParam("with", "The artifact to compare with (required): a tag or a digest")
 POLICY = PathParam("id", "The ID of the promotion policy", "integer")
+LABEL = PathParam("label_id", "Label ID", "integer")
+ARTIFACT_LABEL = PathParam("label_id", "The ID of the label that removed from the artifact.",
+                           "integer")  # fmt: skip
+LABEL_QUERY = (
+    QueryParam("name", "The label name."),
+    QueryParam("scope", "The label scope. Valid values are g and p. g for global labels and p "
+               "for project labels."),
+    QueryParam("project_id", "Relevant project ID, required when scope is p.", "integer"),
+)  # fmt: skip
 
 _REGISTRY = "/registries/{id}"
 REGISTRY_ID = PathParam("id", "The ID of the registry", "integer")
@@ -172,7 +182,7 @@ ROUTES: list[Route] = [
           params=(PROJECT, REPOSITORY)),
     Route("GET", _REPO + "/artifacts", _artifacts.list_artifacts, "listArtifacts",
           'List artifacts; q supports tags=*, tags=nil, tags=v, tags=~v, tags={a b}, '
-          'tags=(a b), digest=…, push_time=[min~max]', "artifact", response="[Artifact]",
+          'tags=(a b), digest=…, push_time=[min~max], labels=(id1 id2)', "artifact", response="[Artifact]",
           params=(PROJECT, REPOSITORY),
           query=(*LISTING, WITH_TAG, WITH_LABEL, WITH_IMMUTABLE, WITH_ACCESSORY, WITH_SCAN,
                  WITH_SBOM, WITH_INHERITED),
@@ -202,6 +212,12 @@ ROUTES: list[Route] = [
     Route("DELETE", _ARTIFACT + "/tags/{tag_name}", _artifacts.delete_tag, "deleteTag",
           "Delete the tag of the specified artifact", "artifact",
           params=(PROJECT, REPOSITORY, REFERENCE, TAG)),
+    Route("POST", _ARTIFACT + "/labels", _labels.add_artifact_label, "addLabel",
+          "Add label to the specified artiact (the body's id names a global label or one of "
+          "the project's)", "artifact", params=(PROJECT, REPOSITORY, REFERENCE), body="Label"),
+    Route("DELETE", _ARTIFACT + "/labels/{label_id}", _labels.remove_artifact_label,
+          "removeLabel", "Remove the label from the specified artiact.", "artifact",
+          params=(PROJECT, REPOSITORY, REFERENCE, ARTIFACT_LABEL)),
     Route("GET", _ARTIFACT + "/accessories", _additions.list_accessories, "listAccessories",
           "List accessories of the specific artifact (signatures, attestations, SBOMs)",
           "artifact", response="[Accessory]", params=(PROJECT, REPOSITORY, REFERENCE),
@@ -576,6 +592,20 @@ ROUTES: list[Route] = [
     Route("GET", _REP_EXEC + "/tasks/{task_id}/log", _replication.task_log,
           "getReplicationLog", "Get the log of the specific replication task",
           "replication", response="string", params=(REP_EXEC, REP_TASK)),
+    # labels (global: system administrators; project: the project's label permissions)
+    Route("GET", "/labels", _labels.list_labels, "ListLabels",
+          "List labels by name, scope (g or p) and project_id; q takes name=v and name=~v",
+          "label", response="[Label]", query=(*LISTING, *LABEL_QUERY), paged=True),
+    Route("POST", "/labels", _labels.create_label, "CreateLabel", "Post creates a label",
+          "label", status=201, body="Label"),
+    Route("GET", "/labels/{label_id}", _labels.get_label, "GetLabelByID",
+          "Get the label specified by ID.", "label", response="Label", params=(LABEL,)),
+    Route("PUT", "/labels/{label_id}", _labels.update_label, "UpdateLabel",
+          "Update the label properties (name, description, color).", "label",
+          params=(LABEL,), body="Label"),
+    Route("DELETE", "/labels/{label_id}", _labels.delete_label, "DeleteLabel",
+          "Delete the label specified by ID (and take it off every artifact).", "label",
+          params=(LABEL,)),
     Route("GET", "/swagger.json", _openapi.get_swagger, "getSwagger",
           "This API's own description (Swagger 2.0)", "swagger", response="object"),
 ]  # fmt: skip

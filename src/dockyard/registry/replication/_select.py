@@ -5,13 +5,18 @@ A tagged artifact is selected by each tag its tag filters let through (one task 
 untagged one (top-level: no index's child, no referrer of a manifest here) is matched as the
 empty tag, so that no tag filter, ``**`` or an ``excludes`` takes it and ``v*`` leaves it;
 it is copied by digest. cosign's accessory tags travel with their subjects. Label and resource
-filters read the manifest (and an image's config) only when the policy has one."""
+filters read the manifest (and an image's config) only when the policy has one; a label
+filter also matches the names of the Harbor labels attached to the artifact here."""
 
 from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.registry._registry import Registry
+from dockyard.registry.labels import labels_of
 from dockyard.registry.metadata import ArtifactQuery, Inventory
 from dockyard.registry.replication._policies import (
     ArtifactFacts,
@@ -29,8 +34,12 @@ MAX_CONFIG = 1 << 20
 PAGE = 500
 
 
-def local_facts(registry: Registry, repository: str, content: bytes) -> ArtifactFacts:
-    """The label/resource facts of a manifest of ``repository`` (its config read here)."""
+def local_facts(
+    registry: Registry, repository: str, content: bytes, digest: str | None = None
+) -> ArtifactFacts:
+    """The label/resource facts of a manifest of ``repository`` (its config read here): its
+    content's labels and the names of the Harbor labels attached to it through the API
+    (``digest``: the manifest's, by default the SHA-256 of ``content``)."""
 
     def config(digest: str) -> bytes | None:
         try:
@@ -42,7 +51,11 @@ def local_facts(registry: Registry, repository: str, content: bytes) -> Artifact
         except (DockyardError, OSError, ValueError):
             return None
 
-    return artifact_facts(content, config)
+    facts = artifact_facts(content, config)
+    if digest is None:
+        digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    attached = labels_of(registry.meta.db).names(repository, digest)
+    return replace(facts, labels=facts.labels | attached) if attached else facts
 
 
 def selects_local(registry: Registry, policy: Policy, repository: str, content: bytes) -> bool:

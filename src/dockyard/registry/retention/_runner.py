@@ -180,12 +180,13 @@ class Runner:
 
     def _labels(self, repository: str, digest: str) -> tuple[str, ...]:
         """An artifact's labels as the replication filters read them: its image config's
-        ``Labels`` and its manifest's annotations, each as ``key`` and ``key=value``."""
+        ``Labels`` and its manifest's annotations, each as ``key`` and ``key=value``, and the
+        names of the Harbor labels attached to it through the API."""
         try:
             content = self.registry.manifest(repository, digest).content
         except DockyardError:
             return ()
-        return tuple(sorted(local_facts(self.registry, repository, content).labels))
+        return tuple(sorted(local_facts(self.registry, repository, content, digest).labels))
 
     def _task(
         self,
