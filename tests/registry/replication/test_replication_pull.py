@@ -256,6 +256,34 @@ def test_referrers_and_untagged_artifacts_come_from_a_dockyard_source(
     assert [e["digest"] for e in _referrers(api, "kept/app", v1.digest)] == [sbom.digest]
 
 
+def test_a_pull_label_filter_reads_the_labels_attached_at_a_dockyard_source(
+    api: httpx.Client, upstream: RegistryProcess
+) -> None:
+    """A Harbor-API source: a label filter matches the labels attached there by hand (read
+    through its artifacts API), beside those the images carry."""
+    with _admin(upstream) as up:
+        check_created(up.post(f"{API}/projects", json={"project_name": "lab"}),
+                      f"{API}/projects")  # fmt: skip
+        marked = push_image(up, "lab/app", "v1", seed="lab1")
+        push_image(up, "lab/app", "v2", seed="lab2")
+        r = up.post(f"{API}/labels", json={"name": "release", "scope": "g"})
+        label = check_created(r, f"{API}/labels")
+        r = up.post(f"{API}/projects/lab/repositories/app/artifacts/v1/labels",
+                    json={"id": int(label)})  # fmt: skip
+        assert r.status_code == 200, r.text
+    check_created(api.post(f"{API}/projects", json={"project_name": "labelled"}),
+                  f"{API}/projects")  # fmt: skip
+    endpoint = _endpoint(api, "dockyard-labels", upstream.url, "admin", ADMIN_PASSWORD, "harbor")
+    policy = _policy(api, "pull-labelled", src_registry={"id": endpoint},
+                     dest_namespace="labelled",
+                     filters=[{"type": "name", "value": "lab/**"},
+                              {"type": "label", "value": ["release"]}])  # fmt: skip
+    execution, tasks = _run(api, policy)
+    assert (execution["status"], len(tasks)) == ("Succeed", 2), (execution, tasks)
+    assert api.get("/v2/labelled/app/tags/list").json()["tags"] == ["v1"]
+    assert _manifest(api, "labelled/app", "v1").content == marked.manifest
+
+
 def test_a_scheduled_pull_copies_exactly_the_matching_set(
     api: httpx.Client, destination: Destination
 ) -> None:

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -169,11 +170,37 @@ def _subject(raw: bytes) -> str | None:
     return str(subject["digest"]) if isinstance(subject, dict) and "digest" in subject else None
 
 
+def _attached_labels(transport: Transport, url: str, repository: str, digest: str
+                     ) -> frozenset[str]:  # fmt: skip
+    """The names of the Harbor labels attached to ``digest`` of ``repository`` at a Harbor-API
+    registry (``with_label=true``); none when the API does not know the artifact."""
+    project, _, name = repository.partition("/")
+    if not name:
+        return frozenset()
+    path = (f"/api/v2.0/projects/{quote(project, safe='')}/repositories/"
+            f"{quote(quote(name, safe=''), safe='')}/artifacts/{quote(digest, safe='')}")  # fmt: skip
+    query = urlencode({"with_label": "true", "with_tag": "false", "with_accessory": "false"})
+    resp = transport.request(
+        url, "GET", f"{path}?{query}", what=f"read the labels of {repository}@{digest} at {url}",
+        headers={"Accept": "application/json"}, ok=(200, 404),
+    )  # fmt: skip
+    if resp.status == 404:
+        return frozenset()
+    try:
+        found = json.loads(resp.data).get("labels") or []
+        return frozenset(str(label["name"]) for label in found)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DockyardError(
+            f"{url} answered its artifacts API for {repository}@{digest} with no artifact ({exc})"
+        ) from None
+
+
 class PullCopy:
     """One copy of a task's artifact from the registry at ``url`` into ``registry``;
     ``select`` is the verdict of a policy's label and resource filters on its facts (read from
-    the remote manifest and image config); ``speed`` is KB/s per copy (0 or less:
-    unlimited), as for a push."""
+    the remote manifest and image config, and with ``harbor_labels`` the names of the labels
+    attached to it there, read through Harbor's artifacts API); ``speed`` is KB/s per copy
+    (0 or less: unlimited), as for a push."""
 
     def __init__(
         self,
@@ -185,9 +212,11 @@ class PullCopy:
         speed: int = -1,
         check: Callable[[], None] = lambda: None,
         select: Callable[[ArtifactFacts], bool] | None = None,
+        harbor_labels: bool = False,
     ) -> None:
         self.registry = registry
         self.select = select
+        self.harbor_labels = harbor_labels
         self.rate = speed * 1024.0 if speed > 0 else 0.0
         self.transport = transport
         self.url = url
@@ -208,7 +237,7 @@ class PullCopy:
             ) from None
         digest = str(descriptor.digest)
         if (self.select is not None and not accessory_tag(task.src_reference)
-                and not self.select(artifact_facts(raw, partial(_config, remote, raw)))):  # fmt: skip
+                and not self.select(self._facts(remote, task.src_repository, raw, digest))):  # fmt: skip
             self._log(f"{remote.name}:{task.src_reference} is not selected by the policy's "
                       "label or resource filters: not copied")  # fmt: skip
             return self.stats
@@ -223,6 +252,17 @@ class PullCopy:
         self._log(f"copied {remote.name}:{task.src_reference} ({digest}) to {shown}")
         self._accessories(remote, dst, digest, 0)
         return self.stats
+
+    def _facts(
+        self, remote: RemoteRepository, repository: str, raw: bytes, digest: str
+    ) -> ArtifactFacts:
+        """What the label and resource filters see of the remote artifact: what it carries and,
+        at a Harbor-API source, the names of the labels attached to it there."""
+        facts = artifact_facts(raw, partial(_config, remote, raw))
+        if not self.harbor_labels:
+            return facts
+        attached = _attached_labels(self.transport, self.url, repository, digest)
+        return replace(facts, labels=facts.labels | attached) if attached else facts
 
     # --- what travels with a subject ----------------------------------------------------------
 

@@ -35,15 +35,19 @@ def task_runner(
     check: Callable[[], None],
     mounts: MutableMapping[str, str],
     prepare: Callable[[NewTask], str | None] | None = None,
+    *,
+    harbor_labels: bool = False,
 ) -> TaskRunner:
     """The runner of ``job`` under ``policy`` (its endpoint's client is ``transport``);
-    ``prepare`` readies the destination of a push copy (:mod:`._prepare`)."""
+    ``prepare`` readies the destination of a push copy (:mod:`._prepare`); ``harbor_labels``:
+    a pull's source answers Harbor's artifacts API, whose attached labels its label filters
+    read too."""
     if job.task.operation == DELETE:
         return DestinationDelete(registry, transport, url, first_attempt=job.run_count == 0,
                                  check=check)  # fmt: skip
     if policy.pull:
         return PullCopy(registry, transport, url, override=policy.override, speed=policy.speed,
-                        check=check,
+                        check=check, harbor_labels=harbor_labels,
                         select=policy.selects_facts if policy.reads_content else None)  # fmt: skip
 
     def select(repository: str, content: bytes) -> bool:

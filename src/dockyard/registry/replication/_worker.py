@@ -307,8 +307,11 @@ class ReplicationWorker:
         try:
             policy = self.policies.get(job.policy_id)
             transport, url, mounts = self.transport(policy.endpoint_id)
+            with self._lock:
+                endpoint = self._endpoints.get(policy.endpoint_id)
             copy = task_runner(self.registry, policy, job, transport, url, check, mounts,
-                               self._preparation(policy, job, transport))  # fmt: skip
+                               self._preparation(policy, job, transport),
+                               harbor_labels=endpoint is not None and endpoint.type == "harbor")  # fmt: skip
             where = (policy.endpoint_id, job.task.dst_repository)
             with self.repositories.hold(where, check):
                 try:
