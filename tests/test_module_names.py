@@ -31,6 +31,7 @@ NOT_YET_RENAMED = frozenset(
         "builder/test_multiplatform_interop.py",
         "builder/test_multiplatform_parallel.py",
         "client/test_manifest_lists.py",
+        "p2p/test_agent_admin.py",
         "p2p/test_agent_clients.py",
         "p2p/test_agent_config.py",
         "p2p/test_agent_containerd.py",
