@@ -237,6 +237,33 @@ def test_a_deleted_artifact_loses_its_labels(served: Served) -> None:
         served.client.delete(f"{API}/labels/{lid}", headers=served.headers)
 
 
+def test_labels_stay_through_new_tags_and_go_with_their_project(served: Served) -> None:
+    pushed = served.push("team/retag", "v1", seed="retag1")
+    lid = _create(served, {"name": "kept", "scope": "g"})
+    base = f"{API}/projects/team/repositories/retag/artifacts"
+    try:
+        check_empty(served.client.post(f"{base}/v1/labels", json={"id": lid},
+                                       headers=served.headers))  # fmt: skip
+        # another tag on the same manifest, by the API and by a push: the same artifact
+        r = served.client.post(f"{base}/v1/tags", json={"name": "v1-api"}, headers=served.headers)
+        assert r.status_code == 201, r.text
+        again = served.push("team/retag", "v1-push", seed="retag1")
+        assert again.digest == pushed.digest
+        [artifact] = _artifacts(served, "retag")
+        assert [x["id"] for x in artifact["labels"]] == [lid]
+    finally:
+        served.client.delete(f"{API}/labels/{lid}", headers=served.headers)
+    # a project's labels go with the project
+    r = served.client.post(f"{API}/projects", json={"project_name": "brief"},
+                           headers=served.headers)  # fmt: skip
+    check_created(r, f"{API}/projects")
+    brief = _id(served, "brief")
+    short = _create(served, {"name": "short-lived", "scope": "p", "project_id": brief})
+    check_empty(served.client.delete(f"{API}/projects/{brief}", headers=served.headers))
+    check_error(served.client.get(f"{API}/labels/{short}", headers=served.headers), 404,
+                "NOT_FOUND")  # fmt: skip
+
+
 def _retention(served: Served, project_id: int) -> int:
     keep = {"disabled": False, "action": "retain", "template": "always", "params": {},
             "tag_selectors": [{"kind": "label", "decoration": "withLabels",
