@@ -73,8 +73,11 @@ ALLOWED: dict[str, str] = {
     # cycles
     "dockyard.registry.migrations": "a cycle: the MetaData of every table imports each "
     "feature's schema, whose packages import Registry, which opens its database here",
+    "dockyard.registry.harbor._artifacts": "a cycle: _additions imports _artifacts",
+    "dockyard.registry.harbor._projects": "a cycle for proxy.projects, which imports the Harbor "
+    "API's routes and so this module (the replication import: " + _TODO + ")",
+    "dockyard.registry.policy._projects": "a cycle: scanning's service imports this module",
     "dockyard.registry.harbor.": _TODO,
-    "dockyard.registry.policy._projects": _TODO,
     "dockyard.registry.scanning.": _TODO,
 }
 
@@ -110,11 +113,9 @@ def deferred(source: str, module: str, is_package: bool) -> list[tuple[int, str]
 
 
 def covered(module: str) -> str | None:
-    """The ``ALLOWED`` entry ``module`` falls under, if any."""
-    for key in ALLOWED:
-        if module == key or (key.endswith(".") and module.startswith(key)):
-            return key
-    return None
+    """The ``ALLOWED`` entry ``module`` falls under (the longest), if any."""
+    keys = [k for k in ALLOWED if module == k or (k.endswith(".") and module.startswith(k))]
+    return max(keys, key=len, default=None)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +189,5 @@ def test_covered_matches_modules_and_package_prefixes() -> None:
     assert covered("dockyard.builder.solver._steps") == "dockyard.builder.solver."
     assert covered("dockyard.registry._server_x") is None
     assert covered("dockyard.builder.solverx") is None
+    assert covered("dockyard.registry.harbor._projects") == "dockyard.registry.harbor._projects"
+    assert covered("dockyard.registry.harbor._labels") == "dockyard.registry.harbor."
