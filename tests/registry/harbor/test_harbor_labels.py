@@ -204,6 +204,9 @@ def test_labels_are_attached_to_artifacts_and_listed_with_them(served: Served) -
         assert _artifacts(served, "web", q=f"labels=({mine}),digest={bare.digest}") == []
         r = served.client.get(base, params={"q": "labels={1 2}"}, headers=served.headers)
         check_error(r, 400, "BAD_REQUEST")
+        r = served.client.get(f"{API}/projects/team/artifacts", params={"q": f"labels={mine}"},
+                              headers=served.headers)  # fmt: skip
+        check_error(r, 400, "BAD_REQUEST")  # a repository's list only
 
         # artifact-label delete: guests no; a label the artifact does not carry: 404
         r = served.client.delete(f"{base}/v1/labels/{mine}", headers=basic("guest", PASSWORD))
