@@ -55,7 +55,9 @@ ALLOWED: dict[str, str] = {
     "registry client, cache transfer, qemu check, live display and debug shell only when a "
     "build uses them: " + _CHANGED,
     "dockyard.builder.multi": "the registry client, archives and cache transfer only for the "
-    "--output/--push forms and caches a multi-platform build names",
+    "--output/--push forms and caches a multi-platform build names (the --iidfile writer: "
+    + _TODO
+    + ")",
     "dockyard.container.": _RUN + ": the package's __init__ loads _ps, _platform and _run, "
     "which defer the image model, the store and the emulation check (commit.py: " + _TODO + ")",
     "dockyard.dockerfile._convert": "heredoc sources only for a Dockerfile with heredocs: "
@@ -69,7 +71,7 @@ ALLOWED: dict[str, str] = {
     "scanning, projects mode, replication, proxy, console, torrents) when its section is set",
     "dockyard.registry._projects_mode": "the LDAP directory (ldap3) only with auth.projects.ldap",
     "dockyard.registry._registry": "the S3 driver (aiobotocore) with storage.s3, Redis with redis",
-    "dockyard.cli._cmd_p2p": "the node agent and preheat need libtorrent, the optional p2p extra",
+    "dockyard.cli._cmd_p2p": _TODO,
     # cycles
     "dockyard.registry.migrations": "a cycle: the MetaData of every table imports each "
     "feature's schema, whose packages import Registry, which opens its database here",
