@@ -35,7 +35,7 @@ ALLOWED: dict[str, str] = {
     "dockyard.cli._run_argv": _RUN + ": the container code only once the command line is read",
     "dockyard.cli._build_run": "--platform lists, multi-platform builds and --cache-from/--cache-to "
     "load only when asked: " + _CHANGED,
-    "dockyard.cli._cmd_client": "the local store only for store locations: " + _COPY,
+    "dockyard.cli._cmd_client": "the local store only for pull and push: " + _COPY,
     "dockyard.cli._cmd_container": _TODO,
     "dockyard.atomicfile": "errors loads typing, which " + _NOOP + " leaves out",
     "dockyard.builder.cache.noop": "the writer and the errors only when a record is written or "
