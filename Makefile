@@ -119,7 +119,7 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/webhooks/test_webhooks_notifications.py tests/registry/webhooks/test_webhooks_restart.py \
   tests/registry/access/test_access_server.py tests/registry/access/test_access_upkeep.py \
   tests/registry/access/test_access_clients.py tests/registry/access/test_access_workers.py \
-  tests/registry/access/test_access_project_policies.py \
+  tests/registry/access/test_access_project_policies.py tests/registry/access/test_access_deletes_and_tokens.py \
   tests/registry/scanning/test_scanning_claims.py \
   tests/registry/scanning/test_scanning_limits.py::test_absolute_member_name_scan_ends_and_the_queue_moves_on \
   tests/registry/test_registry_interop.py tests/registry/test_registry_mount_interop.py \
