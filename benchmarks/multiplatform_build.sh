@@ -58,7 +58,7 @@ base "$DEB_ARM64" linux/arm64 bench-debian:arm64
 go=$WORK/go
 mkdir -p "$go"
 # the example's files, taken from the test that builds it
-"$PY" - "$REPO/tests/builder/test_multiplatform_go.py" "$go" <<'PY'
+"$PY" - "$REPO/tests/builder/test_build_multiplatform_go.py" "$go" <<'PY'
 import ast, pathlib, sys
 tree = ast.parse(pathlib.Path(sys.argv[1]).read_text())
 consts = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)

@@ -24,13 +24,6 @@ WORDS: dict[str, tuple[str, str]] = {
 #: modules that do not follow the rule yet
 NOT_YET_RENAMED = frozenset(
     {
-        "builder/test_multiplatform.py",
-        "builder/test_multiplatform_cache.py",
-        "builder/test_multiplatform_checks.py",
-        "builder/test_multiplatform_go.py",
-        "builder/test_multiplatform_interop.py",
-        "builder/test_multiplatform_parallel.py",
-        "client/test_manifest_lists.py",
         "p2p/test_agent_admin.py",
         "p2p/test_agent_clients.py",
         "p2p/test_agent_config.py",
