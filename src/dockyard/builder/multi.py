@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
+from dockyard.atomicfile import write_atomic
 from dockyard.builder.emulation import check_platforms, emulated_platforms
 from dockyard.builder.frontend import BuildGraph, parse_dockerfile
 from dockyard.builder.solver import BuildOptions, BuiltImage, OutputSpec, Reporter, build
@@ -245,8 +246,6 @@ def _export(
                 v.log(f"writing oci archive to {output.dest}")
     result.tags = list(tags)
     if options.iidfile is not None:
-        from dockyard.atomicfile import write_atomic
-
         write_atomic(options.iidfile, str(index.digest).encode(), durable=False)
     v.done()
 

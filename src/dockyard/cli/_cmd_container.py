@@ -9,8 +9,22 @@ from typing import Any
 
 import click
 
+from dockyard.cli._cmd_build import _log_debug_to_stderr
 from dockyard.cli._format import emit_rows, human_size
 from dockyard.cli._main import cli, exit_without_teardown, open_store
+from dockyard.cli._run_argv import start
+from dockyard.container import (
+    ContainerRecord,
+    container_sizes,
+    container_state,
+    parse_ps_filters,
+    prune_containers,
+    remove_containers,
+    run_container,
+    select_containers,
+)
+from dockyard.container.commit import commit_container
+from dockyard.storefiles import root_dir
 
 
 @cli.command(
@@ -54,12 +68,8 @@ def run_cmd(ctx: click.Context, /, **params: Any) -> None:
     Exits with the container's status; 125 when dockyard fails, 126 when the command cannot
     be executed, 127 when it is not found.
     """
-    from dockyard.cli._run_argv import start
-    from dockyard.container import run_container
 
     if params["debug"]:
-        from dockyard.cli._cmd_build import _log_debug_to_stderr
-
         _log_debug_to_stderr()
 
     status = start(
@@ -76,8 +86,6 @@ def _store_root(ctx: click.Context) -> Path:
     """The store's root as ``open_store`` would open it (``--root``, else the default)."""
     root: Path | None = ctx.find_root().obj["root"]
     if root is None:
-        from dockyard.storefiles import root_dir
-
         return Path(root_dir())
     return root
 
@@ -126,7 +134,6 @@ def ps_cmd(
 
     Running ones only; every container with -a, -n, -l or a status filter.
     """
-    from dockyard.container import container_sizes, parse_ps_filters, select_containers
 
     if latest and last == -1:
         last = 1
@@ -175,7 +182,6 @@ def _ago(stamp: str) -> str:
 
 
 def _ps_row(record: object, *, trunc: bool = True) -> dict[str, object]:
-    from dockyard.container import ContainerRecord, container_state
 
     assert isinstance(record, ContainerRecord)
     # docker's: the path, then its arguments, those with a space in single quotes
@@ -208,7 +214,6 @@ def _ps_row(record: object, *, trunc: bool = True) -> dict[str, object]:
 @click.pass_context
 def rm_cmd(ctx: click.Context, force: bool, containers: tuple[str, ...]) -> None:
     """Remove one or more containers."""
-    from dockyard.container import remove_containers
 
     failed = False
     for name, error in remove_containers(open_store(ctx), containers, force=force):
@@ -268,7 +273,6 @@ def commit_cmd(
     repository: str | None,
 ) -> None:
     """Create a new image from a container's changes."""
-    from dockyard.container.commit import commit_container
 
     image = commit_container(
         open_store(ctx),
@@ -292,7 +296,6 @@ def container_group() -> None:
 @click.pass_context
 def prune_cmd(ctx: click.Context, force: bool) -> None:
     """Remove all stopped containers."""
-    from dockyard.container import prune_containers
 
     if not force and not click.confirm(
         "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"

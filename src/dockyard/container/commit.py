@@ -26,7 +26,7 @@ from typing import Any
 
 from dockyard.builder.worker import BUILD_DIR, SnapshotManager
 from dockyard.container._records import ContainerRecord
-from dockyard.container._run import container_store
+from dockyard.container._run import _runtime, _runtime_argv, container_store
 from dockyard.digest import Digest
 from dockyard.errors import Conflict, InvalidArgument
 from dockyard.image.blob import BlobImage, open_any
@@ -196,7 +196,6 @@ def _stopped_processes(init: int) -> Iterator[None]:
 @contextlib.contextmanager
 def _paused(store: LocalStore, record: ContainerRecord) -> Iterator[None]:
     """``record``'s container paused meanwhile (see the module's docstring)."""
-    from dockyard.container._run import _runtime, _runtime_argv
 
     runtime = _runtime(container_store(store))
 

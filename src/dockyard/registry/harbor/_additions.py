@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from dockyard import __version__
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError, FailedPrecondition, NotFound
 from dockyard.registry import contents
@@ -23,6 +24,7 @@ from dockyard.registry.harbor._artifacts import _resolve
 from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._errors import BadRequest, PreconditionFailed
 from dockyard.registry.harbor._models import NEVER, harbor_time
+from dockyard.registry.harbor._promotion import _policy_json, promotions_of
 from dockyard.registry.harbor._repositories import full_name
 from dockyard.registry.metadata import ArtifactRow
 from dockyard.registry.scanning import scan_all_of, scan_target
@@ -181,7 +183,6 @@ async def get_packages(call: Call) -> Reply:
 
 def _named_keys(call: Call, project: str) -> list[tuple[PublicKey, str]]:
     """Blocking: the keys the project's promotion policies name (none without promotion)."""
-    from dockyard.registry.harbor._promotion import _policy_json, promotions_of
 
     access = call.api.access
     ref = access.projects.ref(project) if access is not None else None
@@ -284,7 +285,6 @@ def vulnerability_report(registry: Registry, repository: str, digest: str) -> di
     """Blocking: Harbor's vulnerability report of image ``digest`` (no vulnerabilities while
     its scan is pending: asking queues the scan of an image never scanned, as
     ``/v2/<name>/_dockyard/scan/<ref>`` does)."""
-    from dockyard import __version__
 
     scanning = scan_all_of(registry)
     if scanning is None:

@@ -27,6 +27,8 @@ from dockyard.registry.harbor._errors import BadRequest
 from dockyard.registry.harbor._query import Exact, Fuzzy, OrList, parse_bool, parse_query
 from dockyard.registry.harbor._query import parse_sort as parse_sort_keys
 from dockyard.registry.identity import Identity
+from dockyard.registry.proxy.projects import PROXY_CACHE_TYPES
+from dockyard.registry.replication import RegistryNotFound, replication_of
 
 __all__ = [
     "create_project",
@@ -151,8 +153,6 @@ async def _creator(call: Call) -> tuple[Identity, bool]:
 
 async def _proxy_endpoint(call: Call, raw: object, admin: bool) -> int:
     """The endpoint registry a proxy cache project is created for (Harbor's checks)."""
-    from dockyard.registry.proxy.projects import PROXY_CACHE_TYPES
-    from dockyard.registry.replication import RegistryNotFound, replication_of
 
     if not admin:
         raise Denied("Only system admin can create proxy cache project")

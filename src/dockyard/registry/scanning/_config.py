@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import InvalidArgument
+from dockyard.local import default_root
 from dockyard.scan import SEVERITIES
 
 __all__ = ["ScanningConfig"]
@@ -50,7 +51,6 @@ _EXAMPLE = "e.g. scanning: {on-push: true, block-severity: HIGH, db: vulndb.sqli
 
 
 def _default_db() -> Path:
-    from dockyard.local import default_root
 
     return default_root() / "vulndb" / "vulndb.sqlite"
 

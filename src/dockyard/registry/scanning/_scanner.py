@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from dockyard import __version__
 from dockyard.errors import DockyardError, NotFound
 from dockyard.oci import Manifest, parse_manifest_or_index
 from dockyard.registry._names import is_digest
@@ -89,7 +90,6 @@ def event_overview(
     """The ``scan_overview`` entry of a SCANNING_COMPLETED / SCANNING_FAILED event, as
     Harbor's (NativeReportSummary): status, times, scanner, and for a report its worst
     severity and the counts by severity (``fixable``: those with a fixed version)."""
-    from dockyard import __version__
 
     overview: dict[str, object] = {
         "report_id": digest,
