@@ -3,7 +3,8 @@
 A bridge, four namespaces on 20 Mbit/s veths (``tc``), opentracker and an htpasswd-protected
 registry on the bridge's address, one ``dockyard p2p agent`` per namespace: every agent ends
 with the exact blobs (digest-checked by the puller and by the agent), the registry serves
-well under N copies of the image's bytes, agents killed mid-transfer do not stop the others,
+under 2 copies of the image's bytes (4 without p2p), agents killed mid-transfer do not stop
+the others (and the registry still serves under 2 copies),
 and preheating leaves an image seeded on the agents named.
 """
 
@@ -116,7 +117,14 @@ def test_agents_pull_at_once_and_the_registry_serves_far_less_than_n_copies(flee
         for digest, n in blobs.items():
             if n >= 1 << 20:  # the swarm's blobs, kept verified for seeding
                 assert on_disk(agent, digest) == digest
-    # without p2p: AGENTS times size; each byte should leave the registry about once
+    # Without p2p the registry serves AGENTS (4) times the image. The issue's figure, 1.5x, is
+    # for 8 agents and a 200 MB image, and holds there (benchmarks/RESULTS.md: 1.19x). What
+    # goes above 1x is most likely spent before the agents have found each other (tracker
+    # announce, peer connections): until then an agent's web seed is its only source and
+    # none of its ranges is deferred to peers (docs/p2p.md, "source of last resort"). That
+    # window is about the same number of seconds whatever the image, so on this 40 MiB image
+    # it weighs more: six runs on a busy 2-core host (2026-12-04) gave 1.34, 1.45, 1.41,
+    # 1.59, 1.45 and 1.30x, so 1.5x is not a stable bound here and 2x (half of no p2p) is.
     assert served < 2 * size, f"registry served {served / size:.2f} times the image"
     pages = [httpx.get(f"{a.url}/metrics").text for a in fleet.agents]
     from_peers = sum(p2p_net.metric(p, "dockyard_p2p_peer_bytes_total") for p in pages)
@@ -126,6 +134,7 @@ def test_agents_pull_at_once_and_the_registry_serves_far_less_than_n_copies(flee
 
 def test_killing_two_agents_mid_transfer_leaves_the_others_verified(fleet: Fleet) -> None:
     blobs = push(fleet, "team/kill", [(24 << 20) + 99], "kill")
+    before = fleet.blob_bytes_served()
     layer = max(blobs, key=lambda d: blobs[d])
     pulls = [p2p_net.pull_in_namespace(fleet.net, a.index, "team/kill", "v1") for a in fleet.agents]
     victims, survivors = fleet.agents[:2], fleet.agents[2:]
@@ -149,6 +158,10 @@ def test_killing_two_agents_mid_transfer_leaves_the_others_verified(fleet: Fleet
         assert result["bad"] == [], agent.log.read_text()
         assert result["blobs"] == blobs
         assert on_disk(agent, layer) == layer
+    # pieces only the dead held come from the registry again, and still far less than one
+    # copy per agent leaves it (six runs: 1.18 to 1.35x the image; 2x as in the test above)
+    served = fleet.blob_bytes_served() - before
+    assert served < 2 * sum(blobs.values()), f"registry served {served / sum(blobs.values()):.2f}x"
 
 
 def test_preheat_seeds_an_image_on_the_agents_named(fleet: Fleet) -> None:
