@@ -141,3 +141,36 @@ def test_an_unknown_image_is_the_registrys_answer(setup: Setup) -> None:
     r = httpx.get(f"http://{setup.mirror}/v2/team/none/manifests/v1")
     assert r.status_code == 404
     assert r.json()["errors"][0]["code"] in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "NOT_FOUND")
+
+
+def _served(mirror: str) -> float:
+    page = httpx.get(f"http://{mirror}/metrics").text
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(page)
+        for s in f.samples
+        if s.name == "dockyard_p2p_blobs_served_total"
+    )
+
+
+def test_dockyard_pull_of_the_registrys_name_goes_through_the_agent_as_its_mirror(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """``dockyard pull <registry>/team/app:v1 --registries-config`` whose ``mirrors`` name the
+    agent for that (non-Hub) registry: the image is the registry's, the agent serves every
+    blob. The client has no credentials for the registry, so the registry itself would refuse
+    it: without the mirror the same pull fails."""
+    ref = f"{setup.registry.host}/team/app:v1"
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker")}  # no credentials for the registry
+    direct = run_dockyard("pull", ref, root=tmp_path / "direct", env=env, check=False)
+    assert direct.returncode != 0 and "authentication required" in direct.stderr, direct.stderr
+    config = tmp_path / "registries.json"
+    config.write_text(json.dumps({"mirrors": {setup.registry.host: [f"http://{setup.mirror}"]}}))
+    before = _served(setup.mirror)
+    store = tmp_path / "store"
+    run_dockyard("pull", "--registries-config", str(config), ref, root=store, env=env)
+    assert _served(setup.mirror) - before == len(setup.blobs)  # every blob, from the agent
+    listed = run_dockyard("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}",
+                          root=store, env=env).stdout.split()  # fmt: skip
+    config_digest = min(setup.blobs, key=lambda d: setup.blobs[d])  # the image's config
+    assert listed == [ref, config_digest]  # the registry's name; the pushed image
