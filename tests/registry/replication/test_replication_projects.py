@@ -208,3 +208,26 @@ def test_a_proxy_cache_project_at_the_destination_is_not_pushed_into(
     assert "copied cached/app:v1" not in log, log
     r = remote.get(f"{API}/projects/cache/repositories", headers={"X-Is-Resource-Name": "true"})
     assert r.status_code == 200 and r.json() == [], r.text
+
+
+def test_a_harbor_endpoint_without_projects_is_pushed_into_as_any_registry(
+    api: httpx.Client, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A dockyard registry without ``auth: projects`` answers its projects API with 412:
+    nothing to prepare there, the copy goes ahead."""
+    root = tmp_path_factory.mktemp("plain") / "data"
+    with start_registry(root) as plain:
+        check_created(api.post(f"{API}/projects", json={"project_name": "flat"}),
+                      f"{API}/projects")  # fmt: skip
+        image = push_image(api, "flat/app", "v1", seed="f1")
+        body = {"name": "plain", "type": "harbor", "url": plain.url, "insecure": True}
+        endpoint = int(check_created(api.post(f"{API}/registries", json=body),
+                                     f"{API}/registries"))  # fmt: skip
+        assert httpx.get(f"{plain.url}{API}/projects").status_code == 412
+        policy = _policy(
+            api, endpoint, "into-plain", filters=[{"type": "name", "value": "flat/**"}]
+        )
+        execution = _run(api, policy)
+        assert execution["status"] == "Succeed", _logs(api, execution["id"])
+        with httpx.Client(base_url=plain.url, timeout=30) as client:
+            assert _digest(client, "flat/app", "v1") == image.digest

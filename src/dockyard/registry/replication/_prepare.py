@@ -9,11 +9,14 @@ it is made private unless the source project here is public (Harbor carries the 
 project's ``public`` metadata, and nothing else); a 409 (another copy made it meanwhile) is
 success; a destination project that is a proxy cache project (it has a ``registry_id``) is
 not pushed into: the copy is skipped, with a line in its log. A credential that may not
-create projects there gets a clear, final refusal rather than retries.
+create projects there gets a clear, final refusal rather than retries. A ``harbor`` endpoint
+with no projects at all (a dockyard registry without ``auth: projects`` answers its
+projects API with 412) is pushed into as a plain distribution registry.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -27,14 +30,19 @@ from dockyard.errors import (
     Conflict,
     Denied,
     DockyardError,
+    FailedPrecondition,
     InvalidArgument,
+    NotFound,
     Unauthorized,
+    Unsupported,
 )
 from dockyard.registry._registry import Registry
 from dockyard.registry.access._schema import project_metadata, projects
 from dockyard.registry.replication._registries import RemoteRegistry
 
 __all__ = ["PROJECT_ENDPOINTS", "DestinationProjects", "ProjectRefused", "source_public"]
+
+log = logging.getLogger("dockyard.registry.replication")
 
 #: The endpoint types whose projects are made before a push (Harbor's API at /api/v2.0).
 PROJECT_ENDPOINTS = ("harbor",)
@@ -120,7 +128,12 @@ class DestinationProjects:
             else None
         )
         api = ApiConnection(transport, endpoint.host, endpoint.url, credentials)
-        found = self._find(api, endpoint, name)
+        try:
+            found = self._find(api, endpoint, name)
+        except (FailedPrecondition, NotFound, Unsupported) as exc:
+            log.info("%s has no projects to prepare (%s): pushing as into any registry",
+                     endpoint.url, exc)  # fmt: skip
+            return True
         if found is not None:
             return not found.get("registry_id")
         public = source_public(self.registry, _project(src_repository) or src_repository)
