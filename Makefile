@@ -133,6 +133,7 @@ CLUSTER_TESTS := tests/registry/http tests/registry/test_registry_manifests.py \
   tests/registry/auth/test_auth_server.py tests/registry/test_registry_faults.py \
   tests/registry/test_registry_upload_recovery.py tests/registry/test_registry_distribution_metrics.py \
   tests/registry/test_registry_server_wiring.py tests/registry/test_registry_tls_serving.py \
+  tests/registry/replication/test_replication_projects.py \
   tests/registry/replication/test_replication_deletion.py tests/registry/replication/test_replication_filters.py \
   tests/registry/replication/test_replication_push.py tests/registry/replication/test_replication_restart.py \
   tests/registry/replication/test_replication_secrets.py \

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 
 from dockyard.client import Credentials, Transport
-from dockyard.client.harbor._http import ApiConnection
+from dockyard.client.harbor import ApiConnection
 from dockyard.errors import (
     AlreadyExists,
     Conflict,
