@@ -4,8 +4,7 @@ The area is the folder the module sits in (``tests/registry/storage/test_storage
 ``tests/cli/test_cli_scan.py``), so a module's name says where it belongs wherever it is seen (a
 failure line, ``-k``, the Makefile's lists). Modules directly in ``tests/`` check the whole
 project (layering, markers, the import budget) and are ``tests/test_<topic>.py``. ``WORDS``
-gives an area a different word where the house uses one; ``NOT_YET_RENAMED`` lists the modules
-still to be renamed, and a renamed one left there fails.
+gives an area a different word where the house uses one.
 """
 
 from __future__ import annotations
@@ -20,19 +19,6 @@ TESTS = Path(__file__).resolve().parent
 WORDS: dict[str, tuple[str, str]] = {
     "builder": ("build", "the builder's modules are named for `dockyard build`, which they drive"),
 }
-
-#: modules that do not follow the rule yet
-NOT_YET_RENAMED = frozenset(
-    {
-        "p2p/test_agent_admin.py",
-        "p2p/test_agent_clients.py",
-        "p2p/test_agent_config.py",
-        "p2p/test_agent_containerd.py",
-        "p2p/test_agent_mirror.py",
-        "p2p/test_metainfo.py",
-        "p2p/test_torrent_route.py",
-    }
-)
 
 
 def well_named(relative: Path) -> bool:
@@ -53,14 +39,8 @@ def _modules() -> list[Path]:
 
 
 def test_test_modules_are_named_for_their_area() -> None:
-    bad = [str(p) for p in _modules() if not well_named(p) and str(p) not in NOT_YET_RENAMED]
+    bad = [str(p) for p in _modules() if not well_named(p)]
     assert bad == [], "name these tests/<area>/test_<area>_<topic>.py:\n" + "\n".join(bad)
-
-
-def test_not_yet_renamed_lists_only_modules_that_break_the_rule() -> None:
-    present = {str(p) for p in _modules()}
-    stale = sorted(n for n in NOT_YET_RENAMED if n not in present or well_named(Path(n)))
-    assert stale == [], "renamed or gone: remove from NOT_YET_RENAMED:\n" + "\n".join(stale)
 
 
 @pytest.mark.parametrize(

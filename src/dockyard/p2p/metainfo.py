@@ -5,7 +5,7 @@ A v2 torrent names its content by SHA-256 merkle trees over 16 KiB blocks: each 
 ``piece layer`` (the tree's nodes one per piece, outside the info dictionary) that lets a
 peer verify every piece it receives. Everything here is pure: hashlib and a bencoder, so the
 registry serves torrents without libtorrent installed; libtorrent loads what it builds
-(``tests/p2p/test_metainfo.py`` checks both against libtorrent's own ``create_torrent``).
+(``tests/p2p/test_p2p_metainfo.py`` checks both against libtorrent's own ``create_torrent``).
 """
 
 from __future__ import annotations
