@@ -8,7 +8,6 @@ A policy's ``secret`` (dockyard's own field, write-only: never answered) keys th
 
 from __future__ import annotations
 
-import weakref
 from functools import partial
 from typing import Any
 
@@ -18,7 +17,7 @@ from dockyard.registry.harbor._call import Call, Reply
 from dockyard.registry.harbor._errors import BadRequest
 from dockyard.registry.harbor._models import DEFINITIONS, harbor_time
 from dockyard.registry.harbor._query import parse_sort
-from dockyard.registry.metadata import Database
+from dockyard.registry.metadata import one_per_database
 from dockyard.registry.webhooks import (
     NOTIFY_TYPES,
     PAYLOAD_FORMATS,
@@ -158,17 +157,8 @@ DEFINITIONS.update(
 )  # fmt: skip
 DEFINITIONS.setdefault("ExtraAttrs", {"type": "object", "additionalProperties": {"type": "object"}})
 
-_stores: weakref.WeakKeyDictionary[Database, tuple[PolicyStore, DeliveryQueue]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _stores_of(db: Database) -> tuple[PolicyStore, DeliveryQueue]:
-    """The policy store and queue over ``db`` (tables created on first use: from a thread)."""
-    found = _stores.get(db)
-    if found is None:
-        found = _stores[db] = (PolicyStore(db), DeliveryQueue(db))
-    return found
+#: The policy store and queue over a database (tables created on first use: from a thread).
+_stores_of = one_per_database(lambda db: (PolicyStore(db), DeliveryQueue(db)))
 
 
 async def _stores_for(call: Call) -> tuple[PolicyStore, DeliveryQueue]:

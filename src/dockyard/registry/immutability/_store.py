@@ -4,9 +4,7 @@ transaction)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -16,22 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from dockyard.errors import Conflict, NotFound
 from dockyard.registry.immutability._rules import ImmutableRule, InvalidRule, rule_from_json
 from dockyard.registry.immutability._schema import immutable_rules, metadata
-from dockyard.registry.metadata import Database
+from dockyard.registry.metadata import Database, one_per_database
 
 __all__ = ["DuplicateRule", "ImmutableRules", "RuleNotFound", "rules_of"]
-
-_STORES: weakref.WeakKeyDictionary[Database, ImmutableRules] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
 
 
 def rules_of(db: Database) -> ImmutableRules:
     """The rules kept in ``db`` (one store per database; its table made on first use, so
     call it from a thread)."""
-    with _LOCK:
-        store = _STORES.get(db)
-        if store is None:
-            store = _STORES[db] = ImmutableRules(db)
-        return store
+    return _rules_of(db)
 
 
 class DuplicateRule(Conflict):
@@ -192,3 +183,6 @@ class ImmutableRules:
                     f"immutable tag rule {rule_id} not found in project {project_id}",
                     hint="list the project's rules to see their ids",
                 )
+
+
+_rules_of = one_per_database(ImmutableRules)

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +20,7 @@ from dockyard.registry.labels._schema import (
     labels,
     metadata,
 )
-from dockyard.registry.metadata import Database
+from dockyard.registry.metadata import Database, one_per_database
 from dockyard.registry.metadata._schema import manifests, repositories
 
 __all__ = [
@@ -40,18 +38,11 @@ PROJECT = "p"
 #: Labels one artifact may carry.
 MAX_PER_ARTIFACT = 256
 
-_STORES: weakref.WeakKeyDictionary[Database, Labels] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
 
 def labels_of(db: Database) -> Labels:
     """The labels kept in ``db`` (one store per database; its tables made on first use, so
     call it from a thread)."""
-    with _LOCK:
-        store = _STORES.get(db)
-        if store is None:
-            store = _STORES[db] = Labels(db)
-        return store
+    return _labels_of(db)
 
 
 class LabelExists(Conflict):
@@ -323,3 +314,6 @@ class Labels:
         )  # fmt: skip
         with self._db.read() as conn:
             return tuple(str(r[0]) for r in conn.execute(query))
+
+
+_labels_of = one_per_database(Labels)

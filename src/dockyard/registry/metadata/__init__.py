@@ -12,6 +12,7 @@ from dockyard.registry.metadata._inventory import (
     TagQuery,
     TagRow,
 )
+from dockyard.registry.metadata._per_database import one_per_database
 from dockyard.registry.metadata._records import (
     ManifestRecord,
     NewManifest,
@@ -40,4 +41,5 @@ __all__ = [
     "TagRow",
     "UploadRecord",
     "engine_url",
+    "one_per_database",
 ]
