@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from _infra import run_command
+from _infra import backend, run_command
 from _infra.harbor_api import check_error, check_list, check_one, validate
 from _infra.oci_layout import gzip_tar, oci_layout
 from _infra.registry_server import RegistryProcess, push_image, start_registry
@@ -301,6 +301,8 @@ def test_swagger_json_describes_what_answers(api: httpx.Client) -> None:
             if path == "/systeminfo/getcert":  # no root CA to give: 404, as Harbor then
                 expected = 404
             if path == "/labels/{label_id}":  # no label 1 yet
+                expected = 404
+            if path == "/systeminfo/volumes" and backend.cluster():  # blobs on S3: no disk
                 expected = 404
             assert api.get(concrete).status_code == expected, concrete
 
