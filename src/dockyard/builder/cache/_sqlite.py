@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["open_cache", "read_only", "transaction", "vacuum"]
+
+#: How long a connection keeps trying to switch a busy database to WAL (seconds).
+WAL_WAIT = 30.0
 
 
 def open_cache(path: Path) -> sqlite3.Connection:
@@ -21,11 +25,30 @@ def open_cache(path: Path) -> sqlite3.Connection:
     again, and a layer blob is synced before the record naming it is written), so a build does
     not pay a sync per record.
     """
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=10000")
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+    try:
+        _wal(db)
+        db.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def _wal(db: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, once: the switch needs the file to itself, and SQLite
+    answers "database is locked" at once (no busy wait) when another connection — another
+    platform's build opening a fresh cache at the same moment — holds it; try again then."""
+    deadline = time.monotonic() + WAL_WAIT
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def read_only(path: Path) -> sqlite3.Connection:
